@@ -1,0 +1,5 @@
+"""python -m ddx"""
+
+from ddx.cli import main
+
+raise SystemExit(main())

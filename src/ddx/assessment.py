@@ -1,0 +1,80 @@
+"""The answer for one case: compartment, ranked candidates with reasons, flags."""
+
+from __future__ import annotations
+
+import attrs
+
+from .findings import Findings
+
+
+@attrs.frozen
+class Reason:
+    """One finding's pull on a candidate, as a likelihood ratio against the rest."""
+
+    feature: str
+    value: str
+    ratio: float
+    text: str
+
+
+@attrs.frozen
+class Candidate:
+    id: str
+    name: str
+    compartment: str
+    probability: float
+    dont_miss: bool
+    reasons_for: tuple[Reason, ...] = ()
+    reasons_against: tuple[Reason, ...] = ()
+
+
+@attrs.frozen
+class CompartmentScore:
+    id: str
+    probability: float
+
+
+@attrs.frozen
+class Flag:
+    """Something a reader must not walk past: a don't-miss entity, an emergency, a syndrome."""
+
+    kind: str
+    entity: str | None
+    probability: float | None
+    message: str
+    action: str
+
+
+@attrs.frozen
+class Assessment:
+    findings: Findings
+    compartments: tuple[CompartmentScore, ...]
+    candidates: tuple[Candidate, ...]
+    flags: tuple[Flag, ...] = ()
+    conflicts: tuple[str, ...] = ()
+
+    @property
+    def case_id(self) -> str | None:
+        return self.findings.case_id
+
+    @property
+    def compartment(self) -> str:
+        return self.compartments[0].id
+
+    @property
+    def compartment_probability(self) -> float:
+        return self.compartments[0].probability
+
+    def candidate(self, entity_id: str) -> Candidate:
+        for c in self.candidates:
+            if c.id == entity_id:
+                return c
+        raise KeyError(entity_id)
+
+    def probability(self, entity_id: str) -> float:
+        return self.candidate(entity_id).probability
+
+    @property
+    def flagged(self) -> tuple[str, ...]:
+        """Ids of the don't-miss entities flagged."""
+        return tuple(f.entity for f in self.flags if f.kind == "dont_miss")

@@ -1,0 +1,183 @@
+"""The ddx command line: wires findings, engine and render together; owns I/O, never medicine."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import DdxError, FindingError, KnowledgeError
+from .knowledge import load_features
+
+EXIT_CODES = """\
+Exit codes: 0 every case assessed; 1 at least one row could not be read
+(the others were still written); 2 the command itself could not run (bad
+option or value, unreadable input, unknown column, broken knowledge base);
+130 interrupted.
+"""
+
+DISCLAIMER = "ddx is a teaching and research aid, not a medical device."
+
+try:
+    FEATURES = load_features()
+except KnowledgeError:  # `ddx kb check` reports it; other commands fail on use
+    FEATURES = {}
+
+
+class CommandError(click.ClickException):
+    """The command cannot run (exit 2, as the output contract says)."""
+
+    exit_code = 2
+
+
+def use_color(flag: bool | None, stream=None) -> bool:
+    """--color/--no-color wins; then NO_COLOR (any non-empty value) turns colour off; then is it a terminal?"""
+    if flag is not None:
+        return flag
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def knowledge():
+    """The packaged knowledge base, or a usage-level failure naming every problem."""
+    from .knowledge import default_knowledge
+
+    try:
+        return default_knowledge()
+    except KnowledgeError as exc:
+        raise CommandError(f"{exc}\nRun `ddx kb check` for the full report.") from None
+
+
+def finding_options(command):
+    """One option per column of the feature schema (--foraminal-extension yes, ...)."""
+    for feature in reversed(list(FEATURES.values())):
+        if feature.kind == "integer":
+            metavar = f"{feature.min}-{feature.max}"
+        elif feature.kind == "yesno":
+            metavar = "yes|no"
+        else:
+            metavar = "|".join(feature.values)
+            if feature.kind == "list":
+                metavar = f"[{metavar}];..."
+        command = click.option(feature.option, feature.id, metavar=metavar, help=feature.help)(command)
+    return click.option("--case-id", help="an identifier copied to the output")(command)
+
+
+def parse_cli_findings(cells: dict[str, Any]):
+    from .findings import parse_findings
+
+    try:
+        return parse_findings({k: v for k, v in cells.items() if v is not None}, knowledge())
+    except FindingError as exc:
+        feature = FEATURES.get(exc.column)
+        hint = feature.option if feature else exc.column
+        raise click.BadParameter(exc.message.split(": ", 1)[-1], param_hint=f"'{hint}'") from None
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}",
+)
+@click.version_option(__version__, "-V", "--version", prog_name="ddx")
+def cli() -> None:
+    """Reason about a spinal lesion on MRI: compartment, ranked differential, don't-miss flags.
+
+    Give the findings you have; leave out what you did not assess (unknown is
+    never taken as "no"). A teaching and research aid, not a medical device.
+
+    \b
+    Example:
+      ddx assess --cord displaced --csf widened --csf-cap yes --foraminal-extension yes
+    """
+
+
+@cli.command(epilog=EXIT_CODES)
+@finding_options
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
+@click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="candidates shown in the table and markdown (JSON always lists every entity)")
+@click.option("--color/--no-color", default=None, help="colour the flags (default: on a terminal, unless NO_COLOR is set)")
+def assess(fmt: str, top: int, color: bool | None, **cells: Any) -> None:
+    """Assess one lesion from its findings.
+
+    Every column of the feature schema is an option (`ddx features` lists
+    them); values are case-insensitive, yes/no also take y/n/true/false/1/0,
+    and list columns separate values with ';'. With no findings at all you get
+    the priors of the reference population.
+
+    \b
+    Examples:
+      ddx assess --cord expanded --csf effaced --cord-position central --syrinx yes
+      ddx assess --dural-sac-displaced yes --csf tapered --vertebral-body yes --known-primary yes
+      ddx assess --cord displaced --csf widened --dural-tail yes --sex female --format json
+    """
+    from .engine import assess as run
+    from .render import render_json, render_markdown, render_table
+
+    findings = parse_cli_findings(cells)
+    result = run(findings, knowledge())
+    if fmt == "json":
+        click.echo(render_json(result))
+    elif fmt == "markdown":
+        click.echo(render_markdown(result, top=top))
+    else:
+        click.echo(render_table(result, top=top, color=use_color(color)), color=use_color(color))
+
+
+@cli.group()
+def kb() -> None:
+    """Inspect the knowledge base."""
+
+
+@kb.command("check")
+@click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
+def kb_check(folder: str | None) -> None:
+    """Validate the knowledge base: every problem with file, row and reason (exit 2), or one summary line.
+
+    FOLDER checks a copy of the knowledge files instead of the packaged ones.
+
+    \b
+    Example:
+      ddx kb check
+    """
+    from .knowledge import load_knowledge, summary
+
+    try:
+        kb_ = load_knowledge(folder)
+    except KnowledgeError as exc:
+        for issue in exc.issues:
+            click.echo(str(issue), err=True)
+        click.echo(f"{len(exc.issues)} problem(s) in the knowledge base", err=True)
+        click.get_current_context().exit(2)
+    click.echo(summary(kb_))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: click's own error handling, plus Ctrl-C, closed pipes and internal errors."""
+    try:
+        code = cli.main(args=argv, prog_name="ddx", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except DdxError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return 2
+    except Exception as exc:  # a bug: say so plainly, no traceback unless asked
+        if os.environ.get("DDX_TRACEBACK"):
+            raise
+        click.echo(f"ddx: internal error ({type(exc).__name__}: {exc}); please report it. Re-run with DDX_TRACEBACK=1 for details.", err=True)
+        return 2
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,171 @@
+"""The decision module: prior x likelihoods -> posterior, compartment, reasons, flags.
+
+Transparent naive Bayes in log space. Each known finding adds its weighted
+log likelihood per entity (precomputed by the knowledge loader); unknown
+findings add nothing. The compartment is the sum of its entities. A reason is
+a finding's likelihood ratio for a candidate against the rest of the
+differential. Knows nothing of screens or files.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .assessment import Assessment, Candidate, CompartmentScore, Flag, Reason
+from .findings import Findings, format_value
+from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge, default_knowledge
+
+
+def finding_vector(kb: Knowledge, feature: Feature, value: Any) -> tuple[float, ...] | None:
+    """Per-entity weighted log likelihood of one known finding (None: not in the tables)."""
+    if feature.kind == "integer":
+        return kb.log_tables.get((feature.id, feature.band_of(value)))
+    if feature.kind != "list":
+        return kb.log_tables.get((feature.id, value))
+    parts = []
+    for outcome in feature.outcomes:
+        key = (feature.id, outcome if outcome in value else outcome + "!absent")
+        if key in kb.log_tables:
+            parts.append(kb.log_tables[key])
+    if not parts:
+        return None
+    return tuple(math.fsum(col) for col in zip(*parts))
+
+
+def evidence(kb: Knowledge, findings: Findings) -> list[tuple[str, Any, tuple[float, ...]]]:
+    """The known findings that carry information, in feature order."""
+    out = []
+    for fid, value in findings.values:
+        feature = kb.features.get(fid)
+        if feature is None:
+            continue
+        vector = finding_vector(kb, feature, value)
+        if vector is not None:
+            out.append((fid, value, vector))
+    return out
+
+
+def posterior(kb: Knowledge, findings: Findings) -> tuple[float, ...]:
+    """P(entity | findings), in knowledge-base entity order."""
+    return _normalise(kb, [v for _, _, v in evidence(kb, findings)])
+
+
+def _normalise(kb: Knowledge, vectors) -> tuple[float, ...]:
+    t = kb.settings.temperature
+    scores = [math.fsum(col) / t for col in zip(kb.log_prior, *vectors)]
+    top = max(scores)
+    weights = [math.exp(s - top) for s in scores]
+    total = math.fsum(weights)
+    return tuple(w / total for w in weights)
+
+
+def assess(findings: Findings, knowledge: Knowledge | None = None) -> Assessment:
+    """Assess one case."""
+    kb = knowledge or default_knowledge()
+    ev = evidence(kb, findings)
+    post = _normalise(kb, [v for _, _, v in ev])
+    entities = kb.entities
+
+    by_compartment = {c: 0.0 for c in COMPARTMENTS}
+    for e, p in zip(entities, post):
+        by_compartment[e.compartment] += p
+    compartments = tuple(
+        CompartmentScore(c, p)
+        for c, p in sorted(by_compartment.items(), key=lambda cp: (-cp[1], COMPARTMENTS.index(cp[0])))
+    )
+
+    order = sorted(range(len(entities)), key=lambda i: (-post[i], i))
+    candidates = tuple(
+        Candidate(
+            id=entities[i].id,
+            name=entities[i].name,
+            compartment=entities[i].compartment,
+            probability=post[i],
+            dont_miss=entities[i].dont_miss,
+            **_reasons(kb, ev, i),
+        )
+        for i in order
+    )
+    return Assessment(
+        findings=findings,
+        compartments=compartments,
+        candidates=candidates,
+        flags=_flags(kb, findings, post),
+        conflicts=_conflicts(kb, ev),
+    )
+
+
+def _label(fid: str, value: Any) -> str:
+    return f"{fid.replace('_', ' ')} {format_value(value)}"
+
+
+def _reasons(kb: Knowledge, ev, i: int) -> dict[str, tuple[Reason, ...]]:
+    """Each finding's likelihood ratio for entity i against the prior-weighted rest."""
+    t = kb.settings.temperature
+    threshold = kb.settings.reason_min_ratio
+    weights = [math.exp(lp) for lp in kb.log_prior]
+    rest = math.fsum(weights) - weights[i]
+    name = kb.entities[i].name
+    pros, cons = [], []
+    for fid, value, vector in ev:
+        likelihood = [math.exp(v / t) for v in vector]
+        others = (math.fsum(w * x for w, x in zip(weights, likelihood)) - weights[i] * likelihood[i]) / rest
+        ratio = likelihood[i] / others
+        text_value = format_value(value)
+        if ratio >= threshold:
+            pros.append(Reason(fid, text_value, ratio, f"{_label(fid, value)}: {_times(ratio)} as likely with {name} as with the alternatives"))
+        elif ratio <= 1 / threshold:
+            cons.append(Reason(fid, text_value, ratio, f"{_label(fid, value)}: {_times(1 / ratio)} less likely with {name} than with the alternatives"))
+    pros.sort(key=lambda r: (-r.ratio, r.feature))
+    cons.sort(key=lambda r: (r.ratio, r.feature))
+    return {"reasons_for": tuple(pros), "reasons_against": tuple(cons)}
+
+
+def _times(x: float) -> str:
+    return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
+
+
+def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
+    probability = dict(zip(kb.entity_ids, post))
+    flags = []
+    for rule in kb.rules:
+        if not all(c.holds(findings.get(c.feature)) for c in rule.when):
+            continue
+        if rule.any and not any(c.holds(findings.get(c.feature)) for c in rule.any):
+            continue
+        p = math.fsum(probability[e] for e in rule.entities) if rule.entities else None
+        if p is not None and p < rule.min_probability:
+            continue
+        flags.append(Flag(rule.kind, None, p, rule.message, rule.action))
+    floor = kb.settings.dont_miss_floor
+    dont_miss = sorted(
+        (e for e in kb.entities if e.dont_miss and probability[e.id] >= floor),
+        key=lambda e: -probability[e.id],
+    )
+    for e in dont_miss:
+        why = e.why.removeprefix("Don't-miss:").strip()
+        message = f"{e.name} stays possible ({probability[e.id]:.0%}): {why}"
+        flags.append(Flag("dont_miss", e.id, probability[e.id], message, e.action))
+    rank = {"emergency": 0, "dont_miss": 1}
+    return tuple(sorted(flags, key=lambda f: rank.get(f.kind, 2)))
+
+
+def _conflicts(kb: Knowledge, ev) -> tuple[str, ...]:
+    """Findings that point to different compartments, in words."""
+    prior = [math.exp(lp) for lp in kb.log_prior]
+    t = kb.settings.temperature
+    pointing: dict[str, list[str]] = {}
+    for fid, value, vector in ev:
+        rate = {}
+        for c in COMPARTMENTS:
+            members = [(p, math.exp(v / t)) for e, p, v in zip(kb.entities, prior, vector) if e.compartment == c]
+            rate[c] = math.fsum(p * x for p, x in members) / math.fsum(p for p, _ in members)
+        best = max(COMPARTMENTS, key=lambda c: rate[c])
+        runner_up = max(rate[c] for c in COMPARTMENTS if c != best)
+        if rate[best] >= kb.settings.conflict_ratio * runner_up:
+            pointing.setdefault(best, []).append(f"{fid}={format_value(value)}")
+    if len(pointing) < 2:
+        return ()
+    parts = [f"{', '.join(fs)} point(s) to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
+    return ("The findings disagree: " + "; ".join(parts) + ". Re-read the cord and the CSF.",)

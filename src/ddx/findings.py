@@ -1,0 +1,169 @@
+"""Parse the findings of one case from text into a frozen record.
+
+Blank, missing and ``unknown`` all mean "not assessed" and stay unknown; a
+value that cannot be read fails with the column, the value, the allowed
+values and the closest match.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Iterable, Mapping
+
+import attrs
+
+from .errors import FindingError
+from .knowledge import Feature, Knowledge, default_knowledge
+
+UNKNOWN = frozenset({"", "unknown", "?", "na", "n/a", "skip"})
+YES = frozenset({"yes", "y", "true", "1"})
+NO = frozenset({"no", "n", "false", "0"})
+CASE_ID = "case_id"
+
+
+@attrs.frozen
+class Findings:
+    """The known findings of one case; a finding that is absent here is unknown."""
+
+    values: tuple[tuple[str, Any], ...] = ()
+    case_id: str | None = None
+
+    def get(self, feature: str, default: Any = None) -> Any:
+        for k, v in self.values:
+            if k == feature:
+                return v
+        return default
+
+    def __contains__(self, feature: str) -> bool:
+        return any(k == feature for k, _ in self.values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.values)
+
+    def with_value(self, feature: str, value: Any) -> Findings:
+        """A copy with one more (or one changed) finding; None removes it."""
+        rest = [(k, v) for k, v in self.values if k != feature]
+        if value is not None:
+            rest.append((feature, value))
+        return attrs.evolve(self, values=tuple(sorted(rest)))
+
+    def as_text(self) -> dict[str, str]:
+        """The known findings as the text a CSV cell or an option would hold."""
+        return {k: format_value(v) for k, v in self.values}
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ";".join(value)
+    return str(value)
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = None) -> FindingError:
+    message = f"{column}: {raw!r} {problem}"
+    if allowed is not None:
+        allowed = list(allowed)
+        guess = closest(raw.strip().lower(), allowed)
+        if guess:
+            message += f"; did you mean {guess!r}?"
+        message += f" (allowed: {', '.join(allowed)})"
+    return FindingError(column=column, value=raw, message=message)
+
+
+def parse_value(feature: Feature, raw: Any) -> Any:
+    """The canonical value of one cell, or None when it is unknown."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        raw = "yes" if raw else "no"
+    text = str(raw).strip().lower()
+    if text in UNKNOWN:
+        return None
+    column = feature.id
+    if feature.kind == "yesno":
+        if text in YES:
+            return "yes"
+        if text in NO:
+            return "no"
+        raise _fail(column, str(raw), "is not yes or no", ["yes", "no"])
+    if feature.kind == "integer":
+        try:
+            number = int(text)
+        except ValueError:
+            try:
+                as_float = float(text)
+            except ValueError:
+                raise _fail(column, str(raw), "is not a whole number") from None
+            if not as_float.is_integer():
+                raise _fail(column, str(raw), "is not a whole number") from None
+            number = int(as_float)
+        if not feature.min <= number <= feature.max:
+            raise _fail(column, str(raw), f"is out of range (allowed: {feature.min}-{feature.max})")
+        return number
+    if feature.kind == "choice":
+        return _choice(feature, text, str(raw))
+    parts = [p.strip() for p in text.replace(",", ";").split(";")]
+    chosen = {_choice(feature, p, str(raw)) for p in parts if p and p not in UNKNOWN}
+    if not chosen:
+        return None
+    if feature.exclusive in chosen:
+        if len(chosen) > 1:
+            raise _fail(column, str(raw), f"mixes {feature.exclusive!r} with other values")
+        return ()
+    return tuple(v for v in feature.values if v in chosen)
+
+
+def _choice(feature: Feature, text: str, raw: str) -> str:
+    if text in feature.values:
+        return text
+    text_us = text.replace("-", "_").replace(" ", "_")
+    if text_us in feature.values:
+        return text_us
+    if text in feature.alias:
+        return feature.alias[text]
+    raise _fail(feature.id, text, "is not a value", feature.values)
+
+
+def normalise_column(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def parse_findings(
+    cells: Mapping[str, Any],
+    knowledge: Knowledge | None = None,
+    *,
+    passthrough: Iterable[str] = (),
+) -> Findings:
+    """Findings from a mapping of column -> text (a CSV row, CLI options, keywords).
+
+    An unknown column is an error naming the closest known column, unless it
+    is listed in ``passthrough``.
+    """
+    kb = knowledge or default_knowledge()
+    keep = {normalise_column(p) for p in passthrough}
+    values: dict[str, Any] = {}
+    case_id = None
+    for column, raw in cells.items():
+        key = normalise_column(str(column))
+        if key == CASE_ID:
+            text = "" if raw is None else str(raw).strip()
+            case_id = text or None
+            continue
+        feature = kb.features.get(key)
+        if feature is None:
+            if key in keep:
+                continue
+            message = f"{column!r} is not a known column"
+            guess = closest(key, list(kb.features) + [CASE_ID])
+            if guess:
+                message += f"; did you mean {guess!r}?"
+            message += " (see `ddx features`; pass it through with --passthrough to keep it)"
+            raise FindingError(column=str(column), value="", message=message)
+        value = parse_value(feature, raw)
+        if value is not None:
+            values[key] = value
+    return Findings(values=tuple(sorted(values.items())), case_id=case_id)

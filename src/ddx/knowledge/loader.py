@@ -1,0 +1,447 @@
+"""Read the knowledge files, validate every number, and precompute the log tables.
+
+Validation collects every problem with its file, row and reason before it
+fails, so a knowledge-base author fixes them all in one pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import tomllib
+from collections import defaultdict
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import KnowledgeError, KnowledgeIssue
+from .records import (
+    COMPARTMENTS,
+    FEATURE_KINDS,
+    GRADES,
+    YES_NO,
+    Condition,
+    Entity,
+    Feature,
+    Knowledge,
+    Number,
+    Rule,
+    Settings,
+    Source,
+)
+
+#: Values of one finding for one entity must sum to 1 within this (the tables
+#: are given to three or four decimals).
+SUM_TOLERANCE = 1e-3
+
+FILES = (
+    "features.toml",
+    "entities.toml",
+    "sources.toml",
+    "priors.csv",
+    "likelihoods.csv",
+    "model.toml",
+    "flags.toml",
+)
+
+
+class _Issues:
+    def __init__(self) -> None:
+        self.items: list[KnowledgeIssue] = []
+
+    def add(self, path: str, row: int | None, reason: str) -> None:
+        self.items.append(KnowledgeIssue(path, row, reason))
+
+
+def _read(folder, name: str, issues: _Issues) -> str | None:
+    try:
+        return (folder / name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        issues.add(name, None, "file is missing")
+    except (OSError, UnicodeDecodeError) as exc:
+        issues.add(name, None, f"cannot be read: {exc}")
+    return None
+
+
+def _toml(folder, name: str, issues: _Issues) -> dict[str, Any]:
+    text = _read(folder, name, issues)
+    if text is None:
+        return {}
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        issues.add(name, None, f"is not valid TOML: {exc}")
+        return {}
+
+
+def _csv_rows(folder, name: str, columns: tuple[str, ...], issues: _Issues) -> Iterator[tuple[int, dict]]:
+    """Data rows with their physical line numbers; '#' lines are comments."""
+    text = _read(folder, name, issues)
+    if text is None:
+        return
+    numbered = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
+    if not numbered:
+        issues.add(name, None, "has no header row")
+        return
+    reader = csv.reader(line for _, line in numbered)
+    header = next(reader)
+    if tuple(h.strip() for h in header) != columns:
+        issues.add(name, numbered[0][0], f"header must be {','.join(columns)} (found {','.join(header)})")
+        return
+    for (lineno, _), cells in zip(numbered[1:], reader):
+        if len(cells) != len(columns):
+            issues.add(name, lineno, f"expected {len(columns)} cells, found {len(cells)}")
+            continue
+        yield lineno, dict(zip(columns, (c.strip() for c in cells)))
+
+
+def _probability(text: str, name: str, row: int, issues: _Issues) -> float | None:
+    try:
+        p = float(text)
+    except ValueError:
+        issues.add(name, row, f"probability {text!r} is not a number")
+        return None
+    if not 0 < p < 1:
+        issues.add(name, row, f"probability {p} is not strictly between 0 and 1")
+        return None
+    return p
+
+
+def _features(data: dict, issues: _Issues) -> dict[str, Feature]:
+    name = "features.toml"
+    features: dict[str, Feature] = {}
+    for i, f in enumerate(data.get("feature", []), 1):
+        where = f"[[feature]] #{i} {f.get('id', '?')!r}"
+        try:
+            kind = f["kind"]
+            if kind not in FEATURE_KINDS:
+                issues.add(name, None, f"{where}: kind {kind!r} is not one of {', '.join(FEATURE_KINDS)}")
+                continue
+            values = tuple(YES_NO if kind == "yesno" else f.get("values", ()))
+            if kind in ("choice", "list") and len(values) < 2:
+                issues.add(name, None, f"{where}: a {kind} feature needs at least two values")
+                continue
+            bands = tuple(tuple(b) for b in f.get("bands", ()))
+            if kind == "integer":
+                lo, hi = f["min"], f["max"]
+                edges = [lo] + [b[1] + 1 for b in bands]
+                if not bands or [b[0] for b in bands] != edges[:-1] or edges[-1] != hi + 1:
+                    issues.add(name, None, f"{where}: bands must cover {lo}-{hi} without gaps or overlaps")
+                    continue
+            feature = Feature(
+                id=f["id"],
+                kind=kind,
+                section=f["section"],
+                help=f["help"],
+                question=f["question"],
+                values=values,
+                exclusive=f.get("exclusive"),
+                min=f.get("min"),
+                max=f.get("max"),
+                bands=bands,
+                weight=float(f.get("weight", 1.0)),
+                alias=dict(f.get("alias", {})),
+                meaning=dict(f.get("meaning", {})),
+                required=bool(f.get("required", False)),
+            )
+        except KeyError as exc:
+            issues.add(name, None, f"{where}: missing field {exc.args[0]!r}")
+            continue
+        if feature.id in features:
+            issues.add(name, None, f"{where}: duplicate feature id")
+        if not 0 < feature.weight <= 1:
+            issues.add(name, None, f"{where}: weight must be in (0, 1]")
+        bad_alias = [v for v in feature.alias.values() if v not in feature.values]
+        if bad_alias:
+            issues.add(name, None, f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
+        features[feature.id] = feature
+    if not features:
+        issues.add(name, None, "defines no [[feature]]")
+    return features
+
+
+def _sources(data: dict, issues: _Issues) -> dict[str, Source]:
+    sources = {}
+    for key, s in data.items():
+        if not isinstance(s, dict) or not s.get("citation"):
+            issues.add("sources.toml", None, f"[{key}]: needs a citation")
+            continue
+        grade = s.get("grade")
+        if grade is not None and grade not in GRADES:
+            issues.add("sources.toml", None, f"[{key}]: grade {grade!r} is not A, B or C")
+        sources[key] = Source(key=key, citation=s["citation"], url=s.get("url", ""), grade=grade)
+    return sources
+
+
+def _entities(data: dict, sources: dict[str, Source], features: dict[str, Feature], issues: _Issues) -> tuple[Entity, ...]:
+    name = "entities.toml"
+    entities, seen = [], set()
+    syndromes = set(features["syndrome"].values) if "syndrome" in features else set()
+    for i, e in enumerate(data.get("entity", []), 1):
+        where = f"[[entity]] #{i} {e.get('id', '?')!r}"
+        try:
+            entity = Entity(
+                id=e["id"],
+                name=e["name"],
+                compartment=e["compartment"],
+                dont_miss=bool(e["dont_miss"]),
+                mimic=bool(e.get("mimic", False)),
+                associations=tuple(e.get("associations", ())),
+                typical=e.get("typical", ""),
+                summary=e.get("summary", ""),
+                next_step=e.get("next_step", ""),
+                why=e.get("why", ""),
+                action=e.get("action", ""),
+                sources=tuple(e.get("sources", ())),
+            )
+        except KeyError as exc:
+            issues.add(name, None, f"{where}: missing field {exc.args[0]!r}")
+            continue
+        if entity.id in seen:
+            issues.add(name, None, f"{where}: duplicate entity id")
+        seen.add(entity.id)
+        if entity.compartment not in COMPARTMENTS:
+            issues.add(name, None, f"{where}: compartment {entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}")
+        if entity.dont_miss and not entity.action:
+            issues.add(name, None, f"{where}: a don't-miss entity needs an action")
+        for key in entity.sources:
+            if key not in sources:
+                issues.add(name, None, f"{where}: source {key!r} is not in sources.toml")
+        for a in entity.associations:
+            if a not in syndromes:
+                issues.add(name, None, f"{where}: association {a!r} is not a syndrome value")
+        entities.append(entity)
+    if not entities:
+        issues.add(name, None, "defines no [[entity]]")
+    return tuple(entities)
+
+
+def _provenance(name: str, row: int, values: dict, sources: dict[str, Source], issues: _Issues) -> bool:
+    ok = True
+    if values["grade"] not in GRADES:
+        issues.add(name, row, f"grade {values['grade']!r} is not A, B or C")
+        ok = False
+    source = sources.get(values["source"])
+    if source is None:
+        issues.add(name, row, f"source {values['source']!r} is not in sources.toml")
+        ok = False
+    elif source.grade is not None and source.grade != values["grade"] and values["grade"] in GRADES:
+        issues.add(name, row, f"grade {values['grade']} differs from the grade {source.grade} of source {source.key}")
+        ok = False
+    return ok
+
+
+def _priors(folder, entity_ids: set[str], sources, issues: _Issues) -> dict[str, Number]:
+    name = "priors.csv"
+    priors: dict[str, Number] = {}
+    for row, r in _csv_rows(folder, name, ("entity", "probability", "source", "grade"), issues):
+        if r["entity"] not in entity_ids:
+            issues.add(name, row, f"entity {r['entity']!r} is not in entities.toml")
+            continue
+        if r["entity"] in priors:
+            issues.add(name, row, f"entity {r['entity']!r} has a second prior")
+            continue
+        p = _probability(r["probability"], name, row, issues)
+        if p is not None and _provenance(name, row, r, sources, issues):
+            priors[r["entity"]] = Number(p, r["source"], r["grade"])
+    for missing in sorted(entity_ids - priors.keys()):
+        issues.add(name, None, f"entity {missing!r} has no prior")
+    total = sum(n.probability for n in priors.values())
+    if priors and abs(total - 1) > SUM_TOLERANCE:
+        issues.add(name, None, f"priors sum to {total:.4f}, not 1")
+    return priors
+
+
+def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issues: _Issues):
+    name = "likelihoods.csv"
+    table: dict[tuple[str, str, str], Number] = {}
+    rows_of: dict[tuple[str, str], int] = {}
+    columns = ("entity", "feature", "value", "probability", "source", "grade")
+    for row, r in _csv_rows(folder, name, columns, issues):
+        entity, fid, value = r["entity"], r["feature"], r["value"]
+        if entity not in entity_ids:
+            issues.add(name, row, f"entity {entity!r} is not in entities.toml")
+            continue
+        feature = features.get(fid)
+        if feature is None:
+            issues.add(name, row, f"feature {fid!r} is not in features.toml")
+            continue
+        if value not in feature.outcomes:
+            issues.add(name, row, f"{fid} value {value!r} is not one of {', '.join(feature.outcomes)}")
+            continue
+        if (entity, fid, value) in table:
+            issues.add(name, row, f"{entity} {fid}={value} is given twice")
+            continue
+        p = _probability(r["probability"], name, row, issues)
+        if p is not None and _provenance(name, row, r, sources, issues):
+            table[(entity, fid, value)] = Number(p, r["source"], r["grade"])
+            rows_of.setdefault((entity, fid), row)
+    for entity in sorted(entity_ids):
+        for feature in features.values():
+            given = [o for o in feature.outcomes if (entity, feature.id, o) in table]
+            if not given and not feature.required:
+                continue
+            missing = [o for o in feature.outcomes if o not in given]
+            if missing:
+                issues.add(name, rows_of.get((entity, feature.id)), f"{entity} {feature.id}: no probability for {', '.join(missing)}")
+                continue
+            if feature.kind != "list":
+                total = sum(table[(entity, feature.id, o)].probability for o in feature.outcomes)
+                if abs(total - 1) > SUM_TOLERANCE:
+                    issues.add(name, rows_of[(entity, feature.id)], f"{entity} {feature.id}: values sum to {total:.4f}, not 1")
+    return table
+
+
+def _conditions(items, features, where: str, issues: _Issues) -> tuple[Condition, ...]:
+    out = []
+    for c in items:
+        fid = c.get("feature")
+        feature = features.get(fid)
+        if feature is None:
+            issues.add("flags.toml", None, f"{where}: feature {fid!r} is not in features.toml")
+            continue
+        if "is" in c and c["is"] not in feature.values:
+            issues.add("flags.toml", None, f"{where}: {fid} has no value {c['is']!r}")
+            continue
+        if not any(k in c for k in ("is", "below", "at_least")):
+            issues.add("flags.toml", None, f"{where}: a condition needs is, below or at_least")
+            continue
+        out.append(Condition(feature=fid, is_=c.get("is"), below=c.get("below"), at_least=c.get("at_least")))
+    return tuple(out)
+
+
+def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...]:
+    rules = []
+    for i, r in enumerate(data.get("rule", []), 1):
+        where = f"[[rule]] #{i} {r.get('id', '?')!r}"
+        unknown = [e for e in r.get("entities", ()) if e not in entity_ids]
+        if unknown:
+            issues.add("flags.toml", None, f"{where}: unknown entities {', '.join(unknown)}")
+        try:
+            rules.append(
+                Rule(
+                    id=r["id"],
+                    kind=r["kind"],
+                    message=r["message"],
+                    action=r["action"],
+                    when=_conditions(r.get("when", ()), features, where, issues),
+                    any=_conditions(r.get("any", ()), features, where, issues),
+                    entities=tuple(r.get("entities", ())),
+                    min_probability=float(r.get("min_probability", 0.0)),
+                )
+            )
+        except KeyError as exc:
+            issues.add("flags.toml", None, f"{where}: missing field {exc.args[0]!r}")
+    return tuple(rules)
+
+
+def _settings(data: dict, issues: _Issues) -> Settings | None:
+    limits = {
+        "smoothing": (0, 0.5),
+        "clamp": (0, 0.1),
+        "temperature": (0.1, 10),
+        "dont_miss_floor": (0, 0.5),
+        "reason_min_ratio": (1, 100),
+        "conflict_ratio": (1, 1000),
+    }
+    values = {}
+    for key, (lo, hi) in limits.items():
+        v = data.get(key)
+        if not isinstance(v, (int, float)) or not lo <= v <= hi:
+            issues.add("model.toml", None, f"{key} must be a number in [{lo}, {hi}] (found {v!r})")
+        else:
+            values[key] = float(v)
+    return Settings(**values) if len(values) == len(limits) else None
+
+
+def _population(folder) -> str:
+    text = (folder / "priors.csv").read_text(encoding="utf-8")
+    lines = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("#")]
+    return " ".join(lines)
+
+
+def _log_tables(features, entities, priors, likelihoods, settings: Settings):
+    ids = [e.id for e in entities]
+    prior = [priors[e] .probability for e in ids]
+    total = sum(prior)
+    log_prior = tuple(math.log(p / total) for p in prior)
+    s, c = settings.smoothing, settings.clamp
+
+    def clean(p: float, k: int) -> float:
+        return min(max((1 - s) * p + s / k, c), 1 - c)
+
+    tables = {}
+    for feature in features.values():
+        outcomes = feature.outcomes
+        k = 2 if feature.kind == "list" else len(outcomes)
+        for o in outcomes:
+            given = [likelihoods.get((e, feature.id, o)) for e in ids]
+            known = [(priors[e].probability, n.probability) for e, n in zip(ids, given) if n is not None]
+            if not known:
+                continue
+            # "not characteristic": an entity without a number for this finding
+            # gets the prior-weighted rate of the entities that have one
+            default = sum(w * p for w, p in known) / sum(w for w, _ in known)
+            probs = [n.probability if n is not None else default for n in given]
+            tables[(feature.id, o)] = tuple(feature.weight * math.log(clean(p, k)) for p in probs)
+            if feature.kind == "list":
+                tables[(feature.id, o + "!absent")] = tuple(feature.weight * math.log(clean(1 - p, k)) for p in probs)
+    return log_prior, tables
+
+
+def load_knowledge(folder: Path | str | None = None) -> Knowledge:
+    """Load and validate the knowledge base (the packaged one unless a folder is given).
+
+    Raises KnowledgeError listing every problem found.
+    """
+    root = resources.files("ddx.knowledge") if folder is None else Path(folder)
+    issues = _Issues()
+    features = _features(_toml(root, "features.toml", issues), issues)
+    sources = _sources(_toml(root, "sources.toml", issues), issues)
+    entities = _entities(_toml(root, "entities.toml", issues), sources, features, issues)
+    entity_ids = {e.id for e in entities}
+    priors = _priors(root, entity_ids, sources, issues)
+    likelihoods = _likelihoods(root, entity_ids, features, sources, issues)
+    rules = _rules(_toml(root, "flags.toml", issues), features, entity_ids, issues)
+    settings = _settings(_toml(root, "model.toml", issues), issues)
+    used = {n.source for n in priors.values()} | {n.source for n in likelihoods.values()}
+    used |= {k for e in entities for k in e.sources}
+    for key in sorted(set(sources) - used):
+        issues.add("sources.toml", None, f"[{key}] is not cited by any number or entity")
+    if issues.items:
+        raise KnowledgeError(issues.items)
+    log_prior, tables = _log_tables(features, entities, priors, likelihoods, settings)
+    return Knowledge(
+        features=features,
+        entities=entities,
+        sources=sources,
+        priors=priors,
+        likelihoods=likelihoods,
+        rules=rules,
+        settings=settings,
+        population=_population(root),
+        log_prior=log_prior,
+        log_tables=tables,
+    )
+
+
+def load_features(folder: Path | str | None = None) -> dict[str, Feature]:
+    """Only the feature schema (cheap: the CLI builds its options from it)."""
+    root = resources.files("ddx.knowledge") if folder is None else Path(folder)
+    issues = _Issues()
+    features = _features(_toml(root, "features.toml", issues), issues)
+    if issues.items:
+        raise KnowledgeError(issues.items)
+    return features
+
+
+def summary(kb: Knowledge) -> str:
+    """One line describing a valid knowledge base."""
+    grades = defaultdict(int)
+    for n in list(kb.priors.values()) + list(kb.likelihoods.values()):
+        grades[n.grade] += 1
+    graded = ", ".join(f"{g} {grades[g]}" for g in GRADES)
+    return (
+        f"knowledge base OK: {len(kb.entities)} entities, {len(kb.features)} findings, "
+        f"{len(kb.priors) + len(kb.likelihoods)} numbers (grade {graded}), {len(kb.sources)} sources"
+    )

@@ -1,0 +1,174 @@
+"""The knowledge base as frozen records: features, entities, sources, rules, settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+COMPARTMENTS = ("intramedullary", "intradural_extramedullary", "extradural")
+COMPARTMENT_NAMES = {
+    "intramedullary": "Intramedullary",
+    "intradural_extramedullary": "Intradural extramedullary",
+    "extradural": "Extradural",
+}
+FEATURE_KINDS = ("choice", "yesno", "list", "integer")
+GRADES = ("A", "B", "C")
+YES_NO = ("yes", "no")
+
+
+@attrs.frozen
+class Feature:
+    """One column of the input contract."""
+
+    id: str
+    kind: str
+    section: str
+    help: str
+    question: str
+    values: tuple[str, ...] = ()
+    exclusive: str | None = None
+    min: int | None = None
+    max: int | None = None
+    bands: tuple[tuple[int, int], ...] = ()
+    weight: float = 1.0
+    alias: dict[str, str] = attrs.field(factory=dict)
+    meaning: dict[str, str] = attrs.field(factory=dict)
+    required: bool = False
+
+    @property
+    def option(self) -> str:
+        return "--" + self.id.replace("_", "-")
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """The values the likelihood tables are given for."""
+        if self.kind == "integer":
+            return tuple(band_label(b) for b in self.bands)
+        if self.kind == "list":
+            return tuple(v for v in self.values if v != self.exclusive)
+        return self.values
+
+    def band_of(self, number: int) -> str:
+        for band in self.bands:
+            if band[0] <= number <= band[1]:
+                return band_label(band)
+        raise ValueError(f"{number} is outside the bands of {self.id}")
+
+
+def band_label(band: tuple[int, int]) -> str:
+    return f"{band[0]}-{band[1]}"
+
+
+@attrs.frozen
+class Source:
+    """A citation behind one or more numbers."""
+
+    key: str
+    citation: str
+    url: str = ""
+    grade: str | None = None
+
+
+@attrs.frozen
+class Entity:
+    """A candidate diagnosis: where it lives, why it matters, what to do next."""
+
+    id: str
+    name: str
+    compartment: str
+    dont_miss: bool
+    mimic: bool
+    associations: tuple[str, ...]
+    typical: str
+    summary: str
+    next_step: str
+    why: str
+    action: str
+    sources: tuple[str, ...]
+
+
+@attrs.frozen
+class Number:
+    """A probability with its provenance."""
+
+    probability: float
+    source: str
+    grade: str
+
+
+@attrs.frozen
+class Condition:
+    """One test on the findings inside a flag rule."""
+
+    feature: str
+    is_: str | None = None
+    below: int | None = None
+    at_least: int | None = None
+
+    def holds(self, value: Any) -> bool:
+        if value is None:
+            return False
+        if self.is_ is not None:
+            return self.is_ in value if isinstance(value, tuple) else value == self.is_
+        if self.below is not None:
+            return value < self.below
+        return value >= self.at_least
+
+
+@attrs.frozen
+class Rule:
+    """A flag raised by findings and, optionally, by the probability of some entities."""
+
+    id: str
+    kind: str
+    message: str
+    action: str
+    when: tuple[Condition, ...] = ()
+    any: tuple[Condition, ...] = ()
+    entities: tuple[str, ...] = ()
+    min_probability: float = 0.0
+
+
+@attrs.frozen
+class Settings:
+    """Modelling choices of the engine (model.toml)."""
+
+    smoothing: float
+    clamp: float
+    temperature: float
+    dont_miss_floor: float
+    reason_min_ratio: float
+    conflict_ratio: float
+
+
+@attrs.frozen
+class Knowledge:
+    """Everything the engine knows, validated, with log tables precomputed."""
+
+    features: dict[str, Feature]
+    entities: tuple[Entity, ...]
+    sources: dict[str, Source]
+    priors: dict[str, Number]
+    likelihoods: dict[tuple[str, str, str], Number]
+    rules: tuple[Rule, ...]
+    settings: Settings
+    population: str
+    # log prior per entity, in entity order
+    log_prior: tuple[float, ...]
+    # (feature, outcome) -> per-entity weighted log P(outcome | entity);
+    # list features also have (feature, outcome + "!absent")
+    log_tables: dict[tuple[str, str], tuple[float, ...]]
+
+    @property
+    def entity_ids(self) -> tuple[str, ...]:
+        return tuple(e.id for e in self.entities)
+
+    def entity(self, entity_id: str) -> Entity:
+        for e in self.entities:
+            if e.id == entity_id:
+                return e
+        raise KeyError(entity_id)
+
+    def likelihood(self, entity_id: str, feature: str, outcome: str) -> Number | None:
+        return self.likelihoods.get((entity_id, feature, outcome))

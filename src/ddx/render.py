@@ -1,0 +1,172 @@
+"""Formats for people (table, markdown) and for scripts (JSON records)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .assessment import Assessment, Candidate, Flag
+from .knowledge import COMPARTMENT_NAMES
+
+DISCLAIMER = "ddx is a teaching and research aid, not a medical device: it does not replace a radiologist's read."
+FLAG_LABELS = {"emergency": "EMERGENCY", "dont_miss": "DON'T MISS", "syndrome": "SYNDROME"}
+_ANSI = {"red": "\033[1;31m", "yellow": "\033[1;33m", "cyan": "\033[36m", "bold": "\033[1m", "dim": "\033[2m"}
+_RESET = "\033[0m"
+
+
+def paint(text: str, style: str, color: bool) -> str:
+    return f"{_ANSI[style]}{text}{_RESET}" if color else text
+
+
+def _rounded(values: list[float], digits: int = 6) -> list[float]:
+    """Round probabilities so that they still sum to 1 (the residue goes to the largest)."""
+    out = [round(v, digits) for v in values]
+    if out:
+        top = max(range(len(out)), key=out.__getitem__)
+        out[top] = round(out[top] + 1.0 - sum(out), 12)
+    return out
+
+
+def _reason(r) -> dict[str, Any]:
+    return {"feature": r.feature, "value": r.value, "ratio": round(r.ratio, 3), "text": r.text}
+
+
+def _flag(f: Flag) -> dict[str, Any]:
+    return {
+        "kind": f.kind,
+        "entity": f.entity,
+        "probability": None if f.probability is None else round(f.probability, 6),
+        "message": f.message,
+        "action": f.action,
+    }
+
+
+def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
+    """The JSON record of output.md for one assessment (``row`` in batch only)."""
+    compartments = _rounded([c.probability for c in a.compartments])
+    candidates = _rounded([c.probability for c in a.candidates])
+    record: dict[str, Any] = {"case_id": a.case_id}
+    if row is not None:
+        record["row"] = row
+    record.update(
+        {
+            "compartment": a.compartment,
+            "compartment_probability": compartments[0],
+            "compartments": [{"id": c.id, "probability": p} for c, p in zip(a.compartments, compartments)],
+            "candidates": [
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "compartment": c.compartment,
+                    "probability": p,
+                    "dont_miss": c.dont_miss,
+                    "for": [_reason(r) for r in c.reasons_for],
+                    "against": [_reason(r) for r in c.reasons_against],
+                }
+                for c, p in zip(a.candidates, candidates)
+            ],
+            "flags": [_flag(f) for f in a.flags],
+            "conflicts": list(a.conflicts),
+            "findings": a.findings.as_text(),
+            "error": None,
+        }
+    )
+    return record
+
+
+def error_record(*, row: int | None, case_id: str | None, column: str | None, value: str | None, message: str) -> dict[str, Any]:
+    """The record of a row that could not be read: no compartment, no candidates."""
+    record: dict[str, Any] = {"case_id": case_id}
+    if row is not None:
+        record["row"] = row
+    record.update(
+        {
+            "compartment": None,
+            "compartment_probability": None,
+            "compartments": [],
+            "candidates": [],
+            "flags": [],
+            "conflicts": [],
+            "findings": {},
+            "error": {"column": column, "value": value, "message": message},
+        }
+    )
+    return record
+
+
+def render_json(a: Assessment) -> str:
+    return json.dumps(to_record(a), indent=2, ensure_ascii=False)
+
+
+def _pct(p: float) -> str:
+    if p >= 0.995:
+        return ">99%"
+    if p < 0.005:
+        return "<1%" if p > 0 else "0%"
+    return f"{p:.0%}"
+
+
+def _why(c: Candidate, n: int = 3) -> str:
+    bits = [f"+ {r.feature.replace('_', ' ')} {r.value} x{_ratio(r.ratio)}" for r in c.reasons_for[:n]]
+    room = max(n - len(bits), 1)
+    bits += [f"- {r.feature.replace('_', ' ')} {r.value} /{_ratio(1 / r.ratio)}" for r in c.reasons_against[:room]]
+    return "; ".join(bits)
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
+
+
+def _compartment_line(a: Assessment, color: bool) -> str:
+    head = COMPARTMENT_NAMES[a.compartment]
+    others = ", ".join(f"{COMPARTMENT_NAMES[c.id].lower()} {_pct(c.probability)}" for c in a.compartments[1:])
+    return f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)} {_pct(a.compartment_probability)}  ({others})"
+
+
+def _flag_lines(a: Assessment, color: bool) -> list[str]:
+    lines = []
+    for f in a.flags:
+        label = f"!! {FLAG_LABELS.get(f.kind, f.kind.upper())}"
+        style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
+        lines.append(f"{paint(label, style, color)}  {f.message}")
+        lines.append(f"   -> {f.action}")
+    return lines
+
+
+def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
+    """The human view: compartment first, then candidates and reasons, then the flags."""
+    from tabulate import tabulate
+
+    rows = [
+        [i, c.name + (" [don't miss]" if c.dont_miss else ""), _pct(c.probability), _why(c)]
+        for i, c in enumerate(a.candidates[:top], 1)
+    ]
+    parts = [
+        _compartment_line(a, color),
+        "",
+        tabulate(rows, headers=["#", "candidate", "P", "strongest findings (likelihood ratio vs the rest)"], tablefmt="simple"),
+    ]
+    if not a.findings.values:
+        parts += ["", "No findings given: these are the priors of the reference population."]
+    if a.conflicts:
+        parts += [""] + [paint(c, "yellow", color) for c in a.conflicts]
+    flags = _flag_lines(a, color)
+    if flags:
+        parts += ["", paint("Flags", "bold", color)] + flags
+    parts += ["", paint(DISCLAIMER, "dim", color)]
+    return "\n".join(parts)
+
+
+def render_markdown(a: Assessment, *, top: int = 5) -> str:
+    from tabulate import tabulate
+
+    lines = [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} ({_pct(a.compartment_probability)})", ""]
+    rows = [[i, c.name, _pct(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
+    lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))
+    if a.conflicts:
+        lines += [""] + [f"> {c}" for c in a.conflicts]
+    if a.flags:
+        lines += ["", "**Flags**", ""]
+        lines += [f"- **{FLAG_LABELS.get(f.kind, f.kind)}** {f.message} *Next:* {f.action}" for f in a.flags]
+    lines += ["", f"*{DISCLAIMER}*"]
+    return "\n".join(lines)

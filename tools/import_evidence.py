@@ -1,0 +1,266 @@
+"""Import the evidence dossier into ddx's knowledge files.
+
+Reads ``../shared/evidence/`` (feature_frequencies.csv, priors.csv, dossier.md)
+and writes ``src/ddx/knowledge/{likelihoods.csv,priors.csv,sources.toml}``.
+
+Every number written is the dossier's consolidated engine default. Its
+provenance is decided per row:
+
+* if a graded (A or B) evidence row for the same entity, finding and value
+  brackets the number (inside its 95% interval or stated range, or within
+  0.10 when it has none), that row's source and grade are cited;
+* otherwise the number is ddx's own estimate: grade C, source ``DDX_ESTIMATE``
+  (the dossier's consolidated table), or ``DDX_EXPERT`` where the dossier
+  gives an explicit expert estimate for it.
+
+Age and segment bands are derived from the consolidated mean/SD (normal) and
+typical length (log-normal); sex from the female fraction; level from the
+per-region fractions. Re-running overwrites the three files: after the first
+import they are maintained by hand, and this script documents how they began.
+
+Usage: python tools/import_evidence.py [EVIDENCE_DIR]
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "src" / "ddx" / "knowledge"
+GRADE_ORDER = {"A": 0, "B": 1, "C": 2}
+SKIP_FEATURES = {"age", "sex", "level", "segments"}
+LIKELIHOOD_HEADER = """\
+# ddx knowledge base: likelihoods P(finding = value | entity).
+# One row per entity, finding and value. choice/yesno/integer findings: the
+# values of one finding sum to 1 per entity. list findings (level, syndrome):
+# each value is the probability that the value is present.
+# grade: A cohort with counts, B review or textbook, C estimate (see sources.toml).
+# Integer findings (age, segments) are given per band of features.toml.
+"""
+PRIOR_HEADER = """\
+# ddx knowledge base: prior probability of each entity.
+# Reference population: spinal lesions imaged on MRI for a suspected spinal
+# tumour and sent for a differential (tumours plus the listed mimics), adults
+# and children; not autopsy or registry incidence. Compartment weights
+# extradural 0.60, intradural extramedullary 0.25, intramedullary 0.15,
+# split within each compartment by registry and surgical series shares.
+# Probabilities sum to 1 over all entities.
+"""
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", text.upper()).strip("_")[:40]
+
+
+def read_dossier_sources(dossier: Path) -> dict[str, dict]:
+    sources = {}
+    in_refs = False
+    for line in dossier.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## References"):
+            in_refs = True
+            continue
+        m = in_refs and re.match(r"- \*\*([A-Z0-9_]+)\*\*: (.*)", line)
+        if m:
+            key, rest = m.groups()
+            url = re.search(r"(https?://\S+)", rest)
+            citation = rest[: url.start()].strip() if url else rest.strip()
+            sources[key] = {"citation": citation, "url": url.group(1) if url else ""}
+    return sources
+
+
+class Sources:
+    """Citation registry: dossier keys first, then keys made for other sources."""
+
+    def __init__(self, dossier_sources: dict[str, dict]):
+        self.entries = dict(dossier_sources)
+        self.by_url = {v["url"]: k for k, v in self.entries.items() if v["url"]}
+        self.used: set[str] = set()
+
+    def key_for(self, source_text: str, grade: str) -> str:
+        head = source_text.split(" | ")[0].strip()
+        url = re.search(r"(https?://\S+)", head)
+        if url and url.group(1) in self.by_url:
+            key = self.by_url[url.group(1)]
+        else:
+            citation = head[: url.start()].strip() if url else head
+            key = slug(citation)
+            base, n = key, 2
+            while key in self.entries and self.entries[key]["citation"] != citation:
+                key, n = f"{base}_{n}", n + 1
+            self.entries.setdefault(key, {"citation": citation, "url": url.group(1) if url else ""})
+            if url:
+                self.by_url.setdefault(url.group(1), key)
+        self.entries[key].setdefault("grade", grade)
+        self.used.add(key)
+        return key
+
+
+def brackets(row: dict, value: float) -> bool:
+    freq = float(row["frequency"])
+    low, high = row["low"], row["high"]
+    if low and high:
+        return float(low) - 1e-9 <= value <= float(high) + 1e-9
+    return abs(freq - value) <= 0.10 + 1e-9
+
+
+def provenance(evidence: list[dict], value: float, sources: Sources, complement: bool):
+    """(source, grade) for a consolidated number, given the evidence rows beside it."""
+    graded = sorted(
+        (r for r in evidence if r["grade"] in ("A", "B")),
+        key=lambda r: (GRADE_ORDER[r["grade"]], -float(r["n"] or 0)),
+    )
+    for r in graded:
+        target = 1 - value if complement else value
+        if brackets(r, target):
+            return sources.key_for(r["source"], r["grade"]), r["grade"]
+    for r in evidence:
+        if r["grade"] == "C" and r["source"].startswith("EXPERT ESTIMATE"):
+            target = 1 - value if complement else value
+            if abs(float(r["frequency"]) - target) < 1e-6:
+                sources.used.add("DDX_EXPERT")
+                return "DDX_EXPERT", "C"
+    sources.used.add("DDX_ESTIMATE")
+    return "DDX_ESTIMATE", "C"
+
+
+def normal_cdf(x: float, mean: float, sd: float) -> float:
+    return 0.5 * (1 + math.erf((x - mean) / (sd * math.sqrt(2))))
+
+
+def band_probabilities(bands, cdf) -> list[float]:
+    raw = [max(cdf(hi + 0.5) - cdf(lo - 0.5), 1e-4) for lo, hi in bands]
+    total = sum(raw)
+    probs = [max(round(p / total, 4), 0.0001) for p in raw]
+    top = probs.index(max(probs))
+    probs[top] = round(1 - sum(probs) + probs[top], 4)
+    return probs
+
+
+def main(evidence_dir: Path) -> None:
+    features = tomllib.loads((OUT / "features.toml").read_text(encoding="utf-8"))["feature"]
+    bands = {f["id"]: f["bands"] for f in features if f["kind"] == "integer"}
+    sources = Sources(read_dossier_sources(evidence_dir / "dossier.md"))
+    sources.entries["DDX_ESTIMATE"] = {
+        "citation": "ddx knowledge base, consolidated estimate: an engine default set by the "
+        "ddx authors from the graded evidence for the entity and, for the compartment "
+        "signs, from the compartment definition (expert estimate, grade C)",
+        "url": "",
+        "grade": "C",
+    }
+    sources.entries["DDX_EXPERT"] = {
+        "citation": "ddx knowledge base, expert estimate: a qualitative statement of the "
+        "literature ('common', 'rare', 'typically') translated into a number by the ddx "
+        "authors (grade C)",
+        "url": "",
+        "grade": "C",
+    }
+
+    rows = list(csv.DictReader((evidence_dir / "feature_frequencies.csv").open(encoding="utf-8")))
+    evidence = defaultdict(list)
+    consolidated = []
+    for r in rows:
+        if r["source"].startswith("CONSOLIDATED"):
+            consolidated.append(r)
+        else:
+            evidence[(r["entity_id"], r["feature"], r["value"])].append(r)
+
+    out = []
+    for r in consolidated:
+        entity, feature, value = r["entity_id"], r["feature"], r["value"]
+        if feature in SKIP_FEATURES or (feature == "syndrome" and value == "none"):
+            continue
+        p = float(r["frequency"])
+        ev = evidence.get((entity, feature, value), [])
+        complement = False
+        if not ev and value == "no":
+            ev, complement = evidence.get((entity, feature, "yes"), []), True
+        if not ev and feature == "multiplicity" and value == "single":
+            ev, complement = evidence.get((entity, feature, "multiple"), []), True
+        src, grade = provenance(ev, p, sources, complement)
+        out.append((entity, feature, value, p, src, grade))
+
+    prior_rows = list(csv.DictReader((evidence_dir / "priors.csv").open(encoding="utf-8")))
+    per_entity = defaultdict(dict)
+    prior_evidence = defaultdict(list)
+    for r in prior_rows:
+        if r["quantity"].endswith("_consolidated"):
+            per_entity[r["entity_id"]][(r["scope"], r["quantity"])] = r
+        elif r["grade"] in ("A", "B"):
+            prior_evidence[(r["entity_id"], r["quantity"])].append(
+                {**r, "frequency": r["value"], "low": "", "high": ""}
+            )
+
+    priors = []
+    for entity, q in per_entity.items():
+        if entity.startswith("compartment:"):
+            continue
+        w = q[("overall", "prior_weight_consolidated")]
+        sources.used.add("DDX_ESTIMATE")
+        priors.append((entity, float(w["value"]), "DDX_ESTIMATE", "C"))
+
+        female = float(q[("overall", "female_fraction_consolidated")]["value"])
+        src, grade = provenance(prior_evidence[(entity, "female_fraction")], female, sources, False)
+        out.append((entity, "sex", "female", female, src, grade))
+        out.append((entity, "sex", "male", round(1 - female, 4), src, grade))
+
+        for region in ("craniocervical", "cervical", "thoracic", "lumbar", "sacral"):
+            p = float(q[("overall", f"level_{region}_consolidated")]["value"])
+            ev = prior_evidence[(entity, f"level_{region}_fraction")]
+            src, grade = provenance(ev, p, sources, False)
+            out.append((entity, "level", region, p, src, grade))
+
+        mean = float(q[("overall", "age_mean_consolidated")]["value"])
+        sd = float(q[("overall", "age_sd_consolidated")]["value"])
+        for (lo, hi), p in zip(bands["age"], band_probabilities(bands["age"], lambda x: normal_cdf(x, mean, sd))):
+            out.append((entity, "age", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+
+        typical = float(q[("overall", "segments_typical_consolidated")]["value"])
+        log_cdf = lambda x: normal_cdf(math.log(max(x, 0.5)), math.log(typical), 0.6)  # noqa: E731
+        for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], log_cdf)):
+            out.append((entity, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+
+    total = sum(p for _, p, _, _ in priors)
+    priors = [(e, round(p / total, 6), s, g) for e, p, s, g in priors]
+
+    with (OUT / "likelihoods.csv").open("w", encoding="utf-8", newline="") as fh:
+        fh.write(LIKELIHOOD_HEADER)
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["entity", "feature", "value", "probability", "source", "grade"])
+        w.writerows(out)
+    with (OUT / "priors.csv").open("w", encoding="utf-8", newline="") as fh:
+        fh.write(PRIOR_HEADER)
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["entity", "probability", "source", "grade"])
+        w.writerows(priors)
+
+    entities_file = OUT / "entities.toml"
+    if entities_file.exists():
+        for e in tomllib.loads(entities_file.read_text(encoding="utf-8")).get("entity", []):
+            sources.used.update(k for k in e.get("sources", []) if k in sources.entries)
+    with (OUT / "sources.toml").open("w", encoding="utf-8") as fh:
+        fh.write("# ddx knowledge base: the sources behind every number.\n")
+        fh.write("# [KEY] citation, url and, where the source gives numbers, its evidence grade\n")
+        fh.write("# (A cohort with counts, B review or textbook, C estimate).\n\n")
+        for key in sorted(sources.used):
+            e = sources.entries[key]
+            fh.write(f"[{key}]\n")
+            fh.write(f"citation = {toml_str(e['citation'])}\n")
+            fh.write(f"url = {toml_str(e['url'])}\n")
+            if "grade" in e:
+                fh.write(f"grade = {toml_str(e['grade'])}\n")
+            fh.write("\n")
+    print(f"{len(out)} likelihoods, {len(priors)} priors, {len(sources.used)} sources", file=sys.stderr)
+
+
+def toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "evidence")
