@@ -1,0 +1,305 @@
+"""The input contract of features.md: every column and value, the spelling rules, and precise errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from ddx.errors import FindingError
+from ddx.findings import Findings, parse_findings
+
+# The columns of ../shared/spec/features.md, copied by hand from its tables:
+# the spec is the contract, so this list is deliberately not read from features.toml.
+YESNO = ("yes", "no")
+SPEC: dict[str, tuple[str, tuple[str, ...]]] = {
+    # Patient
+    "age": ("integer", ()),
+    "sex": ("choice", ("female", "male")),
+    "known_primary": ("yesno", YESNO),
+    "syndrome": ("list", ("nf1", "nf2", "vhl", "none")),
+    # Where it is
+    "level": ("list", ("craniocervical", "cervical", "thoracic", "lumbar", "sacral")),
+    "conus_cauda": ("yesno", YESNO),
+    "segments": ("integer", ()),
+    "multiplicity": ("choice", ("single", "multiple")),
+    # The compartment signs
+    "cord": ("choice", ("expanded", "displaced", "compressed", "normal")),
+    "csf": ("choice", ("effaced", "widened", "tapered", "normal")),
+    "csf_cap": ("yesno", YESNO),
+    "dural_sac_displaced": ("yesno", YESNO),
+    "foraminal_extension": ("yesno", YESNO),
+    "cord_position": ("choice", ("central", "eccentric")),
+    # What it looks like
+    "enhancement": ("choice", ("none", "homogeneous", "heterogeneous", "rim", "mural_nodule", "leptomeningeal", "patchy")),
+    "dural_tail": ("yesno", YESNO),
+    "t1_signal": ("choice", ("hypo", "iso", "hyper")),
+    "t2_signal": ("choice", ("hypo", "iso", "hyper", "mixed")),
+    "target_sign": ("yesno", YESNO),
+    "cystic": ("yesno", YESNO),
+    "hemorrhage": ("yesno", YESNO),
+    "hemosiderin_cap": ("yesno", YESNO),
+    "syrinx": ("yesno", YESNO),
+    "cord_edema": ("yesno", YESNO),
+    "flow_voids": ("yesno", YESNO),
+    "calcification": ("yesno", YESNO),
+    "fat": ("yesno", YESNO),
+    "restricted_diffusion": ("yesno", YESNO),
+    # Bone and the space outside the dura
+    "vertebral_body": ("yesno", YESNO),
+    "posterior_elements": ("yesno", YESNO),
+    "bone_pattern": ("choice", ("lytic", "sclerotic", "mixed", "expansile", "coarse_trabeculae")),
+    "pathologic_fracture": ("yesno", YESNO),
+    "disc_involved": ("yesno", YESNO),
+    "paraspinal_mass": ("yesno", YESNO),
+    "scalloping": ("yesno", YESNO),
+}
+CATEGORICAL = [(column, value) for column, (kind, values) in SPEC.items() if kind != "integer" for value in values]
+YESNO_COLUMNS = [column for column, (kind, _) in SPEC.items() if kind == "yesno"]
+LIST_COLUMNS = [column for column, (kind, _) in SPEC.items() if kind == "list"]
+
+
+def parse(cells, **kwargs) -> Findings:
+    return parse_findings(cells, **kwargs)
+
+
+def expected(column: str, value: str):
+    """The canonical parsed form of one spec value."""
+    kind, _ = SPEC[column]
+    if kind == "list":
+        return () if value == "none" else (value,)
+    return value
+
+
+def failure(cells, **kwargs) -> FindingError:
+    with pytest.raises(FindingError) as info:
+        parse_findings(cells, **kwargs)
+    return info.value
+
+
+class TestSpecColumns:
+    @pytest.mark.parametrize(("column", "value"), CATEGORICAL)
+    def test_every_value_is_accepted_as_written(self, column, value):
+        """Every value of every column of features.md is accepted exactly as written."""
+        assert parse({column: value}).get(column) == expected(column, value)
+
+    @pytest.mark.parametrize(("column", "value"), [("age", "0"), ("age", "54"), ("age", "120"), ("segments", "1"), ("segments", "12")])
+    def test_integers_in_range_are_accepted(self, column, value):
+        """The integer columns accept whole numbers within the range features.md gives."""
+        assert parse({column: value}).get(column) == int(value)
+
+    def test_every_column_at_once(self):
+        """A row with every column of features.md filled in is read whole."""
+        row = {c: ("40" if kind == "integer" else values[0]) for c, (kind, values) in SPEC.items()}
+        findings = parse(row)
+        assert set(findings.as_dict()) == set(SPEC)
+
+    def test_schema_covers_the_spec(self, kb):
+        """The packaged schema has every column of features.md, with at least the values it lists."""
+        for column, (kind, values) in SPEC.items():
+            assert column in kb.features, column
+            assert set(values) <= set(kb.features[column].values), column
+
+
+class TestSpelling:
+    @pytest.mark.parametrize("text", ["DISPLACED", "Displaced", "  displaced  ", "\tdisplaced\n", " DisPlaced"])
+    def test_case_and_surrounding_whitespace_do_not_matter(self, text):
+        """Values are case-insensitive and surrounding whitespace is ignored."""
+        assert parse({"cord": text}).get("cord") == "displaced"
+
+    @pytest.mark.parametrize("column", YESNO_COLUMNS)
+    @pytest.mark.parametrize(("text", "value"), [("y", "yes"), ("n", "no"), ("true", "yes"), ("false", "no"), ("1", "yes"), ("0", "no"), ("Y", "yes"), (" TRUE ", "yes"), ("False", "no")])
+    def test_yes_no_aliases(self, column, text, value):
+        """Every yes/no column accepts y, n, true, false, 1 and 0."""
+        assert parse({column: text}).get(column) == value
+
+    def test_python_booleans_read_as_yes_and_no(self):
+        """A Python True/False given through the API reads as yes/no."""
+        assert parse({"target_sign": True, "csf_cap": False}).as_dict() == {"target_sign": "yes", "csf_cap": "no"}
+
+    def test_list_columns_split_on_semicolons(self):
+        """A list column takes several values separated by ';', each spelled freely."""
+        assert set(parse({"level": "cervical;thoracic"}).get("level")) == {"cervical", "thoracic"}
+        assert set(parse({"level": " Thoracic ; LUMBAR "}).get("level")) == {"thoracic", "lumbar"}
+        assert set(parse({"syndrome": "nf1;nf2"}).get("syndrome")) == {"nf1", "nf2"}
+
+    def test_list_order_and_repetition_do_not_matter(self):
+        """A list column reads the same whatever the order of its values or a repeated value."""
+        a = parse({"level": "lumbar;thoracic"}).get("level")
+        b = parse({"level": "thoracic;lumbar;thoracic"}).get("level")
+        assert a == b
+
+    def test_syndrome_none_is_known(self):
+        """`syndrome none` is a known answer (no syndrome), not an unknown one."""
+        findings = parse({"syndrome": "none"})
+        assert "syndrome" in findings
+        assert findings.get("syndrome") == ()
+
+    def test_syndrome_none_with_another_value_fails(self):
+        """`none` mixed with a syndrome is a contradiction and fails naming the column."""
+        error = failure({"syndrome": "nf1;none"})
+        assert error.column == "syndrome"
+        assert "none" in error.message
+
+
+class TestUnknown:
+    @pytest.mark.parametrize("text", ["", "   ", "unknown", "UNKNOWN", " Unknown ", None])
+    @pytest.mark.parametrize("column", ["cord", "csf_cap", "age", "level", "syndrome"])
+    def test_blank_missing_and_unknown_are_not_assessed(self, column, text):
+        """A blank cell, None or `unknown` leaves the column unknown, exactly as a missing column does."""
+        findings = parse({column: text})
+        assert column not in findings
+        assert findings == parse({})
+
+    def test_unknown_is_never_no(self):
+        """`unknown` in a yes/no column stays unknown; it is never read as `no`."""
+        assert parse({"dural_tail": "unknown"}).get("dural_tail") is None
+        assert parse({"dural_tail": "no"}).get("dural_tail") == "no"
+
+    def test_empty_mapping_has_no_findings(self):
+        """No cells at all gives a record with no findings and no case_id."""
+        findings = parse({})
+        assert findings.values == ()
+        assert findings.case_id is None
+
+
+class TestBadValues:
+    def test_misspelt_value_names_column_value_allowed_and_closest(self):
+        """A misspelt value fails with the column, the value, the allowed values and the closest match."""
+        error = failure({"cord": "displace"})
+        assert error.column == "cord"
+        assert error.value == "displace"
+        assert "cord: 'displace' is not a value; did you mean 'displaced'?" in error.message
+        for allowed in SPEC["cord"][1]:
+            assert allowed in error.message
+
+    def test_str_of_the_error_is_the_message(self):
+        """The error prints as its message, so a caller can show it as is."""
+        error = failure({"csf": "widenned"})
+        assert str(error) == error.message
+        assert "did you mean 'widened'?" in error.message
+
+    def test_value_with_no_close_match_still_lists_the_allowed(self):
+        """A value far from every allowed one fails with the allowed values and no guess."""
+        error = failure({"cord": "sideways"})
+        assert error.column == "cord"
+        assert "sideways" in error.message
+        assert "did you mean" not in error.message
+        for allowed in SPEC["cord"][1]:
+            assert allowed in error.message
+
+    @pytest.mark.parametrize("text", ["maybe", "2", "yess", "-1"])
+    def test_bad_yes_no(self, text):
+        """A yes/no column rejects anything but its spellings, naming yes and no."""
+        error = failure({"csf_cap": text})
+        assert error.column == "csf_cap"
+        assert text in error.message
+        assert "yes" in error.message and "no" in error.message
+
+    def test_bad_part_of_a_list(self):
+        """One bad value inside a list fails, naming it and the closest value."""
+        error = failure({"level": "thoracic;lumbr"})
+        assert error.column == "level"
+        assert "lumbr" in error.message
+        assert "did you mean 'lumbar'?" in error.message
+
+    def test_value_of_another_column_is_rejected(self):
+        """A value that belongs to a different column is not accepted in this one."""
+        error = failure({"csf": "expanded"})
+        assert error.column == "csf"
+
+
+class TestIntegers:
+    @pytest.mark.parametrize("text", ["-3", "400", "121", "-1"])
+    def test_age_out_of_range(self, text):
+        """An age outside 0-120 fails with the column, the value and the range."""
+        error = failure({"age": text})
+        assert error.column == "age"
+        assert error.value == text
+        assert text in error.message
+        assert "0-120" in error.message
+
+    @pytest.mark.parametrize("text", ["abc", "54.5", "fifty", "5 4", "1e400x"])
+    def test_age_not_a_whole_number(self, text):
+        """An age that is not a whole number fails naming the column and the value."""
+        error = failure({"age": text})
+        assert error.column == "age"
+        assert text in error.message
+        assert "whole number" in error.message
+
+    @pytest.mark.parametrize("text", ["54.0", " 54 ", "54", 54, 54.0])
+    def test_age_integral_spellings(self, text):
+        """54.0, padded text and numbers given through the API all read as the whole number 54."""
+        value = parse({"age": text}).get("age")
+        assert value == 54
+        assert isinstance(value, int)
+
+    def test_segments_must_be_at_least_one(self):
+        """`segments` is an integer >= 1: zero fails."""
+        error = failure({"segments": "0"})
+        assert error.column == "segments"
+
+
+class TestColumns:
+    def test_unknown_column_names_the_closest(self):
+        """An unknown column fails, naming the column and the closest known one."""
+        error = failure({"crod": "expanded"})
+        assert error.column == "crod"
+        assert "'crod'" in error.message
+        assert "did you mean 'cord'?" in error.message
+
+    def test_unknown_column_far_from_all(self):
+        """A column unlike any known one still fails, naming the column."""
+        error = failure({"accession_number": "A123"})
+        assert error.column == "accession_number"
+        assert "accession_number" in error.message
+
+    def test_passthrough_columns_are_ignored(self):
+        """Columns the caller asks to pass through are neither errors nor findings."""
+        findings = parse({"accession": "A123", "reader": "JD", "cord": "displaced"}, passthrough=["accession", "reader"])
+        assert findings.as_dict() == {"cord": "displaced"}
+
+    def test_passthrough_does_not_hide_other_unknown_columns(self):
+        """Passing one column through does not excuse a different unknown column."""
+        error = failure({"accession": "A123", "crod": "expanded"}, passthrough=["accession"])
+        assert error.column == "crod"
+
+    def test_column_names_ignore_case_and_dashes(self):
+        """Column names are read case-insensitively, with '-' for '_' (as on the command line)."""
+        assert parse({"Foraminal-Extension": "yes"}).get("foraminal_extension") == "yes"
+
+
+class TestCaseId:
+    def test_case_id_is_copied(self):
+        """`case_id` is copied to the record and is not a finding."""
+        findings = parse({"case_id": "IM017", "cord": "expanded"})
+        assert findings.case_id == "IM017"
+        assert "case_id" not in findings.as_dict()
+
+    def test_case_id_is_any_text(self):
+        """`case_id` takes any text, even one that looks like a finding value."""
+        assert parse({"case_id": "unknown-42 / Dr X"}).case_id == "unknown-42 / Dr X"
+
+    def test_case_id_is_optional(self):
+        """Without `case_id` the record has none."""
+        assert parse({"cord": "normal"}).case_id is None
+
+
+class TestFindingsRecord:
+    def test_record_is_frozen(self):
+        """Findings cannot be changed after parsing."""
+        import attrs
+
+        findings = parse({"cord": "displaced"})
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            findings.case_id = "x"
+
+    def test_same_cells_in_another_order_give_an_equal_record(self):
+        """The record does not depend on the order of the columns."""
+        a = parse({"cord": "displaced", "csf": "widened", "age": "40"})
+        b = parse({"age": "40", "csf": "widened", "cord": "displaced"})
+        assert a == b
+
+    def test_as_text_round_trips(self):
+        """The text form of a record parses back to the same record."""
+        findings = parse({"cord": "displaced", "level": "cervical;thoracic", "age": "54", "syndrome": "nf2", "case_id": "A"})
+        again = parse({**findings.as_text(), "case_id": findings.case_id})
+        assert again == findings
