@@ -337,6 +337,7 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
 
 def _settings(data: dict, issues: _Issues) -> Settings | None:
     limits = {
+        "prior_flattening": (0, 1),
         "smoothing": (0, 0.5),
         "clamp": (0, 0.1),
         "temperature": (0.1, 10),
@@ -360,11 +361,24 @@ def _population(folder) -> str:
     return " ".join(lines)
 
 
+def flattened_priors(entities, priors, exponent: float) -> list[float]:
+    """Priors with each compartment's total kept and its entities' spread raised to ``exponent``."""
+    raw = [priors[e.id].probability for e in entities]
+    total = sum(raw)
+    compartment_total: dict[str, float] = defaultdict(float)
+    compartment_spread: dict[str, float] = defaultdict(float)
+    for e, p in zip(entities, raw):
+        compartment_total[e.compartment] += p / total
+        compartment_spread[e.compartment] += p**exponent
+    return [
+        compartment_total[e.compartment] * p**exponent / compartment_spread[e.compartment]
+        for e, p in zip(entities, raw)
+    ]
+
+
 def _log_tables(features, entities, priors, likelihoods, settings: Settings):
     ids = [e.id for e in entities]
-    prior = [priors[e] .probability for e in ids]
-    total = sum(prior)
-    log_prior = tuple(math.log(p / total) for p in prior)
+    log_prior = tuple(math.log(p) for p in flattened_priors(entities, priors, settings.prior_flattening))
     s, c = settings.smoothing, settings.clamp
 
     def clean(p: float, k: int) -> float:

@@ -134,6 +134,7 @@ class Rule:
 class Settings:
     """Modelling choices of the engine (model.toml)."""
 
+    prior_flattening: float
     smoothing: float
     clamp: float
     temperature: float
