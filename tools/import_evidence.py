@@ -35,6 +35,15 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "ddx" / "knowledge"
 GRADE_ORDER = {"A": 0, "B": 1, "C": 2}
 SKIP_FEATURES = {"age", "sex", "level", "segments"}
+#: Spread (SD of log length) of lesion length around an entity's typical length.
+SEGMENT_LOG_SD = 0.8
+#: Entities whose single typical length hides subtypes of very different
+#: length: (weight, typical length) per subtype. Demyelination: MS plaques
+#: span 1.5 segments on average (Tartaglino 1995), while NMOSD myelitis is
+#: longitudinally extensive (>= 3 segments) in 67% (Yonezu 2014) and
+#: idiopathic / paediatric transverse myelitis averages 3.5-6.4 segments
+#: (Choi 1996, Alper 2011).
+SEGMENT_MIXTURES = {"demyelination": ((0.5, 1.5), (0.5, 5.0))}
 LIKELIHOOD_HEADER = """\
 # ddx knowledge base: likelihoods P(finding = value | entity).
 # One row per entity, finding and value. choice/yesno/integer findings: the
@@ -221,7 +230,11 @@ def main(evidence_dir: Path) -> None:
             out.append((entity, "age", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
         typical = float(q[("overall", "segments_typical_consolidated")]["value"])
-        log_cdf = lambda x: normal_cdf(math.log(max(x, 0.5)), math.log(typical), 0.6)  # noqa: E731
+        mixture = SEGMENT_MIXTURES.get(entity, ((1.0, typical),))
+
+        def log_cdf(x, mixture=mixture):
+            return sum(w * normal_cdf(math.log(max(x, 0.5)), math.log(t), SEGMENT_LOG_SD) for w, t in mixture)
+
         for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], log_cdf)):
             out.append((entity, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
