@@ -1,0 +1,329 @@
+"""The packaged knowledge base: the entities of diagnoses.md, cited numbers, and a loader that reports every problem."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ddx.cli import cli
+from ddx.errors import KnowledgeError
+from ddx.knowledge import default_knowledge, load_knowledge
+
+IM, IDEM, ED = "intramedullary", "intradural_extramedullary", "extradural"
+
+# The tables of ../shared/spec/diagnoses.md, copied by hand: id -> (compartment, don't-miss, mimic).
+DIAGNOSES: dict[str, tuple[str, bool, bool]] = {
+    "ependymoma": (IM, False, False),
+    "astrocytoma": (IM, False, False),
+    "hemangioblastoma": (IM, False, False),
+    "intramedullary_metastasis": (IM, True, False),
+    "ganglioglioma": (IM, False, False),
+    "cavernous_malformation": (IM, False, True),
+    "demyelination": (IM, False, True),
+    "dural_av_fistula": (IM, True, True),
+    "meningioma": (IDEM, False, False),
+    "schwannoma": (IDEM, False, False),
+    "neurofibroma": (IDEM, False, False),
+    "mpnst": (IDEM, True, False),
+    "myxopapillary_ependymoma": (IDEM, False, False),
+    "paraganglioma": (IDEM, False, False),
+    "leptomeningeal_metastases": (IDEM, True, False),
+    "solitary_fibrous_tumor": (IDEM, False, False),
+    "epidermoid_dermoid": (IDEM, False, False),
+    "arachnoid_cyst": (IDEM, False, True),
+    "vertebral_metastasis": (ED, True, False),
+    "myeloma_plasmacytoma": (ED, False, False),
+    "lymphoma": (ED, True, False),
+    "hemangioma": (ED, False, False),
+    "chordoma": (ED, False, False),
+    "chondrosarcoma": (ED, False, False),
+    "giant_cell_tumor": (ED, False, False),
+    "aneurysmal_bone_cyst": (ED, False, False),
+    "osteoid_osteoma_osteoblastoma": (ED, False, False),
+    "ewing_sarcoma": (ED, False, False),
+    "osteosarcoma": (ED, False, False),
+    "langerhans_cell_histiocytosis": (ED, False, False),
+    "epidural_abscess": (ED, True, True),
+    "epidural_hematoma": (ED, True, True),
+    "disc_extrusion": (ED, False, True),
+}
+# design.md: every entity gives an explicit probability for every value of these.
+COMPARTMENT_SIGNS = ("cord", "csf", "csf_cap", "dural_sac_displaced", "foraminal_extension", "enhancement", "multiplicity")
+KB_FILES = ("features.toml", "entities.toml", "sources.toml", "priors.csv", "likelihoods.csv", "model.toml", "flags.toml")
+SUM_TOLERANCE = 1e-3  # the tables are written to three or four decimals
+
+
+class TestPackagedKnowledge:
+    def test_loads_from_the_installed_package(self):
+        """The packaged knowledge base loads through importlib.resources and validates."""
+        kb = load_knowledge()
+        assert len(kb.entities) >= len(DIAGNOSES)
+
+    def test_every_file_ships_with_the_package(self):
+        """Every knowledge file is package data, reachable without the source tree."""
+        folder = resources.files("ddx.knowledge")
+        for name in KB_FILES:
+            assert folder.joinpath(name).is_file(), name
+
+    def test_default_knowledge_is_loaded_once(self):
+        """default_knowledge() returns the same validated object every time."""
+        assert default_knowledge() is default_knowledge()
+
+    def test_entity_ids_are_unique(self, kb):
+        """No entity id appears twice."""
+        assert len(set(kb.entity_ids)) == len(kb.entity_ids)
+
+
+class TestDiagnoses:
+    @pytest.mark.parametrize("entity_id", sorted(DIAGNOSES))
+    def test_every_diagnosis_is_a_candidate(self, kb, entity_id):
+        """Every id of diagnoses.md is an entity, in its compartment, with its don't-miss and mimic status."""
+        compartment, dont_miss, mimic = DIAGNOSES[entity_id]
+        entity = kb.entity(entity_id)
+        assert entity.compartment == compartment
+        assert entity.dont_miss is dont_miss
+        assert entity.mimic is mimic
+        assert entity.name
+
+    def test_every_dont_miss_entity_says_what_to_do(self, kb):
+        """A don't-miss entity carries a reason and a next step for its flag."""
+        for entity in kb.entities:
+            if entity.dont_miss:
+                assert entity.action.strip(), entity.id
+                assert entity.why.strip(), entity.id
+
+    @pytest.mark.parametrize(("entity_id", "syndrome"), [("hemangioblastoma", "vhl"), ("schwannoma", "nf2"), ("neurofibroma", "nf1")])
+    def test_syndrome_associations(self, kb, entity_id, syndrome):
+        """The associations diagnoses.md names are recorded on the entity."""
+        assert syndrome in kb.entity(entity_id).associations
+
+    def test_leptomeningeal_action_images_the_whole_neuraxis(self, kb):
+        """The drop-metastasis next step is post-contrast imaging of the whole neuraxis."""
+        assert "neuraxis" in kb.entity("leptomeningeal_metastases").action.lower()
+
+
+class TestNumbers:
+    def test_every_number_has_a_source_that_resolves_and_a_grade(self, kb):
+        """Every prior and likelihood cites a source in sources.toml and is graded A, B or C."""
+        numbers = list(kb.priors.items()) + list(kb.likelihoods.items())
+        assert numbers
+        for key, number in numbers:
+            assert number.source in kb.sources, key
+            assert number.grade in ("A", "B", "C"), key
+            assert kb.sources[number.source].citation, key
+
+    def test_every_entity_source_resolves(self, kb):
+        """The sources an entity lists are all in sources.toml."""
+        for entity in kb.entities:
+            for key in entity.sources:
+                assert key in kb.sources, (entity.id, key)
+
+    def test_probabilities_are_strictly_between_0_and_1(self, kb):
+        """No prior or likelihood is 0 or 1: no single finding may veto or force an answer."""
+        for key, number in list(kb.priors.items()) + list(kb.likelihoods.items()):
+            assert 0 < number.probability < 1, key
+
+    def test_every_entity_has_a_prior_and_they_sum_to_1(self, kb):
+        """Each entity has one prior and the priors sum to 1."""
+        assert set(kb.priors) == set(kb.entity_ids)
+        assert math.isclose(math.fsum(n.probability for n in kb.priors.values()), 1, abs_tol=SUM_TOLERANCE)
+
+    def test_each_findings_values_sum_to_1_per_entity(self, kb):
+        """For every entity, the values of a single-valued finding it gives numbers for sum to 1."""
+        checked = 0
+        for entity_id in kb.entity_ids:
+            for feature in kb.features.values():
+                if feature.kind == "list":
+                    continue
+                given = [kb.likelihood(entity_id, feature.id, o) for o in feature.outcomes]
+                if not any(given):
+                    continue
+                assert all(given), (entity_id, feature.id, "some values have no number")
+                total = math.fsum(n.probability for n in given)
+                assert math.isclose(total, 1, abs_tol=SUM_TOLERANCE), (entity_id, feature.id, total)
+                checked += 1
+        assert checked >= len(kb.entities) * len(COMPARTMENT_SIGNS)
+
+    @pytest.mark.parametrize("feature_id", COMPARTMENT_SIGNS)
+    def test_compartment_signs_are_covered_for_every_entity(self, kb, feature_id):
+        """Every entity gives an explicit probability for every value of each compartment sign."""
+        feature = kb.features[feature_id]
+        for entity_id in kb.entity_ids:
+            for outcome in feature.outcomes:
+                assert kb.likelihood(entity_id, feature_id, outcome) is not None, (entity_id, feature_id, outcome)
+
+    def test_log_tables_are_finite(self, kb):
+        """The precomputed log tables hold finite numbers, one per entity."""
+        assert all(math.isfinite(x) for x in kb.log_prior)
+        for key, row in kb.log_tables.items():
+            assert len(row) == len(kb.entities), key
+            assert all(math.isfinite(x) and x <= 0 for x in row), key
+
+
+# -- a broken copy -----------------------------------------------------------
+
+
+def _copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    source = resources.files("ddx.knowledge")
+    for name in KB_FILES:
+        (folder / name).write_text(source.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+def _line_of(lines: list[str], prefix: str) -> int:
+    """The 1-based number of the first line starting with prefix."""
+    for i, line in enumerate(lines, 1):
+        if line.startswith(prefix):
+            return i
+    raise AssertionError(f"no line starts with {prefix!r}")
+
+
+def _set_cell(lines: list[str], lineno: int, column: int, value: str) -> None:
+    cells = lines[lineno - 1].split(",")
+    cells[column] = value
+    lines[lineno - 1] = ",".join(cells)
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """A copy of the knowledge base broken seven ways at once, with where each problem is."""
+    folder = _copy(tmp_path)
+    where: dict[str, tuple[str, int | None, str]] = {}
+
+    lk = (folder / "likelihoods.csv").read_text(encoding="utf-8").splitlines()
+    # probability 1.5
+    row = _line_of(lk, "schwannoma,csf_cap,yes,")
+    _set_cell(lk, row, 3, "1.5")
+    where["probability"] = ("likelihoods.csv", row, "1.5")
+    # a grade that is not A, B or C
+    row = _line_of(lk, "astrocytoma,csf,widened,")
+    _set_cell(lk, row, 5, "D")
+    where["grade"] = ("likelihoods.csv", row, "'D'")
+    # sum != 1
+    row = _line_of(lk, "meningioma,dural_tail,yes,")
+    _set_cell(lk, row, 3, str(float(lk[row - 1].split(",")[3]) + 0.2))
+    first = _line_of(lk, "meningioma,dural_tail,")
+    where["sum"] = ("likelihoods.csv", first, "sum")
+    # a missing value of a required feature (commented out: line numbers stay put)
+    row = _line_of(lk, "ependymoma,cord,normal,")
+    lk[row - 1] = "# " + lk[row - 1]
+    first = _line_of(lk, "ependymoma,cord,")
+    where["missing"] = ("likelihoods.csv", first, "normal")
+    # a duplicate row, appended at the end
+    lk.append(lk[_line_of(lk, "astrocytoma,cord,expanded,") - 1])
+    where["duplicate"] = ("likelihoods.csv", len(lk), "twice")
+    (folder / "likelihoods.csv").write_text("\n".join(lk) + "\n", encoding="utf-8")
+
+    # an unknown source
+    pr = (folder / "priors.csv").read_text(encoding="utf-8").splitlines()
+    row = _line_of(pr, "ependymoma,")
+    _set_cell(pr, row, 2, "NO_SUCH_SOURCE")
+    where["source"] = ("priors.csv", row, "NO_SUCH_SOURCE")
+    (folder / "priors.csv").write_text("\n".join(pr) + "\n", encoding="utf-8")
+
+    # bad TOML
+    model = (folder / "model.toml").read_text(encoding="utf-8")
+    (folder / "model.toml").write_text(model + "\ntemperature = = 2\n", encoding="utf-8")
+    where["toml"] = ("model.toml", None, "TOML")
+
+    # an unknown entity in flags.toml
+    flags = (folder / "flags.toml").read_text(encoding="utf-8")
+    assert 'entities = ["hemangioblastoma"]' in flags
+    flags = flags.replace('entities = ["hemangioblastoma"]', 'entities = ["hemangioblastoma", "no_such_entity"]')
+    (folder / "flags.toml").write_text(flags, encoding="utf-8")
+    where["flags"] = ("flags.toml", None, "no_such_entity")
+    return folder, where
+
+
+def _issues(folder):
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(folder)
+    return info.value.issues
+
+
+class TestBrokenKnowledge:
+    def test_a_good_copy_loads(self, tmp_path):
+        """An untouched copy of the knowledge files loads from a folder."""
+        kb = load_knowledge(_copy(tmp_path))
+        assert kb.entity_ids == default_knowledge().entity_ids
+
+    @pytest.mark.parametrize("problem", ["probability", "grade", "sum", "missing", "duplicate", "source", "toml", "flags"])
+    def test_every_problem_is_reported_with_file_row_and_reason(self, broken, problem):
+        """Every problem in a knowledge base broken several ways at once is reported, with its file, row and reason."""
+        folder, where = broken
+        path, row, words = where[problem]
+        issues = _issues(folder)
+        matches = [i for i in issues if i.path == path and i.row == row and words.lower() in i.reason.lower()]
+        assert matches, f"no issue {path}:{row} mentioning {words!r} among:\n" + "\n".join(map(str, issues))
+
+    def test_issues_print_with_their_location(self, broken):
+        """Each issue prints as file:row: reason (or file: reason when the problem has no row)."""
+        folder, _ = broken
+        for issue in _issues(folder):
+            text = str(issue)
+            assert text.startswith(issue.path + (f":{issue.row}: " if issue.row is not None else ": "))
+            assert issue.reason in text
+
+    def test_error_message_lists_every_issue(self, broken):
+        """The KnowledgeError message counts the issues and lists each one."""
+        folder, _ = broken
+        with pytest.raises(KnowledgeError) as info:
+            load_knowledge(folder)
+        message = str(info.value)
+        assert str(len(info.value.issues)) in message
+        for issue in info.value.issues:
+            assert str(issue) in message
+
+    def test_a_missing_file_is_reported(self, tmp_path):
+        """A knowledge file that is missing is named."""
+        folder = _copy(tmp_path)
+        (folder / "sources.toml").unlink()
+        assert any(i.path == "sources.toml" and "missing" in i.reason for i in _issues(folder))
+
+
+class TestKbCheckCommand:
+    def test_broken_copy_exits_2_listing_every_problem(self, broken):
+        """`ddx kb check FOLDER` on a broken copy exits 2 and lists every problem on stderr."""
+        folder, where = broken
+        issues = _issues(folder)
+        result = CliRunner().invoke(cli, ["kb", "check", str(folder)])
+        assert result.exit_code == 2, result.output
+        for issue in issues:
+            assert str(issue) in result.stderr
+        assert f"{len(issues)} problem(s)" in result.stderr
+        assert result.stdout == ""
+
+    def test_good_copy_exits_0_with_a_one_line_summary(self, tmp_path):
+        """`ddx kb check FOLDER` on a good copy exits 0 and prints one summary line."""
+        result = CliRunner().invoke(cli, ["kb", "check", str(_copy(tmp_path))])
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert len(lines) == 1
+        assert "OK" in lines[0]
+        assert f"{len(default_knowledge().entities)} entities" in lines[0]
+
+    def test_packaged_knowledge_checks_clean(self):
+        """`ddx kb check` with no folder checks the packaged knowledge base and exits 0."""
+        result = CliRunner().invoke(cli, ["kb", "check"])
+        assert result.exit_code == 0, result.output
+        assert len(result.stdout.splitlines()) == 1
+
+    def test_folder_that_does_not_exist_is_a_usage_error(self, tmp_path):
+        """`ddx kb check` on a folder that does not exist exits 2 naming it."""
+        missing = tmp_path / "nowhere"
+        result = CliRunner().invoke(cli, ["kb", "check", str(missing)])
+        assert result.exit_code == 2
+        assert "nowhere" in result.stderr
+
+
+def test_copy_helper_leaves_the_package_untouched(tmp_path, broken):
+    """Breaking a copy never touches the packaged files (the packaged knowledge still loads)."""
+    shutil.rmtree(broken[0])
+    assert load_knowledge().entity_ids
