@@ -1,0 +1,280 @@
+"""The decision module: priors, reasons, don't-miss, emergency and syndrome flags, conflicts, determinism."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ddx.engine import assess, posterior
+from ddx.findings import parse_findings
+from ddx.knowledge import COMPARTMENTS, load_knowledge
+
+from strategies import cells
+
+IM_SIGNS = {"cord": "expanded", "csf": "effaced"}
+IDEM_SIGNS = {"cord": "displaced", "csf": "widened", "csf_cap": "yes"}
+ED_SIGNS = {"dural_sac_displaced": "yes", "csf": "tapered"}
+NERVE_SHEATH = {**IDEM_SIGNS, "foraminal_extension": "yes", "target_sign": "yes"}
+HEMANGIOBLASTOMA = {**IM_SIGNS, "enhancement": "mural_nodule", "cystic": "yes", "flow_voids": "yes", "cord_edema": "yes", "syrinx": "yes"}
+MENINGIOMA = {**IDEM_SIGNS, "sex": "female", "age": "65", "level": "thoracic", "enhancement": "homogeneous", "dural_tail": "yes"}
+
+
+def run(kb, **cells_):
+    return assess(parse_findings(cells_, kb), kb)
+
+
+def model_prior(kb) -> list[float]:
+    """The model's prior over the entities, in knowledge-base order."""
+    weights = [math.exp(x) for x in kb.log_prior]
+    total = math.fsum(weights)
+    return [w / total for w in weights]
+
+
+def syndrome_flags(a, *words):
+    return [f for f in a.flags if f.kind == "syndrome" and any(w.lower() in (f.message + " " + f.action).lower() for w in words)]
+
+
+class TestPriors:
+    def test_no_findings_gives_the_model_prior(self, kb):
+        """With no findings every candidate's probability is its prior."""
+        a = run(kb)
+        prior = dict(zip(kb.entity_ids, model_prior(kb)))
+        for c in a.candidates:
+            assert c.probability == pytest.approx(prior[c.id], abs=1e-9), c.id
+
+    def test_no_findings_gives_the_compartment_priors(self, kb):
+        """With no findings each compartment has the total prior of priors.csv for its entities."""
+        a = run(kb)
+        expected = {c: 0.0 for c in COMPARTMENTS}
+        for e in kb.entities:
+            expected[e.compartment] += kb.priors[e.id].probability
+        for score in a.compartments:
+            assert score.probability == pytest.approx(expected[score.id], abs=1e-9), score.id
+
+    def test_no_findings_has_no_reasons_and_no_conflicts(self, kb):
+        """Without findings no candidate has a reason for or against, and nothing disagrees."""
+        a = run(kb)
+        assert all(not c.reasons_for and not c.reasons_against for c in a.candidates)
+        assert a.conflicts == ()
+
+
+class TestShape:
+    @pytest.mark.parametrize("case", [{}, IM_SIGNS, IDEM_SIGNS, ED_SIGNS, NERVE_SHEATH, MENINGIOMA, HEMANGIOBLASTOMA])
+    def test_every_entity_once_best_first(self, kb, case):
+        """Every entity is a candidate exactly once, ranked by probability, highest first."""
+        a = run(kb, **case)
+        assert sorted(c.id for c in a.candidates) == sorted(kb.entity_ids)
+        probabilities = [c.probability for c in a.candidates]
+        assert probabilities == sorted(probabilities, reverse=True)
+
+    @pytest.mark.parametrize("case", [IM_SIGNS, IDEM_SIGNS, ED_SIGNS, NERVE_SHEATH, MENINGIOMA])
+    def test_compartment_is_the_sum_of_its_entities(self, kb, case):
+        """A compartment's probability is the sum of its entities' probabilities; the first is the most likely."""
+        a = run(kb, **case)
+        for score in a.compartments:
+            members = math.fsum(c.probability for c in a.candidates if c.compartment == score.id)
+            assert score.probability == pytest.approx(members, abs=1e-12)
+        assert {s.id for s in a.compartments} == set(COMPARTMENTS)
+        assert a.compartment == max(a.compartments, key=lambda s: s.probability).id
+        assert a.compartment_probability == a.compartments[0].probability
+
+    def test_posterior_matches_the_assessment(self, kb):
+        """engine.posterior gives the same numbers as the candidates of engine.assess, in entity order."""
+        findings = parse_findings(NERVE_SHEATH, kb)
+        a = assess(findings, kb)
+        for entity_id, p in zip(kb.entity_ids, posterior(kb, findings)):
+            assert a.probability(entity_id) == pytest.approx(p, abs=1e-15)
+
+    def test_default_knowledge_is_used_when_none_is_given(self, kb):
+        """assess(findings) without a knowledge base uses the packaged one."""
+        findings = parse_findings(IDEM_SIGNS, kb)
+        assert assess(findings) == assess(findings, kb)
+
+
+class TestReasons:
+    @pytest.mark.parametrize("case", [IM_SIGNS, IDEM_SIGNS, ED_SIGNS, NERVE_SHEATH, MENINGIOMA, HEMANGIOBLASTOMA])
+    def test_for_is_above_1_and_against_below_1(self, kb, case):
+        """A finding listed for a candidate has a likelihood ratio above 1; one listed against, below 1."""
+        a = run(kb, **case)
+        for c in a.candidates:
+            assert all(r.ratio > 1 for r in c.reasons_for), c.id
+            assert all(r.ratio < 1 for r in c.reasons_against), c.id
+
+    def test_reasons_name_given_findings(self, kb):
+        """Every reason names a finding that was given, with its value as written in the output."""
+        a = run(kb, **MENINGIOMA)
+        given_ = a.findings.as_text()
+        for c in a.candidates:
+            for r in c.reasons_for + c.reasons_against:
+                assert given_[r.feature] == r.value
+                assert r.text
+
+    def test_strongest_reasons_come_first(self, kb):
+        """Reasons for are sorted strongest first, and so are reasons against."""
+        a = run(kb, **MENINGIOMA)
+        for c in a.candidates:
+            assert [r.ratio for r in c.reasons_for] == sorted((r.ratio for r in c.reasons_for), reverse=True)
+            assert [r.ratio for r in c.reasons_against] == sorted(r.ratio for r in c.reasons_against)
+
+    def test_dural_tail_is_a_reason_for_meningioma(self, kb):
+        """The dural tail is listed among the findings for meningioma."""
+        meningioma = run(kb, **MENINGIOMA).candidate("meningioma")
+        assert "dural_tail" in {r.feature for r in meningioma.reasons_for}
+
+    def test_foraminal_extension_is_a_reason_for_schwannoma(self, kb):
+        """The dumbbell (foraminal extension) is listed among the findings for schwannoma."""
+        schwannoma = run(kb, **NERVE_SHEATH).candidate("schwannoma")
+        assert "foraminal_extension" in {r.feature for r in schwannoma.reasons_for}
+
+    @pytest.mark.parametrize("case", [IDEM_SIGNS, NERVE_SHEATH, MENINGIOMA])
+    def test_a_reason_for_raises_the_candidate_on_its_own(self, kb, case):
+        """A finding listed for a candidate, given on its own, raises that candidate above its no-findings probability."""
+        a = run(kb, **case)
+        baseline = run(kb)
+        for c in a.candidates[:5]:
+            for r in c.reasons_for:
+                alone = run(kb, **{r.feature: r.value})
+                assert alone.probability(c.id) > baseline.probability(c.id), (c.id, r.feature)
+            for r in c.reasons_against:
+                alone = run(kb, **{r.feature: r.value})
+                assert alone.probability(c.id) < baseline.probability(c.id), (c.id, r.feature)
+
+
+class TestDontMiss:
+    @given(cells(max_size=8))
+    def test_every_plausible_dont_miss_entity_is_flagged_whatever_its_rank(self, kb, row):
+        """Every don't-miss entity at or above the floor of model.toml is flagged, and no other entity is."""
+        a = run(kb, **row)
+        floor = kb.settings.dont_miss_floor
+        expected = {c.id for c in a.candidates if c.dont_miss and c.probability >= floor}
+        assert set(a.flagged) == expected
+        assert len(a.flagged) == len(set(a.flagged))
+
+    def test_a_low_ranked_dont_miss_entity_is_flagged(self, kb):
+        """A don't-miss entity that is not first but above the floor is still flagged."""
+        floor = kb.settings.dont_miss_floor
+        cases = [IM_SIGNS, IDEM_SIGNS, ED_SIGNS, NERVE_SHEATH, {"cord": "compressed"}, {}]
+        seen = 0
+        for case in cases:
+            a = run(kb, **case)
+            for rank, c in enumerate(a.candidates):
+                if c.dont_miss and rank > 0 and c.probability >= floor:
+                    assert c.id in a.flagged, (case, c.id)
+                    seen += 1
+        assert seen, "no low-ranked don't-miss entity above the floor in any case"
+
+    @pytest.mark.parametrize("case", [IM_SIGNS, ED_SIGNS, {"cord": "compressed"}, {}])
+    def test_flag_carries_probability_message_and_action(self, kb, case):
+        """A don't-miss flag gives the entity's probability, a one-line message and the entity's next step."""
+        a = run(kb, **case)
+        flags = [f for f in a.flags if f.kind == "dont_miss"]
+        assert flags
+        for f in flags:
+            assert f.probability == pytest.approx(a.probability(f.entity), abs=1e-12)
+            assert f.message and "\n" not in f.message
+            assert f.action == kb.entity(f.entity).action
+
+
+class TestEmergency:
+    @given(cells(max_size=8, exclude=frozenset({"cord"})))
+    def test_cord_compression_is_always_an_emergency(self, kb, row):
+        """The emergency flag is raised whenever the cord is compressed, whatever else is found."""
+        a = run(kb, **row, cord="compressed")
+        emergencies = [f for f in a.flags if f.kind == "emergency"]
+        assert emergencies
+        assert "compress" in emergencies[0].message.lower()
+        assert emergencies[0].action
+
+    def test_emergency_comes_first(self, kb):
+        """The emergency flag is listed before every other flag."""
+        a = run(kb, cord="compressed", known_primary="yes", vertebral_body="yes")
+        assert a.flags[0].kind == "emergency"
+
+    @pytest.mark.parametrize("cord", ["expanded", "displaced", "normal"])
+    def test_no_emergency_when_the_cord_is_not_compressed(self, kb, cord):
+        """A cord that is not compressed raises no cord-compression emergency."""
+        a = run(kb, cord=cord)
+        assert not [f for f in a.flags if f.kind == "emergency"]
+
+    def test_unknown_cord_is_no_emergency(self, kb):
+        """An unknown cord is never taken as compressed."""
+        assert not [f for f in run(kb, **ED_SIGNS).flags if f.kind == "emergency"]
+
+
+class TestSyndromeFlags:
+    def test_multiple_nerve_sheath_tumours_suggest_neurofibromatosis(self, kb):
+        """Multiple nerve sheath tumours raise the neurofibromatosis flag."""
+        a = run(kb, **NERVE_SHEATH, multiplicity="multiple")
+        assert syndrome_flags(a, "neurofibromatosis")
+
+    def test_a_nerve_sheath_tumour_in_a_young_patient_suggests_neurofibromatosis(self, kb):
+        """A single nerve sheath tumour in a young patient raises the neurofibromatosis flag."""
+        a = run(kb, **NERVE_SHEATH, age="16")
+        assert syndrome_flags(a, "neurofibromatosis")
+
+    def test_a_single_nerve_sheath_tumour_in_an_older_adult_does_not(self, kb):
+        """A single nerve sheath tumour in a 60-year-old raises no neurofibromatosis flag."""
+        a = run(kb, **NERVE_SHEATH, age="60", multiplicity="single")
+        assert not syndrome_flags(a, "neurofibromatosis")
+
+    def test_multiple_lesions_without_nerve_sheath_tumours_do_not(self, kb):
+        """Multiple lesions that are not nerve sheath tumours (bone metastases) raise no neurofibromatosis flag."""
+        a = run(kb, **ED_SIGNS, multiplicity="multiple", known_primary="yes", vertebral_body="yes", bone_pattern="lytic")
+        assert not syndrome_flags(a, "neurofibromatosis")
+
+    def test_hemangioblastoma_calls_for_vhl_screening(self, kb):
+        """A leading hemangioblastoma raises the von Hippel-Lindau flag, with screening as the next step."""
+        a = run(kb, **HEMANGIOBLASTOMA)
+        assert a.candidates[0].id == "hemangioblastoma"
+        flags = syndrome_flags(a, "VHL", "von Hippel")
+        assert flags
+        assert "screen" in flags[0].action.lower()
+
+    def test_ependymoma_pattern_raises_no_vhl_flag(self, kb):
+        """A central cord mass with a haemosiderin cap and no cyst-nodule raises no VHL flag."""
+        a = run(kb, **IM_SIGNS, cord_position="central", hemosiderin_cap="yes", enhancement="heterogeneous", flow_voids="no")
+        assert not syndrome_flags(a, "VHL", "von Hippel")
+
+
+class TestConflicts:
+    CONTRADICTION = {"cord": "expanded", "dural_sac_displaced": "yes", "csf": "tapered"}
+
+    def test_contradictory_findings_still_give_an_answer(self, kb):
+        """Contradictory compartment signs still give a compartment and a full ranked list."""
+        a = run(kb, **self.CONTRADICTION)
+        assert a.compartment in COMPARTMENTS
+        assert math.fsum(c.probability for c in a.candidates) == pytest.approx(1, abs=1e-9)
+
+    def test_conflicts_name_the_findings_that_disagree(self, kb):
+        """An expanded cord with a displaced dural sac and tapered CSF is reported as a conflict naming both sides."""
+        a = run(kb, **self.CONTRADICTION)
+        assert a.conflicts, "no conflict reported"
+        text = " ".join(a.conflicts)
+        assert "cord" in text
+        assert "csf" in text or "dural_sac_displaced" in text
+
+    @pytest.mark.parametrize("case", [IM_SIGNS, IDEM_SIGNS, ED_SIGNS])
+    def test_consistent_signs_raise_no_conflict(self, kb, case):
+        """The classic signs of one compartment do not disagree with each other."""
+        assert run(kb, **case).conflicts == ()
+
+
+class TestDeterminism:
+    @pytest.mark.parametrize("case", [{}, NERVE_SHEATH, MENINGIOMA, HEMANGIOBLASTOMA, {"cord": "compressed"}])
+    def test_same_findings_same_assessment(self, kb, case):
+        """Assessing the same findings twice gives equal assessments."""
+        assert run(kb, **case) == run(kb, **case)
+
+    def test_a_fresh_knowledge_base_gives_the_same_answer(self, kb):
+        """A freshly loaded copy of the knowledge base gives the same assessment as the cached one."""
+        fresh = load_knowledge()
+        findings = parse_findings(MENINGIOMA, kb)
+        assert assess(findings, fresh) == assess(findings, kb)
+
+    @given(st.permutations(sorted(NERVE_SHEATH.items())))
+    def test_order_of_findings_does_not_matter(self, kb, items):
+        """The order the findings are given in does not change the assessment."""
+        assert run(kb, **dict(items)) == run(kb, **NERVE_SHEATH)
