@@ -156,6 +156,100 @@ def kb_check(folder: str | None) -> None:
     click.echo(summary(kb_))
 
 
+@cli.command(epilog=EXIT_CODES)
+@click.argument("entity")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
+@click.option("--top", type=click.IntRange(1), default=8, show_default=True, help="findings listed each way (for and against)")
+@click.option("--color/--no-color", default=None, help="colour the don't-miss flag (default: on a terminal, unless NO_COLOR is set)")
+def explain(entity: str, fmt: str, top: int, color: bool | None) -> None:
+    """Show the knowledge card of one ENTITY: what ddx knows about it and why.
+
+    ENTITY is an id from `ddx entities` (or the entity's name). The card
+    gives the compartment, whether it is a don't-miss and why, the typical
+    patient and level (from the card and from the numbers), the findings that
+    favour and disfavour it with their likelihood ratios against the rest of
+    the differential, the next step, and the source and grade of every number.
+
+    \b
+    Examples:
+      ddx explain meningioma
+      ddx explain leptomeningeal_metastases --top 5
+      ddx explain schwannoma --format json
+    """
+    from .cards import UnknownEntityError, build_card, find_entity, render_card_json, render_card_markdown, render_card_table
+
+    kb_ = knowledge()
+    try:
+        found = find_entity(kb_, entity)
+    except UnknownEntityError as exc:
+        raise click.BadParameter(str(exc), param_hint="'ENTITY'") from None
+    card = build_card(kb_, found.id, top=top)
+    if fmt == "json":
+        click.echo(render_card_json(card, kb_))
+    elif fmt == "markdown":
+        click.echo(render_card_markdown(card, kb_))
+    else:
+        on = use_color(color)
+        click.echo(render_card_table(card, kb_, color=on), color=on)
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True, help="output format (json for scripts)")
+@click.option("--color/--no-color", default=None, help="colour the don't-miss column (default: on a terminal, unless NO_COLOR is set)")
+def entities(fmt: str, color: bool | None) -> None:
+    """List the candidate diagnoses: id, name, compartment, don't-miss, prior.
+
+    The ids are the machine-readable names in every output; they never change
+    meaning once released. The prior is the probability in the reference
+    population before any finding (`ddx explain ID` shows its source).
+
+    \b
+    Examples:
+      ddx entities
+      ddx entities --format json
+    """
+    import json
+
+    from .cards import entity_rows, render_entities_table
+
+    kb_ = knowledge()
+    if fmt == "json":
+        click.echo(json.dumps(entity_rows(kb_), indent=2, ensure_ascii=False))
+    else:
+        on = use_color(color)
+        click.echo(render_entities_table(kb_, color=on), color=on)
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True, help="output format (json for scripts)")
+def features(fmt: str) -> None:
+    """List the findings ddx reads: column, kind, values, help.
+
+    Each column is an option of `ddx assess` (the name with '_' turned into
+    '-') and a column of the `ddx batch` CSV. Blank or `unknown` means not
+    assessed; yes/no also take y/n/true/false/1/0; list columns separate
+    values with ';'.
+
+    \b
+    Examples:
+      ddx features
+      ddx features --format json
+    """
+    import json
+
+    from .cards import feature_rows, render_features_table
+    from .knowledge import load_features
+
+    try:
+        schema = load_features()
+    except KnowledgeError as exc:
+        raise CommandError(f"{exc}\nRun `ddx kb check` for the full report.") from None
+    if fmt == "json":
+        click.echo(json.dumps(feature_rows(schema), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_features_table(schema))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: click's own error handling, plus Ctrl-C, closed pipes and internal errors."""
     try:

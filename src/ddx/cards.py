@@ -1,0 +1,548 @@
+"""Knowledge cards and vocabulary listings, built from the knowledge base.
+
+A card says what ddx knows about one entity: where it lives, whether it is a
+don't-miss and why, the typical patient (from the card text and from the
+numbers), the findings that favour and disfavour it with their likelihood
+ratios, the next step, and the citation behind every number. The listings
+describe the vocabulary (`ddx entities`, `ddx features`). Everything here is
+computed from the Knowledge; nothing is typed in by hand, so the cards and
+the generated docs follow the data when it is tuned. No click: cli.py wires
+these to the terminal.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import textwrap
+from typing import Any
+
+import attrs
+
+from .engine import finding_vector
+from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
+from .knowledge.records import GRADES
+from .render import DISCLAIMER, paint
+
+#: Sections of the feature schema that describe the patient and the site:
+#: their numbers are shown on the card as the entity's typical profile.
+PROFILE_SECTIONS = ("Patient", "Where it is")
+#: How many findings each way a card lists by default.
+TOP = 8
+WIDTH = 96
+DONT_MISS_LABEL = "!! DON'T MISS"
+
+
+class UnknownEntityError(LookupError):
+    """An entity id or name that is not in the knowledge base, with the closest match."""
+
+    def __init__(self, text: str, guess: str | None):
+        self.text = text
+        self.guess = guess
+        message = f"{text!r} is not a known entity"
+        if guess:
+            message += f"; did you mean {guess!r}?"
+        message += " (`ddx entities` lists them)"
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def _key(text: str) -> str:
+    return text.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def find_entity(kb: Knowledge, text: str) -> Entity:
+    """The entity named by an id or a name (case, '-' and spaces do not matter).
+
+    Raises UnknownEntityError naming the closest id.
+    """
+    wanted = _key(text)
+    for e in kb.entities:
+        if wanted in (e.id, _key(e.name)):
+            return e
+    names = {_key(e.name): e.id for e in kb.entities}
+    match = difflib.get_close_matches(wanted, list(kb.entity_ids) + list(names), n=1, cutoff=0.6)
+    guess = names.get(match[0], match[0]) if match else None
+    if guess is None:  # a prefix or a word of the name: "meningi", "fistula"
+        hits = [e.id for e in kb.entities if wanted and (e.id.startswith(wanted) or wanted in _key(e.name))]
+        guess = hits[0] if len(hits) == 1 else None
+    raise UnknownEntityError(text, guess)
+
+
+# ---------------------------------------------------------------------------
+# The card
+# ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Pull:
+    """One finding value's pull on the entity: its likelihood ratio against the rest."""
+
+    feature: str
+    value: str
+    ratio: float
+    number: Number | None  # P(value | entity) as given in the tables; None when derived
+
+    @property
+    def label(self) -> str:
+        return f"{self.feature.replace('_', ' ')} {self.value}"
+
+
+@attrs.frozen
+class Share:
+    """P(value | entity) for one value of a profile finding."""
+
+    value: str
+    number: Number
+
+
+@attrs.frozen
+class Profile:
+    """The entity's numbers for one patient or site finding.
+
+    ``each`` is true for list findings (level, syndrome): each value is the
+    probability that it is present, so they do not sum to 1.
+    """
+
+    feature: str
+    each: bool
+    shares: tuple[Share, ...]
+
+
+@attrs.frozen
+class Cited:
+    """One source and the numbers of this entity it stands behind."""
+
+    key: str
+    citation: str
+    url: str
+    grade: str | None
+    numbers: tuple[tuple[str, str, float], ...]  # (feature or "prior", value, probability)
+    in_card_text: bool
+
+
+@attrs.frozen
+class Card:
+    entity: Entity
+    prior: Number
+    profile: tuple[Profile, ...]
+    favour: tuple[Pull, ...]
+    against: tuple[Pull, ...]
+    cited: tuple[Cited, ...]
+
+    @property
+    def number_count(self) -> int:
+        return sum(len(c.numbers) for c in self.cited)
+
+
+def finding_values(feature: Feature) -> list[tuple[str, Any]]:
+    """Every single answer to a finding, as (label, the value the engine reads).
+
+    A list finding is read as that one value alone (``--level thoracic``);
+    its exclusive value (``syndrome none``) as none of them. An integer
+    finding is read per band.
+    """
+    if feature.kind == "integer":
+        return [(f"{lo}-{hi}", lo) for lo, hi in feature.bands]
+    if feature.kind == "list":
+        out: list[tuple[str, Any]] = [(v, (v,)) for v in feature.outcomes]
+        if feature.exclusive:
+            out.append((feature.exclusive, ()))
+        return out
+    return [(v, v) for v in feature.values]
+
+
+def likelihood_ratio(kb: Knowledge, vector: tuple[float, ...], i: int) -> float:
+    """A finding's likelihood ratio for entity i against the prior-weighted rest.
+
+    The same computation as the reasons of an assessment (engine._reasons), so
+    a card's ratio is the ratio `ddx assess` shows for that finding alone.
+    """
+    t = kb.settings.temperature
+    weights = [math.exp(lp) for lp in kb.log_prior]
+    likelihood = [math.exp(v / t) for v in vector]
+    rest = math.fsum(weights) - weights[i]
+    others = (math.fsum(w * x for w, x in zip(weights, likelihood)) - weights[i] * likelihood[i]) / rest
+    return likelihood[i] / others
+
+
+def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
+    """Every answer to every finding with its likelihood ratio for this entity."""
+    i = kb.entity_ids.index(entity_id)
+    out = []
+    for feature in kb.features.values():
+        for label, value in finding_values(feature):
+            vector = finding_vector(kb, feature, value)
+            if vector is None:
+                continue
+            number = kb.likelihood(entity_id, feature.id, label)
+            out.append(Pull(feature.id, label, likelihood_ratio(kb, vector, i), number))
+    return out
+
+
+def _profile(kb: Knowledge, entity_id: str) -> tuple[Profile, ...]:
+    out = []
+    for feature in kb.features.values():
+        if feature.section not in PROFILE_SECTIONS:
+            continue
+        shares = tuple(
+            Share(o, n) for o in feature.outcomes if (n := kb.likelihood(entity_id, feature.id, o)) is not None
+        )
+        if shares:
+            out.append(Profile(feature.id, feature.kind == "list", shares))
+    return tuple(out)
+
+
+def _cited(kb: Knowledge, entity: Entity) -> tuple[Cited, ...]:
+    numbers: dict[str, list[tuple[str, str, float]]] = {}
+    prior = kb.priors[entity.id]
+    numbers.setdefault(prior.source, []).append(("prior", "", prior.probability))
+    for feature in kb.features.values():
+        for o in feature.outcomes:
+            n = kb.likelihood(entity.id, feature.id, o)
+            if n is not None:
+                numbers.setdefault(n.source, []).append((feature.id, o, n.probability))
+    grades = {}
+    for (e, _, _), n in kb.likelihoods.items():
+        if e == entity.id:
+            grades.setdefault(n.source, n.grade)
+    grades.setdefault(prior.source, prior.grade)
+    keys = list(numbers) + [k for k in entity.sources if k not in numbers]
+
+    def grade_of(key: str) -> str | None:
+        return kb.sources[key].grade or grades.get(key)
+
+    keys.sort(key=lambda k: (GRADES.index(g) if (g := grade_of(k)) in GRADES else len(GRADES), k not in numbers, k))
+    return tuple(
+        Cited(
+            key=k,
+            citation=kb.sources[k].citation,
+            url=kb.sources[k].url,
+            grade=grade_of(k),
+            numbers=tuple(numbers.get(k, ())),
+            in_card_text=k in entity.sources,
+        )
+        for k in keys
+    )
+
+
+def build_card(kb: Knowledge, entity_id: str, *, top: int = TOP) -> Card:
+    """The knowledge card of one entity (``top`` findings each way)."""
+    entity = kb.entity(entity_id)
+    threshold = kb.settings.reason_min_ratio
+    every = pulls(kb, entity_id)
+    favour = sorted((p for p in every if p.ratio >= threshold), key=lambda p: (-p.ratio, p.feature, p.value))
+    against = sorted((p for p in every if p.ratio <= 1 / threshold), key=lambda p: (p.ratio, p.feature, p.value))
+    return Card(
+        entity=entity,
+        prior=kb.priors[entity_id],
+        profile=_profile(kb, entity_id),
+        favour=tuple(favour[:top]),
+        against=tuple(against[:top]),
+        cited=_cited(kb, entity),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Card formats
+# ---------------------------------------------------------------------------
+
+
+def _times(x: float) -> str:
+    return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
+
+
+def _pct(p: float) -> str:
+    if p >= 0.995:
+        return ">99%"
+    if p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
+
+
+def _prob(p: float) -> str:
+    return f"{p:.4g}"
+
+
+def _number_text(n: Number | None) -> str:
+    return "-" if n is None else f"{_prob(n.probability)} ({n.source}, {n.grade})"
+
+
+def _pull_text(p: Pull, name: str) -> str:
+    if p.ratio >= 1:
+        return f"{p.label}: {_times(p.ratio)} as likely with {name} as with the alternatives"
+    return f"{p.label}: {_times(1 / p.ratio)} less likely with {name} than with the alternatives"
+
+
+def _profile_text(p: Profile) -> str:
+    parts = " · ".join(f"{s.value} {_pct(s.number.probability)}" for s in p.shares)
+    return f"{p.feature.replace('_', ' ')}{' (each)' if p.each else ''}: {parts}"
+
+
+def _numbers_by_feature(numbers) -> dict[str, list[str]]:
+    """Numbers of one source grouped by finding: {'cord': ['expanded 0.9', 'displaced 0.03']}."""
+    by_feature: dict[str, list[str]] = {}
+    for feature, value, p in numbers:
+        by_feature.setdefault(feature.replace("_", " "), []).append(_prob(p) if feature == "prior" else f"{value} {_prob(p)}")
+    return by_feature
+
+
+def _numbers_text(numbers) -> list[str]:
+    """Numbers of one source grouped by finding: 'cord: expanded 0.9, displaced 0.03'."""
+    return [f"{f}: {', '.join(v)}" for f, v in _numbers_by_feature(numbers).items()]
+
+
+def _pack(head: str, items: list[str], indent: str) -> list[str]:
+    """'head: a, b, c' wrapped at WIDTH, breaking only between items."""
+    lines, line = [], f"{indent}{head}: "
+    for k, item in enumerate(items):
+        piece = item + ("," if k < len(items) - 1 else "")
+        if len(line) + len(piece) > WIDTH and line.strip():
+            lines.append(line.rstrip())
+            line = indent + "  "
+        line += piece + " "
+    lines.append(line.rstrip())
+    return lines
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent.rstrip()]
+
+
+def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
+    """The card as a JSON-ready mapping (every number with its source and grade)."""
+    e = card.entity
+
+    def number(n: Number | None):
+        return None if n is None else {"probability": n.probability, "source": n.source, "grade": n.grade}
+
+    def pull(p: Pull):
+        return {"feature": p.feature, "value": p.value, "ratio": round(p.ratio, 3), "likelihood": number(p.number), "text": _pull_text(p, e.name)}
+
+    return {
+        "id": e.id,
+        "name": e.name,
+        "compartment": e.compartment,
+        "dont_miss": e.dont_miss,
+        "mimic": e.mimic,
+        "why": e.why,
+        "action": e.action or None,
+        "associations": list(e.associations),
+        "typical": e.typical,
+        "summary": e.summary,
+        "next_step": e.next_step,
+        "prior": number(card.prior),
+        "profile": [
+            {"feature": p.feature, "each": p.each, "values": [{"value": s.value, **number(s.number)} for s in p.shares]}
+            for p in card.profile
+        ],
+        "for": [pull(p) for p in card.favour],
+        "against": [pull(p) for p in card.against],
+        "sources": [
+            {
+                "key": c.key,
+                "citation": c.citation,
+                "url": c.url or None,
+                "grade": c.grade,
+                "in_card_text": c.in_card_text,
+                "numbers": [{"feature": f, "value": v or None, "probability": p} for f, v, p in c.numbers],
+            }
+            for c in card.cited
+        ],
+    }
+
+
+def render_card_json(card: Card, kb: Knowledge) -> str:
+    return json.dumps(card_record(card, kb), indent=2, ensure_ascii=False)
+
+
+def _heading_line(e: Entity, color: bool) -> str:
+    return f"{paint(e.name, 'bold', color)}  ({e.id})"
+
+
+def render_card_table(card: Card, kb: Knowledge, *, color: bool = False) -> str:
+    """The card for a terminal: sections, findings as tables, citations with their numbers."""
+    from tabulate import tabulate
+
+    e = card.entity
+    name = e.name
+    lines = [
+        _heading_line(e, color),
+        f"{paint('Compartment:', 'bold', color)} {paint(COMPARTMENT_NAMES[e.compartment], 'cyan', color)}"
+        f"   prior {_pct(card.prior.probability)} ({card.prior.source}, grade {card.prior.grade})",
+    ]
+    if e.mimic:
+        lines.append(f"{paint('Mimic:', 'bold', color)} not a tumour, but it imitates one")
+    if e.associations:
+        lines.append(f"{paint('Associations:', 'bold', color)} {', '.join(a.upper() for a in e.associations)}")
+    lines.append("")
+    if e.dont_miss:
+        why = e.why.removeprefix("Don't-miss:").strip()
+        why = why[:1].upper() + why[1:]
+        text = _wrap(f"{DONT_MISS_LABEL}  {why}", "")
+        lines.append(paint(DONT_MISS_LABEL, "red", color) + text[0][len(DONT_MISS_LABEL):])
+        lines += ["   " + t for t in text[1:]]
+        lines += _wrap(f"-> {e.action}", "   ")
+    else:
+        lines += _wrap(e.why, "")
+    lines += ["", paint("Typical patient", "bold", color)]
+    lines += _wrap(e.typical)
+    lines += [f"  {_profile_text(p)}" for p in card.profile]
+    lines += ["", paint("Looks like", "bold", color)] + _wrap(e.summary)
+
+    headers = ["finding", "ratio", f"P(finding | {e.id})"]
+    for title, items, sign in (
+        ("Findings that favour it (likelihood ratio against the prior-weighted rest)", card.favour, 1),
+        ("Findings that argue against it", card.against, -1),
+    ):
+        lines += ["", paint(title, "bold", color)]
+        if items:
+            rows = [[p.label, ("x" if sign > 0 else "/") + _times(p.ratio if sign > 0 else 1 / p.ratio)[:-1], _number_text(p.number)] for p in items]
+            lines += ["  " + r for r in tabulate(rows, headers=headers, tablefmt="simple").splitlines()]
+        else:
+            lines.append("  none strong enough to list")
+    lines += ["", paint("Next step", "bold", color)] + _wrap(e.next_step)
+
+    lines += ["", paint(f"Sources ({card.number_count} numbers)", "bold", color)]
+    for c in card.cited:
+        lines.append(f"  [{c.key}] grade {c.grade or '-'}" + ("" if c.numbers else "  (cited by the card text)"))
+        lines += _wrap(c.citation, "    ")
+        if c.url:
+            lines.append(f"    {c.url}")
+        for head, items in _numbers_by_feature(c.numbers).items():
+            lines += _pack(head, items, "      ")
+    lines += ["", paint(DISCLAIMER, "dim", color)]
+    return "\n".join(lines)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
+    """The card as Markdown (the knowledge-base reference and `explain --format markdown`)."""
+    from tabulate import tabulate
+
+    e = card.entity
+    h = "#" * level
+    lines = [
+        f"{h} {e.name}",
+        "",
+        f"- **id:** `{e.id}`",
+        f"- **compartment:** {COMPARTMENT_NAMES[e.compartment]}",
+        f"- **prior:** {_prob(card.prior.probability)} ({card.prior.source}, grade {card.prior.grade})",
+        f"- **don't miss:** {'yes' if e.dont_miss else 'no'}{' (mimic: not a tumour)' if e.mimic else ''}",
+    ]
+    if e.associations:
+        lines.append(f"- **associations:** {', '.join(a.upper() for a in e.associations)}")
+    lines += ["", e.why]
+    if e.dont_miss:
+        lines += ["", f"**Action:** {e.action}"]
+    lines += ["", f"**Typical patient.** {e.typical}", ""]
+    lines += [f"- {_profile_text(p)}" for p in card.profile]
+    lines += ["", f"**Looks like.** {e.summary}", "", f"**Next step.** {e.next_step}"]
+    headers = ["finding", "likelihood ratio", f"P(finding \\| {e.id})"]
+    for title, items in (("Findings that favour it", card.favour), ("Findings that argue against it", card.against)):
+        lines += ["", f"**{title}** (likelihood ratio against the prior-weighted rest of the differential)", ""]
+        if items:
+            rows = [[p.label, _times(p.ratio), _md_escape(_number_text(p.number))] for p in items]
+            lines.append(tabulate(rows, headers=headers, tablefmt="github"))
+        else:
+            lines.append("None strong enough to list.")
+    lines += ["", f"**Sources** ({card.number_count} numbers)", ""]
+    for c in card.cited:
+        cite = f"[{_md_escape(c.citation)}]({c.url})" if c.url else _md_escape(c.citation)
+        note = "" if c.numbers else " — cited by the card text"
+        lines.append(f"- `{c.key}` (grade {c.grade or '-'}): {cite}{note}")
+        lines += [f"  - {t}" for t in _numbers_text(c.numbers)]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# Vocabulary listings
+# ---------------------------------------------------------------------------
+
+
+def entity_rows(kb: Knowledge) -> list[dict[str, Any]]:
+    """One mapping per entity, in knowledge-base order: id, name, compartment, flags, prior."""
+    return [
+        {
+            "id": e.id,
+            "name": e.name,
+            "compartment": e.compartment,
+            "dont_miss": e.dont_miss,
+            "mimic": e.mimic,
+            "prior": kb.priors[e.id].probability,
+        }
+        for e in kb.entities
+    ]
+
+
+def values_text(feature: Feature, sep: str = "|") -> str:
+    """The values of a finding as a reader writes them (an integer as its range)."""
+    if feature.kind == "integer":
+        return f"{feature.min}-{feature.max}"
+    return sep.join(feature.values)
+
+
+def feature_rows(kb_features: dict[str, Feature]) -> list[dict[str, Any]]:
+    """One mapping per column of the input contract, in schema order."""
+    rows = []
+    for f in kb_features.values():
+        row: dict[str, Any] = {
+            "column": f.id,
+            "option": f.option,
+            "kind": f.kind,
+            "section": f.section,
+            "values": list(f.values),
+            "help": f.help,
+        }
+        if f.kind == "integer":
+            row.update({"min": f.min, "max": f.max, "bands": [f"{lo}-{hi}" for lo, hi in f.bands]})
+        if f.kind == "list":
+            row["exclusive"] = f.exclusive
+        if f.meaning:
+            row["meaning"] = dict(f.meaning)
+        if f.alias:
+            row["alias"] = dict(f.alias)
+        rows.append(row)
+    return rows
+
+
+def render_entities_table(kb: Knowledge, *, color: bool = False) -> str:
+    """The entities grouped by compartment, each group headed by its share of the prior."""
+    from tabulate import tabulate
+
+    rows = entity_rows(kb)
+    parts = []
+    for compartment in COMPARTMENTS:
+        group = [r for r in rows if r["compartment"] == compartment]
+        share = sum(r["prior"] for r in group)
+        table = [
+            [
+                r["id"],
+                r["name"],
+                paint("DON'T MISS", "red", color) if r["dont_miss"] else "",
+                "mimic" if r["mimic"] else "",
+                f"{r['prior']:.1%}",
+            ]
+            for r in group
+        ]
+        parts.append(f"{paint(COMPARTMENT_NAMES[compartment], 'bold', color)} ({len(group)} entities, {share:.0%} of the prior)")
+        parts.append(
+            tabulate(table, headers=["id", "name", "don't miss", "mimic", "prior"], tablefmt="simple", disable_numparse=True, maxcolwidths=[None, 44, None, None, None])
+        )
+        parts.append("")
+    parts.append("`ddx explain ID` shows the card of one entity.")
+    return "\n".join(parts)
+
+
+def render_features_table(kb_features: dict[str, Feature]) -> str:
+    from tabulate import tabulate
+
+    rows = [[f.id, f.kind, values_text(f, sep=", "), f.help] for f in kb_features.values()]
+    table = tabulate(rows, headers=["column", "kind", "values", "help"], tablefmt="simple", maxcolwidths=[None, None, 30, 50])
+    return table + "\n\nlist: several values separated by ';'. Blank or `unknown`: not assessed."

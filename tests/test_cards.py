@@ -1,0 +1,168 @@
+"""Knowledge cards and vocabulary listings: complete, cited, and consistent with the engine."""
+
+import math
+from importlib import resources
+
+import pytest
+from click.testing import CliRunner
+
+import ddx
+from ddx.cards import (
+    UnknownEntityError,
+    build_card,
+    card_record,
+    entity_rows,
+    feature_rows,
+    find_entity,
+    finding_values,
+    pulls,
+)
+from ddx.cli import cli
+from ddx.knowledge import SUM_TOLERANCE, default_knowledge
+
+KB = default_knowledge()
+ENTITY_IDS = KB.entity_ids
+
+
+def _cell(feature, label):
+    """The text a reader would type for one single answer of a finding."""
+    if feature.kind == "integer":
+        return label.split("-")[0]
+    return label
+
+
+@pytest.mark.parametrize("entity_id", ENTITY_IDS)
+def test_every_number_of_an_entity_is_cited_once(kb, entity_id):
+    card = build_card(kb, entity_id)
+    given = 1 + sum(1 for (e, _, _) in kb.likelihoods if e == entity_id)
+    assert card.number_count == given
+    assert any(c.numbers for c in card.cited), f"{entity_id}: no citation behind its numbers"
+    for c in card.cited:
+        assert c.key in kb.sources
+        assert c.citation == kb.sources[c.key].citation
+        for feature, value, p in c.numbers:
+            n = kb.priors[entity_id] if feature == "prior" else kb.likelihood(entity_id, feature, value)
+            assert (n.source, n.probability) == (c.key, p)
+
+
+@pytest.mark.parametrize("entity_id", ENTITY_IDS)
+def test_card_ratio_is_the_ratio_assess_reports(kb, entity_id):
+    """A card's likelihood ratio for a finding is the one `ddx assess` shows for it alone."""
+    card = build_card(kb, entity_id, top=3)
+    for pull in card.favour + card.against:
+        feature = kb.features[pull.feature]
+        result = ddx.assess({pull.feature: _cell(feature, pull.value)})
+        candidate = result.candidate(entity_id)
+        reasons = candidate.reasons_for + candidate.reasons_against
+        (reason,) = [r for r in reasons if r.feature == pull.feature]
+        assert math.isclose(reason.ratio, pull.ratio, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("entity_id", ENTITY_IDS)
+def test_card_lists_the_strongest_findings_each_way(kb, entity_id):
+    card = build_card(kb, entity_id, top=4)
+    threshold = kb.settings.reason_min_ratio
+    assert len(card.favour) <= 4 and len(card.against) <= 4
+    assert all(p.ratio >= threshold for p in card.favour)
+    assert all(p.ratio <= 1 / threshold for p in card.against)
+    assert [p.ratio for p in card.favour] == sorted((p.ratio for p in card.favour), reverse=True)
+    assert [p.ratio for p in card.against] == sorted(p.ratio for p in card.against)
+    every = pulls(kb, entity_id)
+    if card.favour:
+        assert card.favour[0].ratio == max(p.ratio for p in every)
+    if card.against:
+        assert card.against[0].ratio == min(p.ratio for p in every)
+
+
+def test_finding_values_cover_every_outcome(kb):
+    for feature in kb.features.values():
+        labels = [label for label, _ in finding_values(feature)]
+        assert set(feature.outcomes) <= set(labels)
+
+
+def test_card_record_is_complete(kb):
+    record = card_record(build_card(kb, "leptomeningeal_metastases"), kb)
+    assert record["dont_miss"] is True and record["action"]
+    assert record["compartment"] == "intradural_extramedullary"
+    assert {"typical", "summary", "next_step", "why", "profile", "for", "against", "sources", "prior"} <= record.keys()
+    assert all(s["citation"] for s in record["sources"])
+    assert {p["feature"] for p in record["profile"]} >= {"age", "sex", "level"}
+
+
+def test_every_source_is_used_by_some_card_and_resolves(kb):
+    cited = {c.key for e in kb.entities for c in build_card(kb, e.id).cited}
+    assert cited == set(kb.sources), "unused or unknown source keys"
+    for source in kb.sources.values():
+        assert source.citation.strip()
+        assert source.url == "" or source.url.startswith(("http://", "https://")), source.key
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("meningioma", "meningioma"), ("Spinal meningioma", "meningioma"), ("DURAL-AV-FISTULA", "dural_av_fistula"), (" schwannoma ", "schwannoma")],
+)
+def test_find_entity_by_id_or_name(kb, text, expected):
+    assert find_entity(kb, text).id == expected
+
+
+@pytest.mark.parametrize("text, guess", [("schwanoma", "schwannoma"), ("menigioma", "meningioma"), ("fistula", "dural_av_fistula"), ("xyzzy", None)])
+def test_find_entity_suggests_the_closest(kb, text, guess):
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    assert info.value.guess == guess
+    assert ("did you mean" in str(info.value)) == (guess is not None)
+
+
+def test_listings_cover_the_vocabulary(kb):
+    rows = entity_rows(kb)
+    assert [r["id"] for r in rows] == list(kb.entity_ids)
+    assert abs(sum(r["prior"] for r in rows) - 1) <= SUM_TOLERANCE
+    features = feature_rows(kb.features)
+    assert [r["column"] for r in features] == list(kb.features)
+    for r in features:
+        assert r["help"] and r["option"] == "--" + r["column"].replace("_", "-")
+        if r["kind"] == "integer":
+            assert r["min"] < r["max"]
+        else:
+            assert len(r["values"]) >= 2
+
+
+# --- the knowledge-base check on a broken copy -----------------------------
+
+
+@pytest.fixture
+def kb_copy(tmp_path):
+    folder = tmp_path / "knowledge"
+    folder.mkdir()
+    for item in resources.files("ddx.knowledge").iterdir():
+        if item.name.endswith((".toml", ".csv")):
+            (folder / item.name).write_bytes(item.read_bytes())
+    return folder
+
+
+def test_kb_check_passes_on_an_intact_copy(kb_copy):
+    result = CliRunner().invoke(cli, ["kb", "check", str(kb_copy)])
+    assert result.exit_code == 0, result.output
+    assert "knowledge base OK" in result.output
+
+
+def test_kb_check_reports_an_unused_source(kb_copy):
+    with (kb_copy / "sources.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[NEVER_CITED]\ncitation = "a source no number uses"\n')
+    result = CliRunner().invoke(cli, ["kb", "check", str(kb_copy)])
+    assert result.exit_code == 2
+    assert "[NEVER_CITED] is not cited by any number or entity" in result.output
+
+
+def test_kb_check_reports_a_number_citing_an_unknown_source(kb_copy):
+    path = kb_copy / "likelihoods.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("meningioma,dural_tail,yes,"))
+    cells = lines[row].split(",")
+    cells[4] = "NO_SUCH_SOURCE"
+    lines[row] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["kb", "check", str(kb_copy)])
+    assert result.exit_code == 2
+    assert f"likelihoods.csv:{row + 1}: source 'NO_SUCH_SOURCE' is not in sources.toml" in result.output
+

@@ -1,0 +1,144 @@
+"""`ddx explain`, `ddx entities`, `ddx features`: text, formats, exit codes, colour."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from ddx.cli import cli
+from ddx.knowledge import default_knowledge
+
+KB = default_knowledge()
+RED = "\x1b[1;31m"
+
+
+def run(*args, **kwargs):
+    return CliRunner().invoke(cli, list(args), prog_name="ddx", **kwargs)
+
+
+@pytest.mark.parametrize("entity_id", KB.entity_ids)
+def test_explain_every_entity_lists_its_citations(entity_id):
+    entity = KB.entity(entity_id)
+    result = run("explain", entity_id)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.startswith(entity.name)
+    assert "Compartment:" in out and "Typical patient" in out and "Next step" in out
+    cited = [key for (e, _, _), n in KB.likelihoods.items() if e == entity_id for key in [n.source]]
+    assert cited, f"{entity_id} has no likelihoods"
+    for key in set(cited) | {KB.priors[entity_id].source}:
+        assert f"[{key}] grade" in out
+        assert KB.sources[key].citation.split()[0] in out
+    assert ("!! DON'T MISS" in out) == entity.dont_miss
+    assert "not a medical device" in out
+
+
+def test_explain_accepts_a_name_in_any_case():
+    result = run("explain", "spinal MENINGIOMA")
+    assert result.exit_code == 0
+    assert "(meningioma)" in result.output.splitlines()[0]
+
+
+def test_explain_unknown_entity_suggests_the_closest():
+    result = run("explain", "schwanoma")
+    assert result.exit_code == 2
+    assert "'schwanoma' is not a known entity; did you mean 'schwannoma'?" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_explain_without_an_entity_is_a_usage_error():
+    result = run("explain")
+    assert result.exit_code == 2
+    assert "Missing argument 'ENTITY'" in result.output
+
+
+def test_explain_json_is_the_whole_card():
+    result = run("explain", "schwannoma", "--format", "json", "--top", "3")
+    assert result.exit_code == 0
+    card = json.loads(result.output)
+    assert card["id"] == "schwannoma" and card["compartment"] == "intradural_extramedullary"
+    assert 0 < len(card["for"]) <= 3 and len(card["against"]) <= 3
+    assert all(r["ratio"] > 1 for r in card["for"]) and all(r["ratio"] < 1 for r in card["against"])
+    numbers = sum(len(s["numbers"]) for s in card["sources"])
+    assert numbers == 1 + sum(1 for (e, _, _) in KB.likelihoods if e == "schwannoma")
+    assert all(s["citation"] and s["key"] in KB.sources for s in card["sources"])
+
+
+def test_explain_markdown():
+    result = run("explain", "vertebral_metastasis", "--format", "markdown")
+    assert result.exit_code == 0
+    out = result.output
+    assert out.startswith("## Vertebral / epidural metastasis")
+    assert "**Findings that favour it**" in out and "| finding" in out
+    assert "**Action:**" in out
+
+
+def test_explain_top_limits_the_findings():
+    wide = run("explain", "ependymoma", "--format", "json").output
+    narrow = run("explain", "ependymoma", "--format", "json", "--top", "2").output
+    assert len(json.loads(narrow)["for"]) == 2 < len(json.loads(wide)["for"])
+
+
+def test_explain_colours_the_flag_only_when_asked():
+    coloured = run("explain", "epidural_abscess", "--color").output
+    assert f"{RED}!! DON'T MISS" in coloured
+    plain = run("explain", "epidural_abscess", "--no-color").output
+    assert "\x1b[" not in plain and "!! DON'T MISS" in plain
+    default = run("explain", "epidural_abscess", env={"NO_COLOR": "1"}).output
+    assert "\x1b[" not in default
+
+
+def test_entities_table_lists_every_entity():
+    result = run("entities")
+    assert result.exit_code == 0
+    for e in KB.entities:
+        assert e.id in result.output
+    assert result.output.count("DON'T MISS") == sum(e.dont_miss for e in KB.entities)
+    assert "Intradural extramedullary" in result.output
+
+
+def test_entities_colour_marks_the_dont_miss():
+    out = run("entities", "--color").output
+    assert out.count(f"{RED}DON'T MISS") == sum(e.dont_miss for e in KB.entities)
+    assert "\x1b[" not in run("entities").output
+
+
+def test_entities_json_for_scripts():
+    result = run("entities", "--format", "json")
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    assert [r["id"] for r in rows] == list(KB.entity_ids)
+    assert set(rows[0]) >= {"id", "name", "compartment", "dont_miss", "prior"}
+    assert all(r["prior"] == KB.priors[r["id"]].probability for r in rows)
+
+
+def test_features_table_lists_every_column():
+    result = run("features")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    columns = {line.split()[0] for line in lines[2:] if line and not line.startswith(" ")}
+    assert set(KB.features) <= columns
+
+
+def test_features_json_for_scripts():
+    result = run("features", "--format", "json")
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    assert [r["column"] for r in rows] == list(KB.features)
+    cord = next(r for r in rows if r["column"] == "cord")
+    assert cord["kind"] == "choice" and "displaced" in cord["values"] and cord["meaning"]["displaced"]
+    age = next(r for r in rows if r["column"] == "age")
+    assert (age["min"], age["max"]) == (0, 120)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "csv"])
+def test_listings_reject_unknown_formats(fmt):
+    result = run("entities", "--format", fmt)
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["explain", "entities", "features"])
+def test_help_has_a_worked_example(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.output and f"ddx {command}" in result.output
