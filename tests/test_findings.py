@@ -133,6 +133,12 @@ class TestSpelling:
         assert "syndrome" in findings
         assert findings.get("syndrome") == ()
 
+    def test_syndrome_none_is_written_back_as_none(self):
+        """`syndrome none` is written back as `none` (not a blank, which would read as unknown)."""
+        findings = parse({"syndrome": "none"})
+        assert findings.as_text() == {"syndrome": "none"}
+        assert parse(findings.as_text()) == findings
+
     def test_syndrome_none_with_another_value_fails(self):
         """`none` mixed with a syndrome is a contradiction and fails naming the column."""
         error = failure({"syndrome": "nf1;none"})

@@ -53,8 +53,9 @@ class Findings:
 
 
 def format_value(value: Any) -> str:
+    """The text of a canonical value; an empty list is the known answer `none` (syndrome none), never blank."""
     if isinstance(value, tuple):
-        return ";".join(value)
+        return ";".join(value) if value else "none"
     return str(value)
 
 

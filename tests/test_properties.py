@@ -1,0 +1,179 @@
+"""Properties that hold for every valid set of findings (hypothesis)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from ddx.engine import assess
+from ddx.findings import parse_findings
+from ddx.render import to_record
+
+from strategies import FEATURE_IDS, FEATURES, KB, cells, spelled, unknown_cell
+
+
+def run(row):
+    return assess(parse_findings(row, KB), KB)
+
+
+def _strongest_values() -> dict[str, list[tuple[str, str]]]:
+    """For each entity, the (feature, outcome) pairs of single-valued findings where its raw probability is the highest of all entities."""
+    out: dict[str, list[tuple[str, str]]] = {e: [] for e in KB.entity_ids}
+    for feature in FEATURES.values():
+        if feature.kind == "list":  # a list value also asserts the absence of the others
+            continue
+        for outcome in feature.outcomes:
+            numbers = {e: KB.likelihood(e, feature.id, outcome) for e in KB.entity_ids}
+            given_ = {e: n.probability for e, n in numbers.items() if n is not None}
+            if not given_:
+                continue
+            top = max(given_.values())
+            for e, p in given_.items():
+                if p == top:
+                    out[e].append((feature.id, outcome))
+    return {e: pairs for e, pairs in out.items() if pairs}
+
+
+STRONGEST = _strongest_values()
+
+
+def cell_for(feature_id: str, outcome: str) -> st.SearchStrategy[str]:
+    """A cell whose value falls in the given outcome (for an integer feature: a number in the band)."""
+    feature = FEATURES[feature_id]
+    if feature.kind == "integer":
+        low, high = (int(x) for x in outcome.split("-"))
+        return st.integers(low, high).map(str)
+    return st.just(outcome)
+
+
+class TestSums:
+    @given(cells())
+    def test_candidates_and_compartments_sum_to_1(self, row):
+        """Candidate probabilities sum to 1 and compartment probabilities sum to 1 (within 1e-9)."""
+        a = run(row)
+        assert math.fsum(c.probability for c in a.candidates) == pytest.approx(1, abs=1e-9)
+        assert math.fsum(c.probability for c in a.compartments) == pytest.approx(1, abs=1e-9)
+        assert all(0 <= c.probability <= 1 for c in a.candidates)
+        assert all(0 <= c.probability <= 1 for c in a.compartments)
+
+
+class TestUnknown:
+    @given(st.data())
+    def test_an_unknown_finding_changes_nothing(self, data):
+        """Adding `unknown` or a blank for a column not yet given leaves the assessment identical."""
+        row = data.draw(cells(max_size=10))
+        column = data.draw(st.sampled_from([f for f in FEATURE_IDS if f not in row]))
+        blank = data.draw(unknown_cell)
+        assert run({**row, column: blank}) == run(row)
+
+    @given(st.data())
+    def test_making_a_finding_unknown_is_the_same_as_leaving_it_out(self, data):
+        """Replacing a given finding by `unknown` gives the assessment of the row without that column."""
+        row = data.draw(cells(min_size=1, max_size=10))
+        column = data.draw(st.sampled_from(sorted(row)))
+        rest = {k: v for k, v in row.items() if k != column}
+        assert run({**row, column: data.draw(unknown_cell)}) == run(rest)
+
+
+class TestMonotone:
+    @given(st.data())
+    def test_a_finding_most_likely_under_x_never_lowers_x(self, data):
+        """A finding at least as likely under X as under every other entity never lowers P(X)."""
+        entity = data.draw(st.sampled_from(sorted(STRONGEST)), label="entity")
+        feature_id, outcome = data.draw(st.sampled_from(STRONGEST[entity]), label="finding")
+        base = data.draw(cells(max_size=8, exclude=frozenset({feature_id})), label="base")
+        cell = data.draw(cell_for(feature_id, outcome), label="cell")
+        before = run(base).probability(entity)
+        after = run({**base, feature_id: cell}).probability(entity)
+        assert after >= before - 1e-12
+
+
+class TestOrder:
+    @given(st.data())
+    def test_order_of_findings_does_not_matter(self, data):
+        """Shuffling the columns of a row (and the values of a list cell) leaves the assessment identical."""
+        row = data.draw(cells(min_size=2))
+        items = data.draw(st.permutations(list(row.items())))
+        shuffled = {}
+        for column, text in items:
+            if FEATURES[column].kind == "list":
+                text = ";".join(data.draw(st.permutations(text.split(";"))))
+            shuffled[column] = text
+        assert run(shuffled) == run(row)
+
+    @given(st.data())
+    def test_spelling_does_not_matter(self, data):
+        """Case, surrounding whitespace and yes/no aliases give the identical assessment."""
+        row = data.draw(cells(min_size=1))
+        respelled = {column: data.draw(spelled(column, text)) for column, text in row.items()}
+        assert run(respelled) == run(row)
+
+
+class TestDeterminism:
+    @given(cells())
+    def test_every_assessment_is_deterministic(self, row):
+        """The same findings always give an equal assessment, with equal probabilities, flags and reasons."""
+        a, b = run(row), run(row)
+        assert a == b
+        assert to_record(a) == to_record(b)
+
+
+class TestRecord:
+    @given(cells(), st.one_of(st.none(), st.text(min_size=1, max_size=20).filter(lambda s: s.strip())))
+    def test_json_record_round_trips_and_sums_to_1(self, row, case_id):
+        """render.to_record round-trips through JSON, and its candidates and compartments sum to 1 within 1e-6."""
+        if case_id is not None:
+            row = {**row, "case_id": case_id}
+        record = to_record(run(row))
+        again = json.loads(json.dumps(record))
+        assert again == record
+        assert math.fsum(c["probability"] for c in again["candidates"]) == pytest.approx(1, abs=1e-6)
+        assert math.fsum(c["probability"] for c in again["compartments"]) == pytest.approx(1, abs=1e-6)
+        assert all(0 <= c["probability"] <= 1 for c in again["candidates"] + again["compartments"])
+        assert len(again["candidates"]) == len(KB.entities)
+        assert again["case_id"] == (case_id.strip() if case_id is not None else None)
+        assert again["error"] is None
+
+    @given(cells())
+    def test_record_agrees_with_the_assessment(self, row):
+        """The record names the same compartment and the same ranking as the assessment."""
+        a = run(row)
+        record = to_record(a)
+        assert record["compartment"] == a.compartment
+        assert [c["id"] for c in record["candidates"]] == [c.id for c in a.candidates]
+        assert [f["entity"] for f in record["flags"]] == [f.entity for f in a.flags]
+
+
+class TestReasonsAndFlags:
+    @given(cells(min_size=1, max_size=10))
+    def test_reasons_point_the_right_way(self, row):
+        """On any findings, every reason for has a ratio above 1 and every reason against a ratio below 1."""
+        for c in run(row).candidates:
+            assert all(r.ratio > 1 for r in c.reasons_for)
+            assert all(r.ratio < 1 for r in c.reasons_against)
+
+    @given(cells(max_size=10))
+    def test_flags_are_well_formed(self, row):
+        """Every flag has a kind, a message and an action; don't-miss flags name a don't-miss entity."""
+        for f in run(row).flags:
+            assert f.kind and f.message and f.action
+            if f.kind == "dont_miss":
+                assert KB.entity(f.entity).dont_miss
+
+
+class TestParsing:
+    @given(cells())
+    def test_text_form_parses_back(self, row):
+        """The text form of parsed findings parses back to the same findings."""
+        findings = parse_findings(row, KB)
+        assert parse_findings(findings.as_text(), KB) == findings
+
+    @given(cells(min_size=1))
+    def test_every_generated_cell_is_kept(self, row):
+        """Every valid cell becomes a known finding."""
+        assume(row)
+        assert set(parse_findings(row, KB).as_dict()) == set(row)
