@@ -96,7 +96,7 @@ def cli() -> None:
     """
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
 @finding_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
 @click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="candidates shown in the table and markdown (JSON always lists every entity)")
