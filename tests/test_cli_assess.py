@@ -1,0 +1,309 @@
+"""`ddx assess` and the top-level command: options, formats, exit codes, help, version and colour."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import ddx
+from ddx.cli import assess as assess_command
+from ddx.cli import cli, main, use_color
+
+from test_findings import SPEC
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+DISCLAIMER = "teaching and research aid, not a medical device"
+IDEM = ["--cord", "displaced", "--csf", "widened", "--csf-cap", "yes"]
+
+
+def invoke(*args, env=None, color=False):
+    return CliRunner().invoke(cli, list(args), env=env, color=color)
+
+
+def as_json(*args) -> dict:
+    result = invoke("assess", *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def flat(text: str) -> str:
+    """Text with line wrapping undone, so a phrase split by click's wrapping still matches."""
+    return " ".join(text.split())
+
+
+def a_value(column: str) -> str:
+    kind, values = SPEC[column]
+    return "40" if kind == "integer" and column == "age" else "2" if kind == "integer" else values[0]
+
+
+class TestFindingOptions:
+    @pytest.mark.parametrize("column", sorted(SPEC))
+    def test_every_feature_is_an_option(self, column):
+        """Every column of features.md is an option of `ddx assess`, its name with '_' turned into '-'."""
+        option = "--" + column.replace("_", "-")
+        assert any(option in p.opts for p in assess_command.params), option
+        record = as_json(option, a_value(column))
+        assert column in record.get("findings", {column: None})
+        assert record["error"] is None
+
+    def test_foraminal_extension_example(self):
+        """`--foraminal-extension yes` is read as the finding foraminal_extension=yes."""
+        record = as_json("--foraminal-extension", "yes", *IDEM)
+        assert record["findings"]["foraminal_extension"] == "yes"
+
+    def test_list_option_takes_semicolons(self):
+        """`--level cervical;thoracic` gives both levels."""
+        record = as_json("--level", "cervical;thoracic")
+        assert set(record["findings"]["level"].split(";")) == {"cervical", "thoracic"}
+
+    def test_case_id_is_copied(self):
+        """`--case-id` is copied to the record."""
+        assert as_json("--case-id", "IM017", *IDEM)["case_id"] == "IM017"
+
+
+class TestJsonFormat:
+    def test_keys_match_the_output_contract(self):
+        """`--format json` has every key of output.md, with the meaning it gives."""
+        record = as_json(*IDEM, "--cord", "compressed", "--foraminal-extension", "yes")
+        for key in ("case_id", "compartment", "compartment_probability", "compartments", "candidates", "flags", "error"):
+            assert key in record, key
+        assert "row" not in record  # batch only
+        assert record["case_id"] is None
+        assert record["error"] is None
+        assert record["compartment"] in ("intramedullary", "intradural_extramedullary", "extradural")
+        assert record["compartment"] == record["compartments"][0]["id"]
+        assert record["compartment_probability"] == record["compartments"][0]["probability"]
+        for c in record["compartments"]:
+            assert {"id", "probability"} <= set(c)
+        assert {c["id"] for c in record["compartments"]} == {"intramedullary", "intradural_extramedullary", "extradural"}
+        for c in record["candidates"]:
+            assert {"id", "name", "compartment", "probability", "for", "against"} <= set(c)
+            for r in c["for"] + c["against"]:
+                assert {"feature", "value", "ratio", "text"} <= set(r)
+        assert record["flags"]
+        for f in record["flags"]:
+            assert {"kind", "entity", "probability", "message", "action"} <= set(f)
+        emergency = [f for f in record["flags"] if f["kind"] == "emergency"]
+        assert emergency and emergency[0]["entity"] is None
+        dont_miss = [f for f in record["flags"] if f["kind"] == "dont_miss"]
+        assert all(isinstance(f["entity"], str) and 0 <= f["probability"] <= 1 for f in dont_miss)
+
+    def test_candidates_list_every_entity_best_first_and_sum_to_1(self, kb):
+        """JSON lists every entity, best first, and the probabilities sum to 1 (within 1e-6)."""
+        record = as_json(*IDEM, "--top", "2")
+        ids = [c["id"] for c in record["candidates"]]
+        assert sorted(ids) == sorted(kb.entity_ids)
+        probabilities = [c["probability"] for c in record["candidates"]]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert math.fsum(probabilities) == pytest.approx(1, abs=1e-6)
+        assert math.fsum(c["probability"] for c in record["compartments"]) == pytest.approx(1, abs=1e-6)
+
+    def test_reasons_point_the_right_way(self):
+        """In JSON, every `for` ratio is above 1 and every `against` ratio below 1."""
+        record = as_json(*IDEM, "--dural-tail", "yes", "--sex", "female")
+        for c in record["candidates"]:
+            assert all(r["ratio"] > 1 for r in c["for"])
+            assert all(r["ratio"] < 1 for r in c["against"])
+
+    def test_json_has_no_colour(self):
+        """JSON never carries colour codes, even with --color."""
+        result = invoke("assess", *IDEM, "--cord", "compressed", "--format", "json", "--color", color=True)
+        assert result.exit_code == 0, result.output
+        assert not ANSI.search(result.stdout)
+        json.loads(result.stdout)
+
+
+class TestHumanFormats:
+    def test_table_is_the_default(self):
+        """Without --format the table names the compartment, the candidates and the disclaimer."""
+        result = invoke("assess", *IDEM)
+        assert result.exit_code == 0, result.output
+        assert "Compartment" in result.stdout
+        assert "Intradural extramedullary" in result.stdout
+        assert DISCLAIMER in flat(result.stdout)
+
+    def test_markdown(self):
+        """`--format markdown` gives a markdown table of the candidates and the disclaimer."""
+        result = invoke("assess", *IDEM, "--format", "markdown")
+        assert result.exit_code == 0, result.output
+        assert "**Compartment:**" in result.stdout
+        assert re.search(r"^\|[- |]+\|$", result.stdout, re.M), "no markdown table rule"
+        top = ddx.assess(cord="displaced", csf="widened", csf_cap="yes").candidates[0].name
+        assert top in result.stdout
+        assert DISCLAIMER in flat(result.stdout)
+
+    @pytest.mark.parametrize(("fmt", "rank"), [("table", r"^\s*(\d+)\s{2}"), ("markdown", r"^\|\s*(\d+)\s\|")])
+    def test_top_limits_the_candidates_shown(self, fmt, rank):
+        """`--top 2` shows exactly two ranked candidates."""
+        result = invoke("assess", *IDEM, "--top", "2", "--format", fmt)
+        assert result.exit_code == 0, result.output
+        assert [int(m) for m in re.findall(rank, result.stdout, re.M)] == [1, 2]
+
+    def test_top_must_be_positive(self):
+        """`--top 0` is a usage error (exit 2)."""
+        result = invoke("assess", "--top", "0")
+        assert result.exit_code == 2
+        assert "--top" in result.stderr
+
+    def test_unknown_format_is_a_usage_error(self):
+        """An unknown --format exits 2 naming the choices."""
+        result = invoke("assess", "--format", "xml")
+        assert result.exit_code == 2
+        assert "xml" in result.stderr and "json" in result.stderr
+
+
+class TestNoFindings:
+    def test_no_findings_returns_the_priors(self):
+        """`ddx assess` with no findings exits 0 and ranks the candidates as the API does with no findings."""
+        record = as_json()
+        expected = ddx.assess()
+        assert [c["id"] for c in record["candidates"]] == [c.id for c in expected.candidates]
+        for c, e in zip(record["candidates"], expected.candidates):
+            assert c["probability"] == pytest.approx(e.probability, abs=5e-5)  # JSON rounds to 6 places
+        assert all(not c["for"] and not c["against"] for c in record["candidates"])
+
+    def test_no_findings_table_says_so(self):
+        """The table for no findings says these are the priors."""
+        result = invoke("assess")
+        assert result.exit_code == 0, result.output
+        assert "priors" in result.stdout
+
+
+class TestBadInput:
+    def test_bad_value_exits_2_naming_the_allowed_values(self):
+        """`ddx assess --cord sideways` exits 2, naming the option, the value and the allowed values."""
+        result = invoke("assess", "--cord", "sideways")
+        assert result.exit_code == 2
+        assert isinstance(result.exception, SystemExit)
+        assert "--cord" in result.stderr
+        assert "sideways" in result.stderr
+        for value in ("expanded", "displaced", "compressed", "normal"):
+            assert value in result.stderr
+        assert result.stdout == ""
+
+    def test_misspelt_value_suggests_the_closest(self):
+        """A misspelt value exits 2 and suggests the closest value."""
+        result = invoke("assess", "--cord", "displace")
+        assert result.exit_code == 2
+        assert "did you mean 'displaced'?" in result.stderr
+
+    @pytest.mark.parametrize("age", ["400", "-3", "abc"])
+    def test_bad_age_exits_2(self, age):
+        """`--age 400` (or -3, or abc) exits 2 naming the option and the value."""
+        result = invoke("assess", "--age", age)
+        assert result.exit_code == 2
+        assert "--age" in result.stderr
+        assert age in result.stderr
+
+    def test_unknown_option_exits_2(self):
+        """A misspelt option exits 2 naming it."""
+        result = invoke("assess", "--crod", "expanded")
+        assert result.exit_code == 2
+        assert "--crod" in result.stderr
+
+    def test_main_returns_2_for_a_bad_value(self, capsys):
+        """The entry point returns exit code 2 for a value it cannot read, with the message on stderr."""
+        assert main(["assess", "--cord", "sideways"]) == 2
+        captured = capsys.readouterr()
+        assert "sideways" in captured.err
+        assert captured.out == ""
+
+    def test_main_returns_0_for_a_good_case(self, capsys):
+        """The entry point returns 0 when the case is assessed."""
+        assert main(["assess", *IDEM, "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["error"] is None
+
+
+class TestHelpAndVersion:
+    def test_top_level_help_has_the_disclaimer(self):
+        """`ddx --help` says ddx is a teaching and research aid, not a medical device."""
+        result = invoke("--help")
+        assert result.exit_code == 0
+        assert DISCLAIMER in flat(result.stdout)
+        assert "assess" in result.stdout
+
+    def test_assess_help_has_the_disclaimer(self):
+        """`ddx assess --help` says ddx is a teaching and research aid, not a medical device."""
+        result = invoke("assess", "--help")
+        assert result.exit_code == 0
+        assert DISCLAIMER in flat(result.stdout)
+        assert "--foraminal-extension" in result.stdout
+
+    def test_version(self):
+        """`ddx --version` prints the package version."""
+        result = invoke("--version")
+        assert result.exit_code == 0
+        assert ddx.__version__ in result.stdout
+        assert "ddx" in result.stdout
+
+    def test_python_m_ddx_version(self):
+        """`python -m ddx --version` runs the package as a module and prints the version."""
+        done = subprocess.run([sys.executable, "-m", "ddx", "--version"], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert ddx.__version__ in done.stdout
+
+
+class TestColour:
+    COMPRESSED = ("assess", "--cord", "compressed")
+
+    def test_color_flag_gives_ansi_codes(self):
+        """`--color` colours the table."""
+        result = invoke(*self.COMPRESSED, "--color", color=True)
+        assert result.exit_code == 0, result.output
+        assert ANSI.search(result.stdout)
+
+    def test_no_color_flag_gives_none(self):
+        """`--no-color` gives plain text."""
+        result = invoke(*self.COMPRESSED, "--no-color", color=True)
+        assert result.exit_code == 0, result.output
+        assert not ANSI.search(result.stdout)
+
+    def test_no_color_environment_gives_none(self):
+        """NO_COLOR in the environment gives plain text."""
+        result = invoke(*self.COMPRESSED, env={"NO_COLOR": "1"}, color=True)
+        assert result.exit_code == 0, result.output
+        assert not ANSI.search(result.stdout)
+
+    def test_color_flag_beats_no_color(self):
+        """An explicit --color wins over NO_COLOR (no-color.org: flags take precedence)."""
+        result = invoke(*self.COMPRESSED, "--color", env={"NO_COLOR": "1"}, color=True)
+        assert ANSI.search(result.stdout)
+
+    def test_piped_output_is_plain_by_default(self):
+        """Without a flag, output that is not a terminal has no colour codes."""
+        result = invoke(*self.COMPRESSED, color=True)
+        assert not ANSI.search(result.stdout)
+
+
+class FakeTerminal:
+    def isatty(self) -> bool:
+        return True
+
+
+class TestUseColor:
+    def test_terminal_gets_colour(self, monkeypatch):
+        """A terminal gets colour when nothing says otherwise."""
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        assert use_color(None, FakeTerminal()) is True
+
+    def test_no_color_turns_a_terminal_plain(self, monkeypatch):
+        """NO_COLOR (any non-empty value) turns colour off even on a terminal."""
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert use_color(None, FakeTerminal()) is False
+
+    def test_empty_no_color_is_ignored(self, monkeypatch):
+        """An empty NO_COLOR does not turn colour off (no-color.org)."""
+        monkeypatch.setenv("NO_COLOR", "")
+        assert use_color(None, FakeTerminal()) is True
+
+    @pytest.mark.parametrize("flag", [True, False])
+    def test_flag_wins(self, monkeypatch, flag):
+        """--color/--no-color decides whatever NO_COLOR and the terminal say."""
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert use_color(flag, FakeTerminal()) is flag
