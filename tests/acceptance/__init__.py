@@ -1,0 +1,1 @@
+"""Acceptance tests: the teaching points of the seed texts, one test each."""
