@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 
 from ddx.errors import FindingError
@@ -309,3 +312,30 @@ class TestFindingsRecord:
         findings = parse({"cord": "displaced", "level": "cervical;thoracic", "age": "54", "syndrome": "nf2", "case_id": "A"})
         again = parse({**findings.as_text(), "case_id": findings.case_id})
         assert again == findings
+
+
+SHARED_CASES = Path(__file__).resolve().parent.parent.parent / "shared" / "cases" / "cases.csv"
+CASE_COLUMNS_PASSED_THROUGH = ("source_url", "diagnosis", "compartment", "evidence")
+
+
+@pytest.fixture(scope="module")
+def rows():
+    """The rows of ../shared/cases/cases.csv; the tests skip when ../shared is absent (as in CI)."""
+    if not SHARED_CASES.is_file():
+        pytest.skip(f"the published cases are not here ({SHARED_CASES} is absent)")
+    with SHARED_CASES.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class TestPublishedCases:
+
+    def test_header_is_the_contract(self, rows):
+        """The published cases use only columns of features.md (plus their own bookkeeping columns)."""
+        columns = set(rows[0])
+        assert columns - set(SPEC) - {"case_id"} <= set(CASE_COLUMNS_PASSED_THROUGH)
+
+    def test_every_published_case_parses(self, rows):
+        """Every real published case reads without error, keeping its case_id."""
+        for row in rows:
+            findings = parse(row, passthrough=CASE_COLUMNS_PASSED_THROUGH)
+            assert findings.case_id == row["case_id"].strip()
