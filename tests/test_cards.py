@@ -116,7 +116,8 @@ def test_find_entity_suggests_the_closest(kb, text, guess):
 def test_listings_cover_the_vocabulary(kb):
     rows = entity_rows(kb)
     assert [r["id"] for r in rows] == list(kb.entity_ids)
-    assert abs(sum(r["prior"] for r in rows) - 1) <= SUM_TOLERANCE
+    assert abs(sum(r["data_prior"] for r in rows) - 1) <= SUM_TOLERANCE
+    assert abs(sum(r["prior"] for r in rows) - 1) <= 1e-4
     features = feature_rows(kb.features)
     assert [r["column"] for r in features] == list(kb.features)
     for r in features:

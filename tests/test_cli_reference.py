@@ -79,6 +79,13 @@ def test_explain_top_limits_the_findings():
     assert len(json.loads(narrow)["for"]) == 2 < len(json.loads(wide)["for"])
 
 
+def test_explain_no_sources_keeps_the_keys_only():
+    full = run("explain", "meningioma").output
+    short = run("explain", "meningioma", "--no-sources").output
+    assert "Sources (" in full and "Sources (" not in short
+    assert "JECKO2022" in short and "https://" in full and "https://" not in short
+
+
 def test_explain_colours_the_flag_only_when_asked():
     coloured = run("explain", "epidural_abscess", "--color").output
     assert f"{RED}!! DON'T MISS" in coloured
@@ -108,8 +115,9 @@ def test_entities_json_for_scripts():
     assert result.exit_code == 0
     rows = json.loads(result.output)
     assert [r["id"] for r in rows] == list(KB.entity_ids)
-    assert set(rows[0]) >= {"id", "name", "compartment", "dont_miss", "prior"}
-    assert all(r["prior"] == KB.priors[r["id"]].probability for r in rows)
+    assert set(rows[0]) >= {"id", "name", "compartment", "dont_miss", "prior", "data_prior"}
+    assert all(r["data_prior"] == KB.priors[r["id"]].probability for r in rows)
+    assert abs(sum(r["prior"] for r in rows) - 1) < 1e-4
 
 
 def test_features_table_lists_every_column():

@@ -127,7 +127,8 @@ class Cited:
 @attrs.frozen
 class Card:
     entity: Entity
-    prior: Number
+    prior: Number  # as given in priors.csv, with its source
+    model_prior: float  # what the engine starts from (priors.csv flattened within the compartment)
     profile: tuple[Profile, ...]
     favour: tuple[Pull, ...]
     against: tuple[Pull, ...]
@@ -229,6 +230,12 @@ def _cited(kb: Knowledge, entity: Entity) -> tuple[Cited, ...]:
     )
 
 
+def model_prior(kb: Knowledge, entity_id: str) -> float:
+    """The prior the engine starts from: priors.csv with the spread within each
+    compartment flattened (model.toml prior_flattening), compartment totals kept."""
+    return math.exp(kb.log_prior[kb.entity_ids.index(entity_id)])
+
+
 def build_card(kb: Knowledge, entity_id: str, *, top: int = TOP) -> Card:
     """The knowledge card of one entity (``top`` findings each way)."""
     entity = kb.entity(entity_id)
@@ -239,6 +246,7 @@ def build_card(kb: Knowledge, entity_id: str, *, top: int = TOP) -> Card:
     return Card(
         entity=entity,
         prior=kb.priors[entity_id],
+        model_prior=model_prior(kb, entity_id),
         profile=_profile(kb, entity_id),
         favour=tuple(favour[:top]),
         against=tuple(against[:top]),
@@ -261,6 +269,15 @@ def _pct(p: float) -> str:
     if p < 0.005:
         return "<1%"
     return f"{p:.0%}"
+
+
+def _ratio_text(ratio: float) -> str:
+    """x7.3 for a ratio above 1, /6.2 for one below (as `ddx assess` writes them)."""
+    return f"x{_times(ratio)[:-1]}" if ratio >= 1 else f"/{_times(1 / ratio)[:-1]}"
+
+
+def _pct1(p: float) -> str:
+    return f"{p:.1%}"
 
 
 def _prob(p: float) -> str:
@@ -335,6 +352,7 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
         "summary": e.summary,
         "next_step": e.next_step,
         "prior": number(card.prior),
+        "model_prior": round(card.model_prior, 6),
         "profile": [
             {"feature": p.feature, "each": p.each, "values": [{"value": s.value, **number(s.number)} for s in p.shares]}
             for p in card.profile
@@ -363,7 +381,7 @@ def _heading_line(e: Entity, color: bool) -> str:
     return f"{paint(e.name, 'bold', color)}  ({e.id})"
 
 
-def render_card_table(card: Card, kb: Knowledge, *, color: bool = False) -> str:
+def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources: bool = True) -> str:
     """The card for a terminal: sections, findings as tables, citations with their numbers."""
     from tabulate import tabulate
 
@@ -372,7 +390,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False) -> str:
     lines = [
         _heading_line(e, color),
         f"{paint('Compartment:', 'bold', color)} {paint(COMPARTMENT_NAMES[e.compartment], 'cyan', color)}"
-        f"   prior {_pct(card.prior.probability)} ({card.prior.source}, grade {card.prior.grade})",
+        f"   prior {_pct1(card.model_prior)} (data {_pct1(card.prior.probability)}: {card.prior.source}, grade {card.prior.grade})",
     ]
     if e.mimic:
         lines.append(f"{paint('Mimic:', 'bold', color)} not a tumour, but it imitates one")
@@ -394,20 +412,24 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False) -> str:
     lines += ["", paint("Looks like", "bold", color)] + _wrap(e.summary)
 
     headers = ["finding", "ratio", f"P(finding | {e.id})"]
-    for title, items, sign in (
-        ("Findings that favour it (likelihood ratio against the prior-weighted rest)", card.favour, 1),
-        ("Findings that argue against it", card.against, -1),
+    for title, items in (
+        ("Findings that favour it (likelihood ratio against the prior-weighted rest)", card.favour),
+        ("Findings that argue against it", card.against),
     ):
         lines += ["", paint(title, "bold", color)]
         if items:
-            rows = [[p.label, ("x" if sign > 0 else "/") + _times(p.ratio if sign > 0 else 1 / p.ratio)[:-1], _number_text(p.number)] for p in items]
+            rows = [[p.label, _ratio_text(p.ratio), _number_text(p.number)] for p in items]
             lines += ["  " + r for r in tabulate(rows, headers=headers, tablefmt="simple").splitlines()]
         else:
             lines.append("  none strong enough to list")
     lines += ["", paint("Next step", "bold", color)] + _wrap(e.next_step)
 
-    lines += ["", paint(f"Sources ({card.number_count} numbers)", "bold", color)]
-    for c in card.cited:
+    if not sources:
+        keys = ", ".join(c.key for c in card.cited)
+        lines += ["", paint("Sources", "bold", color)] + _wrap(f"{keys} (drop --no-sources to see every number under its citation)")
+    for c in card.cited if sources else ():
+        if c is card.cited[0]:
+            lines += ["", paint(f"Sources ({card.number_count} numbers)", "bold", color)]
         lines.append(f"  [{c.key}] grade {c.grade or '-'}" + ("" if c.numbers else "  (cited by the card text)"))
         lines += _wrap(c.citation, "    ")
         if c.url:
@@ -433,7 +455,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
         "",
         f"- **id:** `{e.id}`",
         f"- **compartment:** {COMPARTMENT_NAMES[e.compartment]}",
-        f"- **prior:** {_prob(card.prior.probability)} ({card.prior.source}, grade {card.prior.grade})",
+        f"- **prior:** {_prob(card.prior.probability)} ({card.prior.source}, grade {card.prior.grade}); in the model {card.model_prior:.4g}",
         f"- **don't miss:** {'yes' if e.dont_miss else 'no'}{' (mimic: not a tumour)' if e.mimic else ''}",
     ]
     if e.associations:
@@ -444,11 +466,11 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
     lines += ["", f"**Typical patient.** {e.typical}", ""]
     lines += [f"- {_profile_text(p)}" for p in card.profile]
     lines += ["", f"**Looks like.** {e.summary}", "", f"**Next step.** {e.next_step}"]
-    headers = ["finding", "likelihood ratio", f"P(finding \\| {e.id})"]
+    headers = ["finding", "ratio", f"P(finding \\| {e.id})"]
     for title, items in (("Findings that favour it", card.favour), ("Findings that argue against it", card.against)):
         lines += ["", f"**{title}** (likelihood ratio against the prior-weighted rest of the differential)", ""]
         if items:
-            rows = [[p.label, _times(p.ratio), _md_escape(_number_text(p.number))] for p in items]
+            rows = [[p.label, _ratio_text(p.ratio), _md_escape(_number_text(p.number))] for p in items]
             lines.append(tabulate(rows, headers=headers, tablefmt="github"))
         else:
             lines.append("None strong enough to list.")
@@ -467,7 +489,11 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
 
 
 def entity_rows(kb: Knowledge) -> list[dict[str, Any]]:
-    """One mapping per entity, in knowledge-base order: id, name, compartment, flags, prior."""
+    """One mapping per entity, in knowledge-base order: id, name, compartment, flags, priors.
+
+    ``prior`` is the model's prior (what `ddx assess` starts from);
+    ``data_prior`` the number in priors.csv before flattening.
+    """
     return [
         {
             "id": e.id,
@@ -475,7 +501,8 @@ def entity_rows(kb: Knowledge) -> list[dict[str, Any]]:
             "compartment": e.compartment,
             "dont_miss": e.dont_miss,
             "mimic": e.mimic,
-            "prior": kb.priors[e.id].probability,
+            "prior": round(model_prior(kb, e.id), 6),
+            "data_prior": kb.priors[e.id].probability,
         }
         for e in kb.entities
     ]
@@ -528,15 +555,17 @@ def render_entities_table(kb: Knowledge, *, color: bool = False) -> str:
                 paint("DON'T MISS", "red", color) if r["dont_miss"] else "",
                 "mimic" if r["mimic"] else "",
                 f"{r['prior']:.1%}",
+                f"{r['data_prior']:.1%}",
             ]
             for r in group
         ]
         parts.append(f"{paint(COMPARTMENT_NAMES[compartment], 'bold', color)} ({len(group)} entities, {share:.0%} of the prior)")
         parts.append(
-            tabulate(table, headers=["id", "name", "don't miss", "mimic", "prior"], tablefmt="simple", disable_numparse=True, maxcolwidths=[None, 44, None, None, None])
+            tabulate(table, headers=["id", "name", "don't miss", "mimic", "prior", "data"], tablefmt="simple", disable_numparse=True, maxcolwidths=[None, 44, None, None, None, None])
         )
         parts.append("")
-    parts.append("`ddx explain ID` shows the card of one entity.")
+    parts.append("prior: what the model starts from; data: priors.csv before the spread within each compartment")
+    parts.append("is flattened (model.toml prior_flattening). `ddx explain ID` shows the card of one entity.")
     return "\n".join(parts)
 
 

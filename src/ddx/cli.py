@@ -160,8 +160,9 @@ def kb_check(folder: str | None) -> None:
 @click.argument("entity")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
 @click.option("--top", type=click.IntRange(1), default=8, show_default=True, help="findings listed each way (for and against)")
+@click.option("--sources/--no-sources", default=True, show_default=True, help="list every number under its citation (table format; json and markdown always do)")
 @click.option("--color/--no-color", default=None, help="colour the don't-miss flag (default: on a terminal, unless NO_COLOR is set)")
-def explain(entity: str, fmt: str, top: int, color: bool | None) -> None:
+def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) -> None:
     """Show the knowledge card of one ENTITY: what ddx knows about it and why.
 
     ENTITY is an id from `ddx entities` (or the entity's name). The card
@@ -173,7 +174,7 @@ def explain(entity: str, fmt: str, top: int, color: bool | None) -> None:
     \b
     Examples:
       ddx explain meningioma
-      ddx explain leptomeningeal_metastases --top 5
+      ddx explain leptomeningeal_metastases --top 5 --no-sources
       ddx explain schwannoma --format json
     """
     from .cards import UnknownEntityError, build_card, find_entity, render_card_json, render_card_markdown, render_card_table
@@ -190,7 +191,7 @@ def explain(entity: str, fmt: str, top: int, color: bool | None) -> None:
         click.echo(render_card_markdown(card, kb_))
     else:
         on = use_color(color)
-        click.echo(render_card_table(card, kb_, color=on), color=on)
+        click.echo(render_card_table(card, kb_, color=on, sources=sources), color=on)
 
 
 @cli.command(epilog=EXIT_CODES)
