@@ -46,12 +46,22 @@ class Flag:
 
 
 @attrs.frozen
+class NextFinding:
+    """A finding not yet given, worth reading next: its expected information gain (bits) and why."""
+
+    feature: str
+    gain: float
+    why: str
+
+
+@attrs.frozen
 class Assessment:
     findings: Findings
     compartments: tuple[CompartmentScore, ...]
     candidates: tuple[Candidate, ...]
     flags: tuple[Flag, ...] = ()
     conflicts: tuple[str, ...] = ()
+    next_findings: tuple[NextFinding, ...] = ()
 
     @property
     def case_id(self) -> str | None:

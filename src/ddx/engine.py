@@ -60,8 +60,8 @@ def _normalise(kb: Knowledge, vectors) -> tuple[float, ...]:
     return tuple(w / total for w in weights)
 
 
-def assess(findings: Findings, knowledge: Knowledge | None = None) -> Assessment:
-    """Assess one case."""
+def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: int = 3) -> Assessment:
+    """Assess one case; ``suggest`` next best findings (0 skips them: a batch needs no advice)."""
     kb = knowledge or default_knowledge()
     ev = evidence(kb, findings)
     post = _normalise(kb, [v for _, _, v in ev])
@@ -93,7 +93,14 @@ def assess(findings: Findings, knowledge: Knowledge | None = None) -> Assessment
         candidates=candidates,
         flags=_flags(kb, findings, post),
         conflicts=_conflicts(kb, ev),
+        next_findings=_next_findings(kb, findings, suggest),
     )
+
+
+def _next_findings(kb: Knowledge, findings: Findings, n: int):
+    from .questions import next_findings
+
+    return next_findings(kb, findings, n)
 
 
 def _label(fid: str, value: Any) -> str:

@@ -68,6 +68,7 @@ def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
             "flags": [_flag(f) for f in a.flags],
             "conflicts": list(a.conflicts),
             "findings": a.findings.as_text(),
+            "next_findings": [{"feature": n.feature, "gain": round(n.gain, 4), "why": n.why} for n in a.next_findings],
             "error": None,
         }
     )
@@ -133,6 +134,13 @@ def _flag_lines(a: Assessment, color: bool) -> list[str]:
     return lines
 
 
+def _next_line(n, *, code: bool = True) -> str:
+    """One next best finding: its option, the expected gain and why (from questions.py)."""
+    why = n.why.split(": ", 1)[-1]
+    head = f"{'--' + n.feature.replace('_', '-'):<24} " if code else ""
+    return f"{head}{why} (+{n.gain:.2f} bits)"
+
+
 def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     """The human view: compartment first, then candidates and reasons, then the flags."""
     from tabulate import tabulate
@@ -153,6 +161,9 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     flags = _flag_lines(a, color)
     if flags:
         parts += ["", paint("Flags", "bold", color)] + flags
+    if a.next_findings:
+        parts += ["", paint("Next best findings", "bold", color)]
+        parts += [f"  {_next_line(n)}" for n in a.next_findings]
     parts += ["", paint(DISCLAIMER, "dim", color)]
     return "\n".join(parts)
 
@@ -168,5 +179,8 @@ def render_markdown(a: Assessment, *, top: int = 5) -> str:
     if a.flags:
         lines += ["", "**Flags**", ""]
         lines += [f"- **{FLAG_LABELS.get(f.kind, f.kind)}** {f.message} *Next:* {f.action}" for f in a.flags]
+    if a.next_findings:
+        lines += ["", "**Next best findings**", ""]
+        lines += [f"- `{n.feature}` {_next_line(n, code=False)}" for n in a.next_findings]
     lines += ["", f"*{DISCLAIMER}*"]
     return "\n".join(lines)

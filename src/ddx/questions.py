@@ -1,0 +1,304 @@
+"""Which unasked finding would best separate the leading candidates.
+
+For every finding not yet given, the expected information gain: the entropy
+of the posterior over entities now, minus its expected entropy once the
+finding is read. The expectation is over the finding's outcomes under the
+current posterior predictive, P(outcome) = sum_e P(e | findings) P(outcome | e),
+and each outcome's posterior is the engine's own update (the tables, the
+feature weight and the temperature), so what is suggested is what the engine
+would do with the answer.
+
+Integer findings are enumerated by their bands; list findings (level,
+syndrome) by every combination of their values, each value present or
+absent as the tables model it. The per-finding outcome tables are built once
+per knowledge base, so a suggestion costs a few thousand multiplications.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from operator import add, mul
+from typing import Any, Iterable, Sequence
+
+import attrs
+
+from .assessment import NextFinding
+from .findings import Findings
+from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge
+
+#: A finding whose expected gain is below this (in bits) is not worth asking.
+MIN_GAIN = 0.01
+
+#: Candidates at least this fraction of the leader's probability count as
+#: "leading" when the one-line why names the pair a finding separates.
+LEADING_FRACTION = 0.1
+LEADING_MAX = 6
+
+#: ``target="auto"`` asks about the compartment until one compartment has at
+#: least this probability, then about the differential.
+COMPARTMENT_SETTLED = 0.9
+#: ... and while some finding still tells the compartments apart by at least
+#: this much (bits); below it, shaving the last doubt about the compartment
+#: is worth less than separating the candidates.
+COMPARTMENT_MIN_GAIN = 0.1
+TARGETS = ("entity", "compartment", "auto")
+
+
+@attrs.frozen
+class Outcome:
+    """One possible answer to a finding: its value, P(answer | entity), and the engine's update.
+
+    ``scaled`` is the engine's vector over the temperature, ``factor`` its
+    exponential: the posterior after this answer is post * factor, renormalised.
+    """
+
+    value: Any
+    label: str
+    probability: tuple[float, ...]
+    scaled: tuple[float, ...]
+    factor: tuple[float, ...]
+
+    @classmethod
+    def build(cls, value: Any, label: str, probability, vector, temperature: float) -> Outcome:
+        scaled = tuple(v / temperature for v in vector)
+        return cls(value, label, tuple(probability), scaled, tuple(math.exp(v) for v in scaled))
+
+
+@attrs.frozen
+class Question:
+    """A finding as a question: its possible answers and, for the why, its per-value rates."""
+
+    feature: Feature
+    outcomes: tuple[Outcome, ...]
+    # (label, P(label | entity) per entity) for each value a reader could name;
+    # for a list finding each value's presence, for the others the outcomes
+    rates: tuple[tuple[str, tuple[float, ...]], ...]
+
+
+_TABLES: dict[int, tuple[Knowledge, dict[str, Question]]] = {}
+
+
+def questions(kb: Knowledge) -> dict[str, Question]:
+    """Every finding that carries information, as a Question (cached per knowledge base)."""
+    cached = _TABLES.get(id(kb))
+    if cached is not None and cached[0] is kb:
+        return cached[1]
+    table = {}
+    for feature in kb.features.values():
+        q = _question(kb, feature)
+        if q is not None:
+            table[feature.id] = q
+    if len(_TABLES) > 8:
+        _TABLES.clear()
+    _TABLES[id(kb)] = (kb, table)
+    return table
+
+
+def _question(kb: Knowledge, feature: Feature) -> Question | None:
+    n = len(kb.entities)
+    w = feature.weight
+    if feature.kind == "list":
+        present = {}
+        for value in feature.outcomes:
+            yes, no = kb.log_tables.get((feature.id, value)), kb.log_tables.get((feature.id, value + "!absent"))
+            if yes is None or no is None:
+                continue
+            # P(present | e), renormalised against the absent side
+            present[value] = tuple(math.exp(a / w) / (math.exp(a / w) + math.exp(b / w)) for a, b in zip(yes, no))
+        if not present:
+            return None
+        values = tuple(present)
+        outcomes = []
+        for mask in itertools.product((True, False), repeat=len(values)):
+            chosen = tuple(v for v, on in zip(values, mask) if on)
+            if not chosen and feature.exclusive is None:
+                continue  # a lesion is somewhere: "no level at all" is not an answer
+            vector = [0.0] * n
+            prob = [1.0] * n
+            for v, on in zip(values, mask):
+                table = kb.log_tables[(feature.id, v if on else v + "!absent")]
+                vector = [x + y for x, y in zip(vector, table)]
+                prob = [p * (q if on else 1 - q) for p, q in zip(prob, present[v])]
+            label = ";".join(chosen) if chosen else (feature.exclusive or "none")
+            outcomes.append((chosen, label, tuple(vector), prob))
+        totals = [math.fsum(o[3][e] for o in outcomes) for e in range(n)]
+        built = tuple(
+            Outcome.build(c, label, [p / total for p, total in zip(prob, totals)], v, kb.settings.temperature)
+            for c, label, v, prob in outcomes
+        )
+        return Question(feature, built, tuple(present.items()))
+    vectors = [(o, kb.log_tables.get((feature.id, o))) for o in feature.outcomes]
+    if any(v is None for _, v in vectors):
+        return None
+    raw = [[math.exp(x / w) for x in v] for _, v in vectors]
+    totals = [math.fsum(col) for col in zip(*raw)]
+    built = []
+    for (o, v), r in zip(vectors, raw):
+        value = _band_value(feature, o) if feature.kind == "integer" else o
+        built.append(Outcome.build(value, o, [p / total for p, total in zip(r, totals)], v, kb.settings.temperature))
+    return Question(feature, tuple(built), tuple((o.label, o.probability) for o in built))
+
+
+def _band_value(feature: Feature, label: str) -> int:
+    return int(label.split("-", 1)[0])
+
+
+def scores(kb: Knowledge, findings: Findings) -> list[float]:
+    """The engine's unnormalised log posterior (before the temperature)."""
+    from .engine import evidence
+
+    vectors = [v for _, _, v in evidence(kb, findings)]
+    return [math.fsum(col) for col in zip(kb.log_prior, *vectors)]
+
+
+def log_posterior(kb: Knowledge, score: Sequence[float]) -> list[float]:
+    """log P(entity | findings) in nats, as the engine normalises it."""
+    t = kb.settings.temperature
+    scaled = [s / t for s in score]
+    top = max(scaled)
+    log_total = top + math.log(math.fsum(math.exp(s - top) for s in scaled))
+    return [s - log_total for s in scaled]
+
+
+def gain(question: Question, log_post: Sequence[float], groups: Sequence[int] | None = None) -> float:
+    """Expected reduction (bits) of the entropy from reading this finding.
+
+    Entropy over entities, or over ``groups`` (entity index -> group index, e.g.
+    the compartments) when given. The posterior after an answer is
+    post * factor, renormalised, so the entity entropy is
+    log Z - sum(m * (log post + scaled)) / Z with m = post * factor: no
+    logarithm per entity per answer.
+    """
+    post = [math.exp(x) for x in log_post]
+    if groups is None:
+        before = -sum(map(mul, post, log_post))
+    else:
+        before = _entropy(_grouped(post, groups))
+    after = 0.0
+    for o in question.outcomes:
+        p_outcome = sum(map(mul, post, o.probability))
+        if p_outcome <= 0:
+            continue
+        m = list(map(mul, post, o.factor))
+        z = sum(m)
+        if groups is None:
+            after += p_outcome * (math.log(z) - sum(map(mul, m, map(add, log_post, o.scaled))) / z)
+        else:
+            after += p_outcome * _entropy([x / z for x in _grouped(m, groups)])
+    return (before - after) / math.log(2)
+
+
+def _grouped(weights: Sequence[float], groups: Sequence[int]) -> list[float]:
+    out = [0.0] * (max(groups) + 1)
+    for g, w in zip(groups, weights):
+        out[g] += w
+    return out
+
+
+def _entropy(p: Iterable[float]) -> float:
+    """Entropy in nats."""
+    return -sum(x * math.log(x) for x in p if x > 0)
+
+
+def compartment_groups(kb: Knowledge) -> tuple[int, ...]:
+    return tuple(COMPARTMENTS.index(e.compartment) for e in kb.entities)
+
+
+def rank(
+    kb: Knowledge,
+    findings: Findings,
+    *,
+    target: str = "entity",
+    exclude: Iterable[str] = (),
+    min_gain: float = MIN_GAIN,
+) -> list[NextFinding]:
+    """Every finding not yet given (nor excluded) worth reading, most informative first.
+
+    ``target`` is what the gain is measured on: ``entity`` (the differential),
+    ``compartment`` (where the lesion lives), or ``auto`` -- the compartment
+    while no compartment reaches COMPARTMENT_SETTLED and a finding can still
+    place it (COMPARTMENT_MIN_GAIN), then the differential: the order in which
+    the seeds teach a read (place the lesion, then name it).
+    """
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+    log_post = log_posterior(kb, scores(kb, findings))
+    post = [math.exp(x) for x in log_post]
+    if target == "auto":
+        groups = compartment_groups(kb)
+        if max(_grouped(post, groups)) < COMPARTMENT_SETTLED:
+            ranked = _rank(kb, findings, log_post, post, groups, exclude, min_gain)
+            if ranked and ranked[0].gain >= COMPARTMENT_MIN_GAIN:
+                return ranked
+        target = "entity"
+    groups = compartment_groups(kb) if target == "compartment" else None
+    return _rank(kb, findings, log_post, post, groups, exclude, min_gain)
+
+
+def _rank(kb, findings, log_post, post, groups, exclude, min_gain) -> list[NextFinding]:
+    skip = set(exclude) | {k for k, _ in findings.values}
+    ranked = []
+    for fid, q in questions(kb).items():
+        if fid in skip:
+            continue
+        g = gain(q, log_post, groups)
+        if g >= min_gain:
+            ranked.append((g, fid, q))
+    ranked.sort(key=lambda item: (-item[0], item[1]))
+    return [NextFinding(fid, g, why(kb, q, post, groups)) for g, fid, q in ranked]
+
+
+def next_findings(kb: Knowledge, findings: Findings, n: int = 3, *, target: str = "entity") -> tuple[NextFinding, ...]:
+    """The n findings not yet given that would best separate the leading candidates."""
+    if n <= 0:
+        return ()
+    return tuple(rank(kb, findings, target=target)[:n])
+
+
+def leading(post: Sequence[float]) -> list[int]:
+    """Indexes of the leading candidates, best first (at least two)."""
+    order = sorted(range(len(post)), key=lambda i: (-post[i], i))
+    keep = [i for i in order[:LEADING_MAX] if post[i] >= LEADING_FRACTION * post[order[0]]]
+    return keep if len(keep) >= 2 else order[:2]
+
+
+def short_name(name: str) -> str:
+    """An entity name without its parenthesis ("Spinal cord astrocytoma (pilocytic, ...)")."""
+    return name.split(" (", 1)[0]
+
+
+def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequence[int] | None = None) -> str:
+    """One line: the two leading candidates this finding tells apart most, and by which value.
+
+    The pair and value maximise the difference in P(value | candidate), weighted
+    by how much both are still in play (the geometric mean of their
+    probabilities), so a large difference between two long shots does not
+    hide a useful one between the leaders. With ``groups`` (the compartments)
+    the candidates are the compartments, each value's rate averaged over its
+    entities by their probability.
+    """
+    label = question.feature.id.replace("_", " ")
+    if groups is None:
+        names = [short_name(e.name) for e in kb.entities]
+        weights, rates = list(post), question.rates
+    else:
+        names = [COMPARTMENT_NAMES[c] for c in COMPARTMENTS]
+        weights = _grouped(post, groups)
+        rates = tuple(
+            (value, tuple(r / w if w > 0 else 0.0 for r, w in zip(_grouped(list(map(mul, post, rate)), groups), weights)))
+            for value, rate in question.rates
+        )
+    best = None
+    for a, b in itertools.combinations(leading(weights), 2):
+        weight = math.sqrt(weights[a] * weights[b])
+        for value, rate in rates:
+            score = abs(rate[a] - rate[b]) * weight
+            if best is None or score > best[0] * (1 + 1e-9):
+                best = (score, a, b, value, rate)
+    if best is None:
+        return f"{label}: tells the leading candidates apart"
+    _, a, b, value, rate = best
+    if rate[a] < rate[b]:
+        a, b = b, a
+    return f"{label}: separates {names[a]} from {names[b]} ({value.replace('_', ' ')} in {rate[a]:.0%} vs {rate[b]:.0%})"
