@@ -296,7 +296,7 @@ def _pull_text(p: Pull, name: str) -> str:
 
 def _profile_text(p: Profile) -> str:
     parts = " · ".join(f"{s.value} {_pct(s.number.probability)}" for s in p.shares)
-    return f"{p.feature.replace('_', ' ')}{' (each)' if p.each else ''}: {parts}"
+    return f"{p.feature.replace('_', ' ')}{' (how often each is present)' if p.each else ''}: {parts}"
 
 
 def _numbers_by_feature(numbers) -> dict[str, list[str]]:
