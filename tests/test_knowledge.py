@@ -235,8 +235,7 @@ def broken(tmp_path):
 
     # an unknown entity in flags.toml
     flags = (folder / "flags.toml").read_text(encoding="utf-8")
-    assert 'entities = ["hemangioblastoma"]' in flags
-    flags = flags.replace('entities = ["hemangioblastoma"]', 'entities = ["hemangioblastoma", "no_such_entity"]')
+    flags += '\n[[rule]]\nid = "bogus"\nkind = "syndrome"\nentities = ["hemangioblastoma", "no_such_entity"]\nmessage = "m"\naction = "a"\n'
     (folder / "flags.toml").write_text(flags, encoding="utf-8")
     where["flags"] = ("flags.toml", None, "no_such_entity")
     return folder, where
