@@ -251,6 +251,113 @@ def features(fmt: str) -> None:
         click.echo(render_features_table(schema))
 
 
+def _line_reader(err: bool):
+    """ask(prompt): write the prompt, read one line of standard input; None at its end.
+
+    When the answers come from a pipe they are echoed after the prompt, so a
+    scripted read prints as a readable transcript.
+    """
+
+    def ask(prompt: str) -> str | None:
+        click.echo(prompt, nl=False, err=err)
+        line = sys.stdin.readline()
+        if not line:
+            click.echo("", err=err)
+            return None
+        line = line.rstrip("\r\n")
+        if not (hasattr(sys.stdin, "isatty") and sys.stdin.isatty()):
+            click.echo(line, err=err)
+        return line
+
+    return ask
+
+
+@cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
+@finding_options
+@click.option("--max-questions", type=click.IntRange(0), default=None, help="stop after this many questions (default: while a finding would still change the picture)")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True, help="format of the final assessment (json: the questions go to stderr, the record alone to stdout)")
+@click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="candidates shown in the final table")
+@click.option("--color/--no-color", default=None, help="colour the flags (default: on a terminal, unless NO_COLOR is set)")
+def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **cells: Any) -> None:
+    """A guided read of one case: one question at a time, the most informative first.
+
+    Each question names its column in brackets and reads one answer line:
+    a value, Enter / 'skip' / 'unknown' to pass, 'help' for what the values
+    mean, 'q' to stop. It first asks what best places the lesion (the cord
+    and the CSF), then what best separates the leading candidates. After
+    every answer it shows the running compartment and top candidates; it
+    ends (on 'q', at end of input, after --max-questions, or when nothing
+    left would change the picture) with the full assessment. Findings you
+    already have can be given as options and are not asked.
+
+    \b
+    Examples:
+      ddx guide
+      ddx guide --known-primary yes --max-questions 5
+      printf 'expanded\neffaced\nq\n' | ddx guide --format json
+    """
+    from .guide import run_guide, transcript
+    from .render import render_table, to_record
+
+    findings = parse_cli_findings(cells)
+    err = fmt == "json"
+    colored = use_color(color, sys.stderr if err else sys.stdout)
+
+    def say(text: str) -> None:
+        click.echo(text, err=err, color=colored)
+
+    result = run_guide(knowledge(), _line_reader(err), say, findings=findings, max_questions=max_questions, color=colored)
+    say("")
+    say(f"Read ended: {result.stopped}.")
+    if fmt == "json":
+        import json
+
+        record = to_record(result.assessment)
+        record["guide"] = {"questions": transcript(result), "stopped": result.stopped}
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+    else:
+        say("")
+        click.echo(render_table(result.assessment, top=top, color=colored), color=colored)
+
+
+@cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
+@click.option("--seed", type=int, default=None, help="pick the case this seed picks (the same seed replays the same case)")
+@click.option("--case", "case_id", default=None, metavar="ID", help="pick the case with this id (shown when a case is revealed)")
+@click.option("--color/--no-color", default=None, help="colour the score and the flags (default: on a terminal, unless NO_COLOR is set)")
+def quiz(seed: int | None, case_id: str | None, color: bool | None) -> None:
+    """Commit-first practice on a real published case shipped with ddx.
+
+    You see the findings the case's page described; you commit a compartment
+    (im, idem or ed), then your top 3 diagnoses, best first, comma-separated
+    (ids as `ddx entities` lists them; names and unambiguous starts work too).
+    Only then does ddx reveal the answer with its source, score your read,
+    show its own differential and the findings that should have steered the
+    read. Without --seed or --case a case is drawn at random and its seed is
+    shown, so you can replay it.
+
+    \b
+    Examples:
+      ddx quiz
+      ddx quiz --seed 7
+      printf 'idem\nmeningioma, schwannoma, neurofibroma\n' | ddx quiz --seed 7
+    """
+    import random
+
+    from .quiz import QuizError, choose, load_cases, run_quiz
+
+    kb_ = knowledge()
+    try:
+        cases = load_cases(kb_)
+        if case_id is None and seed is None:
+            seed = random.SystemRandom().randrange(1, 10_000)
+        case = choose(cases, case_id=case_id, seed=seed)
+    except QuizError as exc:
+        raise CommandError(str(exc)) from None
+    colored = use_color(color)
+    label = f" (seed {seed}; replay with --seed {seed})" if case_id is None else ""
+    run_quiz(kb_, case, _line_reader(False), lambda text: click.echo(text, color=colored), color=colored, label=label)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: click's own error handling, plus Ctrl-C, closed pipes and internal errors."""
     try:

@@ -1,0 +1,1 @@
+"""Real published cases shipped with ddx for `ddx quiz` (quiz.csv)."""

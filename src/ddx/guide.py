@@ -1,0 +1,220 @@
+"""A guided read of one case: one question at a time, the most informative first.
+
+The read first places the lesion (which compartment), then names it (which
+entity), as the seeds teach: each question is the finding with the largest
+expected information gain (questions.rank, target "auto"). No click here:
+the dialogue goes through two callables, ``ask(prompt) -> line or None`` (None
+is end of input) and ``say(text)``, so a test or a script drives it with a
+list of answers and cli.py wires it to the terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import attrs
+
+from .assessment import Assessment, NextFinding
+from .errors import FindingError
+from .findings import Findings, format_value, parse_value
+from .knowledge import COMPARTMENT_NAMES, Feature, Knowledge
+from .render import FLAG_LABELS, paint
+
+#: Answers that end the read (the full assessment is still shown).
+STOP = frozenset({"q", "quit", "stop", "exit", "done"})
+#: Answers that explain the question (the meaning of each value) and ask it again.
+HELP = frozenset({"h", "help"})
+
+INTRO = (
+    "Guided read: one question at a time, the most informative first.\n"
+    "Answer with a value; Enter, 'skip' or 'unknown' passes; 'help' explains the values; 'q' stops."
+)
+
+Ask = Callable[[str], "str | None"]
+Say = Callable[[str], None]
+
+
+@attrs.frozen
+class Step:
+    """One question of the read and what came of it (value None: skipped)."""
+
+    feature: str
+    gain: float
+    answer: str | None
+    value: Any = None
+
+
+@attrs.frozen
+class GuideResult:
+    """Where the read ended: the findings gathered, each step, why it stopped, the assessment."""
+
+    findings: Findings
+    steps: tuple[Step, ...]
+    stopped: str
+    assessment: Assessment
+
+    @property
+    def asked(self) -> tuple[str, ...]:
+        return tuple(s.feature for s in self.steps)
+
+
+def hint(feature: Feature) -> str:
+    """The allowed answers in brief, or "" when the question already names them all."""
+    if feature.kind == "yesno":
+        return "yes/no"
+    if feature.kind == "integer":
+        return f"{feature.min}-{feature.max}"
+    question = feature.question.lower()
+    if all(v.replace("_", " ") in question or v in question for v in feature.values):
+        return ""
+    more = ", several with ';'" if feature.kind == "list" else ""
+    return "/".join(feature.values) + more
+
+
+def prompt(feature: Feature) -> str:
+    """The question line: its column in brackets, the question, the allowed answers if not named."""
+    allowed = hint(feature)
+    return f"[{feature.id}] {feature.question}" + (f" ({allowed})" if allowed else "") + " "
+
+
+def explain(feature: Feature) -> str:
+    """What the question means and what each value means (the 'help' answer)."""
+    lines = [f"  {feature.id}: {feature.help}"]
+    for value in feature.values:
+        meaning = feature.meaning.get(value)
+        if meaning:
+            lines.append(f"    {value}: {meaning}")
+    return "\n".join(lines)
+
+
+def summary(a: Assessment, *, top: int = 3) -> str:
+    """The running picture in one line: compartment and the leading candidates."""
+    from .questions import short_name
+
+    leaders = ", ".join(f"{short_name(c.name)} {_pct(c.probability)}" for c in a.candidates[:top])
+    return f"  -> {COMPARTMENT_NAMES[a.compartment]} {_pct(a.compartment_probability)} | {leaders}"
+
+
+def _pct(p: float) -> str:
+    return ">99%" if p >= 0.995 else "<1%" if p < 0.005 else f"{p:.0%}"
+
+
+def flag_lines(a: Assessment, seen: set[tuple[str, str | None]], color: bool) -> list[str]:
+    """Flags newly raised (each shown once, in one short line, red on a terminal); the final table has them in full."""
+    lines = []
+    for f in a.flags:
+        key = (f.kind, f.entity)
+        if key in seen:
+            continue
+        seen.add(key)
+        style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
+        label = paint("!! " + FLAG_LABELS.get(f.kind, f.kind.upper()), style, color)
+        if f.entity is not None:
+            text = f"{kb_name(a, f.entity)} stays possible ({_pct(f.probability or 0.0)})"
+        else:
+            text = f.message
+        lines.append(f"  {label}  {text}")
+    return lines
+
+
+def kb_name(a: Assessment, entity: str) -> str:
+    from .questions import short_name
+
+    return short_name(a.candidate(entity).name)
+
+
+def run_guide(
+    kb: Knowledge,
+    ask: Ask,
+    say: Say,
+    *,
+    findings: Findings | None = None,
+    max_questions: int | None = None,
+    color: bool = False,
+    target: str = "auto",
+) -> GuideResult:
+    """Ask, one at a time, the findings that would best settle the read; return where it ended.
+
+    Starts from ``findings`` (what is already known is never asked), asks
+    each finding at most once, re-asks a question whose answer cannot be read
+    (with the allowed values), and stops on 'q', at end of input, after
+    ``max_questions`` questions, or when no finding left would change the
+    picture.
+    """
+    from .engine import assess
+    from .questions import rank
+
+    findings = findings or Findings()
+    steps: list[Step] = []
+    asked: set[str] = set()
+    seen_flags: set[tuple[str, str | None]] = set()
+    say(INTRO)
+    # flags the priors alone raise are not news: they show in the final table
+    flag_lines(assess(Findings(), kb, suggest=0), seen_flags, False)
+    if findings.values:
+        current = assess(findings, kb, suggest=0)
+        say(summary(current))
+        say_lines(say, flag_lines(current, seen_flags, color))
+    stopped = "no finding left would change the picture much"
+    while True:
+        if max_questions is not None and len(steps) >= max_questions:
+            stopped = f"asked {max_questions} question(s) (--max-questions)"
+            break
+        ranked = rank(kb, findings, target=target, exclude=asked)
+        if not ranked:
+            break
+        nxt: NextFinding = ranked[0]
+        feature = kb.features[nxt.feature]
+        asked.add(feature.id)
+        say("")
+        say(paint(f"  why: {nxt.why}", "dim", color))
+        outcome = _ask_one(feature, ask, say)
+        if outcome is None:
+            stopped = "end of input"
+            steps.append(Step(feature.id, nxt.gain, None))
+            break
+        text, value = outcome
+        if text.strip().lower() in STOP:
+            stopped = "stopped by the reader"
+            break
+        steps.append(Step(feature.id, nxt.gain, text, value))
+        if value is None:
+            say("  (skipped)")
+            continue
+        findings = findings.with_value(feature.id, value)
+        current = assess(findings, kb, suggest=0)
+        say(summary(current))
+        say_lines(say, flag_lines(current, seen_flags, color))
+    final = assess(findings, kb)
+    return GuideResult(findings=findings, steps=tuple(steps), stopped=stopped, assessment=final)
+
+
+def say_lines(say: Say, lines: list[str]) -> None:
+    for line in lines:
+        say(line)
+
+
+def _ask_one(feature: Feature, ask: Ask, say: Say) -> tuple[str, Any] | None:
+    """Ask one question until its answer can be read; None at end of input."""
+    while True:
+        line = ask(prompt(feature))
+        if line is None:
+            return None
+        text = line.strip()
+        if text.lower() in STOP:
+            return text, None
+        if text.lower() in HELP:
+            say(explain(feature))
+            continue
+        try:
+            return text, parse_value(feature, text)
+        except FindingError as exc:
+            say(f"  {exc.message}; try again (Enter skips, q stops)")
+
+
+def transcript(result: GuideResult) -> list[dict[str, Any]]:
+    """The questions and answers of a read, for the JSON record."""
+    return [
+        {"feature": s.feature, "answer": None if s.value is None else format_value(s.value), "gain": round(s.gain, 4)}
+        for s in result.steps
+    ]

@@ -1,0 +1,301 @@
+"""Commit-first practice on real published cases shipped with the package.
+
+The trainee sees the findings of a real case, commits a compartment, then a
+top-3 differential, and only then sees the answer, the source, ddx's own
+differential and the findings that should have steered the read. No click
+here: the dialogue goes through ``ask(prompt) -> line or None`` and
+``say(text)``, as in guide.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import random
+from importlib import resources
+from typing import Any, Callable
+
+import attrs
+
+from .assessment import Assessment
+from .errors import DdxError, FindingError
+from .findings import Findings, format_value, parse_findings
+from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
+from .render import paint
+
+META = ("case_id", "source_url", "diagnosis", "compartment", "evidence")
+
+#: Shorthands a trainee may type for a compartment (besides the ids and names).
+COMPARTMENT_SHORTHANDS = {
+    "im": "intramedullary",
+    "idem": "intradural_extramedullary",
+    "ed": "extradural",
+}
+
+TOP = 3
+
+Ask = Callable[[str], "str | None"]
+Say = Callable[[str], None]
+
+
+class QuizError(DdxError):
+    """The quiz cannot start: an unknown case id or a broken case file."""
+
+
+class AnswerError(ValueError):
+    """An answer that cannot be read; the message says what would be."""
+
+
+@attrs.frozen
+class QuizCase:
+    """One real case: its findings, and the answer kept back until the trainee commits."""
+
+    case_id: str
+    source_url: str
+    diagnosis: str
+    compartment: str
+    findings: Findings
+    evidence: str = ""
+
+
+@attrs.frozen
+class Score:
+    """How the read went: compartment right or wrong, where the diagnosis was in the top 3."""
+
+    compartment_right: bool | None
+    rank: int | None  # 1-based place of the true diagnosis in the trainee's list, None if absent
+    ddx_rank: int  # its place in ddx's differential
+
+    @property
+    def points(self) -> int:
+        return int(bool(self.compartment_right)) + int(self.rank is not None)
+
+
+@attrs.frozen
+class QuizResult:
+    case: QuizCase
+    compartment: str | None
+    picks: tuple[str, ...]
+    score: Score
+    assessment: Assessment
+
+
+def load_cases(kb: Knowledge, text: str | None = None) -> tuple[QuizCase, ...]:
+    """The packaged quiz cases (or those in ``text``), each parsed against the schema."""
+    if text is None:
+        text = resources.files("ddx.cases").joinpath("quiz.csv").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    cases = []
+    for number, row in enumerate(csv.DictReader(io.StringIO("\n".join(lines))), 1):
+        where = f"quiz case {row.get('case_id') or number}"
+        cells = {k: v for k, v in row.items() if k not in META}
+        try:
+            findings = parse_findings(cells, kb)
+        except FindingError as exc:
+            raise QuizError(f"{where}: {exc.message}") from None
+        if row.get("compartment") not in COMPARTMENTS:
+            raise QuizError(f"{where}: compartment {row.get('compartment')!r} is not one of {', '.join(COMPARTMENTS)}")
+        if row.get("diagnosis") not in kb.entity_ids:
+            raise QuizError(f"{where}: diagnosis {row.get('diagnosis')!r} is not an entity of the knowledge base")
+        cases.append(
+            QuizCase(
+                case_id=row["case_id"],
+                source_url=row.get("source_url", ""),
+                diagnosis=row["diagnosis"],
+                compartment=row["compartment"],
+                findings=attrs.evolve(findings, case_id=row["case_id"]),
+                evidence=row.get("evidence", "") or "",
+            )
+        )
+    return tuple(cases)
+
+
+def choose(cases: tuple[QuizCase, ...], *, case_id: str | None = None, seed: int | None = None) -> QuizCase:
+    """The case named by ``case_id``, else the one ``seed`` picks (the same seed, the same case)."""
+    if case_id is not None:
+        wanted = case_id.strip().upper()
+        for case in cases:
+            if case.case_id.upper() == wanted:
+                return case
+        ids = [c.case_id for c in cases]
+        guess = difflib.get_close_matches(wanted, ids, n=1, cutoff=0.6)
+        message = f"no quiz case {case_id!r}"
+        if guess:
+            message += f"; did you mean {guess[0]!r}?"
+        raise QuizError(message + f" (cases: {', '.join(ids)})")
+    return random.Random(seed).choice(cases)
+
+
+def _norm(text: str) -> str:
+    return text.strip().lower().replace("-", "_").replace(" ", "_").replace("/", "_")
+
+
+def parse_compartment(text: str) -> str:
+    """A compartment id from an id, a name or a shorthand (im, idem, ed); typos get a suggestion."""
+    key = _norm(text)
+    if not key:
+        raise AnswerError("give a compartment: im, idem or ed")
+    accepted = dict(COMPARTMENT_SHORTHANDS)
+    accepted.update({c: c for c in COMPARTMENTS})
+    accepted.update({_norm(name): c for c, name in COMPARTMENT_NAMES.items()})
+    if key in accepted:
+        return accepted[key]
+    guess = difflib.get_close_matches(key, list(accepted), n=1, cutoff=0.6)
+    message = f"{text.strip()!r} is not a compartment"
+    if guess:
+        message += f"; did you mean {guess[0]!r}?"
+    raise AnswerError(message + " (im = intramedullary, idem = intradural extramedullary, ed = extradural)")
+
+
+def parse_entity(text: str, kb: Knowledge) -> str:
+    """An entity id from its id, its name, or an unambiguous start of its id."""
+    key = _norm(text)
+    ids = kb.entity_ids
+    if key in ids:
+        return key
+    by_name = {_norm(e.name): e.id for e in kb.entities}
+    by_name.update({_norm(e.name.split(" (", 1)[0]): e.id for e in kb.entities})
+    if key in by_name:
+        return by_name[key]
+    starts = [i for i in ids if i.startswith(key)] if len(key) >= 4 else []
+    if len(starts) == 1:
+        return starts[0]
+    # a typo is matched against the ids, the names and each id's first word
+    aliases = {i: i for i in ids}
+    aliases.update(by_name)
+    for i in ids:
+        aliases.setdefault(i.split("_", 1)[0], i)
+    guess = [aliases[g] for g in difflib.get_close_matches(key, list(aliases), n=1, cutoff=0.6)]
+    message = f"{text.strip()!r} is not a diagnosis"
+    if guess:
+        message += f"; did you mean {guess[0]!r}?"
+    elif len(starts) > 1:
+        message += f" (could be {', '.join(starts)})"
+    raise AnswerError(message + " (`ddx entities` lists them)")
+
+
+def parse_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[str, ...]:
+    """Up to ``top`` entity ids, best first, from a comma-separated line."""
+    parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise AnswerError(f"name 1 to {top} diagnoses, best first, separated by commas")
+    if len(parts) > top:
+        raise AnswerError(f"name at most {top} diagnoses (you gave {len(parts)})")
+    picks: list[str] = []
+    for part in parts:
+        entity = parse_entity(part, kb)
+        if entity in picks:
+            raise AnswerError(f"{entity} is named twice")
+        picks.append(entity)
+    return tuple(picks)
+
+
+def score(case: QuizCase, compartment: str | None, picks: tuple[str, ...], a: Assessment) -> Score:
+    ids = [c.id for c in a.candidates]
+    return Score(
+        compartment_right=None if compartment is None else compartment == case.compartment,
+        rank=picks.index(case.diagnosis) + 1 if case.diagnosis in picks else None,
+        ddx_rank=ids.index(case.diagnosis) + 1,
+    )
+
+
+def findings_lines(kb: Knowledge, findings: Findings) -> list[str]:
+    """The case as a reader would be told it: one finding a line, in schema order."""
+    known = findings.as_dict()
+    width = max((len(f) for f in known), default=0)
+    return [f"  {fid:<{width}}  {format_value(known[fid])}" for fid in kb.features if fid in known]
+
+
+def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any]) -> Any:
+    """Ask until the answer can be read; None at end of input."""
+    while True:
+        line = ask(question)
+        if line is None:
+            return None
+        try:
+            return parse(line)
+        except AnswerError as exc:
+            say(f"  {exc}; try again")
+
+
+def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool = False, label: str = "") -> QuizResult:
+    """Show the case, take the trainee's compartment and top 3, then reveal and score."""
+    from .engine import assess
+
+    say(paint(f"Quiz case{label}", "bold", color) + ": a real published case. Read it, then commit before you see the answer.")
+    say("")
+    say_all(say, findings_lines(kb, case.findings))
+    say("  (findings not listed were not described: unknown, not absent)")
+    say("")
+    compartment = _ask(ask, say, "Compartment? (im = intramedullary, idem = intradural extramedullary, ed = extradural) ", parse_compartment)
+    picks: tuple[str, ...] = ()
+    if compartment is not None:
+        picks = _ask(ask, say, f"Your top {TOP}, best first, comma-separated (e.g. schwannoma, meningioma, neurofibroma) ", lambda t: parse_picks(t, kb)) or ()
+    a = assess(case.findings, kb, suggest=0)
+    result = QuizResult(case, compartment, picks, score(case, compartment, picks, a), a)
+    say("")
+    say_all(say, reveal(kb, result, color=color))
+    return result
+
+
+def say_all(say: Say, lines: list[str]) -> None:
+    for line in lines:
+        say(line)
+
+
+def _mark(right: bool, color: bool) -> str:
+    return paint("right", "cyan", color) if right else paint("wrong", "yellow", color)
+
+
+def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int = 5) -> list[str]:
+    """The answer, the source, the trainee's score, ddx's differential and the findings that should have steered it."""
+    from .questions import short_name
+    from .render import FLAG_LABELS
+
+    case, a, s = result.case, result.assessment, result.score
+    truth = kb.entity(case.diagnosis)
+    lines = [
+        paint("Answer:", "bold", color) + f" {truth.name} ({case.diagnosis}), {COMPARTMENT_NAMES[case.compartment].lower()}",
+        f"  case {case.case_id}: {case.source_url}",
+    ]
+    if case.evidence:
+        lines.append(f"  the page: {case.evidence}")
+    lines.append("")
+    if result.compartment is None:
+        lines.append(paint("You:", "bold", color) + " no answer given (end of input), so no score.")
+    else:
+        lines.append(
+            paint("You:", "bold", color)
+            + f" compartment {COMPARTMENT_NAMES[result.compartment].lower()}: {_mark(bool(s.compartment_right), color)}"
+        )
+        if result.picks:
+            where = f"your #{s.rank}" if s.rank else "not in your top 3"
+            lines.append(f"     top {TOP}: {', '.join(result.picks)}: {_mark(s.rank is not None, color)} ({where})")
+        else:
+            lines.append(f"     top {TOP}: none given (end of input)")
+        lines.append(f"     score {s.points}/2")
+    ddx_right = a.compartment == case.compartment
+    lines.append(
+        paint("ddx:", "bold", color)
+        + f" compartment {COMPARTMENT_NAMES[a.compartment].lower()} {a.compartment_probability:.0%} ({_mark(ddx_right, color)});"
+        + f" {short_name(truth.name)} ranked #{s.ddx_rank} ({a.probability(case.diagnosis):.0%})"
+    )
+    for i, c in enumerate(a.candidates[:top], 1):
+        star = " <- answer" if c.id == case.diagnosis else ""
+        lines.append(f"  {i}. {c.name} {c.probability:.0%}{star}")
+    reasons = a.candidate(case.diagnosis)
+    lines += ["", paint(f"Findings that should have steered the read to {short_name(truth.name)}:", "bold", color)]
+    if reasons.reasons_for:
+        lines += [f"  + {r.text}" for r in reasons.reasons_for[:4]]
+    else:
+        lines.append("  (none of the published findings favours it: this case is atypical for it)")
+    if reasons.reasons_against:
+        lines.append("  and what pulled away from it:")
+        lines += [f"  - {r.text}" for r in reasons.reasons_against[:2]]
+    flags = [f for f in a.flags if f.kind in ("emergency", "dont_miss")]
+    if flags:
+        lines.append("")
+        for f in flags:
+            lines.append(f"{paint('!! ' + FLAG_LABELS.get(f.kind, f.kind.upper()), 'red', color)}  {f.message}")
+    return lines

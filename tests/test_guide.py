@@ -1,0 +1,186 @@
+"""`ddx guide`: one question at a time, the most informative first, scripted from stdin."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ddx import questions
+from ddx.cli import cli
+from ddx.findings import Findings, format_value, parse_findings
+from ddx.guide import prompt, run_guide
+
+# The seeds' three compartment pictures (000, 004: "Quick spatial cheat sheet").
+PICTURES = {
+    "intramedullary": {"cord": "expanded", "csf": "effaced"},
+    "intradural_extramedullary": {"cord": "displaced", "csf": "widened", "csf_cap": "yes"},
+    "extradural": {"dural_sac_displaced": "yes", "csf": "tapered", "cord": "compressed"},
+}
+QUESTION = re.compile(r"^\[(\w+)\] ", re.M)
+
+
+def oracle(kb, picture):
+    """ask(): answers each question from the picture, passes (Enter) on anything else."""
+    asked = []
+
+    def ask(text):
+        fid = QUESTION.match(text).group(1)
+        asked.append(fid)
+        return picture.get(fid, "")
+
+    return ask, asked
+
+
+def scripted(lines):
+    """ask(): the given lines in order, then end of input."""
+    it = iter(lines)
+    return lambda _prompt: next(it, None)
+
+
+def guided(kb, picture, **kw):
+    ask, asked = oracle(kb, picture)
+    out = []
+    result = run_guide(kb, ask, out.append, **kw)
+    return result, asked, "\n".join(out)
+
+
+def answers_for(kb, picture, n):
+    """The lines a reader who sees the picture would type to the first n questions."""
+    _, asked, _ = guided(kb, picture, max_questions=n)
+    return [picture.get(fid, "") for fid in asked]
+
+
+class TestCompartmentPictures:
+    @pytest.mark.parametrize("compartment", list(PICTURES))
+    def test_three_questions_place_the_lesion(self, kb, compartment):
+        result, asked, _ = guided(kb, PICTURES[compartment], max_questions=3)
+        assert len(asked) <= 3
+        assert result.assessment.compartment == compartment, asked
+
+    def test_with_nothing_known_the_read_starts_with_the_cord_and_the_csf(self, kb):
+        _, asked, _ = guided(kb, {}, max_questions=2)
+        assert set(asked) == {"cord", "csf"}
+
+    @pytest.mark.parametrize("compartment", list(PICTURES))
+    def test_piped_answers_reach_the_compartment(self, kb, compartment):
+        lines = answers_for(kb, PICTURES[compartment], 3)
+        result = CliRunner().invoke(cli, ["guide", "--max-questions", "3", "--no-color"], input="\n".join(lines) + "\n")
+        assert result.exit_code == 0, result.output
+        name = {"intramedullary": "Intramedullary", "intradural_extramedullary": "Intradural extramedullary", "extradural": "Extradural"}
+        assert f"Compartment: {name[compartment]}" in result.stdout
+        assert len(QUESTION.findall(result.stdout)) == 3
+        assert "Read ended: asked 3 question(s) (--max-questions)." in result.stdout
+
+
+class TestQuestions:
+    def test_each_question_names_its_column_and_lists_yes_no(self, kb):
+        assert prompt(kb.features["cord"]).startswith("[cord] Is the cord expanded, displaced, compressed or normal?")
+        assert prompt(kb.features["csf_cap"]).rstrip().endswith("(yes/no)")
+        assert "(0-120)" in prompt(kb.features["age"])
+
+    def test_no_question_is_asked_twice_even_when_everything_is_skipped(self, kb):
+        result, asked, _ = guided(kb, {})
+        assert len(asked) == len(set(asked))
+        assert result.stopped == "no finding left would change the picture much"
+        assert result.findings == Findings()
+
+    @settings(max_examples=25)
+    @given(st.data())
+    def test_no_question_is_asked_twice_whatever_the_answers(self, kb, data):
+        asked = []
+
+        def ask(text):
+            fid = QUESTION.match(text).group(1)
+            asked.append(fid)
+            q = questions.questions(kb)[fid]
+            choice = data.draw(st.sampled_from([None] + [o.value for o in q.outcomes]))
+            return "" if choice is None else format_value(choice)
+
+        result = run_guide(kb, ask, lambda _: None, max_questions=12)
+        assert len(asked) == len(set(asked)) <= 12
+        assert set(result.asked) == set(asked)
+
+    def test_given_findings_are_not_asked(self, kb):
+        start = parse_findings({"cord": "expanded", "csf": "effaced"}, kb)
+        _, asked, _ = guided(kb, {}, findings=start, max_questions=5)
+        assert not {"cord", "csf"} & set(asked)
+
+    def test_a_bad_answer_reasks_the_same_question_with_the_allowed_values(self, kb):
+        picture = PICTURES["intradural_extramedullary"]
+        prompts, out = [], []
+
+        def ask(text):
+            prompts.append(QUESTION.match(text).group(1))
+            if len(prompts) == 1:
+                return "sideways"
+            return picture.get(prompts[-1], "") if len(set(prompts)) == 1 else "q"
+
+        result = run_guide(kb, ask, out.append)
+        text = "\n".join(out)
+        assert prompts[0] == prompts[1] != prompts[2]
+        assert "'sideways' is not a value" in text and "(allowed:" in text
+        assert result.findings.get(prompts[0]) == picture[prompts[0]]
+        assert result.asked == (prompts[0],)
+
+    def test_end_of_input_during_a_reask_ends_cleanly(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--no-color"], input="nonsense\n")
+        assert result.exit_code == 0
+        assert "(allowed:" in result.stdout
+        assert "Read ended: end of input." in result.stdout
+        assert "Compartment:" in result.stdout
+
+    def test_q_stops_and_shows_the_full_assessment(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--no-color"], input="q\n")
+        assert result.exit_code == 0
+        assert len(QUESTION.findall(result.stdout)) == 1
+        assert "Read ended: stopped by the reader." in result.stdout
+        assert "candidate" in result.stdout and "Next best findings" in result.stdout
+
+    def test_help_explains_the_values_and_asks_again(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--no-color", "--cord", "displaced"], input="help\nq\n")
+        assert "widened: the CSF space is widened on the side of the mass" in result.stdout
+        assert QUESTION.findall(result.stdout) == ["csf", "csf"]
+
+    def test_running_summary_after_each_answer(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input="widened\ndisplaced\n")
+        assert re.search(r"  -> (Intradural extramedullary|Intramedullary|Extradural) \d+% \| ", result.stdout)
+
+    def test_skip_and_unknown_pass(self, kb):
+        out = []
+        result = run_guide(kb, scripted(["skip", "unknown", ""]), out.append)
+        assert [s.value for s in result.steps[:3]] == [None, None, None]
+        assert result.findings == Findings()
+
+
+class TestOutput:
+    def test_json_keeps_stdout_for_the_record(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--format", "json", "--max-questions", "2"], input="widened\ndisplaced\n")
+        assert result.exit_code == 0
+        record = json.loads(result.stdout)
+        assert record["compartment"] == "intradural_extramedullary"
+        assert [q["answer"] for q in record["guide"]["questions"]] == ["widened", "displaced"]
+        assert record["next_findings"]
+        assert QUESTION.search(result.stderr)
+
+    def test_emergency_flag_is_red_with_color_and_plain_without(self, kb):
+        args = ["guide", "--max-questions", "2", "--csf", "tapered"]
+        coloured = CliRunner().invoke(cli, args + ["--color"], input="compressed\n\n")
+        assert "\x1b[1;31m!! EMERGENCY" in coloured.stdout
+        plain = CliRunner(env={"NO_COLOR": "1"}).invoke(cli, args, input="compressed\n\n", color=True)
+        assert "!! EMERGENCY" in plain.stdout and "\x1b[" not in plain.stdout
+
+    def test_help_has_a_worked_example(self):
+        result = CliRunner().invoke(cli, ["guide", "--help"])
+        assert result.exit_code == 0
+        assert "Examples:" in result.stdout and "ddx guide --known-primary yes" in result.stdout
+        assert "--max-questions" in result.stdout and "--cord" in result.stdout
+
+    def test_bad_option_value_is_a_usage_error(self):
+        result = CliRunner().invoke(cli, ["guide", "--cord", "wide"], input="")
+        assert result.exit_code == 2
+        assert "--cord" in result.stderr

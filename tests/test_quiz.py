@@ -1,0 +1,189 @@
+"""`ddx quiz`: commit-first practice on the real cases shipped with the package."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from ddx.cli import cli
+from ddx.knowledge import COMPARTMENTS
+from ddx.quiz import (
+    AnswerError,
+    QuizError,
+    choose,
+    load_cases,
+    parse_compartment,
+    parse_picks,
+    run_quiz,
+)
+
+SHORT = {"intramedullary": "im", "intradural_extramedullary": "idem", "extradural": "ed"}
+
+
+@pytest.fixture(scope="module")
+def cases(kb):
+    return load_cases(kb)
+
+
+def scripted(lines):
+    it = iter(lines)
+    return lambda _prompt: next(it, None)
+
+
+def play(args, answers):
+    return CliRunner().invoke(cli, ["quiz", "--no-color", *args], input="".join(a + "\n" for a in answers))
+
+
+class TestCaseSet:
+    def test_every_shipped_case_parses(self, kb, cases):
+        assert 20 <= len(cases) <= 30
+        ids = [c.case_id for c in cases]
+        assert len(ids) == len(set(ids))
+        for case in cases:
+            assert case.findings.values, case.case_id
+            assert case.diagnosis in kb.entity_ids
+            assert case.compartment in COMPARTMENTS
+            assert case.source_url.startswith("http"), case.case_id
+
+    def test_the_set_covers_every_compartment_and_several_dont_miss_entities(self, kb, cases):
+        assert {c.compartment for c in cases} == set(COMPARTMENTS)
+        dont_miss = {c.diagnosis for c in cases if kb.entity(c.diagnosis).dont_miss}
+        assert len(dont_miss) >= 5
+
+    def test_cases_are_rows_of_the_published_case_set(self, kb, cases):
+        import csv
+
+        from conftest import SHARED
+
+        path = SHARED / "cases" / "cases.csv"
+        if not path.exists():
+            pytest.skip("the shared case set is not beside the repository")
+        with path.open(encoding="utf-8") as fh:
+            published = {r["case_id"]: r for r in csv.DictReader(fh)}
+        for case in cases:
+            row = published[case.case_id]
+            assert (row["diagnosis"], row["compartment"], row["source_url"]) == (case.diagnosis, case.compartment, case.source_url)
+
+    def test_a_broken_case_file_names_the_case(self, kb):
+        text = "case_id,source_url,diagnosis,compartment,cord\nX1,http://x,meningioma,intradural_extramedullary,sideways\n"
+        with pytest.raises(QuizError, match="quiz case X1: cord"):
+            load_cases(kb, text)
+
+
+class TestChoosing:
+    def test_the_same_seed_picks_the_same_case(self, cases):
+        assert choose(cases, seed=11) == choose(cases, seed=11)
+        assert len({choose(cases, seed=s).case_id for s in range(40)}) > 5
+
+    def test_case_id_picks_that_case_whatever_its_case(self, cases):
+        assert choose(cases, case_id=cases[0].case_id.lower()) is cases[0]
+
+    def test_an_unknown_case_id_suggests_the_closest(self, cases):
+        with pytest.raises(QuizError, match="did you mean 'IM001'"):
+            choose(cases, case_id="IN001")
+
+
+class TestAnswers:
+    @pytest.mark.parametrize(
+        "text, expected",
+        [
+            ("im", "intramedullary"),
+            ("IDEM", "intradural_extramedullary"),
+            (" ed ", "extradural"),
+            ("intradural extramedullary", "intradural_extramedullary"),
+            ("Intradural-extramedullary", "intradural_extramedullary"),
+            ("extradural", "extradural"),
+        ],
+    )
+    def test_compartment_shorthands_and_names(self, text, expected):
+        assert parse_compartment(text) == expected
+
+    def test_a_compartment_typo_gets_a_suggestion(self):
+        with pytest.raises(AnswerError, match="did you mean 'idem'"):
+            parse_compartment("idm")
+        with pytest.raises(AnswerError, match="did you mean 'intramedullary'"):
+            parse_compartment("intramedulary")
+
+    def test_picks_by_id_name_or_unambiguous_start(self, kb):
+        assert parse_picks("meningioma, Schwannoma,neurofib", kb) == ("meningioma", "schwannoma", "neurofibroma")
+        assert parse_picks("leptomeningeal", kb) == ("leptomeningeal_metastases",)
+        assert parse_picks("Spinal meningioma", kb) == ("meningioma",)
+
+    def test_a_pick_typo_gets_did_you_mean(self, kb):
+        with pytest.raises(AnswerError, match="did you mean 'schwannoma'"):
+            parse_picks("meningioma, schwanoma", kb)
+        with pytest.raises(AnswerError, match="did you mean 'myeloma_plasmacytoma'"):
+            parse_picks("myelomma", kb)
+
+    @pytest.mark.parametrize(
+        "text, message",
+        [("", "name 1 to 3"), ("a, b, c, d", "at most 3"), ("meningioma, meningioma", "named twice")],
+    )
+    def test_picks_that_cannot_be_scored(self, kb, text, message):
+        with pytest.raises(AnswerError, match=message):
+            parse_picks(text, kb)
+
+
+class TestPlaying:
+    def test_scripted_with_a_seed(self, cases):
+        case = choose(cases, seed=7)
+        result = play(["--seed", "7"], [SHORT[case.compartment], case.diagnosis])
+        assert result.exit_code == 0, result.output
+        before, _, after = result.stdout.partition("Answer:")
+        assert case.case_id not in before  # the id would give the compartment away
+        assert case.source_url in after
+        assert "compartment" in after and "right" in after
+        assert "score 2/2" in after
+        assert "Findings that should have steered the read" in after
+        assert play(["--seed", "7"], [SHORT[case.compartment], case.diagnosis]).stdout == result.stdout
+
+    def test_a_wrong_read_scores_zero_and_still_teaches(self, cases):
+        case = choose(cases, case_id="IM001")
+        result = play(["--case", "IM001"], ["ed", "meningioma, schwannoma, neurofibroma"])
+        assert "compartment extradural: wrong" in result.stdout
+        assert "not in your top 3" in result.stdout and "score 0/2" in result.stdout
+        assert "<- answer" in result.stdout
+        assert "+ " in result.stdout.split("Findings that should have steered the read")[1]
+        assert case.evidence in result.stdout
+
+    def test_the_rank_of_the_answer_in_your_list_is_named(self, cases):
+        case = choose(cases, case_id="ID013")
+        result = play(["--case", "ID013"], ["idem", f"schwannoma, {case.diagnosis}"])
+        assert "(your #2)" in result.stdout and "score 2/2" in result.stdout
+
+    def test_bad_answers_are_asked_again(self):
+        result = play(["--case", "ED002"], ["extra", "ed", "vertebral metastasis, myelomma", "vertebral_metastasis, myeloma"])
+        assert result.exit_code == 0
+        assert "did you mean 'extradural'" in result.stdout
+        assert result.stdout.count("Compartment? ") == 2
+        assert result.stdout.count("Your top 3") == 2
+        assert "score 2/2" in result.stdout
+
+    def test_end_of_input_reveals_without_a_score(self):
+        result = play(["--case", "ED002"], [])
+        assert result.exit_code == 0
+        assert "no answer given" in result.stdout and "Answer:" in result.stdout
+
+    def test_without_a_seed_the_seed_is_shown_for_a_replay(self):
+        result = play([], ["ed", "hemangioma"])
+        assert result.exit_code == 0
+        assert "replay with --seed " in result.stdout
+
+    def test_unknown_case_is_a_usage_error(self):
+        result = play(["--case", "IN001"], [])
+        assert result.exit_code == 2
+        assert "did you mean 'IM001'" in result.stderr
+
+    def test_dont_miss_flags_are_red_on_a_terminal(self, kb, cases):
+        case = choose(cases, case_id="ED011")
+        out = []
+        run_quiz(kb, case, scripted(["ed", "vertebral_metastasis"]), out.append, color=True)
+        assert any("\x1b[1;31m!! " in line for line in out)
+        out = []
+        run_quiz(kb, case, scripted(["ed", "vertebral_metastasis"]), out.append, color=False)
+        assert not any("\x1b[" in line for line in out)
+
+    def test_help_has_a_worked_example(self):
+        result = CliRunner().invoke(cli, ["quiz", "--help"])
+        assert result.exit_code == 0
+        assert "Examples:" in result.stdout and "ddx quiz --seed 7" in result.stdout
