@@ -230,8 +230,9 @@ def broken(tmp_path):
 
     # bad TOML
     model = (folder / "model.toml").read_text(encoding="utf-8")
-    (folder / "model.toml").write_text(model + "\ntemperature = = 2\n", encoding="utf-8")
-    where["toml"] = ("model.toml", None, "TOML")
+    broken = model + "\ntemperature = = 2\n"
+    (folder / "model.toml").write_text(broken, encoding="utf-8")
+    where["toml"] = ("model.toml", len(broken.splitlines()), "TOML")
 
     # an unknown entity in flags.toml
     flags = (folder / "flags.toml").read_text(encoding="utf-8")

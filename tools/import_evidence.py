@@ -138,6 +138,96 @@ def provenance(evidence: list[dict], value: float, sources: Sources, complement:
     return "DDX_ESTIMATE", "C"
 
 
+def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(centre - half, 0.0), min(centre + half, 1.0)
+
+
+def pool(rows: list[dict]) -> tuple[float, str, list[dict], float, float]:
+    """Pooled frequency, grade, the rows used, and an interval, from literature rows.
+
+    A rows with a denominator are pooled by count (Wilson interval); otherwise
+    the mean of the A rows, else of the B rows, with a +/-0.10 interval.
+    """
+    counted = [r for r in rows if r["grade"] == "A" and r["n"]]
+    if counted:
+        k = sum(float(r["frequency"]) * float(r["n"]) for r in counted)
+        n = sum(float(r["n"]) for r in counted)
+        low, high = wilson(k, n)
+        return k / n, "A", counted, low, high
+    for grade in ("A", "B"):
+        used = [r for r in rows if r["grade"] == grade]
+        if used:
+            p = sum(float(r["frequency"]) for r in used) / len(used)
+            return p, grade, used, p - 0.10, p + 0.10
+    raise ValueError("no graded rows")
+
+
+def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources", features: list[dict]) -> list[tuple]:
+    """Cite, or where they disagree replace, table numbers with pooled literature values.
+
+    A number inside the pooled interval is kept and cited; one outside it is
+    replaced by the pooled value. The other values of the finding are then
+    rescaled so that they still sum to 1 (yes/no: no = 1 - yes).
+    """
+    kinds = {f["id"]: f["kind"] for f in features}
+    kinds["sex"] = "choice"
+    table = {(e, f, v): [p, src, g] for e, f, v, p, src, g in out}
+    by_key = defaultdict(list)
+    for r in literature:
+        if r["grade"] in ("A", "B") and (r["entity"], r["feature"], r["value"]) in table:
+            by_key[(r["entity"], r["feature"], r["value"])].append(r)
+    fixed = defaultdict(set)
+    for (e, f, v), rows in sorted(by_key.items()):
+        p, grade, used, low, high = pool(rows)
+        keys = ";".join(dict.fromkeys(sources.key_for(f"{r['citation']} {r['url']}", r["grade"]) for r in used))
+        current = table[(e, f, v)][0]
+        value = current if low - 1e-9 <= current <= high + 1e-9 else min(max(p, 0.01), 0.99)
+        table[(e, f, v)] = [round(value, 4), keys, grade]
+        fixed[(e, f)].add(v)
+    for (e, f), values in fixed.items():
+        kind = kinds.get(f)
+        if kind == "list":
+            continue
+        if kind == "yesno":
+            yes = table[(e, f, "yes")]
+            table[(e, f, "no")] = [round(1 - yes[0], 4), yes[1], yes[2]]
+            continue
+        if kind == "choice" and f == "sex":
+            female = table[(e, f, "female")]
+            table[(e, f, "male")] = [round(1 - female[0], 4), female[1], female[2]]
+            continue
+        outcomes = [v for (e2, f2, v) in table if e2 == e and f2 == f]
+        set_total = sum(table[(e, f, v)][0] for v in values)
+        rest = [v for v in outcomes if v not in values]
+        if not rest:
+            scale = 1 / set_total
+            for v in values:
+                table[(e, f, v)][0] = round(table[(e, f, v)][0] * scale, 4)
+            continue
+        if set_total > 0.97:
+            for v in values:
+                table[(e, f, v)][0] = round(table[(e, f, v)][0] * 0.97 / set_total, 4)
+            set_total = sum(table[(e, f, v)][0] for v in values)
+        rest_total = sum(table[(e, f, v)][0] for v in rest)
+        for v in rest:
+            table[(e, f, v)][0] = round(max(table[(e, f, v)][0] * (1 - set_total) / rest_total, 0.001), 4)
+        drift = 1 - sum(table[(e, f, v)][0] for v in outcomes)
+        biggest = max(rest, key=lambda v: table[(e, f, v)][0])
+        table[(e, f, biggest)][0] = round(table[(e, f, biggest)][0] + drift, 4)
+    return [(e, f, v, *table[(e, f, v)]) for e, f, v, *_ in out]
+
+
+def read_literature(folder: Path) -> list[dict]:
+    rows = []
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows.extend(csv.DictReader(fh))
+    return rows
+
+
 def normal_cdf(x: float, mean: float, sd: float) -> float:
     return 0.5 * (1 + math.erf((x - mean) / (sd * math.sqrt(2))))
 
@@ -237,6 +327,8 @@ def main(evidence_dir: Path) -> None:
 
         for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], log_cdf)):
             out.append((entity, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+
+    out = apply_literature(out, read_literature(ROOT / "tools" / "literature"), sources, features)
 
     total = sum(p for _, p, _, _ in priors)
     priors = [(e, round(p / total, 6), s, g) for e, p, s, g in priors]

@@ -161,12 +161,13 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
 def _conflicts(kb: Knowledge, ev) -> tuple[str, ...]:
     """Findings that point to different compartments, in words."""
     prior = [math.exp(lp) for lp in kb.log_prior]
-    t = kb.settings.temperature
     pointing: dict[str, list[str]] = {}
     for fid, value, vector in ev:
+        # undo the weight: where a finding points does not depend on how much it counts
+        unscale = 1 / kb.features[fid].weight
         rate = {}
         for c in COMPARTMENTS:
-            members = [(p, math.exp(v / t)) for e, p, v in zip(kb.entities, prior, vector) if e.compartment == c]
+            members = [(p, math.exp(v * unscale)) for e, p, v in zip(kb.entities, prior, vector) if e.compartment == c]
             rate[c] = math.fsum(p * x for p, x in members) / math.fsum(p for p, _ in members)
         best = max(COMPARTMENTS, key=lambda c: rate[c])
         runner_up = max(rate[c] for c in COMPARTMENTS if c != best)

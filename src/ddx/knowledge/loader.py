@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import tomllib
 from collections import defaultdict
 from importlib import resources
@@ -63,15 +64,17 @@ def _read(folder, name: str, issues: _Issues) -> str | None:
     return None
 
 
-def _toml(folder, name: str, issues: _Issues) -> dict[str, Any]:
+def _toml(folder, name: str, issues: _Issues) -> dict[str, Any] | None:
+    """The parsed file, or None (with an issue) when it is missing or not valid TOML."""
     text = _read(folder, name, issues)
     if text is None:
-        return {}
+        return None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        issues.add(name, None, f"is not valid TOML: {exc}")
-        return {}
+        line = re.search(r"at line (\d+)", str(exc))
+        issues.add(name, int(line.group(1)) if line else None, f"is not valid TOML: {exc}")
+        return None
 
 
 def _csv_rows(folder, name: str, columns: tuple[str, ...], issues: _Issues) -> Iterator[tuple[int, dict]]:
@@ -221,12 +224,14 @@ def _provenance(name: str, row: int, values: dict, sources: dict[str, Source], i
     if values["grade"] not in GRADES:
         issues.add(name, row, f"grade {values['grade']!r} is not A, B or C")
         ok = False
-    source = sources.get(values["source"])
-    if source is None:
+    keys = [k.strip() for k in values["source"].split(";")]
+    missing = [k for k in keys if k not in sources]
+    if missing or not all(keys):
         issues.add(name, row, f"source {values['source']!r} is not in sources.toml")
-        ok = False
-    elif source.grade is not None and source.grade != values["grade"] and values["grade"] in GRADES:
-        issues.add(name, row, f"grade {values['grade']} differs from the grade {source.grade} of source {source.key}")
+        return False
+    graded = [sources[k].grade for k in keys if sources[k].grade is not None]
+    if graded and values["grade"] in GRADES and min(graded) != values["grade"]:
+        issues.add(name, row, f"grade {values['grade']} differs from the best grade {min(graded)} of its sources")
         ok = False
     return ok
 
@@ -397,9 +402,10 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
             # gets the prior-weighted rate of the entities that have one
             default = sum(w * p for w, p in known) / sum(w for w, _ in known)
             probs = [n.probability if n is not None else default for n in given]
-            tables[(feature.id, o)] = tuple(feature.weight * math.log(clean(p, k)) for p in probs)
+            scale = feature.weight
+            tables[(feature.id, o)] = tuple(scale * math.log(clean(p, k)) for p in probs)
             if feature.kind == "list":
-                tables[(feature.id, o + "!absent")] = tuple(feature.weight * math.log(clean(1 - p, k)) for p in probs)
+                tables[(feature.id, o + "!absent")] = tuple(scale * math.log(clean(1 - p, k)) for p in probs)
     return log_prior, tables
 
 
@@ -410,15 +416,16 @@ def load_knowledge(folder: Path | str | None = None) -> Knowledge:
     """
     root = resources.files("ddx.knowledge") if folder is None else Path(folder)
     issues = _Issues()
-    features = _features(_toml(root, "features.toml", issues), issues)
-    sources = _sources(_toml(root, "sources.toml", issues), issues)
-    entities = _entities(_toml(root, "entities.toml", issues), sources, features, issues)
+    features = _features(_toml(root, "features.toml", issues) or {}, issues)
+    sources = _sources(_toml(root, "sources.toml", issues) or {}, issues)
+    entities = _entities(_toml(root, "entities.toml", issues) or {}, sources, features, issues)
     entity_ids = {e.id for e in entities}
     priors = _priors(root, entity_ids, sources, issues)
     likelihoods = _likelihoods(root, entity_ids, features, sources, issues)
-    rules = _rules(_toml(root, "flags.toml", issues), features, entity_ids, issues)
-    settings = _settings(_toml(root, "model.toml", issues), issues)
-    used = {n.source for n in priors.values()} | {n.source for n in likelihoods.values()}
+    rules = _rules(_toml(root, "flags.toml", issues) or {}, features, entity_ids, issues)
+    model = _toml(root, "model.toml", issues)
+    settings = _settings(model, issues) if model is not None else None
+    used = {k for n in list(priors.values()) + list(likelihoods.values()) for k in n.source.split(";")}
     used |= {k for e in entities for k in e.sources}
     for key in sorted(set(sources) - used):
         issues.add("sources.toml", None, f"[{key}] is not cited by any number or entity")
@@ -443,7 +450,7 @@ def load_features(folder: Path | str | None = None) -> dict[str, Feature]:
     """Only the feature schema (cheap: the CLI builds its options from it)."""
     root = resources.files("ddx.knowledge") if folder is None else Path(folder)
     issues = _Issues()
-    features = _features(_toml(root, "features.toml", issues), issues)
+    features = _features(_toml(root, "features.toml", issues) or {}, issues)
     if issues.items:
         raise KnowledgeError(issues.items)
     return features
