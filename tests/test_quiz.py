@@ -109,6 +109,17 @@ class TestAnswers:
         assert parse_picks("leptomeningeal", kb) == ("leptomeningeal_metastases",)
         assert parse_picks("Spinal meningioma", kb) == ("meningioma",)
 
+    def test_picks_by_a_phrase_of_the_name(self, kb):
+        assert parse_picks("MS, drop metastases, hemangiopericytoma", kb) == (
+            "demyelination",
+            "leptomeningeal_metastases",
+            "solitary_fibrous_tumor",
+        )
+
+    def test_a_phrase_shared_by_several_entities_is_not_guessed(self, kb):
+        with pytest.raises(AnswerError, match="is not a diagnosis"):
+            parse_picks("epidural", kb)
+
     def test_a_pick_typo_gets_did_you_mean(self, kb):
         with pytest.raises(AnswerError, match="did you mean 'schwannoma'"):
             parse_picks("meningioma, schwanoma", kb)
@@ -168,6 +179,25 @@ class TestPlaying:
         result = play([], ["ed", "hemangioma"])
         assert result.exit_code == 0
         assert "replay with --seed " in result.stdout
+
+    def test_rounds_play_different_cases_and_add_up_the_score(self, cases):
+        from ddx.quiz import draw
+
+        chosen = draw(cases, seed=5, rounds=3)
+        assert len({c.case_id for c in chosen}) == 3
+        assert chosen[0] == choose(cases, seed=5)
+        answers = []
+        for case in chosen:
+            answers += [SHORT[case.compartment], case.diagnosis]
+        result = play(["--seed", "5", "--rounds", "3"], answers)
+        assert result.exit_code == 0
+        assert [f"Quiz case {n} of 3" in result.stdout for n in (1, 2, 3)] == [True] * 3
+        assert "Total: 6/6 over 3 case(s)." in result.stdout
+
+    def test_end_of_input_ends_the_rounds(self, cases):
+        result = play(["--seed", "5", "--rounds", "3"], [])
+        assert "Quiz case 2 of 3" not in result.stdout
+        assert "Total: 0/0 over 0 case(s)." in result.stdout
 
     def test_unknown_case_is_a_usage_error(self):
         result = play(["--case", "IN001"], [])

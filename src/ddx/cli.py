@@ -251,15 +251,39 @@ def features(fmt: str) -> None:
         click.echo(render_features_table(schema))
 
 
-def _line_reader(err: bool):
-    """ask(prompt): write the prompt, read one line of standard input; None at its end.
+def _fit(text: str, err: bool) -> str:
+    """Wrap a dialogue line to the terminal's width, continuing under its indent (pipes get it whole)."""
+    import shutil
+    import textwrap
 
-    When the answers come from a pipe they are echoed after the prompt, so a
-    scripted read prints as a readable transcript.
+    stream = sys.stderr if err else sys.stdout
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return text
+    width = shutil.get_terminal_size().columns - 1
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()) + 4)
+        out.append(textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False))
+    return "\n".join(out)
+
+
+def _dialogue(err: bool, colored: bool):
+    """(ask, say) for an interactive command: lines to stdout (stderr with err), answers from stdin.
+
+    ask(prompt) reads one line and returns None at end of input. When the
+    answers come from a pipe they are echoed after the prompt, so a scripted
+    session prints as a readable transcript.
     """
 
+    def say(text: str) -> None:
+        click.echo(_fit(text, err), err=err, color=colored)
+
     def ask(prompt: str) -> str | None:
-        click.echo(prompt, nl=False, err=err)
+        fitted = _fit(prompt.rstrip(), err)
+        click.echo(fitted + " ", nl=False, err=err, color=colored)
         line = sys.stdin.readline()
         if not line:
             click.echo("", err=err)
@@ -269,7 +293,7 @@ def _line_reader(err: bool):
             click.echo(line, err=err)
         return line
 
-    return ask
+    return ask, say
 
 
 @cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
@@ -303,10 +327,8 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     err = fmt == "json"
     colored = use_color(color, sys.stderr if err else sys.stdout)
 
-    def say(text: str) -> None:
-        click.echo(text, err=err, color=colored)
-
-    result = run_guide(knowledge(), _line_reader(err), say, findings=findings, max_questions=max_questions, color=colored)
+    ask, say = _dialogue(err, colored)
+    result = run_guide(knowledge(), ask, say, findings=findings, max_questions=max_questions, color=colored)
     say("")
     say(f"Read ended: {result.stopped}.")
     if fmt == "json":
@@ -323,8 +345,9 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
 @cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
 @click.option("--seed", type=int, default=None, help="pick the case this seed picks (the same seed replays the same case)")
 @click.option("--case", "case_id", default=None, metavar="ID", help="pick the case with this id (shown when a case is revealed)")
+@click.option("--rounds", type=click.IntRange(1), default=1, show_default=True, help="play this many different cases in a row, with a total score")
 @click.option("--color/--no-color", default=None, help="colour the score and the flags (default: on a terminal, unless NO_COLOR is set)")
-def quiz(seed: int | None, case_id: str | None, color: bool | None) -> None:
+def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None) -> None:
     """Commit-first practice on a real published case shipped with ddx.
 
     You see the findings the case's page described; you commit a compartment
@@ -333,29 +356,46 @@ def quiz(seed: int | None, case_id: str | None, color: bool | None) -> None:
     Only then does ddx reveal the answer with its source, score your read,
     show its own differential and the findings that should have steered the
     read. Without --seed or --case a case is drawn at random and its seed is
-    shown, so you can replay it.
+    shown, so you can replay it; --rounds plays several different cases.
 
     \b
     Examples:
       ddx quiz
-      ddx quiz --seed 7
+      ddx quiz --seed 7 --rounds 5
       printf 'idem\nmeningioma, schwannoma, neurofibroma\n' | ddx quiz --seed 7
     """
     import random
 
-    from .quiz import QuizError, choose, load_cases, run_quiz
+    from .quiz import QuizError, choose, draw, load_cases, run_quiz
 
     kb_ = knowledge()
     try:
         cases = load_cases(kb_)
-        if case_id is None and seed is None:
-            seed = random.SystemRandom().randrange(1, 10_000)
-        case = choose(cases, case_id=case_id, seed=seed)
+        if case_id is not None:
+            chosen = (choose(cases, case_id=case_id),)
+        else:
+            if seed is None:
+                seed = random.SystemRandom().randrange(1, 10_000)
+            chosen = draw(cases, seed=seed, rounds=rounds)
     except QuizError as exc:
         raise CommandError(str(exc)) from None
     colored = use_color(color)
-    label = f" (seed {seed}; replay with --seed {seed})" if case_id is None else ""
-    run_quiz(kb_, case, _line_reader(False), lambda text: click.echo(text, color=colored), color=colored, label=label)
+    ask, say = _dialogue(False, colored)
+
+    points = played = 0
+    for n, case in enumerate(chosen, 1):
+        label = "" if case_id is not None else f" (seed {seed}; replay with --seed {seed})"
+        if len(chosen) > 1:
+            label = f" {n} of {len(chosen)}" + label
+            if n > 1:
+                say("\n" + "-" * 60 + "\n")
+        result = run_quiz(kb_, case, ask, say, color=colored, label=label)
+        if result.compartment is None:
+            break
+        points += result.score.points
+        played += 1
+    if len(chosen) > 1:
+        say(f"\nTotal: {points}/{2 * played} over {played} case(s).")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ HELP = frozenset({"h", "help"})
 
 INTRO = (
     "Guided read: one question at a time, the most informative first.\n"
-    "Answer with a value; Enter, 'skip' or 'unknown' passes; 'help' explains the values; 'q' stops."
+    "Type a value; Enter or 'skip' passes, 'help' explains, 'q' stops."
 )
 
 Ask = Callable[[str], "str | None"]
@@ -167,7 +167,7 @@ def run_guide(
         feature = kb.features[nxt.feature]
         asked.add(feature.id)
         say("")
-        say(paint(f"  why: {nxt.why}", "dim", color))
+        say(paint(f"  why: {nxt.why.split(': ', 1)[-1]}", "dim", color))
         outcome = _ask_one(feature, ask, say)
         if outcome is None:
             stopped = "end of input"
@@ -209,7 +209,7 @@ def _ask_one(feature: Feature, ask: Ask, say: Say) -> tuple[str, Any] | None:
         try:
             return text, parse_value(feature, text)
         except FindingError as exc:
-            say(f"  {exc.message}; try again (Enter skips, q stops)")
+            say(f"  {exc.message.split(': ', 1)[-1]}")
 
 
 def transcript(result: GuideResult) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import csv
 import difflib
 import io
 import random
+import re
 from importlib import resources
 from typing import Any, Callable
 
@@ -124,7 +125,13 @@ def choose(cases: tuple[QuizCase, ...], *, case_id: str | None = None, seed: int
         if guess:
             message += f"; did you mean {guess[0]!r}?"
         raise QuizError(message + f" (cases: {', '.join(ids)})")
-    return random.Random(seed).choice(cases)
+    return draw(cases, seed=seed, rounds=1)[0]
+
+
+def draw(cases: tuple[QuizCase, ...], *, seed: int | None, rounds: int) -> tuple[QuizCase, ...]:
+    """``rounds`` different cases in the order ``seed`` shuffles them (round 1 is choose(seed))."""
+    order = random.Random(seed).sample(range(len(cases)), len(cases))
+    return tuple(cases[i] for i in order[: max(1, rounds)])
 
 
 def _norm(text: str) -> str:
@@ -148,22 +155,40 @@ def parse_compartment(text: str) -> str:
     raise AnswerError(message + " (im = intramedullary, idem = intradural extramedullary, ed = extradural)")
 
 
+def entity_aliases(kb: Knowledge) -> dict[str, str]:
+    """Every spelling a trainee may type for an entity, from the knowledge base itself.
+
+    The id, the name, the name without its parenthesis, and each phrase of the
+    name ("MS", "NMOSD", "hemangiopericytoma", "drop metastases", ...) that
+    belongs to one entity only; a phrase shared by several ("epidural") is
+    left out rather than guessed.
+    """
+    aliases: dict[str, str] = {}
+    words = {e.id: " " + " ".join(re.findall(r"[a-z0-9]+", e.name.lower())) + " " for e in kb.entities}
+    for e in kb.entities:
+        aliases[e.id] = e.id
+        for spelling in (e.name, e.name.split(" (", 1)[0]):
+            aliases.setdefault(_norm(spelling), e.id)
+    for e in kb.entities:
+        for phrase in re.split(r" / | or |[(),]", e.name):
+            phrase_words = " " + " ".join(re.findall(r"[a-z0-9]+", phrase.lower())) + " "
+            owners = [i for i, w in words.items() if phrase_words in w]
+            if len(phrase_words) > 3 and owners == [e.id]:
+                aliases.setdefault(_norm(phrase), e.id)
+    return aliases
+
+
 def parse_entity(text: str, kb: Knowledge) -> str:
-    """An entity id from its id, its name, or an unambiguous start of its id."""
+    """An entity id from its id, its name, a phrase of its name, or an unambiguous start of its id."""
     key = _norm(text)
     ids = kb.entity_ids
-    if key in ids:
-        return key
-    by_name = {_norm(e.name): e.id for e in kb.entities}
-    by_name.update({_norm(e.name.split(" (", 1)[0]): e.id for e in kb.entities})
-    if key in by_name:
-        return by_name[key]
+    aliases = entity_aliases(kb)
+    if key in aliases:
+        return aliases[key]
     starts = [i for i in ids if i.startswith(key)] if len(key) >= 4 else []
     if len(starts) == 1:
         return starts[0]
-    # a typo is matched against the ids, the names and each id's first word
-    aliases = {i: i for i in ids}
-    aliases.update(by_name)
+    # a typo is matched against every spelling and each id's first word
     for i in ids:
         aliases.setdefault(i.split("_", 1)[0], i)
     guess = [aliases[g] for g in difflib.get_close_matches(key, list(aliases), n=1, cutoff=0.6)]
@@ -248,6 +273,14 @@ def _mark(right: bool, color: bool) -> str:
     return paint("right", "cyan", color) if right else paint("wrong", "yellow", color)
 
 
+def _reason(r) -> str:
+    return f"{r.feature.replace('_', ' ')} {r.value}"
+
+
+def _times(x: float) -> str:
+    return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
+
+
 def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int = 5) -> list[str]:
     """The answer, the source, the trainee's score, ddx's differential and the findings that should have steered it."""
     from .questions import short_name
@@ -256,7 +289,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     case, a, s = result.case, result.assessment, result.score
     truth = kb.entity(case.diagnosis)
     lines = [
-        paint("Answer:", "bold", color) + f" {truth.name} ({case.diagnosis}), {COMPARTMENT_NAMES[case.compartment].lower()}",
+        paint("Answer:", "bold", color) + f" {truth.name} [{case.diagnosis}], {COMPARTMENT_NAMES[case.compartment].lower()}",
         f"  case {case.case_id}: {case.source_url}",
     ]
     if case.evidence:
@@ -287,12 +320,12 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     reasons = a.candidate(case.diagnosis)
     lines += ["", paint(f"Findings that should have steered the read to {short_name(truth.name)}:", "bold", color)]
     if reasons.reasons_for:
-        lines += [f"  + {r.text}" for r in reasons.reasons_for[:4]]
+        lines += [f"  + {_reason(r)}: {_times(r.ratio)} as likely as with the alternatives" for r in reasons.reasons_for[:4]]
     else:
         lines.append("  (none of the published findings favours it: this case is atypical for it)")
     if reasons.reasons_against:
         lines.append("  and what pulled away from it:")
-        lines += [f"  - {r.text}" for r in reasons.reasons_against[:2]]
+        lines += [f"  - {_reason(r)}: {_times(1 / r.ratio)} less likely" for r in reasons.reasons_against[:2]]
     flags = [f for f in a.flags if f.kind in ("emergency", "dont_miss")]
     if flags:
         lines.append("")
