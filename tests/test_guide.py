@@ -174,6 +174,16 @@ class TestOutput:
         plain = CliRunner(env={"NO_COLOR": "1"}).invoke(cli, args, input="compressed\n\n", color=True)
         assert "!! EMERGENCY" in plain.stdout and "\x1b[" not in plain.stdout
 
+    def test_dont_miss_leaders_are_red_in_the_running_summary(self, kb):
+        from ddx import engine
+        from ddx.guide import summary
+
+        a = engine.assess(parse_findings(dict(PICTURES["extradural"], known_primary="yes"), kb), kb, suggest=0)
+        leader = a.candidates[0]
+        assert leader.dont_miss
+        assert "\x1b[1;31m" in summary(a, color=True)
+        assert "\x1b[" not in summary(a)
+
     def test_help_has_a_worked_example(self):
         result = CliRunner().invoke(cli, ["guide", "--help"])
         assert result.exit_code == 0

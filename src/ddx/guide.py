@@ -87,11 +87,14 @@ def explain(feature: Feature) -> str:
     return "\n".join(lines)
 
 
-def summary(a: Assessment, *, top: int = 3) -> str:
-    """The running picture in one line: compartment and the leading candidates."""
+def summary(a: Assessment, *, top: int = 3, color: bool = False) -> str:
+    """The running picture in one line: compartment and the leading candidates (don't-miss ones in red)."""
     from .questions import short_name
 
-    leaders = ", ".join(f"{short_name(c.name)} {_pct(c.probability)}" for c in a.candidates[:top])
+    leaders = ", ".join(
+        (paint(short_name(c.name), "red", color) if c.dont_miss else short_name(c.name)) + f" {_pct(c.probability)}"
+        for c in a.candidates[:top]
+    )
     return f"  -> {COMPARTMENT_NAMES[a.compartment]} {_pct(a.compartment_probability)} | {leaders}"
 
 
@@ -153,7 +156,7 @@ def run_guide(
     flag_lines(assess(Findings(), kb, suggest=0), seen_flags, False)
     if findings.values:
         current = assess(findings, kb, suggest=0)
-        say(summary(current))
+        say(summary(current, color=color))
         say_lines(say, flag_lines(current, seen_flags, color))
     stopped = "no finding left would change the picture much"
     while True:
@@ -183,7 +186,7 @@ def run_guide(
             continue
         findings = findings.with_value(feature.id, value)
         current = assess(findings, kb, suggest=0)
-        say(summary(current))
+        say(summary(current, color=color))
         say_lines(say, flag_lines(current, seen_flags, color))
     final = assess(findings, kb)
     return GuideResult(findings=findings, steps=tuple(steps), stopped=stopped, assessment=final)
