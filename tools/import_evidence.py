@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "ddx" / "knowledge"
 GRADE_ORDER = {"A": 0, "B": 1, "C": 2}
 SKIP_FEATURES = {"age", "sex", "level", "segments"}
+#: A literature number replaces a table number only when it pools at least
+#: this many cases; smaller series are cited where they agree.
+MIN_REPLACING_N = 20
 #: Spread (SD of log length) of lesion length around an entity's typical length.
 SEGMENT_LOG_SD = 0.8
 #: Entities whose single typical length hides subtypes of very different
@@ -65,6 +68,17 @@ PRIOR_HEADER = """\
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", text.upper()).strip("_")[:40]
+
+
+def citation_key(citation: str) -> str:
+    """A short key: first author and year (SMITH2019), else journal words and year."""
+    year = re.search(r"\b(19|20)\d{2}\b", citation)
+    author = re.match(r"([A-Z][A-Za-z'\-]+)(?:\s+[A-Z]{1,3})?(?: et al|,| &| and)", citation)
+    if author and year:
+        return slug(author.group(1)) + year.group(0)
+    words = re.sub(r"\([^)]*\)", " ", citation)
+    words = [w for w in re.findall(r"[A-Za-z]+", words) if w.lower() not in {"authors", "not", "shown", "on", "the", "et", "al", "of", "and", "in"}]
+    return slug("_".join(words[:3])) + (year.group(0) if year else "")
 
 
 def read_dossier_sources(dossier: Path) -> dict[str, dict]:
@@ -98,7 +112,7 @@ class Sources:
             key = self.by_url[url.group(1)]
         else:
             citation = head[: url.start()].strip() if url else head
-            key = slug(citation)
+            key = citation_key(citation)
             base, n = key, 2
             while key in self.entries and self.entries[key]["citation"] != citation:
                 key, n = f"{base}_{n}", n + 1
@@ -145,10 +159,11 @@ def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
     return max(centre - half, 0.0), min(centre + half, 1.0)
 
 
-def pool(rows: list[dict]) -> tuple[float, str, list[dict], float, float]:
-    """Pooled frequency, grade, the rows used, and an interval, from literature rows.
+def pool(rows: list[dict]) -> tuple[float, str, list[dict], float, float, bool]:
+    """Pooled frequency, grade, rows used, interval, and whether it may replace a number.
 
-    A rows with a denominator are pooled by count (Wilson interval); otherwise
+    A rows with a denominator are pooled by count (Wilson interval; fewer than
+    MIN_REPLACING_N cases may confirm a number but not overturn it); otherwise
     the mean of the A rows, else of the B rows, with a +/-0.10 interval.
     """
     counted = [r for r in rows if r["grade"] == "A" and r["n"]]
@@ -156,12 +171,12 @@ def pool(rows: list[dict]) -> tuple[float, str, list[dict], float, float]:
         k = sum(float(r["frequency"]) * float(r["n"]) for r in counted)
         n = sum(float(r["n"]) for r in counted)
         low, high = wilson(k, n)
-        return k / n, "A", counted, low, high
+        return k / n, "A", counted, low, high, n >= MIN_REPLACING_N
     for grade in ("A", "B"):
         used = [r for r in rows if r["grade"] == grade]
         if used:
             p = sum(float(r["frequency"]) for r in used) / len(used)
-            return p, grade, used, p - 0.10, p + 0.10
+            return p, grade, used, p - 0.10, p + 0.10, True
     raise ValueError("no graded rows")
 
 
@@ -177,14 +192,19 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     table = {(e, f, v): [p, src, g] for e, f, v, p, src, g in out}
     by_key = defaultdict(list)
     for r in literature:
+        if r.get("use", "yes") == "no":
+            continue
         if r["grade"] in ("A", "B") and (r["entity"], r["feature"], r["value"]) in table:
             by_key[(r["entity"], r["feature"], r["value"])].append(r)
     fixed = defaultdict(set)
     for (e, f, v), rows in sorted(by_key.items()):
-        p, grade, used, low, high = pool(rows)
-        keys = ";".join(dict.fromkeys(sources.key_for(f"{r['citation']} {r['url']}", r["grade"]) for r in used))
+        p, grade, used, low, high, may_replace = pool(rows)
         current = table[(e, f, v)][0]
-        value = current if low - 1e-9 <= current <= high + 1e-9 else min(max(p, 0.01), 0.99)
+        agrees = low - 1e-9 <= current <= high + 1e-9
+        if not agrees and not may_replace:
+            continue
+        keys = ";".join(dict.fromkeys(sources.key_for(f"{r['citation']} {r['url']}", r["grade"]) for r in used))
+        value = current if agrees else min(max(p, 0.01), 0.99)
         table[(e, f, v)] = [round(value, 4), keys, grade]
         fixed[(e, f)].add(v)
     for (e, f), values in fixed.items():
@@ -221,6 +241,7 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
 
 
 def read_literature(folder: Path) -> list[dict]:
+    """Rows of tools/literature/*.csv; a row with use=no (and its why_not) is set aside."""
     rows = []
     for path in sorted(folder.glob("*.csv")):
         with path.open(encoding="utf-8", newline="") as fh:
@@ -344,15 +365,16 @@ def main(evidence_dir: Path) -> None:
         w.writerow(["entity", "probability", "source", "grade"])
         w.writerows(priors)
 
+    used = {k for row in out for k in row[4].split(";")} | {row[2] for row in priors}
     entities_file = OUT / "entities.toml"
     if entities_file.exists():
         for e in tomllib.loads(entities_file.read_text(encoding="utf-8")).get("entity", []):
-            sources.used.update(k for k in e.get("sources", []) if k in sources.entries)
+            used.update(k for k in e.get("sources", []) if k in sources.entries)
     with (OUT / "sources.toml").open("w", encoding="utf-8") as fh:
         fh.write("# ddx knowledge base: the sources behind every number.\n")
         fh.write("# [KEY] citation, url and, where the source gives numbers, its evidence grade\n")
         fh.write("# (A cohort with counts, B review or textbook, C estimate).\n\n")
-        for key in sorted(sources.used):
+        for key in sorted(used):
             e = sources.entries[key]
             fh.write(f"[{key}]\n")
             fh.write(f"citation = {toml_str(e['citation'])}\n")
@@ -360,7 +382,7 @@ def main(evidence_dir: Path) -> None:
             if "grade" in e:
                 fh.write(f"grade = {toml_str(e['grade'])}\n")
             fh.write("\n")
-    print(f"{len(out)} likelihoods, {len(priors)} priors, {len(sources.used)} sources", file=sys.stderr)
+    print(f"{len(out)} likelihoods, {len(priors)} priors, {len(used)} sources", file=sys.stderr)
 
 
 def toml_str(s: str) -> str:
