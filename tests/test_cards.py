@@ -16,6 +16,7 @@ from ddx.cards import (
     find_entity,
     finding_values,
     pulls,
+    source_keys,
 )
 from ddx.cli import cli
 from ddx.knowledge import SUM_TOLERANCE, default_knowledge
@@ -32,17 +33,23 @@ def _cell(feature, label):
 
 
 @pytest.mark.parametrize("entity_id", ENTITY_IDS)
-def test_every_number_of_an_entity_is_cited_once(kb, entity_id):
+def test_every_number_of_an_entity_is_listed_under_each_of_its_sources(kb, entity_id):
     card = build_card(kb, entity_id)
     given = 1 + sum(1 for (e, _, _) in kb.likelihoods if e == entity_id)
     assert card.number_count == given
     assert any(c.numbers for c in card.cited), f"{entity_id}: no citation behind its numbers"
+    listed = {}
     for c in card.cited:
         assert c.key in kb.sources
         assert c.citation == kb.sources[c.key].citation
         for feature, value, p in c.numbers:
             n = kb.priors[entity_id] if feature == "prior" else kb.likelihood(entity_id, feature, value)
-            assert (n.source, n.probability) == (c.key, p)
+            assert c.key in source_keys(n) and n.probability == p
+            listed.setdefault((feature, value), set()).add(c.key)
+    assert len(listed) == given
+    for (feature, value), keys in listed.items():
+        n = kb.priors[entity_id] if feature == "prior" else kb.likelihood(entity_id, feature, value)
+        assert keys == set(source_keys(n))
 
 
 @pytest.mark.parametrize("entity_id", ENTITY_IDS)

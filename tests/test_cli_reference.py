@@ -5,6 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from ddx.cards import source_keys
 from ddx.cli import cli
 from ddx.knowledge import default_knowledge
 
@@ -24,9 +25,10 @@ def test_explain_every_entity_lists_its_citations(entity_id):
     out = result.output
     assert out.startswith(entity.name)
     assert "Compartment:" in out and "Typical patient" in out and "Next step" in out
-    cited = [key for (e, _, _), n in KB.likelihoods.items() if e == entity_id for key in [n.source]]
-    assert cited, f"{entity_id} has no likelihoods"
-    for key in set(cited) | {KB.priors[entity_id].source}:
+    numbers = [n for (e, _, _), n in KB.likelihoods.items() if e == entity_id] + [KB.priors[entity_id]]
+    cited = {key for n in numbers for key in source_keys(n)}
+    assert cited, f"{entity_id} has no numbers"
+    for key in cited:
         assert f"[{key}] grade" in out
         assert KB.sources[key].citation.split()[0] in out
     assert ("!! DON'T MISS" in out) == entity.dont_miss
@@ -59,8 +61,8 @@ def test_explain_json_is_the_whole_card():
     assert card["id"] == "schwannoma" and card["compartment"] == "intradural_extramedullary"
     assert 0 < len(card["for"]) <= 3 and len(card["against"]) <= 3
     assert all(r["ratio"] > 1 for r in card["for"]) and all(r["ratio"] < 1 for r in card["against"])
-    numbers = sum(len(s["numbers"]) for s in card["sources"])
-    assert numbers == 1 + sum(1 for (e, _, _) in KB.likelihoods if e == "schwannoma")
+    listed = {(n["feature"], n["value"]) for s in card["sources"] for n in s["numbers"]}
+    assert len(listed) == 1 + sum(1 for (e, _, _) in KB.likelihoods if e == "schwannoma")
     assert all(s["citation"] and s["key"] in KB.sources for s in card["sources"])
 
 

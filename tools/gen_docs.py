@@ -288,7 +288,7 @@ def _condition(c) -> str:
 def knowledge_reference() -> str:
     import attrs
 
-    from ddx.cards import build_card, model_prior, render_card_markdown
+    from ddx.cards import build_card, model_prior, render_card_markdown, source_keys
     from ddx.knowledge import COMPARTMENT_NAMES, COMPARTMENTS, default_knowledge, summary
 
     kb = default_knowledge()
@@ -372,7 +372,7 @@ def knowledge_reference() -> str:
         n = kb.priors[e.id]
         lines.append(
             f"| [`{e.id}`](#{_anchor(e.name)}) | {COMPARTMENT_NAMES[e.compartment]} | {n.probability:g} "
-            f"| [`{n.source}`](#{n.source.lower()}) | {n.grade} | {model_prior(kb, e.id):.4g} |"
+            f"| {', '.join(f'[`{k}`](#{k.lower()})' for k in source_keys(n))} | {n.grade} | {model_prior(kb, e.id):.4g} |"
         )
     shares = {c: sum(kb.priors[e.id].probability for e in kb.entities if e.compartment == c) for c in COMPARTMENTS}
     lines += ["", "By compartment: " + ", ".join(f"{COMPARTMENT_NAMES[c].lower()} {p:.4g}" for c, p in shares.items()) + "."]
@@ -392,7 +392,8 @@ def knowledge_reference() -> str:
     lines += ["", "## Citations", ""]
     number_grades: dict[str, set[str]] = {}
     for n in list(kb.priors.values()) + list(kb.likelihoods.values()):
-        number_grades.setdefault(n.source, set()).add(n.grade)
+        for key in source_keys(n):
+            number_grades.setdefault(key, set()).add(n.grade)
     users: dict[str, list[str]] = {}
     for e in kb.entities:
         for c in build_card(kb, e.id).cited:

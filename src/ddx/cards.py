@@ -133,10 +133,7 @@ class Card:
     favour: tuple[Pull, ...]
     against: tuple[Pull, ...]
     cited: tuple[Cited, ...]
-
-    @property
-    def number_count(self) -> int:
-        return sum(len(c.numbers) for c in self.cited)
+    number_count: int  # numbers of this entity (one cited by two sources counts once)
 
 
 def finding_values(feature: Feature) -> list[tuple[str, Any]]:
@@ -197,20 +194,29 @@ def _profile(kb: Knowledge, entity_id: str) -> tuple[Profile, ...]:
     return tuple(out)
 
 
-def _cited(kb: Knowledge, entity: Entity) -> tuple[Cited, ...]:
-    numbers: dict[str, list[tuple[str, str, float]]] = {}
-    prior = kb.priors[entity.id]
-    numbers.setdefault(prior.source, []).append(("prior", "", prior.probability))
+def source_keys(n: Number) -> list[str]:
+    """The keys of sources.toml behind one number (a number may cite several, 'A;B')."""
+    return [k.strip() for k in n.source.split(";") if k.strip()]
+
+
+def entity_numbers(kb: Knowledge, entity_id: str) -> list[tuple[str, str, Number]]:
+    """Every number of one entity: its prior, then its likelihoods in schema order."""
+    out = [("prior", "", kb.priors[entity_id])]
     for feature in kb.features.values():
         for o in feature.outcomes:
-            n = kb.likelihood(entity.id, feature.id, o)
+            n = kb.likelihood(entity_id, feature.id, o)
             if n is not None:
-                numbers.setdefault(n.source, []).append((feature.id, o, n.probability))
-    grades = {}
-    for (e, _, _), n in kb.likelihoods.items():
-        if e == entity.id:
-            grades.setdefault(n.source, n.grade)
-    grades.setdefault(prior.source, prior.grade)
+                out.append((feature.id, o, n))
+    return out
+
+
+def _cited(kb: Knowledge, entity: Entity) -> tuple[Cited, ...]:
+    numbers: dict[str, list[tuple[str, str, float]]] = {}
+    grades: dict[str, str] = {}
+    for feature, value, n in entity_numbers(kb, entity.id):
+        for key in source_keys(n):
+            numbers.setdefault(key, []).append((feature, value, n.probability))
+            grades.setdefault(key, n.grade)
     keys = list(numbers) + [k for k in entity.sources if k not in numbers]
 
     def grade_of(key: str) -> str | None:
@@ -251,6 +257,7 @@ def build_card(kb: Knowledge, entity_id: str, *, top: int = TOP) -> Card:
         favour=tuple(favour[:top]),
         against=tuple(against[:top]),
         cited=_cited(kb, entity),
+        number_count=len(entity_numbers(kb, entity_id)),
     )
 
 
@@ -285,7 +292,11 @@ def _prob(p: float) -> str:
 
 
 def _number_text(n: Number | None) -> str:
-    return "-" if n is None else f"{_prob(n.probability)} ({n.source}, {n.grade})"
+    return "-" if n is None else f"{_prob(n.probability)} ({'+'.join(source_keys(n))}, {n.grade})"
+
+
+def _provenance(n: Number) -> str:
+    return f"{'+'.join(source_keys(n))}, grade {n.grade}"
 
 
 def _pull_text(p: Pull, name: str) -> str:
@@ -390,7 +401,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     lines = [
         _heading_line(e, color),
         f"{paint('Compartment:', 'bold', color)} {paint(COMPARTMENT_NAMES[e.compartment], 'cyan', color)}"
-        f"   prior {_pct1(card.model_prior)} (data {_pct1(card.prior.probability)}: {card.prior.source}, grade {card.prior.grade})",
+        f"   prior {_pct1(card.model_prior)} (data {_pct1(card.prior.probability)}: {_provenance(card.prior)})",
     ]
     if e.mimic:
         lines.append(f"{paint('Mimic:', 'bold', color)} not a tumour, but it imitates one")
@@ -455,7 +466,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
         "",
         f"- **id:** `{e.id}`",
         f"- **compartment:** {COMPARTMENT_NAMES[e.compartment]}",
-        f"- **prior:** {_prob(card.prior.probability)} ({card.prior.source}, grade {card.prior.grade}); in the model {card.model_prior:.4g}",
+        f"- **prior:** {_prob(card.prior.probability)} ({_provenance(card.prior)}); in the model {card.model_prior:.4g}",
         f"- **don't miss:** {'yes' if e.dont_miss else 'no'}{' (mimic: not a tumour)' if e.mimic else ''}",
     ]
     if e.associations:
