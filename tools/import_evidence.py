@@ -38,6 +38,10 @@ SKIP_FEATURES = {"age", "sex", "level", "segments"}
 #: A literature number replaces a table number only when it pools at least
 #: this many cases; smaller series are cited where they agree.
 MIN_REPLACING_N = 20
+#: A replaced number is the published count shrunk towards the estimate it
+#: replaces, the estimate counting as this many cases (beta-binomial): a
+#: surgical series of 23 with 23/23 does not make the other values impossible.
+ESTIMATE_WEIGHT = 10
 #: Spread (SD of log length) of lesion length around an entity's typical length.
 SEGMENT_LOG_SD = 0.8
 #: Entities whose single typical length hides subtypes of very different
@@ -184,7 +188,7 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     """Cite, or where they disagree replace, table numbers with pooled literature values.
 
     A number inside the pooled interval is kept and cited; one outside it is
-    replaced by the pooled value. The other values of the finding are then
+    replaced by the pooled value shrunk towards it (ESTIMATE_WEIGHT). The other values of the finding are then
     rescaled so that they still sum to 1 (yes/no: no = 1 - yes).
     """
     kinds = {f["id"]: f["kind"] for f in features}
@@ -204,7 +208,9 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
         if not agrees and not may_replace:
             continue
         keys = ";".join(dict.fromkeys(sources.key_for(f"{r['citation']} {r['url']}", r["grade"]) for r in used))
-        value = current if agrees else min(max(p, 0.01), 0.99)
+        n = sum(float(r["n"]) for r in used if r["n"]) or ESTIMATE_WEIGHT
+        shrunk = (p * n + current * ESTIMATE_WEIGHT) / (n + ESTIMATE_WEIGHT)
+        value = current if agrees else min(max(shrunk, 0.01), 0.99)
         table[(e, f, v)] = [round(value, 4), keys, grade]
         fixed[(e, f)].add(v)
     for (e, f), values in fixed.items():
