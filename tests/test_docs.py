@@ -96,6 +96,28 @@ def test_live_pages_run_real_output():
         assert gen_docs.markers(_read(name)), f"docs/{name} embeds no ddx output"
 
 
+def _headings(text: str) -> set[str]:
+    """GitHub's anchors of a page's headings (code blocks left out; repeats get -1, -2...)."""
+    text = re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+    seen: dict[str, int] = {}
+    anchors = set()
+    for heading in re.findall(r"^#+ (.+)$", text, re.M):
+        anchor = gen_docs._anchor(heading)
+        anchors.add(anchor if anchor not in seen else f"{anchor}-{seen[anchor]}")
+        seen[anchor] = seen.get(anchor, 0) + 1
+    return anchors
+
+
+@pytest.mark.parametrize("name", gen_docs.GENERATED + gen_docs.LIVE)
+def test_links_between_pages_resolve(name):
+    text = re.sub(r"^```.*?^```", "", _read(name), flags=re.M | re.S)
+    for target, anchor in re.findall(r"\]\(([\w.-]*\.md|)(?:#([^)\s]+))?\)", text):
+        page = target or name
+        assert (DOCS / page).is_file(), f"docs/{name} links to docs/{page}, which does not exist"
+        if anchor:
+            assert anchor in _headings(_read(page)), f"docs/{name} links to {page}#{anchor}, which is not a heading there"
+
+
 def test_a_stale_block_is_caught(tmp_path):
     """The check works: a hand-edited number in an embedded block differs from the regenerated page."""
     page = _read("tutorial.md")
