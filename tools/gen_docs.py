@@ -205,7 +205,7 @@ def _cell(text: str) -> str:
 
 
 def features_reference() -> str:
-    from ddx.cards import values_text
+    from ddx.cards import outcome_text, values_text
     from ddx.findings import NO, UNKNOWN, YES
     from ddx.knowledge import load_features
 
@@ -241,7 +241,7 @@ def features_reference() -> str:
             lines += ["", f"## {section}"]
         lines += ["", f"### {f.id}", "", f"Option `{f.option}`; {f.kind}. {f.help[:1].upper()}{f.help[1:]}.", ""]
         if f.kind == "integer":
-            bands = ", ".join(f"{lo}-{hi}" for lo, hi in f.bands)
+            bands = ", ".join(outcome_text(f, o) for o in f.outcomes)
             lines.append(f"Whole number from {f.min} to {f.max}. The likelihood tables are given per band: {bands}.")
         elif f.kind == "yesno":
             lines.append("`yes` or `no`.")

@@ -85,10 +85,11 @@ class Pull:
     value: str
     ratio: float
     number: Number | None  # P(value | entity) as given in the tables; None when derived
+    shown: str = ""  # the value as a reader writes it ("75+" for the band 75-120)
 
     @property
     def label(self) -> str:
-        return f"{self.feature.replace('_', ' ')} {self.value}"
+        return f"{self.feature.replace('_', ' ')} {self.shown or self.value}"
 
 
 @attrs.frozen
@@ -97,6 +98,7 @@ class Share:
 
     value: str
     number: Number
+    shown: str = ""
 
 
 @attrs.frozen
@@ -134,6 +136,16 @@ class Card:
     against: tuple[Pull, ...]
     cited: tuple[Cited, ...]
     number_count: int  # numbers of this entity (one cited by two sources counts once)
+
+
+def outcome_text(feature: Feature, outcome: str) -> str:
+    """An outcome as a reader writes it: a band 1-1 as "1", the top band 75-120 as "75+"."""
+    if feature.kind != "integer" or "-" not in outcome:
+        return outcome
+    lo, hi = outcome.split("-", 1)
+    if lo == hi:
+        return lo
+    return f"{lo}+" if feature.max is not None and int(hi) >= feature.max else outcome
 
 
 def finding_values(feature: Feature) -> list[tuple[str, Any]]:
@@ -177,7 +189,7 @@ def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
             if vector is None:
                 continue
             number = kb.likelihood(entity_id, feature.id, label)
-            out.append(Pull(feature.id, label, likelihood_ratio(kb, vector, i), number))
+            out.append(Pull(feature.id, label, likelihood_ratio(kb, vector, i), number, outcome_text(feature, label)))
     return out
 
 
@@ -187,7 +199,7 @@ def _profile(kb: Knowledge, entity_id: str) -> tuple[Profile, ...]:
         if feature.section not in PROFILE_SECTIONS:
             continue
         shares = tuple(
-            Share(o, n) for o in feature.outcomes if (n := kb.likelihood(entity_id, feature.id, o)) is not None
+            Share(o, n, outcome_text(feature, o)) for o in feature.outcomes if (n := kb.likelihood(entity_id, feature.id, o)) is not None
         )
         if shares:
             out.append(Profile(feature.id, feature.kind == "list", shares))
@@ -306,21 +318,22 @@ def _pull_text(p: Pull, name: str) -> str:
 
 
 def _profile_text(p: Profile) -> str:
-    parts = " · ".join(f"{s.value} {_pct(s.number.probability)}" for s in p.shares)
+    parts = " · ".join(f"{s.shown or s.value} {_pct(s.number.probability)}" for s in p.shares)
     return f"{p.feature.replace('_', ' ')}{' (how often each is present)' if p.each else ''}: {parts}"
 
 
-def _numbers_by_feature(numbers) -> dict[str, list[str]]:
+def _numbers_by_feature(numbers, kb: Knowledge) -> dict[str, list[str]]:
     """Numbers of one source grouped by finding: {'cord': ['expanded 0.9', 'displaced 0.03']}."""
     by_feature: dict[str, list[str]] = {}
     for feature, value, p in numbers:
-        by_feature.setdefault(feature.replace("_", " "), []).append(_prob(p) if feature == "prior" else f"{value} {_prob(p)}")
+        text = _prob(p) if feature == "prior" else f"{outcome_text(kb.features[feature], value)} {_prob(p)}"
+        by_feature.setdefault(feature.replace("_", " "), []).append(text)
     return by_feature
 
 
-def _numbers_text(numbers) -> list[str]:
+def _numbers_text(numbers, kb: Knowledge) -> list[str]:
     """Numbers of one source grouped by finding: 'cord: expanded 0.9, displaced 0.03'."""
-    return [f"{f}: {', '.join(v)}" for f, v in _numbers_by_feature(numbers).items()]
+    return [f"{f}: {', '.join(v)}" for f, v in _numbers_by_feature(numbers, kb).items()]
 
 
 def _pack(head: str, items: list[str], indent: str) -> list[str]:
@@ -445,7 +458,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
         lines += _wrap(c.citation, "    ")
         if c.url:
             lines.append(f"    {c.url}")
-        for head, items in _numbers_by_feature(c.numbers).items():
+        for head, items in _numbers_by_feature(c.numbers, kb).items():
             lines += _pack(head, items, "      ")
     lines += ["", paint(DISCLAIMER, "dim", color)]
     return "\n".join(lines)
@@ -490,7 +503,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
         cite = f"[{_md_escape(c.citation)}]({c.url})" if c.url else _md_escape(c.citation)
         note = "" if c.numbers else " — cited by the card text"
         lines.append(f"- `{c.key}` (grade {c.grade or '-'}): {cite}{note}")
-        lines += [f"  - {t}" for t in _numbers_text(c.numbers)]
+        lines += [f"  - {t}" for t in _numbers_text(c.numbers, kb)]
     return "\n".join(lines)
 
 
