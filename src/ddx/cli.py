@@ -398,6 +398,137 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
         say(f"\nTotal: {points}/{2 * played} over {played} case(s).")
 
 
+class RowsFailed(click.ClickException):
+    """--strict stopped at a row that could not be read (exit 1: the data, not the command)."""
+
+    exit_code = 1
+
+
+def _delimiter(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return "\t" if value.lower() in ("tab", "\\t", "\t") else value
+
+
+def _progress(inp, enabled: bool | None):
+    """A callback drawing progress on stderr, or None (the default unless stderr is a terminal)."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None, lambda: None
+    if inp.size:
+        bar = click.progressbar(length=inp.size, label="ddx batch", file=sys.stderr, show_pos=False)
+
+        def show(rows: int) -> None:
+            pos = inp.position()
+            if pos is not None and pos > bar.pos:
+                bar.update(pos - bar.pos)
+
+        def finish() -> None:
+            bar.update(max(inp.size - bar.pos, 0))
+            bar.render_finish()
+
+        return show, finish
+
+    def count(rows: int) -> None:
+        click.echo(f"\rddx batch: {rows:,} rows", nl=False, err=True)
+
+    return count, lambda: click.echo("", err=True)
+
+
+@cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output; it is replaced only when the batch succeeds")
+@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json)")
+@click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="candidate columns in the CSV (JSON always lists every candidate)")
+@click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column untouched to the output (repeatable), e.g. an accession number")
+@click.option("--strict", is_flag=True, help="stop at the first row that cannot be read (exit 1) instead of writing its error record and going on")
+@click.option("--encoding", default="utf-8-sig", show_default=True, help="encoding of INPUT (utf-8-sig also reads a BOM); e.g. latin-1 or cp1252 for older spreadsheets")
+@click.option("--delimiter", default=None, metavar="CHAR", help="separator of INPUT: ',', ';' or 'tab' (default ','; ';' or tab when the header has no comma)")
+@click.option("--progress/--no-progress", default=None, help="progress on stderr (default: when stderr is a terminal)")
+def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[str, ...], strict: bool, encoding: str, delimiter: str | None, progress: bool | None) -> None:
+    """Assess every row of a CSV of findings: one result per row, in order.
+
+    INPUT is a CSV whose header names the columns (`ddx template` writes it;
+    `-` reads standard input). Exactly one record is written per data row.
+    A row that cannot be read becomes an error record naming the row, the
+    column, the value and the fix, and the batch goes on (exit 1 at the end);
+    a problem with the whole file (unknown column, no header) stops it before
+    anything is written (exit 2). A one-line summary goes to stderr. Text
+    copied from INPUT into a CSV cell is protected against spreadsheet
+    formulas (a leading apostrophe before =, +, -, @).
+
+    \b
+    Examples:
+      ddx template > cases.csv
+      ddx batch cases.csv -o results.csv
+      ddx batch cases.csv --format ndjson --passthrough accession
+      ddx batch - --delimiter ';' < export.csv
+    """
+    from . import batch as b
+
+    kb_ = knowledge()
+    if output != "-" and input_path != "-" and b.same_file(input_path, output):
+        raise CommandError(f"refusing to write the output over the input {input_path}; choose another -o")
+    try:
+        inp = b.open_input(input_path, encoding)
+    except b.BatchError as exc:
+        raise CommandError(str(exc)) from None
+    if input_path == "-" and sys.stdin.isatty():
+        click.echo("ddx batch: reading CSV from standard input (end it with Ctrl-D)", err=True)
+    show, finish = _progress(inp, progress)
+    name = "standard input" if input_path == "-" else input_path
+    try:
+        with b.stdout_text() if output == "-" else b.atomic_output(output) as sink:
+            summary = b.run(
+                inp.text, sink, fmt=fmt, top=top, passthrough=passthrough, strict=strict,
+                delimiter=_delimiter(delimiter), encoding=encoding, knowledge=kb_, name=name, progress=show,
+            )
+    except b.BatchError as exc:
+        raise CommandError(str(exc)) from None
+    except b.StrictStop as exc:
+        kept = f"{output} was left as it was" if output != "-" else f"{exc.written} row(s) were written before it"
+        raise RowsFailed(f"{exc} (stopped by --strict; {kept})") from None
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise CommandError(f"cannot write {output}: {exc.strerror or exc}; {output} was left as it was") from None
+    finally:
+        inp.close()
+    finish()
+    click.echo(f"ddx batch: {summary.line()}", err=True)
+    if summary.exit_code:
+        click.get_current_context().exit(summary.exit_code)
+
+
+@cli.command(epilog=EXIT_CODES)
+@click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output")
+def template(output: str) -> None:
+    """Write the header row of a batch CSV: case_id, then every finding column.
+
+    Open it in a spreadsheet, add one row per lesion (leave a cell empty when
+    the finding was not assessed), then run `ddx batch` on it.
+
+    \b
+    Example:
+      ddx template > cases.csv
+    """
+    import csv
+
+    from . import batch as b
+
+    columns = ["case_id"] + list(knowledge().features)
+    try:
+        with b.stdout_text() if output == "-" else b.atomic_output(output) as sink:
+            csv.writer(sink, lineterminator="\n").writerow(columns)
+    except b.BatchError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: click's own error handling, plus Ctrl-C, closed pipes and internal errors."""
     try:

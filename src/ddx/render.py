@@ -184,3 +184,67 @@ def render_markdown(a: Assessment, *, top: int = 5) -> str:
         lines += [f"- `{n.feature}` {_next_line(n, code=False)}" for n in a.next_findings]
     lines += ["", f"*{DISCLAIMER}*"]
     return "\n".join(lines)
+
+
+# -- batch: CSV and NDJSON ------------------------------------------------------
+
+#: The columns of `batch --format csv` before the candidates and after them (output.md).
+CSV_COLUMNS = ("row", "case_id", "compartment", "compartment_probability", "dont_miss", "error")
+#: Characters that make a spreadsheet read a cell as a formula (or hide its start).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A cell of input text made safe for a spreadsheet: a leading apostrophe before =, +, -, @, tab, CR."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def csv_header(top: int = 3, passthrough: tuple[str, ...] = ()) -> list[str]:
+    """row, case_id, compartment, compartment_probability, candidate_k, probability_k (k <= top), dont_miss, error, passthrough."""
+    head = list(CSV_COLUMNS[:4])
+    for k in range(1, top + 1):
+        head += [f"candidate_{k}", f"probability_{k}"]
+    return head + list(CSV_COLUMNS[4:]) + [neutralise(p) for p in passthrough]
+
+
+def csv_result_row(
+    row: int,
+    case_id: str | None,
+    compartment: str,
+    compartment_probability: float,
+    candidates: list[tuple[str, float]],
+    dont_miss: list[str],
+    passthrough: list[str],
+) -> list:
+    """One CSV output row of an assessed data row: probabilities as 6-decimal text, input text neutralised."""
+    cells: list = [row, neutralise(case_id) if case_id else "", compartment, "%.6f" % compartment_probability]
+    for entity, p in candidates:
+        cells += [entity, "%.6f" % p]
+    cells += [";".join(dont_miss), ""]
+    if passthrough:
+        cells += [neutralise(p) for p in passthrough]
+    return cells
+
+
+def csv_error_row(row: int, case_id: str | None, error: str, passthrough, top: int = 3) -> list:
+    """One CSV output row of a data row that could not be read: blanks but the row, case id and error."""
+    return [row, neutralise(case_id) if case_id else "", "", ""] + ["", ""] * top + ["", neutralise(error)] + [neutralise(p) for p in passthrough]
+
+
+def csv_row_of(a: Assessment, *, row: int, top: int = 3, passthrough: tuple[str, ...] = ()) -> list:
+    """The CSV output row of an assessment (what the batch fast path must reproduce)."""
+    candidates = [(c.id, c.probability) for c in a.candidates[:top]]
+    return csv_result_row(row, a.case_id, a.compartment, a.compartment_probability, candidates, list(a.flagged), list(passthrough))
+
+
+#: Characters some readers take for a line break inside a JSON string (str.splitlines, JavaScript).
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def ndjson_line(record: dict[str, Any]) -> str:
+    """One JSON record on one line (NDJSON), UTF-8 text as it is but for characters read as line breaks."""
+    text = json.dumps(record, ensure_ascii=False)
+    if not text.isascii():
+        for char, escaped in _LINE_BREAKS.items():
+            text = text.replace(char, escaped)
+    return text + "\n"

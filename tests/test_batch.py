@@ -1,0 +1,257 @@
+"""ddx.batch as a library: the fast path equals the engine, one record per row whatever the rows, atomic files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+import tracemalloc
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ddx import batch, engine, render
+from ddx.errors import FindingError
+from ddx.findings import parse_findings
+
+from strategies import FEATURE_IDS, FEATURES, KB, spelled, value_of
+
+HEADER = ["case_id", *FEATURE_IDS, "note"]
+
+
+def run_text(text: str, fmt: str = "csv", **options) -> tuple[batch.Summary, str]:
+    out = io.StringIO()
+    summary = batch.run(io.StringIO(text, newline=""), out, fmt=fmt, knowledge=KB, **options)
+    return summary, out.getvalue()
+
+
+def to_csv(rows) -> str:
+    buf = io.StringIO(newline="")
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue()
+
+
+def assessor(header=HEADER, top=3, passthrough=("note",)):
+    return batch._Assessor(KB, batch.read_layout(header, KB, passthrough), "utf-8", top)
+
+
+@st.composite
+def valid_rows(draw):
+    """A data row under HEADER: random known findings in any accepted spelling, the rest blank or unknown."""
+    row = [draw(st.text(max_size=8))]
+    for fid in FEATURE_IDS:
+        kind = draw(st.sampled_from(("blank", "unknown", "value", "value", "spelled")))
+        if kind == "blank":
+            row.append("")
+        elif kind == "unknown":
+            row.append(draw(st.sampled_from(("unknown", " UNKNOWN "))))
+        else:
+            value = draw(value_of(fid))
+            row.append(draw(spelled(fid, value)) if kind == "spelled" and FEATURES[fid].kind != "integer" else value)
+    row.append(draw(st.text(max_size=10)))
+    return row
+
+
+mangled_rows = st.lists(st.text(max_size=12), min_size=1, max_size=len(HEADER) + 3)
+
+
+class TestFastPathEqualsTheEngine:
+    """The CSV fast path gives bit for bit the probabilities and flags of engine.assess."""
+
+    @given(valid_rows())
+    def test_posterior_and_what_the_csv_shows(self, row):
+        a = assessor(top=5)
+        findings = parse_findings(dict(zip(HEADER, row)), KB, passthrough=["note"])
+        assert a.findings(row) == findings
+        expected = engine.assess(findings, KB)
+        assert a.posterior(row) == list(engine.posterior(KB, findings))
+        compartment, p, candidates, flagged = a.quick(row)
+        assert compartment == expected.compartment
+        assert p == expected.compartment_probability
+        assert candidates == [(c.id, c.probability) for c in expected.candidates[:5]]
+        assert flagged == list(expected.flagged)
+        assert a.csv_row(7, row) == render.csv_row_of(expected, row=7, top=5, passthrough=(row[-1],))
+
+    def test_no_findings_give_the_priors(self):
+        row = [""] * len(HEADER)
+        assert assessor().posterior(row) == list(engine.posterior(KB, parse_findings({}, KB)))
+
+    def test_the_engine_path_serves_tables_that_cannot_be_packed(self, monkeypatch):
+        def refuse(self, kb):
+            raise ValueError("not packable")
+
+        monkeypatch.setattr(batch._Packed, "__init__", refuse)
+        a = assessor()
+        assert a.packed is None
+        row = ["c1", *("" for _ in FEATURE_IDS), ""]
+        row[HEADER.index("cord")] = "displaced"
+        findings = parse_findings({"cord": "displaced", "case_id": "c1"}, KB)
+        assert a.csv_row(1, row) == render.csv_row_of(engine.assess(findings, KB), row=1, passthrough=("",))
+
+    def test_a_bad_cell_names_the_first_bad_column_in_file_order(self):
+        a = assessor()
+        row = [""] * len(HEADER)
+        row[HEADER.index("scalloping")] = "maybe"
+        row[HEADER.index("age")] = "400"
+        with pytest.raises(FindingError) as exc:
+            a.quick(row)
+        assert exc.value.column == "age"
+
+
+class TestOneRecordPerRow:
+    @settings(max_examples=40)
+    @given(st.lists(st.one_of(valid_rows(), mangled_rows), min_size=1, max_size=12), st.sampled_from(("csv", "csv", "ndjson")))
+    def test_any_rows_valid_or_mangled_give_one_record_each_in_order(self, rows, fmt):
+        summary, out = run_text(to_csv([HEADER, *rows]), fmt, passthrough=("note",))
+        if fmt == "csv":
+            records = list(csv.DictReader(io.StringIO(out, newline="")))
+        else:
+            assert len(out.splitlines()) == len(rows)
+            records = [json.loads(line) for line in out.splitlines()]
+        assert [int(r["row"]) for r in records] == list(range(1, len(rows) + 1))
+        assert summary.read == len(rows) and summary.assessed + summary.failed == len(rows)
+        assert sum(1 for r in records if r["error"]) == summary.failed
+
+    @settings(max_examples=60)
+    @given(st.text(alphabet=st.sampled_from('ab,;"\n\r\x00 1yes'), max_size=60))
+    def test_raw_text_after_a_header_never_raises(self, body):
+        summary, out = run_text("case_id,age,cord\n" + body)
+        records = list(csv.DictReader(io.StringIO(out, newline="")))
+        assert [int(r["row"]) for r in records] == list(range(1, summary.read + 1))
+
+
+class TestLayout:
+    def test_header_names_are_read_loosely_and_passthrough_keeps_its_spelling(self):
+        layout = batch.read_layout([" Case ID", "Foraminal-Extension", "Accession No"], KB, ("accession no",))
+        assert layout.case_index == 0
+        assert [f.id for _, f in layout.features] == ["foraminal_extension"]
+        assert layout.passthrough_names == ("Accession No",)
+
+    @pytest.mark.parametrize(
+        "header, passthrough, message",
+        [
+            (["case_id", "agee"], (), "unknown column 'agee' (did you mean 'age'?)"),
+            (["age", "Age"], (), "column 'Age' appears twice in the header (columns 1 and 2)"),
+            (["A1", "54"], (), "the first line is not a header"),
+            (["age"], ("mrn",), "--passthrough mrn: there is no such column"),
+            (["age", "error"], ("error",), "--passthrough error: it would clash with the output column"),
+            (["age", "\x00a"], (), "the header contains NUL bytes"),
+        ],
+    )
+    def test_whole_file_problems(self, header, passthrough, message):
+        with pytest.raises(batch.BatchError) as exc:
+            batch.read_layout(header, KB, passthrough, name="x.csv")
+        assert message in str(exc.value)
+
+    @pytest.mark.parametrize("line, expected", [("a,b;c", ","), ("a;b;c", ";"), ("a\tb", "\t"), ("age", ",")])
+    def test_sniff_delimiter(self, line, expected):
+        assert batch.sniff_delimiter(line) == expected
+
+
+class TestRecords:
+    def test_a_quote_never_closed_swallows_nothing(self):
+        text = 'case_id,age\nA,"54\nB,3\nC,4\n'
+        summary, out = run_text(text)
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert [r["case_id"] for r in rows] == ["A", "B", "C"]
+        assert "never closed" in rows[0]["error"] and not rows[1]["error"] and not rows[2]["error"]
+        assert summary.failed == 1
+
+    def test_blank_lines_are_not_rows_but_lines_are_counted(self):
+        summary, out = run_text("case_id,age\n\nA,1\n\n\nB,999\n")
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert [r["row"] for r in rows] == ["1", "2"]
+        assert rows[1]["error"].endswith("(line 6)")
+
+    def test_a_multiline_cell_is_one_row(self):
+        summary, out = run_text('case_id,note,age\nA,"two\nlines",5\nB,,7\n', passthrough=("note",))
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert [r["note"] for r in rows] == ["two\nlines", ""]
+        assert summary.read == 2 and summary.failed == 0
+
+    def test_ndjson_error_record_carries_the_line_and_passthrough(self):
+        summary, out = run_text("case_id,age,mrn\n\nA,-3,=1\n", "ndjson", passthrough=("mrn",))
+        record = json.loads(out)
+        assert record["row"] == 1 and record["case_id"] == "A" and record["compartment"] is None
+        assert record["candidates"] == [] and record["passthrough"] == {"mrn": "=1"}
+        assert record["error"] == {"column": "age", "value": "-3", "message": "age: '-3' is out of range (allowed: 0-120)", "line": 3}
+
+    def test_json_streams_one_array(self):
+        for body, count in (("", 0), ("A,1\n", 1), ("A,1\nB,2\nC,x\n", 3)):
+            summary, out = run_text("case_id,age\n" + body, "json")
+            assert len(json.loads(out)) == count
+            assert out.endswith("]\n")
+
+
+class TestRender:
+    @pytest.mark.parametrize("text", ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"])
+    def test_formula_cells_get_an_apostrophe_once(self, text):
+        assert render.neutralise(text) == "'" + text
+        assert render.neutralise(render.neutralise(text)) == "'" + text
+
+    def test_plain_cells_are_untouched(self):
+        assert render.neutralise("IM 017") == "IM 017" and render.neutralise("") == ""
+
+    def test_csv_header(self):
+        assert render.csv_header(2, ("=acc",)) == [
+            "row", "case_id", "compartment", "compartment_probability",
+            "candidate_1", "probability_1", "candidate_2", "probability_2", "dont_miss", "error", "'=acc",
+        ]
+
+
+class TestAtomicOutput:
+    def test_success_replaces_and_keeps_the_mode(self, tmp_path):
+        target = tmp_path / "out.csv"
+        target.write_text("old")
+        target.chmod(0o640)
+        with batch.atomic_output(str(target)) as fh:
+            fh.write("new")
+        assert target.read_text() == "new"
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
+        assert os.listdir(tmp_path) == ["out.csv"]
+
+    def test_failure_leaves_the_old_file_and_no_partial_file(self, tmp_path):
+        target = tmp_path / "out.csv"
+        target.write_text("old")
+        with pytest.raises(RuntimeError):
+            with batch.atomic_output(str(target)) as fh:
+                fh.write("half")
+                raise RuntimeError("disk full")
+        assert target.read_text() == "old"
+        assert os.listdir(tmp_path) == ["out.csv"]
+
+    def test_a_missing_folder_is_named(self, tmp_path):
+        with pytest.raises(batch.BatchError, match="does not exist"):
+            with batch.atomic_output(str(tmp_path / "nowhere" / "out.csv")):
+                pass
+
+
+def test_memory_does_not_grow_with_rows():
+    """Streaming: the peak traced memory of 10,000 rows is within 1.3x that of 1,000."""
+
+    def peak(n: int) -> int:
+        row = ["case", "54", "female", "yes", "", "thoracic", "", "2", "single", "compressed"]
+        header = ["case_id", "age", "sex", "known_primary", "syndrome", "level", "conus_cauda", "segments", "multiplicity", "cord"]
+
+        class Lines:
+            def __iter__(self):
+                yield ",".join(header) + "\n"
+                for i in range(n):
+                    row[0] = f"C{i}"
+                    row[1] = str(i % 90)
+                    yield ",".join(row) + "\n"
+
+        sink = open(os.devnull, "w", encoding="utf-8", newline="")
+        tracemalloc.start()
+        try:
+            batch.run(Lines(), sink, knowledge=KB)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            sink.close()
+
+    small, large = peak(1_000), peak(10_000)
+    assert large <= 1.3 * small, (small, large)

@@ -1,0 +1,385 @@
+"""`ddx batch` and `ddx template` through the command line: every hostile input gets a message, an exit code
+and exactly one output record per data row."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from ddx.cli import cli
+from ddx.knowledge import default_knowledge
+
+KB = default_knowledge()
+COLUMNS = [
+    "row", "case_id", "compartment", "compartment_probability",
+    "candidate_1", "probability_1", "candidate_2", "probability_2", "candidate_3", "probability_3",
+    "dont_miss", "error",
+]
+IDEM = "case_id,cord,csf,csf_cap,foraminal_extension\nIDEM1,displaced,widened,yes,yes\n"
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input, prog_name="ddx")
+
+
+def batch(data: bytes | str, *args):
+    return invoke("batch", "-", *args, input=data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def records(result) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(result.stdout, newline="")))
+
+
+def header(result) -> list[str]:
+    return next(csv.reader(io.StringIO(result.stdout, newline="")))
+
+
+def assert_no_traceback(result):
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def summary(result) -> str:
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("ddx batch:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+class TestGoodInput:
+    def test_one_csv_record_per_row_with_the_contract_columns(self):
+        result = batch(IDEM + "IM1,expanded,effaced,,\n,,,,\n")
+        assert result.exit_code == 0, result.output
+        assert header(result) == COLUMNS
+        rows = records(result)
+        assert [r["row"] for r in rows] == ["1", "2", "3"]
+        assert [r["case_id"] for r in rows] == ["IDEM1", "IM1", ""]
+        assert rows[0]["compartment"] == "intradural_extramedullary"
+        assert rows[1]["compartment"] == "intramedullary"
+        assert all(r["error"] == "" for r in rows)
+        assert 0 < float(rows[0]["probability_1"]) <= 1 and len(rows[0]["probability_1"].split(".")[1]) == 6
+        assert summary(result) == "ddx batch: 3 rows read, 3 assessed, 0 failed"
+
+    def test_dont_miss_lists_the_flagged_entities(self):
+        result = batch("known_primary,dural_sac_displaced,csf,vertebral_body,cord\nyes,yes,tapered,yes,compressed\n")
+        flagged = records(result)[0]["dont_miss"].split(";")
+        assert "vertebral_metastasis" in flagged
+        assert set(flagged) <= {e.id for e in KB.entities if e.dont_miss}
+
+    def test_top_widens_the_candidate_columns(self):
+        result = batch(IDEM, "--top", "5")
+        assert header(result)[4:14] == [f"{k}_{i}" for i in range(1, 6) for k in ("candidate", "probability")]
+        assert all(records(result)[0][f"candidate_{i}"] for i in range(1, 6))
+
+    def test_top_beyond_the_candidates_is_refused(self):
+        result = batch(IDEM, "--top", "99")
+        assert result.exit_code == 2
+        assert f"--top 99: choose between 1 and {len(KB.entities)}" in result.stderr
+        assert result.stdout == ""
+
+    def test_ndjson_record_equals_assess_json_apart_from_row(self):
+        data = "case_id,cord,csf,csf_cap,dural_tail,sex,level,age\nM1,displaced,widened,yes,yes,female,thoracic,61\nE2,expanded,effaced,,,,cervical;thoracic,\n"
+        result = batch(data, "--format", "ndjson")
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert len(lines) == 2
+        options = [
+            ["--case-id", "M1", "--cord", "displaced", "--csf", "widened", "--csf-cap", "yes", "--dural-tail", "yes", "--sex", "female", "--level", "thoracic", "--age", "61"],
+            ["--case-id", "E2", "--cord", "expanded", "--csf", "effaced", "--level", "cervical;thoracic"],
+        ]
+        for n, (line, opts) in enumerate(zip(lines, options), 1):
+            record = json.loads(line)
+            assert record.pop("row") == n
+            assessed = invoke("assess", *opts, "--format", "json")
+            assert assessed.exit_code == 0, assessed.output
+            assert record == json.loads(assessed.stdout)
+
+    def test_json_is_one_array_in_order(self):
+        result = batch(IDEM + "X,bogus,,,\n", "--format", "json")
+        assert result.exit_code == 1
+        data = json.loads(result.stdout)
+        assert [r["row"] for r in data] == [1, 2]
+        assert data[1]["error"]["column"] == "cord" and data[1]["candidates"] == []
+
+    def test_values_with_stray_spaces_and_capitals_and_loose_headers(self):
+        result = batch(" Case ID ,Cord, CSF ,Foraminal-Extension\n  A1 , DISPLACED ,Widened,  Y \n")
+        assert result.exit_code == 0, result.output
+        row = records(result)[0]
+        assert row["case_id"] == "A1" and row["compartment"] == "intradural_extramedullary"
+
+    def test_passthrough_carries_columns_untouched(self):
+        data = "accession,case_id,cord,Reader\n 0042 ,A,displaced,jd\n"
+        result = batch(data, "--passthrough", "accession", "--passthrough", "reader")
+        assert result.exit_code == 0, result.output
+        assert header(result)[-2:] == ["accession", "Reader"]
+        assert [records(result)[0][k] for k in ("accession", "Reader")] == [" 0042 ", "jd"]
+        ndjson = batch(data, "--passthrough", "accession", "--passthrough", "reader", "--format", "ndjson")
+        assert json.loads(ndjson.stdout)["passthrough"] == {"accession": " 0042 ", "Reader": "jd"}
+
+    def test_header_with_no_rows(self):
+        for fmt, expected in (("csv", ",".join(COLUMNS) + "\n"), ("ndjson", ""), ("json", "[]\n")):
+            result = batch("case_id,cord\n", "--format", fmt)
+            assert result.exit_code == 0
+            assert result.stdout == expected
+            assert summary(result) == "ddx batch: 0 rows read, 0 assessed, 0 failed (the input has a header but no data rows)"
+
+    def test_blank_lines_are_skipped_and_the_physical_line_is_named(self):
+        result = batch("case_id,age\n\nA,40\n\nB,400\n")
+        rows = records(result)
+        assert [r["row"] for r in rows] == ["1", "2"]
+        assert rows[1]["error"] == "age: '400' is out of range (allowed: 0-120) (line 5)"
+
+
+class TestEncodingsAndLineEnds:
+    def test_utf8_bom(self):
+        result = batch(b"\xef\xbb\xbfcase_id,cord\r\nA,displaced\r\n")
+        assert result.exit_code == 0, result.output
+        assert records(result)[0]["case_id"] == "A"
+
+    def test_bom_with_plain_utf8_encoding(self):
+        result = batch(b"\xef\xbb\xbfcase_id,cord\nA,displaced\n", "--encoding", "utf-8")
+        assert result.exit_code == 0, result.output
+        assert records(result)[0]["case_id"] == "A"
+
+    @pytest.mark.parametrize("end", [b"\r\n", b"\r", b"\n"])
+    def test_line_ends(self, end):
+        data = end.join([b"case_id,cord", b"A,displaced", b"B,expanded"]) + end
+        result = batch(data)
+        assert result.exit_code == 0, result.output
+        assert [r["case_id"] for r in records(result)] == ["A", "B"]
+
+    def test_not_utf8_names_the_fix_and_goes_on(self):
+        data = "case_id,cord\nMüller,displaced\nB,expanded\n".encode("latin-1")
+        result = batch(data)
+        assert result.exit_code == 1
+        rows = records(result)
+        assert len(rows) == 2 and rows[1]["error"] == ""
+        assert rows[0]["case_id"] == "M\\xfcller"
+        assert rows[0]["error"] == (
+            "case_id: 'M\\xfcller' is not valid UTF-8 text; if the file was saved in another encoding, "
+            "pass it with --encoding (for example --encoding latin-1 or cp1252)"
+        )
+        assert "--encoding latin-1" in summary(result)
+
+    def test_encoding_option_reads_it(self):
+        data = "case_id,cord\nMüller,displaced\n".encode("latin-1")
+        result = batch(data, "--encoding", "latin-1")
+        assert result.exit_code == 0, result.output
+        assert records(result)[0]["case_id"] == "Müller"
+
+    def test_utf16_file(self):
+        data = "case_id,cord\nA,displaced\n".encode("utf-16")
+        result = batch(data)
+        assert result.exit_code == 2
+        assert "is UTF-16 (Excel 'Unicode Text'): pass --encoding utf-16" in result.stderr
+        assert result.stdout == ""
+        ok = batch(data, "--encoding", "utf-16")
+        assert ok.exit_code == 0 and records(ok)[0]["case_id"] == "A"
+
+    def test_unknown_encoding(self):
+        result = batch(IDEM, "--encoding", "klingon")
+        assert result.exit_code == 2
+        assert "unknown encoding 'klingon'" in result.stderr
+
+
+class TestDelimiters:
+    def test_semicolon_is_sniffed_when_the_header_has_no_comma(self):
+        result = batch("case_id;cord;level\nA;displaced;cervical,thoracic\n")
+        assert result.exit_code == 0, result.output
+        assert records(result)[0]["compartment"] == "intradural_extramedullary"
+
+    def test_delimiter_option(self):
+        result = batch("case_id|cord\nA|displaced\n", "--delimiter", "|")
+        assert result.exit_code == 0, result.output
+        tab = batch("case_id\tcord\nA\tdisplaced\n", "--delimiter", "tab")
+        assert tab.exit_code == 0, tab.output
+        assert records(result)[0]["case_id"] == records(tab)[0]["case_id"] == "A"
+
+    def test_a_long_delimiter_is_refused(self):
+        result = batch(IDEM, "--delimiter", ";;")
+        assert result.exit_code == 2
+        assert "--delimiter ';;': give a single character" in result.stderr
+
+
+class TestWholeFileProblems:
+    """Exit 2, a message naming the problem and the fix, nothing on standard output."""
+
+    @pytest.mark.parametrize(
+        "data, message",
+        [
+            (b"", "standard input is empty: the first line must name the columns"),
+            (b"\n\n  \n", "standard input is empty"),
+            (b"A1,displaced,widened\n", "the first line is not a header: none of its cells ('A1', 'displaced', 'widened') names a column"),
+            (b"case_id,cord,Cord\nA,x,y\n", "column 'Cord' appears twice in the header (columns 2 and 3); remove or rename one"),
+            (b"case_id,cord,foramnal_extension\nA,displaced,yes\n", "unknown column 'foramnal_extension' (did you mean 'foraminal_extension'?)"),
+            (b'case_id,"cord\n', "the header (line 1) cannot be read: a quote opened on this line is never closed"),
+        ],
+    )
+    def test_message_and_exit_2(self, data, message):
+        result = batch(data)
+        assert result.exit_code == 2
+        assert message in result.stderr
+        assert result.stderr.startswith("Error: ")
+        assert result.stdout == ""
+        assert_no_traceback(result)
+
+    def test_unknown_column_can_be_passed_through(self):
+        result = batch("case_id,cord,mrn\nA,displaced,123\n", "--passthrough", "MRN")
+        assert result.exit_code == 0
+        assert records(result)[0]["mrn"] == "123"
+
+    def test_passthrough_of_a_missing_column(self):
+        result = batch(IDEM, "--passthrough", "mrn")
+        assert result.exit_code == 2
+        assert "--passthrough mrn: there is no such column in the header of standard input" in result.stderr
+
+    def test_missing_input_file(self, tmp_path):
+        result = invoke("batch", str(tmp_path / "nope.csv"))
+        assert result.exit_code == 2
+        assert "does not exist" in result.stderr
+
+
+class TestBadRows:
+    """Exit 1, one error record per bad row naming the row, column, value and fix; the rest is assessed."""
+
+    def test_ragged_rows(self):
+        result = batch("case_id,cord,csf\nA,displaced\nB,displaced,widened,oops\nC,displaced,widened\nD,displaced,widened,,\n")
+        assert result.exit_code == 1
+        rows = records(result)
+        assert len(rows) == 4
+        assert rows[0]["error"] == "the row has 2 cells but the header has 3: a separator is missing or the row was cut short; add the missing cells (they may be empty)"
+        assert rows[1]["error"].startswith("the row has 4 cells but the header has 3: a value that contains the separator must be in double quotes")
+        assert rows[2]["error"] == rows[3]["error"] == ""
+        assert summary(result).startswith("ddx batch: 4 rows read, 2 assessed, 2 failed; first failure: row 1: the row has 2 cells")
+
+    @pytest.mark.parametrize("age", ["-3", "400", "54.5", "old"])
+    def test_impossible_ages(self, age):
+        result = batch(f"case_id,age,cord\nA,{age},displaced\nB,54,displaced\n")
+        assert result.exit_code == 1
+        rows = records(result)
+        assert len(rows) == 2 and rows[1]["error"] == ""
+        assert rows[0]["error"].startswith(f"age: '{age}' is ")
+        assert rows[0]["compartment"] == rows[0]["candidate_1"] == ""
+
+    def test_bad_value_suggests_the_closest(self):
+        result = batch("case_id,csf\nA,efaced\n", "--format", "ndjson")
+        error = json.loads(result.stdout)["error"]
+        assert error["column"] == "csf" and error["value"] == "efaced" and error["line"] == 2
+        assert "did you mean 'effaced'?" in error["message"]
+
+    def test_unclosed_quote_spares_the_following_rows(self):
+        result = batch('case_id,cord\nA,"displaced\nB,expanded\nC,normal\n')
+        assert result.exit_code == 1
+        rows = records(result)
+        assert [r["case_id"] for r in rows] == ["A", "B", "C"]
+        assert rows[0]["error"].startswith("a quote opened on this line is never closed")
+        assert rows[1]["compartment"] == "intramedullary"
+
+    def test_text_after_a_closing_quote(self):
+        result = batch('case_id,cord\n"A"x,displaced\nB,displaced\n')
+        rows = records(result)
+        assert len(rows) == 2 and "text follows a closing quote" in rows[0]["error"]
+
+    def test_nul_bytes(self):
+        result = batch(b"case_id,cord\nA\x00,displaced\nB,dis\x00placed\nC,displaced\n")
+        assert result.exit_code == 1
+        rows = records(result)
+        assert len(rows) == 3
+        assert rows[0]["error"].startswith("case_id: 'A\\x00' contains a NUL byte")
+        assert rows[1]["error"].startswith("cord: 'dis\\x00placed' contains a NUL byte")
+        assert rows[2]["error"] == ""
+
+    def test_a_huge_field(self):
+        note = "x" * 300_000
+        result = batch(f"case_id,cord,note\nA,displaced,{note}\nB,expanded,\n", "--passthrough", "note")
+        assert result.exit_code == 0, result.stderr
+        rows = records(result)
+        assert len(rows) == 2 and rows[0]["note"] == note
+
+    def test_strict_stops_at_the_first_bad_row(self):
+        result = batch("case_id,age\nA,40\nB,400\nC,50\n", "--strict")
+        assert result.exit_code == 1
+        assert "Error: row 2: age: '400' is out of range (allowed: 0-120) (stopped by --strict; 1 row(s) were written before it)" in result.stderr
+        assert [r["case_id"] for r in records(result)] == ["A"]
+
+
+class TestSafeOutput:
+    def test_formula_injection_is_neutralised_in_csv_only(self):
+        data = "case_id,cord,note\n=HYPERLINK(\"x\"),displaced,+1\n@A,displaced,-2\n\tB,displaced,=1\n"
+        result = batch(data, "--passthrough", "note")
+        rows = records(result)
+        assert [r["case_id"] for r in rows] == ["'=HYPERLINK(\"x\")", "'@A", "B"]
+        assert [r["note"] for r in rows] == ["'+1", "'-2", "'=1"]
+        ndjson = [json.loads(line) for line in batch(data, "--passthrough", "note", "--format", "ndjson").stdout.splitlines()]
+        assert [r["case_id"] for r in ndjson] == ['=HYPERLINK("x")', "@A", "B"]
+        assert [r["passthrough"]["note"] for r in ndjson] == ["+1", "-2", "=1"]
+
+    def test_output_file_is_written(self, tmp_path):
+        out = tmp_path / "out.csv"
+        result = invoke("batch", "-", "-o", str(out), input=IDEM)
+        assert result.exit_code == 0 and result.stdout == ""
+        assert next(csv.reader(out.open(newline=""))) == COLUMNS
+        assert os.listdir(tmp_path) == ["out.csv"]
+
+    @pytest.mark.parametrize("data, args, code", [(b"case_id,agee\n", (), 2), (b"case_id,age\n1,400\n", ("--strict",), 1)])
+    def test_a_failed_run_leaves_the_old_output_alone(self, tmp_path, data, args, code):
+        out = tmp_path / "out.csv"
+        out.write_text("previous results\n")
+        result = invoke("batch", "-", "-o", str(out), *args, input=data)
+        assert result.exit_code == code
+        assert out.read_text() == "previous results\n"
+        assert os.listdir(tmp_path) == ["out.csv"]
+
+    def test_writing_over_the_input_is_refused(self, tmp_path):
+        src = tmp_path / "cases.csv"
+        src.write_text(IDEM)
+        result = invoke("batch", str(src), "-o", str(src))
+        assert result.exit_code == 2
+        assert f"refusing to write the output over the input {src}; choose another -o" in result.stderr
+        assert src.read_text() == IDEM
+
+    def test_output_into_a_missing_folder(self, tmp_path):
+        result = invoke("batch", "-", "-o", str(tmp_path / "no" / "out.csv"), input=IDEM)
+        assert result.exit_code == 2
+        assert "the folder" in result.stderr and "does not exist" in result.stderr
+
+    def test_progress_goes_to_stderr_only(self, tmp_path):
+        src = tmp_path / "cases.csv"
+        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(2500)))
+        result = invoke("batch", str(src), "--progress")
+        assert result.exit_code == 0
+        assert len(records(result)) == 2500
+        assert result.stderr.splitlines()[0].startswith("ddx batch")
+        quiet = invoke("batch", str(src))
+        assert quiet.stderr == "ddx batch: 2500 rows read, 2500 assessed, 0 failed\n"
+
+    def test_a_closed_pipe_ends_quietly(self, tmp_path):
+        src = tmp_path / "cases.csv"
+        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(20000)))
+        proc = subprocess.run(
+            f"{sys.executable} -m ddx batch {src} | head -n 2",
+            shell=True, capture_output=True, text=True, executable="/bin/bash",
+        )
+        assert proc.stdout.splitlines()[0] == ",".join(COLUMNS)
+        assert len(proc.stdout.splitlines()) == 2
+        assert "Traceback" not in proc.stderr and "Error" not in proc.stderr, proc.stderr
+
+
+class TestTemplate:
+    def test_template_is_the_header_of_every_known_column(self):
+        result = invoke("template")
+        assert result.exit_code == 0
+        assert result.stdout == ",".join(["case_id", *KB.features]) + "\n"
+
+    def test_template_reads_back_as_a_batch_with_no_rows(self, tmp_path):
+        out = tmp_path / "cases.csv"
+        assert invoke("template", "-o", str(out)).exit_code == 0
+        result = invoke("batch", str(out))
+        assert result.exit_code == 0
+        assert "0 rows read" in result.stderr
