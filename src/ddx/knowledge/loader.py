@@ -86,16 +86,17 @@ def _csv_rows(folder, name: str, columns: tuple[str, ...], issues: _Issues) -> I
     if not numbered:
         issues.add(name, None, "has no header row")
         return
-    reader = csv.reader(line for _, line in numbered)
+    reader = csv.reader([line for _, line in numbered])
     header = next(reader)
     if tuple(h.strip() for h in header) != columns:
         issues.add(name, numbered[0][0], f"header must be {','.join(columns)} (found {','.join(header)})")
         return
+    width = len(columns)
     for (lineno, _), cells in zip(numbered[1:], reader):
-        if len(cells) != len(columns):
-            issues.add(name, lineno, f"expected {len(columns)} cells, found {len(cells)}")
+        if len(cells) != width:
+            issues.add(name, lineno, f"expected {width} cells, found {len(cells)}")
             continue
-        yield lineno, dict(zip(columns, (c.strip() for c in cells)))
+        yield lineno, dict(zip(columns, map(str.strip, cells)))
 
 
 def _probability(text: str, name: str, row: int, issues: _Issues) -> float | None:
@@ -262,36 +263,43 @@ def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issu
     table: dict[tuple[str, str, str], Number] = {}
     rows_of: dict[tuple[str, str], int] = {}
     columns = ("entity", "feature", "value", "probability", "source", "grade")
+    outcomes = {fid: f.outcomes for fid, f in features.items()}
+    proven: set[tuple[str, str]] = set()  # (source, grade) pairs that passed _provenance
     for row, r in _csv_rows(folder, name, columns, issues):
         entity, fid, value = r["entity"], r["feature"], r["value"]
         if entity not in entity_ids:
             issues.add(name, row, f"entity {entity!r} is not in entities.toml")
             continue
-        feature = features.get(fid)
-        if feature is None:
+        values = outcomes.get(fid)
+        if values is None:
             issues.add(name, row, f"feature {fid!r} is not in features.toml")
             continue
-        if value not in feature.outcomes:
-            issues.add(name, row, f"{fid} value {value!r} is not one of {', '.join(feature.outcomes)}")
+        if value not in values:
+            issues.add(name, row, f"{fid} value {value!r} is not one of {', '.join(values)}")
             continue
         if (entity, fid, value) in table:
             issues.add(name, row, f"{entity} {fid}={value} is given twice")
             continue
         p = _probability(r["probability"], name, row, issues)
-        if p is not None and _provenance(name, row, r, sources, issues):
+        if p is None:
+            continue
+        cited = (r["source"], r["grade"])
+        if cited in proven or _provenance(name, row, r, sources, issues):
+            proven.add(cited)
             table[(entity, fid, value)] = Number(p, r["source"], r["grade"])
             rows_of.setdefault((entity, fid), row)
     for entity in sorted(entity_ids):
         for feature in features.values():
-            given = [o for o in feature.outcomes if (entity, feature.id, o) in table]
+            values = outcomes[feature.id]
+            given = [o for o in values if (entity, feature.id, o) in table]
             if not given and not feature.required:
                 continue
-            missing = [o for o in feature.outcomes if o not in given]
+            missing = [o for o in values if o not in given]
             if missing:
                 issues.add(name, rows_of.get((entity, feature.id)), f"{entity} {feature.id}: no probability for {', '.join(missing)}")
                 continue
             if feature.kind != "list":
-                total = sum(table[(entity, feature.id, o)].probability for o in feature.outcomes)
+                total = sum(table[(entity, feature.id, o)].probability for o in values)
                 if abs(total - 1) > SUM_TOLERANCE:
                     issues.add(name, rows_of[(entity, feature.id)], f"{entity} {feature.id}: values sum to {total:.4f}, not 1")
     return table
@@ -390,12 +398,13 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
         return min(max((1 - s) * p + s / k, c), 1 - c)
 
     tables = {}
+    weights = [priors[e].probability for e in ids]
     for feature in features.values():
         outcomes = feature.outcomes
         k = 2 if feature.kind == "list" else len(outcomes)
         for o in outcomes:
             given = [likelihoods.get((e, feature.id, o)) for e in ids]
-            known = [(priors[e].probability, n.probability) for e, n in zip(ids, given) if n is not None]
+            known = [(w, n.probability) for w, n in zip(weights, given) if n is not None]
             if not known:
                 continue
             # "not characteristic": an entity without a number for this finding
