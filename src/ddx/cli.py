@@ -21,10 +21,23 @@ option or value, unreadable input, unknown column, broken knowledge base);
 
 DISCLAIMER = "ddx is a teaching and research aid, not a medical device."
 
-try:
-    FEATURES = load_features()
-except KnowledgeError:  # `ddx kb check` reports it; other commands fail on use
-    FEATURES = {}
+
+def _schema() -> dict:
+    """The feature schema the options are built from: the knowledge base's (usually cached, and
+    needed by the command anyway), else features.toml alone, else none (`ddx kb check` says why)."""
+    from .knowledge import default_knowledge
+
+    try:
+        return default_knowledge().features
+    except KnowledgeError:
+        pass
+    try:
+        return load_features()
+    except KnowledgeError:  # other commands fail on use
+        return {}
+
+
+FEATURES = _schema()
 
 
 class CommandError(click.ClickException):

@@ -26,5 +26,8 @@ __all__ = [
 
 @lru_cache(maxsize=1)
 def default_knowledge() -> Knowledge:
-    """The packaged knowledge base, loaded once per process."""
-    return load_knowledge()
+    """The packaged knowledge base, loaded once per process (and kept between runs, see cache.py)."""
+    from . import cache
+    from .loader import FILES
+
+    return cache.load(load_knowledge, FILES)

@@ -6,10 +6,8 @@ fails, so a knowledge-base author fixes them all in one pass.
 
 from __future__ import annotations
 
-import csv
 import math
 import re
-import tomllib
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
@@ -64,13 +62,25 @@ def _read(folder, name: str, issues: _Issues) -> str | None:
     return None
 
 
+#: The last parse of each TOML file by name, with its text: the CLI reads
+#: features.toml for its options and again with the whole knowledge base.
+_PARSED: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
 def _toml(folder, name: str, issues: _Issues) -> dict[str, Any] | None:
     """The parsed file, or None (with an issue) when it is missing or not valid TOML."""
     text = _read(folder, name, issues)
     if text is None:
         return None
+    last = _PARSED.get(name)
+    if last is not None and last[0] == text:
+        return last[1]
+    import tomllib  # only when parsing: a cached knowledge base needs no parser
+
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
+        _PARSED[name] = (text, data)
+        return data
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"at line (\d+)", str(exc))
         issues.add(name, int(line.group(1)) if line else None, f"is not valid TOML: {exc}")
@@ -86,6 +96,8 @@ def _csv_rows(folder, name: str, columns: tuple[str, ...], issues: _Issues) -> I
     if not numbered:
         issues.add(name, None, "has no header row")
         return
+    import csv
+
     reader = csv.reader([line for _, line in numbered])
     header = next(reader)
     if tuple(h.strip() for h in header) != columns:

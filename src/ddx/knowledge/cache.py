@@ -1,0 +1,88 @@
+"""The validated packaged knowledge base, kept between runs to start fast.
+
+Loading parses about 70 KB of TOML and 3,000 CSV rows and validates every
+number: most of what a one-case `ddx assess` spends beyond its imports. The
+result is pickled in the user's cache folder together with the exact bytes of
+every knowledge file and of the code that reads them; a later run takes it
+only when all of those are byte for byte the same, so what it gets is what a
+fresh load would give, issues included (an invalid knowledge base is never
+stored). DDX_NO_CACHE=1 turns the cache off; any problem with it (a
+read-only or missing folder, a damaged file) just means a fresh load.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+from .records import Knowledge
+
+MAGIC = b"ddx-knowledge-cache-1\n"
+#: The code whose output is cached: a change to any of it is a cache miss.
+CODE = (("ddx", "__init__.py"), ("ddx", "errors.py"), ("ddx.knowledge", "__init__.py"), ("ddx.knowledge", "loader.py"), ("ddx.knowledge", "records.py"))
+
+
+def folder() -> Path:
+    """$XDG_CACHE_HOME/ddx, or ~/.cache/ddx."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ddx"
+
+
+def _fingerprint(data_files: tuple[str, ...]) -> bytes:
+    """Everything the loaded knowledge base depends on, as bytes: Python, the code, the data."""
+    parts = [sys.version.encode(), str(pickle.HIGHEST_PROTOCOL).encode()]
+    for package, name in CODE:
+        parts.append((resources.files(package) / name).read_bytes())
+    data = resources.files("ddx.knowledge")
+    parts += [(data / name).read_bytes() for name in data_files]
+    return b"\0".join(f"{len(p)}:".encode() + p for p in parts)
+
+
+def _path() -> Path:
+    return folder() / f"knowledge-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
+
+
+def load(build: Callable[[], Knowledge], data_files: tuple[str, ...]) -> Knowledge:
+    """The cached knowledge base if it matches the files exactly, else build() (and keep it)."""
+    if os.environ.get("DDX_NO_CACHE"):
+        return build()
+    try:
+        key = _fingerprint(data_files)
+    except OSError:
+        return build()
+    path = _path()
+    try:
+        blob = path.read_bytes()
+        head = len(MAGIC) + len(key)
+        if blob[: len(MAGIC)] == MAGIC and blob[len(MAGIC) : head] == key:
+            kb = pickle.loads(memoryview(blob)[head:])
+            if isinstance(kb, Knowledge):
+                return kb
+    except Exception:  # a missing or damaged cache is a cache miss
+        pass
+    kb = build()
+    _store(path, MAGIC + key + pickle.dumps(kb, protocol=pickle.HIGHEST_PROTOCOL))
+    return kb
+
+
+def _store(path: Path, blob: bytes) -> None:
+    """Write atomically; a folder that cannot be written is no error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass

@@ -1,0 +1,79 @@
+"""The knowledge cache gives what a fresh load gives, and never gets in the way."""
+
+from __future__ import annotations
+
+import pytest
+
+from ddx.errors import KnowledgeError, KnowledgeIssue
+from ddx.knowledge import cache, load_knowledge
+from ddx.knowledge.loader import FILES
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("DDX_NO_CACHE", raising=False)
+    return tmp_path / "ddx"
+
+
+class Counting:
+    def __init__(self, build=load_knowledge):
+        self.calls = 0
+        self.build = build
+
+    def __call__(self):
+        self.calls += 1
+        return self.build()
+
+
+def test_a_second_load_comes_from_the_cache_and_equals_a_fresh_load(cache_home):
+    build = Counting()
+    first = cache.load(build, FILES)
+    second = cache.load(build, FILES)
+    assert build.calls == 1
+    assert second == first == load_knowledge()
+    assert [p.name for p in cache_home.iterdir()] == [cache._path().name]
+
+
+def test_any_change_to_the_files_or_the_code_is_a_miss(cache_home, monkeypatch):
+    build = Counting()
+    cache.load(build, FILES)
+    real = cache._fingerprint
+    monkeypatch.setattr(cache, "_fingerprint", lambda files: real(files) + b"edited")
+    cache.load(build, FILES)
+    assert build.calls == 2
+
+
+def test_a_damaged_cache_is_a_miss(cache_home):
+    build = Counting()
+    cache.load(build, FILES)
+    path = cache._path()
+    path.write_bytes(path.read_bytes()[:-100])
+    assert cache.load(build, FILES) == load_knowledge()
+    assert build.calls == 2
+
+
+def test_a_folder_that_cannot_be_written_is_no_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    build = Counting()
+    assert cache.load(build, FILES) == cache.load(build, FILES)
+    assert build.calls == 2
+
+
+def test_ddx_no_cache_turns_it_off(cache_home, monkeypatch):
+    monkeypatch.setenv("DDX_NO_CACHE", "1")
+    build = Counting()
+    cache.load(build, FILES)
+    cache.load(build, FILES)
+    assert build.calls == 2 and not cache_home.exists()
+
+
+def test_a_broken_knowledge_base_is_never_stored(cache_home):
+    def broken():
+        raise KnowledgeError([KnowledgeIssue("priors.csv", 3, "probability 'x' is not a number")])
+
+    with pytest.raises(KnowledgeError):
+        cache.load(broken, FILES)
+    assert not cache_home.exists() or not any(cache_home.iterdir())
