@@ -27,7 +27,7 @@ from collections import deque
 from contextlib import contextmanager
 from functools import partial, reduce
 from itertools import repeat
-from operator import add, itemgetter, mul, sub, truediv
+from operator import add, itemgetter, sub, truediv
 from typing import Any, Callable, Iterator, TextIO
 
 import attrs
@@ -230,7 +230,7 @@ class _Records:
     def _new_reader(self):
         return csv.reader(self._lines(), delimiter=self._delimiter, strict=True)
 
-    def __iter__(self) -> Iterator[tuple[int, list[str] | str]]:
+    def __iter__(self) -> Iterator[tuple[int, list[str] | _BadRecord]]:
         """(first physical line, cells), or (line, _BadRecord) for a record that is not valid CSV."""
         buf = self._buf
         reader = self._reader
@@ -413,8 +413,9 @@ class _Packed:
         self.hi_offset = 2.0 ** (self.MANTISSA + hi_exp)
         self.temperature = kb.settings.temperature
         # sign and exponent bits of each lane: -(2**52 + m) * 2**exp once the mantissa m is added
-        frame = (1 << 11 | (lo_exp + 1075)) << 52 | (1 << 11 | (hi_exp + 1075)) << 52 + 64
+        frame = (1 << 11 | (lo_exp + 1075)) << 52 | (1 << 11 | (hi_exp + 1075)) << (52 + 64)
         self.base = self.pack(kb.log_prior) + sum(frame << 128 * k for k in range(self.size))
+        self.posterior = self._posterior_function()
 
     def pack(self, vector) -> int:
         """One integer holding -vector[e] * 2**shift in the two lanes of entity e."""
@@ -429,14 +430,20 @@ class _Packed:
             packed |= ((v & mask) | ((v >> self.SPLIT) << 64)) << (128 * k)
         return packed
 
-    def posterior(self, total: int) -> list[float]:
-        """The posterior from a packed sum of the prior and the findings (engine._normalise)."""
-        lanes = self.unpack(total.to_bytes(self.nbytes, "little"))
-        scores = list(map(add, map(add, lanes[1::2], repeat(self.hi_offset)), map(add, lanes[0::2], repeat(self.lo_offset))))
-        if self.temperature != 1.0:
-            scores = list(map(truediv, scores, repeat(self.temperature)))
-        weights = list(map(math.exp, map(sub, scores, repeat(max(scores)))))
-        return list(map(truediv, weights, repeat(math.fsum(weights))))
+    def _posterior_function(self) -> Callable[[int], list[float]]:
+        """posterior(total): the posterior from a packed sum of the prior and the findings,
+        with the engine's arithmetic (engine._normalise); C-level loops throughout."""
+        unpack, nbytes, hi_offset, lo_offset = self.unpack, self.nbytes, self.hi_offset, self.lo_offset
+        t, exp, fsum = self.temperature, math.exp, math.fsum
+
+        def posterior(total: int) -> list[float]:
+            lanes = unpack(total.to_bytes(nbytes, "little"))
+            scores = map(add, map(add, lanes[1::2], repeat(hi_offset)), map(add, lanes[0::2], repeat(lo_offset)))
+            scores = list(map(truediv, scores, repeat(t)) if t != 1.0 else scores)
+            weights = list(map(exp, map(sub, scores, repeat(max(scores)))))
+            return list(map(truediv, weights, repeat(fsum(weights))))
+
+        return posterior
 
 
 # -- one row ------------------------------------------------------------------
@@ -489,6 +496,7 @@ class _Assessor:
         self.blocks = [(itemgetter(*cols), {}, cols) for cols in self._blocks()]
         self.posterior = self._posterior_function()
         self.quick = self._quick_function()
+        self.csv_row = self._csv_row_function()
 
     def _blocks(self) -> list[tuple[int, ...]]:
         """Columns grouped so that each group's cells take at most BLOCK_COMBINATIONS
@@ -618,9 +626,7 @@ class _Assessor:
         packed = self.packed
         if packed is None:
             return lambda cells: list(engine.posterior(self.kb, self.findings(cells)))
-        blocks, miss, base = self.blocks, self._block_miss, packed.base
-        unpack, nbytes, hi_offset, lo_offset = packed.unpack, packed.nbytes, packed.hi_offset, packed.lo_offset
-        t, exp, fsum = packed.temperature, math.exp, math.fsum
+        blocks, miss, base, softmax = self.blocks, self._block_miss, packed.base, packed.posterior
 
         def posterior(cells: list[str]) -> list[float]:
             total = base
@@ -630,12 +636,7 @@ class _Assessor:
                     total += cache[key]
                 except KeyError:
                     total += miss(cache, cols, key, cells)
-            lanes = unpack(total.to_bytes(nbytes, "little"))
-            scores = list(map(add, map(add, lanes[1::2], repeat(hi_offset)), map(add, lanes[0::2], repeat(lo_offset))))
-            if t != 1.0:
-                scores = list(map(truediv, scores, repeat(t)))
-            weights = list(map(exp, map(sub, scores, repeat(max(scores)))))
-            return list(map(truediv, weights, repeat(fsum(weights))))
+            return softmax(total)
 
         return posterior
 
@@ -650,24 +651,28 @@ class _Assessor:
             sums = [total(get(post)) for get in getters]
             best = max(range(len(sums)), key=sums.__getitem__)
             top = sorted(post, reverse=True)[:n]
-            if len(set(top)) == len(top):
-                chosen = list(map(post.index, top))
+            if len(set(top)) == len(top):  # distinct: index() finds each one's entity
+                candidates = list(zip(map(ids.__getitem__, map(post.index, top)), top))
             else:
-                chosen = sorted(range(len(post)), key=post.__getitem__, reverse=True)[:n]
+                candidates = [(ids[i], post[i]) for i in sorted(range(len(post)), key=post.__getitem__, reverse=True)[:n]]
             flagged = [i for i, p in zip(dont_miss, dont_miss_of(post)) if p >= floor]
             if len(flagged) > 1:
                 flagged.sort(key=post.__getitem__, reverse=True)
-            return COMPARTMENTS[best], sums[best], [(ids[i], post[i]) for i in chosen], [ids[i] for i in flagged]
+            return COMPARTMENTS[best], sums[best], candidates, [ids[i] for i in flagged]
 
         return quick
 
-    def csv_row(self, row: int, cells: list[str]) -> list:
-        """The CSV output row of a readable data row."""
-        compartment, p, candidates, flagged = self.quick(cells)
-        ci = self.layout.case_index
-        case_id = cells[ci].strip() if ci is not None else None
-        passthrough = [cells[i] for i in self.layout.passthrough] if self.layout.passthrough else None
-        return render.csv_result_row(row, case_id, compartment, p, candidates, flagged, passthrough)
+    def _csv_row_function(self) -> Callable[[int, list[str]], list]:
+        """csv_row(row, cells): the CSV output row of a readable data row."""
+        quick, ci, result_row = self.quick, self.layout.case_index, render.csv_result_row
+        passthrough = _getter(self.layout.passthrough) if self.layout.passthrough else lambda cells: None
+
+        def csv_row(row: int, cells: list[str]) -> list:
+            compartment, p, candidates, flagged = quick(cells)
+            case_id = cells[ci].strip() if ci is not None else None
+            return result_row(row, case_id, compartment, p, candidates, flagged, passthrough(cells))
+
+        return csv_row
 
     def record(self, row: int, cells: list[str]) -> dict[str, Any]:
         """The JSON record of a readable data row: to_record(engine.assess(...)) plus the row."""
