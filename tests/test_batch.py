@@ -187,13 +187,13 @@ class TestRecords:
 
 
 class TestRender:
-    @pytest.mark.parametrize("text", ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"])
+    @pytest.mark.parametrize("text", ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "  =1+1"])
     def test_formula_cells_get_an_apostrophe_once(self, text):
         assert render.neutralise(text) == "'" + text
         assert render.neutralise(render.neutralise(text)) == "'" + text
 
     def test_plain_cells_are_untouched(self):
-        assert render.neutralise("IM 017") == "IM 017" and render.neutralise("") == ""
+        assert render.neutralise("IM 017") == "IM 017" and render.neutralise("") == "" and render.neutralise(" a=b") == " a=b"
 
     def test_csv_header(self):
         assert render.csv_header(2, ("=acc",)) == [

@@ -428,7 +428,7 @@ def _progress(inp, enabled: bool | None):
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
-        return None, lambda: None
+        return None, lambda done: None
     if inp.size:
         bar = click.progressbar(length=inp.size, label="ddx batch", file=sys.stderr, show_pos=False)
 
@@ -437,8 +437,9 @@ def _progress(inp, enabled: bool | None):
             if pos is not None and pos > bar.pos:
                 bar.update(pos - bar.pos)
 
-        def finish() -> None:
-            bar.update(max(inp.size - bar.pos, 0))
+        def finish(done: bool) -> None:
+            if done:
+                bar.update(max(inp.size - bar.pos, 0))
             bar.render_finish()
 
         return show, finish
@@ -446,7 +447,7 @@ def _progress(inp, enabled: bool | None):
     def count(rows: int) -> None:
         click.echo(f"\rddx batch: {rows:,} rows", nl=False, err=True)
 
-    return count, lambda: click.echo("", err=True)
+    return count, lambda done: click.echo("", err=True)
 
 
 @cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
@@ -491,12 +492,14 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
         click.echo("ddx batch: reading CSV from standard input (end it with Ctrl-D)", err=True)
     show, finish = _progress(inp, progress)
     name = "standard input" if input_path == "-" else input_path
+    done = False
     try:
         with b.stdout_text() if output == "-" else b.atomic_output(output) as sink:
             summary = b.run(
                 inp.text, sink, fmt=fmt, top=top, passthrough=passthrough, strict=strict,
                 delimiter=_delimiter(delimiter), encoding=encoding, knowledge=kb_, name=name, progress=show,
             )
+        done = True
     except b.BatchError as exc:
         raise CommandError(str(exc)) from None
     except b.StrictStop as exc:
@@ -508,7 +511,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
         raise CommandError(f"cannot write {output}: {exc.strerror or exc}; {output} was left as it was") from None
     finally:
         inp.close()
-    finish()
+        finish(done)
     click.echo(f"ddx batch: {summary.line()}", err=True)
     if summary.exit_code:
         click.get_current_context().exit(summary.exit_code)

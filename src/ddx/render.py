@@ -195,8 +195,11 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(text: str) -> str:
-    """A cell of input text made safe for a spreadsheet: a leading apostrophe before =, +, -, @, tab, CR."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """A cell of input text made safe for a spreadsheet: a leading apostrophe before =, +, -, @, tab, CR
+    (after any leading spaces, which some spreadsheets drop)."""
+    if text.startswith(FORMULA_START) or text.startswith(" ") and text.lstrip(" ").startswith(FORMULA_START):
+        return "'" + text
+    return text
 
 
 def csv_header(top: int = 3, passthrough: tuple[str, ...] = ()) -> list[str]:
