@@ -307,6 +307,8 @@ class TestBadRows:
         assert result.exit_code == 1
         assert "Error: row 2: age: '400' is out of range (allowed: 0-120) (stopped by --strict; 1 row(s) were written before it)" in result.stderr
         assert [r["case_id"] for r in records(result)] == ["A"]
+        as_json = batch("case_id,age\nA,40\nB,400\n", "--strict", "--format", "json")
+        assert as_json.exit_code == 1 and [r["case_id"] for r in json.loads(as_json.stdout)] == ["A"]
 
 
 class TestSafeOutput:

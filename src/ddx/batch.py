@@ -818,6 +818,7 @@ def run(
         if error is not None:
             failed += 1
             if strict:
+                out.close()  # what was written stays well-formed (a JSON array is closed)
                 raise StrictStop(error, read - 1)
             first_error = first_error or error
             out.error(error)
