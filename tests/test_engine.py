@@ -28,9 +28,7 @@ def run(kb, **cells_):
 
 def model_prior(kb) -> list[float]:
     """The model's prior over the entities, in knowledge-base order."""
-    weights = [math.exp(x) for x in kb.log_prior]
-    total = math.fsum(weights)
-    return [w / total for w in weights]
+    return list(kb.prior)
 
 
 def syndrome_flags(a, *words):

@@ -113,9 +113,9 @@ class TestNumbers:
         numbers = list(kb.priors.items()) + list(kb.likelihoods.items())
         assert numbers
         for key, number in numbers:
-            assert number.source in kb.sources, key
+            assert number.source_keys and all(k in kb.sources for k in number.source_keys), key
             assert number.grade in ("A", "B", "C"), key
-            assert kb.sources[number.source].citation, key
+            assert all(kb.sources[k].citation for k in number.source_keys), key
 
     def test_every_entity_source_resolves(self, kb):
         """The sources an entity lists are all in sources.toml."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import textwrap
 from typing import Any
 
@@ -171,12 +170,9 @@ def likelihood_ratio(kb: Knowledge, vector: tuple[float, ...], i: int) -> float:
     The same computation as the reasons of an assessment (engine._reasons), so
     a card's ratio is the ratio `ddx assess` shows for that finding alone.
     """
-    t = kb.settings.temperature
-    weights = [math.exp(lp) for lp in kb.log_prior]
-    likelihood = [math.exp(v / t) for v in vector]
-    rest = math.fsum(weights) - weights[i]
-    others = (math.fsum(w * x for w, x in zip(weights, likelihood)) - weights[i] * likelihood[i]) / rest
-    return likelihood[i] / others
+    from .engine import likelihood_ratios
+
+    return likelihood_ratios(kb, vector)[i]
 
 
 def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
@@ -251,7 +247,7 @@ def _cited(kb: Knowledge, entity: Entity) -> tuple[Cited, ...]:
 def model_prior(kb: Knowledge, entity_id: str) -> float:
     """The prior the engine starts from: priors.csv with the spread within each
     compartment flattened (model.toml prior_flattening), compartment totals kept."""
-    return math.exp(kb.log_prior[kb.entity_ids.index(entity_id)])
+    return kb.prior[kb.entity_ids.index(entity_id)]
 
 
 def build_card(kb: Knowledge, entity_id: str, *, top: int = TOP) -> Card:

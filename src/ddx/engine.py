@@ -1,8 +1,9 @@
 """The decision module: prior x likelihoods -> posterior, compartment, reasons, flags.
 
 Transparent naive Bayes in log space. Each known finding adds its weighted
-log likelihood per entity (precomputed by the knowledge loader); unknown
-findings add nothing. The compartment is the sum of its entities. A reason is
+log likelihood per entity (precomputed by the knowledge loader), tempered by
+the temperature of model.toml; unknown findings add nothing, so no findings
+gives exactly the priors. The compartment is the sum of its entities. A reason is
 a finding's likelihood ratio for a candidate against the rest of the
 differential. Knows nothing of screens or files.
 """
@@ -76,6 +77,7 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
     )
 
     order = sorted(range(len(entities)), key=lambda i: (-post[i], i))
+    ratios = [(fid, value, likelihood_ratios(kb, vector)) for fid, value, vector in ev]
     candidates = tuple(
         Candidate(
             id=entities[i].id,
@@ -83,7 +85,7 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
             compartment=entities[i].compartment,
             probability=post[i],
             dont_miss=entities[i].dont_miss,
-            **_reasons(kb, ev, i),
+            **_reasons(kb, ratios, i),
         )
         for i in order
     )
@@ -107,18 +109,26 @@ def _label(fid: str, value: Any) -> str:
     return f"{fid.replace('_', ' ')} {format_value(value)}"
 
 
-def _reasons(kb: Knowledge, ev, i: int) -> dict[str, tuple[Reason, ...]]:
-    """Each finding's likelihood ratio for entity i against the prior-weighted rest."""
+def likelihood_ratios(kb: Knowledge, vector: tuple[float, ...]) -> list[float]:
+    """One finding's likelihood ratio for each entity against the prior-weighted rest.
+
+    The finding's tempered likelihood under the entity, over its prior-weighted
+    mean likelihood under all the other entities.
+    """
     t = kb.settings.temperature
+    weights = kb.prior
+    likelihood = [math.exp(v / t) for v in vector]
+    total = math.fsum(w * x for w, x in zip(weights, likelihood))
+    return [x / ((total - w * x) / (1.0 - w)) for w, x in zip(weights, likelihood)]
+
+
+def _reasons(kb: Knowledge, ratios, i: int) -> dict[str, tuple[Reason, ...]]:
+    """The findings for and against entity i, strongest first (ratios from likelihood_ratios)."""
     threshold = kb.settings.reason_min_ratio
-    weights = [math.exp(lp) for lp in kb.log_prior]
-    rest = math.fsum(weights) - weights[i]
     name = kb.entities[i].name
     pros, cons = [], []
-    for fid, value, vector in ev:
-        likelihood = [math.exp(v / t) for v in vector]
-        others = (math.fsum(w * x for w, x in zip(weights, likelihood)) - weights[i] * likelihood[i]) / rest
-        ratio = likelihood[i] / others
+    for fid, value, per_entity in ratios:
+        ratio = per_entity[i]
         text_value = format_value(value)
         if ratio >= threshold:
             pros.append(Reason(fid, text_value, ratio, f"{_label(fid, value)}: {_times(ratio)} as likely with {name} as with the alternatives"))
@@ -160,7 +170,7 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
 
 def _conflicts(kb: Knowledge, ev) -> tuple[str, ...]:
     """Findings that point to different compartments, in words."""
-    prior = [math.exp(lp) for lp in kb.log_prior]
+    prior = kb.prior
     pointing: dict[str, list[str]] = {}
     for fid, value, vector in ev:
         # undo the weight: where a finding points does not depend on how much it counts

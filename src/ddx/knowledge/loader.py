@@ -403,7 +403,8 @@ def flattened_priors(entities, priors, exponent: float) -> list[float]:
 
 def _log_tables(features, entities, priors, likelihoods, settings: Settings):
     ids = [e.id for e in entities]
-    log_prior = tuple(math.log(p) for p in flattened_priors(entities, priors, settings.prior_flattening))
+    prior = flattened_priors(entities, priors, settings.prior_flattening)
+    log_prior = tuple(settings.temperature * math.log(p) for p in prior)
     s, c = settings.smoothing, settings.clamp
 
     def clean(p: float, k: int) -> float:

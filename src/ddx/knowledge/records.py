@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import attrs
@@ -90,11 +91,15 @@ class Entity:
 
 @attrs.frozen
 class Number:
-    """A probability with its provenance."""
+    """A probability with its provenance (``source``: one key, or several joined by ';')."""
 
     probability: float
     source: str
     grade: str
+
+    @property
+    def source_keys(self) -> tuple[str, ...]:
+        return tuple(self.source.split(";"))
 
 
 @attrs.frozen
@@ -155,11 +160,21 @@ class Knowledge:
     rules: tuple[Rule, ...]
     settings: Settings
     population: str
-    # log prior per entity, in entity order
+    # temperature x log prior, per entity in entity order: every score is
+    # (log_prior + sum of log_tables vectors) / temperature, so the temperature
+    # tempers the evidence and never the prior (no findings gives the priors)
     log_prior: tuple[float, ...]
     # (feature, outcome) -> per-entity weighted log P(outcome | entity);
     # list features also have (feature, outcome + "!absent")
     log_tables: dict[tuple[str, str], tuple[float, ...]]
+
+    @property
+    def prior(self) -> tuple[float, ...]:
+        """The model's prior probability of each entity, in entity order."""
+        t = self.settings.temperature
+        weights = [math.exp(lp / t) for lp in self.log_prior]
+        total = math.fsum(weights)
+        return tuple(w / total for w in weights)
 
     @property
     def entity_ids(self) -> tuple[str, ...]:
