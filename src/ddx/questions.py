@@ -212,8 +212,10 @@ def rank(
     target: str = "entity",
     exclude: Iterable[str] = (),
     min_gain: float = MIN_GAIN,
+    limit: int | None = None,
 ) -> list[NextFinding]:
-    """Every finding not yet given (nor excluded) worth reading, most informative first.
+    """Every finding not yet given (nor excluded) worth reading, most informative first
+    (the first ``limit`` of them when given).
 
     ``target`` is what the gain is measured on: ``entity`` (the differential),
     ``compartment`` (where the lesion lives), or ``auto`` -- the compartment
@@ -228,15 +230,15 @@ def rank(
     if target == "auto":
         groups = compartment_groups(kb)
         if max(_grouped(post, groups)) < COMPARTMENT_SETTLED:
-            ranked = _rank(kb, findings, log_post, post, groups, exclude, min_gain)
+            ranked = _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit)
             if ranked and ranked[0].gain >= COMPARTMENT_MIN_GAIN:
                 return ranked
         target = "entity"
     groups = compartment_groups(kb) if target == "compartment" else None
-    return _rank(kb, findings, log_post, post, groups, exclude, min_gain)
+    return _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit)
 
 
-def _rank(kb, findings, log_post, post, groups, exclude, min_gain) -> list[NextFinding]:
+def _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit=None) -> list[NextFinding]:
     skip = set(exclude) | {k for k, _ in findings.values}
     ranked = []
     for fid, q in questions(kb).items():
@@ -246,14 +248,14 @@ def _rank(kb, findings, log_post, post, groups, exclude, min_gain) -> list[NextF
         if g >= min_gain:
             ranked.append((g, fid, q))
     ranked.sort(key=lambda item: (-item[0], item[1]))
-    return [NextFinding(fid, g, why(kb, q, post, groups)) for g, fid, q in ranked]
+    return [NextFinding(fid, g, why(kb, q, post, groups)) for g, fid, q in ranked[:limit]]
 
 
 def next_findings(kb: Knowledge, findings: Findings, n: int = 3, *, target: str = "entity") -> tuple[NextFinding, ...]:
     """The n findings not yet given that would best separate the leading candidates."""
     if n <= 0:
         return ()
-    return tuple(rank(kb, findings, target=target)[:n])
+    return tuple(rank(kb, findings, target=target, limit=n))
 
 
 def leading(post: Sequence[float]) -> list[int]:

@@ -428,7 +428,7 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
             tables[(feature.id, o)] = tuple(scale * math.log(clean(p, k)) for p in probs)
             if feature.kind == "list":
                 tables[(feature.id, o + "!absent")] = tuple(scale * math.log(clean(1 - p, k)) for p in probs)
-    return log_prior, tables
+    return tuple(prior), log_prior, tables
 
 
 def load_knowledge(folder: Path | str | None = None) -> Knowledge:
@@ -453,7 +453,7 @@ def load_knowledge(folder: Path | str | None = None) -> Knowledge:
         issues.add("sources.toml", None, f"[{key}] is not cited by any number or entity")
     if issues.items:
         raise KnowledgeError(issues.items)
-    log_prior, tables = _log_tables(features, entities, priors, likelihoods, settings)
+    prior, log_prior, tables = _log_tables(features, entities, priors, likelihoods, settings)
     return Knowledge(
         features=features,
         entities=entities,
@@ -464,6 +464,7 @@ def load_knowledge(folder: Path | str | None = None) -> Knowledge:
         settings=settings,
         population=_population(root),
         log_prior=log_prior,
+        prior=prior,
         log_tables=tables,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import attrs
@@ -164,17 +163,11 @@ class Knowledge:
     # (log_prior + sum of log_tables vectors) / temperature, so the temperature
     # tempers the evidence and never the prior (no findings gives the priors)
     log_prior: tuple[float, ...]
+    # the model's prior probability of each entity, in entity order
+    prior: tuple[float, ...]
     # (feature, outcome) -> per-entity weighted log P(outcome | entity);
     # list features also have (feature, outcome + "!absent")
     log_tables: dict[tuple[str, str], tuple[float, ...]]
-
-    @property
-    def prior(self) -> tuple[float, ...]:
-        """The model's prior probability of each entity, in entity order."""
-        t = self.settings.temperature
-        weights = [math.exp(lp / t) for lp in self.log_prior]
-        total = math.fsum(weights)
-        return tuple(w / total for w in weights)
 
     @property
     def entity_ids(self) -> tuple[str, ...]:
