@@ -167,8 +167,8 @@ def finding_values(feature: Feature) -> list[tuple[str, Any]]:
 def likelihood_ratio(kb: Knowledge, vector: tuple[float, ...], i: int) -> float:
     """A finding's likelihood ratio for entity i against the prior-weighted rest.
 
-    The same computation as the reasons of an assessment (engine._reasons), so
-    a card's ratio is the ratio `ddx assess` shows for that finding alone.
+    The engine's own computation (engine.likelihood_ratios), so a card's ratio
+    is the ratio `ddx assess` shows for that finding alone.
     """
     from .engine import likelihood_ratios
 
@@ -204,7 +204,7 @@ def _profile(kb: Knowledge, entity_id: str) -> tuple[Profile, ...]:
 
 def source_keys(n: Number) -> list[str]:
     """The keys of sources.toml behind one number (a number may cite several, 'A;B')."""
-    return [k.strip() for k in n.source.split(";") if k.strip()]
+    return [k.strip() for k in n.source_keys if k.strip()]
 
 
 def entity_numbers(kb: Knowledge, entity_id: str) -> list[tuple[str, str, Number]]:
@@ -245,8 +245,8 @@ def _cited(kb: Knowledge, entity: Entity) -> tuple[Cited, ...]:
 
 
 def model_prior(kb: Knowledge, entity_id: str) -> float:
-    """The prior the engine starts from: priors.csv with the spread within each
-    compartment flattened (model.toml prior_flattening), compartment totals kept."""
+    """The prior the engine starts from (Knowledge.prior): priors.csv with the spread
+    within each compartment flattened (model.toml prior_flattening), compartment totals kept."""
     return kb.prior[kb.entity_ids.index(entity_id)]
 
 
