@@ -28,7 +28,7 @@ from .findings import Findings
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge
 
 #: A finding whose expected gain is below this (in bits) is not worth asking.
-MIN_GAIN = 0.01
+MIN_GAIN = 0.05
 
 #: Candidates at least this fraction of the leader's probability count as
 #: "leading" when the one-line why names the pair a finding separates.
