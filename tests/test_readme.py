@@ -1,0 +1,62 @@
+"""README.md cannot drift: its example output, its accuracy figures and its commands are checked."""
+
+import csv
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+CASES = ROOT.parent / "shared" / "cases" / "cases.csv"
+
+
+def _module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_says_what_ddx_is_not():
+    """The README says plainly that ddx is a teaching and research aid, not a medical device."""
+    assert "teaching and research aid, not a medical device" in README
+
+
+def test_readme_example_output_is_real():
+    """Every `<!-- ddx: ... -->` block in the README is the current output of that command."""
+    gen_docs = _module(ROOT / "tools" / "gen_docs.py", "gen_docs_readme")
+    assert "<!-- ddx:" in README
+    assert gen_docs.fill_markers(README, "README.md") == README, "README.md output is stale: run `python tools/gen_docs.py`"
+
+
+def test_ci_installs_and_tests_as_the_readme_says():
+    """.ci/run uses the README's install command and its test command."""
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pip install '.[test]' && python -m pytest" in README
+    assert "pip install" in ci and "'.[test]'" in ci and "-m pytest" in ci
+    assert "venv" in ci
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
+def test_readme_quotes_the_current_accuracy():
+    """The accuracy table in the README is what benchmarks/accuracy.py measures now."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_readme")
+    with CASES.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    measured = {"published": accuracy.evaluate(rows, dict), "recognised": accuracy.evaluate(rows, accuracy.recognised)}
+    labels = {
+        "compartment accuracy": "compartment",
+        "top-1": "top1",
+        "top-3": "top3",
+        "don't-miss recall": "dont_miss_recall",
+        "don't-miss flags per case": "dont_miss_flags_per_case",
+        "calibration error (ECE, 10 bins)": "ece",
+    }
+    for label, key in labels.items():
+        row = re.search(rf"^\| {re.escape(label)} \| ([\d.]+) \| ([\d.]+) \|", README, re.M)
+        assert row, f"the README has no accuracy row for {label}"
+        quoted = (float(row.group(1)), float(row.group(2)))
+        current = (round(measured["published"][key], 3), round(measured["recognised"][key], 3))
+        assert quoted == current, f"README {label}: {quoted}, measured {current}: update the table"
