@@ -35,7 +35,7 @@ def test_ci_installs_and_tests_as_the_readme_says():
     """.ci/run uses the README's install command and its test command."""
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "pip install '.[test]' && python -m pytest" in README
-    assert "pip install" in ci and "'.[test]'" in ci and "-m pytest" in ci
+    assert re.search(r"""pip"? install .*'\.\[test\]'""", ci) and "-m pytest" in ci
     assert "venv" in ci
 
 
