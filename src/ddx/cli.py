@@ -331,7 +331,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     Examples:
       ddx guide
       ddx guide --known-primary yes --max-questions 5
-      printf 'expanded\neffaced\nq\n' | ddx guide --format json
+      printf 'expanded\\neffaced\\nq\\n' | ddx guide --format json
     """
     from .guide import run_guide, transcript
     from .render import render_table, to_record
@@ -375,7 +375,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     Examples:
       ddx quiz
       ddx quiz --seed 7 --rounds 5
-      printf 'idem\nmeningioma, schwannoma, neurofibroma\n' | ddx quiz --seed 7
+      printf 'idem\\nmeningioma, schwannoma, neurofibroma\\n' | ddx quiz --seed 7
     """
     import random
 
