@@ -327,3 +327,16 @@ def test_copy_helper_leaves_the_package_untouched(tmp_path, broken):
     """Breaking a copy never touches the packaged files (the packaged knowledge still loads)."""
     shutil.rmtree(broken[0])
     assert load_knowledge().entity_ids
+
+
+def test_an_invalid_number_is_reported_once(tmp_path):
+    """A probability out of range is one issue, not also a missing value or a wrong sum of its finding."""
+    folder = _copy(tmp_path)
+    lines = (folder / "likelihoods.csv").read_text(encoding="utf-8").splitlines()
+    row = _line_of(lines, "ependymoma,cord,expanded,")
+    _set_cell(lines, row, 3, "1.5")
+    (folder / "likelihoods.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError) as info:
+        load_knowledge(folder)
+    assert [(i.path, i.row) for i in info.value.issues] == [("likelihoods.csv", row)]
+    assert "1.5" in info.value.issues[0].reason

@@ -185,5 +185,5 @@ def _conflicts(kb: Knowledge, ev) -> tuple[str, ...]:
             pointing.setdefault(best, []).append(f"{fid}={format_value(value)}")
     if len(pointing) < 2:
         return ()
-    parts = [f"{', '.join(fs)} point(s) to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
+    parts = [f"{' and '.join(fs)} {'points' if len(fs) == 1 else 'point'} to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
     return ("The findings disagree: " + "; ".join(parts) + ". Re-read the cord and the CSF.",)

@@ -277,6 +277,7 @@ def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issu
     columns = ("entity", "feature", "value", "probability", "source", "grade")
     outcomes = {fid: f.outcomes for fid, f in features.items()}
     proven: set[tuple[str, str]] = set()  # (source, grade) pairs that passed _provenance
+    invalid: set[tuple[str, str]] = set()  # (entity, feature) with a row already reported
     for row, r in _csv_rows(folder, name, columns, issues):
         entity, fid, value = r["entity"], r["feature"], r["value"]
         if entity not in entity_ids:
@@ -293,16 +294,18 @@ def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issu
             issues.add(name, row, f"{entity} {fid}={value} is given twice")
             continue
         p = _probability(r["probability"], name, row, issues)
-        if p is None:
-            continue
         cited = (r["source"], r["grade"])
-        if cited in proven or _provenance(name, row, r, sources, issues):
+        if p is not None and (cited in proven or _provenance(name, row, r, sources, issues)):
             proven.add(cited)
             table[(entity, fid, value)] = Number(p, r["source"], r["grade"])
             rows_of.setdefault((entity, fid), row)
+        else:
+            invalid.add((entity, fid))
     for entity in sorted(entity_ids):
         for feature in features.values():
             values = outcomes[feature.id]
+            if (entity, feature.id) in invalid:
+                continue  # its bad row is reported; a missing value or a wrong sum would follow from it
             given = [o for o in values if (entity, feature.id, o) in table]
             if not given and not feature.required:
                 continue
