@@ -101,6 +101,79 @@ class TestFastPathEqualsTheEngine:
         assert exc.value.column == "age"
 
 
+class TestEveryBadCellIsNamed:
+    """A row with several bad cells names them all in one message, so one round of fixes serves;
+    the record's column and value stay those of the first bad cell."""
+
+    def test_the_message_lists_every_bad_cell_the_record_keeps_the_first(self):
+        _, out = run_text("case_id,csf,cord,enhancement\nA,widend,displaced,homogenous\nB,widened,displaced,\n", "ndjson")
+        records = [json.loads(line) for line in out.splitlines()]
+        assert len(records) == 2 and records[1]["error"] is None
+        error = records[0]["error"]
+        assert (error["column"], error["value"]) == ("csf", "widend")
+        assert error["message"].startswith("csf: 'widend' is not a value; did you mean 'widened'?")
+        assert "; also enhancement: 'homogenous' is not a value; did you mean 'homogeneous'?" in error["message"]
+        assert "cord" not in error["message"].split("; also ", 1)[1]
+
+    def test_a_bad_case_id_and_a_bad_finding_are_both_named(self):
+        summary, out = run_text("case_id,age\nA\x00,400\n")
+        message = summary.first_error.message
+        assert summary.first_error.column == "case_id"
+        assert message.startswith("case_id: 'A\\x00' contains a NUL byte")
+        assert "; also age: '400' is out of range (allowed: 0-120)" in message
+
+    def test_a_single_bad_cell_keeps_its_message_as_it_was(self):
+        summary, _ = run_text("case_id,age,cord\nA,400,displaced\n")
+        assert summary.first_error.message == "age: '400' is out of range (allowed: 0-120)"
+
+    def test_rows_that_are_read_never_look_for_more_bad_cells(self, monkeypatch):
+        def fail(self, cells):
+            raise AssertionError("bad_cells ran for a row that was read")
+
+        monkeypatch.setattr(batch._Assessor, "bad_cells", fail)
+        summary, _ = run_text("case_id,cord,csf\n" + "".join(f"C{i},displaced,widened\n" for i in range(50)))
+        assert summary.assessed == 50
+
+
+class TestSemicolonListHint:
+    LISTS = ", ".join(f.id for f in KB.features.values() if f.kind == "list")
+    HINT = f"with ';' as the delimiter, a list value ({LISTS}) must be in double quotes"
+
+    def test_an_unquoted_list_that_shifts_the_cells_gets_the_hint(self):
+        summary, out = run_text("case_id;level;cord\nA;cervical;thoracic;\n", "ndjson")
+        error = json.loads(out)["error"]
+        assert (error["column"], error["value"]) == ("cord", "thoracic")
+        first, second = KB.features["level"].values[:2]
+        assert error["message"] == (
+            "cord: 'thoracic' is not a value (allowed: expanded, displaced, compressed, normal); "
+            f"the row has 4 cells but the header has 3; {self.HINT} (\"{first};{second}\") "
+            f"or written with commas ({first},{second}); or save the file with ',' as the delimiter"
+        )
+
+    def test_a_ragged_row_gets_the_hint_after_its_own_message(self):
+        summary, _ = run_text("case_id;level;cord\nA;cervical;thoracic;displaced\n")
+        message = summary.first_error.message
+        assert message.startswith("the row has 4 cells but the header has 3: a value that contains the separator must be in double quotes")
+        assert self.HINT in message
+
+    @pytest.mark.parametrize("data", ["case_id;level;cord\nA;\"cervical;thoracic\";sideways\n", "case_id,level,cord\nA,cervical,thoracic,\n"])
+    def test_no_hint_when_the_cells_did_not_shift_or_the_delimiter_is_a_comma(self, data):
+        summary, _ = run_text(data)
+        assert summary.failed == 1
+        assert "with ';' as the delimiter" not in summary.first_error.message
+
+
+def test_stream_is_file(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("x\n")
+    b.write_text("x\n")
+    with open(a, "rb") as stream:
+        assert batch.stream_is_file(stream, str(a))
+        assert not batch.stream_is_file(stream, str(b))
+        assert not batch.stream_is_file(stream, str(tmp_path / "missing.csv"))
+    assert not batch.stream_is_file(io.BytesIO(b"x"), str(a))
+
+
 class TestOneRecordPerRow:
     @settings(max_examples=40)
     @given(st.lists(st.one_of(valid_rows(), mangled_rows), min_size=1, max_size=12), st.sampled_from(("csv", "csv", "ndjson")))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import math
+import os
 import re
 import subprocess
 import sys
 
 import pytest
 from click.testing import CliRunner
+
+import click
 
 import ddx
 from ddx.cli import assess as assess_command
@@ -247,6 +252,130 @@ class TestHelpAndVersion:
         done = subprocess.run([sys.executable, "-m", "ddx", "--version"], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert ddx.__version__ in done.stdout
+
+
+class TestHelpWithoutACommand:
+    @pytest.mark.parametrize("args, listed", [([], "assess"), (["kb"], "check")])
+    def test_a_group_alone_prints_its_help_and_exits_0(self, args, listed):
+        """Bare `ddx` and `ddx kb` print their help, as --help does, and exit 0."""
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        assert result.stdout == invoke(*args, "--help").stdout
+        assert "Usage:" in result.stdout and listed in result.stdout
+        assert result.stderr == ""
+
+    def test_main_returns_0_for_bare_ddx(self, capsys):
+        assert main([]) == 0
+        assert "Commands:" in capsys.readouterr().out
+
+
+SIMPLE = "Exit codes: 0 done; 2 the command could not run (bad option or value, unwritable output, broken knowledge base); 130 interrupted."
+
+
+class TestExitCodesInHelp:
+    """Each command's --help lists the exit codes that command really returns."""
+
+    @pytest.mark.parametrize(
+        "command, expected",
+        [
+            (["assess"], SIMPLE),
+            (["guide"], SIMPLE),
+            (["quiz"], SIMPLE),
+            (["entities"], SIMPLE),
+            (["features"], SIMPLE),
+            (["explain"], "Exit codes: 0 done; 2 the command could not run (bad option or value, unknown entity, unwritable output, broken knowledge base); 130 interrupted."),
+            (["template"], "Exit codes: 0 done; 2 the command could not run (bad option or value, -o FILE is not empty and --force was not given, unwritable output, broken knowledge base); 130 interrupted."),
+            (["kb", "check"], "Exit codes: 0 the knowledge base is valid; 2 it has problems (each one is listed), or the command could not run (bad option, FOLDER not found, unwritable output); 130 interrupted."),
+            (["batch"], "Exit codes: 0 every case assessed; 1 at least one row could not be read (the others were still written); 2 the command itself could not run (bad option or value, unreadable input, unknown column, unwritable output, broken knowledge base); 130 interrupted."),
+        ],
+    )
+    def test_exit_codes_of_each_command(self, command, expected):
+        result = invoke(*command, "--help")
+        assert result.exit_code == 0
+        text = flat(result.stdout)
+        assert expected in text
+        if command != ["batch"]:
+            assert "row could not be read" not in text
+
+    @pytest.mark.parametrize("command", ["assess", "guide", "quiz", "batch"])
+    def test_the_disclaimer_stays_above_the_exit_codes(self, command):
+        text = flat(invoke(command, "--help").stdout)
+        assert text.index(DISCLAIMER) < text.index("Exit codes:")
+
+    def test_the_top_level_help_covers_every_command(self):
+        text = flat(invoke("--help").stdout)
+        assert "Exit codes: 0 done (batch: every case assessed); 1 batch only: at least one row could not be read" in text
+        assert text.index(DISCLAIMER) < text.index("Exit codes:")
+
+
+class TestFormatInAnyCase:
+    @pytest.mark.parametrize("fmt", ["JSON", "Json", "json"])
+    def test_format_json_in_any_case(self, fmt):
+        result = invoke("assess", *IDEM, "--format", fmt)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["error"] is None
+
+    def test_markdown_in_capitals(self):
+        result = invoke("assess", *IDEM, "--format", "MARKDOWN")
+        assert result.exit_code == 0, result.output
+        assert "**Compartment:**" in result.stdout
+
+    def test_guide_json_in_capitals(self):
+        result = CliRunner().invoke(cli, ["guide", "--format", "JSON", "--max-questions", "0"], input="")
+        assert result.exit_code == 0, result.output
+        assert "guide" in json.loads(result.stdout)
+
+    def test_every_choice_of_every_command_takes_any_case(self):
+        def commands(group):
+            for command in group.commands.values():
+                yield command
+                if isinstance(command, click.Group):
+                    yield from commands(command)
+
+        choices = [(c.name, p.name) for c in commands(cli) for p in c.params if isinstance(p.type, click.Choice)]
+        assert ("guide", "fmt") in choices and ("batch", "fmt") in choices
+        for command in commands(cli):
+            for param in command.params:
+                if isinstance(param.type, click.Choice):
+                    assert not param.type.case_sensitive, (command.name, param.name)
+
+
+class FullStdout(io.TextIOBase):
+    """Standard output on a full disk."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+class TestOutputThatCannotBeWritten:
+    @pytest.mark.parametrize(
+        "args",
+        [["assess", *IDEM], ["assess", "--format", "json"], ["explain", "meningioma"], ["entities"], ["features"], ["template"], ["kb", "check"], ["--help"]],
+    )
+    def test_a_failed_write_is_named_and_exits_2(self, args, capsys, monkeypatch):
+        """A full disk is not a bug: `ddx: cannot write the output: <reason>`, exit 2, for every command."""
+        monkeypatch.setattr(sys, "stdout", FullStdout())
+        assert main(args) == 2
+        assert capsys.readouterr().err == f"ddx: cannot write the output: {os.strerror(errno.ENOSPC)}\n"
+
+    @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+    def test_assess_to_dev_full(self):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "ddx", "assess", *IDEM], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+        assert proc.returncode == 2
+        assert proc.stderr == f"ddx: cannot write the output: {os.strerror(errno.ENOSPC)}\n"
+
+    @pytest.mark.parametrize("args", [["assess", *IDEM], ["explain", "meningioma"], ["--help"]])
+    def test_a_closed_pipe_ends_quietly_with_0(self, args):
+        """`ddx assess ... | head -1` when head has gone: no message, exit 0."""
+        proc = subprocess.Popen([sys.executable, "-m", "ddx", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        assert proc.wait(timeout=60) == 0
+        assert stderr == b""
 
 
 class TestColour:

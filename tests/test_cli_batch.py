@@ -3,7 +3,9 @@ and exactly one output record per data row."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import json
 import os
@@ -302,6 +304,26 @@ class TestBadRows:
         rows = records(result)
         assert len(rows) == 2 and rows[0]["note"] == note
 
+    def test_every_bad_cell_of_a_row_is_named_in_one_message(self):
+        result = batch("case_id,cord,csf,enhancement\nA,displaced,widend,homogenous\nB,displaced,widened,\n")
+        assert result.exit_code == 1
+        rows = records(result)
+        assert len(rows) == 2 and rows[1]["error"] == ""
+        assert rows[0]["error"].startswith("csf: 'widend' is not a value; did you mean 'widened'?")
+        assert "; also enhancement: 'homogenous' is not a value; did you mean 'homogeneous'?" in rows[0]["error"]
+        assert "; also enhancement: 'homogenous'" in summary(result)
+        error = json.loads(batch("case_id,cord,csf,enhancement\nA,displaced,widend,homogenous\n", "--format", "ndjson").stdout)["error"]
+        assert (error["column"], error["value"]) == ("csf", "widend")
+
+    def test_an_unquoted_list_with_semicolons_gets_a_hint(self):
+        result = batch("case_id;level;cord\nA;cervical;thoracic;\nB;cervical;displaced\n")
+        assert result.exit_code == 1
+        rows = records(result)
+        assert len(rows) == 2 and rows[1]["error"] == ""
+        assert rows[0]["error"].startswith("cord: 'thoracic' is not a value (allowed: expanded, displaced, compressed, normal); the row has 4 cells but the header has 3; ")
+        assert "with ';' as the delimiter, a list value (" in rows[0]["error"]
+        assert "must be in double quotes" in rows[0]["error"] and rows[0]["error"].endswith("or save the file with ',' as the delimiter")
+
     def test_strict_stops_at_the_first_bad_row(self):
         result = batch("case_id,age\nA,40\nB,400\nC,50\n", "--strict")
         assert result.exit_code == 1
@@ -346,6 +368,44 @@ class TestSafeOutput:
         assert f"refusing to write the output over the input {src}; choose another -o" in result.stderr
         assert src.read_text() == IDEM
 
+    def test_writing_over_the_input_through_standard_input_is_refused(self, tmp_path):
+        src = tmp_path / "cases.csv"
+        src.write_text(IDEM)
+        with src.open("rb") as stdin:
+            result = invoke("batch", "-", "-o", str(src), input=stdin)
+        assert result.exit_code == 2
+        assert f"refusing to write the output over the input: standard input is {src}; choose another -o" in result.stderr
+        assert result.stdout == ""
+        assert src.read_text() == IDEM
+        other = tmp_path / "results.csv"
+        with src.open("rb") as stdin:
+            ok = invoke("batch", "-", "-o", str(other), input=stdin)
+        assert ok.exit_code == 0 and len(list(csv.DictReader(other.open(newline="")))) == 1
+
+    def test_a_full_disk_is_named_not_reported_as_a_bug(self, tmp_path, monkeypatch):
+        @contextlib.contextmanager
+        def full(path):
+            class Full(io.StringIO):
+                def write(self, text):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+            yield Full()
+
+        monkeypatch.setattr("ddx.batch.atomic_output", full)
+        out = tmp_path / "out.csv"
+        result = invoke("batch", "-", "-o", str(out), input=IDEM)
+        assert result.exit_code == 2
+        assert result.stderr == f"ddx: cannot write the output: {out}: {os.strerror(errno.ENOSPC)}; {out} was left as it was\n"
+
+    @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+    def test_standard_output_on_a_full_disk(self, tmp_path):
+        src = tmp_path / "cases.csv"
+        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(3000)))
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "ddx", "batch", str(src)], stdout=full, stderr=subprocess.PIPE, text=True)
+        assert proc.returncode == 2
+        assert proc.stderr == f"ddx: cannot write the output: {os.strerror(errno.ENOSPC)}\n"
+
     def test_output_into_a_missing_folder(self, tmp_path):
         result = invoke("batch", "-", "-o", str(tmp_path / "no" / "out.csv"), input=IDEM)
         assert result.exit_code == 2
@@ -365,12 +425,36 @@ class TestSafeOutput:
         src = tmp_path / "cases.csv"
         src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(20000)))
         proc = subprocess.run(
-            f"{sys.executable} -m ddx batch {src} | head -n 2",
+            f"set -o pipefail; {sys.executable} -m ddx batch {src} | head -n 2",
             shell=True, capture_output=True, text=True, executable="/bin/bash",
         )
         assert proc.stdout.splitlines()[0] == ",".join(COLUMNS)
         assert len(proc.stdout.splitlines()) == 2
         assert "Traceback" not in proc.stderr and "Error" not in proc.stderr, proc.stderr
+        assert proc.returncode == 0 and proc.stderr == ""
+
+    @pytest.mark.parametrize("fmt", ["csv", "ndjson", "json"])
+    def test_a_pipe_closed_before_anything_is_written_ends_quietly(self, tmp_path, fmt):
+        src = tmp_path / "cases.csv"
+        src.write_text(IDEM + "X,bogus,,,\n")
+        proc = subprocess.Popen([sys.executable, "-m", "ddx", "batch", str(src), "--format", fmt], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        assert proc.wait() == 0
+        assert stderr == b""
+
+    def test_ndjson_and_json_say_they_are_slower(self):
+        result = invoke("batch", "--help")
+        assert result.exit_code == 0
+        text = " ".join(result.stdout.split())
+        assert "ndjson and json carry the full assessment of every row" in text
+        assert "about 50-100x slower, a few hundred rows per second" in text
+        assert "CSV runs at tens of thousands of rows per second, so it is the format for large files" in text
+
+    def test_format_is_case_insensitive(self):
+        result = batch(IDEM, "--format", "NDJSON")
+        assert result.exit_code == 0, result.output
+        assert len(result.stdout.splitlines()) == 1 and json.loads(result.stdout)["case_id"] == "IDEM1"
 
 
 class TestTemplate:
@@ -378,6 +462,23 @@ class TestTemplate:
         result = invoke("template")
         assert result.exit_code == 0
         assert result.stdout == ",".join(["case_id", *KB.features]) + "\n"
+
+    def test_template_will_not_overwrite_a_filled_sheet_without_force(self, tmp_path):
+        sheet = tmp_path / "cases.csv"
+        sheet.write_text(IDEM)
+        result = invoke("template", "-o", str(sheet))
+        assert result.exit_code == 2
+        assert f"Error: {sheet} already exists and is not empty; pass --force to replace it, or choose another -o" in result.stderr
+        assert sheet.read_text() == IDEM
+        forced = invoke("template", "-o", str(sheet), "--force")
+        assert forced.exit_code == 0
+        assert sheet.read_text() == ",".join(["case_id", *KB.features]) + "\n"
+
+    def test_template_fills_an_empty_file(self, tmp_path):
+        sheet = tmp_path / "cases.csv"
+        sheet.write_text("")
+        assert invoke("template", "-o", str(sheet)).exit_code == 0
+        assert sheet.read_text().startswith("case_id,")
 
     def test_template_reads_back_as_a_batch_with_no_rows(self, tmp_path):
         out = tmp_path / "cases.csv"

@@ -152,3 +152,19 @@ def test_help_has_a_worked_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0
     assert "Example" in result.output and f"ddx {command}" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["explain", "schwannoma", "--format", "JSON"], ["entities", "--format", "Json"], ["features", "--format", "JSON"]],
+)
+def test_format_is_case_insensitive(args):
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)
+
+
+def test_explain_markdown_in_capitals():
+    result = run("explain", "schwannoma", "--format", "MARKDOWN")
+    assert result.exit_code == 0, result.output
+    assert result.output == run("explain", "schwannoma", "--format", "markdown").output

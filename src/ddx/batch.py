@@ -485,6 +485,13 @@ class _Assessor:
         self._values: dict[int, dict[str, Any]] = {i: {} for i, _ in layout.features}
         self._terms: dict[int, dict[str, int]] = {i: {} for i, _ in layout.features}
         self.features = dict(layout.features)
+        lists = [f for f in kb.features.values() if f.kind == "list"]
+        shown = next((f for _, f in layout.features if f.kind == "list"), lists[0] if lists else None)
+        self.list_hint = (
+            f"with ';' as the delimiter, a list value ({', '.join(f.id for f in lists)}) must be in double quotes "
+            f"(\"{';'.join(shown.values[:2])}\") or written with commas ({','.join(shown.values[:2])}); "
+            "or save the file with ',' as the delimiter"
+        ) if shown else ""
         self.compartment_getters = [_getter([i for i, e in enumerate(kb.entities) if e.compartment == c]) for c in COMPARTMENTS]
         self.dont_miss = tuple(i for i, e in enumerate(kb.entities) if e.dont_miss)
         self.dont_miss_getter = _getter(self.dont_miss)
@@ -597,12 +604,48 @@ class _Assessor:
                     "(and pass it through with --passthrough) or empty the cell",
                 )
         for i in self.text_columns:
-            problem = _text_problem(cells[i], self.encoding)
-            if problem:
-                column = normalise_column(self.layout.header[i]) if i == self.layout.case_index else self.layout.header[i]
-                shown = _readable(cells[i])
-                return self.failure(row, line, cells, column, shown, f"{column}: '{shown}' {problem}")
+            bad = self._text_cell(i, cells[i])
+            if bad:
+                return self.failure(row, line, cells, *bad)
         return None
+
+    def _text_cell(self, i: int, text: str) -> tuple[str, str, str] | None:
+        """(column, value, message) when a case id or passed-through cell is not readable text, else None."""
+        problem = _text_problem(text, self.encoding)
+        if not problem:
+            return None
+        column = normalise_column(self.layout.header[i]) if i == self.layout.case_index else self.layout.header[i]
+        shown = _readable(text)
+        return column, shown, f"{column}: '{shown}' {problem}"
+
+    def bad_cells(self, cells: list[str]) -> list[tuple[str, str]]:
+        """(column, message) for every cell of the row that cannot be read, in column order."""
+        found = []
+        for i in sorted(set(self.text_columns) | set(self.features)):
+            if i >= len(cells):
+                continue
+            if i in self.features:
+                try:
+                    self._value(i, cells[i])
+                except FindingError as exc:
+                    found.append((exc.column, exc.message))
+            else:
+                bad = self._text_cell(i, cells[i])
+                if bad:
+                    found.append((bad[0], bad[2]))
+        return found
+
+    def explain(self, error: RowError, cells: list[str], delimiter: str) -> RowError:
+        """The error of a row whose cells were read, its message completed so that one fix serves:
+        every other bad cell of the row, and why the cells may have shifted. Only failed rows get here."""
+        message = error.message
+        if error.column is not None:
+            message += "".join(f"; also {text}" for column, text in self.bad_cells(cells) if column != error.column)
+        if delimiter == ";" and len(cells) > self.width and self.list_hint:
+            if error.column is not None:
+                message += f"; the row has {len(cells)} cells but the header has {self.width}"
+            message += f"; {self.list_hint}"
+        return error if message == error.message else attrs.evolve(error, message=message)
 
     def _case_id(self, cells: list[str]) -> str | None:
         ci = self.layout.case_index
@@ -816,6 +859,8 @@ def run(
                 except FindingError as exc:
                     error = assessor.failure(read, line, cells, exc.column, exc.value, exc.message)
         if error is not None:
+            if cells.__class__ is not _BadRecord:
+                error = assessor.explain(error, cells, records.delimiter)
             failed += 1
             if strict:
                 out.close()  # what was written stays well-formed (a JSON array is closed)
@@ -880,16 +925,14 @@ def stdout_text():
         return
     out = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
     try:
-        yield out
-    finally:
         try:
+            yield out
+        finally:
             out.flush()
-        except BrokenPipeError:
-            silence_stdout()
-            try:
-                out.flush()
-            except OSError:
-                pass
+    except OSError:  # a closed pipe or a full disk: what is left goes nowhere, and the caller says why
+        silence_stdout()
+        raise
+    finally:
         out.detach()
 
 
@@ -908,3 +951,12 @@ def same_file(a: str, b: str) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return os.path.abspath(a) == os.path.abspath(b)
+
+
+def stream_is_file(stream, path: str) -> bool:
+    """Is the open stream (standard input, say) the file at ``path``? False when either cannot be looked at."""
+    try:
+        a, b = os.fstat(stream.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)

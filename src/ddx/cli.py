@@ -12,11 +12,25 @@ from . import __version__
 from .errors import DdxError, FindingError, KnowledgeError
 from .knowledge import load_features
 
-EXIT_CODES = """\
+
+def exit_codes(*causes: str) -> str:
+    """The exit codes of a command that either runs or cannot: 0, 2 for these causes, 130."""
+    return f"Exit codes: 0 done; 2 the command could not run ({', '.join(causes)}); 130 interrupted.\n"
+
+
+#: What assess, guide, quiz, entities and features return.
+EXIT_CODES = exit_codes("bad option or value", "unwritable output", "broken knowledge base")
+BATCH_EXIT_CODES = """\
 Exit codes: 0 every case assessed; 1 at least one row could not be read
 (the others were still written); 2 the command itself could not run (bad
-option or value, unreadable input, unknown column, broken knowledge base);
-130 interrupted.
+option or value, unreadable input, unknown column, unwritable output, broken
+knowledge base); 130 interrupted.
+"""
+ALL_EXIT_CODES = """\
+Exit codes: 0 done (batch: every case assessed); 1 batch only: at least one
+row could not be read (the others were still written); 2 the command itself
+could not run (bad option or value, unknown entity, unreadable input, unknown
+column, unwritable output, broken knowledge base); 130 interrupted.
 """
 
 DISCLAIMER = "ddx is a teaching and research aid, not a medical device."
@@ -44,6 +58,45 @@ class CommandError(click.ClickException):
     """The command cannot run (exit 2, as the output contract says)."""
 
     exit_code = 2
+
+
+class OutputError(CommandError):
+    """Writing the output failed (a full disk, say): the command could not run, not a bug."""
+
+    def __init__(self, exc: OSError, path: str = "-"):
+        reason = exc.strerror or str(exc)
+        if path != "-":
+            reason = f"{path}: {reason}; {path} was left as it was"
+        super().__init__(f"cannot write the output: {reason}")
+
+    def show(self, file=None) -> None:
+        click.echo(f"ddx: {self.format_message()}", err=True)
+
+
+class ClosedPipe(Exception):
+    """The reader of standard output went away (`ddx ... | head`): the end, not an error."""
+
+
+class Group(click.Group):
+    """A command group that shows its help when called with no command (exit 0), and hands a
+    closed output pipe to main() as ClosedPipe (click itself would exit 1)."""
+
+    group_class = type
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            if not args and not ctx.resilient_parsing:
+                click.echo(ctx.get_help(), color=ctx.color)
+                ctx.exit()
+            return super().parse_args(ctx, args)
+        except BrokenPipeError:
+            raise ClosedPipe from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise ClosedPipe from None
 
 
 def use_color(flag: bool | None, stream=None) -> bool:
@@ -93,8 +146,9 @@ def parse_cli_findings(cells: dict[str, Any]):
 
 
 @click.group(
+    cls=Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}",
+    epilog=f"{DISCLAIMER}\n\n{ALL_EXIT_CODES}",
 )
 @click.version_option(__version__, "-V", "--version", prog_name="ddx")
 def cli() -> None:
@@ -146,7 +200,11 @@ def kb() -> None:
     """Inspect the knowledge base."""
 
 
-@kb.command("check")
+@kb.command(
+    "check",
+    epilog="Exit codes: 0 the knowledge base is valid; 2 it has problems (each one is listed), or the command "
+    "could not run (bad option, FOLDER not found, unwritable output); 130 interrupted.",
+)
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 def kb_check(folder: str | None) -> None:
     """Validate the knowledge base: every problem with file, row and reason (exit 2), or one summary line.
@@ -169,7 +227,7 @@ def kb_check(folder: str | None) -> None:
     click.echo(summary(kb_))
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=exit_codes("bad option or value", "unknown entity", "unwritable output", "broken knowledge base"))
 @click.argument("entity")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
 @click.option("--top", type=click.IntRange(1), default=8, show_default=True, help="findings listed each way (for and against)")
@@ -450,10 +508,10 @@ def _progress(inp, enabled: bool | None):
     return count, lambda done: click.echo("", err=True)
 
 
-@cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
+@cli.command(epilog=f"{DISCLAIMER}\n\n{BATCH_EXIT_CODES}")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output; it is replaced only when the batch succeeds")
-@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json)")
+@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 50-100x slower")
 @click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="candidate columns in the CSV (JSON always lists every candidate)")
 @click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column untouched to the output (repeatable), e.g. an accession number")
 @click.option("--strict", is_flag=True, help="stop at the first row that cannot be read (exit 1) instead of writing its error record and going on")
@@ -472,6 +530,11 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     copied from INPUT into a CSV cell is protected against spreadsheet
     formulas (a leading apostrophe before =, +, -, @).
 
+    CSV runs at tens of thousands of rows per second, so it is the format for
+    large files; ndjson and json carry the full assessment of every row
+    (reasons, flags, next best findings) and are about 50-100x slower, a few
+    hundred rows per second.
+
     \b
     Examples:
       ddx template > cases.csv
@@ -484,6 +547,8 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     kb_ = knowledge()
     if output != "-" and input_path != "-" and b.same_file(input_path, output):
         raise CommandError(f"refusing to write the output over the input {input_path}; choose another -o")
+    if output != "-" and input_path == "-" and b.stream_is_file(sys.stdin, output):
+        raise CommandError(f"refusing to write the output over the input: standard input is {output}; choose another -o")
     try:
         inp = b.open_input(input_path, encoding)
     except b.BatchError as exc:
@@ -508,7 +573,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        raise CommandError(f"cannot write {output}: {exc.strerror or exc}; {output} was left as it was") from None
+        raise OutputError(exc, output) from None
     finally:
         inp.close()
         finish(done)
@@ -517,9 +582,10 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
         click.get_current_context().exit(summary.exit_code)
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(epilog=exit_codes("bad option or value", "-o FILE is not empty and --force was not given", "unwritable output", "broken knowledge base"))
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output")
-def template(output: str) -> None:
+@click.option("--force", is_flag=True, help="replace -o FILE even when it is not empty (a sheet already filled in)")
+def template(output: str, force: bool) -> None:
     """Write the header row of a batch CSV: case_id, then every finding column.
 
     Open it in a spreadsheet, add one row per lesion (leave a cell empty when
@@ -534,6 +600,8 @@ def template(output: str) -> None:
     from . import batch as b
 
     columns = ["case_id"] + list(knowledge().features)
+    if output != "-" and not force and os.path.isfile(output) and os.path.getsize(output) > 0:
+        raise CommandError(f"{output} already exists and is not empty; pass --force to replace it, or choose another -o")
     try:
         with b.stdout_text() if output == "-" else b.atomic_output(output) as sink:
             csv.writer(sink, lineterminator="\n").writerow(columns)
@@ -542,11 +610,24 @@ def template(output: str) -> None:
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise OutputError(exc, output) from None
+
+
+def _any_case(group: click.Group) -> None:
+    """Every choice (--format) takes its values in any case, as finding values do: `--format JSON`."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _any_case(command)
+        for param in command.params:
+            if isinstance(param.type, click.Choice):
+                param.type.case_sensitive = False
+
+
+_any_case(cli)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: click's own error handling, plus Ctrl-C, closed pipes and internal errors."""
+    """Entry point: click's own error handling, plus Ctrl-C, closed pipes, failed writes and internal errors."""
     try:
         code = cli.main(args=argv, prog_name="ddx", standalone_mode=False)
     except click.exceptions.Abort:
@@ -557,10 +638,20 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except (ClosedPipe, BrokenPipeError):
+        from .batch import silence_stdout
+
+        silence_stdout()
         return 0
+    except OSError as exc:  # every command turns a failed read into its own error: this is a write
+        from .batch import silence_stdout
+
+        silence_stdout()
+        try:
+            OutputError(exc).show()
+        except OSError:
+            pass
+        return 2
     except DdxError as exc:
         click.echo(f"Error: {exc}", err=True)
         return 2
