@@ -120,6 +120,98 @@ def test_find_entity_suggests_the_closest(kb, text, guess):
     assert ("did you mean" in str(info.value)) == (guess is not None)
 
 
+# -- one matcher for every name a reader types ---------------------------------
+
+
+@pytest.mark.parametrize("entity_id", ENTITY_IDS)
+def test_every_id_name_and_alias_names_its_entity(kb, entity_id):
+    entity = kb.entity(entity_id)
+    assert entity.aliases, f"{entity_id} has no aliases"
+    for text in (entity.id, entity.name, entity.name.upper(), *entity.aliases):
+        assert find_entity(kb, text).id == entity_id, text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("haemangioblastoma", "hemangioblastoma"),
+        ("Haemangioma", "hemangioma"),
+        ("spinal epidural haematoma", "epidural_hematoma"),
+        ("Giant cell tumour of bone", "giant_cell_tumor"),
+        ("giant cell tumor", "giant_cell_tumor"),
+        ("malignant peripheral nerve sheath tumor", "mpnst"),
+        ("Ewing's sarcoma", "ewing_sarcoma"),
+        ("drop mets", "leptomeningeal_metastases"),
+        ("drop metastasis", "leptomeningeal_metastases"),
+        ("cord mets", "intramedullary_metastasis"),
+        ("vertebral mets", "vertebral_metastasis"),
+        ("MSCC", "vertebral_metastasis"),
+        ("SFT", "solitary_fibrous_tumor"),
+        ("HPC", "solitary_fibrous_tumor"),
+        ("hemangiopericytoma", "solitary_fibrous_tumor"),
+        ("MPNST", "mpnst"),
+        ("ABC", "aneurysmal_bone_cyst"),
+        ("GCT", "giant_cell_tumor"),
+        ("LCH", "langerhans_cell_histiocytosis"),
+        ("MS", "demyelination"),
+        ("NMOSD", "demyelination"),
+        ("DAVF", "dural_av_fistula"),
+        ("cavernoma", "cavernous_malformation"),
+        ("herniated disk", "disc_extrusion"),
+        ("neurofib", "neurofibroma"),
+        ("leptomeningeal", "leptomeningeal_metastases"),
+    ],
+)
+def test_spellings_and_abbreviations_resolve(kb, text, expected):
+    assert find_entity(kb, text).id == expected
+
+
+@pytest.mark.parametrize(
+    "text, candidates",
+    [
+        ("metastasis", {"vertebral_metastasis", "intramedullary_metastasis", "leptomeningeal_metastases"}),
+        ("mets", {"vertebral_metastasis", "intramedullary_metastasis", "leptomeningeal_metastases"}),
+        ("PNST", {"schwannoma", "neurofibroma", "mpnst"}),
+        ("nerve sheath tumour", {"schwannoma", "neurofibroma", "mpnst"}),
+        ("epidural", {"vertebral_metastasis", "lymphoma", "epidural_abscess", "epidural_hematoma"}),
+        ("hemangio", {"hemangioblastoma", "hemangioma", "solitary_fibrous_tumor"}),
+        ("solitary", {"solitary_fibrous_tumor", "myeloma_plasmacytoma"}),
+        ("sarcoma", {"ewing_sarcoma", "osteosarcoma", "chondrosarcoma"}),
+    ],
+)
+def test_an_ambiguous_name_is_refused_with_every_candidate(kb, text, candidates):
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    assert info.value.ambiguous
+    assert set(info.value.candidates) == candidates
+    assert f"{text!r} is not a known entity on its own; did you mean " in str(info.value)
+    assert all(f"'{c}'" in str(info.value) for c in candidates)
+
+
+def test_a_name_of_one_entity_never_resolves_to_another(kb):
+    """No id, name or alias of one entity is a spelling of another, so none is ambiguous."""
+    from ddx.cards import spellings
+
+    owners = {}
+    for s in spellings(kb):
+        owners.setdefault(s.key, set()).add(s.entity)
+    assert {k: v for k, v in owners.items() if len(v) > 1} == {}
+
+
+def test_explain_takes_british_spellings_and_lists_ambiguous_candidates():
+    result = CliRunner().invoke(cli, ["explain", "haemangioblastoma", "--no-sources"])
+    assert result.exit_code == 0 and "(hemangioblastoma)" in result.output.splitlines()[0]
+    assert "Also called: HB" in result.output
+    result = CliRunner().invoke(cli, ["explain", "metastasis"])
+    assert result.exit_code == 2
+    assert "did you mean 'intramedullary_metastasis', 'leptomeningeal_metastases' or 'vertebral_metastasis'?" in result.output
+
+
+def test_cards_and_listings_carry_the_aliases(kb):
+    assert card_record(build_card(kb, "mpnst"), kb)["aliases"] == list(kb.entity("mpnst").aliases)
+    assert entity_rows(kb)[0]["aliases"] == list(kb.entities[0].aliases)
+
+
 def test_listings_cover_the_vocabulary(kb):
     rows = entity_rows(kb)
     assert [r["id"] for r in rows] == list(kb.entity_ids)

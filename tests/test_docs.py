@@ -124,3 +124,25 @@ def test_a_stale_block_is_caught(tmp_path):
     tampered = re.sub(r"(\d+)%", lambda m: f"{(int(m.group(1)) + 1) % 100}%", page, count=1)
     assert tampered != page
     assert gen_docs.fill_markers(tampered) == gen_docs.fill_markers(page)
+
+
+@pytest.mark.parametrize("name", gen_docs.LIVE)
+def test_the_commands_shown_run_from_the_repository_root(name):
+    """A file a shown command reads (`< docs/examples/...`) or a page includes exists at that path from the repository root."""
+    text = _read(name)
+    shown = re.findall(r"^\$ ddx .*?< (\S+)$", text, re.M)
+    included = re.findall(r"^<!-- include: (\S+) -->$", text, re.M)
+    for path in shown + included:
+        assert (ROOT / path).is_file(), f"docs/{name} shows {path}, which is not a file from the repository root"
+    for command in gen_docs.markers(text):
+        if " < " in command:
+            assert f"$ ddx {command}\n" in text, f"docs/{name} does not show `ddx {command}` as it is run"
+    if name == "user-guide.md":
+        assert shown and included
+
+
+def test_a_marker_reads_its_file_from_the_repository_root():
+    block = gen_docs.fill_markers("<!-- ddx: quiz --seed 7 < docs/examples/quiz-answers.txt -->\n")
+    assert "$ ddx quiz --seed 7 < docs/examples/quiz-answers.txt\n" in block and "Answer:" in block
+    with pytest.raises(gen_docs.DocsError, match="relative to the repository root"):
+        gen_docs.fill_markers("<!-- ddx: quiz --seed 7 < examples/quiz-answers.txt -->\n")

@@ -194,3 +194,73 @@ class TestOutput:
         result = CliRunner().invoke(cli, ["guide", "--cord", "wide"], input="")
         assert result.exit_code == 2
         assert "--cord" in result.stderr
+
+
+# -- the piped examples of --help ---------------------------------------------
+
+PRINTF = re.compile(r"^\s*printf '(?P<answers>[^']*)' \| ddx (?P<command>guide|quiz)(?P<args>.*)$", re.M)
+REJECTED = ("is not a value", "did you mean", "is not a diagnosis", "is not a compartment", "try again")
+
+
+def help_examples(command):
+    """The `printf '...' | ddx COMMAND ...` lines of a command's --help, as (args, stdin)."""
+    import shlex
+
+    text = CliRunner().invoke(cli, [command, "--help"], terminal_width=200).stdout
+    return [
+        ([m.group("command"), *shlex.split(m.group("args"))], m.group("answers").replace("\\n", "\n"))
+        for m in PRINTF.finditer(text)
+    ]
+
+
+@pytest.mark.parametrize("command", ["guide", "quiz"])
+def test_the_piped_examples_of_help_answer_what_is_asked(command):
+    """Every answer of a --help printf example is accepted by the question it meets, and the run ends as intended."""
+    examples = help_examples(command)
+    assert examples, f"ddx {command} --help has no printf example"
+    for args, answers in examples:
+        result = CliRunner().invoke(cli, [*args, "--no-color"], input=answers)
+        shown = result.stdout + result.stderr
+        assert result.exit_code == 0, shown
+        assert not [r for r in REJECTED if r in shown], f"an answer of `{' '.join(args)}` was rejected:\n{shown}"
+        lines = answers.splitlines()
+        if command == "guide":
+            assert len(QUESTION.findall(shown)) == len(lines), shown  # one question per answer, none asked twice
+            assert lines[-1] == "q" and "Read ended: stopped by the reader." in shown
+            if "json" in args:
+                assert [q["answer"] for q in json.loads(result.stdout)["guide"]["questions"]] == lines[:-1]
+        else:
+            assert shown.count("Compartment? ") == 1 and shown.count("Your top 3") == 1
+            assert "Answer:" in shown and re.search(r"score \d/2", shown)
+
+
+def test_the_guide_example_answers_csf_then_cord(kb):
+    """The example's answers meet their questions: the guide asks the CSF first, then the cord."""
+    _, asked, _ = guided(kb, {"csf": "effaced", "cord": "expanded"}, max_questions=2)
+    assert asked == ["csf", "cord"]
+    assert help_examples("guide")[0][1].splitlines()[:2] == ["effaced", "expanded"]
+
+
+# -- don't-miss is marked in text, not only in colour -------------------------
+
+
+def test_the_running_summary_tags_dont_miss_candidates_in_text(kb):
+    from ddx import engine
+    from ddx.guide import summary
+
+    a = engine.assess(parse_findings(dict(PICTURES["extradural"], known_primary="yes"), kb), kb, suggest=0)
+    plain = summary(a)
+    for c in a.candidates[:3]:
+        name = questions.short_name(c.name)
+        assert (f"{name} [don't miss] " in plain) == c.dont_miss, plain
+    assert "[don't miss]" in summary(a, color=True)
+
+
+def test_markdown_tags_dont_miss_candidates_as_the_table_does(kb):
+    from ddx import engine
+    from ddx.render import render_markdown, render_table
+
+    a = engine.assess(parse_findings(dict(PICTURES["extradural"], known_primary="yes"), kb), kb)
+    markdown, table = render_markdown(a, top=33), render_table(a, top=33)
+    for c in a.candidates:
+        assert (f"{c.name} [don't miss]" in markdown) == c.dont_miss == (f"{c.name} [don't miss]" in table), c.id

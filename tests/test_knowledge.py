@@ -340,3 +340,45 @@ def test_an_invalid_number_is_reported_once(tmp_path):
         load_knowledge(folder)
     assert [(i.path, i.row) for i in info.value.issues] == [("likelihoods.csv", row)]
     assert "1.5" in info.value.issues[0].reason
+
+
+class TestAliases:
+    """entities.toml aliases: optional, strings, and each one names one entity only."""
+
+    def _with_aliases(self, tmp_path, entity_id, line):
+        folder = _copy(tmp_path)
+        path = folder / "entities.toml"
+        text = path.read_text(encoding="utf-8")
+        head = f'id = "{entity_id}"\n'
+        start = text.index(head)
+        end = text.index("\n", text.index("aliases = ", start)) + 1
+        path.write_text(text[:start] + head + text[start + len(head) : end].split("aliases = ")[0] + line + text[end:], encoding="utf-8")
+        return folder
+
+    def test_every_entity_has_aliases_and_the_record_defaults_to_none(self, kb):
+        from ddx.knowledge import Entity
+
+        assert all(e.aliases and all(isinstance(a, str) for a in e.aliases) for e in kb.entities)
+        plain = Entity("x", "X", IM, False, False, (), "", "", "", "", "", ())
+        assert plain.aliases == ()
+
+    def test_aliases_are_optional(self, tmp_path):
+        kb = load_knowledge(self._with_aliases(tmp_path, "chordoma", ""))
+        assert kb.entity("chordoma").aliases == ()
+
+    @pytest.mark.parametrize(
+        "entity_id, line, reason",
+        [
+            ("chordoma", 'aliases = "sacral chordoma"\n', "aliases must be a list of names"),
+            ("chordoma", 'aliases = ["sacral chordoma", 3]\n', "aliases must be a list of names"),
+            ("chordoma", 'aliases = [""]\n', "aliases must be a list of names"),
+            ("osteosarcoma", 'aliases = ["ABC"]\n', "alias 'ABC' is also an alias of 'aneurysmal_bone_cyst'"),
+            ("chordoma", 'aliases = ["sacral chordoma", "Sacral-Chordoma"]\n', "alias 'Sacral-Chordoma' is also an alias of 'chordoma'"),
+            ("chordoma", 'aliases = ["schwannoma"]\n', "alias 'schwannoma' is the id or name of 'schwannoma'"),
+            ("chordoma", 'aliases = ["Haemangioma"]\n', "alias 'Haemangioma' is the id or name of 'hemangioma'"),
+            ("chordoma", 'aliases = ["Spinal meningioma"]\n', "alias 'Spinal meningioma' is the id or name of 'meningioma'"),
+        ],
+    )
+    def test_a_bad_alias_is_reported(self, tmp_path, entity_id, line, reason):
+        issues = _issues(self._with_aliases(tmp_path, entity_id, line))
+        assert any(i.path == "entities.toml" and reason in i.reason for i in issues), "\n".join(map(str, issues))

@@ -217,3 +217,63 @@ class TestPlaying:
         result = CliRunner().invoke(cli, ["quiz", "--help"])
         assert result.exit_code == 0
         assert "Examples:" in result.stdout and "ddx quiz --seed 7" in result.stdout
+
+
+class TestNames:
+    """Quiz answers go through the same matcher as `ddx explain` (cards.find_entity)."""
+
+    def test_british_spellings_aliases_and_abbreviations(self, kb):
+        assert parse_picks("haemangioblastoma, MPNST, drop mets", kb) == ("hemangioblastoma", "mpnst", "leptomeningeal_metastases")
+        assert parse_picks("spinal epidural haematoma, giant cell tumour, SFT", kb) == ("epidural_hematoma", "giant_cell_tumor", "solitary_fibrous_tumor")
+        assert parse_picks("MSCC, ABC, LCH", kb) == ("vertebral_metastasis", "aneurysmal_bone_cyst", "langerhans_cell_histiocytosis")
+
+    @pytest.mark.parametrize(
+        "text, candidates",
+        [
+            ("mets", ("intramedullary_metastasis", "leptomeningeal_metastases", "vertebral_metastasis")),
+            ("PNST", ("schwannoma", "neurofibroma", "mpnst")),
+        ],
+    )
+    def test_an_ambiguous_abbreviation_is_refused_with_its_candidates(self, kb, text, candidates):
+        with pytest.raises(AnswerError) as info:
+            parse_picks(f"meningioma, {text}", kb)
+        message = str(info.value)
+        assert f"{text!r} is not a diagnosis on its own" in message
+        assert all(f"'{c}'" in message for c in candidates), message
+
+    def test_an_ambiguous_answer_is_asked_again(self):
+        result = play(["--case", "ED002"], ["ed", "mets, myeloma", "vertebral mets, myeloma"])
+        assert "'mets' is not a diagnosis on its own" in result.stdout
+        assert result.stdout.count("Your top 3") == 2
+        assert "score 2/2" in result.stdout
+
+
+class TestReplay:
+    def test_each_round_says_what_really_replays_it(self, cases):
+        from ddx.quiz import draw
+
+        chosen = draw(cases, seed=5, rounds=2)
+        answers = [a for c in chosen for a in (SHORT[c.compartment], c.diagnosis)]
+        out = play(["--seed", "5", "--rounds", "2"], answers).stdout
+        first, second = out.split("Quiz case 2 of 2")
+        assert "Quiz case 1 of 2 (seed 5; replay with --seed 5" in first
+        assert "--seed" not in second.split("\n", 1)[0]  # --seed 5 replays case 1, not this one
+        assert f"replay it: ddx quiz --case {chosen[0].case_id}" in first
+        assert f"replay it: ddx quiz --case {chosen[1].case_id}" in second
+        # and they do
+        assert choose(cases, seed=5) == chosen[0]
+        replayed = play(["--case", chosen[1].case_id], [SHORT[chosen[1].compartment], chosen[1].diagnosis]).stdout
+        assert replayed.split("\n\n")[1] == second.split("\n\n")[1]  # the same findings
+
+    def test_the_case_id_is_shown_only_with_the_answer(self, cases):
+        out = play(["--seed", "5", "--rounds", "2"], []).stdout
+        before = out.split("Answer:")[0]
+        assert choose(cases, seed=5).case_id not in before
+
+    def test_more_rounds_than_cases_is_said(self, cases):
+        out = play(["--seed", "5", "--rounds", "100"], []).stdout
+        assert f"100 rounds asked for, but ddx ships {len(cases)} cases: playing {len(cases)} rounds" in out.split("Quiz case")[0]
+        assert f"Quiz case 1 of {len(cases)}" in out
+
+    def test_no_notice_when_the_rounds_fit(self, cases):
+        assert "rounds asked for" not in play(["--seed", "5", "--rounds", str(len(cases))], []).stdout

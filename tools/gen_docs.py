@@ -14,10 +14,13 @@ Hand-written pages with live output (docs/user-guide.md, docs/tutorial.md, READM
 a marker line runs a ddx command and the fenced block right after it is
 replaced by the real output, so no number in the docs is typed by hand.
 
-    <!-- ddx: assess --cord expanded --csf effaced -->      run `ddx ...`, expect exit 0
-    <!-- ddx[2]: explain schwanoma -->                      expect exit code 2
-    <!-- ddx: batch - --format csv < examples/cases.csv --> standard input from a file (relative to docs/)
-    <!-- include: examples/cases.csv -->                    the file itself
+    <!-- ddx: assess --cord expanded --csf effaced -->           run `ddx ...`, expect exit 0
+    <!-- ddx[2]: explain schwanoma -->                           expect exit code 2
+    <!-- ddx: batch - --format csv < docs/examples/cases.csv --> standard input from a file
+    <!-- include: docs/examples/cases.csv -->                    the file itself
+
+Paths are relative to the repository root, where the commands shown can be
+pasted and run as they are.
 
 A ddx marker may end with ` ;; expect: "text" ...`: the output must contain
 each text, so prose that relies on a result ("the compartment is
@@ -99,15 +102,20 @@ def _fence(body: str, lang: str = "text") -> str:
 # ---------------------------------------------------------------------------
 
 
+def example_file(name: str, marker: str) -> Path:
+    """A file a marker reads, relative to the repository root (where the commands shown run)."""
+    path = ROOT / name.strip()
+    if not path.is_file():
+        raise DocsError(f"marker `{marker}`: no file {name.strip()} (paths are relative to the repository root)")
+    return path
+
+
 def _run_marker(arg: str, expected: int, where: str = "") -> str:
     arg, _, claims = arg.partition(" ;; expect: ")
     command, _, redirect = arg.partition(" < ")
     stdin = None
     if redirect:
-        path = DOCS / redirect.strip()
-        if not path.is_file():
-            raise DocsError(f"marker `{arg}`: no file docs/{redirect.strip()}")
-        stdin = path.read_text(encoding="utf-8")
+        stdin = example_file(redirect, arg).read_text(encoding="utf-8")
     args = shlex.split(command)
     code, output = run_ddx(args, stdin)
     if code != expected:
@@ -123,9 +131,7 @@ def _run_marker(arg: str, expected: int, where: str = "") -> str:
 
 
 def _include(arg: str) -> str:
-    path = DOCS / arg.strip()
-    if not path.is_file():
-        raise DocsError(f"include: no file docs/{arg.strip()}")
+    path = example_file(arg, f"include: {arg}")
     lang = {"csv": "csv", "json": "json", "toml": "toml"}.get(path.suffix.lstrip("."), "text")
     return _fence(path.read_text(encoding="utf-8").rstrip("\n"), lang)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import textwrap
 from typing import Any
 
@@ -21,7 +22,7 @@ import attrs
 
 from .engine import finding_vector
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
-from .knowledge.records import GRADES
+from .knowledge.records import GRADES, name_key
 from .render import DISCLAIMER, paint
 
 #: Sections of the feature schema that describe the patient and the site:
@@ -34,41 +35,153 @@ DONT_MISS_LABEL = "!! DON'T MISS"
 
 
 class UnknownEntityError(LookupError):
-    """An entity id or name that is not in the knowledge base, with the closest match."""
+    """Text that names no entity, or several: with the entities it could mean.
 
-    def __init__(self, text: str, guess: str | None):
+    ``ambiguous`` is true when the text is part of several names (or of one,
+    but not a name on its own) rather than a misspelling; ``guess`` is the
+    first candidate, if any.
+    """
+
+    def __init__(self, text: str, candidates: tuple[str, ...] = (), *, ambiguous: bool = False):
         self.text = text
-        self.guess = guess
-        message = f"{text!r} is not a known entity"
-        if guess:
-            message += f"; did you mean {guess!r}?"
-        message += " (`ddx entities` lists them)"
-        super().__init__(message)
+        self.candidates = tuple(candidates)
+        self.ambiguous = ambiguous
+        self.guess = self.candidates[0] if self.candidates else None
+        super().__init__(self.message())
+
+    def message(self, noun: str = "a known entity") -> str:
+        text = f"{self.text.strip()!r} is not {noun}" + (" on its own" if self.ambiguous else "")
+        if self.candidates:
+            text += f"; did you mean {_either(self.candidates)}?"
+        return text + " (`ddx entities` lists them)"
 
     def __str__(self) -> str:
         return self.args[0]
 
 
-def _key(text: str) -> str:
-    return text.strip().lower().replace("-", "_").replace(" ", "_")
+def _either(items: tuple[str, ...]) -> str:
+    quoted = [repr(i) for i in items]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+@attrs.frozen
+class Spelling:
+    """One way to name an entity, in name_key form; ``alias`` when it comes from entities.toml aliases."""
+
+    key: str
+    entity: str
+    alias: bool
+
+
+#: Words left out of an abbreviation ("GCTB": giant cell tumour of bone).
+_MINOR_WORDS = frozenset({"of", "the", "or", "and", "a"})
+#: A start of a name must be at least this long to name it.
+MIN_START = 4
+#: How close (difflib ratio) a misspelling must be to be suggested.
+TYPO_CUTOFF = 0.75
+
+_SPELLINGS: dict[int, tuple[Knowledge, tuple[Spelling, ...]]] = {}
+
+
+def spellings(kb: Knowledge) -> tuple[Spelling, ...]:
+    """Every way to name each entity: its id, its name, the name without its parenthesis,
+    each phrase of the name ("drop metastases", "hemangiopericytoma") that belongs to it
+    alone, and its aliases (cached per knowledge base)."""
+    cached = _SPELLINGS.get(id(kb))
+    if cached is not None and cached[0] is kb:
+        return cached[1]
+    full = {e.id: f" {name_key(e.name)} " for e in kb.entities}
+    out = []
+    for e in kb.entities:
+        base = e.name.split(" (", 1)[0]
+        keys = [name_key(e.id), name_key(e.name), name_key(base)]
+        for phrase in re.split(r" / | or ", base):
+            key = name_key(phrase)
+            if key and [i for i, words in full.items() if f" {key} " in words] == [e.id]:
+                keys.append(key)
+        out += [Spelling(k, e.id, False) for k in dict.fromkeys(keys)]
+        out += [Spelling(name_key(a), e.id, True) for a in e.aliases]
+    table = tuple(out)
+    if len(_SPELLINGS) > 8:
+        _SPELLINGS.clear()
+    _SPELLINGS[id(kb)] = (kb, table)
+    return table
 
 
 def find_entity(kb: Knowledge, text: str) -> Entity:
-    """The entity named by an id or a name (case, '-' and spaces do not matter).
+    """The entity a reader names, the one matcher of `ddx explain` and `ddx quiz`.
 
-    Raises UnknownEntityError naming the closest id.
+    Case, punctuation, British spelling (haem, oedema, tumour), plurals and
+    "mets" do not matter. An id, a name, a phrase of a name that belongs to
+    one entity, or an alias from entities.toml names an entity in full; an
+    id, name or phrase also by a start of at least MIN_START letters that no
+    other entity's spelling (aliases included) shares. Anything else raises
+    UnknownEntityError with every entity it could mean: those whose
+    spellings start with it, contain its words or abbreviate to it
+    ("PNST": three nerve sheath tumours), else the closest misspellings.
+    Nothing ambiguous is guessed.
     """
-    wanted = _key(text)
-    for e in kb.entities:
-        if wanted in (e.id, _key(e.name)):
-            return e
-    names = {_key(e.name): e.id for e in kb.entities}
-    match = difflib.get_close_matches(wanted, list(kb.entity_ids) + list(names), n=1, cutoff=0.6)
-    guess = names.get(match[0], match[0]) if match else None
-    if guess is None:  # a prefix or a word of the name: "meningi", "fistula"
-        hits = [e.id for e in kb.entities if wanted and (e.id.startswith(wanted) or wanted in _key(e.name))]
-        guess = hits[0] if len(hits) == 1 else None
-    raise UnknownEntityError(text, guess)
+    key = name_key(text)
+    table = spellings(kb)
+    if not key:
+        raise UnknownEntityError(text)
+    exact = _owners(kb, (s for s in table if s.key == key))
+    if len(exact) == 1:
+        return kb.entity(exact[0])
+    if exact:
+        raise UnknownEntityError(text, exact, ambiguous=True)
+    if len(key) >= MIN_START:
+        starts = [s for s in table if s.key.startswith(key)]
+        owners = _owners(kb, starts)
+        if len(owners) == 1 and any(not s.alias for s in starts):
+            return kb.entity(owners[0])
+        if len(owners) > 1:
+            raise UnknownEntityError(text, owners, ambiguous=True)
+    partial = _partial(kb, table, key)
+    if partial:
+        raise UnknownEntityError(text, partial, ambiguous=True)
+    raise UnknownEntityError(text, _misspelt(kb, table, key))
+
+
+def _owners(kb: Knowledge, matched) -> tuple[str, ...]:
+    """The entities of some spellings, in knowledge-base order."""
+    found = {s.entity for s in matched}
+    return tuple(i for i in kb.entity_ids if i in found)
+
+
+def _partial(kb: Knowledge, table: tuple[Spelling, ...], key: str) -> tuple[str, ...]:
+    """Entities with every word of ``key`` (3 letters or more) inside a word of their spellings,
+    or with a run of words that ``key`` abbreviates."""
+    wanted = [w for w in key.split() if len(w) >= 3]
+    words: dict[str, set[str]] = {}
+    for s in table:
+        words.setdefault(s.entity, set()).update(s.key.split())
+    hits = {e for e, ws in words.items() if wanted and all(any(w in x for x in ws) for w in wanted)}
+    if " " not in key and 3 <= len(key) <= 6:
+        for s in table:
+            initials = "".join(w[0] for w in s.key.split() if w not in _MINOR_WORDS)
+            if key in initials:
+                hits.add(s.entity)
+    return tuple(i for i in kb.entity_ids if i in hits)
+
+
+def _misspelt(kb: Knowledge, table: tuple[Spelling, ...], key: str) -> tuple[str, ...]:
+    """The entities whose spelling (else one word of it) is closest to ``key``."""
+    full: dict[str, set[str]] = {}
+    words: dict[str, set[str]] = {}
+    for s in table:
+        full.setdefault(s.key, set()).add(s.entity)
+        for w in s.key.split():
+            if len(w) >= MIN_START:
+                words.setdefault(w, set()).add(s.entity)
+    for targets in (full, words):
+        close = difflib.get_close_matches(key, list(targets), n=8, cutoff=TYPO_CUTOFF)
+        if close:
+            best = difflib.SequenceMatcher(None, key, close[0]).ratio()
+            near = [t for t in close if difflib.SequenceMatcher(None, key, t).ratio() >= best - 0.05]
+            found = set().union(*(targets[t] for t in near))
+            return tuple(i for i in kb.entity_ids if i in found)
+    return ()
 
 
 # ---------------------------------------------------------------------------
@@ -362,6 +475,7 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
     return {
         "id": e.id,
         "name": e.name,
+        "aliases": list(e.aliases),
         "compartment": e.compartment,
         "dont_miss": e.dont_miss,
         "mimic": e.mimic,
@@ -416,6 +530,9 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
         lines.append(f"{paint('Mimic:', 'bold', color)} not a tumour, but it imitates one")
     if e.associations:
         lines.append(f"{paint('Associations:', 'bold', color)} {', '.join(a.upper() for a in e.associations)}")
+    if e.aliases:
+        also = textwrap.wrap(f"Also called: {', '.join(e.aliases)}", WIDTH, subsequent_indent="  ")
+        lines += [paint("Also called:", "bold", color) + also[0][len("Also called:"):]] + also[1:]
     lines.append("")
     if e.dont_miss:
         why = e.why.removeprefix("Don't-miss:").strip()
@@ -480,6 +597,8 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
     ]
     if e.associations:
         lines.append(f"- **associations:** {', '.join(a.upper() for a in e.associations)}")
+    if e.aliases:
+        lines.append(f"- **also called:** {', '.join(_md_escape(a) for a in e.aliases)}")
     lines += ["", e.why]
     if e.dont_miss:
         lines += ["", f"**Action:** {e.action}"]
@@ -518,6 +637,7 @@ def entity_rows(kb: Knowledge) -> list[dict[str, Any]]:
         {
             "id": e.id,
             "name": e.name,
+            "aliases": list(e.aliases),
             "compartment": e.compartment,
             "dont_miss": e.dont_miss,
             "mimic": e.mimic,

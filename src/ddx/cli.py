@@ -389,7 +389,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     Examples:
       ddx guide
       ddx guide --known-primary yes --max-questions 5
-      printf 'expanded\\neffaced\\nq\\n' | ddx guide --format json
+      printf 'effaced\\nexpanded\\nq\\n' | ddx guide --format json
     """
     from .guide import run_guide, transcript
     from .render import render_table, to_record
@@ -423,17 +423,20 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
 
     You see the findings the case's page described; you commit a compartment
     (im, idem or ed), then your top 3 diagnoses, best first, comma-separated
-    (ids as `ddx entities` lists them; names and unambiguous starts work too).
-    Only then does ddx reveal the answer with its source, score your read,
+    (ids as `ddx entities` lists them; names, aliases, abbreviations such as
+    MPNST, British spellings and unambiguous starts work too; an ambiguous
+    answer such as 'mets' is asked again, with what it could mean). Only then
+    does ddx reveal the answer with its source and case id, score your read,
     show its own differential and the findings that should have steered the
     read. Without --seed or --case a case is drawn at random and its seed is
-    shown, so you can replay it; --rounds plays several different cases.
+    shown, so you can replay it; --rounds plays several different cases (at
+    most as many as ship with ddx), each headed by what replays it.
 
     \b
     Examples:
       ddx quiz
       ddx quiz --seed 7 --rounds 5
-      printf 'idem\\nmeningioma, schwannoma, neurofibroma\\n' | ddx quiz --seed 7
+      printf 'idem\\nmeningioma, schwannoma, MPNST\\n' | ddx quiz --seed 7
     """
     import random
 

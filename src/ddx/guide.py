@@ -88,11 +88,13 @@ def explain(feature: Feature) -> str:
 
 
 def summary(a: Assessment, *, top: int = 3, color: bool = False) -> str:
-    """The running picture in one line: compartment and the leading candidates (don't-miss ones in red)."""
+    """The running picture in one line: compartment and the leading candidates, don't-miss
+    ones tagged "[don't miss]" (and red on a terminal)."""
     from .questions import short_name
+    from .render import DONT_MISS_TAG
 
     leaders = ", ".join(
-        (paint(short_name(c.name), "red", color) if c.dont_miss else short_name(c.name)) + f" {_pct(c.probability)}"
+        (paint(f"{short_name(c.name)} {DONT_MISS_TAG}", "red", color) if c.dont_miss else short_name(c.name)) + f" {_pct(c.probability)}"
         for c in a.candidates[:top]
     )
     return f"  -> {COMPARTMENT_NAMES[a.compartment]} {_pct(a.compartment_probability)} | {leaders}"

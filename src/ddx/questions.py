@@ -34,6 +34,8 @@ MIN_GAIN = 0.05
 #: "leading" when the one-line why names the pair a finding separates.
 LEADING_FRACTION = 0.1
 LEADING_MAX = 6
+#: Two rates closer than this (5 points) do not separate anything worth naming.
+MIN_SEPARATION = 0.05
 
 #: ``target="auto"`` asks about the compartment until one compartment has at
 #: least this probability, then about the differential.
@@ -271,14 +273,19 @@ def short_name(name: str) -> str:
 
 
 def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequence[int] | None = None) -> str:
-    """One line: the two leading candidates this finding tells apart most, and by which value.
+    """One line: the two candidates this finding tells apart most, and by which value.
 
     The pair and value maximise the difference in P(value | candidate), weighted
     by how much both are still in play (the geometric mean of their
     probabilities), so a large difference between two long shots does not
-    hide a useful one between the leaders. With ``groups`` (the compartments)
-    the candidates are the compartments, each value's rate averaged over its
-    entities by their probability.
+    hide a useful one between the leaders. A difference under MIN_SEPARATION
+    is never named: when the leading candidates are that alike on the
+    finding, the pair is sought among all candidates and the line says the
+    leaders are alike; when no two candidates differ that much, it says
+    the finding narrows the differential only a little. With ``groups`` (the
+    compartments) the candidates are the compartments, each value's rate
+    averaged over its entities by their probability. Bands read as on the
+    cards ("segments 1", "age 75+").
     """
     label = question.feature.id.replace("_", " ")
     if groups is None:
@@ -291,16 +298,39 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
             (value, tuple(r / w if w > 0 else 0.0 for r, w in zip(_grouped(list(map(mul, post, rate)), groups), weights)))
             for value, rate in question.rates
         )
-    best = None
-    for a, b in itertools.combinations(leading(weights), 2):
-        weight = math.sqrt(weights[a] * weights[b])
-        for value, rate in rates:
-            score = abs(rate[a] - rate[b]) * weight
-            if best is None or score > best[0] * (1 + 1e-9):
-                best = (score, a, b, value, rate)
+    best = _best_pair(itertools.combinations(leading(weights), 2), weights, rates)
+    note = ""
     if best is None:
-        return f"{label}: tells the leading candidates apart"
-    _, a, b, value, rate = best
+        best = _best_pair(itertools.combinations(range(len(weights)), 2), weights, rates)
+        note = "; the leaders are alike on it"
+    if best is None:
+        return f"{label}: narrows the differential only a little (no two candidates differ on it by {MIN_SEPARATION:.0%})"
+    a, b, value, rate = best
     if rate[a] < rate[b]:
         a, b = b, a
-    return f"{label}: separates {names[a]} from {names[b]} ({value.replace('_', ' ')} in {rate[a]:.0%} vs {rate[b]:.0%})"
+    return f"{label}: separates {names[a]} from {names[b]} ({_value_text(question.feature, value)} in {rate[a]:.0%} vs {rate[b]:.0%}){note}"
+
+
+def _best_pair(pairs, weights: Sequence[float], rates) -> tuple[int, int, str, tuple[float, ...]] | None:
+    """The pair and value with the largest weighted difference of at least MIN_SEPARATION
+    whose rates also print differently."""
+    best = None
+    for a, b in pairs:
+        weight = math.sqrt(weights[a] * weights[b])
+        for value, rate in rates:
+            gap = abs(rate[a] - rate[b])
+            if gap < MIN_SEPARATION or f"{rate[a]:.0%}" == f"{rate[b]:.0%}":
+                continue
+            score = gap * weight
+            if best is None or score > best[0] * (1 + 1e-9):
+                best = (score, a, b, value, rate)
+    return None if best is None else best[1:]
+
+
+def _value_text(feature: Feature, value: str) -> str:
+    """A value as the cards write it; a band with its finding ("segments 1", "age 75+")."""
+    from .cards import outcome_text
+
+    if feature.kind == "integer":
+        return f"{feature.id.replace('_', ' ')} {outcome_text(feature, value)}"
+    return value.replace("_", " ")

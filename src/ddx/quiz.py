@@ -13,7 +13,6 @@ import csv
 import difflib
 import io
 import random
-import re
 from importlib import resources
 from typing import Any, Callable
 
@@ -49,6 +48,20 @@ class AnswerError(ValueError):
 
 
 @attrs.frozen
+class Deal:
+    """How draw() dealt a case: the seed, its round, the rounds dealt and the rounds asked for."""
+
+    seed: int | None
+    round: int
+    rounds: int
+    asked: int
+
+    @property
+    def capped(self) -> bool:
+        return self.asked > self.rounds
+
+
+@attrs.frozen
 class QuizCase:
     """One real case: its findings, and the answer kept back until the trainee commits."""
 
@@ -58,6 +71,7 @@ class QuizCase:
     compartment: str
     findings: Findings
     evidence: str = ""
+    deal: Deal | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen
@@ -129,9 +143,37 @@ def choose(cases: tuple[QuizCase, ...], *, case_id: str | None = None, seed: int
 
 
 def draw(cases: tuple[QuizCase, ...], *, seed: int | None, rounds: int) -> tuple[QuizCase, ...]:
-    """``rounds`` different cases in the order ``seed`` shuffles them (round 1 is choose(seed))."""
-    order = random.Random(seed).sample(range(len(cases)), len(cases))
-    return tuple(cases[i] for i in order[: max(1, rounds)])
+    """``rounds`` different cases (at most every case) in the order ``seed`` shuffles them
+    (round 1 is choose(seed)), each with its Deal."""
+    order = random.Random(seed).sample(range(len(cases)), len(cases))[: max(1, rounds)]
+    return tuple(attrs.evolve(cases[i], deal=Deal(seed, n, len(order), max(1, rounds))) for n, i in enumerate(order, 1))
+
+
+def title(case: QuizCase, label: str = "") -> str:
+    """The heading of a case: for a dealt case its round and what replays it, else ``label``.
+
+    ``--seed N`` replays round 1 only; a later round is replayed by its id
+    (``--case``), which the reveal shows: before it, the id would give the
+    compartment away.
+    """
+    deal = case.deal
+    if deal is None:
+        return f"Quiz case{label}"
+    head = "Quiz case" + (f" {deal.round} of {deal.rounds}" if deal.rounds > 1 else "")
+    if deal.round > 1:
+        return head + " (replay it alone with --case and the id shown with the answer)"
+    if deal.seed is None:
+        return head
+    series = f", the whole series with --seed {deal.seed} --rounds {deal.rounds}" if deal.rounds > 1 else ""
+    return head + f" (seed {deal.seed}; replay with --seed {deal.seed}{series})"
+
+
+def cap_notice(case: QuizCase) -> str | None:
+    """What to say when more rounds were asked for than there are cases (on round 1), else None."""
+    deal = case.deal
+    if deal is None or deal.round != 1 or not deal.capped:
+        return None
+    return f"{deal.asked} rounds asked for, but ddx ships {deal.rounds} cases: playing {deal.rounds} rounds, each case once."
 
 
 def _norm(text: str) -> str:
@@ -155,49 +197,15 @@ def parse_compartment(text: str) -> str:
     raise AnswerError(message + " (im = intramedullary, idem = intradural extramedullary, ed = extradural)")
 
 
-def entity_aliases(kb: Knowledge) -> dict[str, str]:
-    """Every spelling a trainee may type for an entity, from the knowledge base itself.
-
-    The id, the name, the name without its parenthesis, and each phrase of the
-    name ("MS", "NMOSD", "hemangiopericytoma", "drop metastases", ...) that
-    belongs to one entity only; a phrase shared by several ("epidural") is
-    left out rather than guessed.
-    """
-    aliases: dict[str, str] = {}
-    words = {e.id: " " + " ".join(re.findall(r"[a-z0-9]+", e.name.lower())) + " " for e in kb.entities}
-    for e in kb.entities:
-        aliases[e.id] = e.id
-        for spelling in (e.name, e.name.split(" (", 1)[0]):
-            aliases.setdefault(_norm(spelling), e.id)
-    for e in kb.entities:
-        for phrase in re.split(r" / | or |[(),]", e.name):
-            phrase_words = " " + " ".join(re.findall(r"[a-z0-9]+", phrase.lower())) + " "
-            owners = [i for i, w in words.items() if phrase_words in w]
-            if len(phrase_words) > 3 and owners == [e.id]:
-                aliases.setdefault(_norm(phrase), e.id)
-    return aliases
-
-
 def parse_entity(text: str, kb: Knowledge) -> str:
-    """An entity id from its id, its name, a phrase of its name, or an unambiguous start of its id."""
-    key = _norm(text)
-    ids = kb.entity_ids
-    aliases = entity_aliases(kb)
-    if key in aliases:
-        return aliases[key]
-    starts = [i for i in ids if i.startswith(key)] if len(key) >= 4 else []
-    if len(starts) == 1:
-        return starts[0]
-    # a typo is matched against every spelling and each id's first word
-    for i in ids:
-        aliases.setdefault(i.split("_", 1)[0], i)
-    guess = [aliases[g] for g in difflib.get_close_matches(key, list(aliases), n=1, cutoff=0.6)]
-    message = f"{text.strip()!r} is not a diagnosis"
-    if guess:
-        message += f"; did you mean {guess[0]!r}?"
-    elif len(starts) > 1:
-        message += f" (could be {', '.join(starts)})"
-    raise AnswerError(message + " (`ddx entities` lists them)")
+    """An entity id from anything `ddx explain` accepts (cards.find_entity): id, name,
+    alias or abbreviation, British spelling; an ambiguous answer is refused with its candidates."""
+    from .cards import UnknownEntityError, find_entity
+
+    try:
+        return find_entity(kb, text).id
+    except UnknownEntityError as exc:
+        raise AnswerError(exc.message("a diagnosis")) from None
 
 
 def parse_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[str, ...]:
@@ -245,10 +253,17 @@ def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any]) -> Any:
 
 
 def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool = False, label: str = "") -> QuizResult:
-    """Show the case, take the trainee's compartment and top 3, then reveal and score."""
+    """Show the case, take the trainee's compartment and top 3, then reveal and score.
+
+    A case dealt by draw() is headed by title() from its Deal; ``label`` heads any other.
+    """
     from .engine import assess
 
-    say(paint(f"Quiz case{label}", "bold", color) + ": a real published case. Read it, then commit before you see the answer.")
+    notice = cap_notice(case)
+    if notice:
+        say(notice)
+        say("")
+    say(paint(title(case, label), "bold", color) + ": a real published case. Read it, then commit before you see the answer.")
     say("")
     say_all(say, findings_lines(kb, case.findings))
     say("  (findings not listed were not described: unknown, not absent)")
@@ -291,6 +306,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     lines = [
         paint("Answer:", "bold", color) + f" {truth.name} [{case.diagnosis}], {COMPARTMENT_NAMES[case.compartment].lower()}",
         f"  case {case.case_id}: {case.source_url}",
+        f"  replay it: ddx quiz --case {case.case_id}",
     ]
     if case.evidence:
         lines.append(f"  the page: {case.evidence}")

@@ -10,6 +10,8 @@ from .knowledge import COMPARTMENT_NAMES
 
 DISCLAIMER = "ddx is a teaching and research aid, not a medical device: it does not replace a radiologist's read."
 FLAG_LABELS = {"emergency": "EMERGENCY", "dont_miss": "DON'T MISS", "syndrome": "SYNDROME"}
+#: How a don't-miss candidate is marked in text, so the mark does not rely on colour.
+DONT_MISS_TAG = "[don't miss]"
 _ANSI = {"red": "\033[1;31m", "yellow": "\033[1;33m", "cyan": "\033[36m", "bold": "\033[1m", "dim": "\033[2m"}
 _RESET = "\033[0m"
 
@@ -168,11 +170,15 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     return "\n".join(parts)
 
 
+def _tagged(c: Candidate) -> str:
+    return f"{c.name} {DONT_MISS_TAG}" if c.dont_miss else c.name
+
+
 def render_markdown(a: Assessment, *, top: int = 5) -> str:
     from tabulate import tabulate
 
     lines = [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} ({_pct(a.compartment_probability)})", ""]
-    rows = [[i, c.name, _pct(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
+    rows = [[i, _tagged(c), _pct(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
     lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))
     if a.conflicts:
         lines += [""] + [f"> {c}" for c in a.conflicts]

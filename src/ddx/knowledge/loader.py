@@ -27,6 +27,7 @@ from .records import (
     Rule,
     Settings,
     Source,
+    name_key,
 )
 
 #: Values of one finding for one entity must sum to 1 within this (the tables
@@ -209,6 +210,7 @@ def _entities(data: dict, sources: dict[str, Source], features: dict[str, Featur
                 why=e.get("why", ""),
                 action=e.get("action", ""),
                 sources=tuple(e.get("sources", ())),
+                aliases=_aliases(e.get("aliases", ()), where, issues),
             )
         except KeyError as exc:
             issues.add(name, None, f"{where}: missing field {exc.args[0]!r}")
@@ -229,7 +231,35 @@ def _entities(data: dict, sources: dict[str, Source], features: dict[str, Featur
         entities.append(entity)
     if not entities:
         issues.add(name, None, "defines no [[entity]]")
+    _check_aliases(entities, issues)
     return tuple(entities)
+
+
+def _aliases(value: Any, where: str, issues: _Issues) -> tuple[str, ...]:
+    """The aliases of one entity: a list of non-empty strings."""
+    if not isinstance(value, (list, tuple)) or not all(isinstance(a, str) and a.strip() and name_key(a) for a in value):
+        issues.add("entities.toml", None, f"{where}: aliases must be a list of names (non-empty strings)")
+        return ()
+    return tuple(value)
+
+
+def _check_aliases(entities: list[Entity], issues: _Issues) -> None:
+    """Each alias names one entity only: not given twice, not another entity's id or name
+    (compared as the matcher compares them: case, punctuation and British spelling aside)."""
+    owner: dict[str, str] = {}
+    for e in entities:
+        owner.setdefault(name_key(e.id), e.id)
+        owner.setdefault(name_key(e.name), e.id)
+    given: dict[str, str] = {}
+    for e in entities:
+        for alias in e.aliases:
+            key = name_key(alias)
+            where = f"[[entity]] {e.id!r}: alias {alias!r}"
+            if key in given:
+                issues.add("entities.toml", None, f"{where} is also an alias of {given[key]!r}")
+            elif owner.get(key, e.id) != e.id:
+                issues.add("entities.toml", None, f"{where} is the id or name of {owner[key]!r}")
+            given.setdefault(key, e.id)
 
 
 def _provenance(name: str, row: int, values: dict, sources: dict[str, Source], issues: _Issues) -> bool:

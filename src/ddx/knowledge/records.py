@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 import attrs
@@ -86,6 +88,35 @@ class Entity:
     why: str
     action: str
     sources: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+
+
+#: Words spelt or shortened more than one way, written the one way names are compared in.
+WORD_FORMS = {"mets": "metastasis", "met": "metastasis", "tumour": "tumor", "disk": "disc"}
+
+
+def _word_form(word: str) -> str:
+    word = WORD_FORMS.get(word, word)
+    if len(word) > 5 and word.endswith("sses"):
+        return word[:-2]
+    if len(word) > 5 and word.endswith("ses"):
+        return word[:-2] + "is"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "is", "us")):
+        return WORD_FORMS.get(word[:-1], word[:-1])
+    return word
+
+
+def name_words(text: str) -> tuple[str, ...]:
+    """A name as comparable words: lower case, no accents or punctuation, American spelling
+    (haem -> hem, oedema -> edema, tumour -> tumor), singular, "mets" as "metastasis"."""
+    text = re.sub(r"['\u2019]s\b", "", text.lower())
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().replace("ae", "e").replace("oe", "e")
+    return tuple(_word_form(w) for w in re.findall(r"[a-z0-9]+", text))
+
+
+def name_key(text: str) -> str:
+    """The form in which two spellings of an entity name are the same (name_words, spaced)."""
+    return " ".join(name_words(text))
 
 
 @attrs.frozen
