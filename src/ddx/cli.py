@@ -446,6 +446,8 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     try:
         cases = load_cases(kb_)
         if case_id is not None:
+            if rounds > 1:
+                click.echo(f"--case picks one case: playing it once, not {rounds} rounds.", err=True)
             chosen = (choose(cases, case_id=case_id),)
         else:
             if seed is None:
@@ -458,12 +460,9 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
 
     points = played = 0
     for n, case in enumerate(chosen, 1):
-        label = "" if case_id is not None else f" (seed {seed}; replay with --seed {seed})"
-        if len(chosen) > 1:
-            label = f" {n} of {len(chosen)}" + label
-            if n > 1:
-                say("\n" + "-" * 60 + "\n")
-        result = run_quiz(kb_, case, ask, say, color=colored, label=label)
+        if n > 1:
+            say("\n" + "-" * 60 + "\n")
+        result = run_quiz(kb_, case, ask, say, color=colored)
         if result.compartment is None:
             break
         points += result.score.points

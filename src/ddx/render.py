@@ -148,7 +148,7 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     from tabulate import tabulate
 
     rows = [
-        [i, c.name + (" [don't miss]" if c.dont_miss else ""), _pct(c.probability), _why(c)]
+        [i, c.name + (f" {DONT_MISS_TAG}" if c.dont_miss else ""), _pct(c.probability), _why(c)]
         for i, c in enumerate(a.candidates[:top], 1)
     ]
     parts = [
