@@ -357,6 +357,18 @@ def _cited(kb: Knowledge, entity: Entity) -> tuple[Cited, ...]:
     )
 
 
+def _identity(e: Entity) -> dict[str, Any]:
+    """What names and places an entity, as the JSON of cards and listings gives it."""
+    return {
+        "id": e.id,
+        "name": e.name,
+        "aliases": list(e.aliases),
+        "compartment": e.compartment,
+        "dont_miss": e.dont_miss,
+        "mimic": e.mimic,
+    }
+
+
 def model_prior(kb: Knowledge, entity_id: str) -> float:
     """The prior the engine starts from (Knowledge.prior): priors.csv with the spread
     within each compartment flattened (model.toml prior_flattening), compartment totals kept."""
@@ -473,12 +485,7 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
         return {"feature": p.feature, "value": p.value, "ratio": round(p.ratio, 3), "likelihood": number(p.number), "text": _pull_text(p, e.name)}
 
     return {
-        "id": e.id,
-        "name": e.name,
-        "aliases": list(e.aliases),
-        "compartment": e.compartment,
-        "dont_miss": e.dont_miss,
-        "mimic": e.mimic,
+        **_identity(e),
         "why": e.why,
         "action": e.action or None,
         "associations": list(e.associations),
@@ -635,12 +642,7 @@ def entity_rows(kb: Knowledge) -> list[dict[str, Any]]:
     """
     return [
         {
-            "id": e.id,
-            "name": e.name,
-            "aliases": list(e.aliases),
-            "compartment": e.compartment,
-            "dont_miss": e.dont_miss,
-            "mimic": e.mimic,
+            **_identity(e),
             "prior": round(model_prior(kb, e.id), 6),
             "data_prior": kb.priors[e.id].probability,
         }
