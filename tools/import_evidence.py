@@ -107,7 +107,6 @@ class Sources:
     def __init__(self, dossier_sources: dict[str, dict]):
         self.entries = dict(dossier_sources)
         self.by_url = {v["url"]: k for k, v in self.entries.items() if v["url"]}
-        self.used: set[str] = set()
 
     def key_for(self, source_text: str, grade: str) -> str:
         head = source_text.split(" | ")[0].strip()
@@ -124,7 +123,6 @@ class Sources:
             if url:
                 self.by_url.setdefault(url.group(1), key)
         self.entries[key].setdefault("grade", grade)
-        self.used.add(key)
         return key
 
 
@@ -150,9 +148,7 @@ def provenance(evidence: list[dict], value: float, sources: Sources, complement:
         if r["grade"] == "C" and r["source"].startswith("EXPERT ESTIMATE"):
             target = 1 - value if complement else value
             if abs(float(r["frequency"]) - target) < 1e-6:
-                sources.used.add("DDX_EXPERT")
                 return "DDX_EXPERT", "C"
-    sources.used.add("DDX_ESTIMATE")
     return "DDX_ESTIMATE", "C"
 
 
@@ -327,7 +323,6 @@ def main(evidence_dir: Path) -> None:
         if entity.startswith("compartment:"):
             continue
         w = q[("overall", "prior_weight_consolidated")]
-        sources.used.add("DDX_ESTIMATE")
         priors.append((entity, float(w["value"]), "DDX_ESTIMATE", "C"))
 
         female = float(q[("overall", "female_fraction_consolidated")]["value"])
