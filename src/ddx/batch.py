@@ -14,13 +14,13 @@ engine.assess, exactly as `ddx assess --format json` does.
 
 from __future__ import annotations
 
+import array
 import codecs
 import csv
 import io
 import math
 import os
 import re
-import struct
 import sys
 import tempfile
 from collections import deque
@@ -36,6 +36,7 @@ from . import engine, render
 from .errors import DdxError, FindingError
 from .findings import CASE_ID, Findings, closest, normalise_column, parse_value
 from .knowledge import COMPARTMENTS, Feature, Knowledge, default_knowledge
+from .knowledge.loader import SCORE_BITS, quantise
 
 FORMATS = ("csv", "ndjson", "json")
 DEFAULT_ENCODING = "utf-8-sig"
@@ -373,74 +374,54 @@ def sniff_delimiter(first_line: str) -> str:
 class _Packed:
     """engine.posterior, bit for bit, at a fraction of the cost.
 
-    Every weighted log probability in the knowledge base is a binary
-    fraction: scaled by 2**shift it is an exact integer. Each entity's
-    integer is split in two 64-bit lanes (its low SPLIT bits, and the rest),
-    and the lanes of all entities sit side by side in one Python int, so a
-    single integer addition adds a finding to every entity at once, exactly;
-    the lane sums stay below 2**52 and never carry into each other.
+    Every number of a score is a multiple of 2**-SCORE_BITS, so scaled by
+    2**SCORE_BITS it is an exact integer, and every score stays below
+    2**52 such units. Each entity's (negated) integer sits in its own 64-bit
+    lane of one Python int, so a single integer addition adds a finding to
+    every entity at once, exactly, without carrying into the next lane.
 
     Each lane is laid out as the bits of a negative double whose exponent is
-    fixed (in the prior's term) and whose mantissa is the lane sum, so
-    struct reads the lanes as floats -(2**52 + m) * 2**scale, exact; adding
-    back 2**52 * 2**scale is exact too, and adding the two halves rounds
-    once, correctly: the same float math.fsum gives the engine. The rest
-    (temperature, softmax) is the engine's own arithmetic, step for step.
+    fixed (in the prior's term) and whose mantissa is the lane sum m, so
+    array reads the lanes as the floats -(2**52 + m) * 2**-SCORE_BITS. Two
+    such floats differ by exactly the difference of their scores, so
+    exp(lane - the highest lane) is the engine's exp(score - top score); the
+    rest of the softmax is the engine's own arithmetic, step for step.
     """
 
-    SPLIT = 40
     MANTISSA = 52
 
     def __init__(self, kb: Knowledge):
-        values = list(kb.log_prior) + [x for vector in kb.log_tables.values() for x in vector]
-        if not values or any(not math.isfinite(x) or x > 0 for x in values):
+        bits = SCORE_BITS
+        values = list(kb.log_prior) + [x for v in kb.log_tables.values() for x in v]
+        if not values or any(not math.isfinite(x) or x > 0 or quantise(x) != x for x in values):
             raise ValueError("log tables outside the packed range")
-        self.kb = kb
         self.size = len(kb.log_prior)
-        self.shift = max(x.as_integer_ratio()[1].bit_length() - 1 for x in values)
-        bound = max(-x for x in kb.log_prior) + 1
-        for feature in kb.features.values():
-            rows = [v for (fid, _), v in kb.log_tables.items() if fid == feature.id]
-            bound += sum(max(-x for x in v) for v in rows) + 1
-        terms = len(kb.features) + 1
-        hi_bits = math.ceil(math.log2(bound)) + self.shift - self.SPLIT
-        lo_exp, hi_exp = -self.shift, self.SPLIT - self.shift
-        if hi_bits >= self.MANTISSA or terms << self.SPLIT >= 1 << self.MANTISSA or not -1022 < lo_exp + 52 < hi_exp + 52 < 1023:
-            raise ValueError("log tables too wide to pack")
-        self.unpack = struct.Struct(f"<{2 * self.size}d").unpack
-        self.nbytes = 16 * self.size
-        self.lo_offset = 2.0 ** (self.MANTISSA + lo_exp)
-        self.hi_offset = 2.0 ** (self.MANTISSA + hi_exp)
-        self.temperature = kb.settings.temperature
-        # sign and exponent bits of each lane: -(2**52 + m) * 2**exp once the mantissa m is added
-        frame = (1 << 11 | (lo_exp + 1075)) << 52 | (1 << 11 | (hi_exp + 1075)) << (52 + 64)
-        self.base = self.pack(kb.log_prior) + sum(frame << 128 * k for k in range(self.size))
+        self.nbytes = 8 * self.size
+        self.unit = 2.0**bits
+        # sign and exponent bits of each lane: -(2**52 + m) * 2**-bits once the mantissa m is added
+        frame = (1 << 11 | (1075 - bits)) << self.MANTISSA
+        self.base = self.pack(kb.log_prior) + sum(frame << 64 * k for k in range(self.size))
         self.posterior = self._posterior_function()
 
     def pack(self, vector) -> int:
-        """One integer holding -vector[e] * 2**shift in the two lanes of entity e."""
+        """One integer holding -vector[e] * 2**SCORE_BITS in the lane of entity e."""
         packed = 0
-        mask = (1 << self.SPLIT) - 1
         for k, x in enumerate(vector):
-            num, den = (-x).as_integer_ratio()
-            exp = den.bit_length() - 1
-            if x > 0 or exp > self.shift:
-                raise ValueError("value outside the packed range")
-            v = num << (self.shift - exp)
-            packed |= ((v & mask) | ((v >> self.SPLIT) << 64)) << (128 * k)
+            packed |= int(-x * self.unit) << (64 * k)
         return packed
 
     def _posterior_function(self) -> Callable[[int], list[float]]:
         """posterior(total): the posterior from a packed sum of the prior and the findings,
         with the engine's arithmetic (engine._normalise); C-level loops throughout."""
-        unpack, nbytes, hi_offset, lo_offset = self.unpack, self.nbytes, self.hi_offset, self.lo_offset
-        t, exp, fsum = self.temperature, math.exp, math.fsum
+        nbytes, exp, fsum = self.nbytes, math.exp, math.fsum
+        big_endian = sys.byteorder == "big"
 
         def posterior(total: int) -> list[float]:
-            lanes = unpack(total.to_bytes(nbytes, "little"))
-            scores = map(add, map(add, lanes[1::2], repeat(hi_offset)), map(add, lanes[0::2], repeat(lo_offset)))
-            scores = list(map(truediv, scores, repeat(t)) if t != 1.0 else scores)
-            weights = list(map(exp, map(sub, scores, repeat(max(scores)))))
+            # array reads the lanes as native doubles (a copy; struct.unpack boxes each one)
+            lanes = array.array("d", total.to_bytes(nbytes, "little"))
+            if big_endian:
+                lanes.byteswap()
+            weights = list(map(exp, map(sub, lanes, repeat(max(lanes)))))
             return list(map(truediv, weights, repeat(fsum(weights))))
 
         return posterior

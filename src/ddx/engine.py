@@ -1,9 +1,10 @@
 """The decision module: prior x likelihoods -> posterior, compartment, reasons, flags.
 
 Transparent naive Bayes in log space. Each known finding adds its weighted
-log likelihood per entity (precomputed by the knowledge loader), tempered by
-the temperature of model.toml; unknown findings add nothing, so no findings
-gives exactly the priors. The compartment is the sum of its entities. A reason is
+log likelihood per entity, tempered by the temperature of model.toml (both
+precomputed by the knowledge loader, as exact binary fractions, so a score
+does not depend on the order of its findings); unknown findings add nothing,
+so no findings gives the priors. The compartment is the sum of its entities. A reason is
 a finding's likelihood ratio for a candidate against the rest of the
 differential. Knows nothing of screens or files.
 """
@@ -53,8 +54,7 @@ def posterior(kb: Knowledge, findings: Findings) -> tuple[float, ...]:
 
 
 def _normalise(kb: Knowledge, vectors) -> tuple[float, ...]:
-    t = kb.settings.temperature
-    scores = [math.fsum(col) / t for col in zip(kb.log_prior, *vectors)]
+    scores = [math.fsum(col) for col in zip(kb.log_prior, *vectors)]
     top = max(scores)
     weights = [math.exp(s - top) for s in scores]
     total = math.fsum(weights)
@@ -115,9 +115,8 @@ def likelihood_ratios(kb: Knowledge, vector: tuple[float, ...]) -> list[float]:
     The finding's tempered likelihood under the entity, over its prior-weighted
     mean likelihood under all the other entities.
     """
-    t = kb.settings.temperature
     weights = kb.prior
-    likelihood = [math.exp(v / t) for v in vector]
+    likelihood = [math.exp(v) for v in vector]
     total = math.fsum(w * x for w, x in zip(weights, likelihood))
     return [x / ((total - w * x) / (1.0 - w)) for w, x in zip(weights, likelihood)]
 
@@ -173,8 +172,8 @@ def _conflicts(kb: Knowledge, ev) -> tuple[str, ...]:
     prior = kb.prior
     pointing: dict[str, list[str]] = {}
     for fid, value, vector in ev:
-        # undo the weight: where a finding points does not depend on how much it counts
-        unscale = 1 / kb.features[fid].weight
+        # undo the weight and the temperature: where a finding points does not depend on how much it counts
+        unscale = kb.settings.temperature / kb.features[fid].weight
         rate = {}
         for c in COMPARTMENTS:
             members = [(p, math.exp(v * unscale)) for e, p, v in zip(kb.entities, prior, vector) if e.compartment == c]

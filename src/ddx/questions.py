@@ -51,8 +51,8 @@ TARGETS = ("entity", "compartment", "auto")
 class Outcome:
     """One possible answer to a finding: its value, P(answer | entity), and the engine's update.
 
-    ``scaled`` is the engine's vector over the temperature, ``factor`` its
-    exponential: the posterior after this answer is post * factor, renormalised.
+    ``scaled`` is the engine's (tempered) vector, ``factor`` its exponential:
+    the posterior after this answer is post * factor, renormalised.
     """
 
     value: Any
@@ -62,8 +62,8 @@ class Outcome:
     factor: tuple[float, ...]
 
     @classmethod
-    def build(cls, value: Any, label: str, probability, vector, temperature: float) -> Outcome:
-        scaled = tuple(v / temperature for v in vector)
+    def build(cls, value: Any, label: str, probability, vector) -> Outcome:
+        scaled = tuple(vector)
         return cls(value, label, tuple(probability), scaled, tuple(math.exp(v) for v in scaled))
 
 
@@ -99,7 +99,8 @@ def questions(kb: Knowledge) -> dict[str, Question]:
 
 def _question(kb: Knowledge, feature: Feature) -> Question | None:
     n = len(kb.entities)
-    w = feature.weight
+    # the tables hold weight x log P / temperature: this undoes both
+    w = feature.weight / kb.settings.temperature
     if feature.kind == "list":
         present = {}
         for value in feature.outcomes:
@@ -126,7 +127,7 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
             outcomes.append((chosen, label, tuple(vector), prob))
         totals = [math.fsum(o[3][e] for o in outcomes) for e in range(n)]
         built = tuple(
-            Outcome.build(c, label, [p / total for p, total in zip(prob, totals)], v, kb.settings.temperature)
+            Outcome.build(c, label, [p / total for p, total in zip(prob, totals)], v)
             for c, label, v, prob in outcomes
         )
         return Question(feature, built, tuple(present.items()))
@@ -138,7 +139,7 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
     built = []
     for (o, v), r in zip(vectors, raw):
         value = _band_value(feature, o) if feature.kind == "integer" else o
-        built.append(Outcome.build(value, o, [p / total for p, total in zip(r, totals)], v, kb.settings.temperature))
+        built.append(Outcome.build(value, o, [p / total for p, total in zip(r, totals)], v))
     return Question(feature, tuple(built), tuple((o.label, o.probability) for o in built))
 
 
@@ -147,7 +148,7 @@ def _band_value(feature: Feature, label: str) -> int:
 
 
 def scores(kb: Knowledge, findings: Findings) -> list[float]:
-    """The engine's unnormalised log posterior (before the temperature)."""
+    """The engine's unnormalised log posterior."""
     from .engine import evidence
 
     vectors = [v for _, _, v in evidence(kb, findings)]
@@ -156,11 +157,9 @@ def scores(kb: Knowledge, findings: Findings) -> list[float]:
 
 def log_posterior(kb: Knowledge, score: Sequence[float]) -> list[float]:
     """log P(entity | findings) in nats, as the engine normalises it."""
-    t = kb.settings.temperature
-    scaled = [s / t for s in score]
-    top = max(scaled)
-    log_total = top + math.log(math.fsum(math.exp(s - top) for s in scaled))
-    return [s - log_total for s in scaled]
+    top = max(score)
+    log_total = top + math.log(math.fsum(math.exp(s - top) for s in score))
+    return [s - log_total for s in score]
 
 
 def gain(question: Question, log_post: Sequence[float], groups: Sequence[int] | None = None) -> float:

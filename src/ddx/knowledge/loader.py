@@ -434,11 +434,25 @@ def flattened_priors(entities, priors, exponent: float) -> list[float]:
     ]
 
 
+#: Every term of a score is a multiple of 2**-SCORE_BITS (about 2e-10 nats,
+#: far below anything a probability shown to 6 decimals can show), so a score
+#: is an exact sum in floating point, whatever the order of its findings.
+SCORE_BITS = 32
+#: ... and no score may reach 2**(52 - SCORE_BITS) nats, where sums of such
+#: multiples stop being exact.
+SCORE_LIMIT = 2.0 ** (52 - SCORE_BITS - 1)
+
+
+def quantise(x: float) -> float:
+    """``x`` rounded to the nearest multiple of 2**-SCORE_BITS."""
+    return round(x * 2**SCORE_BITS) / 2**SCORE_BITS
+
+
 def _log_tables(features, entities, priors, likelihoods, settings: Settings):
     ids = [e.id for e in entities]
     prior = flattened_priors(entities, priors, settings.prior_flattening)
-    log_prior = tuple(settings.temperature * math.log(p) for p in prior)
-    s, c = settings.smoothing, settings.clamp
+    log_prior = tuple(quantise(math.log(p)) for p in prior)
+    s, c, t = settings.smoothing, settings.clamp, settings.temperature
 
     def clean(p: float, k: int) -> float:
         return min(max((1 - s) * p + s / k, c), 1 - c)
@@ -448,6 +462,7 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
     for feature in features.values():
         outcomes = feature.outcomes
         k = 2 if feature.kind == "list" else len(outcomes)
+        scale = feature.weight / t
         for o in outcomes:
             given = [likelihoods.get((e, feature.id, o)) for e in ids]
             known = [(w, n.probability) for w, n in zip(weights, given) if n is not None]
@@ -457,11 +472,21 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
             # gets the prior-weighted rate of the entities that have one
             default = sum(w * p for w, p in known) / sum(w for w, _ in known)
             probs = [n.probability if n is not None else default for n in given]
-            scale = feature.weight
-            tables[(feature.id, o)] = tuple(scale * math.log(clean(p, k)) for p in probs)
+            tables[(feature.id, o)] = tuple(quantise(scale * math.log(clean(p, k))) for p in probs)
             if feature.kind == "list":
-                tables[(feature.id, o + "!absent")] = tuple(scale * math.log(clean(1 - p, k)) for p in probs)
+                tables[(feature.id, o + "!absent")] = tuple(quantise(scale * math.log(clean(1 - p, k))) for p in probs)
     return tuple(prior), log_prior, tables
+
+
+def _score_bound(features, log_prior, tables) -> float:
+    """The largest magnitude a score can reach (every finding at its worst value)."""
+    bound = max(-x for x in log_prior)
+    for feature in features.values():
+        rows = [v for (fid, _), v in tables.items() if fid == feature.id]
+        if rows:
+            worst = max(-x for v in rows for x in v)
+            bound += worst * (2 * len(feature.outcomes) if feature.kind == "list" else 1)
+    return bound
 
 
 def load_knowledge(folder: Path | str | None = None) -> Knowledge:
@@ -487,6 +512,9 @@ def load_knowledge(folder: Path | str | None = None) -> Knowledge:
     if issues.items:
         raise KnowledgeError(issues.items)
     prior, log_prior, tables = _log_tables(features, entities, priors, likelihoods, settings)
+    if _score_bound(features, log_prior, tables) >= SCORE_LIMIT:
+        raise KnowledgeError([KnowledgeIssue("model.toml", None, f"scores could reach {SCORE_LIMIT:g} nats, beyond exact "
+                                                                 "arithmetic: raise the clamp or the temperature")])
     return Knowledge(
         features=features,
         entities=entities,

@@ -190,14 +190,15 @@ class Knowledge:
     rules: tuple[Rule, ...]
     settings: Settings
     population: str
-    # temperature x log prior, per entity in entity order: every score is
-    # (log_prior + sum of log_tables vectors) / temperature, so the temperature
-    # tempers the evidence and never the prior (no findings gives the priors)
+    # log prior, per entity in entity order, and (feature, outcome) -> per-entity
+    # weight x log P(outcome | entity) / temperature (list features also have
+    # (feature, outcome + "!absent")): an entity's score is its log_prior plus
+    # the vectors of the known findings, so the temperature tempers the
+    # evidence and never the prior (no findings gives the priors). Every
+    # number is a multiple of 2**-SCORE_BITS, so scores are exact sums.
     log_prior: tuple[float, ...]
     # the model's prior probability of each entity, in entity order
     prior: tuple[float, ...]
-    # (feature, outcome) -> per-entity weighted log P(outcome | entity);
-    # list features also have (feature, outcome + "!absent")
     log_tables: dict[tuple[str, str], tuple[float, ...]]
 
     @property
