@@ -180,10 +180,25 @@ def pool(rows: list[dict]) -> tuple[float, str, list[dict], float, float, bool]:
     raise ValueError("no graded rows")
 
 
+def counted_evidence(evidence: dict[tuple, list[dict]]) -> list[dict]:
+    """The dossier's own counted (grade A, with a denominator) rows, in the literature's shape,
+    so that a new series is pooled with the counts already behind a number, not put in their place."""
+    rows = []
+    for (entity, feature, value), found in evidence.items():
+        for r in found:
+            if r["grade"] == "A" and r.get("n"):
+                head = r["source"].split(" | ")[0].strip()
+                rows.append({"entity": entity, "feature": feature, "value": value, "frequency": r["frequency"],
+                             "n": r["n"], "grade": "A", "citation": head, "url": "", "dossier": "yes"})
+    return rows
+
+
 def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources", features: list[dict]) -> list[tuple]:
     """Cite, or where they disagree replace, table numbers with pooled literature values.
 
-    A number inside the pooled interval is kept and cited; one outside it is
+    A new series is pooled with the dossier's counted rows for the same number
+    (``dossier`` rows only ever join a pool, they never start one). A number
+    inside the pooled interval is kept and cited; one outside it is
     replaced by the pooled value shrunk towards it (ESTIMATE_WEIGHT). The other values of the finding are then
     rescaled so that they still sum to 1 (yes/no: no = 1 - yes).
     """
@@ -192,9 +207,12 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     table = {(e, f, v): [p, src, g] for e, f, v, p, src, g in out}
     by_key = defaultdict(list)
     for r in literature:
-        if r.get("use", "yes") == "no":
+        if r.get("use", "yes") == "no" or r.get("dossier"):
             continue
         if r["grade"] in ("A", "B") and (r["entity"], r["feature"], r["value"]) in table:
+            by_key[(r["entity"], r["feature"], r["value"])].append(r)
+    for r in literature:
+        if r.get("dossier") and (r["entity"], r["feature"], r["value"]) in by_key:
             by_key[(r["entity"], r["feature"], r["value"])].append(r)
     fixed = defaultdict(set)
     for (e, f, v), rows in sorted(by_key.items()):
@@ -350,7 +368,8 @@ def main(evidence_dir: Path) -> None:
         for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], log_cdf)):
             out.append((entity, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
-    out = apply_literature(out, read_literature(ROOT / "tools" / "literature"), sources, features)
+    literature = read_literature(ROOT / "tools" / "literature") + counted_evidence(evidence)
+    out = apply_literature(out, literature, sources, features)
 
     total = sum(p for _, p, _, _ in priors)
     priors = [(e, round(p / total, 6), s, g) for e, p, s, g in priors]
