@@ -59,6 +59,58 @@ class TestPriors:
         assert a.conflicts == ()
 
 
+class TestPictures:
+    """The compartment signs count once, together, through the picture they show (pictures.csv)."""
+
+    @staticmethod
+    def by_hand(kb, signs: dict[str, str]) -> dict[str, float]:
+        """P(entity | signs) from the prior, each entity's picture shares and pictures.csv, nothing else."""
+        rate = {(f, v): [kb.picture_rates[(z, f, v)].probability for z in kb.pictures] for _, f, v in kb.picture_rates}
+        score = []
+        for prior, shares in zip(kb.prior, kb.picture_shares):
+            joint = sum(w * math.prod(rate[(f, v)][z] for f, v in signs.items()) for z, w in enumerate(shares))
+            score.append(prior * joint)
+        return {e: x / sum(score) for e, x in zip(kb.entity_ids, score)}
+
+    @pytest.mark.parametrize("signs", [IM_SIGNS, IDEM_SIGNS, ED_SIGNS, {"cord": "compressed", "csf_cap": "no"}, {"csf": "normal"}])
+    def test_the_signs_of_a_picture_are_one_mixture_not_independent_factors(self, kb, signs):
+        """With only picture signs known, the posterior is prior x sum over pictures of share x P(signs | picture)."""
+        expected = self.by_hand(kb, signs)
+        for c in run(kb, **signs).candidates:
+            assert c.probability == pytest.approx(expected[c.id], rel=1e-6, abs=1e-9), c.id
+
+    def test_two_signs_of_one_picture_count_less_than_their_product(self, kb):
+        """Cord expanded and CSF effaced say the same thing twice: together they move an
+        intramedullary entity less than the product of their separate likelihood ratios would."""
+        i = kb.entity_ids.index("ependymoma")
+        j = kb.entity_ids.index("vertebral_metastasis")
+
+        def log_odds(**signs):
+            post = posterior(kb, parse_findings(signs, kb))
+            return math.log(post[i] / post[j])
+
+        prior = log_odds()
+        both = log_odds(**IM_SIGNS) - prior
+        apart = (log_odds(cord="expanded") - prior) + (log_odds(csf="effaced") - prior)
+        assert 0 < both < apart
+
+    def test_every_entity_can_show_every_picture(self, kb):
+        """Each entity keeps at least picture_floor of each picture: no picture vetoes an entity."""
+        floor = kb.settings.picture_floor
+        for e, shares in zip(kb.entity_ids, kb.picture_shares):
+            assert len(shares) == len(kb.pictures)
+            assert sum(shares) == pytest.approx(1)
+            assert min(shares) >= floor - 1e-12, e
+
+    def test_shares_follow_the_entitys_own_signs(self, kb):
+        """An ependymoma mostly shows the intramedullary picture, a meningioma the intradural
+        extramedullary one, an epidural abscess the extradural one, a typical haemangioma none."""
+        home = {"ependymoma": "intramedullary", "meningioma": "intradural_extramedullary", "epidural_abscess": "extradural", "hemangioma": "none"}
+        for e, picture in home.items():
+            shares = kb.picture_shares[kb.entity_ids.index(e)]
+            assert kb.pictures[max(range(len(shares)), key=shares.__getitem__)] == picture, e
+
+
 class TestShape:
     @pytest.mark.parametrize("case", [{}, IM_SIGNS, IDEM_SIGNS, ED_SIGNS, NERVE_SHEATH, MENINGIOMA, HEMANGIOBLASTOMA])
     def test_every_entity_once_best_first(self, kb, case):

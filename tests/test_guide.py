@@ -168,10 +168,10 @@ class TestOutput:
         assert QUESTION.search(result.stderr)
 
     def test_emergency_flag_is_red_with_color_and_plain_without(self, kb):
-        args = ["guide", "--max-questions", "2", "--csf", "tapered"]
-        coloured = CliRunner().invoke(cli, args + ["--color"], input="compressed\n\n")
+        args = ["guide", "--max-questions", "2", "--csf", "tapered", "--cord", "compressed"]
+        coloured = CliRunner().invoke(cli, args + ["--color"], input="\n\n")
         assert "\x1b[1;31m!! EMERGENCY" in coloured.stdout
-        plain = CliRunner(env={"NO_COLOR": "1"}).invoke(cli, args, input="compressed\n\n", color=True)
+        plain = CliRunner(env={"NO_COLOR": "1"}).invoke(cli, args, input="\n\n", color=True)
         assert "!! EMERGENCY" in plain.stdout and "\x1b[" not in plain.stdout
 
     def test_dont_miss_leaders_are_red_in_the_running_summary(self, kb):

@@ -54,7 +54,7 @@ DIAGNOSES: dict[str, tuple[str, bool, bool]] = {
 }
 # design.md: every entity gives an explicit probability for every value of these.
 COMPARTMENT_SIGNS = ("cord", "csf", "csf_cap", "dural_sac_displaced", "foraminal_extension", "enhancement", "multiplicity")
-KB_FILES = ("features.toml", "entities.toml", "sources.toml", "priors.csv", "likelihoods.csv", "model.toml", "flags.toml")
+KB_FILES = ("features.toml", "entities.toml", "sources.toml", "priors.csv", "likelihoods.csv", "pictures.csv", "model.toml", "flags.toml")
 SUM_TOLERANCE = 1e-3  # the tables are written to three or four decimals
 
 
@@ -280,6 +280,31 @@ class TestBrokenKnowledge:
         assert str(len(info.value.issues)) in message
         for issue in info.value.issues:
             assert str(issue) in message
+
+    def test_a_broken_pictures_file_is_reported_with_row_and_reason(self, tmp_path):
+        """pictures.csv is validated like the other tables: a wrong sum, an unknown feature or
+        value, and a sign that is also weighted in features.toml are each named with their row."""
+        folder = _copy(tmp_path)
+        lines = (folder / "pictures.csv").read_text(encoding="utf-8").splitlines()
+        total = _line_of(lines, "intramedullary,cord,expanded,")
+        _set_cell(lines, total, 3, "0.5")
+        unknown = _line_of(lines, "none,csf,normal,")
+        _set_cell(lines, unknown, 1, "csf_colour")
+        value = _line_of(lines, "extradural,csf_cap,yes,")
+        _set_cell(lines, value, 2, "maybe")
+        (folder / "pictures.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        features = (folder / "features.toml").read_text(encoding="utf-8")
+        features = features.replace('id = "cord"\n', 'id = "cord"\nweight = 0.8\n', 1)
+        (folder / "features.toml").write_text(features, encoding="utf-8")
+        issues = _issues(folder)
+        expected = [
+            (total, "intramedullary cord: values sum to"),
+            (unknown, "'csf_colour' is not in features.toml"),
+            (value, "'maybe' is not one of"),
+            (_line_of(lines, "intramedullary,cord,"), "remove the weight"),
+        ]
+        for row, words in expected:
+            assert any(i.path == "pictures.csv" and i.row == row and words in i.reason for i in issues), (row, words, issues)
 
     def test_a_missing_file_is_reported(self, tmp_path):
         """A knowledge file that is missing is named."""

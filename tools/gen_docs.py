@@ -213,9 +213,10 @@ def _cell(text: str) -> str:
 def features_reference() -> str:
     from ddx.cards import outcome_text, values_text
     from ddx.findings import NO, UNKNOWN, YES
-    from ddx.knowledge import load_features
+    from ddx.knowledge import default_knowledge, load_features
 
     features = load_features()
+    kb = default_knowledge()
     unknown = ", ".join(f"`{u}`" for u in sorted(UNKNOWN) if u) + " or a blank cell"
     lines = [
         "# Findings reference",
@@ -260,6 +261,9 @@ def features_reference() -> str:
         lines += ["", f"Question in the guided read: *{f.question}*"]
         if f.weight != 1:
             lines += ["", f"Weight {f.weight:g}: it largely restates other findings, so it counts for less (see the [model settings](knowledge-base.md#model-settings))."]
+        if f.id in kb.picture_signs:
+            others = ", ".join(f"`{g}`" for g in kb.picture_signs if g != f.id)
+            lines += ["", f"Counts together with {others}: the signs show one [compartment picture](knowledge-base.md#compartment-pictures)."]
     return HEADER + "\n".join(lines) + "\n"
 
 
@@ -317,6 +321,7 @@ def knowledge_reference() -> str:
         "",
         "- [Reference population](#reference-population)",
         "- [Model settings](#model-settings)",
+        "- [Compartment pictures](#compartment-pictures)",
         "- [Flag rules](#flag-rules)",
         "- [Priors](#priors)",
         "- [Entities](#entities)",
@@ -347,6 +352,7 @@ def knowledge_reference() -> str:
             "|---|---|",
         ]
         lines += [f"| `{f.id}` | {f.weight:g} |" for f in weighted]
+    lines += pictures_reference(kb)
     lines += [
         "",
         "## Flag rules",
@@ -397,7 +403,7 @@ def knowledge_reference() -> str:
                 lines += ["", render_card_markdown(build_card(kb, e.id), kb, level=4)]
     lines += ["", "## Citations", ""]
     number_grades: dict[str, set[str]] = {}
-    for n in list(kb.priors.values()) + list(kb.likelihoods.values()):
+    for n in [*kb.priors.values(), *kb.likelihoods.values(), *kb.picture_rates.values()]:
         for key in source_keys(n):
             number_grades.setdefault(key, set()).add(n.grade)
     users: dict[str, list[str]] = {}
@@ -412,6 +418,42 @@ def knowledge_reference() -> str:
         lines += [f"### {key}", "", f"{cite}. Grade {grades}{numbers}.", "", "Cited for: " + ", ".join(users.get(key, ["nothing"])) + ".", ""]
     lines.append("The count in brackets is how many of that entity's numbers the source stands behind.")
     return HEADER + "\n".join(lines) + "\n"
+
+
+def pictures_reference(kb) -> list[str]:
+    """The compartment pictures of pictures.csv, and each entity's fitted share of them."""
+    from ddx.cards import source_keys
+
+    if not kb.pictures:
+        return []
+    names = [z.replace("_", " ") for z in kb.pictures]
+    lines = [
+        "",
+        "## Compartment pictures",
+        "",
+        "The signs " + ", ".join(f"`{f}`" for f in kb.picture_signs) + " are not independent given the",
+        "entity: together they show one picture of where the mass sits. The engine counts them",
+        "once, together: P(signs | entity) = sum over pictures of the entity's share of the",
+        "picture times P(each sign | picture) (`pictures.csv`, below). Each entity's shares are",
+        "fitted to its own sign probabilities in `likelihoods.csv` when the knowledge base loads,",
+        f"then every picture gets at least `picture_floor` ({kb.settings.picture_floor:g}). The picture",
+        "is not tempered.",
+        "",
+        "| sign | value | " + " | ".join(names) + " | source | grade |",
+        "|---|---|" + "---|" * len(names) + "---|---|",
+    ]
+    for fid in kb.picture_signs:
+        for v in kb.features[fid].outcomes:
+            numbers = [kb.picture_rates[(z, fid, v)] for z in kb.pictures]
+            sources = sorted({k for n in numbers for k in source_keys(n)})
+            lines.append(
+                f"| `{fid}` | {v} | " + " | ".join(f"{n.probability:g}" for n in numbers)
+                + f" | {', '.join(f'[`{k}`](#{k.lower()})' for k in sources)} | {'/'.join(sorted({n.grade for n in numbers}))} |"
+            )
+    lines += ["", "Each entity's share of each picture:", "", "| entity | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for e, shares in zip(kb.entities, kb.picture_shares):
+        lines.append(f"| `{e.id}` | " + " | ".join(f"{x:.3f}" for x in shares) + " |")
+    return lines
 
 
 # ---------------------------------------------------------------------------

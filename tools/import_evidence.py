@@ -386,6 +386,10 @@ def main(evidence_dir: Path) -> None:
         w.writerows(priors)
 
     used = {k for row in out for k in row[4].split(";")} | {row[2] for row in priors}
+    pictures_file = OUT / "pictures.csv"
+    if pictures_file.exists():
+        lines = [ln for ln in pictures_file.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
+        used.update(k for r in csv.DictReader(lines) for k in r["source"].split(";") if k in sources.entries)
     entities_file = OUT / "entities.toml"
     if entities_file.exists():
         for e in tomllib.loads(entities_file.read_text(encoding="utf-8")).get("entity", []):

@@ -392,7 +392,8 @@ class _Packed:
 
     def __init__(self, kb: Knowledge):
         bits = SCORE_BITS
-        values = list(kb.log_prior) + [x for v in kb.log_tables.values() for x in v]
+        tables = [*kb.log_tables.values(), *kb.picture_tables.values()]
+        values = list(kb.log_prior) + [x for v in tables for x in v]
         if not values or any(not math.isfinite(x) or x > 0 or quantise(x) != x for x in values):
             raise ValueError("log tables outside the packed range")
         self.size = len(kb.log_prior)
@@ -488,9 +489,14 @@ class _Assessor:
 
     def _blocks(self) -> list[tuple[int, ...]]:
         """Columns grouped so that each group's cells take at most BLOCK_COMBINATIONS
-        combinations (first fit, widest columns first); a group shares one cache."""
+        combinations (first fit, widest columns first); a group shares one cache.
+        The picture signs form one group of their own: they count together."""
+        signs = set(self.kb.picture_signs)
+        picture = [i for i, f in self.layout.features if f.id in signs]
         bins: list[tuple[list[int], int]] = []
         for i, feature in sorted(self.layout.features, key=lambda item: -_cardinality(item[1])):
+            if feature.id in signs:
+                continue
             n = _cardinality(feature)
             for k, (cols, combos) in enumerate(bins):
                 if combos * n <= BLOCK_COMBINATIONS:
@@ -498,7 +504,9 @@ class _Assessor:
                     break
             else:
                 bins.append(([i], n))
-        return [tuple(sorted(cols)) for cols, _ in bins]
+        blocks = [tuple(sorted(cols)) for cols, _ in bins]
+        self.picture_block = tuple(sorted(picture)) if picture else None
+        return blocks + ([self.picture_block] if picture else [])
 
     # cells -> values
 
@@ -537,7 +545,11 @@ class _Assessor:
     def _block_miss(self, cache: dict, cols: tuple[int, ...], key, cells: list[str]) -> int:
         texts = key if len(cols) > 1 else (key,)
         try:
-            term = sum(self._term(i, t) for i, t in zip(cols, texts))
+            if cols == self.picture_block:
+                shown = {self.features[i].id: self._value(i, t) for i, t in zip(cols, texts)}
+                term = self.packed.pack(engine.picture_vector(self.kb, {k: v for k, v in shown.items() if v is not None}))
+            else:
+                term = sum(self._term(i, t) for i, t in zip(cols, texts))
         except FindingError:
             self.findings(cells)  # raises for the first bad cell in column order
             raise

@@ -248,6 +248,8 @@ class Card:
     against: tuple[Pull, ...]
     cited: tuple[Cited, ...]
     number_count: int  # numbers of this entity (one cited by two sources counts once)
+    # (picture, share): how often it shows each compartment picture, fitted to its signs
+    pictures: tuple[tuple[str, float], ...] = ()
 
 
 def outcome_text(feature: Feature, outcome: str) -> str:
@@ -391,7 +393,20 @@ def build_card(kb: Knowledge, entity_id: str, *, top: int = TOP) -> Card:
         against=tuple(against[:top]),
         cited=_cited(kb, entity),
         number_count=len(entity_numbers(kb, entity_id)),
+        pictures=_pictures(kb, entity_id),
     )
+
+
+def _pictures(kb: Knowledge, entity_id: str) -> tuple[tuple[str, float], ...]:
+    if not kb.picture_shares:
+        return ()
+    shares = kb.picture_shares[kb.entity_ids.index(entity_id)]
+    return tuple(sorted(zip(kb.pictures, shares), key=lambda item: -item[1]))
+
+
+def pictures_text(card: Card) -> str:
+    """'intramedullary 96%, none 2%, ...': the compartment pictures the entity shows, most often first."""
+    return ", ".join(f"{picture.replace('_', ' ')} {_pct(share)}" for picture, share in card.pictures)
 
 
 # ---------------------------------------------------------------------------
@@ -498,6 +513,7 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
             {"feature": p.feature, "each": p.each, "values": [{"value": s.value, **number(s.number)} for s in p.shares]}
             for p in card.profile
         ],
+        "pictures": [{"picture": picture, "share": round(share, 4)} for picture, share in card.pictures],
         "for": [pull(p) for p in card.favour],
         "against": [pull(p) for p in card.against],
         "sources": [
@@ -554,6 +570,8 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     lines += _wrap(e.typical)
     lines += [f"  {_profile_text(p)}" for p in card.profile]
     lines += ["", paint("Looks like", "bold", color)] + _wrap(e.summary)
+    if card.pictures:
+        lines += _wrap(f"Compartment picture (cord and CSF signs, fitted to its numbers): {pictures_text(card)}")
 
     headers = ["finding", "ratio", f"P(finding | {e.id})"]
     for title, items in (
@@ -611,7 +629,10 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
         lines += ["", f"**Action:** {e.action}"]
     lines += ["", f"**Typical patient.** {e.typical}", ""]
     lines += [f"- {_profile_text(p)}" for p in card.profile]
-    lines += ["", f"**Looks like.** {e.summary}", "", f"**Next step.** {e.next_step}"]
+    lines += ["", f"**Looks like.** {e.summary}"]
+    if card.pictures:
+        lines += ["", f"**Compartment picture** (cord and CSF signs, fitted to its numbers): {pictures_text(card)}."]
+    lines += ["", f"**Next step.** {e.next_step}"]
     headers = ["finding", "ratio", f"P(finding \\| {e.id})"]
     for title, items in (("Findings that favour it", card.favour), ("Findings that argue against it", card.against)):
         lines += ["", f"**{title}** (likelihood ratio against the prior-weighted rest of the differential)", ""]

@@ -3,10 +3,12 @@
 Transparent naive Bayes in log space. Each known finding adds its weighted
 log likelihood per entity, tempered by the temperature of model.toml (both
 precomputed by the knowledge loader, as exact binary fractions, so a score
-does not depend on the order of its findings); unknown findings add nothing,
-so no findings gives the priors. The compartment is the sum of its entities. A reason is
-a finding's likelihood ratio for a candidate against the rest of the
-differential. Knows nothing of screens or files.
+does not depend on the order of its findings); the compartment signs of
+pictures.csv enter together, once, through the picture they show. Unknown
+findings add nothing, so no findings gives the priors. The compartment is
+the sum of its entities. A reason is a finding's likelihood ratio for a
+candidate against the rest of the differential. Knows nothing of screens or
+files.
 """
 
 from __future__ import annotations
@@ -35,16 +37,65 @@ def finding_vector(kb: Knowledge, feature: Feature, value: Any) -> tuple[float, 
     return tuple(math.fsum(col) for col in zip(*parts))
 
 
+def picture_key(kb: Knowledge, values: dict[str, Any]) -> tuple:
+    """The key of kb.picture_tables: each picture sign's value in ``values``, or None."""
+    return tuple(values.get(fid) for fid in kb.picture_signs)
+
+
+def picture_vector(kb: Knowledge, values: dict[str, Any]) -> tuple[float, ...]:
+    """Per-entity log P(the given picture signs | entity) (zeros when none is given)."""
+    key = picture_key(kb, values)
+    if not any(v is not None for v in key):
+        return (0.0,) * len(kb.entities)
+    return kb.picture_tables[key]
+
+
 def evidence(kb: Knowledge, findings: Findings) -> list[tuple[str, Any, tuple[float, ...]]]:
-    """The known findings that carry information, in feature order."""
+    """The known findings that carry information, each with what it adds to the scores.
+
+    The signs of a compartment picture count once, together: each adds what it
+    tells given the picture signs before it (in features.toml order), so their
+    vectors sum exactly to the joint.
+    """
+    signs = set(kb.picture_signs)
+    shown = {fid: value for fid, value in findings.values if fid in signs}
+    pieces = {}
+    if shown:
+        so_far: dict[str, Any] = {}
+        before = picture_vector(kb, so_far)
+        for fid in kb.picture_signs:
+            if fid in shown:
+                so_far[fid] = shown[fid]
+                after = picture_vector(kb, so_far)
+                pieces[fid] = tuple(a - b for a, b in zip(after, before))
+                before = after
     out = []
     for fid, value in findings.values:
+        if fid in pieces:
+            out.append((fid, value, pieces[fid]))
+            continue
         feature = kb.features.get(fid)
         if feature is None:
             continue
         vector = finding_vector(kb, feature, value)
         if vector is not None:
             out.append((fid, value, vector))
+    return out
+
+
+def in_context(kb: Knowledge, findings: Findings, ev) -> list[tuple[str, Any, tuple[float, ...]]]:
+    """``ev`` with each picture sign's vector replaced by what it adds given all the other
+    known picture signs: the finding's own weight in this case, for its reasons."""
+    shown = {fid: value for fid, value in findings.values if fid in kb.picture_signs}
+    if len(shown) < 2:
+        return ev
+    whole = picture_vector(kb, shown)
+    out = []
+    for fid, value, vector in ev:
+        if fid in shown:
+            rest = picture_vector(kb, {k: v for k, v in shown.items() if k != fid})
+            vector = tuple(a - b for a, b in zip(whole, rest))
+        out.append((fid, value, vector))
     return out
 
 
@@ -77,7 +128,7 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
     )
 
     order = sorted(range(len(entities)), key=lambda i: (-post[i], i))
-    ratios = [(fid, value, likelihood_ratios(kb, vector)) for fid, value, vector in ev]
+    ratios = [(fid, value, likelihood_ratios(kb, vector)) for fid, value, vector in in_context(kb, findings, ev)]
     candidates = tuple(
         Candidate(
             id=entities[i].id,
@@ -94,7 +145,7 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
         compartments=compartments,
         candidates=candidates,
         flags=_flags(kb, findings, post),
-        conflicts=_conflicts(kb, ev),
+        conflicts=_conflicts(kb, findings),
         next_findings=_next_findings(kb, findings, suggest),
     )
 
@@ -167,13 +218,17 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
     return tuple(sorted(flags, key=lambda f: rank.get(f.kind, 2)))
 
 
-def _conflicts(kb: Knowledge, ev) -> tuple[str, ...]:
-    """Findings that point to different compartments, in words."""
+def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
+    """Findings that point to different compartments (each read on its own), in words."""
     prior = kb.prior
     pointing: dict[str, list[str]] = {}
-    for fid, value, vector in ev:
+    for fid, value in findings.values:
+        feature = kb.features.get(fid)
+        vector = finding_vector(kb, feature, value) if feature is not None else None
+        if vector is None:
+            continue
         # undo the weight and the temperature: where a finding points does not depend on how much it counts
-        unscale = kb.settings.temperature / kb.features[fid].weight
+        unscale = 1 / kb.scale(fid)
         rate = {}
         for c in COMPARTMENTS:
             members = [(p, math.exp(v * unscale)) for e, p, v in zip(kb.entities, prior, vector) if e.compartment == c]

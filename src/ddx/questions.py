@@ -5,8 +5,9 @@ of the posterior over entities now, minus its expected entropy once the
 finding is read. The expectation is over the finding's outcomes under the
 current posterior predictive, P(outcome) = sum_e P(e | findings) P(outcome | e),
 and each outcome's posterior is the engine's own update (the tables, the
-feature weight and the temperature), so what is suggested is what the engine
-would do with the answer.
+feature weight and the temperature; for a sign of a compartment picture, what
+it adds given the signs already known), so what is suggested is what the
+engine would do with the answer.
 
 Integer findings are enumerated by their bands; list findings (level,
 syndrome) by every combination of their values, each value present or
@@ -99,8 +100,7 @@ def questions(kb: Knowledge) -> dict[str, Question]:
 
 def _question(kb: Knowledge, feature: Feature) -> Question | None:
     n = len(kb.entities)
-    # the tables hold weight x log P / temperature: this undoes both
-    w = feature.weight / kb.settings.temperature
+    w = kb.scale(feature.id)  # undone, it gives back P(value | entity)
     if feature.kind == "list":
         present = {}
         for value in feature.outcomes:
@@ -141,6 +141,29 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
         value = _band_value(feature, o) if feature.kind == "integer" else o
         built.append(Outcome.build(value, o, [p / total for p, total in zip(r, totals)], v))
     return Question(feature, tuple(built), tuple((o.label, o.probability) for o in built))
+
+
+def question_for(kb: Knowledge, findings: Findings, fid: str) -> Question:
+    """The finding ``fid`` as a question about this case: for a picture sign, given the
+    other signs of the picture already known; otherwise as the tables give it."""
+    q = questions(kb)[fid]
+    shown = {k: v for k, v in findings.values if k in kb.picture_signs and k != fid}
+    return picture_question(kb, q.feature, shown) if shown and fid in kb.picture_signs else q
+
+
+def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any]) -> Question:
+    """A picture sign as a question once other signs of the picture are known: each answer's
+    probability and update given them (the signs of a picture are not independent)."""
+    from .engine import picture_vector
+
+    before = picture_vector(kb, shown)
+    outcomes = []
+    for o in feature.outcomes:
+        vector = tuple(a - b for a, b in zip(picture_vector(kb, {**shown, feature.id: o}), before))
+        outcomes.append((o, vector, [math.exp(x) for x in vector]))
+    totals = [math.fsum(col) for col in zip(*(p for _, _, p in outcomes))]
+    built = tuple(Outcome.build(o, o, [p / t for p, t in zip(probs, totals)], v) for o, v, probs in outcomes)
+    return Question(feature, built, tuple((o.label, o.probability) for o in built))
 
 
 def _band_value(feature: Feature, label: str) -> int:
@@ -242,9 +265,10 @@ def rank(
 def _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit=None) -> list[NextFinding]:
     skip = set(exclude) | {k for k, _ in findings.values}
     ranked = []
-    for fid, q in questions(kb).items():
+    for fid in questions(kb):
         if fid in skip:
             continue
+        q = question_for(kb, findings, fid)
         g = gain(q, log_post, groups)
         if g >= min_gain:
             ranked.append((g, fid, q))

@@ -6,6 +6,7 @@ fails, so a knowledge-base author fixes them all in one pass.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import defaultdict
@@ -40,6 +41,7 @@ FILES = (
     "sources.toml",
     "priors.csv",
     "likelihoods.csv",
+    "pictures.csv",
     "model.toml",
     "flags.toml",
 )
@@ -300,6 +302,18 @@ def _priors(folder, entity_ids: set[str], sources, issues: _Issues) -> dict[str,
     return priors
 
 
+def _new_value(name: str, row: int, key: tuple[str, str, str], values, table, issues: _Issues) -> bool:
+    """Is (owner, feature, value) a value of the feature not given before? If not, says why."""
+    owner, fid, value = key
+    if value not in values:
+        issues.add(name, row, f"{fid} value {value!r} is not one of {', '.join(values)}")
+        return False
+    if key in table:
+        issues.add(name, row, f"{owner} {fid}={value} is given twice")
+        return False
+    return True
+
+
 def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issues: _Issues):
     name = "likelihoods.csv"
     table: dict[tuple[str, str, str], Number] = {}
@@ -317,11 +331,7 @@ def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issu
         if values is None:
             issues.add(name, row, f"feature {fid!r} is not in features.toml")
             continue
-        if value not in values:
-            issues.add(name, row, f"{fid} value {value!r} is not one of {', '.join(values)}")
-            continue
-        if (entity, fid, value) in table:
-            issues.add(name, row, f"{entity} {fid}={value} is given twice")
+        if not _new_value(name, row, (entity, fid, value), values, table, issues):
             continue
         p = _probability(r["probability"], name, row, issues)
         cited = (r["source"], r["grade"])
@@ -348,6 +358,84 @@ def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issu
                 if abs(total - 1) > SUM_TOLERANCE:
                     issues.add(name, rows_of[(entity, feature.id)], f"{entity} {feature.id}: values sum to {total:.4f}, not 1")
     return table
+
+
+def _pictures(folder, features: dict[str, Feature], sources, issues: _Issues):
+    """pictures.csv: P(sign = value | picture) for the compartment signs that share a picture.
+
+    Returns (pictures, their features in features.toml order, {(picture, feature, value): Number}).
+    """
+    name = "pictures.csv"
+    table: dict[tuple[str, str, str], Number] = {}
+    first_row: dict[tuple[str, str], int] = {}
+    pictures: dict[str, None] = {}
+    weighted: set[str] = set()
+    for row, r in _csv_rows(folder, name, ("picture", "feature", "value", "probability", "source", "grade"), issues):
+        picture, fid, value = r["picture"], r["feature"], r["value"]
+        feature = features.get(fid)
+        if not picture:
+            issues.add(name, row, "picture is empty")
+            continue
+        if feature is None:
+            issues.add(name, row, f"feature {fid!r} is not in features.toml")
+            continue
+        if feature.kind not in ("choice", "yesno"):
+            issues.add(name, row, f"{fid} is a {feature.kind} finding; a picture's signs must be choice or yes/no findings")
+            continue
+        if feature.weight != 1 and fid not in weighted:
+            weighted.add(fid)
+            issues.add(name, row, f"{fid} has a weight in features.toml; the picture already accounts for what its signs share, remove the weight")
+        if not _new_value(name, row, (picture, fid, value), feature.outcomes, table, issues):
+            continue
+        p = _probability(r["probability"], name, row, issues)
+        if p is not None and _provenance(name, row, r, sources, issues):
+            table[(picture, fid, value)] = Number(p, r["source"], r["grade"])
+            pictures.setdefault(picture)
+            first_row.setdefault((picture, fid), row)
+    signs = tuple(fid for fid in features if any(f == fid for _, f, _ in table))
+    for picture in pictures:
+        for fid in signs:
+            values = features[fid].outcomes
+            missing = [v for v in values if (picture, fid, v) not in table]
+            if missing:
+                issues.add(name, first_row.get((picture, fid)), f"picture {picture} {fid}: no probability for {', '.join(missing)}")
+                continue
+            total = sum(table[(picture, fid, v)].probability for v in values)
+            if abs(total - 1) > SUM_TOLERANCE:
+                issues.add(name, first_row[(picture, fid)], f"picture {picture} {fid}: values sum to {total:.4f}, not 1")
+    for fid in signs:
+        if not features[fid].required:
+            issues.add(name, None, f"{fid} shows a picture but is not required in features.toml: every entity must give its probabilities")
+    return tuple(pictures), signs, table
+
+
+#: Fitting an entity's picture shares stops when no share moves by more than this.
+FIT_TOLERANCE = 1e-6
+FIT_ITERATIONS = 2000
+
+
+def fit_shares(marginals: dict[tuple[str, str], float], sign: dict[tuple[str, str], tuple[float, ...]], n: int) -> list[float]:
+    """The mixture of the n pictures whose sign probabilities come closest to an entity's own.
+
+    Maximises sum over (sign, value) of P_entity(value) * log sum_z w_z P(value | z) by EM,
+    the mixture weights' own maximum-likelihood fit: concave in w, so the optimum is unique.
+    """
+    w = [1.0 / n] * n
+    for _ in range(FIT_ITERATIONS):
+        acc = [0.0] * n
+        total = 0.0
+        for key, m in marginals.items():
+            rates = sign[key]
+            den = sum(wz * r for wz, r in zip(w, rates))
+            for z in range(n):
+                acc[z] += m * w[z] * rates[z] / den
+            total += m
+        new = [a / total for a in acc]
+        done = max(abs(a - b) for a, b in zip(new, w)) < FIT_TOLERANCE
+        w = new
+        if done:
+            break
+    return w
 
 
 def _conditions(items, features, where: str, issues: _Issues) -> tuple[Condition, ...]:
@@ -397,6 +485,7 @@ def _settings(data: dict, issues: _Issues) -> Settings | None:
     limits = {
         "prior_flattening": (0, 1),
         "smoothing": (0, 0.5),
+        "picture_floor": (0, 0.2),
         "clamp": (0, 0.1),
         "temperature": (0.1, 10),
         "dont_miss_floor": (0, 0.5),
@@ -478,12 +567,43 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
     return tuple(prior), log_prior, tables
 
 
-def _score_bound(features, log_prior, tables) -> float:
+def _picture_model(features, entities, likelihoods, settings: Settings, pictures, signs, table):
+    """Each entity's picture shares, and the weighted log joint of every combination of known signs.
+
+    The shares are fitted to the entity's own sign probabilities, then each
+    picture is given at least picture_floor, so an entity can show any picture.
+    The joint is not tempered: the temperature makes up for findings counted as
+    independent, and the signs of a picture are not. Returns (shares per entity,
+    {values: vector}) where values holds one value or None (unknown) per sign,
+    in ``signs`` order.
+    """
+    n = len(pictures)
+    if not n or not signs:
+        return (), {}
+    floor = settings.picture_floor
+    rate = {(fid, v): tuple(table[(z, fid, v)].probability for z in pictures) for fid in signs for v in features[fid].outcomes}
+    shares = []
+    for e in entities:
+        marginals = {(fid, v): likelihoods[(e.id, fid, v)].probability for (fid, v) in rate}
+        shares.append(tuple((1 - n * floor) * w + floor for w in fit_shares(marginals, rate, n)))
+    joint = {}
+    for values in itertools.product(*[(None, *features[fid].outcomes) for fid in signs]):
+        known = [rate[(fid, v)] for fid, v in zip(signs, values) if v is not None]
+        if not known:
+            continue
+        given = [math.prod(r[z] for r in known) for z in range(n)]
+        joint[values] = tuple(quantise(math.log(math.fsum(w * g for w, g in zip(sh, given)))) for sh in shares)
+    return tuple(shares), joint
+
+
+def _score_bound(features, log_prior, tables, signs, joint) -> float:
     """The largest magnitude a score can reach (every finding at its worst value)."""
     bound = max(-x for x in log_prior)
+    if joint:
+        bound += max(-x for v in joint.values() for x in v)
     for feature in features.values():
         rows = [v for (fid, _), v in tables.items() if fid == feature.id]
-        if rows:
+        if rows and feature.id not in signs:
             worst = max(-x for v in rows for x in v)
             bound += worst * (2 * len(feature.outcomes) if feature.kind == "list" else 1)
     return bound
@@ -502,17 +622,25 @@ def load_knowledge(folder: Path | str | None = None) -> Knowledge:
     entity_ids = {e.id for e in entities}
     priors = _priors(root, entity_ids, sources, issues)
     likelihoods = _likelihoods(root, entity_ids, features, sources, issues)
+    pictures, signs, picture_signs = _pictures(root, features, sources, issues)
     rules = _rules(_toml(root, "flags.toml", issues) or {}, features, entity_ids, issues)
     model = _toml(root, "model.toml", issues)
     settings = _settings(model, issues) if model is not None else None
-    used = {k for n in list(priors.values()) + list(likelihoods.values()) for k in n.source.split(";")}
+    used = {k for n in [*priors.values(), *likelihoods.values(), *picture_signs.values()] for k in n.source.split(";")}
     used |= {k for e in entities for k in e.sources}
     for key in sorted(set(sources) - used):
         issues.add("sources.toml", None, f"[{key}] is not cited by any number or entity")
     if issues.items:
         raise KnowledgeError(issues.items)
+    if len(pictures) * settings.picture_floor >= 1:
+        raise KnowledgeError([KnowledgeIssue("model.toml", None, f"picture_floor {settings.picture_floor:g} times "
+                                                                 f"{len(pictures)} pictures leaves nothing to fit: lower it")])
     prior, log_prior, tables = _log_tables(features, entities, priors, likelihoods, settings)
-    if _score_bound(features, log_prior, tables) >= SCORE_LIMIT:
+    shares, joint = _picture_model(features, entities, likelihoods, settings, pictures, signs, picture_signs)
+    for fid in signs:  # a sign read alone: what the picture model makes of it
+        for v in features[fid].outcomes:
+            tables[(fid, v)] = joint[tuple(v if f == fid else None for f in signs)]
+    if _score_bound(features, log_prior, tables, signs, joint) >= SCORE_LIMIT:
         raise KnowledgeError([KnowledgeIssue("model.toml", None, f"scores could reach {SCORE_LIMIT:g} nats, beyond exact "
                                                                  "arithmetic: raise the clamp or the temperature")])
     return Knowledge(
@@ -527,6 +655,11 @@ def load_knowledge(folder: Path | str | None = None) -> Knowledge:
         log_prior=log_prior,
         prior=prior,
         log_tables=tables,
+        pictures=pictures,
+        picture_signs=signs,
+        picture_rates=picture_signs,
+        picture_shares=shares,
+        picture_tables=joint,
     )
 
 
@@ -543,10 +676,11 @@ def load_features(folder: Path | str | None = None) -> dict[str, Feature]:
 def summary(kb: Knowledge) -> str:
     """One line describing a valid knowledge base."""
     grades = defaultdict(int)
-    for n in list(kb.priors.values()) + list(kb.likelihoods.values()):
+    numbers = [*kb.priors.values(), *kb.likelihoods.values(), *kb.picture_rates.values()]
+    for n in numbers:
         grades[n.grade] += 1
     graded = ", ".join(f"{g} {grades[g]}" for g in GRADES)
     return (
         f"knowledge base OK: {len(kb.entities)} entities, {len(kb.features)} findings, "
-        f"{len(kb.priors) + len(kb.likelihoods)} numbers (grade {graded}), {len(kb.sources)} sources"
+        f"{len(kb.pictures)} compartment pictures, {len(numbers)} numbers (grade {graded}), {len(kb.sources)} sources"
     )

@@ -171,6 +171,7 @@ class Settings:
 
     prior_flattening: float
     smoothing: float
+    picture_floor: float
     clamp: float
     temperature: float
     dont_miss_floor: float
@@ -200,6 +201,24 @@ class Knowledge:
     # the model's prior probability of each entity, in entity order
     prior: tuple[float, ...]
     log_tables: dict[tuple[str, str], tuple[float, ...]]
+    # the compartment pictures (pictures.csv) and the signs that show them, in
+    # features.toml order; P(sign = value | picture) as given
+    pictures: tuple[str, ...] = ()
+    picture_signs: tuple[str, ...] = ()
+    picture_rates: dict[tuple[str, str, str], Number] = attrs.Factory(dict)
+    # each entity's share of each picture (fitted to its sign probabilities,
+    # smoothed), in entity order
+    picture_shares: tuple[tuple[float, ...], ...] = ()
+    # (one value or None per picture sign) -> per entity log P(those signs | entity),
+    # untempered: the signs of a picture count once, together
+    picture_tables: dict[tuple, tuple[float, ...]] = attrs.Factory(dict)
+
+    def scale(self, feature_id: str) -> float:
+        """What a finding's log likelihood is multiplied by in log_tables: its weight over the
+        temperature, or 1 for a picture sign (its picture is neither weighted nor tempered)."""
+        if feature_id in self.picture_signs:
+            return 1.0
+        return self.features[feature_id].weight / self.settings.temperature
 
     @property
     def entity_ids(self) -> tuple[str, ...]:
