@@ -306,6 +306,13 @@ class TestBrokenKnowledge:
         for row, words in expected:
             assert any(i.path == "pictures.csv" and i.row == row and words in i.reason for i in issues), (row, words, issues)
 
+    def test_a_finding_read_from_nowhere_is_reported(self, tmp_path):
+        """read_from says where a reader gets a finding: the images or the history, nothing else."""
+        folder = _copy(tmp_path)
+        text = (folder / "features.toml").read_text(encoding="utf-8")
+        (folder / "features.toml").write_text(text.replace('read_from = "history"', 'read_from = "mind"', 1), encoding="utf-8")
+        assert any(i.path == "features.toml" and "'age'" in i.reason and "read_from must be one of images, history" in i.reason for i in _issues(folder))
+
     def test_a_missing_file_is_reported(self, tmp_path):
         """A knowledge file that is missing is named."""
         folder = _copy(tmp_path)

@@ -259,6 +259,8 @@ def features_reference() -> str:
         if f.alias:
             lines += ["", "Also accepted: " + ", ".join(f"`{a}` for `{v}`" for a, v in f.alias.items()) + "."]
         lines += ["", f"Question in the guided read: *{f.question}*"]
+        if f.read_from == "history":
+            lines += ["", "Read from the history (the request, the chart): after an assessment it is suggested under *Worth asking the history*, not among the next best findings."]
         if f.weight != 1:
             lines += ["", f"Weight {f.weight:g}: it largely restates other findings, so it counts for less (see the [model settings](knowledge-base.md#model-settings))."]
         if f.id in kb.picture_signs:

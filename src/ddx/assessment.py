@@ -61,7 +61,10 @@ class Assessment:
     candidates: tuple[Candidate, ...]
     flags: tuple[Flag, ...] = ()
     conflicts: tuple[str, ...] = ()
+    # read off the images next, most informative first
     next_findings: tuple[NextFinding, ...] = ()
+    # worth asking of the history (the request, the chart)
+    history_questions: tuple[NextFinding, ...] = ()
 
     @property
     def case_id(self) -> str | None:

@@ -146,14 +146,20 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
         candidates=candidates,
         flags=_flags(kb, findings, post),
         conflicts=_conflicts(kb, findings),
-        next_findings=_next_findings(kb, findings, suggest),
+        next_findings=_next_findings(kb, findings, suggest, "images"),
+        history_questions=_next_findings(kb, findings, min(suggest, HISTORY_QUESTIONS), "history"),
     )
 
 
-def _next_findings(kb: Knowledge, findings: Findings, n: int):
+#: After an assessment, at most this many questions for the history are suggested
+#: beside the next best findings on the images.
+HISTORY_QUESTIONS = 1
+
+
+def _next_findings(kb: Knowledge, findings: Findings, n: int, read_from: str):
     from .questions import next_findings
 
-    return next_findings(kb, findings, n)
+    return next_findings(kb, findings, n, read_from=read_from)
 
 
 def _label(fid: str, value: Any) -> str:

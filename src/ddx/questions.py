@@ -276,11 +276,15 @@ def _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit=None) -
     return [NextFinding(fid, g, why(kb, q, post, groups)) for g, fid, q in ranked[:limit]]
 
 
-def next_findings(kb: Knowledge, findings: Findings, n: int = 3, *, target: str = "entity") -> tuple[NextFinding, ...]:
-    """The n findings not yet given that would best separate the leading candidates."""
+def next_findings(
+    kb: Knowledge, findings: Findings, n: int = 3, *, target: str = "entity", read_from: str = "images"
+) -> tuple[NextFinding, ...]:
+    """The n findings not yet given that would best separate the leading candidates, among
+    those read from ``read_from``: the images, or the history (the request, the chart)."""
     if n <= 0:
         return ()
-    return tuple(rank(kb, findings, target=target, limit=n))
+    elsewhere = [f.id for f in kb.features.values() if f.read_from != read_from]
+    return tuple(rank(kb, findings, target=target, exclude=elsewhere, limit=n))
 
 
 def leading(post: Sequence[float]) -> list[int]:

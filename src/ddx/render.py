@@ -71,6 +71,7 @@ def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
             "conflicts": list(a.conflicts),
             "findings": a.findings.as_text(),
             "next_findings": [{"feature": n.feature, "gain": round(n.gain, 4), "why": n.why} for n in a.next_findings],
+            "history_questions": [{"feature": n.feature, "gain": round(n.gain, 4), "why": n.why} for n in a.history_questions],
             "error": None,
         }
     )
@@ -166,6 +167,9 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     if a.next_findings:
         parts += ["", paint("Next best findings", "bold", color)]
         parts += [f"  {_next_line(n)}" for n in a.next_findings]
+    if a.history_questions:
+        parts += ["", paint("Worth asking the history", "bold", color)]
+        parts += [f"  {_next_line(n)}" for n in a.history_questions]
     parts += ["", paint(DISCLAIMER, "dim", color)]
     return "\n".join(parts)
 
@@ -188,6 +192,9 @@ def render_markdown(a: Assessment, *, top: int = 5) -> str:
     if a.next_findings:
         lines += ["", "**Next best findings**", ""]
         lines += [f"- `{n.feature}` {_next_line(n, code=False)}" for n in a.next_findings]
+    if a.history_questions:
+        lines += ["", "**Worth asking the history**", ""]
+        lines += [f"- `{n.feature}` {_next_line(n, code=False)}" for n in a.history_questions]
     lines += ["", f"*{DISCLAIMER}*"]
     return "\n".join(lines)
 

@@ -35,6 +35,9 @@ from .records import (
 #: are given to three or four decimals).
 SUM_TOLERANCE = 1e-3
 
+#: Where a reader gets a finding: off the images, or from the history (the request, the chart).
+READ_FROM = ("images", "history")
+
 FILES = (
     "features.toml",
     "entities.toml",
@@ -162,6 +165,7 @@ def _features(data: dict, issues: _Issues) -> dict[str, Feature]:
                 alias=dict(f.get("alias", {})),
                 meaning=dict(f.get("meaning", {})),
                 required=bool(f.get("required", False)),
+                read_from=f.get("read_from", "images"),
             )
         except KeyError as exc:
             issues.add(name, None, f"{where}: missing field {exc.args[0]!r}")
@@ -170,6 +174,8 @@ def _features(data: dict, issues: _Issues) -> dict[str, Feature]:
             issues.add(name, None, f"{where}: duplicate feature id")
         if not 0 < feature.weight <= 1:
             issues.add(name, None, f"{where}: weight must be in (0, 1]")
+        if feature.read_from not in READ_FROM:
+            issues.add(name, None, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
         bad_alias = [v for v in feature.alias.values() if v not in feature.values]
         if bad_alias:
             issues.add(name, None, f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")

@@ -37,6 +37,8 @@ class Feature:
     alias: dict[str, str] = attrs.field(factory=dict)
     meaning: dict[str, str] = attrs.field(factory=dict)
     required: bool = False
+    # where a reader gets it: "images" (read off the MRI) or "history" (the request, the chart)
+    read_from: str = "images"
 
     @property
     def option(self) -> str:
