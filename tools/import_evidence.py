@@ -193,6 +193,24 @@ def counted_evidence(evidence: dict[tuple, list[dict]]) -> list[dict]:
     return rows
 
 
+def as_findings(prior_evidence: dict[tuple, list[dict]]) -> dict[tuple, list[dict]]:
+    """The dossier's per-entity shares in priors.csv (female fraction, level fractions,
+    multiple fraction) keyed like the findings they are: (entity, feature, value)."""
+    out: dict[tuple, list[dict]] = defaultdict(list)
+    for (entity, quantity), rows in prior_evidence.items():
+        level = re.fullmatch(r"level_(\w+)_fraction", quantity)
+        if quantity == "female_fraction":
+            key = (entity, "sex", "female")
+        elif quantity == "multiple_fraction":
+            key = (entity, "multiplicity", "multiple")
+        elif level:
+            key = (entity, "level", level.group(1))
+        else:
+            continue
+        out[key].extend(rows)
+    return out
+
+
 def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources", features: list[dict]) -> list[tuple]:
     """Cite, or where they disagree replace, table numbers with pooled literature values.
 
@@ -368,7 +386,7 @@ def main(evidence_dir: Path) -> None:
         for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], log_cdf)):
             out.append((entity, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
-    literature = read_literature(ROOT / "tools" / "literature") + counted_evidence(evidence)
+    literature = read_literature(ROOT / "tools" / "literature") + counted_evidence(evidence) + counted_evidence(as_findings(prior_evidence))
     out = apply_literature(out, literature, sources, features)
 
     total = sum(p for _, p, _, _ in priors)
