@@ -42,6 +42,10 @@ MIN_REPLACING_N = 20
 #: replaces, the estimate counting as this many cases (beta-binomial): a
 #: surgical series of 23 with 23/23 does not make the other values impossible.
 ESTIMATE_WEIGHT = 10
+#: The other values of a finding are rescaled to make room for replaced ones, but
+#: never below this fraction of their own estimate: past it, all values are
+#: scaled together.
+SQUEEZE = 0.5
 #: Spread (SD of log length) of lesion length around an entity's typical length.
 SEGMENT_LOG_SD = 0.8
 #: Entities whose single typical length hides subtypes of very different
@@ -258,23 +262,27 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
             table[(e, f, "male")] = [round(1 - female[0], 4), female[1], female[2]]
             continue
         outcomes = [v for (e2, f2, v) in table if e2 == e and f2 == f]
-        set_total = sum(table[(e, f, v)][0] for v in values)
+        before = {v: table[(e, f, v)][0] for v in outcomes}
+        set_total = sum(before[v] for v in values)
         rest = [v for v in outcomes if v not in values]
-        if not rest:
-            scale = 1 / set_total
-            for v in values:
-                table[(e, f, v)][0] = round(table[(e, f, v)][0] * scale, 4)
-            continue
-        if set_total > 0.97:
-            for v in values:
-                table[(e, f, v)][0] = round(table[(e, f, v)][0] * 0.97 / set_total, 4)
-            set_total = sum(table[(e, f, v)][0] for v in values)
-        rest_total = sum(table[(e, f, v)][0] for v in rest)
-        for v in rest:
-            table[(e, f, v)][0] = round(max(table[(e, f, v)][0] * (1 - set_total) / rest_total, 0.001), 4)
+        rest_total = sum(before[v] for v in rest)
+        if not rest or set_total > 1 - SQUEEZE * rest_total:
+            # values pooled from different series can over-fill a finding: then every
+            # value is scaled together, rather than the others squeezed to nothing
+            total = set_total + rest_total
+            for v in outcomes:
+                table[(e, f, v)][0] = round(before[v] / total, 4)
+        else:
+            for v in rest:
+                table[(e, f, v)][0] = round(max(before[v] * (1 - set_total) / rest_total, 0.001), 4)
         drift = 1 - sum(table[(e, f, v)][0] for v in outcomes)
-        biggest = max(rest, key=lambda v: table[(e, f, v)][0])
+        biggest = max(rest or values, key=lambda v: table[(e, f, v)][0])
         table[(e, f, biggest)][0] = round(table[(e, f, biggest)][0] + drift, 4)
+        for v in rest:
+            # a number rescaled far from the one its source supports no longer cites it
+            moved = table[(e, f, v)][0]
+            if not table[(e, f, v)][1].startswith("DDX_") and abs(moved - before[v]) > 0.10:
+                table[(e, f, v)][1:] = ["DDX_ESTIMATE", "C"]
     return [(e, f, v, *table[(e, f, v)]) for e, f, v, *_ in out]
 
 
