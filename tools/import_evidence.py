@@ -190,11 +190,28 @@ def counted_evidence(evidence: dict[tuple, list[dict]]) -> list[dict]:
     rows = []
     for (entity, feature, value), found in evidence.items():
         for r in found:
-            if r["grade"] == "A" and r.get("n"):
+            if r["grade"] == "A" and r.get("n") and r.get("scope", "overall") == "overall":
                 head = r["source"].split(" | ")[0].strip()
+                url = re.search(r"https?://\S+", head)
                 rows.append({"entity": entity, "feature": feature, "value": value, "frequency": r["frequency"],
-                             "n": r["n"], "grade": "A", "citation": head, "url": "", "dossier": "yes"})
+                             "n": r["n"], "grade": "A", "citation": head, "url": url.group(0) if url else "", "dossier": "yes"})
     return rows
+
+
+def study(row: dict) -> tuple:
+    """What identifies a series across the dossier and the sweeps: its address, and its
+    first author, year and size (an unnamed author does not identify anything)."""
+    url = row.get("url") or ""
+    author = re.match(r"\W*([A-Za-z'\-]+)", row["citation"])
+    year = re.search(r"\b(19|20)\d\d\b", row["citation"])
+    name = author.group(1).lower() if author and author.group(1).lower() not in {"authors", "author", "anonymous"} else None
+    n = float(row["n"]) if row.get("n") else None
+    return url, (name, year.group(0) if year else None, n) if name and year and n else None
+
+
+def same_study(a: dict, b: dict) -> bool:
+    (url_a, id_a), (url_b, id_b) = study(a), study(b)
+    return bool(url_a and url_a == url_b) or (id_a is not None and id_a == id_b)
 
 
 def as_findings(prior_evidence: dict[tuple, list[dict]]) -> dict[tuple, list[dict]]:
@@ -202,6 +219,7 @@ def as_findings(prior_evidence: dict[tuple, list[dict]]) -> dict[tuple, list[dic
     multiple fraction) keyed like the findings they are: (entity, feature, value)."""
     out: dict[tuple, list[dict]] = defaultdict(list)
     for (entity, quantity), rows in prior_evidence.items():
+        rows = [r for r in rows if r.get("scope", "overall") == "overall"]
         level = re.fullmatch(r"level_(\w+)_fraction", quantity)
         if quantity == "female_fraction":
             key = (entity, "sex", "female")
@@ -219,7 +237,8 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     """Cite, or where they disagree replace, table numbers with pooled literature values.
 
     A new series is pooled with the dossier's counted rows for the same number
-    (``dossier`` rows only ever join a pool, they never start one). A number
+    (``dossier`` rows only join a pool that already counts a new series, and
+    never a second time the series a sweep row already brings). A number
     inside the pooled interval is kept and cited; one outside it is
     replaced by the pooled value shrunk towards it (ESTIMATE_WEIGHT). The other values of the finding are then
     rescaled so that they still sum to 1 (yes/no: no = 1 - yes).
@@ -234,8 +253,11 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
         if r["grade"] in ("A", "B") and (r["entity"], r["feature"], r["value"]) in table:
             by_key[(r["entity"], r["feature"], r["value"])].append(r)
     for r in literature:
-        if r.get("dossier") and (r["entity"], r["feature"], r["value"]) in by_key:
-            by_key[(r["entity"], r["feature"], r["value"])].append(r)
+        rows = by_key.get((r["entity"], r["feature"], r["value"]))
+        if not r.get("dossier") or rows is None:
+            continue
+        if any(x["grade"] == "A" and x["n"] for x in rows) and not any(same_study(r, x) for x in rows):
+            rows.append(r)
     fixed = defaultdict(set)
     for (e, f, v), rows in sorted(by_key.items()):
         p, grade, used, low, high, may_replace = pool(rows)
