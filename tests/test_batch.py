@@ -75,6 +75,21 @@ class TestFastPathEqualsTheEngine:
         assert flagged == list(expected.flagged)
         assert a.csv_row(7, row) == render.csv_row_of(expected, row=7, top=5, passthrough=(row[-1],))
 
+    @given(st.data())
+    def test_a_sheet_with_some_picture_signs_and_other_columns_in_any_order(self, data):
+        """The picture signs form one block of their own: with only some of them in the
+        sheet, in any column order among the other findings, the fast path still equals the engine."""
+        signs = data.draw(st.lists(st.sampled_from(KB.picture_signs), min_size=1, unique=True), label="signs")
+        others = data.draw(st.lists(st.sampled_from([f for f in FEATURE_IDS if f not in KB.picture_signs]), max_size=6, unique=True))
+        columns = data.draw(st.permutations(signs + others), label="columns")
+        cells = [data.draw(st.one_of(st.just(""), st.just("unknown"), value_of(fid))) for fid in columns]
+        header = ["case_id", *columns]
+        a = batch._Assessor(KB, batch.read_layout(header, KB), "utf-8", 3)
+        row = ["c", *cells]
+        findings = parse_findings(dict(zip(header, row)), KB)
+        assert a.posterior(row) == list(engine.posterior(KB, findings))
+        assert a.csv_row(1, row) == render.csv_row_of(engine.assess(findings, KB), row=1)
+
     def test_no_findings_give_the_priors(self):
         row = [""] * len(HEADER)
         assert assessor().posterior(row) == list(engine.posterior(KB, parse_findings({}, KB)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from ddx.cli import cli
 from ddx.errors import KnowledgeError
 from ddx.knowledge import default_knowledge, load_knowledge
+from ddx.knowledge.loader import picture_misfits
 
 IM, IDEM, ED = "intramedullary", "intradural_extramedullary", "extradural"
 
@@ -283,7 +285,7 @@ class TestBrokenKnowledge:
 
     def test_a_broken_pictures_file_is_reported_with_row_and_reason(self, tmp_path):
         """pictures.csv is validated like the other tables: a wrong sum, an unknown feature or
-        value, and a sign that is also weighted in features.toml are each named with their row."""
+        value are each named with their row; a picture sign with a weight is named in features.toml."""
         folder = _copy(tmp_path)
         lines = (folder / "pictures.csv").read_text(encoding="utf-8").splitlines()
         total = _line_of(lines, "intramedullary,cord,expanded,")
@@ -298,13 +300,54 @@ class TestBrokenKnowledge:
         (folder / "features.toml").write_text(features, encoding="utf-8")
         issues = _issues(folder)
         expected = [
-            (total, "intramedullary cord: values sum to"),
-            (unknown, "'csf_colour' is not in features.toml"),
-            (value, "'maybe' is not one of"),
-            (_line_of(lines, "intramedullary,cord,"), "remove the weight"),
+            ("pictures.csv", _line_of(lines, "intramedullary,"), "picture intramedullary cord: values sum to"),
+            ("pictures.csv", unknown, "'csf_colour' is not in features.toml"),
+            ("pictures.csv", value, "'maybe' is not one of"),
+            ("features.toml", None, "'cord': a picture sign must be a required choice or yes/no finding without a weight"),
         ]
-        for row, words in expected:
-            assert any(i.path == "pictures.csv" and i.row == row and words in i.reason for i in issues), (row, words, issues)
+        for path, row, words in expected:
+            assert any(i.path == path and i.row == row and words in i.reason for i in issues), (path, row, words, issues)
+        # a bad value does not also count as a missing one
+        assert not any("picture extradural csf_cap: no probability" in i.reason for i in issues), issues
+
+    def test_pictures_must_cover_the_picture_signs(self, tmp_path):
+        """A pictures.csv with its rows gone, or a row for a sign features.toml does not mark
+        as a picture sign, is reported: the signs would silently count as independent."""
+        folder = _copy(tmp_path)
+        text = (folder / "pictures.csv").read_text(encoding="utf-8")
+        header = [ln for ln in text.splitlines() if ln.startswith("picture,")]
+        (folder / "pictures.csv").write_text("\n".join(header) + "\n", encoding="utf-8")
+        assert any(i.path == "pictures.csv" and "gives no picture" in i.reason for i in _issues(folder))
+        (folder / "pictures.csv").write_text(text + "none,dural_tail,yes,0.5,DDX_EXPERT,C\n", encoding="utf-8")
+        row = len(text.splitlines()) + 1
+        assert any(i.path == "pictures.csv" and i.row == row and "dural_tail is not a picture sign" in i.reason for i in _issues(folder))
+
+    def test_a_picture_floor_that_leaves_nothing_to_fit_is_reported_with_the_rest(self, tmp_path):
+        folder = _copy(tmp_path)
+        model = (folder / "model.toml").read_text(encoding="utf-8")
+        model = re.sub(r"^picture_floor = .*$", "picture_floor = 0.2", model, flags=re.M)
+        (folder / "model.toml").write_text(model, encoding="utf-8")
+        pictures = (folder / "pictures.csv").read_text(encoding="utf-8")
+        fifth = [ln.replace("none,", "other,", 1) for ln in pictures.splitlines() if ln.startswith("none,")]
+        (folder / "pictures.csv").write_text(pictures + "\n".join(fifth) + "\n", encoding="utf-8")
+        (folder / "sources.toml").write_text((folder / "sources.toml").read_text(encoding="utf-8") + '\n[UNUSED_KEY]\ncitation = "x"\n', encoding="utf-8")
+        reasons = [i.reason for i in _issues(folder)]
+        assert any("picture_floor 0.2 times 5 pictures leaves nothing to fit" in r for r in reasons), reasons
+        assert any("[UNUSED_KEY] is not cited" in r for r in reasons), reasons
+
+    def test_a_tiny_picture_rate_is_clamped_not_a_crash(self, tmp_path):
+        """A valid but vanishing probability in pictures.csv is clamped like every likelihood."""
+        folder = _copy(tmp_path)
+        lines = (folder / "pictures.csv").read_text(encoding="utf-8").splitlines()
+        for picture in ("intramedullary", "intradural_extramedullary", "extradural", "none"):
+            small = _line_of(lines, f"{picture},cord,expanded,")
+            big = _line_of(lines, f"{picture},cord,normal,")
+            moved = float(lines[small - 1].split(",")[3])
+            _set_cell(lines, small, 3, "1e-320")
+            _set_cell(lines, big, 3, f"{float(lines[big - 1].split(',')[3]) + moved:.6g}")
+        (folder / "pictures.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        kb = load_knowledge(folder)
+        assert all(math.isfinite(x) for v in kb.picture_tables.values() for x in v)
 
     def test_a_finding_read_from_nowhere_is_reported(self, tmp_path):
         """read_from says where a reader gets a finding: the images or the history, nothing else."""
@@ -333,19 +376,38 @@ class TestKbCheckCommand:
         assert result.stdout == ""
 
     def test_good_copy_exits_0_with_a_one_line_summary(self, tmp_path):
-        """`ddx kb check FOLDER` on a good copy exits 0 and prints one summary line."""
+        """`ddx kb check FOLDER` on a good copy exits 0 and prints one summary line, then
+        (not an error) the sign numbers the compartment pictures do not follow."""
         result = CliRunner().invoke(cli, ["kb", "check", str(_copy(tmp_path))])
         assert result.exit_code == 0, result.output
         lines = result.stdout.splitlines()
-        assert len(lines) == 1
         assert "OK" in lines[0]
         assert f"{len(default_knowledge().entities)} entities" in lines[0]
+        misfits = picture_misfits(default_knowledge())
+        if misfits:
+            assert lines[1].startswith("note:") and len(lines) == 2 + len(misfits)
+            entity, fid, value, table, model = misfits[0]
+            assert any(f"{entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}" in ln for ln in lines)
+        else:
+            assert len(lines) == 1
 
     def test_packaged_knowledge_checks_clean(self):
         """`ddx kb check` with no folder checks the packaged knowledge base and exits 0."""
         result = CliRunner().invoke(cli, ["kb", "check"])
         assert result.exit_code == 0, result.output
-        assert len(result.stdout.splitlines()) == 1
+        assert result.stdout.splitlines()[0].startswith("knowledge base OK")
+        assert result.stderr == ""
+
+    def test_a_misfit_is_a_sign_number_the_picture_model_departs_from(self, tmp_path):
+        """Making an intramedullary tumour's cord expanded number small (and normal large)
+        shows up as a misfit: the pictures cannot follow a cord that is expanded yet not."""
+        folder = _copy(tmp_path)
+        lines = (folder / "likelihoods.csv").read_text(encoding="utf-8").splitlines()
+        _set_cell(lines, _line_of(lines, "ependymoma,cord,expanded,"), 3, "0.30")
+        _set_cell(lines, _line_of(lines, "ependymoma,cord,normal,"), 3, "0.65")
+        (folder / "likelihoods.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        misfits = {(e, f, v) for e, f, v, _, _ in picture_misfits(load_knowledge(folder))}
+        assert ("ependymoma", "cord", "expanded") in misfits
 
     def test_folder_that_does_not_exist_is_a_usage_error(self, tmp_path):
         """`ddx kb check` on a folder that does not exist exits 2 naming it."""

@@ -482,20 +482,22 @@ class _Assessor:
             self.packed: _Packed | None = _Packed(kb)
         except ValueError:
             self.packed = None
-        self.blocks = [(itemgetter(*cols), {}, cols) for cols in self._blocks()]
+        signs = set(kb.picture_signs)
+        picture = tuple(i for i, f in layout.features if f.id in signs)
+        self.picture_block = picture or None
+        self.blocks = [(itemgetter(*cols), {}, cols) for cols in self._blocks() + ([picture] if picture else [])]
         self.posterior = self._posterior_function()
         self.quick = self._quick_function()
         self.csv_row = self._csv_row_function()
 
     def _blocks(self) -> list[tuple[int, ...]]:
-        """Columns grouped so that each group's cells take at most BLOCK_COMBINATIONS
-        combinations (first fit, widest columns first); a group shares one cache.
-        The picture signs form one group of their own: they count together."""
-        signs = set(self.kb.picture_signs)
-        picture = [i for i, f in self.layout.features if f.id in signs]
+        """The columns other than the picture signs (which form one block of their own:
+        they count together), grouped so that each group's cells take at most
+        BLOCK_COMBINATIONS combinations (first fit, widest columns first); a group
+        shares one cache."""
         bins: list[tuple[list[int], int]] = []
         for i, feature in sorted(self.layout.features, key=lambda item: -_cardinality(item[1])):
-            if feature.id in signs:
+            if feature.picture:
                 continue
             n = _cardinality(feature)
             for k, (cols, combos) in enumerate(bins):
@@ -504,9 +506,7 @@ class _Assessor:
                     break
             else:
                 bins.append(([i], n))
-        blocks = [tuple(sorted(cols)) for cols, _ in bins]
-        self.picture_block = tuple(sorted(picture)) if picture else None
-        return blocks + ([self.picture_block] if picture else [])
+        return [tuple(sorted(cols)) for cols, _ in bins]
 
     # cells -> values
 

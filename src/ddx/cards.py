@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import textwrap
 from typing import Any
@@ -198,6 +199,8 @@ class Pull:
     ratio: float
     number: Number | None  # P(value | entity) as given in the tables; None when derived
     shown: str = ""  # the value as a reader writes it ("75+" for the band 75-120)
+    # for a picture sign: P(value | entity) as the picture model gives it (what the ratio uses)
+    model: float | None = None
 
     @property
     def label(self) -> str:
@@ -300,7 +303,8 @@ def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
             if vector is None:
                 continue
             number = kb.likelihood(entity_id, feature.id, label)
-            out.append(Pull(feature.id, label, likelihood_ratio(kb, vector, i), number, outcome_text(feature, label)))
+            model = math.exp(vector[i]) if feature.picture else None
+            out.append(Pull(feature.id, label, likelihood_ratio(kb, vector, i), number, outcome_text(feature, label), model))
     return out
 
 
@@ -439,8 +443,17 @@ def _prob(p: float) -> str:
     return f"{p:.4g}"
 
 
-def _number_text(n: Number | None) -> str:
-    return "-" if n is None else f"{_prob(n.probability)} ({'+'.join(source_keys(n))}, {n.grade})"
+#: A picture sign's table number is shown with the picture model's when they differ by this much.
+MODEL_SHOWN = 0.05
+
+
+def _number_text(n: Number | None, model: float | None = None) -> str:
+    if n is None:
+        return "-"
+    text = f"{_prob(n.probability)} ({'+'.join(source_keys(n))}, {n.grade})"
+    if model is not None and abs(model - n.probability) >= MODEL_SHOWN:
+        text += f"; picture model {_prob(model)}"
+    return text
 
 
 def _provenance(n: Number) -> str:
@@ -497,7 +510,10 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
         return None if n is None else {"probability": n.probability, "source": n.source, "grade": n.grade}
 
     def pull(p: Pull):
-        return {"feature": p.feature, "value": p.value, "ratio": round(p.ratio, 3), "likelihood": number(p.number), "text": _pull_text(p, e.name)}
+        record = {"feature": p.feature, "value": p.value, "ratio": round(p.ratio, 3), "likelihood": number(p.number), "text": _pull_text(p, e.name)}
+        if p.model is not None:
+            record["picture_model"] = round(p.model, 4)
+        return record
 
     return {
         **_identity(e),
@@ -580,7 +596,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     ):
         lines += ["", paint(title, "bold", color)]
         if items:
-            rows = [[p.label, _ratio_text(p.ratio), _number_text(p.number)] for p in items]
+            rows = [[p.label, _ratio_text(p.ratio), _number_text(p.number, p.model)] for p in items]
             lines += ["  " + r for r in tabulate(rows, headers=headers, tablefmt="simple").splitlines()]
         else:
             lines.append("  none strong enough to list")
@@ -637,7 +653,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
     for title, items in (("Findings that favour it", card.favour), ("Findings that argue against it", card.against)):
         lines += ["", f"**{title}** (likelihood ratio against the prior-weighted rest of the differential)", ""]
         if items:
-            rows = [[p.label, _ratio_text(p.ratio), _md_escape(_number_text(p.number))] for p in items]
+            rows = [[p.label, _ratio_text(p.ratio), _md_escape(_number_text(p.number, p.model))] for p in items]
             lines.append(tabulate(rows, headers=headers, tablefmt="github"))
         else:
             lines.append("None strong enough to list.")

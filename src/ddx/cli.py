@@ -207,7 +207,8 @@ def kb() -> None:
 )
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 def kb_check(folder: str | None) -> None:
-    """Validate the knowledge base: every problem with file, row and reason (exit 2), or one summary line.
+    """Validate the knowledge base: every problem with file, row and reason (exit 2), or a summary line
+    (and a note on the sign numbers the compartment pictures do not follow).
 
     FOLDER checks a copy of the knowledge files instead of the packaged ones.
 
@@ -216,6 +217,7 @@ def kb_check(folder: str | None) -> None:
       ddx kb check
     """
     from .knowledge import load_knowledge, summary
+    from .knowledge.loader import MISFIT, picture_misfits
 
     try:
         kb_ = load_knowledge(folder)
@@ -225,6 +227,14 @@ def kb_check(folder: str | None) -> None:
         click.echo(f"{len(exc.issues)} problem(s) in the knowledge base", err=True)
         click.get_current_context().exit(2)
     click.echo(summary(kb_))
+    misfits = picture_misfits(kb_)
+    if misfits:
+        click.echo(
+            f"note: the compartment picture fitted to each entity departs by {MISFIT:g} or more from "
+            f"{len(misfits)} of its sign numbers (worth a review; the engine uses the picture):"
+        )
+        for entity, fid, value, table, model in sorted(misfits, key=lambda m: -abs(m[4] - m[3])):
+            click.echo(f"  {entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}")
 
 
 @cli.command(epilog=exit_codes("bad option or value", "unknown entity", "unwritable output", "broken knowledge base"))

@@ -50,6 +50,18 @@ def picture_vector(kb: Knowledge, values: dict[str, Any]) -> tuple[float, ...]:
     return kb.picture_tables[key]
 
 
+def shown_signs(kb: Knowledge, findings: Findings) -> dict[str, Any]:
+    """The picture signs among the findings."""
+    return {fid: value for fid, value in findings.values if fid in kb.picture_signs}
+
+
+def sign_vector(kb: Knowledge, shown: dict[str, Any], fid: str, value: Any) -> tuple[float, ...]:
+    """What reading picture sign ``fid`` as ``value`` adds to each score, given the signs ``shown``."""
+    before = picture_vector(kb, shown)
+    after = picture_vector(kb, {**shown, fid: value})
+    return tuple(a - b for a, b in zip(after, before))
+
+
 def evidence(kb: Knowledge, findings: Findings) -> list[tuple[str, Any, tuple[float, ...]]]:
     """The known findings that carry information, each with what it adds to the scores.
 
@@ -57,18 +69,12 @@ def evidence(kb: Knowledge, findings: Findings) -> list[tuple[str, Any, tuple[fl
     tells given the picture signs before it (in features.toml order), so their
     vectors sum exactly to the joint.
     """
-    signs = set(kb.picture_signs)
-    shown = {fid: value for fid, value in findings.values if fid in signs}
-    pieces = {}
-    if shown:
-        so_far: dict[str, Any] = {}
-        before = picture_vector(kb, so_far)
-        for fid in kb.picture_signs:
-            if fid in shown:
-                so_far[fid] = shown[fid]
-                after = picture_vector(kb, so_far)
-                pieces[fid] = tuple(a - b for a, b in zip(after, before))
-                before = after
+    shown = shown_signs(kb, findings)
+    pieces, so_far = {}, {}
+    for fid in kb.picture_signs:
+        if fid in shown:
+            pieces[fid] = sign_vector(kb, so_far, fid, shown[fid])
+            so_far[fid] = shown[fid]
     out = []
     for fid, value in findings.values:
         if fid in pieces:
@@ -86,15 +92,13 @@ def evidence(kb: Knowledge, findings: Findings) -> list[tuple[str, Any, tuple[fl
 def in_context(kb: Knowledge, findings: Findings, ev) -> list[tuple[str, Any, tuple[float, ...]]]:
     """``ev`` with each picture sign's vector replaced by what it adds given all the other
     known picture signs: the finding's own weight in this case, for its reasons."""
-    shown = {fid: value for fid, value in findings.values if fid in kb.picture_signs}
+    shown = shown_signs(kb, findings)
     if len(shown) < 2:
         return ev
-    whole = picture_vector(kb, shown)
     out = []
     for fid, value, vector in ev:
         if fid in shown:
-            rest = picture_vector(kb, {k: v for k, v in shown.items() if k != fid})
-            vector = tuple(a - b for a, b in zip(whole, rest))
+            vector = sign_vector(kb, {k: v for k, v in shown.items() if k != fid}, fid, value)
         out.append((fid, value, vector))
     return out
 
@@ -169,8 +173,9 @@ def _label(fid: str, value: Any) -> str:
 def likelihood_ratios(kb: Knowledge, vector: tuple[float, ...]) -> list[float]:
     """One finding's likelihood ratio for each entity against the prior-weighted rest.
 
-    The finding's tempered likelihood under the entity, over its prior-weighted
-    mean likelihood under all the other entities.
+    The likelihood the engine gives the finding under the entity (weighted and
+    tempered; for a picture sign, given the other signs), over its
+    prior-weighted mean under all the other entities.
     """
     weights = kb.prior
     likelihood = [math.exp(v) for v in vector]

@@ -52,8 +52,8 @@ TARGETS = ("entity", "compartment", "auto")
 class Outcome:
     """One possible answer to a finding: its value, P(answer | entity), and the engine's update.
 
-    ``scaled`` is the engine's (tempered) vector, ``factor`` its exponential:
-    the posterior after this answer is post * factor, renormalised.
+    ``scaled`` is what the engine adds to the scores for this answer, ``factor``
+    its exponential: the posterior after this answer is post * factor, renormalised.
     """
 
     value: Any
@@ -146,20 +146,21 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
 def question_for(kb: Knowledge, findings: Findings, fid: str) -> Question:
     """The finding ``fid`` as a question about this case: for a picture sign, given the
     other signs of the picture already known; otherwise as the tables give it."""
+    from .engine import shown_signs
+
     q = questions(kb)[fid]
-    shown = {k: v for k, v in findings.values if k in kb.picture_signs and k != fid}
+    shown = {k: v for k, v in shown_signs(kb, findings).items() if k != fid}
     return picture_question(kb, q.feature, shown) if shown and fid in kb.picture_signs else q
 
 
 def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any]) -> Question:
     """A picture sign as a question once other signs of the picture are known: each answer's
     probability and update given them (the signs of a picture are not independent)."""
-    from .engine import picture_vector
+    from .engine import sign_vector
 
-    before = picture_vector(kb, shown)
     outcomes = []
     for o in feature.outcomes:
-        vector = tuple(a - b for a, b in zip(picture_vector(kb, {**shown, feature.id: o}), before))
+        vector = sign_vector(kb, shown, feature.id, o)
         outcomes.append((o, vector, [math.exp(x) for x in vector]))
     totals = [math.fsum(col) for col in zip(*(p for _, _, p in outcomes))]
     built = tuple(Outcome.build(o, o, [p / t for p, t in zip(probs, totals)], v) for o, v, probs in outcomes)

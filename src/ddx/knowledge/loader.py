@@ -166,6 +166,7 @@ def _features(data: dict, issues: _Issues) -> dict[str, Feature]:
                 meaning=dict(f.get("meaning", {})),
                 required=bool(f.get("required", False)),
                 read_from=f.get("read_from", "images"),
+                picture=bool(f.get("picture", False)),
             )
         except KeyError as exc:
             issues.add(name, None, f"{where}: missing field {exc.args[0]!r}")
@@ -174,6 +175,9 @@ def _features(data: dict, issues: _Issues) -> dict[str, Feature]:
             issues.add(name, None, f"{where}: duplicate feature id")
         if not 0 < feature.weight <= 1:
             issues.add(name, None, f"{where}: weight must be in (0, 1]")
+        if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
+            issues.add(name, None, f"{where}: a picture sign must be a required choice or yes/no finding without a weight "
+                                   "(the picture accounts for what its signs share)")
         if feature.read_from not in READ_FROM:
             issues.add(name, None, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
         bad_alias = [v for v in feature.alias.values() if v not in feature.values]
@@ -367,55 +371,56 @@ def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issu
 
 
 def _pictures(folder, features: dict[str, Feature], sources, issues: _Issues):
-    """pictures.csv: P(sign = value | picture) for the compartment signs that share a picture.
+    """pictures.csv: P(sign = value | picture) for the signs features.toml marks ``picture = true``.
 
-    Returns (pictures, their features in features.toml order, {(picture, feature, value): Number}).
+    Returns (pictures, the signs in features.toml order, {(picture, sign, value): Number}).
     """
     name = "pictures.csv"
+    signs = tuple(fid for fid, f in features.items() if f.picture)
     table: dict[tuple[str, str, str], Number] = {}
-    first_row: dict[tuple[str, str], int] = {}
-    pictures: dict[str, None] = {}
-    weighted: set[str] = set()
+    first_row: dict[str, int] = {}
+    invalid: set[tuple[str, str]] = set()  # (picture, sign) with a row already reported
     for row, r in _csv_rows(folder, name, ("picture", "feature", "value", "probability", "source", "grade"), issues):
         picture, fid, value = r["picture"], r["feature"], r["value"]
-        feature = features.get(fid)
         if not picture:
             issues.add(name, row, "picture is empty")
             continue
-        if feature is None:
+        first_row.setdefault(picture, row)
+        if fid not in features:
             issues.add(name, row, f"feature {fid!r} is not in features.toml")
             continue
-        if feature.kind not in ("choice", "yesno"):
-            issues.add(name, row, f"{fid} is a {feature.kind} finding; a picture's signs must be choice or yes/no findings")
+        if fid not in signs:
+            issues.add(name, row, f"{fid} is not a picture sign: mark it picture = true in features.toml, or remove the row")
             continue
-        if feature.weight != 1 and fid not in weighted:
-            weighted.add(fid)
-            issues.add(name, row, f"{fid} has a weight in features.toml; the picture already accounts for what its signs share, remove the weight")
-        if not _new_value(name, row, (picture, fid, value), feature.outcomes, table, issues):
+        if not _new_value(name, row, (picture, fid, value), features[fid].outcomes, table, issues):
+            invalid.add((picture, fid))
             continue
         p = _probability(r["probability"], name, row, issues)
         if p is not None and _provenance(name, row, r, sources, issues):
             table[(picture, fid, value)] = Number(p, r["source"], r["grade"])
-            pictures.setdefault(picture)
-            first_row.setdefault((picture, fid), row)
-    signs = tuple(fid for fid in features if any(f == fid for _, f, _ in table))
+        else:
+            invalid.add((picture, fid))
+    pictures = tuple(first_row)
+    if signs and not pictures:
+        issues.add(name, None, f"gives no picture, but features.toml marks {', '.join(signs)} as picture signs")
     for picture in pictures:
         for fid in signs:
+            if (picture, fid) in invalid:
+                continue  # its bad row is reported; a missing value or a wrong sum would follow from it
             values = features[fid].outcomes
             missing = [v for v in values if (picture, fid, v) not in table]
             if missing:
-                issues.add(name, first_row.get((picture, fid)), f"picture {picture} {fid}: no probability for {', '.join(missing)}")
+                issues.add(name, first_row[picture], f"picture {picture} {fid}: no probability for {', '.join(missing)}")
                 continue
             total = sum(table[(picture, fid, v)].probability for v in values)
             if abs(total - 1) > SUM_TOLERANCE:
-                issues.add(name, first_row[(picture, fid)], f"picture {picture} {fid}: values sum to {total:.4f}, not 1")
-    for fid in signs:
-        if not features[fid].required:
-            issues.add(name, None, f"{fid} shows a picture but is not required in features.toml: every entity must give its probabilities")
-    return tuple(pictures), signs, table
+                issues.add(name, first_row[picture], f"picture {picture} {fid}: values sum to {total:.4f}, not 1")
+    return pictures, signs, table
 
 
-#: Fitting an entity's picture shares stops when no share moves by more than this.
+#: Fitting an entity's picture shares stops when no share moves by more than
+#: this in one step (the shares are then within about 1e-3 of the optimum, a
+#: fraction of picture_floor).
 FIT_TOLERANCE = 1e-6
 FIT_ITERATIONS = 2000
 
@@ -423,8 +428,8 @@ FIT_ITERATIONS = 2000
 def fit_shares(marginals: dict[tuple[str, str], float], sign: dict[tuple[str, str], tuple[float, ...]], n: int) -> list[float]:
     """The mixture of the n pictures whose sign probabilities come closest to an entity's own.
 
-    Maximises sum over (sign, value) of P_entity(value) * log sum_z w_z P(value | z) by EM,
-    the mixture weights' own maximum-likelihood fit: concave in w, so the optimum is unique.
+    Maximises sum over (sign, value) of P_entity(value) * log sum_z w_z P(value | z)
+    by EM: the objective is concave in w, so EM climbs to its maximum.
     """
     w = [1.0 / n] * n
     for _ in range(FIT_ITERATIONS):
@@ -573,21 +578,35 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
     return tuple(prior), log_prior, tables
 
 
+def picture_rates(features, settings: Settings, pictures, signs, table) -> dict[tuple[str, str], tuple[float, ...]]:
+    """(sign, value) -> P(value | picture) per picture: clamped like every likelihood and
+    renormalised, so that leaving an unknown sign out of a product is exact."""
+    c = settings.clamp
+    rate: dict[tuple[str, str], tuple[float, ...]] = {}
+    for fid in signs:
+        values = features[fid].outcomes
+        clamped = {v: [min(max(table[(z, fid, v)].probability, c), 1 - c) for z in pictures] for v in values}
+        totals = [math.fsum(clamped[v][i] for v in values) for i in range(len(pictures))]
+        for v in values:
+            rate[(fid, v)] = tuple(p / t for p, t in zip(clamped[v], totals))
+    return rate
+
+
 def _picture_model(features, entities, likelihoods, settings: Settings, pictures, signs, table):
-    """Each entity's picture shares, and the weighted log joint of every combination of known signs.
+    """Each entity's picture shares, and the log joint of every combination of known signs.
 
     The shares are fitted to the entity's own sign probabilities, then each
     picture is given at least picture_floor, so an entity can show any picture.
-    The joint is not tempered: the temperature makes up for findings counted as
-    independent, and the signs of a picture are not. Returns (shares per entity,
-    {values: vector}) where values holds one value or None (unknown) per sign,
-    in ``signs`` order.
+    The joint is neither weighted nor tempered: the temperature makes up for
+    findings counted as independent, and the signs of a picture are not.
+    Returns (shares per entity, {values: vector}) where values holds one value
+    or None (unknown) per sign, in ``signs`` order.
     """
     n = len(pictures)
     if not n or not signs:
         return (), {}
     floor = settings.picture_floor
-    rate = {(fid, v): tuple(table[(z, fid, v)].probability for z in pictures) for fid in signs for v in features[fid].outcomes}
+    rate = picture_rates(features, settings, pictures, signs, table)
     shares = []
     for e in entities:
         marginals = {(fid, v): likelihoods[(e.id, fid, v)].probability for (fid, v) in rate}
@@ -628,27 +647,27 @@ def load_knowledge(folder: Path | str | None = None) -> Knowledge:
     entity_ids = {e.id for e in entities}
     priors = _priors(root, entity_ids, sources, issues)
     likelihoods = _likelihoods(root, entity_ids, features, sources, issues)
-    pictures, signs, picture_signs = _pictures(root, features, sources, issues)
+    pictures, signs, rates = _pictures(root, features, sources, issues)
     rules = _rules(_toml(root, "flags.toml", issues) or {}, features, entity_ids, issues)
     model = _toml(root, "model.toml", issues)
     settings = _settings(model, issues) if model is not None else None
-    used = {k for n in [*priors.values(), *likelihoods.values(), *picture_signs.values()] for k in n.source.split(";")}
+    used = {k for n in [*priors.values(), *likelihoods.values(), *rates.values()] for k in n.source.split(";")}
     used |= {k for e in entities for k in e.sources}
     for key in sorted(set(sources) - used):
         issues.add("sources.toml", None, f"[{key}] is not cited by any number or entity")
+    if settings is not None and len(pictures) * settings.picture_floor >= 1:
+        issues.add("model.toml", None, f"picture_floor {settings.picture_floor:g} times {len(pictures)} pictures "
+                                       "leaves nothing to fit: lower it")
     if issues.items:
         raise KnowledgeError(issues.items)
-    if len(pictures) * settings.picture_floor >= 1:
-        raise KnowledgeError([KnowledgeIssue("model.toml", None, f"picture_floor {settings.picture_floor:g} times "
-                                                                 f"{len(pictures)} pictures leaves nothing to fit: lower it")])
     prior, log_prior, tables = _log_tables(features, entities, priors, likelihoods, settings)
-    shares, joint = _picture_model(features, entities, likelihoods, settings, pictures, signs, picture_signs)
+    shares, joint = _picture_model(features, entities, likelihoods, settings, pictures, signs, rates)
     for fid in signs:  # a sign read alone: what the picture model makes of it
         for v in features[fid].outcomes:
             tables[(fid, v)] = joint[tuple(v if f == fid else None for f in signs)]
     if _score_bound(features, log_prior, tables, signs, joint) >= SCORE_LIMIT:
         raise KnowledgeError([KnowledgeIssue("model.toml", None, f"scores could reach {SCORE_LIMIT:g} nats, beyond exact "
-                                                                 "arithmetic: raise the clamp or the temperature")])
+                                                                 "arithmetic: raise the clamp")])
     return Knowledge(
         features=features,
         entities=entities,
@@ -663,7 +682,7 @@ def load_knowledge(folder: Path | str | None = None) -> Knowledge:
         log_tables=tables,
         pictures=pictures,
         picture_signs=signs,
-        picture_rates=picture_signs,
+        picture_rates=rates,
         picture_shares=shares,
         picture_tables=joint,
     )
@@ -677,6 +696,24 @@ def load_features(folder: Path | str | None = None) -> dict[str, Feature]:
     if issues.items:
         raise KnowledgeError(issues.items)
     return features
+
+
+#: kb check notes a picture sign number the fitted picture mixture departs from by this much.
+MISFIT = 0.2
+
+
+def picture_misfits(kb: Knowledge, threshold: float = MISFIT) -> list[tuple[str, str, str, float, float]]:
+    """(entity, sign, value, table number, picture model) where the fitted mixture of pictures
+    departs from an entity's own sign number by at least ``threshold``: numbers to review."""
+    rate = picture_rates(kb.features, kb.settings, kb.pictures, kb.picture_signs, kb.picture_rates)
+    out = []
+    for e, shares in zip(kb.entities, kb.picture_shares):
+        for (fid, v), r in rate.items():
+            table = kb.likelihoods[(e.id, fid, v)].probability
+            model = math.fsum(w * x for w, x in zip(shares, r))
+            if abs(model - table) >= threshold:
+                out.append((e.id, fid, v, table, model))
+    return out
 
 
 def summary(kb: Knowledge) -> str:

@@ -39,6 +39,8 @@ class Feature:
     required: bool = False
     # where a reader gets it: "images" (read off the MRI) or "history" (the request, the chart)
     read_from: str = "images"
+    # a compartment sign that shows a picture (pictures.csv): it counts together with the others
+    picture: bool = False
 
     @property
     def option(self) -> str:
@@ -195,16 +197,18 @@ class Knowledge:
     population: str
     # log prior, per entity in entity order, and (feature, outcome) -> per-entity
     # weight x log P(outcome | entity) / temperature (list features also have
-    # (feature, outcome + "!absent")): an entity's score is its log_prior plus
-    # the vectors of the known findings, so the temperature tempers the
-    # evidence and never the prior (no findings gives the priors). Every
-    # number is a multiple of 2**-SCORE_BITS, so scores are exact sums.
+    # (feature, outcome + "!absent"); a picture sign has the untempered log
+    # P(sign | entity) of the picture model, read alone). An entity's score is
+    # its log_prior plus what each known finding adds (engine.evidence: the
+    # picture signs together, through picture_tables), so the temperature
+    # tempers the evidence and never the prior (no findings gives the priors).
+    # Every number is a multiple of 2**-SCORE_BITS, so scores are exact sums.
     log_prior: tuple[float, ...]
     # the model's prior probability of each entity, in entity order
     prior: tuple[float, ...]
     log_tables: dict[tuple[str, str], tuple[float, ...]]
     # the compartment pictures (pictures.csv) and the signs that show them, in
-    # features.toml order; P(sign = value | picture) as given
+    # features.toml order; P(sign = value | picture) as given in pictures.csv
     pictures: tuple[str, ...] = ()
     picture_signs: tuple[str, ...] = ()
     picture_rates: dict[tuple[str, str, str], Number] = attrs.Factory(dict)
