@@ -23,7 +23,7 @@ import attrs
 
 from .engine import finding_vector
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
-from .knowledge.records import GRADES, name_key
+from .knowledge.records import GRADES, name_key, outcome_text
 from .render import DISCLAIMER, paint
 
 #: Sections of the feature schema that describe the patient and the site:
@@ -253,16 +253,6 @@ class Card:
     number_count: int  # numbers of this entity (one cited by two sources counts once)
     # (picture, share): how often it shows each compartment picture, fitted to its signs
     pictures: tuple[tuple[str, float], ...] = ()
-
-
-def outcome_text(feature: Feature, outcome: str) -> str:
-    """An outcome as a reader writes it: a band 1-1 as "1", the top band 75-120 as "75+"."""
-    if feature.kind != "integer" or "-" not in outcome:
-        return outcome
-    lo, hi = outcome.split("-", 1)
-    if lo == hi:
-        return lo
-    return f"{lo}+" if feature.max is not None and int(hi) >= feature.max else outcome
 
 
 def finding_values(feature: Feature) -> list[tuple[str, Any]]:

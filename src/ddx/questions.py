@@ -357,7 +357,7 @@ def _best_pair(pairs, weights: Sequence[float], rates) -> tuple[int, int, str, t
 
 def _value_text(feature: Feature, value: str) -> str:
     """A value as the cards write it; a band with its finding ("segments 1", "age 75+")."""
-    from .cards import outcome_text
+    from .knowledge.records import outcome_text
 
     if feature.kind == "integer":
         return f"{feature.id.replace('_', ' ')} {outcome_text(feature, value)}"

@@ -62,6 +62,16 @@ class Feature:
         raise ValueError(f"{number} is outside the bands of {self.id}")
 
 
+def outcome_text(feature: Feature, outcome: str) -> str:
+    """An outcome as a reader writes it: a band 1-1 as "1", the top band 75-120 as "75+"."""
+    if feature.kind != "integer" or "-" not in outcome:
+        return outcome
+    lo, hi = outcome.split("-", 1)
+    if lo == hi:
+        return lo
+    return f"{lo}+" if feature.max is not None and int(hi) >= feature.max else outcome
+
+
 def band_label(band: tuple[int, int]) -> str:
     return f"{band[0]}-{band[1]}"
 
