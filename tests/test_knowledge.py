@@ -363,6 +363,19 @@ class TestBrokenKnowledge:
         assert any(i.path == "sources.toml" and "missing" in i.reason for i in _issues(folder))
 
 
+def test_citation_links_go_to_the_article_not_a_mirror(kb):
+    """A source's link is the publisher's, PubMed's or another stable address: never a bare
+    IP address, a proxy or a document-sharing mirror (a trainee should be able to trust it)."""
+    mirrors = ("docksci.com", "coek.info", "scribd.com", "scite.ai", "tweb-dev", "weglot", "xn--", "cricutcom", ":2400")
+    for key, s in kb.sources.items():
+        if not s.url:
+            continue
+        host = re.match(r"https?://([^/]+)", s.url)
+        assert host, (key, s.url)
+        assert not re.fullmatch(r"[\d.]+(:\d+)?", host.group(1)), (key, s.url)
+        assert not any(m in s.url for m in mirrors), (key, s.url)
+
+
 class TestKbCheckCommand:
     def test_broken_copy_exits_2_listing_every_problem(self, broken):
         """`ddx kb check FOLDER` on a broken copy exits 2 and lists every problem on stderr."""
@@ -385,7 +398,7 @@ class TestKbCheckCommand:
         assert f"{len(default_knowledge().entities)} entities" in lines[0]
         misfits = picture_misfits(default_knowledge())
         if misfits:
-            assert lines[1].startswith("note:") and len(lines) == 2 + len(misfits)
+            assert lines[1].startswith("note (not an error):") and len(lines) == 2 + len(misfits)
             entity, fid, value, table, model = misfits[0]
             assert any(f"{entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}" in ln for ln in lines)
         else:

@@ -105,6 +105,33 @@ def read_dossier_sources(dossier: Path) -> dict[str, dict]:
     return sources
 
 
+#: Hosts that mirror or proxy an article rather than publish it: the link is
+#: dropped (the citation stays) unless it can be rewritten to the article's
+#: own address (a PubMed id, an MDPI path, a BMJ Best Practice topic).
+MIRRORS = ("docksci.com", "coek.info", "scribd.com", "scite.ai", "tweb-dev.unibo.it", "xn--")
+
+
+def clean_url(url: str) -> str:
+    """A citation's link as a reader should follow it: the publisher's or PubMed's address."""
+    if not url:
+        return url
+    host = re.match(r"https?://([^/]+)", url)
+    host = host.group(1) if host else ""
+    pubmed = re.search(r"pubmed\.ncbi\.nlm\.nih\.gov/(\d{6,9})", url)
+    if pubmed:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{pubmed.group(1)}/"
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+(:\d+)?", host):
+        pmid = re.search(r"/(\d{6,9})/?$", url)
+        return f"https://pubmed.ncbi.nlm.nih.gov/{pmid.group(1)}/" if pmid else ""
+    if host == "cricutcom-setup.com":
+        return "https://www.mdpi.com" + url.split(host, 1)[1]
+    if host.startswith("bibliotheek.ehb.be"):
+        return "https://bestpractice.bmj.com" + url.split(host, 1)[1]
+    if any(m in host for m in MIRRORS):
+        return ""
+    return url
+
+
 class Sources:
     """Citation registry: dossier keys first, then keys made for other sources."""
 
@@ -450,7 +477,7 @@ def main(evidence_dir: Path) -> None:
             e = sources.entries[key]
             fh.write(f"[{key}]\n")
             fh.write(f"citation = {toml_str(e['citation'])}\n")
-            fh.write(f"url = {toml_str(e['url'])}\n")
+            fh.write(f"url = {toml_str(clean_url(e['url']))}\n")
             if "grade" in e:
                 fh.write(f"grade = {toml_str(e['grade'])}\n")
             fh.write("\n")

@@ -24,6 +24,7 @@ import attrs
 from .engine import finding_vector
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, name_key, outcome_text
+from .render import percent
 from .render import DISCLAIMER, paint
 
 #: Sections of the feature schema that describe the patient and the site:
@@ -400,7 +401,7 @@ def _pictures(kb: Knowledge, entity_id: str) -> tuple[tuple[str, float], ...]:
 
 def pictures_text(card: Card) -> str:
     """'intramedullary 96%, none 2%, ...': the compartment pictures the entity shows, most often first."""
-    return ", ".join(f"{picture.replace('_', ' ')} {_pct(share)}" for picture, share in card.pictures)
+    return ", ".join(f"{picture.replace('_', ' ')} {percent(share)}" for picture, share in card.pictures)
 
 
 # ---------------------------------------------------------------------------
@@ -410,14 +411,6 @@ def pictures_text(card: Card) -> str:
 
 def _times(x: float) -> str:
     return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
-
-
-def _pct(p: float) -> str:
-    if p >= 0.995:
-        return ">99%"
-    if p < 0.005:
-        return "<1%"
-    return f"{p:.0%}"
 
 
 def _ratio_text(ratio: float) -> str:
@@ -431,6 +424,18 @@ def _pct1(p: float) -> str:
 
 def _prob(p: float) -> str:
     return f"{p:.4g}"
+
+
+PICTURE_NOTE = (
+    "The cord and CSF signs (cord, csf, csf cap, dural sac displaced) count together, as one "
+    "compartment picture: each ratio here is the sign read alone, and in an assessment each is "
+    "weighed given the others (so two signs that say the same thing count about once). Where "
+    "the picture fitted to this entity differs from the table, 'picture model' is what the engine uses."
+)
+
+
+def _shows_picture_signs(card: Card) -> bool:
+    return any(p.model is not None for p in (*card.favour, *card.against))
 
 
 #: A picture sign's table number is shown with the picture model's when they differ by this much.
@@ -457,7 +462,7 @@ def _pull_text(p: Pull, name: str) -> str:
 
 
 def _profile_text(p: Profile) -> str:
-    parts = " · ".join(f"{s.shown or s.value} {_pct(s.number.probability)}" for s in p.shares)
+    parts = " · ".join(f"{s.shown or s.value} {percent(s.number.probability)}" for s in p.shares)
     return f"{p.feature.replace('_', ' ')}{' (how often each is present)' if p.each else ''}: {parts}"
 
 
@@ -590,6 +595,8 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
             lines += ["  " + r for r in tabulate(rows, headers=headers, tablefmt="simple").splitlines()]
         else:
             lines.append("  none strong enough to list")
+    if _shows_picture_signs(card):
+        lines += [""] + _wrap(PICTURE_NOTE, "  ")
     lines += ["", paint("Next step", "bold", color)] + _wrap(e.next_step)
 
     if not sources:
@@ -647,6 +654,8 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
             lines.append(tabulate(rows, headers=headers, tablefmt="github"))
         else:
             lines.append("None strong enough to list.")
+    if _shows_picture_signs(card):
+        lines += ["", f"*{PICTURE_NOTE}*"]
     lines += ["", f"**Sources** ({card.number_count} numbers)", ""]
     for c in card.cited:
         cite = f"[{_md_escape(c.citation)}]({c.url})" if c.url else _md_escape(c.citation)

@@ -230,8 +230,9 @@ def kb_check(folder: str | None) -> None:
     misfits = picture_misfits(kb_)
     if misfits:
         click.echo(
-            f"note: the compartment picture fitted to each entity departs by {MISFIT:g} or more from "
-            f"{len(misfits)} of its sign numbers (worth a review; the engine uses the picture):"
+            f"note (not an error): for {len(misfits)} sign numbers the compartment picture fitted to the "
+            f"entity departs from likelihoods.csv by {MISFIT:g} or more. The engine uses the picture; "
+            "each such number disagrees with the entity's other sign numbers and is worth a review:"
         )
         for entity, fid, value, table, model in sorted(misfits, key=lambda m: -abs(m[4] - m[3])):
             click.echo(f"  {entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}")
@@ -522,7 +523,7 @@ def _progress(inp, enabled: bool | None):
 
 @cli.command(epilog=f"{DISCLAIMER}\n\n{BATCH_EXIT_CODES}")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output; it is replaced only when the batch succeeds")
+@click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output, atomically: it appears once every row has a record, and is left untouched when the whole file fails or --strict stops")
 @click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 50-100x slower")
 @click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="candidate columns in the CSV (JSON always lists every candidate)")
 @click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column untouched to the output (repeatable), e.g. an accession number")

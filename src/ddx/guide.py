@@ -18,7 +18,7 @@ from .assessment import Assessment, NextFinding
 from .errors import FindingError
 from .findings import Findings, format_value, parse_value
 from .knowledge import COMPARTMENT_NAMES, Feature, Knowledge
-from .render import FLAG_LABELS, paint
+from .render import FLAG_LABELS, paint, percent
 
 #: Answers that end the read (the full assessment is still shown).
 STOP = frozenset({"q", "quit", "stop", "exit", "done"})
@@ -94,14 +94,10 @@ def summary(a: Assessment, *, top: int = 3, color: bool = False) -> str:
     from .render import DONT_MISS_TAG
 
     leaders = ", ".join(
-        (paint(f"{short_name(c.name)} {DONT_MISS_TAG}", "red", color) if c.dont_miss else short_name(c.name)) + f" {_pct(c.probability)}"
+        (paint(f"{short_name(c.name)} {DONT_MISS_TAG}", "red", color) if c.dont_miss else short_name(c.name)) + f" {percent(c.probability)}"
         for c in a.candidates[:top]
     )
-    return f"  -> {COMPARTMENT_NAMES[a.compartment]} {_pct(a.compartment_probability)} | {leaders}"
-
-
-def _pct(p: float) -> str:
-    return ">99%" if p >= 0.995 else "<1%" if p < 0.005 else f"{p:.0%}"
+    return f"  -> {COMPARTMENT_NAMES[a.compartment]} {percent(a.compartment_probability)} | {leaders}"
 
 
 def flag_lines(a: Assessment, seen: set[tuple[str, str | None]], color: bool) -> list[str]:
@@ -115,7 +111,7 @@ def flag_lines(a: Assessment, seen: set[tuple[str, str | None]], color: bool) ->
         style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
         label = paint("!! " + FLAG_LABELS.get(f.kind, f.kind.upper()), style, color)
         if f.entity is not None:
-            text = f"{kb_name(a, f.entity)} stays possible ({_pct(f.probability or 0.0)})"
+            text = f"{kb_name(a, f.entity)} stays possible ({percent(f.probability or 0.0)})"
         else:
             text = f.message
         lines.append(f"  {label}  {text}")

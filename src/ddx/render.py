@@ -102,10 +102,11 @@ def render_json(a: Assessment) -> str:
     return json.dumps(to_record(a), indent=2, ensure_ascii=False)
 
 
-def _pct(p: float) -> str:
+def percent(p: float) -> str:
+    """A probability as a whole percentage, never rounded to 0% or 100% when it is neither."""
     if p >= 0.995:
-        return ">99%"
-    if p < 0.005:
+        return ">99%" if p < 1 else "100%"
+    if p < 0.01:
         return "<1%" if p > 0 else "0%"
     return f"{p:.0%}"
 
@@ -123,8 +124,8 @@ def _ratio(x: float) -> str:
 
 def _compartment_line(a: Assessment, color: bool) -> str:
     head = COMPARTMENT_NAMES[a.compartment]
-    others = ", ".join(f"{COMPARTMENT_NAMES[c.id].lower()} {_pct(c.probability)}" for c in a.compartments[1:])
-    return f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)} {_pct(a.compartment_probability)}  ({others})"
+    others = ", ".join(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}" for c in a.compartments[1:])
+    return f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)} {percent(a.compartment_probability)}  ({others})"
 
 
 def _flag_lines(a: Assessment, color: bool) -> list[str]:
@@ -149,7 +150,7 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     from tabulate import tabulate
 
     rows = [
-        [i, c.name + (f" {DONT_MISS_TAG}" if c.dont_miss else ""), _pct(c.probability), _why(c)]
+        [i, c.name + (f" {DONT_MISS_TAG}" if c.dont_miss else ""), percent(c.probability), _why(c)]
         for i, c in enumerate(a.candidates[:top], 1)
     ]
     parts = [
@@ -181,8 +182,8 @@ def _tagged(c: Candidate) -> str:
 def render_markdown(a: Assessment, *, top: int = 5) -> str:
     from tabulate import tabulate
 
-    lines = [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} ({_pct(a.compartment_probability)})", ""]
-    rows = [[i, _tagged(c), _pct(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
+    lines = [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} ({percent(a.compartment_probability)})", ""]
+    rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
     lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))
     if a.conflicts:
         lines += [""] + [f"> {c}" for c in a.conflicts]
