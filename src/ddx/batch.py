@@ -482,8 +482,7 @@ class _Assessor:
             self.packed: _Packed | None = _Packed(kb)
         except ValueError:
             self.packed = None
-        signs = set(kb.picture_signs)
-        picture = tuple(i for i, f in layout.features if f.id in signs)
+        picture = tuple(i for i, f in layout.features if f.picture)
         self.picture_block = picture or None
         self.blocks = [(itemgetter(*cols), {}, cols) for cols in self._blocks() + ([picture] if picture else [])]
         self.posterior = self._posterior_function()
@@ -547,7 +546,7 @@ class _Assessor:
         try:
             if cols == self.picture_block:
                 shown = {self.features[i].id: self._value(i, t) for i, t in zip(cols, texts)}
-                term = self.packed.pack(engine.picture_vector(self.kb, {k: v for k, v in shown.items() if v is not None}))
+                term = self.packed.pack(engine.picture_vector(self.kb, shown))
             else:
                 term = sum(self._term(i, t) for i, t in zip(cols, texts))
         except FindingError:

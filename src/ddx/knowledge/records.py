@@ -223,7 +223,7 @@ class Knowledge:
     picture_signs: tuple[str, ...] = ()
     picture_rates: dict[tuple[str, str, str], Number] = attrs.Factory(dict)
     # each entity's share of each picture (fitted to its sign probabilities,
-    # smoothed), in entity order
+    # each at least picture_floor), in entity order
     picture_shares: tuple[tuple[float, ...], ...] = ()
     # (one value or None per picture sign) -> per entity log P(those signs | entity),
     # untempered: the signs of a picture count once, together
