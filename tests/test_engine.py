@@ -228,6 +228,19 @@ class TestDontMiss:
             assert f.action == kb.entity(f.entity).action
 
 
+    def test_a_leading_dont_miss_entity_is_called_likely_a_trailing_one_possible(self, kb):
+        """The flag says "likely" for a don't-miss entity at 50% or more, "still possible" below."""
+        a = run(kb, **ED_SIGNS, known_primary="yes", vertebral_body="yes", cord="compressed", age=70)
+        seen = set()
+        for f in a.flags:
+            if f.kind != "dont_miss":
+                continue
+            likely = f.probability >= 0.5
+            assert (", likely (" in f.message) == likely and (", still possible (" in f.message) != likely
+            seen.add(likely)
+        assert seen == {True, False}
+
+
 class TestEmergency:
     @given(cells(max_size=8, exclude=frozenset({"cord"})))
     def test_cord_compression_is_always_an_emergency(self, kb, row):

@@ -34,6 +34,15 @@ class CompartmentScore:
     probability: float
 
 
+#: A don't-miss entity at or above this probability is called likely, not merely possible.
+LIKELY = 0.5
+
+
+def standing(probability: float) -> str:
+    """How a flag names a don't-miss entity's place: likely at LIKELY or more, else still possible."""
+    return "likely" if probability >= LIKELY else "still possible"
+
+
 @attrs.frozen
 class Flag:
     """Something a reader must not walk past: a don't-miss entity, an emergency, a syndrome."""

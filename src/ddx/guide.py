@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import attrs
 
-from .assessment import Assessment, NextFinding
+from .assessment import Assessment, NextFinding, standing
 from .errors import FindingError
 from .findings import Findings, format_value, parse_value
 from .knowledge import COMPARTMENT_NAMES, Feature, Knowledge
@@ -111,7 +111,8 @@ def flag_lines(a: Assessment, seen: set[tuple[str, str | None]], color: bool) ->
         style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
         label = paint("!! " + FLAG_LABELS.get(f.kind, f.kind.upper()), style, color)
         if f.entity is not None:
-            text = f"{kb_name(a, f.entity)} stays possible ({percent(f.probability or 0.0)})"
+            p = f.probability or 0.0
+            text = f"{kb_name(a, f.entity)}, {standing(p)} ({percent(p)})"
         else:
             text = f.message
         lines.append(f"  {label}  {text}")
