@@ -335,6 +335,22 @@ class TestBrokenKnowledge:
         assert any("picture_floor 0.2 times 5 pictures leaves nothing to fit" in r for r in reasons), reasons
         assert any("[UNUSED_KEY] is not cited" in r for r in reasons), reasons
 
+    def test_an_unknown_setting_in_model_toml_is_reported(self, tmp_path):
+        """A misspelt setting is an error, not silently ignored beside the default it meant to change."""
+        folder = _copy(tmp_path)
+        (folder / "model.toml").write_text((folder / "model.toml").read_text(encoding="utf-8") + "temprature = 2\n", encoding="utf-8")
+        assert any(i.path == "model.toml" and "temprature is not a setting" in i.reason for i in _issues(folder))
+
+    def test_model_overrides_are_validated_like_the_file(self):
+        """load_knowledge(model=...) changes a setting, and a bad override fails like a bad file."""
+        warm = load_knowledge(model={"temperature": 2.0})
+        assert warm.settings.temperature == 2.0
+        assert warm.log_tables != load_knowledge().log_tables
+        with pytest.raises(KnowledgeError, match="temperature must be a number"):
+            load_knowledge(model={"temperature": -1})
+        with pytest.raises(KnowledgeError, match="warmth is not a setting"):
+            load_knowledge(model={"warmth": 2.0})
+
     def test_a_tiny_picture_rate_is_clamped_not_a_crash(self, tmp_path):
         """A valid but vanishing probability in pictures.csv is clamped like every likelihood."""
         folder = _copy(tmp_path)

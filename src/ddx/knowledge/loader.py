@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from ..errors import KnowledgeError, KnowledgeIssue
 from .records import (
@@ -503,6 +503,8 @@ def _settings(data: dict, issues: _Issues) -> Settings | None:
         "reason_min_ratio": (1, 100),
         "conflict_ratio": (1, 1000),
     }
+    for key in sorted(set(data) - set(limits)):
+        issues.add("model.toml", None, f"{key} is not a setting (known: {', '.join(limits)})")
     values = {}
     for key, (lo, hi) in limits.items():
         v = data.get(key)
@@ -634,9 +636,11 @@ def _score_bound(features, log_prior, tables, signs, joint) -> float:
     return bound
 
 
-def load_knowledge(folder: Path | str | None = None) -> Knowledge:
+def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, float] | None = None) -> Knowledge:
     """Load and validate the knowledge base (the packaged one unless a folder is given).
 
+    ``model`` overrides settings of model.toml (validated like the file's own),
+    for experiments such as the temperature scan of benchmarks/accuracy.py.
     Raises KnowledgeError listing every problem found.
     """
     root = resources.files("ddx.knowledge") if folder is None else Path(folder)
@@ -649,8 +653,8 @@ def load_knowledge(folder: Path | str | None = None) -> Knowledge:
     likelihoods = _likelihoods(root, entity_ids, features, sources, issues)
     pictures, signs, rates = _pictures(root, features, sources, issues)
     rules = _rules(_toml(root, "flags.toml", issues) or {}, features, entity_ids, issues)
-    model = _toml(root, "model.toml", issues)
-    settings = _settings(model, issues) if model is not None else None
+    data = _toml(root, "model.toml", issues)
+    settings = _settings({**data, **(model or {})}, issues) if data is not None else None
     used = {k for n in [*priors.values(), *likelihoods.values(), *rates.values()] for k in n.source.split(";")}
     used |= {k for e in entities for k in e.sources}
     for key in sorted(set(sources) - used):
