@@ -4,16 +4,19 @@ Two readings of every case (see the cases' README):
   published  - exactly the coded findings;
   recognised - plus the canonical signs of the true compartment where blank.
 Prints compartment accuracy, top-1, top-3, don't-miss recall, don't-miss
-flags per case and the expected calibration error (ECE, 10 bins) of the top
-probability.
+flags per case, the expected calibration error (ECE, 10 bins) of the top
+probability, and two proper scoring rules of the whole differential: the log
+loss of the true diagnosis and the Brier score. --scan-temperature prints the
+scores for other temperatures of model.toml (how its value was chosen).
 
-Usage: python benchmarks/accuracy.py [--cases PATH] [--misses]
+Usage: python benchmarks/accuracy.py [--cases PATH] [--misses] [--scan-temperature 1,1.25,1.5]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 from pathlib import Path
 
@@ -22,7 +25,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from ddx.engine import assess  # noqa: E402
 from ddx.findings import parse_findings  # noqa: E402
-from ddx.knowledge import default_knowledge  # noqa: E402
+from ddx.knowledge import default_knowledge, load_knowledge  # noqa: E402
 
 DEFAULT_CASES = ROOT.parent / "shared" / "cases" / "cases.csv"
 META = ("source_url", "diagnosis", "compartment", "evidence")
@@ -53,10 +56,11 @@ def ece(pairs: list[tuple[float, bool]], bins: int = 10) -> float:
     return total
 
 
-def evaluate(rows: list[dict], reading) -> dict:
-    kb = default_knowledge()
+def evaluate(rows: list[dict], reading, kb=None) -> dict:
+    kb = kb or default_knowledge()
     dont_miss = {e.id for e in kb.entities if e.dont_miss}
     stats = {"n": 0, "compartment": 0, "top1": 0, "top3": 0, "dm_cases": 0, "dm_hit": 0, "dm_flags": 0}
+    log_loss = brier = 0.0
     pairs, misses = [], []
     for row in rows:
         cells = reading(row)
@@ -73,6 +77,8 @@ def evaluate(rows: list[dict], reading) -> dict:
             stats["dm_cases"] += 1
             stats["dm_hit"] += truth in a.flagged
         pairs.append((a.candidates[0].probability, ranked[0] == truth))
+        log_loss -= math.log(a.probability(truth))
+        brier += math.fsum((c.probability - (c.id == truth)) ** 2 for c in a.candidates)
         if truth not in ranked[:3] or a.compartment != row["compartment"]:
             misses.append((row["case_id"], truth, a.compartment, ranked[:3], round(a.candidates[0].probability, 2)))
     n = stats["n"]
@@ -84,24 +90,44 @@ def evaluate(rows: list[dict], reading) -> dict:
         "dont_miss_recall": stats["dm_hit"] / stats["dm_cases"] if stats["dm_cases"] else float("nan"),
         "dont_miss_flags_per_case": stats["dm_flags"] / n,
         "ece": ece(pairs),
+        "log_loss": log_loss / n,
+        "brier": brier / n,
         "misses": misses,
     }
+
+
+METRICS = ("compartment", "top1", "top3", "dont_miss_recall", "dont_miss_flags_per_case", "ece", "log_loss", "brier")
+
+
+def scan_temperature(rows: list[dict], temperatures: list[float]) -> None:
+    """Scores at each temperature: the proper scoring rules pick it, the binned ECE is too noisy to."""
+    print(f"{'temperature':<12}{'log loss':>18}{'Brier':>16}{'ECE':>16}{'top-1':>16}{'top-3':>16}")
+    print(f"{'':<12}" + f"{'pub / rec':>18}" + "".join(f"{'pub / rec':>16}" for _ in range(4)))
+    for t in temperatures:
+        kb = load_knowledge(model={"temperature": t})
+        p, r = evaluate(rows, dict, kb), evaluate(rows, recognised, kb)
+        cells = [f"{p[m]:.3f} / {r[m]:.3f}" for m in ("log_loss", "brier", "ece", "top1", "top3")]
+        print(f"{t:<12g}{cells[0]:>18}" + "".join(f"{c:>16}" for c in cells[1:]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     parser.add_argument("--misses", action="store_true", help="list the cases ranked wrongly")
+    parser.add_argument("--scan-temperature", metavar="T,T,...", type=lambda s: [float(x) for x in s.split(",")],
+                        help="scores at each of these temperatures instead")
     args = parser.parse_args()
     if not args.cases.exists():
         sys.exit(f"no cases at {args.cases} (pass --cases PATH)")
     with args.cases.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
+    if args.scan_temperature:
+        scan_temperature(rows, args.scan_temperature)
+        return
     results = {"published": evaluate(rows, dict), "recognised": evaluate(rows, recognised)}
-    metrics = ("compartment", "top1", "top3", "dont_miss_recall", "dont_miss_flags_per_case", "ece")
     print(f"ddx accuracy on {len(rows)} published cases ({args.cases.name})")
     print(f"{'metric':<26}{'published':>11}{'recognised':>12}")
-    for m in metrics:
+    for m in METRICS:
         print(f"{m:<26}{results['published'][m]:>11.3f}{results['recognised'][m]:>12.3f}")
     if args.misses:
         for reading, r in results.items():
