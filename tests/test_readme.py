@@ -60,3 +60,19 @@ def test_readme_quotes_the_current_accuracy():
         quoted = (float(row.group(1)), float(row.group(2)))
         current = (round(measured["published"][key], 3), round(measured["recognised"][key], 3))
         assert quoted == current, f"README {label}: {quoted}, measured {current}: update the table"
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
+def test_the_temperature_is_the_one_the_proper_scoring_rules_pick():
+    """model.toml says its temperature minimises the log loss of the true diagnosis in both
+    readings; a data change that moves the optimum must move the setting or the claim."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_temperature")
+    from ddx.knowledge import load_knowledge
+
+    with CASES.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    chosen = load_knowledge().settings.temperature
+    for reading in (dict, accuracy.recognised):
+        loss = {t: accuracy.evaluate(rows, reading, load_knowledge(model={"temperature": t}))["log_loss"]
+                for t in (chosen - 0.15, chosen, chosen + 0.15)}
+        assert min(loss, key=loss.get) == chosen, loss
