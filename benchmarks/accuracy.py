@@ -9,7 +9,7 @@ probability, and two proper scoring rules of the whole differential: the log
 loss of the true diagnosis and the Brier score. --scan-temperature prints the
 scores for other temperatures of model.toml (how its value was chosen).
 
-Usage: python benchmarks/accuracy.py [--cases PATH] [--misses] [--scan-temperature 1,1.25,1.5]
+Usage: python benchmarks/accuracy.py [--cases PATH] [--misses] [--scan-temperature 1.1,1.2,1.3]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from ddx.engine import assess  # noqa: E402
+from ddx.errors import KnowledgeError  # noqa: E402
 from ddx.findings import parse_findings  # noqa: E402
 from ddx.knowledge import default_knowledge, load_knowledge  # noqa: E402
 
@@ -101,20 +102,28 @@ METRICS = ("compartment", "top1", "top3", "dont_miss_recall", "dont_miss_flags_p
 
 def scan_temperature(rows: list[dict], temperatures: list[float]) -> None:
     """Scores at each temperature: the proper scoring rules pick it, the binned ECE is too noisy to."""
+    bases = [(t, load_knowledge(model={"temperature": t})) for t in temperatures]
     print(f"{'temperature':<12}{'log loss':>18}{'Brier':>16}{'ECE':>16}{'top-1':>16}{'top-3':>16}")
     print(f"{'':<12}" + f"{'pub / rec':>18}" + "".join(f"{'pub / rec':>16}" for _ in range(4)))
-    for t in temperatures:
-        kb = load_knowledge(model={"temperature": t})
+    for t, kb in bases:
         p, r = evaluate(rows, dict, kb), evaluate(rows, recognised, kb)
         cells = [f"{p[m]:.3f} / {r[m]:.3f}" for m in ("log_loss", "brier", "ece", "top1", "top3")]
         print(f"{t:<12g}{cells[0]:>18}" + "".join(f"{c:>16}" for c in cells[1:]))
+
+
+def temperatures(text: str) -> list[float]:
+    """The --scan-temperature list (model.toml's own check judges each value)."""
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     parser.add_argument("--misses", action="store_true", help="list the cases ranked wrongly")
-    parser.add_argument("--scan-temperature", metavar="T,T,...", type=lambda s: [float(x) for x in s.split(",")],
+    parser.add_argument("--scan-temperature", metavar="T,T,...", type=temperatures,
                         help="scores at each of these temperatures instead")
     args = parser.parse_args()
     if not args.cases.exists():
@@ -122,7 +131,10 @@ def main() -> None:
     with args.cases.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     if args.scan_temperature:
-        scan_temperature(rows, args.scan_temperature)
+        try:
+            scan_temperature(rows, args.scan_temperature)
+        except KnowledgeError as err:
+            parser.error(f"--scan-temperature: {err}")
         return
     results = {"published": evaluate(rows, dict), "recognised": evaluate(rows, recognised)}
     print(f"ddx accuracy on {len(rows)} published cases ({args.cases.name})")

@@ -64,15 +64,20 @@ def test_readme_quotes_the_current_accuracy():
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
 def test_the_temperature_is_the_one_the_proper_scoring_rules_pick():
-    """model.toml says its temperature minimises the log loss of the true diagnosis in both
-    readings; a data change that moves the optimum must move the setting or the claim."""
+    """model.toml says its temperature minimises the log loss of the true diagnosis, averaged
+    over the two readings, on a grid of 0.05; a data change that moves the optimum must move
+    the setting or the claim."""
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_temperature")
     from ddx.knowledge import load_knowledge
 
     with CASES.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     chosen = load_knowledge().settings.temperature
-    for reading in (dict, accuracy.recognised):
-        loss = {t: accuracy.evaluate(rows, reading, load_knowledge(model={"temperature": t}))["log_loss"]
-                for t in (chosen - 0.15, chosen, chosen + 0.15)}
-        assert min(loss, key=loss.get) == chosen, loss
+
+    def loss(t):
+        kb = load_knowledge(model={"temperature": t})
+        return sum(accuracy.evaluate(rows, reading, kb)["log_loss"] for reading in (dict, accuracy.recognised)) / 2
+
+    at = loss(chosen)
+    for neighbour in (round(chosen - 0.05, 2), round(chosen + 0.05, 2)):
+        assert at <= loss(neighbour), (chosen, neighbour)
