@@ -296,6 +296,23 @@ class TestSyndromeFlags:
         assert flags
         assert "screen" in flags[0].action.lower()
 
+    def test_a_known_vhl_changes_screening_into_surveillance(self, kb):
+        """With VHL already entered, the flag no longer asks to screen for it: it asks for the
+        whole neuraxis and the surveillance plan."""
+        a = run(kb, **HEMANGIOBLASTOMA, syndrome="vhl")
+        flags = syndrome_flags(a, "VHL", "von Hippel")
+        assert len(flags) == 1
+        assert "screen" not in flags[0].action.lower() and "surveillance" in flags[0].action.lower()
+
+    @pytest.mark.parametrize("syndrome, says", [("nf1", "MPNST"), ("nf2", "NF2")])
+    def test_a_known_neurofibromatosis_is_not_suggested_again(self, kb, syndrome, says):
+        """With NF1 or NF2 entered, the 'think neurofibromatosis' flag gives way to what that
+        syndrome means for the lesion."""
+        a = run(kb, **NERVE_SHEATH, multiplicity="multiple", syndrome=syndrome)
+        texts = [f.message for f in a.flags if f.kind == "syndrome"]
+        assert not any("think neurofibromatosis" in t for t in texts), texts
+        assert any(says in t for t in texts), texts
+
     def test_ependymoma_pattern_raises_no_vhl_flag(self, kb):
         """A central cord mass with a haemosiderin cap and no cyst-nodule raises no VHL flag."""
         a = run(kb, **IM_SIGNS, cord_position="central", hemosiderin_cap="yes", enhancement="heterogeneous", flow_voids="no")

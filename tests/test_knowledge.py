@@ -335,6 +335,13 @@ class TestBrokenKnowledge:
         assert any("picture_floor 0.2 times 5 pictures leaves nothing to fit" in r for r in reasons), reasons
         assert any("[UNUSED_KEY] is not cited" in r for r in reasons), reasons
 
+    def test_an_unknown_field_of_a_flag_rule_is_reported(self, tmp_path):
+        """A misspelt rule field ('unles') is an error, not a condition silently dropped."""
+        folder = _copy(tmp_path)
+        flags = (folder / "flags.toml").read_text(encoding="utf-8")
+        (folder / "flags.toml").write_text(flags.replace("unless = [{", "unles = [{", 1), encoding="utf-8")
+        assert any(i.path == "flags.toml" and "unknown field(s) unles" in i.reason for i in _issues(folder))
+
     def test_an_unknown_setting_in_model_toml_is_reported(self, tmp_path):
         """A misspelt setting is an error, not silently ignored beside the default it meant to change."""
         folder = _copy(tmp_path)

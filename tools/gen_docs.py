@@ -362,14 +362,14 @@ def knowledge_reference() -> str:
         f"Every don't-miss entity is flagged while its probability is at least {kb.settings.dont_miss_floor:g}.",
         "Beside those, the rules of `flags.toml`:",
         "",
-        "| rule | kind | when | if any of | entities (at least) | message | action |",
-        "|---|---|---|---|---|---|---|",
+        "| rule | kind | when | if any of | unless | entities (at least) | message | action |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in kb.rules:
         entities = f"{', '.join(r.entities)} (≥ {r.min_probability:g})" if r.entities else ""
         lines.append(
             f"| `{r.id}` | {r.kind} | {_cell('; '.join(map(_condition, r.when)))} | {_cell('; '.join(map(_condition, r.any)))} "
-            f"| {_cell(entities)} | {_cell(r.message)} | {_cell(r.action)} |"
+            f"| {_cell('; '.join(map(_condition, r.unless)))} | {_cell(entities)} | {_cell(r.message)} | {_cell(r.action)} |"
         )
     lines += [
         "",

@@ -212,6 +212,8 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
             continue
         if rule.any and not any(c.holds(findings.get(c.feature)) for c in rule.any):
             continue
+        if any(c.holds(findings.get(c.feature)) for c in rule.unless):
+            continue
         p = math.fsum(probability[e] for e in rule.entities) if rule.entities else None
         if p is not None and p < rule.min_probability:
             continue

@@ -467,10 +467,17 @@ def _conditions(items, features, where: str, issues: _Issues) -> tuple[Condition
     return tuple(out)
 
 
+#: The fields a [[rule]] of flags.toml may have.
+RULE_FIELDS = frozenset({"id", "kind", "message", "action", "when", "any", "unless", "entities", "min_probability"})
+
+
 def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...]:
     rules = []
     for i, r in enumerate(data.get("rule", []), 1):
         where = f"[[rule]] #{i} {r.get('id', '?')!r}"
+        strange = sorted(set(r) - RULE_FIELDS)
+        if strange:
+            issues.add("flags.toml", None, f"{where}: unknown field(s) {', '.join(strange)} (known: {', '.join(sorted(RULE_FIELDS))})")
         unknown = [e for e in r.get("entities", ()) if e not in entity_ids]
         if unknown:
             issues.add("flags.toml", None, f"{where}: unknown entities {', '.join(unknown)}")
@@ -483,6 +490,7 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
                     action=r["action"],
                     when=_conditions(r.get("when", ()), features, where, issues),
                     any=_conditions(r.get("any", ()), features, where, issues),
+                    unless=_conditions(r.get("unless", ()), features, where, issues),
                     entities=tuple(r.get("entities", ())),
                     min_probability=float(r.get("min_probability", 0.0)),
                 )

@@ -175,6 +175,7 @@ class Rule:
     action: str
     when: tuple[Condition, ...] = ()
     any: tuple[Condition, ...] = ()
+    unless: tuple[Condition, ...] = ()
     entities: tuple[str, ...] = ()
     min_probability: float = 0.0
 
