@@ -2,6 +2,7 @@
 
 import json
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -147,11 +148,19 @@ def test_listings_reject_unknown_formats(fmt):
     assert result.exit_code == 2
 
 
-@pytest.mark.parametrize("command", ["explain", "entities", "features"])
+def _every_command(group=cli, path=()):
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from _every_command(command, (*path, name))
+
+
+@pytest.mark.parametrize("command", list(_every_command()), ids=" ".join)
 def test_help_has_a_worked_example(command):
-    result = run(command, "--help")
+    """The README promises a worked example in every command's --help, groups included."""
+    result = run(*command, "--help")
     assert result.exit_code == 0
-    assert "Example" in result.output and f"ddx {command}" in result.output
+    assert "Example" in result.output and f"ddx {' '.join(command)}" in result.output
 
 
 @pytest.mark.parametrize(

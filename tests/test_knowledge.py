@@ -335,6 +335,12 @@ class TestBrokenKnowledge:
         assert any("picture_floor 0.2 times 5 pictures leaves nothing to fit" in r for r in reasons), reasons
         assert any("[UNUSED_KEY] is not cited" in r for r in reasons), reasons
 
+    def test_an_empty_folder_reports_each_missing_file_once(self, tmp_path):
+        """A missing file is one problem, not that problem and its consequences."""
+        issues = _issues(tmp_path)
+        assert sorted(i.path for i in issues) == sorted(KB_FILES)
+        assert all("missing" in i.reason for i in issues)
+
     def test_an_unknown_field_of_a_flag_rule_is_reported(self, tmp_path):
         """A misspelt rule field ('unles') is an error, not a condition silently dropped."""
         folder = _copy(tmp_path)

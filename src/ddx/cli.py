@@ -197,7 +197,13 @@ def assess(fmt: str, top: int, color: bool | None, **cells: Any) -> None:
 
 @cli.group()
 def kb() -> None:
-    """Inspect the knowledge base."""
+    """Inspect the knowledge base.
+
+    \b
+    Example:
+      ddx kb check                 # validate the packaged files
+      ddx kb check ./my-knowledge  # validate an edited copy
+    """
 
 
 @kb.command(

@@ -129,8 +129,11 @@ def _probability(text: str, name: str, row: int, issues: _Issues) -> float | Non
     return p
 
 
-def _features(data: dict, issues: _Issues) -> dict[str, Feature]:
+def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
+    """The findings of features.toml (None: the file is missing or broken, already reported)."""
     name = "features.toml"
+    if data is None:
+        return {}
     features: dict[str, Feature] = {}
     for i, f in enumerate(data.get("feature", []), 1):
         where = f"[[feature]] #{i} {f.get('id', '?')!r}"
@@ -202,8 +205,11 @@ def _sources(data: dict, issues: _Issues) -> dict[str, Source]:
     return sources
 
 
-def _entities(data: dict, sources: dict[str, Source], features: dict[str, Feature], issues: _Issues) -> tuple[Entity, ...]:
+def _entities(data: dict | None, sources: dict[str, Source], features: dict[str, Feature], issues: _Issues) -> tuple[Entity, ...]:
+    """The entities of entities.toml (None: the file is missing or broken, already reported)."""
     name = "entities.toml"
+    if data is None:
+        return ()
     entities, seen = [], set()
     syndromes = set(features["syndrome"].values) if "syndrome" in features else set()
     for i, e in enumerate(data.get("entity", []), 1):
@@ -653,9 +659,9 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
     """
     root = resources.files("ddx.knowledge") if folder is None else Path(folder)
     issues = _Issues()
-    features = _features(_toml(root, "features.toml", issues) or {}, issues)
+    features = _features(_toml(root, "features.toml", issues), issues)
     sources = _sources(_toml(root, "sources.toml", issues) or {}, issues)
-    entities = _entities(_toml(root, "entities.toml", issues) or {}, sources, features, issues)
+    entities = _entities(_toml(root, "entities.toml", issues), sources, features, issues)
     entity_ids = {e.id for e in entities}
     priors = _priors(root, entity_ids, sources, issues)
     likelihoods = _likelihoods(root, entity_ids, features, sources, issues)
@@ -704,7 +710,7 @@ def load_features(folder: Path | str | None = None) -> dict[str, Feature]:
     """Only the feature schema (cheap: the CLI builds its options from it)."""
     root = resources.files("ddx.knowledge") if folder is None else Path(folder)
     issues = _Issues()
-    features = _features(_toml(root, "features.toml", issues) or {}, issues)
+    features = _features(_toml(root, "features.toml", issues), issues)
     if issues.items:
         raise KnowledgeError(issues.items)
     return features
