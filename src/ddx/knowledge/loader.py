@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import attrs
+
 from ..errors import KnowledgeError, KnowledgeIssue
 from .records import (
     COMPARTMENTS,
@@ -473,8 +475,8 @@ def _conditions(items, features, where: str, issues: _Issues) -> tuple[Condition
     return tuple(out)
 
 
-#: The fields a [[rule]] of flags.toml may have.
-RULE_FIELDS = frozenset({"id", "kind", "message", "action", "when", "any", "unless", "entities", "min_probability"})
+#: The fields a [[rule]] of flags.toml may have: those of the Rule record.
+RULE_FIELDS = frozenset(a.name for a in attrs.fields(Rule))
 
 
 def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...]:
