@@ -55,6 +55,13 @@ SEGMENT_LOG_SD = 0.8
 #: idiopathic / paediatric transverse myelitis averages 3.5-6.4 segments
 #: (Choi 1996, Alper 2011).
 SEGMENT_MIXTURES = {"demyelination": ((0.5, 1.5), (0.5, 5.0))}
+#: Entities whose length varies much less than SEGMENT_LOG_SD says: the SD of
+#: log length. A disc extrusion sits at one disc: Lee's four migration zones
+#: end at the pedicles of the vertebrae above and below, within one body
+#: height of the disc, and migrated fragments are a minority (105 of 1,000
+#: lumbar MRIs, Gao 2023; 35-72% of extrusions), so about one in twenty
+#: spans more than one and a half body heights.
+SEGMENT_SPREAD = {"disc_extrusion": 0.25}
 LIKELIHOOD_HEADER = """\
 # ddx knowledge base: likelihoods P(finding = value | entity).
 # One row per entity, finding and value. choice/yesno/integer findings: the
@@ -437,8 +444,10 @@ def main(evidence_dir: Path) -> None:
         typical = float(q[("overall", "segments_typical_consolidated")]["value"])
         mixture = SEGMENT_MIXTURES.get(entity, ((1.0, typical),))
 
-        def log_cdf(x, mixture=mixture):
-            return sum(w * normal_cdf(math.log(max(x, 0.5)), math.log(t), SEGMENT_LOG_SD) for w, t in mixture)
+        spread = SEGMENT_SPREAD.get(entity, SEGMENT_LOG_SD)
+
+        def log_cdf(x, mixture=mixture, spread=spread):
+            return sum(w * normal_cdf(math.log(max(x, 0.5)), math.log(t), spread) for w, t in mixture)
 
         for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], log_cdf)):
             out.append((entity, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
