@@ -14,8 +14,10 @@ provenance is decided per row:
   gives an explicit expert estimate for it.
 
 Age and segment bands are derived from the consolidated mean/SD (normal) and
-typical length (log-normal); sex from the female fraction; level from the
-per-region fractions. Re-running overwrites the three files: after the first
+typical length (log-normal), each centre moved to the pooled published means
+and medians of the sweeps (``published_centres``); sex from the female
+fraction; level from the per-region fractions. Sweep rows marked for use
+that name no number of the tables are listed on stderr. Re-running overwrites the three files: after the first
 import they are maintained by hand, and this script documents how they began.
 
 Usage: python tools/import_evidence.py [EVIDENCE_DIR]
@@ -62,6 +64,11 @@ SEGMENT_MIXTURES = {"demyelination": ((0.5, 1.5), (0.5, 5.0))}
 #: lumbar MRIs, Gao 2023; 35-72% of extrusions), so about one in twenty
 #: spans more than one and a half body heights.
 SEGMENT_SPREAD = {"disc_extrusion": 0.25}
+#: Literature rows that give the centre of an entity's age or length (a mean or
+#: median, in the `frequency` column) rather than a share, by the feature they
+#: are filed under; and the dossier's quantities of the same kind.
+CENTRE_FEATURES = {"age_mean": "age", "age_median": "age", "segments": "segments", "segments_mean": "segments"}
+DOSSIER_CENTRES = {"mean_age": "age", "median_age": "age", "mean_segments": "segments"}
 LIKELIHOOD_HEADER = """\
 # ddx knowledge base: likelihoods P(finding = value | entity).
 # One row per entity, finding and value. choice/yesno/integer findings: the
@@ -342,6 +349,53 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     return [(e, f, v, *table[(e, f, v)]) for e, f, v, *_ in out]
 
 
+def published_centres(literature: list[dict], prior_evidence: dict[tuple, list[dict]]) -> dict[tuple[str, str], tuple[float, float]]:
+    """(entity, "age" | "segments") -> (pooled centre, cases) where a sweep brings a counted series.
+
+    A sweep's counted means and medians (grade A, with n) are pooled by cases
+    with the dossier's own, as apply_literature pools shares; a series both
+    report counts once.
+    """
+    new: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in literature:
+        what = CENTRE_FEATURES.get(r["feature"])
+        if what and r["value"] in ("mean", "median") and r.get("use", "yes") != "no" and r["grade"] == "A" and r["n"] and r["frequency"]:
+            new[(r["entity"], what)].append(r)
+    dossier: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for (entity, quantity), rows in prior_evidence.items():
+        if quantity in DOSSIER_CENTRES:
+            dossier[(entity, DOSSIER_CENTRES[quantity])].extend(
+                {**r, "citation": r["source"].split(" | ")[0], "url": (re.findall(r"https?://\S+", r["source"]) or [""])[0]}
+                for r in rows if r["grade"] == "A" and r["n"] and r.get("scope", "overall") == "overall"
+            )
+    centres = {}
+    for key, rows in new.items():
+        rows = rows + [d for d in dossier.get(key, []) if not any(same_study(d, r) for r in rows)]
+        n = sum(float(r["n"]) for r in rows)
+        centres[key] = (sum(float(r["frequency"]) * float(r["n"]) for r in rows) / n, n)
+    return centres
+
+
+def recentred(current: float, centre: tuple[float, float] | None) -> float:
+    """The consolidated centre moved to the pooled published one (shrunk like a share;
+    fewer than MIN_REPLACING_N cases leave it where it is)."""
+    if centre is None or centre[1] < MIN_REPLACING_N:
+        return current
+    value, n = centre
+    return round((value * n + current * ESTIMATE_WEIGHT) / (n + ESTIMATE_WEIGHT), 1)
+
+
+def unmatched(literature: list[dict], out: list[tuple]) -> list[dict]:
+    """The sweep rows marked for use that name no number of the tables nor a centre."""
+    keys = {(e, f, v) for e, f, v, *_ in out}
+    return [
+        r for r in literature
+        if r.get("use", "yes") != "no" and not r.get("dossier")
+        and (r["entity"], r["feature"], r["value"]) not in keys
+        and not (r["feature"] in CENTRE_FEATURES and r["value"] in ("mean", "median"))
+    ]
+
+
 def read_literature(folder: Path) -> list[dict]:
     """Rows of tools/literature/*.csv; a row with use=no (and its why_not) is set aside."""
     rows = []
@@ -418,6 +472,8 @@ def main(evidence_dir: Path) -> None:
                 {**r, "frequency": r["value"], "low": "", "high": ""}
             )
 
+    sweeps = read_literature(ROOT / "tools" / "literature")
+    centres = published_centres(sweeps, prior_evidence)
     priors = []
     for entity, q in per_entity.items():
         if entity.startswith("compartment:"):
@@ -436,12 +492,12 @@ def main(evidence_dir: Path) -> None:
             src, grade = provenance(ev, p, sources, False)
             out.append((entity, "level", region, p, src, grade))
 
-        mean = float(q[("overall", "age_mean_consolidated")]["value"])
+        mean = recentred(float(q[("overall", "age_mean_consolidated")]["value"]), centres.get((entity, "age")))
         sd = float(q[("overall", "age_sd_consolidated")]["value"])
         for (lo, hi), p in zip(bands["age"], band_probabilities(bands["age"], lambda x: normal_cdf(x, mean, sd))):
             out.append((entity, "age", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
-        typical = float(q[("overall", "segments_typical_consolidated")]["value"])
+        typical = recentred(float(q[("overall", "segments_typical_consolidated")]["value"]), centres.get((entity, "segments")))
         mixture = SEGMENT_MIXTURES.get(entity, ((1.0, typical),))
 
         spread = SEGMENT_SPREAD.get(entity, SEGMENT_LOG_SD)
@@ -452,7 +508,7 @@ def main(evidence_dir: Path) -> None:
         for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], log_cdf)):
             out.append((entity, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
-    literature = read_literature(ROOT / "tools" / "literature") + counted_evidence(evidence) + counted_evidence(as_findings(prior_evidence))
+    literature = sweeps + counted_evidence(evidence) + counted_evidence(as_findings(prior_evidence))
     out = apply_literature(out, literature, sources, features)
 
     total = sum(p for _, p, _, _ in priors)
@@ -491,6 +547,9 @@ def main(evidence_dir: Path) -> None:
                 fh.write(f"grade = {toml_str(e['grade'])}\n")
             fh.write("\n")
     print(f"{len(out)} likelihoods, {len(priors)} priors, {len(used)} sources", file=sys.stderr)
+    for r in unmatched(sweeps, out):
+        print(f"not used: {r['entity']},{r['feature']},{r['value']} ({r['citation'][:60]}) names no number of the tables",
+              file=sys.stderr)
 
 
 def toml_str(s: str) -> str:
