@@ -256,8 +256,8 @@ def same_study(a: dict, b: dict) -> bool:
 
 
 def as_findings(prior_evidence: dict[tuple, list[dict]]) -> dict[tuple, list[dict]]:
-    """The dossier's per-entity shares in priors.csv (female fraction, level fractions,
-    multiple fraction) keyed like the findings they are: (entity, feature, value)."""
+    """The dossier's per-entity shares in priors.csv (female, level, multiple, conus/cauda,
+    single-segment and syndrome fractions) keyed like the findings they are: (entity, feature, value)."""
     out: dict[tuple, list[dict]] = defaultdict(list)
     for (entity, quantity), rows in prior_evidence.items():
         rows = [r for r in rows if r.get("scope", "overall") == "overall"]
@@ -266,6 +266,12 @@ def as_findings(prior_evidence: dict[tuple, list[dict]]) -> dict[tuple, list[dic
             key = (entity, "sex", "female")
         elif quantity == "multiple_fraction":
             key = (entity, "multiplicity", "multiple")
+        elif quantity == "conus_cauda_fraction":
+            key = (entity, "conus_cauda", "yes")
+        elif quantity == "single_segment_fraction":
+            key = (entity, "segments", "1-1")
+        elif quantity in ("nf1_fraction", "nf2_fraction", "vhl_fraction"):
+            key = (entity, "syndrome", quantity.removesuffix("_fraction"))
         elif level:
             key = (entity, "level", level.group(1))
         else:
