@@ -1,0 +1,84 @@
+"""tools/import_evidence.py: how published ages, lengths and shares reach the tables."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+TOOL = Path(__file__).resolve().parent.parent / "tools" / "import_evidence.py"
+
+
+@pytest.fixture(scope="module")
+def tool():
+    spec = importlib.util.spec_from_file_location("import_evidence", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sweep_row(entity, feature, value, frequency, n, citation, use="yes", url=""):
+    return {"entity": entity, "feature": feature, "value": value, "frequency": str(frequency), "n": str(n),
+            "grade": "A", "citation": citation, "url": url, "note": "", "use": use, "why_not": ""}
+
+
+def dossier_row(value, n, source):
+    return {"scope": "overall", "grade": "A", "value": str(value), "frequency": str(value), "n": str(n), "source": source}
+
+
+def test_published_means_and_medians_are_pooled_by_cases(tool):
+    sweeps = [
+        sweep_row("epidural_hematoma", "age_mean", "mean", 48, 900, "Smith J et al, Spine 2017 (n=900)"),
+        sweep_row("epidural_hematoma", "age_median", "median", 68, 100, "Jones K et al, Neurology 2010 (n=100)"),
+    ]
+    centres = tool.published_centres(sweeps, {})
+    assert centres[("epidural_hematoma", "age")] == pytest.approx((50.0, 1000.0))
+
+
+def test_a_subgroup_set_aside_moves_nothing(tool):
+    sweeps = [sweep_row("chordoma", "age_mean", "mean", 42, 55, "Zhang A et al, Radiology 2018 (n=55)", use="no")]
+    assert tool.published_centres(sweeps, {}) == {}
+
+
+def test_the_dossier_joins_a_new_series_but_counts_a_shared_one_once(tool):
+    url = "https://pubmed.ncbi.nlm.nih.gov/1/"
+    sweeps = [
+        sweep_row("ependymoma", "segments", "mean", 3.7, 60, "Sun B et al, J Neuroimaging 2003 (n=60)", url=url),
+        sweep_row("ependymoma", "segments", "mean", 5.0, 40, "Lee C et al, AJNR 2012 (n=40)"),
+    ]
+    dossier = {
+        ("ependymoma", "mean_segments"): [dossier_row(3.7, 60, f"Sun 2003 {url} | mean 3.7")],
+        ("ependymoma", "mean_age"): [dossier_row(40, 100, "Kim 2014 https://example.org/2 | mean 40")],
+    }
+    centres = tool.published_centres(sweeps, dossier)
+    assert centres[("ependymoma", "segments")] == pytest.approx(((3.7 * 60 + 5.0 * 40) / 100, 100.0))
+    assert ("ependymoma", "age") not in centres  # the dossier alone changes nothing
+
+
+@pytest.mark.parametrize(
+    ("centre", "expected"),
+    [(None, 60.0), ((48.0, 10.0), 60.0), ((48.0, 990.0), 48.1)],
+    ids=["no series", "fewer than 20 cases", "a large series"],
+)
+def test_a_centre_moves_towards_the_published_one_as_a_share_does(tool, centre, expected):
+    assert tool.recentred(60.0, centre) == expected
+
+
+def test_rows_that_name_no_number_are_listed(tool):
+    out = [("lymphoma", "segments", "2-3", 0.4, "DDX_ESTIMATE", "C")]
+    sweeps = [
+        sweep_row("lymphoma", "segments", "2-3", 0.5, 20, "A 2001 (n=20)"),
+        sweep_row("lymphoma", "segments", "3-5", 0.7, 7, "B 2018 (n=7)"),
+        sweep_row("lymphoma", "segments", "mean", 2.6, 8, "C 1995 (n=8)"),
+        sweep_row("lymphoma", "segments", "1-2", 0.3, 7, "B 2018 (n=7)", use="no"),
+    ]
+    assert [r["value"] for r in tool.unmatched(sweeps, out)] == ["3-5"]
+
+
+def test_a_disc_extrusion_is_about_one_body_long(tool):
+    bands = [[1, 1], [2, 3], [4, 6], [7, 1000]]
+    spread = tool.SEGMENT_SPREAD["disc_extrusion"]
+    narrow = tool.band_probabilities(bands, lambda x: tool.normal_cdf(tool.math.log(max(x, 0.5)), 0.0, spread))
+    wide = tool.band_probabilities(bands, lambda x: tool.normal_cdf(tool.math.log(max(x, 0.5)), 0.0, tool.SEGMENT_LOG_SD))
+    assert narrow[0] > 0.9 > wide[0]
