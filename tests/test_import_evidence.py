@@ -82,3 +82,21 @@ def test_a_disc_extrusion_is_about_one_body_long(tool):
     narrow = tool.band_probabilities(bands, lambda x: tool.normal_cdf(tool.math.log(max(x, 0.5)), 0.0, spread))
     wide = tool.band_probabilities(bands, lambda x: tool.normal_cdf(tool.math.log(max(x, 0.5)), 0.0, tool.SEGMENT_LOG_SD))
     assert narrow[0] > 0.9 > wide[0]
+
+
+def test_a_dossier_count_for_a_band_stands_alone_while_one_for_a_share_waits_for_a_new_series(tool):
+    out = [
+        ("giant_cell_tumor", "segments", "1-1", 0.55, "DDX_ESTIMATE", "C"),
+        ("giant_cell_tumor", "segments", "2-3", 0.45, "DDX_ESTIMATE", "C"),
+        ("giant_cell_tumor", "cystic", "yes", 0.2, "DDX_ESTIMATE", "C"),
+        ("giant_cell_tumor", "cystic", "no", 0.8, "DDX_ESTIMATE", "C"),
+    ]
+    dossier = [
+        {**sweep_row("giant_cell_tumor", "segments", "1-1", 0.79, 43, "Xing Z et al, Spine 2015 (n=43)"), "dossier": "yes"},
+        {**sweep_row("giant_cell_tumor", "cystic", "yes", 0.6, 50, "Xing Z et al, Spine 2015 (n=50)"), "dossier": "yes"},
+    ]
+    features = [{"id": "segments", "kind": "integer"}, {"id": "cystic", "kind": "yesno"}]
+    table = {row[:3]: row[3] for row in tool.apply_literature(out, dossier, tool.Sources({}), features)}
+    assert table[("giant_cell_tumor", "segments", "1-1")] == pytest.approx((0.79 * 43 + 0.55 * 10) / 53, abs=1e-4)
+    assert table[("giant_cell_tumor", "segments", "2-3")] == pytest.approx(1 - table[("giant_cell_tumor", "segments", "1-1")], abs=1e-4)
+    assert table[("giant_cell_tumor", "cystic", "yes")] == 0.2

@@ -67,6 +67,8 @@ SEGMENT_SPREAD = {"disc_extrusion": 0.25}
 #: Literature rows that give the centre of an entity's age or length (a mean or
 #: median, in the `frequency` column) rather than a share, by the feature they
 #: are filed under; and the dossier's quantities of the same kind.
+#: Findings whose numbers the importer derives (bands of a distribution) rather than reads.
+DERIVED_BANDS = {"age", "segments"}
 CENTRE_FEATURES = {"age_mean": "age", "age_median": "age", "segments": "segments", "segments_mean": "segments"}
 DOSSIER_CENTRES = {"mean_age": "age", "median_age": "age", "mean_segments": "segments"}
 LIKELIHOOD_HEADER = """\
@@ -227,7 +229,8 @@ def pool(rows: list[dict]) -> tuple[float, str, list[dict], float, float, bool]:
 
 def counted_evidence(evidence: dict[tuple, list[dict]]) -> list[dict]:
     """The dossier's own counted (grade A, with a denominator) rows, in the literature's shape,
-    so that a new series is pooled with the counts already behind a number, not put in their place."""
+    so that a new series is pooled with the counts already behind a number, not put in their place.
+"""
     rows = []
     for (entity, feature, value), found in evidence.items():
         for r in found:
@@ -285,7 +288,8 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
 
     A new series is pooled with the dossier's counted rows for the same number
     (``dossier`` rows only join a pool that already counts a new series, and
-    never a second time the series a sweep row already brings). A number
+    never a second time the series a sweep row already brings; a count for an
+    age or length band, which the importer derives, stands alone). A number
     inside the pooled interval is kept and cited; one outside it is
     replaced by the pooled value shrunk towards it (ESTIMATE_WEIGHT). The other values of the finding are then
     rescaled so that they still sum to 1 (yes/no: no = 1 - yes).
@@ -300,8 +304,15 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
         if r["grade"] in ("A", "B") and (r["entity"], r["feature"], r["value"]) in table:
             by_key[(r["entity"], r["feature"], r["value"])].append(r)
     for r in literature:
-        rows = by_key.get((r["entity"], r["feature"], r["value"]))
-        if not r.get("dossier") or rows is None:
+        key = (r["entity"], r["feature"], r["value"])
+        rows = by_key.get(key)
+        if not r.get("dossier"):
+            continue
+        if rows is None:
+            # age and length bands are this importer's model, not numbers the dossier
+            # set, so its counts for a band (a share of single-segment tumours) stand alone
+            if r["feature"] in DERIVED_BANDS and key in table:
+                by_key[key] = [r]
             continue
         if any(x["grade"] == "A" and x["n"] for x in rows) and not any(same_study(r, x) for x in rows):
             rows.append(r)
