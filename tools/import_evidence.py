@@ -17,8 +17,9 @@ Age and segment bands are derived from the consolidated mean/SD (normal) and
 typical length (log-normal), each centre moved to the pooled published means
 and medians of the sweeps (``published_centres``); sex from the female
 fraction; level from the per-region fractions. Sweep rows marked for use
-that name no number of the tables are listed on stderr. Re-running overwrites the three files: after the first
-import they are maintained by hand, and this script documents how they began.
+that name no number of the tables are listed on stderr. Re-running
+overwrites the three files: after the first import they are maintained by
+hand, and this script documents how they began.
 
 Usage: python tools/import_evidence.py [EVIDENCE_DIR]
 """
@@ -64,11 +65,11 @@ SEGMENT_MIXTURES = {"demyelination": ((0.5, 1.5), (0.5, 5.0))}
 #: lumbar MRIs, Gao 2023; 35-72% of extrusions), so about one in twenty
 #: spans more than one and a half body heights.
 SEGMENT_SPREAD = {"disc_extrusion": 0.25}
+#: Findings whose numbers the importer derives (bands of a distribution) rather than reads.
+DERIVED_BANDS = {"age", "segments"}
 #: Literature rows that give the centre of an entity's age or length (a mean or
 #: median, in the `frequency` column) rather than a share, by the feature they
 #: are filed under; and the dossier's quantities of the same kind.
-#: Findings whose numbers the importer derives (bands of a distribution) rather than reads.
-DERIVED_BANDS = {"age", "segments"}
 CENTRE_FEATURES = {"age_mean": "age", "age_median": "age", "segments": "segments", "segments_mean": "segments"}
 DOSSIER_CENTRES = {"mean_age": "age", "median_age": "age", "mean_segments": "segments"}
 LIKELIHOOD_HEADER = """\
@@ -229,8 +230,7 @@ def pool(rows: list[dict]) -> tuple[float, str, list[dict], float, float, bool]:
 
 def counted_evidence(evidence: dict[tuple, list[dict]]) -> list[dict]:
     """The dossier's own counted (grade A, with a denominator) rows, in the literature's shape,
-    so that a new series is pooled with the counts already behind a number, not put in their place.
-"""
+    so that a new series is pooled with the counts already behind a number, not put in their place."""
     rows = []
     for (entity, feature, value), found in evidence.items():
         for r in found:
