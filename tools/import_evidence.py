@@ -18,8 +18,8 @@ typical length (log-normal), each centre moved to the pooled published means
 and medians of the sweeps (``published_centres``); sex from the female
 fraction; level from the per-region fractions. Sweep rows marked for use
 that name no number of the tables are listed on stderr. Re-running
-overwrites the three files: after the first import they are maintained by
-hand, and this script documents how they began.
+rebuilds the three files from the dossier and the sweeps: a number is changed
+by changing those (or this script), never by editing the output.
 
 Usage: python tools/import_evidence.py [EVIDENCE_DIR]
 """
