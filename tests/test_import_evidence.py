@@ -100,3 +100,13 @@ def test_a_dossier_count_for_a_band_stands_alone_while_one_for_a_share_waits_for
     assert table[("giant_cell_tumor", "segments", "1-1")] == pytest.approx((0.79 * 43 + 0.55 * 10) / 53, abs=1e-4)
     assert table[("giant_cell_tumor", "segments", "2-3")] == pytest.approx(1 - table[("giant_cell_tumor", "segments", "1-1")], abs=1e-4)
     assert table[("giant_cell_tumor", "cystic", "yes")] == 0.2
+
+
+def test_an_unnamed_dossier_source_with_the_same_centre_and_cases_is_counted_once(tool):
+    sweeps = [
+        sweep_row("epidural_abscess", "age_mean", "mean", 57.24, 1099, "Arko L et al, Neurosurg Focus 2014 (n=1099)"),
+        sweep_row("epidural_abscess", "age_mean", "mean", 27.8, 13, "Tan LH et al, Chin J Radiol 2000 (n=13)"),
+    ]
+    dossier = {("epidural_abscess", "mean_age"): [dossier_row(57.2, 1099, "pooled review of 12 SEA series (n=1099) https://example.org/x")]}
+    centre, cases = tool.published_centres(sweeps, dossier)[("epidural_abscess", "age")]
+    assert cases == 1112

@@ -371,7 +371,7 @@ def published_centres(literature: list[dict], prior_evidence: dict[tuple, list[d
 
     A sweep's counted means and medians (grade A, with n) are pooled by cases
     with the dossier's own, as apply_literature pools shares; a series both
-    report counts once.
+    report counts once (same_centre).
     """
     new: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in literature:
@@ -387,10 +387,17 @@ def published_centres(literature: list[dict], prior_evidence: dict[tuple, list[d
             )
     centres = {}
     for key, rows in new.items():
-        rows = rows + [d for d in dossier.get(key, []) if not any(same_study(d, r) for r in rows)]
+        rows = rows + [d for d in dossier.get(key, []) if not any(same_centre(d, r) for r in rows)]
         n = sum(float(r["n"]) for r in rows)
         centres[key] = (sum(float(r["frequency"]) * float(r["n"]) for r in rows) / n, n)
     return centres
+
+
+def same_centre(a: dict, b: dict) -> bool:
+    """Whether two centre rows report one series: the same study, or the same centre
+    from the same number of cases (an unnamed dossier source is still recognised)."""
+    same_number = round(float(a["frequency"]), 1) == round(float(b["frequency"]), 1) and float(a["n"]) == float(b["n"])
+    return same_number or same_study(a, b)
 
 
 def recentred(current: float, centre: tuple[float, float] | None) -> float:
