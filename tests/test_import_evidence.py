@@ -110,3 +110,19 @@ def test_an_unnamed_dossier_source_with_the_same_centre_and_cases_is_counted_onc
     dossier = {("epidural_abscess", "mean_age"): [dossier_row(57.2, 1099, "pooled review of 12 SEA series (n=1099) https://example.org/x")]}
     centre, cases = tool.published_centres(sweeps, dossier)[("epidural_abscess", "age")]
     assert cases == 1112
+
+
+def test_an_estimated_conus_share_of_an_intradural_entity_is_at_least_its_lumbar_share(tool):
+    out = []
+    for entity, conus, grade in (("schwannoma", 0.4, "C"), ("paraganglioma", 0.5, "A"), ("disc_extrusion", 0.35, "C")):
+        out += [
+            (entity, "conus_cauda", "yes", conus, "X" if grade == "A" else "DDX_ESTIMATE", grade),
+            (entity, "conus_cauda", "no", round(1 - conus, 4), "X" if grade == "A" else "DDX_ESTIMATE", grade),
+            (entity, "level", "lumbar", 0.8, "Y", "A"),
+        ]
+    compartment = {"schwannoma": "intradural_extramedullary", "paraganglioma": "intradural_extramedullary", "disc_extrusion": "extradural"}
+    table = {row[:3]: row[3] for row in tool.conus_at_least_lumbar(out, compartment)}
+    assert table[("schwannoma", "conus_cauda", "yes")] == 0.8
+    assert table[("schwannoma", "conus_cauda", "no")] == pytest.approx(0.2)
+    assert table[("paraganglioma", "conus_cauda", "yes")] == 0.5  # a counted share stands
+    assert table[("disc_extrusion", "conus_cauda", "yes")] == 0.35  # outside the dura the level says nothing of the roots

@@ -420,6 +420,32 @@ def unmatched(literature: list[dict], out: list[tuple]) -> list[dict]:
     ]
 
 
+def compartments(entities_file: Path) -> dict[str, str]:
+    """entity id -> compartment, from entities.toml."""
+    return {e["id"]: e["compartment"] for e in tomllib.loads(entities_file.read_text(encoding="utf-8"))["entity"]}
+
+
+def conus_at_least_lumbar(out: list[tuple], compartment: dict[str, str]) -> list[tuple]:
+    """Raise an estimated conus/cauda share of an intradural entity to its lumbar share.
+
+    The cord ends at L1-2: an intramedullary or intradural lesion at a lumbar
+    level lies at the conus or among the roots of the cauda equina, so
+    P(conus_cauda = yes) is at least P(level includes lumbar). Only an
+    estimate (grade C) is raised; a counted share stands.
+    """
+    table = {(e, f, v): i for i, (e, f, v, *_) in enumerate(out)}
+    out = list(out)
+    for entity, where in compartment.items():
+        if where == "extradural" or (entity, "conus_cauda", "yes") not in table:
+            continue
+        yes, no = table[(entity, "conus_cauda", "yes")], table[(entity, "conus_cauda", "no")]
+        lumbar = out[table[(entity, "level", "lumbar")]][3]
+        if out[yes][5] == "C" and out[yes][3] < lumbar:
+            out[yes] = (entity, "conus_cauda", "yes", lumbar, "DDX_ESTIMATE", "C")
+            out[no] = (entity, "conus_cauda", "no", round(1 - lumbar, 4), "DDX_ESTIMATE", "C")
+    return out
+
+
 def read_literature(folder: Path) -> list[dict]:
     """Rows of tools/literature/*.csv; a row with use=no (and its why_not) is set aside."""
     rows = []
@@ -534,6 +560,7 @@ def main(evidence_dir: Path) -> None:
 
     literature = sweeps + counted_evidence(evidence) + counted_evidence(as_findings(prior_evidence))
     out = apply_literature(out, literature, sources, features)
+    out = conus_at_least_lumbar(out, compartments(OUT / "entities.toml"))
 
     total = sum(p for _, p, _, _ in priors)
     priors = [(e, round(p / total, 6), s, g) for e, p, s, g in priors]
