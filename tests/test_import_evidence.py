@@ -126,3 +126,10 @@ def test_an_estimated_conus_share_of_an_intradural_entity_is_at_least_its_lumbar
     assert table[("schwannoma", "conus_cauda", "no")] == pytest.approx(0.2)
     assert table[("paraganglioma", "conus_cauda", "yes")] == 0.5  # a counted share stands
     assert table[("disc_extrusion", "conus_cauda", "yes")] == 0.35  # outside the dura the level says nothing of the roots
+
+
+def test_a_year_in_a_journal_name_is_not_the_year_of_publication(tool):
+    spine = "Kobayashi K, Ando K, Kato F et al, Spine (Phila Pa 1976) 2018;43:E525 (n=59)"
+    assert tool.citation_key(spine) == "KOBAYASHI2018"
+    dossier = {"citation": "Kobayashi et al, Spine 2018;43:E525 (WHO II cord ependymoma, n=59)", "url": "", "n": "59"}
+    assert tool.same_study({"citation": spine, "url": "https://example.org/k", "n": "59"}, dossier)

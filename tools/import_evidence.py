@@ -95,15 +95,22 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", text.upper()).strip("_")[:40]
 
 
+def publication_year(citation: str) -> str | None:
+    """The first year in a citation, passing over a year that is part of a journal's
+    name (Spine's "Phila Pa 1976")."""
+    year = re.search(r"\b(?:19|20)\d{2}\b", re.sub(r"Phila Pa 1976", "", citation))
+    return year.group(0) if year else None
+
+
 def citation_key(citation: str) -> str:
     """A short key: first author and year (SMITH2019), else journal words and year."""
-    year = re.search(r"\b(19|20)\d{2}\b", citation)
+    year = publication_year(citation)
     author = re.match(r"([A-Z][A-Za-z'\-]+)(?:\s+[A-Z]{1,3})?(?: et al|,| &| and)", citation)
     if author and year:
-        return slug(author.group(1)) + year.group(0)
+        return slug(author.group(1)) + year
     words = re.sub(r"\([^)]*\)", " ", citation)
     words = [w for w in re.findall(r"[A-Za-z]+", words) if w.lower() not in {"authors", "not", "shown", "on", "the", "et", "al", "of", "and", "in"}]
-    return slug("_".join(words[:3])) + (year.group(0) if year else "")
+    return slug("_".join(words[:3])) + (year or "")
 
 
 def read_dossier_sources(dossier: Path) -> dict[str, dict]:
@@ -247,10 +254,10 @@ def study(row: dict) -> tuple:
     first author, year and size (an unnamed author does not identify anything)."""
     url = row.get("url") or ""
     author = re.match(r"\W*([A-Za-z'\-]+)", row["citation"])
-    year = re.search(r"\b(19|20)\d\d\b", row["citation"])
+    year = publication_year(row["citation"])
     name = author.group(1).lower() if author and author.group(1).lower() not in {"authors", "author", "anonymous"} else None
     n = float(row["n"]) if row.get("n") else None
-    return url, (name, year.group(0) if year else None, n) if name and year and n else None
+    return url, (name, year, n) if name and year and n else None
 
 
 def same_study(a: dict, b: dict) -> bool:
