@@ -44,16 +44,48 @@ def test_a_subgroup_set_aside_moves_nothing(tool):
 def test_the_dossier_joins_a_new_series_but_counts_a_shared_one_once(tool):
     url = "https://pubmed.ncbi.nlm.nih.gov/1/"
     sweeps = [
-        sweep_row("ependymoma", "segments", "mean", 3.7, 60, "Sun B et al, J Neuroimaging 2003 (n=60)", url=url),
-        sweep_row("ependymoma", "segments", "mean", 5.0, 40, "Lee C et al, AJNR 2012 (n=40)"),
+        sweep_row("ependymoma", "age_mean", "mean", 40, 60, "Sun B et al, J Neuroimaging 2003 (n=60)", url=url),
+        sweep_row("ependymoma", "age_mean", "mean", 30, 40, "Lee C et al, AJNR 2012 (n=40)"),
     ]
     dossier = {
-        ("ependymoma", "mean_segments"): [dossier_row(3.7, 60, f"Sun 2003 {url} | mean 3.7")],
-        ("ependymoma", "mean_age"): [dossier_row(40, 100, "Kim 2014 https://example.org/2 | mean 40")],
+        ("ependymoma", "mean_age"): [
+            dossier_row(40, 60, f"Sun 2003 {url} | mean 40"),
+            dossier_row(50, 100, "Kim 2014 https://example.org/2 | mean 50"),
+        ],
+        ("ependymoma", "mean_segments"): [dossier_row(3.5, 100, "Kim 2014 https://example.org/2 | mean 3.5")],
     }
     centres = tool.published_centres(sweeps, dossier)
-    assert centres[("ependymoma", "segments")] == pytest.approx(((3.7 * 60 + 5.0 * 40) / 100, 100.0))
-    assert ("ependymoma", "age") not in centres  # the dossier alone changes nothing
+    assert centres[("ependymoma", "age")] == pytest.approx(((40 * 60 + 30 * 40 + 50 * 100) / 200, 200.0))
+    assert ("ependymoma", "segments") not in centres  # the dossier alone changes nothing
+
+
+def test_a_series_a_sweep_set_aside_is_not_brought_back_by_the_dossier(tool):
+    sweeps = [
+        sweep_row("hemangioblastoma", "age_mean", "mean", 31.5, 19, "Roonprapunt C et al, Neurosurgery 2001 (n=19)", use="no"),
+        sweep_row("hemangioblastoma", "age_median", "median", 30, 85, "Browne TR et al, Arch Neurol 1976 (n=85)"),
+    ]
+    dossier = {("hemangioblastoma", "mean_age"): [dossier_row(31.5, 19, "isolated intramedullary HB surgical series (n=19)")]}
+    assert tool.published_centres(sweeps, dossier)[("hemangioblastoma", "age")] == (30.0, 85.0)
+
+
+def test_a_published_mean_length_is_pooled_as_the_median_it_implies(tool):
+    sweeps = [sweep_row("epidural_hematoma", "segments", "mean", 5.4, 254, "Soltani S et al, J Spine Neurosurg 2019 (n=254)")]
+    centre, _ = tool.published_centres(sweeps, {})[("epidural_hematoma", "segments")]
+    cdf = tool.length_cdf("epidural_hematoma", centre)
+    assert cdf(centre) == pytest.approx(0.5)
+    # the log-normal about that median has the published mean
+    sd = tool.SEGMENT_LOG_SD
+    assert centre * tool.math.exp(sd * sd / 2) == pytest.approx(5.4)
+
+
+def test_odd_numbers_in_a_sweep_are_reported_not_a_crash(tool):
+    sweeps = [
+        sweep_row("lymphoma", "age_mean", "mean", "~40", 20, "A 2001 (n=20)"),
+        sweep_row("lymphoma", "age_mean", "mean", 40, "20 (adults)", "B 2002"),
+        sweep_row("lymphoma", "age_mean", "mean", 40, 0, "C 2003"),
+    ]
+    assert tool.published_centres(sweeps, {}) == {}
+    assert len(tool.unmatched(sweeps, [])) == 3
 
 
 @pytest.mark.parametrize(
@@ -73,15 +105,21 @@ def test_rows_that_name_no_number_are_listed(tool):
         sweep_row("lymphoma", "segments", "mean", 2.6, 8, "C 1995 (n=8)"),
         sweep_row("lymphoma", "segments", "1-2", 0.3, 7, "B 2018 (n=7)", use="no"),
     ]
-    assert [r["value"] for r in tool.unmatched(sweeps, out)] == ["3-5"]
+    assert [r["value"] for r, _ in tool.unmatched(sweeps, out)] == ["3-5"]
 
 
 def test_a_disc_extrusion_is_about_one_body_long(tool):
     bands = [[1, 1], [2, 3], [4, 6], [7, 1000]]
-    spread = tool.SEGMENT_SPREAD["disc_extrusion"]
-    narrow = tool.band_probabilities(bands, lambda x: tool.normal_cdf(tool.math.log(max(x, 0.5)), 0.0, spread))
-    wide = tool.band_probabilities(bands, lambda x: tool.normal_cdf(tool.math.log(max(x, 0.5)), 0.0, tool.SEGMENT_LOG_SD))
-    assert narrow[0] > 0.9 > wide[0]
+    disc = tool.band_probabilities(bands, tool.length_cdf("disc_extrusion", 1.0))
+    metastasis = tool.band_probabilities(bands, tool.length_cdf("vertebral_metastasis", 1.0))
+    assert disc[0] > 0.9 > metastasis[0]
+
+
+def test_myeloma_is_a_mixture_of_one_body_and_most_of_the_spine(tool):
+    bands = [[1, 1], [2, 3], [4, 6], [7, 1000]]
+    myeloma = tool.band_probabilities(bands, tool.length_cdf("myeloma_plasmacytoma", 1.0))
+    metastasis = tool.band_probabilities(bands, tool.length_cdf("vertebral_metastasis", 1.0))
+    assert myeloma[3] > 0.25 > metastasis[3]
 
 
 def test_a_dossier_count_for_a_band_stands_alone_while_one_for_a_share_waits_for_a_new_series(tool):
@@ -133,3 +171,20 @@ def test_a_year_in_a_journal_name_is_not_the_year_of_publication(tool):
     assert tool.citation_key(spine) == "KOBAYASHI2018"
     dossier = {"citation": "Kobayashi et al, Spine 2018;43:E525 (WHO II cord ependymoma, n=59)", "url": "", "n": "59"}
     assert tool.same_study({"citation": spine, "url": "https://example.org/k", "n": "59"}, dossier)
+
+
+def test_a_grade_b_review_does_not_keep_a_band_count_out(tool):
+    out = [
+        ("giant_cell_tumor", "segments", "1-1", 0.55, "DDX_ESTIMATE", "C"),
+        ("giant_cell_tumor", "segments", "2-3", 0.45, "DDX_ESTIMATE", "C"),
+    ]
+    literature = [
+        {**sweep_row("giant_cell_tumor", "segments", "1-1", 0.6, "", "A review, Radiopaedia 2020"), "grade": "B"},
+        {**sweep_row("giant_cell_tumor", "segments", "1-1", 0.79, 43, "Xing Z et al, Spine 2015 (n=43)"), "dossier": "yes"},
+    ]
+    table = {row[:3]: row[3] for row in tool.apply_literature(out, literature, tool.Sources({}), [{"id": "segments", "kind": "integer"}])}
+    assert table[("giant_cell_tumor", "segments", "1-1")] > 0.7
+
+
+def test_spines_journal_name_is_skipped_however_it_is_punctuated(tool):
+    assert tool.publication_year("Smith J et al, Spine (Phila. Pa. 1976) 2018;43:1") == "2018"

@@ -102,7 +102,7 @@ def slug(text: str) -> str:
 def publication_year(citation: str) -> str | None:
     """The first year in a citation, passing over a year that is part of a journal's
     name (Spine's "Phila Pa 1976")."""
-    year = re.search(r"\b(?:19|20)\d{2}\b", re.sub(r"Phila Pa 1976", "", citation))
+    year = re.search(r"\b(?:19|20)\d{2}\b", re.sub(r"Phila\.?,? Pa\.?,? 1976", "", citation))
     return year.group(0) if year else None
 
 
@@ -325,7 +325,8 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
             if r["feature"] in DERIVED_BANDS and key in table:
                 by_key[key] = [r]
             continue
-        if any(x["grade"] == "A" and x["n"] for x in rows) and not any(same_study(r, x) for x in rows):
+        counted = r["feature"] in DERIVED_BANDS or any(x["grade"] == "A" and x["n"] for x in rows)
+        if counted and not any(same_study(r, x) for x in rows):
             rows.append(r)
     fixed = defaultdict(set)
     for (e, f, v), rows in sorted(by_key.items()):
@@ -377,30 +378,60 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     return [(e, f, v, *table[(e, f, v)]) for e, f, v, *_ in out]
 
 
+def number(text: str) -> float | None:
+    """A sweep cell as a number (None when it is blank or not a number)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def counted_centre(row: dict) -> bool:
+    """Whether a sweep row is a centre (mean or median) that can be pooled: grade A,
+    a number, and a count of cases."""
+    return (row["feature"] in CENTRE_FEATURES and row["value"] in ("mean", "median") and row["grade"] == "A"
+            and number(row["frequency"]) is not None and (number(row["n"]) or 0) > 0)
+
+
+def median_length(entity: str, mean: float) -> float:
+    """The median of an entity's log-normal length distribution whose mean is ``mean``:
+    the tables centre each length on its median, while series report means."""
+    spread = SEGMENT_SPREAD.get(entity, SEGMENT_LOG_SD)
+    return mean / math.exp(spread * spread / 2)
+
+
 def published_centres(literature: list[dict], prior_evidence: dict[tuple, list[dict]]) -> dict[tuple[str, str], tuple[float, float]]:
     """(entity, "age" | "segments") -> (pooled centre, cases) where a sweep brings a counted series.
 
-    A sweep's counted means and medians (grade A, with n) are pooled by cases
-    with the dossier's own, as apply_literature pools shares; a series both
-    report counts once (same_centre).
+    A sweep's counted means and medians are pooled by cases with the dossier's
+    own, as apply_literature pools shares; a series both report counts once
+    (same_centre), and a series a sweep set aside is not brought back by the
+    dossier. A mean length is pooled as the median it implies.
     """
     new: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    set_aside: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in literature:
-        what = CENTRE_FEATURES.get(r["feature"])
-        if what and r["value"] in ("mean", "median") and r.get("use", "yes") != "no" and r["grade"] == "A" and r["n"] and r["frequency"]:
-            new[(r["entity"], what)].append(r)
+        if not counted_centre(r):
+            continue
+        key = (r["entity"], CENTRE_FEATURES[r["feature"]])
+        (set_aside if r.get("use", "yes") == "no" else new)[key].append(r)
     dossier: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for (entity, quantity), rows in prior_evidence.items():
         if quantity in DOSSIER_CENTRES:
             dossier[(entity, DOSSIER_CENTRES[quantity])].extend(
-                {**r, "citation": r["source"].split(" | ")[0], "url": (re.findall(r"https?://\S+", r["source"]) or [""])[0]}
-                for r in rows if r["grade"] == "A" and r["n"] and r.get("scope", "overall") == "overall"
+                {**r, "value": "mean" if quantity.startswith("mean") else "median",
+                 "citation": r["source"].split(" | ")[0], "url": (re.findall(r"https?://\S+", r["source"]) or [""])[0]}
+                for r in rows if r["grade"] == "A" and (number(r["n"]) or 0) > 0 and r.get("scope", "overall") == "overall"
             )
     centres = {}
     for key, rows in new.items():
-        rows = rows + [d for d in dossier.get(key, []) if not any(same_centre(d, r) for r in rows)]
-        n = sum(float(r["n"]) for r in rows)
-        centres[key] = (sum(float(r["frequency"]) * float(r["n"]) for r in rows) / n, n)
+        known = rows + set_aside.get(key, [])
+        rows = rows + [d for d in dossier.get(key, []) if not any(same_centre(d, r) for r in known)]
+        entity, centre_of = key
+        values = [(median_length(entity, float(r["frequency"])) if centre_of == "segments" and r["value"] == "mean"
+                   else float(r["frequency"]), float(r["n"])) for r in rows]
+        n = sum(cases for _, cases in values)
+        centres[key] = (sum(v * cases for v, cases in values) / n, n)
     return centres
 
 
@@ -420,15 +451,19 @@ def recentred(current: float, centre: tuple[float, float] | None) -> float:
     return round((value * n + current * ESTIMATE_WEIGHT) / (n + ESTIMATE_WEIGHT), 1)
 
 
-def unmatched(literature: list[dict], out: list[tuple]) -> list[dict]:
-    """The sweep rows marked for use that name no number of the tables nor a centre."""
+def unmatched(literature: list[dict], out: list[tuple]) -> list[tuple[dict, str]]:
+    """The sweep rows marked for use that reach no table, each with the reason."""
     keys = {(e, f, v) for e, f, v, *_ in out}
-    return [
-        r for r in literature
-        if r.get("use", "yes") != "no" and not r.get("dossier")
-        and (r["entity"], r["feature"], r["value"]) not in keys
-        and not (r["feature"] in CENTRE_FEATURES and r["value"] in ("mean", "median"))
-    ]
+    found = []
+    for r in literature:
+        if r.get("use", "yes") == "no" or r.get("dossier") or (r["entity"], r["feature"], r["value"]) in keys:
+            continue
+        if r["feature"] in CENTRE_FEATURES and r["value"] in ("mean", "median"):
+            if not counted_centre(r):
+                found.append((r, "a centre is pooled only from a counted series (grade A, a number and its n)"))
+        else:
+            found.append((r, "names no number of the tables"))
+    return found
 
 
 def compartments(entities_file: Path) -> dict[str, str]:
@@ -447,9 +482,10 @@ def conus_at_least_lumbar(out: list[tuple], compartment: dict[str, str]) -> list
     table = {(e, f, v): i for i, (e, f, v, *_) in enumerate(out)}
     out = list(out)
     for entity, where in compartment.items():
-        if where == "extradural" or (entity, "conus_cauda", "yes") not in table:
+        keys = [(entity, "conus_cauda", "yes"), (entity, "conus_cauda", "no"), (entity, "level", "lumbar")]
+        if where not in ("intramedullary", "intradural_extramedullary") or not all(k in table for k in keys):
             continue
-        yes, no = table[(entity, "conus_cauda", "yes")], table[(entity, "conus_cauda", "no")]
+        yes, no = table[keys[0]], table[keys[1]]
         lumbar = out[table[(entity, "level", "lumbar")]][3]
         if out[yes][5] == "C" and out[yes][3] < lumbar:
             out[yes] = (entity, "conus_cauda", "yes", lumbar, "DDX_ESTIMATE", "C")
@@ -468,6 +504,14 @@ def read_literature(folder: Path) -> list[dict]:
 
 def normal_cdf(x: float, mean: float, sd: float) -> float:
     return 0.5 * (1 + math.erf((x - mean) / (sd * math.sqrt(2))))
+
+
+def length_cdf(entity: str, typical: float):
+    """P(length < x) for an entity: log-normal about its typical (median) length, with
+    its own spread (SEGMENT_SPREAD) or a mixture of subtypes (SEGMENT_MIXTURES)."""
+    mixture = SEGMENT_MIXTURES.get(entity, ((1.0, typical),))
+    spread = SEGMENT_SPREAD.get(entity, SEGMENT_LOG_SD)
+    return lambda x: sum(w * normal_cdf(math.log(max(x, 0.5)), math.log(t), spread) for w, t in mixture)
 
 
 def band_probabilities(bands, cdf) -> list[float]:
@@ -559,14 +603,8 @@ def main(evidence_dir: Path) -> None:
             out.append((entity, "age", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
         typical = recentred(float(q[("overall", "segments_typical_consolidated")]["value"]), centres.get((entity, "segments")))
-        mixture = SEGMENT_MIXTURES.get(entity, ((1.0, typical),))
 
-        spread = SEGMENT_SPREAD.get(entity, SEGMENT_LOG_SD)
-
-        def log_cdf(x, mixture=mixture, spread=spread):
-            return sum(w * normal_cdf(math.log(max(x, 0.5)), math.log(t), spread) for w, t in mixture)
-
-        for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], log_cdf)):
+        for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], length_cdf(entity, typical))):
             out.append((entity, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
     literature = sweeps + counted_evidence(evidence) + counted_evidence(as_findings(prior_evidence))
@@ -609,9 +647,11 @@ def main(evidence_dir: Path) -> None:
                 fh.write(f"grade = {toml_str(e['grade'])}\n")
             fh.write("\n")
     print(f"{len(out)} likelihoods, {len(priors)} priors, {len(used)} sources", file=sys.stderr)
-    for r in unmatched(sweeps, out):
-        print(f"not used: {r['entity']},{r['feature']},{r['value']} ({r['citation'][:60]}) names no number of the tables",
-              file=sys.stderr)
+    for r, why in unmatched(sweeps, out):
+        print(f"not used: {r['entity']},{r['feature']},{r['value']} ({r['citation'][:60]}): {why}", file=sys.stderr)
+    for entity in SEGMENT_MIXTURES:
+        if (entity, "segments") in centres:
+            print(f"not used: the published lengths of {entity}, whose length is a mixture (SEGMENT_MIXTURES)", file=sys.stderr)
 
 
 def toml_str(s: str) -> str:
