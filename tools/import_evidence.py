@@ -239,6 +239,13 @@ def pool(rows: list[dict]) -> tuple[float, str, list[dict], float, float, bool]:
     raise ValueError("no graded rows")
 
 
+def dossier_citation(source: str) -> dict[str, str]:
+    """A dossier source text as a sweep row's citation and url (the part before " | ")."""
+    head = source.split(" | ")[0].strip()
+    url = re.search(r"https?://\S+", head)
+    return {"citation": head, "url": url.group(0) if url else ""}
+
+
 def counted_evidence(evidence: dict[tuple, list[dict]]) -> list[dict]:
     """The dossier's own counted (grade A, with a denominator) rows, in the literature's shape,
     so that a new series is pooled with the counts already behind a number, not put in their place."""
@@ -246,10 +253,8 @@ def counted_evidence(evidence: dict[tuple, list[dict]]) -> list[dict]:
     for (entity, feature, value), found in evidence.items():
         for r in found:
             if r["grade"] == "A" and r.get("n") and r.get("scope", "overall") == "overall":
-                head = r["source"].split(" | ")[0].strip()
-                url = re.search(r"https?://\S+", head)
                 rows.append({"entity": entity, "feature": feature, "value": value, "frequency": r["frequency"],
-                             "n": r["n"], "grade": "A", "citation": head, "url": url.group(0) if url else "", "dossier": "yes"})
+                             "n": r["n"], "grade": "A", **dossier_citation(r["source"]), "dossier": "yes"})
     return rows
 
 
@@ -419,8 +424,7 @@ def published_centres(literature: list[dict], prior_evidence: dict[tuple, list[d
     for (entity, quantity), rows in prior_evidence.items():
         if quantity in DOSSIER_CENTRES:
             dossier[(entity, DOSSIER_CENTRES[quantity])].extend(
-                {**r, "value": "mean" if quantity.startswith("mean") else "median",
-                 "citation": r["source"].split(" | ")[0], "url": (re.findall(r"https?://\S+", r["source"]) or [""])[0]}
+                {**r, "value": "mean" if quantity.startswith("mean") else "median", **dossier_citation(r["source"])}
                 for r in rows if r["grade"] == "A" and (number(r["n"]) or 0) > 0 and r.get("scope", "overall") == "overall"
             )
     centres = {}
