@@ -188,3 +188,55 @@ def test_a_grade_b_review_does_not_keep_a_band_count_out(tool):
 
 def test_spines_journal_name_is_skipped_however_it_is_punctuated(tool):
     assert tool.publication_year("Smith J et al, Spine (Phila. Pa. 1976) 2018;43:1") == "2018"
+
+
+def test_an_issn_is_not_the_year_of_publication(tool):
+    assert tool.publication_year("Ji, Yang & Cheng, Chinese journal (ISSN 2095-0616) 2013;(5):122-124") == "2013"
+
+
+HAEMANGIOMA_TABLES = [
+    ("hemangioma", "cord", "compressed", 0.07, "DDX_ESTIMATE", "C"),
+    ("hemangioma", "cord", "normal", 0.93, "DDX_ESTIMATE", "C"),
+    ("hemangioma", "fat", "yes", 0.79, "VH2023", "A"),
+    ("hemangioma", "fat", "no", 0.21, "VH2023", "A"),
+    ("hemangioma", "level", "thoracic", 0.45, "DDX_ESTIMATE", "C"),
+    ("hemangioma", "level", "lumbar", 0.5, "DDX_ESTIMATE", "C"),
+    ("hemangioma/symptomatic", "cord", "compressed", 0.34, "FOX1993", "A"),
+    ("hemangioma/symptomatic", "cord", "normal", 0.66, "FOX1993", "A"),
+    ("hemangioma/symptomatic", "fat", "yes", 0.79, "VH2023", "A"),
+    ("hemangioma/symptomatic", "fat", "no", 0.21, "VH2023", "A"),
+    ("hemangioma/symptomatic", "level", "thoracic", 0.73, "ZHANG2021", "A"),
+    ("hemangioma/symptomatic", "level", "lumbar", 0.14, "ZHANG2021", "A"),
+]
+HAEMANGIOMA_FEATURES = [{"id": "cord", "kind": "choice"}, {"id": "fat", "kind": "yesno"}, {"id": "level", "kind": "list"}]
+
+
+def test_an_entity_with_a_subgroup_is_their_mixture_at_the_subgroups_share(tool):
+    shares = {"hemangioma/symptomatic": (0.4, "FOX1993", "A")}
+    rows = {row[:3]: row[3:] for row in tool.mixed(HAEMANGIOMA_TABLES, shares, HAEMANGIOMA_FEATURES)}
+    assert all("/" not in entity for entity, _, _ in rows)  # the subgroup's own rows are not shipped
+    assert rows[("hemangioma", "cord", "compressed")] == (pytest.approx(0.6 * 0.07 + 0.4 * 0.34), "DDX_ESTIMATE;FOX1993", "A")
+    assert rows[("hemangioma", "cord", "compressed")][0] + rows[("hemangioma", "cord", "normal")][0] == pytest.approx(1)
+    assert rows[("hemangioma", "fat", "yes")] == (0.79, "VH2023", "A")  # what the subgroup leaves alone keeps its source
+    assert rows[("hemangioma", "level", "lumbar")][0] == pytest.approx(0.6 * 0.5 + 0.4 * 0.14)
+    assert rows[("hemangioma", "level", "thoracic")][0] == pytest.approx(0.6 * 0.45 + 0.4 * 0.73)
+
+
+def test_a_subgroups_share_is_pooled_from_the_sweeps(tool):
+    sweeps = [
+        sweep_row("hemangioma/symptomatic", "subgroup_share", "share", 0.407, 59, "Fox MW, Onofrio BM, J Neurosurg 1993 (n=59)"),
+        sweep_row("hemangioma/symptomatic", "subgroup_share", "share", 0.2, 41, "Other A et al, Spine 2001 (n=41)"),
+        sweep_row("hemangioma/aggressive", "subgroup_share", "share", 0.9, 10, "Set B et al, AJNR 2005 (n=10)", use="no"),
+    ]
+    shares = tool.subgroup_shares(sweeps, tool.Sources({}))
+    assert list(shares) == ["hemangioma/symptomatic"]
+    share, keys, grade = shares["hemangioma/symptomatic"]
+    assert share == pytest.approx((0.407 * 59 + 0.2 * 41) / 100)
+    assert keys == "FOX1993;OTHER2001" and grade == "A"
+
+
+def test_a_subgroup_without_a_share_is_reported_not_lost(tool):
+    out = [("hemangioma", "cord", "compressed", 0.07, "DDX_ESTIMATE", "C")]
+    sweeps = [sweep_row("hemangioma/aggressive", "cord", "compressed", 0.5, 16, "Cloran FJ et al, Br J Radiol 2015 (n=16)")]
+    (row, why), = tool.unmatched(sweeps, out)
+    assert row["entity"] == "hemangioma/aggressive" and "subgroup_share" in why

@@ -16,8 +16,11 @@ provenance is decided per row:
 Age and segment bands are derived from the consolidated mean/SD (normal) and
 typical length (log-normal), each centre moved to the pooled published means
 and medians of the sweeps (``published_centres``); sex from the female
-fraction; level from the per-region fractions. Sweep rows marked for use
-that name no number of the tables are listed on stderr. Re-running
+fraction; level from the per-region fractions. An entity whose lesions
+mix subgroups with different findings (incidental and symptomatic
+haemangiomas) gets the mixture of its own tables and the subgroups', each
+at its published share (``mixed``). Sweep rows marked for use that name no
+number of the tables are listed on stderr. Re-running
 rebuilds the three files from the dossier and the sweeps: a number is changed
 by changing those (or this script), never by editing the output.
 
@@ -76,6 +79,13 @@ DERIVED_BANDS = {"age", "segments"}
 #: are filed under; and the dossier's quantities of the same kind.
 CENTRE_FEATURES = {"age_mean": "age", "age_median": "age", "segments": "segments", "segments_mean": "segments"}
 DOSSIER_CENTRES = {"mean_age": "age", "median_age": "age", "mean_segments": "segments"}
+#: A sweep row for "entity/subgroup" describes one subgroup of an entity (the
+#: symptomatic haemangiomas), and a ``subgroup_share`` row gives the subgroup's
+#: share of the entity's lesions in the reference population. The subgroup's
+#: tables are built like an entity's, from the entity's own numbers and the
+#: subgroup's rows, and the entity's tables become the mixture (``mixed``).
+SUBGROUP_MARK = "/"
+SHARE_FEATURE = "subgroup_share"
 LIKELIHOOD_HEADER = """\
 # ddx knowledge base: likelihoods P(finding = value | entity).
 # One row per entity, finding and value. choice/yesno/integer findings: the
@@ -101,8 +111,9 @@ def slug(text: str) -> str:
 
 def publication_year(citation: str) -> str | None:
     """The first year in a citation, passing over a year that is part of a journal's
-    name (Spine's "Phila Pa 1976")."""
-    year = re.search(r"\b(?:19|20)\d{2}\b", re.sub(r"Phila\.?,? Pa\.?,? 1976", "", citation))
+    name (Spine's "Phila Pa 1976") and the digits of an ISSN (2095-0616)."""
+    citation = re.sub(r"Phila\.?,? Pa\.?,? 1976|\b\d{4}-\d{3}[\dXx]\b", "", citation)
+    year = re.search(r"\b(?:19|20)\d{2}\b", citation)
     return year.group(0) if year else None
 
 
@@ -383,6 +394,64 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     return [(e, f, v, *table[(e, f, v)]) for e, f, v, *_ in out]
 
 
+def subgroup_shares(literature: list[dict], sources: "Sources") -> dict[str, tuple[float, str, str]]:
+    """"entity/subgroup" -> (the subgroup's share of the entity, its source keys, grade),
+    pooled from the sweeps' subgroup_share rows as a share is."""
+    found: dict[str, list[dict]] = defaultdict(list)
+    for r in literature:
+        if (r["feature"] == SHARE_FEATURE and SUBGROUP_MARK in r["entity"] and r.get("use", "yes") != "no"
+                and r["grade"] in ("A", "B") and number(r["frequency"]) is not None):
+            found[r["entity"]].append(r)
+    shares = {}
+    for name, rows in found.items():
+        p, grade, used, *_ = pool(rows)
+        keys = ";".join(dict.fromkeys(sources.key_for(f"{r['citation']} {r['url']}", r["grade"]) for r in used))
+        shares[name] = (p, keys, grade)
+    return shares
+
+
+def entity_of(name: str) -> str:
+    """The entity of a table name: "hemangioma/symptomatic" -> "hemangioma"."""
+    return name.split(SUBGROUP_MARK, 1)[0]
+
+
+def mixed(out: list[tuple], shares: dict[str, tuple[float, str, str]], features: list[dict]) -> list[tuple]:
+    """The tables with each entity that has subgroups made their mixture, and the subgroups' rows dropped.
+
+    P(value | entity) = (1 - sum of w) P(value | the entity's own tables) + sum of
+    w P(value | subgroup), w each subgroup's share. A number the subgroups
+    leave unchanged keeps its source; a mixed one cites the entity's, the
+    subgroups' and the shares' sources, at the best of their grades (as every
+    number that cites several sources is graded).
+    """
+    kinds = {f["id"]: f["kind"] for f in features}
+    table = {(e, f, v): (p, src, g) for e, f, v, p, src, g in out}
+    result, touched = [], set()
+    for e, f, v, p, src, grade in out:
+        if SUBGROUP_MARK in e:
+            continue
+        parts = [(share, table[(name, f, v)], share_src, share_grade)
+                 for name, (share, share_src, share_grade) in shares.items()
+                 if entity_of(name) == e and (name, f, v) in table]
+        if any(abs(sub[0] - p) > 1e-9 or sub[1] != src for _, sub, _, _ in parts):
+            value = (1 - sum(w for w, *_ in parts)) * p + sum(w * sub[0] for w, sub, _, _ in parts)
+            keys = [src] + [k for _, sub, share_src, _ in parts for k in (sub[1], share_src)]
+            grades = [grade] + [g for _, sub, _, share_grade in parts for g in (sub[2], share_grade)]
+            src = ";".join(dict.fromkeys(k for key in keys for k in key.split(";")))
+            grade = min(grades, key=GRADE_ORDER.get)
+            p = round(value, 4)
+            touched.add((e, f))
+        result.append((e, f, v, p, src, grade))
+    for e, f in touched:
+        if kinds.get(f) == "list":
+            continue
+        rows = [i for i, r in enumerate(result) if r[0] == e and r[1] == f]
+        drift = round(1 - sum(result[i][3] for i in rows), 4)
+        biggest = max(rows, key=lambda i: result[i][3])
+        result[biggest] = (*result[biggest][:3], round(result[biggest][3] + drift, 4), *result[biggest][4:])
+    return result
+
+
 def number(text: str) -> float | None:
     """A sweep cell as a number (None when it is blank or not a number)."""
     try:
@@ -458,11 +527,16 @@ def recentred(current: float, centre: tuple[float, float] | None) -> float:
 def unmatched(literature: list[dict], out: list[tuple]) -> list[tuple[dict, str]]:
     """The sweep rows marked for use that reach no table, each with the reason."""
     keys = {(e, f, v) for e, f, v, *_ in out}
+    names = {e for e, *_ in out}
     found = []
     for r in literature:
         if r.get("use", "yes") == "no" or r.get("dossier") or (r["entity"], r["feature"], r["value"]) in keys:
             continue
-        if r["feature"] in CENTRE_FEATURES and r["value"] in ("mean", "median"):
+        if SUBGROUP_MARK in r["entity"] and r["entity"] not in names:
+            found.append((r, "a subgroup reaches the tables only with its share (a subgroup_share row) and a known entity"))
+        elif r["feature"] == SHARE_FEATURE:
+            continue
+        elif r["feature"] in CENTRE_FEATURES and r["value"] in ("mean", "median"):
             if not counted_centre(r):
                 found.append((r, "a centre is pooled only from a counted series (grade A, a number and its n)"))
         else:
@@ -583,6 +657,8 @@ def main(evidence_dir: Path) -> None:
 
     sweeps = read_literature(ROOT / "tools" / "literature")
     centres = published_centres(sweeps, prior_evidence)
+    shares = {name: share for name, share in subgroup_shares(sweeps, sources).items() if entity_of(name) in per_entity}
+    out += [(name, *row[1:]) for name in shares for row in list(out) if row[0] == entity_of(name)]
     priors = []
     for entity, q in per_entity.items():
         if entity.startswith("compartment:"):
@@ -590,30 +666,32 @@ def main(evidence_dir: Path) -> None:
         w = q[("overall", "prior_weight_consolidated")]
         priors.append((entity, float(w["value"]), "DDX_ESTIMATE", "C"))
 
-        female = float(q[("overall", "female_fraction_consolidated")]["value"])
-        src, grade = provenance(prior_evidence[(entity, "female_fraction")], female, sources, False)
-        out.append((entity, "sex", "female", female, src, grade))
-        out.append((entity, "sex", "male", round(1 - female, 4), src, grade))
+        for name in [entity] + [name for name in shares if entity_of(name) == entity]:
+            female = float(q[("overall", "female_fraction_consolidated")]["value"])
+            src, grade = provenance(prior_evidence[(entity, "female_fraction")], female, sources, False)
+            out.append((name, "sex", "female", female, src, grade))
+            out.append((name, "sex", "male", round(1 - female, 4), src, grade))
 
-        for region in ("craniocervical", "cervical", "thoracic", "lumbar", "sacral"):
-            p = float(q[("overall", f"level_{region}_consolidated")]["value"])
-            ev = prior_evidence[(entity, f"level_{region}_fraction")]
-            src, grade = provenance(ev, p, sources, False)
-            out.append((entity, "level", region, p, src, grade))
+            for region in ("craniocervical", "cervical", "thoracic", "lumbar", "sacral"):
+                p = float(q[("overall", f"level_{region}_consolidated")]["value"])
+                ev = prior_evidence[(entity, f"level_{region}_fraction")]
+                src, grade = provenance(ev, p, sources, False)
+                out.append((name, "level", region, p, src, grade))
 
-        mean = recentred(float(q[("overall", "age_mean_consolidated")]["value"]), centres.get((entity, "age")))
-        sd = float(q[("overall", "age_sd_consolidated")]["value"])
-        for (lo, hi), p in zip(bands["age"], band_probabilities(bands["age"], lambda x: normal_cdf(x, mean, sd))):
-            out.append((entity, "age", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+            mean = recentred(float(q[("overall", "age_mean_consolidated")]["value"]), centres.get((name, "age")))
+            sd = float(q[("overall", "age_sd_consolidated")]["value"])
+            for (lo, hi), p in zip(bands["age"], band_probabilities(bands["age"], lambda x: normal_cdf(x, mean, sd))):
+                out.append((name, "age", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
-        typical = recentred(float(q[("overall", "segments_typical_consolidated")]["value"]), centres.get((entity, "segments")))
-
-        for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], length_cdf(entity, typical))):
-            out.append((entity, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+            typical = recentred(float(q[("overall", "segments_typical_consolidated")]["value"]), centres.get((name, "segments")))
+            for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], length_cdf(entity, typical))):
+                out.append((name, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
 
     literature = sweeps + counted_evidence(evidence) + counted_evidence(as_findings(prior_evidence))
     out = apply_literature(out, literature, sources, features)
     out = conus_at_least_lumbar(out, compartments(OUT / "entities.toml"))
+    tables = out
+    out = mixed(out, shares, features)
 
     total = sum(p for _, p, _, _ in priors)
     priors = [(e, round(p / total, 6), s, g) for e, p, s, g in priors]
@@ -651,7 +729,7 @@ def main(evidence_dir: Path) -> None:
                 fh.write(f"grade = {toml_str(e['grade'])}\n")
             fh.write("\n")
     print(f"{len(out)} likelihoods, {len(priors)} priors, {len(used)} sources", file=sys.stderr)
-    for r, why in unmatched(sweeps, out):
+    for r, why in unmatched(sweeps, tables):
         print(f"not used: {r['entity']},{r['feature']},{r['value']} ({r['citation'][:60]}): {why}", file=sys.stderr)
     for entity in SEGMENT_MIXTURES:
         if (entity, "segments") in centres:
