@@ -227,9 +227,10 @@ def test_a_subgroups_share_is_pooled_from_the_sweeps(tool):
         sweep_row("hemangioma/symptomatic", "subgroup_share", "share", 0.407, 59, "Fox MW, Onofrio BM, J Neurosurg 1993 (n=59)"),
         sweep_row("hemangioma/symptomatic", "subgroup_share", "share", 0.2, 41, "Other A et al, Spine 2001 (n=41)"),
         sweep_row("hemangioma/aggressive", "subgroup_share", "share", 0.9, 10, "Set B et al, AJNR 2005 (n=10)", use="no"),
+        sweep_row("epidermoid_dermoid/intramedullary", "subgroup_share", "share", 0.25, 4, "Bysani P et al, J Neurol Stroke 2021 (n=4)"),
     ]
     shares = tool.subgroup_shares(sweeps, tool.Sources({}))
-    assert list(shares) == ["hemangioma/symptomatic"]
+    assert list(shares) == ["hemangioma/symptomatic"]  # one set aside, one counted in 4 children
     share, keys, grade = shares["hemangioma/symptomatic"]
     assert share == pytest.approx((0.407 * 59 + 0.2 * 41) / 100)
     assert keys == "FOX1993;OTHER2001" and grade == "A"

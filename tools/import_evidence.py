@@ -396,7 +396,13 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
 
 def subgroup_shares(literature: list[dict], sources: "Sources") -> dict[str, tuple[float, str, str]]:
     """"entity/subgroup" -> (the subgroup's share of the entity, its source keys, grade),
-    pooled from the sweeps' subgroup_share rows as a share is."""
+    pooled from the sweeps' subgroup_share rows as a share is; a share counted in
+    fewer than MIN_REPLACING_N cases mixes nothing in.
+
+    A subgroup is for an entity whose own tables describe the lesions outside
+    it, or a population in which it is rare (haemangiomas on any MRI, few of
+    them symptomatic): mixed into tables that already count it, it would count twice.
+    """
     found: dict[str, list[dict]] = defaultdict(list)
     for r in literature:
         if (r["feature"] == SHARE_FEATURE and SUBGROUP_MARK in r["entity"] and r.get("use", "yes") != "no"
@@ -404,7 +410,9 @@ def subgroup_shares(literature: list[dict], sources: "Sources") -> dict[str, tup
             found[r["entity"]].append(r)
     shares = {}
     for name, rows in found.items():
-        p, grade, used, *_ = pool(rows)
+        p, grade, used, _, _, enough = pool(rows)
+        if not enough:
+            continue
         keys = ";".join(dict.fromkeys(sources.key_for(f"{r['citation']} {r['url']}", r["grade"]) for r in used))
         shares[name] = (p, keys, grade)
     return shares
@@ -533,7 +541,7 @@ def unmatched(literature: list[dict], out: list[tuple]) -> list[tuple[dict, str]
         if r.get("use", "yes") == "no" or r.get("dossier") or (r["entity"], r["feature"], r["value"]) in keys:
             continue
         if SUBGROUP_MARK in r["entity"] and r["entity"] not in names:
-            found.append((r, "a subgroup reaches the tables only with its share (a subgroup_share row) and a known entity"))
+            found.append((r, "a subgroup reaches the tables only with a share (subgroup_share) counted in 20 or more cases, of a known entity"))
         elif r["feature"] == SHARE_FEATURE:
             continue
         elif r["feature"] in CENTRE_FEATURES and r["value"] in ("mean", "median"):
