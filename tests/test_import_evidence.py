@@ -190,8 +190,9 @@ def test_spines_journal_name_is_skipped_however_it_is_punctuated(tool):
     assert tool.publication_year("Smith J et al, Spine (Phila. Pa. 1976) 2018;43:1") == "2018"
 
 
-def test_an_issn_is_not_the_year_of_publication(tool):
+def test_an_issn_is_not_the_year_of_publication_but_a_span_of_years_is(tool):
     assert tool.publication_year("Ji, Yang & Cheng, Chinese journal (ISSN 2095-0616) 2013;(5):122-124") == "2013"
+    assert tool.publication_year("Cavus G et al, spinal meningiomas treated 1995-2006 (n=40)") == "1995"
 
 
 HAEMANGIOMA_TABLES = [
@@ -203,8 +204,8 @@ HAEMANGIOMA_TABLES = [
     ("hemangioma", "level", "lumbar", 0.5, "DDX_ESTIMATE", "C"),
     ("hemangioma/symptomatic", "cord", "compressed", 0.34, "FOX1993", "A"),
     ("hemangioma/symptomatic", "cord", "normal", 0.66, "FOX1993", "A"),
-    ("hemangioma/symptomatic", "fat", "yes", 0.79, "VH2023", "A"),
-    ("hemangioma/symptomatic", "fat", "no", 0.21, "VH2023", "A"),
+    ("hemangioma/symptomatic", "fat", "yes", 0.79, "JI2013", "A"),  # a series that agrees changes nothing
+    ("hemangioma/symptomatic", "fat", "no", 0.21, "JI2013", "A"),
     ("hemangioma/symptomatic", "level", "thoracic", 0.73, "ZHANG2021", "A"),
     ("hemangioma/symptomatic", "level", "lumbar", 0.14, "ZHANG2021", "A"),
 ]
@@ -215,6 +216,7 @@ def test_an_entity_with_a_subgroup_is_their_mixture_at_the_subgroups_share(tool)
     shares = {"hemangioma/symptomatic": (0.4, "FOX1993", "A")}
     rows = {row[:3]: row[3:] for row in tool.mixed(HAEMANGIOMA_TABLES, shares, HAEMANGIOMA_FEATURES)}
     assert all("/" not in entity for entity, _, _ in rows)  # the subgroup's own rows are not shipped
+    # a mixed number cites its parts, graded as every number citing several sources is
     assert rows[("hemangioma", "cord", "compressed")] == (pytest.approx(0.6 * 0.07 + 0.4 * 0.34), "DDX_ESTIMATE;FOX1993", "A")
     assert rows[("hemangioma", "cord", "compressed")][0] + rows[("hemangioma", "cord", "normal")][0] == pytest.approx(1)
     assert rows[("hemangioma", "fat", "yes")] == (0.79, "VH2023", "A")  # what the subgroup leaves alone keeps its source
@@ -241,3 +243,60 @@ def test_a_subgroup_without_a_share_is_reported_not_lost(tool):
     sweeps = [sweep_row("hemangioma/aggressive", "cord", "compressed", 0.5, 16, "Cloran FJ et al, Br J Radiol 2015 (n=16)")]
     (row, why), = tool.unmatched(sweeps, out)
     assert row["entity"] == "hemangioma/aggressive" and "subgroup_share" in why
+
+
+def test_a_subgroup_starts_from_its_entitys_final_numbers(tool):
+    out = [
+        ("schwannoma", "cystic", "yes", 0.48, "SMITH2020", "A"),
+        ("schwannoma", "cystic", "no", 0.52, "SMITH2020", "A"),
+        ("schwannoma", "age", "40-59", 0.5, "DDX_ESTIMATE", "C"),
+        ("schwannoma", "age", "60-74", 0.5, "DDX_ESTIMATE", "C"),
+    ]
+    own_bands = [("schwannoma/x", "age", "40-59", 0.8, "DDX_ESTIMATE", "C"), ("schwannoma/x", "age", "60-74", 0.2, "DDX_ESTIMATE", "C")]
+    sweeps = [sweep_row("schwannoma/x", "sex", "female", 0.9, 30, "Lee A et al, Spine 2019 (n=30)")]
+    rows = tool.subgroup_tables("schwannoma/x", out, own_bands, sweeps, tool.Sources({}), [{"id": "cystic", "kind": "yesno"}])
+    table = {row[:3]: row[3] for row in rows}
+    assert table[("schwannoma/x", "cystic", "yes")] == 0.48  # nothing counted for the subgroup: the entity's number
+    assert table[("schwannoma/x", "age", "40-59")] == 0.8  # its own centre, where it has one
+    mixed = {row[:3]: row[3:] for row in tool.mixed(out + rows, {"schwannoma/x": (0.3, "LEE2019", "A")}, [])}
+    assert mixed[("schwannoma", "cystic", "yes")] == (0.48, "SMITH2020", "A")
+    assert mixed[("schwannoma", "age", "40-59")][0] == pytest.approx(0.7 * 0.5 + 0.3 * 0.8)
+
+
+def test_a_number_a_subgroup_only_cites_differently_is_not_mixed(tool):
+    out = [("myeloma_plasmacytoma", "level", "lumbar", 0.4, "DDX_ESTIMATE", "C"),
+           ("myeloma_plasmacytoma/solitary", "level", "lumbar", 0.4, "TEST2022", "A")]
+    mixed = tool.mixed(out, {"myeloma_plasmacytoma/solitary": (0.2, "SHARE2020", "A")}, [{"id": "level", "kind": "list"}])
+    assert mixed == [("myeloma_plasmacytoma", "level", "lumbar", 0.4, "DDX_ESTIMATE", "C")]
+
+
+def test_subgroup_shares_that_leave_the_entity_nothing_fail_loudly(tool):
+    sweeps = [sweep_row("hemangioma/a", "subgroup_share", "share", 0.6, 50, "A B et al, Spine 2001 (n=50)"),
+              sweep_row("hemangioma/b", "subgroup_share", "share", 0.5, 50, "C D et al, Spine 2002 (n=50)")]
+    with pytest.raises(SystemExit, match="hemangioma"):
+        tool.subgroup_shares(sweeps, tool.Sources({}))
+
+
+def test_a_share_that_cannot_be_used_is_reported(tool):
+    sweeps = [sweep_row("hemangioma", "subgroup_share", "share", 0.4, 59, "Fox MW et al, J Neurosurg 1993 (n=59)"),
+              sweep_row("hemangioma/symptomatic", "subgroup_share", "share", 0.4, 59, "Fox MW et al, J Neurosurg 1993 (n=59)")]
+    reported = tool.unmatched(sweeps, [], {"hemangioma/symptomatic": (0.4, "FOX1993", "A")})
+    assert [r["entity"] for r, _ in reported] == ["hemangioma"]
+
+
+def test_a_series_a_sweep_files_under_a_subgroup_does_not_return_through_the_dossier(tool):
+    url = "https://example.org/zhou"
+    out = [("hemangioma", "sex", "female", 0.63, "DDX_ESTIMATE", "C"), ("hemangioma", "sex", "male", 0.37, "DDX_ESTIMATE", "C")]
+    literature = [
+        sweep_row("hemangioma", "sex", "female", 0.7, 726, "Brochin R et al, MJMS 2016 (n=726)"),
+        sweep_row("hemangioma/symptomatic", "sex", "female", 0.488, 340, "Zhou Z et al, World J Surg Oncol 2017 (n=340)", url=url),
+        {**sweep_row("hemangioma", "sex", "female", 0.488, 340, "Zhou et al, World J Surg Oncol 2017", url=url), "dossier": "yes"},
+    ]
+    table = {row[:3]: row[3] for row in tool.apply_literature(out, literature, tool.Sources({}), [])}
+    assert table[("hemangioma", "sex", "female")] == pytest.approx((0.7 * 726 + 0.63 * 10) / 736, abs=1e-4)
+    sweeps = [sweep_row("hemangioma", "age_mean", "mean", 59.1, 726, "Brochin R et al, MJMS 2016 (n=726)"),
+              sweep_row("hemangioma/symptomatic", "age_mean", "mean", 49.2, 340, "Zhou Z et al, World J Surg Oncol 2017", url=url)]
+    dossier = {("hemangioma", "mean_age"): [dossier_row(49.2, 340, f"Zhou et al 2017 {url}")]}
+    centres = tool.published_centres(sweeps, dossier)
+    assert centres[("hemangioma", "age")] == pytest.approx((59.1, 726.0))
+    assert centres[("hemangioma/symptomatic", "age")] == pytest.approx((49.2, 340.0))

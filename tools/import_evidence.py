@@ -112,7 +112,7 @@ def slug(text: str) -> str:
 def publication_year(citation: str) -> str | None:
     """The first year in a citation, passing over a year that is part of a journal's
     name (Spine's "Phila Pa 1976") and the digits of an ISSN (2095-0616)."""
-    citation = re.sub(r"Phila\.?,? Pa\.?,? 1976|\b\d{4}-\d{3}[\dXx]\b", "", citation)
+    citation = re.sub(r"Phila\.?,? Pa\.?,? 1976|ISSN:?\s*\d{4}-\d{3}[\dXx]", "", citation)
     year = re.search(r"\b(?:19|20)\d{2}\b", citation)
     return year.group(0) if year else None
 
@@ -194,6 +194,16 @@ class Sources:
                 self.by_url.setdefault(url.group(1), key)
         self.entries[key].setdefault("grade", grade)
         return key
+
+
+def cite(sources: "Sources", rows: list[dict]) -> str:
+    """The source keys of literature rows, each once, in order."""
+    return join_keys(sources.key_for(f"{r['citation']} {r['url']}", r["grade"]) for r in rows)
+
+
+def join_keys(keys) -> str:
+    """Source keys (each possibly "A;B") joined once each, in order."""
+    return ";".join(dict.fromkeys(k for key in keys for k in key.split(";")))
 
 
 def brackets(row: dict, value: float) -> bool:
@@ -315,8 +325,9 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
 
     A new series is pooled with the dossier's counted rows for the same number
     (``dossier`` rows only join a pool that already counts a new series, and
-    never a second time the series a sweep row already brings; a count for an
-    age or length band, which the importer derives, stands alone). A number
+    never a second time the series a sweep row already brings, nor one a sweep
+    set aside or filed under a subgroup of the entity; a count for an age or
+    length band, which the importer derives, stands alone). A number
     inside the pooled interval is kept and cited; one outside it is
     replaced by the pooled value shrunk towards it (ESTIMATE_WEIGHT). The other values of the finding are then
     rescaled so that they still sum to 1 (yes/no: no = 1 - yes).
@@ -324,16 +335,18 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     kinds = {f["id"]: f["kind"] for f in features}
     kinds["sex"] = "choice"
     table = {(e, f, v): [p, src, g] for e, f, v, p, src, g in out}
-    by_key = defaultdict(list)
+    by_key, withheld = defaultdict(list), defaultdict(list)
     for r in literature:
-        if r.get("use", "yes") == "no" or r.get("dossier"):
+        if r.get("dossier"):
             continue
-        if r["grade"] in ("A", "B") and (r["entity"], r["feature"], r["value"]) in table:
+        if r.get("use", "yes") == "no" or SUBGROUP_MARK in r["entity"]:
+            withheld[(entity_of(r["entity"]), r["feature"], r["value"])].append(r)
+        if r.get("use", "yes") != "no" and r["grade"] in ("A", "B") and (r["entity"], r["feature"], r["value"]) in table:
             by_key[(r["entity"], r["feature"], r["value"])].append(r)
     for r in literature:
         key = (r["entity"], r["feature"], r["value"])
         rows = by_key.get(key)
-        if not r.get("dossier"):
+        if not r.get("dossier") or any(same_study(r, x) for x in withheld.get(key, [])):
             continue
         if rows is None:
             # age and length bands are this importer's model, not numbers the dossier
@@ -351,7 +364,7 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
         agrees = low - 1e-9 <= current <= high + 1e-9
         if not agrees and not may_replace:
             continue
-        keys = ";".join(dict.fromkeys(sources.key_for(f"{r['citation']} {r['url']}", r["grade"]) for r in used))
+        keys = cite(sources, used)
         n = sum(float(r["n"]) for r in used if r["n"]) or ESTIMATE_WEIGHT
         shrunk = (p * n + current * ESTIMATE_WEIGHT) / (n + ESTIMATE_WEIGHT)
         value = current if agrees else min(max(shrunk, 0.01), 0.99)
@@ -411,10 +424,13 @@ def subgroup_shares(literature: list[dict], sources: "Sources") -> dict[str, tup
     shares = {}
     for name, rows in found.items():
         p, grade, used, _, _, enough = pool(rows)
-        if not enough:
-            continue
-        keys = ";".join(dict.fromkeys(sources.key_for(f"{r['citation']} {r['url']}", r["grade"]) for r in used))
-        shares[name] = (p, keys, grade)
+        if enough:
+            shares[name] = (p, cite(sources, used), grade)
+    for entity in {entity_of(name) for name in shares}:
+        total = sum(share for name, (share, _, _) in shares.items() if entity_of(name) == entity)
+        if total >= 1:
+            raise SystemExit(f"import_evidence: the subgroup shares of {entity} sum to {total:.2f}; "
+                             "they must leave the entity's own lesions a share")
     return shares
 
 
@@ -423,41 +439,61 @@ def entity_of(name: str) -> str:
     return name.split(SUBGROUP_MARK, 1)[0]
 
 
+def subgroup_tables(name: str, out: list[tuple], own_bands: list[tuple], literature: list[dict],
+                    sources: "Sources", features: list[dict]) -> list[tuple]:
+    """A subgroup's tables: its entity's final numbers (``out``), its own age and length
+    bands where it has a published centre (``own_bands``), and its own sweep rows
+    pooled into them as an entity's are (apply_literature)."""
+    entity = entity_of(name)
+    replaced = {f for _, f, *_ in own_bands}
+    start = [(name, *row[1:]) for row in out if row[0] == entity and row[1] not in replaced] + own_bands
+    return apply_literature(start, [r for r in literature if r["entity"] == name], sources, features)
+
+
 def mixed(out: list[tuple], shares: dict[str, tuple[float, str, str]], features: list[dict]) -> list[tuple]:
     """The tables with each entity that has subgroups made their mixture, and the subgroups' rows dropped.
 
     P(value | entity) = (1 - sum of w) P(value | the entity's own tables) + sum of
     w P(value | subgroup), w each subgroup's share. A number the subgroups
-    leave unchanged keeps its source; a mixed one cites the entity's, the
-    subgroups' and the shares' sources, at the best of their grades (as every
-    number that cites several sources is graded).
+    leave unchanged keeps its source; a mixed one cites the sources of its
+    parts, at the best of their grades (as every number citing several
+    sources is graded). A share is a weight, not a likelihood: its source stays
+    with its subgroup_share row in the sweeps.
     """
     kinds = {f["id"]: f["kind"] for f in features}
     table = {(e, f, v): (p, src, g) for e, f, v, p, src, g in out}
-    result, touched = [], set()
+    subgroups = defaultdict(list)
+    for name, (share, _, _) in shares.items():
+        subgroups[entity_of(name)].append((name, share))
+    result = []
     for e, f, v, p, src, grade in out:
         if SUBGROUP_MARK in e:
             continue
-        parts = [(share, table[(name, f, v)], share_src, share_grade)
-                 for name, (share, share_src, share_grade) in shares.items()
-                 if entity_of(name) == e and (name, f, v) in table]
-        if any(abs(sub[0] - p) > 1e-9 or sub[1] != src for _, sub, _, _ in parts):
-            value = (1 - sum(w for w, *_ in parts)) * p + sum(w * sub[0] for w, sub, _, _ in parts)
-            keys = [src] + [k for _, sub, share_src, _ in parts for k in (sub[1], share_src)]
-            grades = [grade] + [g for _, sub, _, share_grade in parts for g in (sub[2], share_grade)]
-            src = ";".join(dict.fromkeys(k for key in keys for k in key.split(";")))
-            grade = min(grades, key=GRADE_ORDER.get)
-            p = round(value, 4)
-            touched.add((e, f))
+        parts = [(share, table[(name, f, v)]) for name, share in subgroups.get(e, []) if (name, f, v) in table]
+        if any(abs(part[0] - p) > 1e-9 for _, part in parts):
+            own = 1 - sum(share for share, _ in parts)
+            p = own * p + sum(share * part[0] for share, part in parts)
+            src = join_keys([src] + [part[1] for _, part in parts])
+            grade = min([grade] + [part[2] for _, part in parts], key=GRADE_ORDER.get)
         result.append((e, f, v, p, src, grade))
-    for e, f in touched:
-        if kinds.get(f) == "list":
-            continue
-        rows = [i for i, r in enumerate(result) if r[0] == e and r[1] == f]
-        drift = round(1 - sum(result[i][3] for i in rows), 4)
-        biggest = max(rows, key=lambda i: result[i][3])
-        result[biggest] = (*result[biggest][:3], round(result[biggest][3] + drift, 4), *result[biggest][4:])
+    by_finding = defaultdict(list)
+    for i, (e, f, *_) in enumerate(result):
+        if e in subgroups:
+            by_finding[(e, f)].append(i)
+    for (e, f), rows in by_finding.items():
+        values = [result[i][3] for i in rows]
+        rounded = [round(x, 4) for x in values] if kinds.get(f) == "list" else to_one(values)
+        for i, x in zip(rows, rounded):
+            result[i] = (*result[i][:3], x, *result[i][4:])
     return result
+
+
+def to_one(values: list[float]) -> list[float]:
+    """``values`` rounded to four places, the rounding drift added to the largest, so they sum to 1."""
+    rounded = [round(x, 4) for x in values]
+    top = rounded.index(max(rounded))
+    rounded[top] = round(1 - sum(rounded) + rounded[top], 4)
+    return rounded
 
 
 def number(text: str) -> float | None:
@@ -487,16 +523,22 @@ def published_centres(literature: list[dict], prior_evidence: dict[tuple, list[d
 
     A sweep's counted means and medians are pooled by cases with the dossier's
     own, as apply_literature pools shares; a series both report counts once
-    (same_centre), and a series a sweep set aside is not brought back by the
-    dossier. A mean length is pooled as the median it implies.
+    (same_centre), and a series a sweep set aside or filed under a subgroup is
+    not brought back to the entity by the dossier. A mean length is pooled as
+    the median it implies.
     """
     new: dict[tuple[str, str], list[dict]] = defaultdict(list)
     set_aside: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in literature:
         if not counted_centre(r):
             continue
-        key = (r["entity"], CENTRE_FEATURES[r["feature"]])
-        (set_aside if r.get("use", "yes") == "no" else new)[key].append(r)
+        centre_of = CENTRE_FEATURES[r["feature"]]
+        if r.get("use", "yes") == "no":
+            set_aside[(r["entity"], centre_of)].append(r)
+        else:
+            new[(r["entity"], centre_of)].append(r)
+            if SUBGROUP_MARK in r["entity"]:
+                set_aside[(entity_of(r["entity"]), centre_of)].append(r)
     dossier: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for (entity, quantity), rows in prior_evidence.items():
         if quantity in DOSSIER_CENTRES:
@@ -532,18 +574,20 @@ def recentred(current: float, centre: tuple[float, float] | None) -> float:
     return round((value * n + current * ESTIMATE_WEIGHT) / (n + ESTIMATE_WEIGHT), 1)
 
 
-def unmatched(literature: list[dict], out: list[tuple]) -> list[tuple[dict, str]]:
-    """The sweep rows marked for use that reach no table, each with the reason."""
+def unmatched(literature: list[dict], out: list[tuple], shares: dict | None = None) -> list[tuple[dict, str]]:
+    """The sweep rows marked for use that reach no table, each with the reason
+    (``out`` with the subgroups' tables, before they are mixed in)."""
     keys = {(e, f, v) for e, f, v, *_ in out}
-    names = {e for e, *_ in out}
+    shares = shares or {}
     found = []
     for r in literature:
         if r.get("use", "yes") == "no" or r.get("dossier") or (r["entity"], r["feature"], r["value"]) in keys:
             continue
-        if SUBGROUP_MARK in r["entity"] and r["entity"] not in names:
-            found.append((r, "a subgroup reaches the tables only with a share (subgroup_share) counted in 20 or more cases, of a known entity"))
-        elif r["feature"] == SHARE_FEATURE:
+        if r["feature"] == SHARE_FEATURE and r["entity"] in shares:
             continue
+        if r["feature"] == SHARE_FEATURE or (SUBGROUP_MARK in r["entity"] and r["entity"] not in shares):
+            found.append((r, "a subgroup (entity/subgroup) of a known entity reaches the tables only with a share "
+                             "(subgroup_share, grade A or B) counted in 20 or more cases"))
         elif r["feature"] in CENTRE_FEATURES and r["value"] in ("mean", "median"):
             if not counted_centre(r):
                 found.append((r, "a centre is pooled only from a counted series (grade A, a number and its n)"))
@@ -603,10 +647,22 @@ def length_cdf(entity: str, typical: float):
 def band_probabilities(bands, cdf) -> list[float]:
     raw = [max(cdf(hi + 0.5) - cdf(lo - 0.5), 1e-4) for lo, hi in bands]
     total = sum(raw)
-    probs = [max(round(p / total, 4), 0.0001) for p in raw]
-    top = probs.index(max(probs))
-    probs[top] = round(1 - sum(probs) + probs[top], 4)
-    return probs
+    return to_one([max(p / total, 0.0001) for p in raw])
+
+
+def derived_bands(name: str, q: dict, centres: dict, bands: dict) -> list[tuple]:
+    """The age and length bands of an entity or subgroup (``name``): a normal age and a
+    log-normal length about the dossier's centres (``q``), each moved to the pooled
+    published one (``centres``)."""
+    rows = []
+    mean = recentred(float(q[("overall", "age_mean_consolidated")]["value"]), centres.get((name, "age")))
+    sd = float(q[("overall", "age_sd_consolidated")]["value"])
+    for (lo, hi), p in zip(bands["age"], band_probabilities(bands["age"], lambda x: normal_cdf(x, mean, sd))):
+        rows.append((name, "age", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+    typical = recentred(float(q[("overall", "segments_typical_consolidated")]["value"]), centres.get((name, "segments")))
+    for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], length_cdf(name, typical))):
+        rows.append((name, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+    return rows
 
 
 def main(evidence_dir: Path) -> None:
@@ -666,7 +722,6 @@ def main(evidence_dir: Path) -> None:
     sweeps = read_literature(ROOT / "tools" / "literature")
     centres = published_centres(sweeps, prior_evidence)
     shares = {name: share for name, share in subgroup_shares(sweeps, sources).items() if entity_of(name) in per_entity}
-    out += [(name, *row[1:]) for name in shares for row in list(out) if row[0] == entity_of(name)]
     priors = []
     for entity, q in per_entity.items():
         if entity.startswith("compartment:"):
@@ -674,32 +729,28 @@ def main(evidence_dir: Path) -> None:
         w = q[("overall", "prior_weight_consolidated")]
         priors.append((entity, float(w["value"]), "DDX_ESTIMATE", "C"))
 
-        for name in [entity] + [name for name in shares if entity_of(name) == entity]:
-            female = float(q[("overall", "female_fraction_consolidated")]["value"])
-            src, grade = provenance(prior_evidence[(entity, "female_fraction")], female, sources, False)
-            out.append((name, "sex", "female", female, src, grade))
-            out.append((name, "sex", "male", round(1 - female, 4), src, grade))
+        female = float(q[("overall", "female_fraction_consolidated")]["value"])
+        src, grade = provenance(prior_evidence[(entity, "female_fraction")], female, sources, False)
+        out.append((entity, "sex", "female", female, src, grade))
+        out.append((entity, "sex", "male", round(1 - female, 4), src, grade))
 
-            for region in ("craniocervical", "cervical", "thoracic", "lumbar", "sacral"):
-                p = float(q[("overall", f"level_{region}_consolidated")]["value"])
-                ev = prior_evidence[(entity, f"level_{region}_fraction")]
-                src, grade = provenance(ev, p, sources, False)
-                out.append((name, "level", region, p, src, grade))
+        for region in ("craniocervical", "cervical", "thoracic", "lumbar", "sacral"):
+            p = float(q[("overall", f"level_{region}_consolidated")]["value"])
+            ev = prior_evidence[(entity, f"level_{region}_fraction")]
+            src, grade = provenance(ev, p, sources, False)
+            out.append((entity, "level", region, p, src, grade))
 
-            mean = recentred(float(q[("overall", "age_mean_consolidated")]["value"]), centres.get((name, "age")))
-            sd = float(q[("overall", "age_sd_consolidated")]["value"])
-            for (lo, hi), p in zip(bands["age"], band_probabilities(bands["age"], lambda x: normal_cdf(x, mean, sd))):
-                out.append((name, "age", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
-
-            typical = recentred(float(q[("overall", "segments_typical_consolidated")]["value"]), centres.get((name, "segments")))
-            for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], length_cdf(entity, typical))):
-                out.append((name, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+        out.extend(derived_bands(entity, q, centres, bands))
 
     literature = sweeps + counted_evidence(evidence) + counted_evidence(as_findings(prior_evidence))
     out = apply_literature(out, literature, sources, features)
-    out = conus_at_least_lumbar(out, compartments(OUT / "entities.toml"))
-    tables = out
+    for name in shares:
+        own_bands = [row for row in derived_bands(name, per_entity[entity_of(name)], centres, bands)
+                     if centres.get((name, row[1]), (0, 0))[1] >= MIN_REPLACING_N]
+        out += subgroup_tables(name, out, own_bands, sweeps, sources, features)
+    unmixed = out
     out = mixed(out, shares, features)
+    out = conus_at_least_lumbar(out, compartments(OUT / "entities.toml"))
 
     total = sum(p for _, p, _, _ in priors)
     priors = [(e, round(p / total, 6), s, g) for e, p, s, g in priors]
@@ -737,10 +788,10 @@ def main(evidence_dir: Path) -> None:
                 fh.write(f"grade = {toml_str(e['grade'])}\n")
             fh.write("\n")
     print(f"{len(out)} likelihoods, {len(priors)} priors, {len(used)} sources", file=sys.stderr)
-    for r, why in unmatched(sweeps, tables):
+    for r, why in unmatched(sweeps, unmixed, shares):
         print(f"not used: {r['entity']},{r['feature']},{r['value']} ({r['citation'][:60]}): {why}", file=sys.stderr)
     for entity in SEGMENT_MIXTURES:
-        if (entity, "segments") in centres:
+        if any(entity_of(name) == entity and centre_of == "segments" for name, centre_of in centres):
             print(f"not used: the published lengths of {entity}, whose length is a mixture (SEGMENT_MIXTURES)", file=sys.stderr)
 
 
