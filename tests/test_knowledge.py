@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import shutil
@@ -12,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ddx.cli import cli
+from ddx.engine import finding_vector
 from ddx.errors import KnowledgeError
 from ddx.knowledge import default_knowledge, load_knowledge
 from ddx.knowledge.loader import picture_misfits
@@ -168,6 +170,38 @@ class TestNumbers:
 
 
 # -- a broken copy -----------------------------------------------------------
+
+
+class TestLevel:
+    """A lesion lies somewhere: its regions are yes/no findings given at least one."""
+
+    def sets(self, kb):
+        regions = kb.features["level"].outcomes
+        return [tuple(r for r, on in zip(regions, mask) if on) for mask in itertools.product((True, False), repeat=len(regions)) if any(mask)]
+
+    def test_the_non_empty_sets_of_regions_hold_the_same_total_for_every_entity(self, kb):
+        unscale = 1 / kb.scale("level")
+        totals = [0.0] * len(kb.entities)
+        for regions in self.sets(kb):
+            vector = finding_vector(kb, kb.features["level"], regions)
+            totals = [t + math.exp(x * unscale) for t, x in zip(totals, vector)]
+        # the same for every entity, so it cancels: "no region at all" takes nothing
+        assert max(totals) == pytest.approx(min(totals), rel=1e-6)
+
+    def test_one_region_of_a_spread_out_entity_is_weighed_against_somewhere_not_anywhere(self, kb):
+        unscale = 1 / kb.scale("level")
+        i, j = kb.entity_ids.index("schwannoma"), kb.entity_ids.index("arachnoid_cyst")
+        vector = finding_vector(kb, kb.features["level"], ("thoracic",))
+        ratio = math.exp((vector[i] - vector[j]) * unscale)
+
+        def given_somewhere(entity):
+            s, c = kb.settings.smoothing, kb.settings.clamp
+            p = {r: min(max((1 - s) * kb.likelihoods[(entity, "level", r)].probability + s / 2, c), 1 - c)
+                 for r in kb.features["level"].outcomes}
+            alone = p["thoracic"] * math.prod(1 - q for r, q in p.items() if r != "thoracic")
+            return alone / (1 - math.prod(1 - q for q in p.values()))
+
+        assert ratio == pytest.approx(given_somewhere("schwannoma") / given_somewhere("arachnoid_cyst"), rel=1e-6)
 
 
 def _copy(tmp_path: Path) -> Path:

@@ -178,11 +178,14 @@ class TestSeedsTeachingPoints:
 
     def test_nerve_sheath_tumour_asks_target_sign_and_foraminal_extension(self, kb):
         cells = dict(IDEM, level="cervical", enhancement="heterogeneous")
-        a = engine.assess(parse_findings(cells, kb), kb)
+        a = engine.assess(parse_findings(cells, kb), kb, suggest=4)
         assert a.candidates[0].id in ("schwannoma", "neurofibroma")
-        # the three questions that tell nerve sheath tumours apart run within a
-        # thousandth of a bit of each other: both seed signs must be among them
-        assert {"target_sign", "foraminal_extension"} <= {n.feature for n in a.next_findings[:3]}
+        # the questions that tell nerve sheath tumours apart (cystic, target sign,
+        # T2 signal, foraminal extension) run within a hundredth of a bit of each
+        # other: both seed signs must be among them, as good as the best
+        best = a.next_findings[0].gain
+        close = {n.feature for n in a.next_findings if n.gain >= best - 0.01}
+        assert {"target_sign", "foraminal_extension"} <= close
 
     def test_suspected_drop_metastases_asks_enhancement(self, kb):
         cells = dict(IDEM, known_primary="yes", multiplicity="multiple")

@@ -581,6 +581,7 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
         outcomes = feature.outcomes
         k = 2 if feature.kind == "list" else len(outcomes)
         scale = feature.weight / t
+        rates = {}
         for o in outcomes:
             given = [likelihoods.get((e, feature.id, o)) for e in ids]
             known = [(w, n.probability) for w, n in zip(weights, given) if n is not None]
@@ -589,10 +590,22 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
             # "not characteristic": an entity without a number for this finding
             # gets the prior-weighted rate of the entities that have one
             default = sum(w * p for w, p in known) / sum(w for w, _ in known)
-            probs = [n.probability if n is not None else default for n in given]
-            tables[(feature.id, o)] = tuple(quantise(scale * math.log(clean(p, k))) for p in probs)
+            rates[o] = [clean(n.probability if n is not None else default, k) for n in given]
+        if feature.kind == "list" and feature.exclusive is None and rates:
+            # a lesion lies somewhere: "in none of the regions" is not an outcome, so
+            # each entity's regions are yes/no findings given at least one. The log
+            # P(at least one) it divides by is shared out over the regions' terms, less
+            # the same amount for every entity (which cancels) so that no term is positive.
+            share = [math.log(1 - math.prod(1 - rates[o][i] for o in rates)) / len(rates) for i in range(len(ids))]
+            somewhere = [z - min(share) for z in share]
+            for o, probs in rates.items():
+                tables[(feature.id, o)] = tuple(quantise(scale * (math.log(p) - z)) for p, z in zip(probs, somewhere))
+                tables[(feature.id, o + "!absent")] = tuple(quantise(scale * (math.log(1 - p) - z)) for p, z in zip(probs, somewhere))
+            continue
+        for o, probs in rates.items():
+            tables[(feature.id, o)] = tuple(quantise(scale * math.log(p)) for p in probs)
             if feature.kind == "list":
-                tables[(feature.id, o + "!absent")] = tuple(quantise(scale * math.log(clean(1 - p, k))) for p in probs)
+                tables[(feature.id, o + "!absent")] = tuple(quantise(scale * math.log(1 - p)) for p in probs)
     return tuple(prior), log_prior, tables
 
 
