@@ -178,14 +178,13 @@ class TestSeedsTeachingPoints:
 
     def test_nerve_sheath_tumour_asks_target_sign_and_foraminal_extension(self, kb):
         cells = dict(IDEM, level="cervical", enhancement="heterogeneous")
-        a = engine.assess(parse_findings(cells, kb), kb, suggest=4)
+        a = engine.assess(parse_findings(cells, kb), kb, suggest=6)
         assert a.candidates[0].id in ("schwannoma", "neurofibroma")
-        # the questions that tell nerve sheath tumours apart (cystic, target sign,
-        # T2 signal, foraminal extension) run within a hundredth of a bit of each
-        # other: both seed signs must be among them, as good as the best
-        best = a.next_findings[0].gain
-        close = {n.feature for n in a.next_findings if n.gain >= best - 0.01}
-        assert {"target_sign", "foraminal_extension"} <= close
+        # four questions tell nerve sheath tumours apart within a few thousandths
+        # of a bit (cystic, target sign, T2 signal, foraminal extension): both
+        # seed signs must be among them, ahead of the next (multiplicity)
+        asked = [n.feature for n in a.next_findings]
+        assert {"target_sign", "foraminal_extension"} <= set(asked[:4])
 
     def test_suspected_drop_metastases_asks_enhancement(self, kb):
         cells = dict(IDEM, known_primary="yes", multiplicity="multiple")

@@ -208,8 +208,10 @@ class Knowledge:
     population: str
     # log prior, per entity in entity order, and (feature, outcome) -> per-entity
     # weight x log P(outcome | entity) / temperature (list features also have
-    # (feature, outcome + "!absent"); a picture sign has the untempered log
-    # P(sign | entity) of the picture model, read alone). An entity's score is
+    # (feature, outcome + "!absent"); the level's terms are given that the lesion
+    # lies in some region, plus a constant that is the same for every entity; a
+    # picture sign has the untempered log P(sign | entity) of the picture model,
+    # read alone). An entity's score is
     # its log_prior plus what each known finding adds (engine.evidence: the
     # picture signs together, through picture_tables), so the temperature
     # tempers the evidence and never the prior (no findings gives the priors).
