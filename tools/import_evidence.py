@@ -3,8 +3,9 @@
 Reads ``../shared/evidence/`` (feature_frequencies.csv, priors.csv, dossier.md)
 and writes ``src/ddx/knowledge/{likelihoods.csv,priors.csv,sources.toml}``.
 
-Every number written is the dossier's consolidated engine default. Its
-provenance is decided per row:
+Every number starts as the dossier's consolidated engine default, and the
+published series of the sweeps (``tools/literature/``) confirm or replace it
+(``apply_literature``). Its provenance is decided per row:
 
 * if a graded (A or B) evidence row for the same entity, finding and value
   brackets the number (inside its 95% interval or stated range, or within
