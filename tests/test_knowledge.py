@@ -453,12 +453,23 @@ class TestKbCheckCommand:
 
     def test_good_copy_exits_0_with_a_one_line_summary(self, tmp_path):
         """`ddx kb check FOLDER` on a good copy exits 0 and prints one summary line, then
-        (not an error) the sign numbers the compartment pictures do not follow."""
+        (not an error) one line on the sign numbers the compartment pictures do not follow."""
         result = CliRunner().invoke(cli, ["kb", "check", str(_copy(tmp_path))])
         assert result.exit_code == 0, result.output
         lines = result.stdout.splitlines()
         assert "OK" in lines[0]
         assert f"{len(default_knowledge().entities)} entities" in lines[0]
+        misfits = picture_misfits(default_knowledge())
+        if misfits:
+            assert len(lines) == 2 and lines[1].startswith(f"note (not an error): {len(misfits)} sign numbers")
+            assert "--notes" in lines[1]
+        else:
+            assert len(lines) == 1
+
+    def test_notes_lists_the_sign_numbers_the_pictures_do_not_follow(self, tmp_path):
+        result = CliRunner().invoke(cli, ["kb", "check", "--notes", str(_copy(tmp_path))])
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
         misfits = picture_misfits(default_knowledge())
         if misfits:
             assert lines[1].startswith("note (not an error):") and len(lines) == 2 + len(misfits)

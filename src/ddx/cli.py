@@ -212,15 +212,17 @@ def kb() -> None:
     "could not run (bad option, FOLDER not found, unwritable output); 130 interrupted.",
 )
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
-def kb_check(folder: str | None) -> None:
+@click.option("--notes", is_flag=True, help="list the sign numbers the compartment pictures do not follow (not errors)")
+def kb_check(folder: str | None, notes: bool) -> None:
     """Validate the knowledge base: every problem with file, row and reason (exit 2), or a summary line
-    (and a note on the sign numbers the compartment pictures do not follow).
+    (and a one-line note on the sign numbers the compartment pictures do not follow; --notes lists them).
 
     FOLDER checks a copy of the knowledge files instead of the packaged ones.
 
     \b
-    Example:
+    Examples:
       ddx kb check
+      ddx kb check --notes
     """
     from .knowledge import load_knowledge, summary
     from .knowledge.loader import MISFIT, picture_misfits
@@ -234,7 +236,10 @@ def kb_check(folder: str | None) -> None:
         click.get_current_context().exit(2)
     click.echo(summary(kb_))
     misfits = picture_misfits(kb_)
-    if misfits:
+    if misfits and not notes:
+        click.echo(f"note (not an error): {len(misfits)} sign numbers differ from the compartment picture fitted "
+                   f"to their entity by {MISFIT:g} or more; `ddx kb check --notes` lists them")
+    elif misfits:
         click.echo(
             f"note (not an error): for {len(misfits)} sign numbers the compartment picture fitted to the "
             f"entity departs from likelihoods.csv by {MISFIT:g} or more. The engine uses the picture; "
