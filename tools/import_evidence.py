@@ -340,7 +340,7 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     for r in literature:
         if r.get("dossier"):
             continue
-        if r.get("use", "yes") == "no" or SUBGROUP_MARK in r["entity"]:
+        if kept_out(r):
             withheld[(entity_of(r["entity"]), r["feature"], r["value"])].append(r)
         if r.get("use", "yes") != "no" and r["grade"] in ("A", "B") and (r["entity"], r["feature"], r["value"]) in table:
             by_key[(r["entity"], r["feature"], r["value"])].append(r)
@@ -433,6 +433,12 @@ def subgroup_shares(literature: list[dict], sources: "Sources") -> dict[str, tup
             raise SystemExit(f"import_evidence: the subgroup shares of {entity} sum to {total:.2f}; "
                              "they must leave the entity's own lesions a share")
     return shares
+
+
+def kept_out(row: dict) -> bool:
+    """Whether a sweep row keeps its series out of the entity's own numbers: set aside
+    (use=no), or filed under a subgroup of the entity."""
+    return row.get("use", "yes") == "no" or SUBGROUP_MARK in row["entity"]
 
 
 def entity_of(name: str) -> str:
@@ -534,12 +540,10 @@ def published_centres(literature: list[dict], prior_evidence: dict[tuple, list[d
         if not counted_centre(r):
             continue
         centre_of = CENTRE_FEATURES[r["feature"]]
-        if r.get("use", "yes") == "no":
-            set_aside[(r["entity"], centre_of)].append(r)
-        else:
+        if kept_out(r):
+            set_aside[(entity_of(r["entity"]), centre_of)].append(r)
+        if r.get("use", "yes") != "no":
             new[(r["entity"], centre_of)].append(r)
-            if SUBGROUP_MARK in r["entity"]:
-                set_aside[(entity_of(r["entity"]), centre_of)].append(r)
     dossier: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for (entity, quantity), rows in prior_evidence.items():
         if quantity in DOSSIER_CENTRES:
