@@ -24,8 +24,7 @@ import attrs
 from .engine import finding_vector
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, name_key, outcome_text
-from .render import percent
-from .render import DISCLAIMER, paint
+from .render import DISCLAIMER, paint, percent
 
 #: Sections of the feature schema that describe the patient and the site:
 #: their numbers are shown on the card as the entity's typical profile.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .assessment import Assessment, Candidate, Flag
+from .assessment import Assessment, Candidate, Flag, NextFinding
 from .knowledge import COMPARTMENT_NAMES
 
 DISCLAIMER = "ddx is a teaching and research aid, not a medical device: it does not replace a radiologist's read."
@@ -43,6 +43,10 @@ def _flag(f: Flag) -> dict[str, Any]:
     }
 
 
+def _question_record(n: NextFinding) -> dict[str, Any]:
+    return {"feature": n.feature, "gain": round(n.gain, 4), "why": n.why}
+
+
 def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
     """The JSON record of output.md for one assessment (``row`` in batch only)."""
     compartments = _rounded([c.probability for c in a.compartments])
@@ -70,8 +74,8 @@ def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
             "flags": [_flag(f) for f in a.flags],
             "conflicts": list(a.conflicts),
             "findings": a.findings.as_text(),
-            "next_findings": [{"feature": n.feature, "gain": round(n.gain, 4), "why": n.why} for n in a.next_findings],
-            "history_questions": [{"feature": n.feature, "gain": round(n.gain, 4), "why": n.why} for n in a.history_questions],
+            "next_findings": [_question_record(n) for n in a.next_findings],
+            "history_questions": [_question_record(n) for n in a.history_questions],
             "error": None,
         }
     )
@@ -150,7 +154,7 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     from tabulate import tabulate
 
     rows = [
-        [i, c.name + (f" {DONT_MISS_TAG}" if c.dont_miss else ""), percent(c.probability), _why(c)]
+        [i, _tagged(c), percent(c.probability), _why(c)]
         for i, c in enumerate(a.candidates[:top], 1)
     ]
     parts = [
