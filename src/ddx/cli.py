@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -71,6 +72,23 @@ class OutputError(CommandError):
 
     def show(self, file=None) -> None:
         click.echo(f"ddx: {self.format_message()}", err=True)
+
+
+@contextlib.contextmanager
+def written_to(output: str) -> Iterator[Any]:
+    """Standard output (``-``) or an atomic file as text; a problem with the input as a
+    whole, or a failed write, becomes the command's error (exit 2)."""
+    from . import batch as b
+
+    try:
+        with b.stdout_text() if output == "-" else b.atomic_output(output) as sink:
+            yield sink
+    except b.BatchError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise OutputError(exc, output) from None
 
 
 class ClosedPipe(Exception):
@@ -583,21 +601,15 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     name = "standard input" if input_path == "-" else input_path
     done = False
     try:
-        with b.stdout_text() if output == "-" else b.atomic_output(output) as sink:
+        with written_to(output) as sink:
             summary = b.run(
                 inp.text, sink, fmt=fmt, top=top, passthrough=passthrough, strict=strict,
                 delimiter=_delimiter(delimiter), encoding=encoding, knowledge=kb_, name=name, progress=show,
             )
         done = True
-    except b.BatchError as exc:
-        raise CommandError(str(exc)) from None
     except b.StrictStop as exc:
         kept = f"{output} was left as it was" if output != "-" else f"{exc.written} row(s) were written before it"
         raise RowsFailed(f"{exc} (stopped by --strict; {kept})") from None
-    except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
-            raise
-        raise OutputError(exc, output) from None
     finally:
         inp.close()
         finish(done)
@@ -621,20 +633,11 @@ def template(output: str, force: bool) -> None:
     """
     import csv
 
-    from . import batch as b
-
     columns = ["case_id"] + list(knowledge().features)
     if output != "-" and not force and os.path.isfile(output) and os.path.getsize(output) > 0:
         raise CommandError(f"{output} already exists and is not empty; pass --force to replace it, or choose another -o")
-    try:
-        with b.stdout_text() if output == "-" else b.atomic_output(output) as sink:
-            csv.writer(sink, lineterminator="\n").writerow(columns)
-    except b.BatchError as exc:
-        raise CommandError(str(exc)) from None
-    except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
-            raise
-        raise OutputError(exc, output) from None
+    with written_to(output) as sink:
+        csv.writer(sink, lineterminator="\n").writerow(columns)
 
 
 def _any_case(group: click.Group) -> None:
