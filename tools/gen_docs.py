@@ -211,12 +211,13 @@ def _cell(text: str) -> str:
 
 
 def features_reference() -> str:
-    from ddx.cards import outcome_text, values_text
+    from ddx.cards import values_text
+    from ddx.knowledge.records import outcome_text
     from ddx.findings import NO, UNKNOWN, YES
-    from ddx.knowledge import default_knowledge, load_features
+    from ddx.knowledge import default_knowledge
 
-    features = load_features()
     kb = default_knowledge()
+    features = kb.features
     unknown = ", ".join(f"`{u}`" for u in sorted(UNKNOWN) if u) + " or a blank cell"
     lines = [
         "# Findings reference",
