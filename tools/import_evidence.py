@@ -601,9 +601,9 @@ def unmatched(literature: list[dict], out: list[tuple], shares: dict | None = No
     return found
 
 
-def compartments(entities_file: Path) -> dict[str, str]:
-    """entity id -> compartment, from entities.toml."""
-    return {e["id"]: e["compartment"] for e in tomllib.loads(entities_file.read_text(encoding="utf-8"))["entity"]}
+def read_entities(entities_file: Path) -> list[dict]:
+    """The [[entity]] tables of entities.toml (their compartments and cited sources)."""
+    return tomllib.loads(entities_file.read_text(encoding="utf-8"))["entity"]
 
 
 def conus_at_least_lumbar(out: list[tuple], compartment: dict[str, str]) -> list[tuple]:
@@ -755,7 +755,8 @@ def main(evidence_dir: Path) -> None:
         out += subgroup_tables(name, out, own_bands, sweeps, sources, features)
     unmixed = out
     out = mixed(out, shares, features)
-    out = conus_at_least_lumbar(out, compartments(OUT / "entities.toml"))
+    entities = read_entities(OUT / "entities.toml")
+    out = conus_at_least_lumbar(out, {e["id"]: e["compartment"] for e in entities})
 
     total = sum(p for _, p, _, _ in priors)
     priors = [(e, round(p / total, 6), s, g) for e, p, s, g in priors]
@@ -776,10 +777,8 @@ def main(evidence_dir: Path) -> None:
     if pictures_file.exists():
         lines = [ln for ln in pictures_file.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
         used.update(k for r in csv.DictReader(lines) for k in r["source"].split(";") if k in sources.entries)
-    entities_file = OUT / "entities.toml"
-    if entities_file.exists():
-        for e in tomllib.loads(entities_file.read_text(encoding="utf-8")).get("entity", []):
-            used.update(k for k in e.get("sources", []) if k in sources.entries)
+    for e in entities:
+        used.update(k for k in e.get("sources", []) if k in sources.entries)
     with (OUT / "sources.toml").open("w", encoding="utf-8") as fh:
         fh.write("# ddx knowledge base: the sources behind every number.\n")
         fh.write("# [KEY] citation, url and, where the source gives numbers, its evidence grade\n")
