@@ -41,11 +41,13 @@ def test_ci_installs_and_tests_as_the_readme_says():
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
 def test_readme_quotes_the_current_accuracy():
-    """The accuracy table in the README is what benchmarks/accuracy.py measures now."""
+    """The accuracy table in the README is what benchmarks/accuracy.py measures now, with its intervals."""
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_readme")
     with CASES.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    measured = {"published": accuracy.evaluate(rows, dict), "recognised": accuracy.evaluate(rows, accuracy.recognised)}
+    records = {"published": accuracy.case_records(rows, dict), "recognised": accuracy.case_records(rows, accuracy.recognised)}
+    measured = {reading: accuracy.summarise(r) for reading, r in records.items()}
+    spread = {reading: accuracy.intervals(r) for reading, r in records.items()}
     labels = {
         "compartment accuracy": "compartment",
         "top-1": "top1",
@@ -55,11 +57,13 @@ def test_readme_quotes_the_current_accuracy():
         "calibration error (ECE, 10 bins)": "ece",
     }
     for label, key in labels.items():
-        row = re.search(rf"^\| {re.escape(label)} \| ([\d.]+) \| ([\d.]+) \|", README, re.M)
+        row = re.search(rf"^\| {re.escape(label)} \| ([\d.]+) \| ([\d.]+) \| [^|]+ \| ([^|]+) \|$", README, re.M)
         assert row, f"the README has no accuracy row for {label}"
         quoted = (float(row.group(1)), float(row.group(2)))
         current = (round(measured["published"][key], 3), round(measured["recognised"][key], 3))
         assert quoted == current, f"README {label}: {quoted}, measured {current}: update the table"
+        interval = "; ".join("%.2f–%.2f" % spread[r][key] for r in records) if key in accuracy.INTERVAL_METRICS else "—"
+        assert row.group(3).strip() == interval, f"README {label}: interval {row.group(3).strip()}, measured {interval}"
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
