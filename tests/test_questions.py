@@ -180,11 +180,14 @@ class TestSeedsTeachingPoints:
         cells = dict(IDEM, level="cervical", enhancement="heterogeneous")
         a = engine.assess(parse_findings(cells, kb), kb, suggest=6)
         assert a.candidates[0].id in ("schwannoma", "neurofibroma")
-        # four questions tell nerve sheath tumours apart within a few thousandths
-        # of a bit (cystic, target sign, T2 signal, foraminal extension): both
-        # seed signs must be among them, ahead of the next (multiplicity)
+        # five questions tell nerve sheath tumours apart within a few thousandths
+        # of a bit (cystic, multiplicity, target sign, T2 signal, foraminal
+        # extension): both seed signs must be among them, well ahead of the next
+        # (paraspinal mass)
         asked = [n.feature for n in a.next_findings]
-        assert {"target_sign", "foraminal_extension"} <= set(asked[:4])
+        assert {"target_sign", "foraminal_extension"} <= set(asked[:5])
+        gain = {n.feature: n.gain for n in a.next_findings}
+        assert min(gain["target_sign"], gain["foraminal_extension"]) > 1.2 * gain[asked[5]]
 
     def test_suspected_drop_metastases_asks_enhancement(self, kb):
         cells = dict(IDEM, known_primary="yes", multiplicity="multiple")
