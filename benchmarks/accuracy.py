@@ -6,10 +6,10 @@ Two readings of every case (see the cases' README):
 Prints compartment accuracy, top-1, top-3, don't-miss recall, don't-miss
 flags per case, the expected calibration error (ECE, 10 bins) of the top
 probability, and two proper scoring rules of the whole differential: the log
-loss of the true diagnosis and the Brier score. Each figure but the ECE comes with a 95%
-percentile bootstrap interval over the cases (seeded, so every run prints the
-same): with 75 cases a proportion is known to about a tenth either way. --scan-temperature prints the
-scores for other temperatures of model.toml (how its value was chosen).
+loss of the true diagnosis and the Brier score. Each figure but the ECE comes
+with a 95% percentile bootstrap interval over the cases (seeded, so every run
+prints the same), in the form the README quotes. --scan-temperature prints
+the scores for other temperatures of model.toml (how its value was chosen).
 
 Usage: python benchmarks/accuracy.py [--cases PATH] [--misses] [--scan-temperature 1.1,1.2,1.3]
 """
@@ -75,8 +75,8 @@ def case_records(rows: list[dict], reading, kb=None) -> list[dict]:
             "case": row["case_id"],
             "truth": truth,
             "compartment_ok": a.compartment == row["compartment"],
-            "compartment": a.compartment,
-            "ranked": ranked[:3],
+            "predicted_compartment": a.compartment,
+            "top3": ranked[:3],
             "top_probability": a.candidates[0].probability,
             "dont_miss_case": truth in dont_miss,
             "dont_miss_hit": truth in a.flagged,
@@ -94,22 +94,29 @@ def summarise(records: list[dict]) -> dict:
     return {
         "cases": n,
         "compartment": sum(r["compartment_ok"] for r in records) / n,
-        "top1": sum(r["ranked"][0] == r["truth"] for r in records) / n,
-        "top3": sum(r["truth"] in r["ranked"] for r in records) / n,
+        "top1": sum(r["top3"][0] == r["truth"] for r in records) / n,
+        "top3": sum(r["truth"] in r["top3"] for r in records) / n,
         "dont_miss_recall": sum(r["dont_miss_hit"] for r in dm) / len(dm) if dm else float("nan"),
         "dont_miss_flags_per_case": sum(r["flags"] for r in records) / n,
-        "ece": ece([(r["top_probability"], r["ranked"][0] == r["truth"]) for r in records]),
+        "ece": ece([(r["top_probability"], r["top3"][0] == r["truth"]) for r in records]),
         "log_loss": math.fsum(r["log_loss"] for r in records) / n,
         "brier": math.fsum(r["brier"] for r in records) / n,
-        "misses": [(r["case"], r["truth"], r["compartment"], r["ranked"], round(r["top_probability"], 2))
-                   for r in records if r["truth"] not in r["ranked"] or not r["compartment_ok"]],
+        "misses": [(r["case"], r["truth"], r["predicted_compartment"], r["top3"], round(r["top_probability"], 2))
+                   for r in records if r["truth"] not in r["top3"] or not r["compartment_ok"]],
     }
 
 
 def evaluate(rows: list[dict], reading, kb=None) -> dict:
+    """The measures of ``rows`` in one reading (the temperature scan and its test use it)."""
     return summarise(case_records(rows, reading, kb))
 
 
+METRICS = ("compartment", "top1", "top3", "dont_miss_recall", "dont_miss_flags_per_case", "ece", "log_loss", "brier")
+#: The binned ECE has no interval: it is biased upwards at this many cases, and
+#: more so on a resample, whose repeated cases make each bin's gap between
+#: accuracy and confidence noisier, and the gap's absolute value turns noise
+#: into excess.
+INTERVAL_METRICS = tuple(m for m in METRICS if m != "ece")
 #: The percentile bootstrap behind the intervals: resamples of the cases, and a
 #: fixed seed so that the printed intervals are the same on every run.
 RESAMPLES = 2000
@@ -118,7 +125,9 @@ SEED = 0
 
 def intervals(records: list[dict], level: float = 0.95) -> dict[str, tuple[float, float]]:
     """Each measure's percentile bootstrap interval over resamples of the cases: how far
-    the figure of this many cases could move by the luck of which cases were published."""
+    the figure of this many cases could move by the luck of which cases were published.
+    (nan, nan) where no resample can measure it (no don't-miss case among the records)."""
+    records = sorted(records, key=lambda r: r["case"])
     rng = random.Random(SEED)
     n = len(records)
     draws: dict[str, list[float]] = {m: [] for m in INTERVAL_METRICS}
@@ -131,14 +140,15 @@ def intervals(records: list[dict], level: float = 0.95) -> dict[str, tuple[float
     out = {}
     for m, values in draws.items():
         values.sort()
-        out[m] = (values[int(tail * len(values))], values[min(len(values) - 1, int((1 - tail) * len(values)))])
+        last = len(values) - 1
+        out[m] = (values[round(tail * last)], values[round((1 - tail) * last)]) if values else (math.nan, math.nan)
     return out
 
 
-METRICS = ("compartment", "top1", "top3", "dont_miss_recall", "dont_miss_flags_per_case", "ece", "log_loss", "brier")
-#: The binned ECE has no interval: a resample repeats cases, which fills fewer
-#: bins more unevenly, so its resampled values sit above the figure itself.
-INTERVAL_METRICS = tuple(m for m in METRICS if m != "ece")
+def interval_text(interval: tuple[float, float]) -> str:
+    """An interval as the README quotes it: "0.72–0.89" (an en dash), or "—" when there is none."""
+    low, high = interval
+    return "—" if math.isnan(low) else f"{low:.2f}–{high:.2f}"
 
 
 def scan_temperature(rows: list[dict], temperatures: list[float]) -> None:
@@ -182,9 +192,9 @@ def main() -> None:
     spread = {reading: intervals(r) for reading, r in records.items()}
     print(f"ddx accuracy on {len(rows)} published cases ({args.cases.name}); "
           f"95% intervals from {RESAMPLES} bootstrap resamples of the cases")
-    print(f"{'metric':<26}{'published':>11}{'interval':>16}{'recognised':>12}{'interval':>16}")
+    print(f"{'metric':<26}{'published':>11}{'interval':>13}{'recognised':>12}{'interval':>13}")
     for m in METRICS:
-        cells = "".join(f"{results[r][m]:>11.3f}{'[%.2f, %.2f]' % spread[r][m] if m in spread[r] else '':>16}"
+        cells = "".join(f"{results[r][m]:>11.3f}{interval_text(spread[r].get(m, (math.nan, math.nan))):>13}"
                         for r in records)
         print(f"{m:<26}{cells}")
     if args.misses:
