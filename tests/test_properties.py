@@ -184,6 +184,19 @@ class TestRecord:
         assert again["error"] is None
 
     @given(cells())
+    def test_a_probability_is_the_same_number_wherever_it_appears(self, row):
+        """A don't-miss flag carries its candidate's probability, and every JSON probability is
+        the posterior rounded, nothing moved onto the top candidate (the CSV rounds the same posterior)."""
+        a = run(row)
+        record = to_record(a)
+        by_id = {c["id"]: c["probability"] for c in record["candidates"]}
+        for flag in record["flags"]:
+            if flag["kind"] == "dont_miss":
+                assert flag["probability"] == by_id[flag["entity"]]
+        for c in a.candidates:
+            assert abs(by_id[c.id] - c.probability) <= 5e-9
+
+    @given(cells())
     def test_record_agrees_with_the_assessment(self, row):
         """The record names the same compartment and the same ranking as the assessment."""
         a = run(row)

@@ -20,13 +20,14 @@ def paint(text: str, style: str, color: bool) -> str:
     return f"{_ANSI[style]}{text}{_RESET}" if color else text
 
 
-def _rounded(values: list[float], digits: int = 6) -> list[float]:
-    """Round probabilities so that they still sum to 1 (the residue goes to the largest)."""
-    out = [round(v, digits) for v in values]
-    if out:
-        top = max(range(len(out)), key=out.__getitem__)
-        out[top] = round(out[top] + 1.0 - sum(out), 12)
-    return out
+#: JSON probabilities carry this many decimals: every one is the posterior
+#: rounded, the same number wherever it appears (a candidate and its flag), and
+#: with 33 candidates the rounding cannot move their sum by 1e-6 (output.md).
+DIGITS = 8
+
+
+def _probability(p: float) -> float:
+    return round(p, DIGITS)
 
 
 def _reason(r) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def _flag(f: Flag) -> dict[str, Any]:
     return {
         "kind": f.kind,
         "entity": f.entity,
-        "probability": None if f.probability is None else round(f.probability, 6),
+        "probability": None if f.probability is None else _probability(f.probability),
         "message": f.message,
         "action": f.action,
     }
@@ -49,8 +50,8 @@ def _question_record(n: NextFinding) -> dict[str, Any]:
 
 def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
     """The JSON record of output.md for one assessment (``row`` in batch only)."""
-    compartments = _rounded([c.probability for c in a.compartments])
-    candidates = _rounded([c.probability for c in a.candidates])
+    compartments = [_probability(c.probability) for c in a.compartments]
+    candidates = [_probability(c.probability) for c in a.candidates]
     record: dict[str, Any] = {"case_id": a.case_id}
     if row is not None:
         record["row"] = row
