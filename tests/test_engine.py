@@ -341,6 +341,21 @@ class TestConflicts:
         """The classic signs of one compartment do not disagree with each other."""
         assert run(kb, **case).conflicts == ()
 
+    @pytest.mark.parametrize("context", [{"syndrome": "nf1"}, {"level": "cervical;thoracic"}, {"segments": "9"},
+                                         {"known_primary": "yes"}])
+    def test_history_and_location_never_disagree_with_a_sign(self, kb, context):
+        """The history, where a lesion lies and how long it is shift the odds but are no sign of a
+        compartment: with an extradural picture or a bone lesion they raise no conflict."""
+        assert run(kb, **ED_SIGNS, **context).conflicts == ()
+        assert run(kb, vertebral_body="yes", **context).conflicts == ()
+
+    def test_without_the_cord_and_csf_the_advice_is_to_read_them(self, kb):
+        """Image findings that disagree, with no cord or CSF sign given: read those to place the lesion."""
+        (text,) = run(kb, vertebral_body="yes", cord_edema="yes").conflicts
+        assert "cord_edema=yes" in text and "vertebral_body=yes" in text
+        assert text.endswith("Read the cord and the CSF to place it.")
+        assert " ".join(run(kb, **self.CONTRADICTION).conflicts).endswith("Re-read the cord and the CSF.")
+
 
 class TestDeterminism:
     @pytest.mark.parametrize("case", [{}, NERVE_SHEATH, MENINGIOMA, HEMANGIOBLASTOMA, {"cord": "compressed"}])

@@ -419,6 +419,13 @@ class TestBrokenKnowledge:
         (folder / "features.toml").write_text(text.replace('read_from = "history"', 'read_from = "mind"', 1), encoding="utf-8")
         assert any(i.path == "features.toml" and "'age'" in i.reason and "read_from must be one of images, history" in i.reason for i in _issues(folder))
 
+    def test_places_must_be_true_or_false(self, tmp_path):
+        """places says whether a finding can place a lesion in a compartment: true or false, nothing else."""
+        folder = _copy(tmp_path)
+        text = (folder / "features.toml").read_text(encoding="utf-8")
+        (folder / "features.toml").write_text(text.replace("places = false", 'places = "no"', 1), encoding="utf-8")
+        assert any(i.path == "features.toml" and "'level'" in i.reason and "places must be true or false" in i.reason for i in _issues(folder))
+
     def test_a_missing_file_is_reported(self, tmp_path):
         """A knowledge file that is missing is named."""
         folder = _copy(tmp_path)

@@ -232,12 +232,20 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
 
 
 def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
-    """Findings that point to different compartments (each read on its own), in words."""
+    """Image findings that point to different compartments (each read on its own), in words.
+
+    Only what is read off the images and can place a lesion counts: the
+    history (age, a known cancer, a syndrome) and where a lesion lies, how
+    long it is and how many there are shift the odds without contradicting a
+    sign.
+    """
     prior = kb.prior
     pointing: dict[str, list[str]] = {}
     for fid, value in findings.values:
         feature = kb.features.get(fid)
-        vector = finding_vector(kb, feature, value) if feature is not None else None
+        if feature is None or feature.read_from != "images" or not feature.places:
+            continue
+        vector = finding_vector(kb, feature, value)
         if vector is None:
             continue
         # undo the weight and the temperature: where a finding points does not depend on how much it counts
@@ -253,4 +261,5 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
     if len(pointing) < 2:
         return ()
     parts = [f"{' and '.join(fs)} {'points' if len(fs) == 1 else 'point'} to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
-    return ("The findings disagree: " + "; ".join(parts) + ". Re-read the cord and the CSF.",)
+    advice = "Re-read the cord and the CSF." if shown_signs(kb, findings) else "Read the cord and the CSF to place it."
+    return ("The findings disagree: " + "; ".join(parts) + ". " + advice,)

@@ -172,6 +172,7 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
                 required=bool(f.get("required", False)),
                 read_from=f.get("read_from", "images"),
                 picture=bool(f.get("picture", False)),
+                places=f.get("places", True),
             )
         except KeyError as exc:
             issues.add(name, None, f"{where}: missing field {exc.args[0]!r}")
@@ -183,6 +184,8 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
         if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
             issues.add(name, None, f"{where}: a picture sign must be a required choice or yes/no finding without a weight "
                                    "(the picture accounts for what its signs share)")
+        if not isinstance(feature.places, bool):
+            issues.add(name, None, f"{where}: places must be true or false")
         if feature.read_from not in READ_FROM:
             issues.add(name, None, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
         bad_alias = [v for v in feature.alias.values() if v not in feature.values]

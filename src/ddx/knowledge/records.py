@@ -41,6 +41,9 @@ class Feature:
     read_from: str = "images"
     # a compartment sign that shows a picture (pictures.csv): it counts together with the others
     picture: bool = False
+    # false for where a lesion lies, how long it is and how many there are: they shift the
+    # odds of the compartments without being a sign of one (the conflict note skips them)
+    places: bool = True
 
     @property
     def option(self) -> str:
