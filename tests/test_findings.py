@@ -226,7 +226,7 @@ class TestIntegers:
         assert text in error.message
         assert "0-120" in error.message
 
-    @pytest.mark.parametrize("text", ["abc", "54.5", "fifty", "5 4", "1e400x"])
+    @pytest.mark.parametrize("text", ["abc", "54.5", "fifty", "5 4", "1e400x", "1_0", "1e2", "0x10", "\u0665\u0664", "5.4e1"])
     def test_age_not_a_whole_number(self, text):
         """An age that is not a whole number fails naming the column and the value."""
         error = failure({"age": text})
@@ -234,7 +234,7 @@ class TestIntegers:
         assert text in error.message
         assert "whole number" in error.message
 
-    @pytest.mark.parametrize("text", ["54.0", " 54 ", "54", 54, 54.0])
+    @pytest.mark.parametrize("text", ["54.0", " 54 ", "54", "+54", "54.", 54, 54.0])
     def test_age_integral_spellings(self, text):
         """54.0, padded text and numbers given through the API all read as the whole number 54."""
         value = parse({"age": text}).get("age")

@@ -8,6 +8,7 @@ values and the closest match.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Iterable, Mapping
 
 import attrs
@@ -16,6 +17,11 @@ from .errors import FindingError
 from .knowledge import Feature, Knowledge, default_knowledge
 
 UNKNOWN = frozenset({"", "unknown", "?", "na", "n/a", "skip"})
+#: A whole number as people and spreadsheets write it: ASCII digits, an optional
+#: sign, and an optional decimal point followed only by zeros ("54", "54.0").
+#: Underscores, exponents and other scripts' digits, which int() and float()
+#: would take, are not read as numbers.
+WHOLE_NUMBER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
 YES = frozenset({"yes", "y", "true", "1"})
 NO = frozenset({"no", "n", "false", "0"})
 CASE_ID = "case_id"
@@ -92,16 +98,10 @@ def parse_value(feature: Feature, raw: Any) -> Any:
             return "no"
         raise _fail(column, str(raw), "is not yes or no", ["yes", "no"])
     if feature.kind == "integer":
-        try:
-            number = int(text)
-        except ValueError:
-            try:
-                as_float = float(text)
-            except ValueError:
-                raise _fail(column, str(raw), "is not a whole number") from None
-            if not as_float.is_integer():
-                raise _fail(column, str(raw), "is not a whole number") from None
-            number = int(as_float)
+        whole = WHOLE_NUMBER.fullmatch(text)
+        if whole is None:
+            raise _fail(column, str(raw), "is not a whole number")
+        number = int(whole.group(1))
         if not feature.min <= number <= feature.max:
             raise _fail(column, str(raw), f"is out of range (allowed: {feature.min}-{feature.max})")
         return number
