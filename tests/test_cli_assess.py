@@ -71,6 +71,13 @@ class TestFindingOptions:
         """`--case-id` is copied to the record."""
         assert as_json("--case-id", "IM017", *IDEM)["case_id"] == "IM017"
 
+    @pytest.mark.parametrize("form, line", [("table", "Case: IM017"), ("markdown", "**Case:** `IM017`")])
+    def test_case_id_heads_the_table_and_the_markdown(self, form, line):
+        """features.md: a case id is copied to the output, whatever its format; without one there is no case line."""
+        out = invoke("assess", "--case-id", "IM017", "--format", form, *IDEM).output
+        assert out.splitlines()[0] == line
+        assert "Case" not in invoke("assess", "--format", form, *IDEM).output.splitlines()[0]
+
 
 class TestJsonFormat:
     def test_keys_match_the_output_contract(self):

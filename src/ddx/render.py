@@ -163,6 +163,8 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
         "",
         tabulate(rows, headers=["#", "candidate", "P", "strongest findings (likelihood ratio vs the rest)"], tablefmt="simple"),
     ]
+    if a.case_id:
+        parts = [f"{paint('Case:', 'bold', color)} {a.case_id}"] + parts
     if not a.findings.values:
         parts += ["", "No findings given: these are the priors of the reference population."]
     if a.conflicts:
@@ -187,7 +189,8 @@ def _tagged(c: Candidate) -> str:
 def render_markdown(a: Assessment, *, top: int = 5) -> str:
     from tabulate import tabulate
 
-    lines = [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} ({percent(a.compartment_probability)})", ""]
+    lines = [f"**Case:** `{a.case_id}`", ""] if a.case_id else []
+    lines += [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} ({percent(a.compartment_probability)})", ""]
     rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
     lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))
     if a.conflicts:
