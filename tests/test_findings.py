@@ -241,6 +241,14 @@ class TestIntegers:
         assert value == 54
         assert isinstance(value, int)
 
+    def test_a_long_bad_value_is_cut_short_in_the_message_but_kept_whole(self):
+        """A 300,000-character cell is named by its start and length in the message; the error keeps the value."""
+        text = "x" * 300_000
+        error = failure({"cord": text})
+        assert error.value == text
+        assert len(error.message) < 300
+        assert "300,000 characters" in error.message and "allowed: expanded" in error.message
+
     def test_segments_must_be_at_least_one(self):
         """`segments` is an integer >= 1: zero fails."""
         error = failure({"segments": "0"})

@@ -34,7 +34,7 @@ import attrs
 
 from . import engine, render
 from .errors import DdxError, FindingError
-from .findings import CASE_ID, Findings, closest, normalise_column, parse_value
+from .findings import CASE_ID, Findings, closest, normalise_column, parse_value, quoted
 from .knowledge import COMPARTMENTS, Feature, Knowledge, default_knowledge
 from .knowledge.loader import SCORE_BITS, quantise
 
@@ -519,7 +519,7 @@ class _Assessor:
         feature = self.features[i]
         problem = _text_problem(text, self.encoding)
         if problem:
-            raise FindingError(column=feature.id, value=_readable(text), message=f"{feature.id}: '{_readable(text)}' {problem}")
+            raise FindingError(column=feature.id, value=_readable(text), message=f"{feature.id}: {quoted(_readable(text), escaped=True)} {problem}")
         value = parse_value(feature, text)
         if len(cache) < CACHE_LIMIT:
             cache[text] = value
@@ -608,7 +608,7 @@ class _Assessor:
             return None
         column = normalise_column(self.layout.header[i]) if i == self.layout.case_index else self.layout.header[i]
         shown = _readable(text)
-        return column, shown, f"{column}: '{shown}' {problem}"
+        return column, shown, f"{column}: {quoted(shown, escaped=True)} {problem}"
 
     def bad_cells(self, cells: list[str]) -> list[tuple[str, str]]:
         """(column, message) for every cell of the row that cannot be read, in column order."""

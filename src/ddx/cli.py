@@ -554,7 +554,7 @@ def _progress(inp, enabled: bool | None):
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output, atomically: it appears once every row has a record, and is left untouched when the whole file fails or --strict stops")
 @click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 50-100x slower")
-@click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="candidate columns in the CSV (JSON always lists every candidate)")
+@click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="candidate columns in the CSV, at most the number of candidates (`ddx entities`); more is an error, since a script relies on the columns it asked for (JSON always lists every candidate)")
 @click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column untouched to the output (repeatable), e.g. an accession number")
 @click.option("--strict", is_flag=True, help="stop at the first row that cannot be read (exit 1) instead of writing its error record and going on")
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="encoding of INPUT (utf-8-sig also reads a BOM); e.g. latin-1 or cp1252 for older spreadsheets")

@@ -70,11 +70,23 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return match[0] if match else None
 
 
+#: A bad value longer than this is shown cut short in a message (the error
+#: record's ``value`` keeps it whole): no value of features.md comes near it.
+SHOWN = 60
+
+
+def quoted(raw: str, *, escaped: bool = False) -> str:
+    """A cell's text quoted for a message, cut short past SHOWN characters (``escaped``: the
+    text already writes its unprintable characters as escapes, so it is quoted as it is)."""
+    quote = (lambda t: f"'{t}'") if escaped else repr
+    return quote(raw) if len(raw) <= SHOWN else f"{quote(raw[:SHOWN])}... ({len(raw):,} characters)"
+
+
 def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = None) -> FindingError:
-    message = f"{column}: {raw!r} {problem}"
+    message = f"{column}: {quoted(raw)} {problem}"
     if allowed is not None:
         allowed = list(allowed)
-        guess = closest(raw.strip().lower(), allowed)
+        guess = closest(raw.strip().lower(), allowed) if len(raw) <= SHOWN else None
         if guess:
             message += f"; did you mean {guess!r}?"
         message += f" (allowed: {', '.join(allowed)})"
