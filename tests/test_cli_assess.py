@@ -368,6 +368,22 @@ class TestOutputThatCannotBeWritten:
         assert main(args) == 2
         assert capsys.readouterr().err == f"ddx: cannot write the output: {os.strerror(errno.ENOSPC)}\n"
 
+    @pytest.mark.parametrize("args", [["assess", *IDEM], ["entities"], ["template"], ["batch", "-"]])
+    def test_a_closed_standard_output_is_named_and_exits_2(self, args, capsys, monkeypatch):
+        """`ddx ... >&-`: the output has nowhere to go, which is said (exit 2), never lost in silence."""
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"case_id,cord\nA,displaced\n")))
+        monkeypatch.setattr(sys, "stdout", None)
+        assert main(args) == 2
+        assert "ddx: cannot write the output: standard output is closed" in capsys.readouterr().err
+
+    def test_a_closed_standard_input_is_named_or_ends_the_read(self, capsys, monkeypatch):
+        """`ddx batch - <&-` says standard input is closed (exit 2); a guided read just ends (exit 0)."""
+        monkeypatch.setattr(sys, "stdin", None)
+        assert main(["batch", "-"]) == 2
+        assert "cannot read standard input: it is closed" in capsys.readouterr().err
+        assert main(["guide", *IDEM]) == 0
+        assert "end of input" in capsys.readouterr().out
+
     @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
     def test_assess_to_dev_full(self):
         with open("/dev/full", "w") as full:

@@ -149,6 +149,8 @@ def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
     """Open a file (or '-' for standard input) as text, keeping undecodable bytes for a per-row error."""
     check_encoding(encoding)
     if path == "-":
+        if sys.stdin is None:
+            raise BatchError("cannot read standard input: it is closed; pass the CSV as a file or pipe it in")
         binary = sys.stdin.buffer
         size = None
     else:

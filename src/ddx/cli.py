@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
 import sys
 from typing import Any, Iterator
@@ -395,7 +397,7 @@ def _dialogue(err: bool, colored: bool):
     def ask(prompt: str) -> str | None:
         fitted = _fit(prompt.rstrip(), err)
         click.echo(fitted + " ", nl=False, err=err, color=colored)
-        line = sys.stdin.readline()
+        line = sys.stdin.readline() if sys.stdin is not None else ""  # a closed stdin (<&-) has ended
         if not line:
             click.echo("", err=err)
             return None
@@ -589,7 +591,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     kb_ = knowledge()
     if output != "-" and input_path != "-" and b.same_file(input_path, output):
         raise CommandError(f"refusing to write the output over the input {input_path}; choose another -o")
-    if output != "-" and input_path == "-" and b.stream_is_file(sys.stdin, output):
+    if output != "-" and input_path == "-" and sys.stdin is not None and b.stream_is_file(sys.stdin, output):
         raise CommandError(f"refusing to write the output over the input: standard input is {output}; choose another -o")
     try:
         inp = b.open_input(input_path, encoding)
@@ -653,8 +655,30 @@ def _any_case(group: click.Group) -> None:
 _any_case(cli)
 
 
+class _ClosedOutput(io.RawIOBase):
+    """Standard output when the shell closed it (`>&-`): a write fails as it would on a bad
+    descriptor, so the command reports it (exit 2) instead of losing its output silently."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        raise OSError(errno.EBADF, "standard output is closed")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: click's own error handling, plus Ctrl-C, closed pipes, failed writes and internal errors."""
+    closed = sys.stdout is None
+    if closed:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
+    try:
+        return _run(argv)
+    finally:
+        if closed:  # nothing may be left to flush at exit
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         code = cli.main(args=argv, prog_name="ddx", standalone_mode=False)
     except click.exceptions.Abort:
