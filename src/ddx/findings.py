@@ -17,14 +17,14 @@ from .errors import FindingError
 from .knowledge import Feature, Knowledge, default_knowledge
 
 UNKNOWN = frozenset({"", "unknown", "?", "na", "n/a", "skip"})
+YES = frozenset({"yes", "y", "true", "1"})
+NO = frozenset({"no", "n", "false", "0"})
+CASE_ID = "case_id"
 #: A whole number as people and spreadsheets write it: ASCII digits, an optional
 #: sign, and an optional decimal point followed only by zeros ("54", "54.0").
 #: Underscores, exponents and other scripts' digits, which int() and float()
 #: would take, are not read as numbers.
 WHOLE_NUMBER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
-YES = frozenset({"yes", "y", "true", "1"})
-NO = frozenset({"no", "n", "false", "0"})
-CASE_ID = "case_id"
 
 
 @attrs.frozen

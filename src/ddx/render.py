@@ -21,8 +21,9 @@ def paint(text: str, style: str, color: bool) -> str:
 
 
 #: JSON probabilities carry this many decimals: every one is the posterior
-#: rounded, the same number wherever it appears (a candidate and its flag), and
-#: with 33 candidates the rounding cannot move their sum by 1e-6 (output.md).
+#: rounded, the same number wherever it appears (a candidate and its flag).
+#: Rounding n candidates moves their sum by at most n * 5e-9, inside
+#: output.md's 1e-6 for up to 200 candidates.
 DIGITS = 8
 
 
