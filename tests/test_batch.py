@@ -267,6 +267,13 @@ class TestRecords:
         assert record["candidates"] == [] and record["passthrough"] == {"mrn": "=1"}
         assert record["error"] == {"column": "age", "value": "-3", "message": "age: '-3' is out of range (allowed: 0-120)", "line": 3}
 
+    def test_an_error_record_has_every_key_of_a_result(self):
+        """A script can read any key of a record without asking whether the row failed."""
+        summary, out = run_text("case_id,age\nA,5\nB,-3\n", "ndjson")
+        good, bad = (json.loads(line) for line in out.splitlines())
+        assert set(good) <= set(bad)
+        assert bad["next_findings"] == [] and bad["history_questions"] == []
+
     def test_json_streams_one_array(self):
         for body, count in (("", 0), ("A,1\n", 1), ("A,1\nB,2\nC,x\n", 3)):
             summary, out = run_text("case_id,age\n" + body, "json")

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ddx.assessment import percent
 from ddx.engine import assess, posterior
 from ddx.findings import parse_findings
 from ddx.knowledge import COMPARTMENTS, load_knowledge
@@ -239,6 +240,23 @@ class TestDontMiss:
             assert (", likely (" in f.message) == likely and (", still possible (" in f.message) != likely
             seen.add(likely)
         assert seen == {True, False}
+
+
+    @pytest.mark.parametrize("p, shown", [(0.0396, "3.9%"), (0.04, "4.0%"), (0.0999, "9.9%"), (0.496, "49%"),
+                                          (0.5, "50%"), (0.0099, "<1%"), (0, "0%"), (0.995, ">99%"), (1, "100%")])
+    def test_a_percentage_never_shows_a_threshold_it_has_not_reached(self, p, shown):
+        """Percentages are cut, not rounded: 3.96% is not shown as the 4% floor, nor 49.6% as the 50% of "likely"."""
+        assert percent(p) == shown
+
+    @given(cells(max_size=8))
+    def test_an_unflagged_dont_miss_candidate_reads_below_the_floor(self, kb, row):
+        """Whatever the case, a don't-miss candidate left unflagged shows a percentage under the floor."""
+        a = run(kb, **row)
+        floor = kb.settings.dont_miss_floor
+        for c in a.candidates:
+            if c.dont_miss and c.id not in a.flagged:
+                shown = percent(c.probability)
+                assert shown == "<1%" or shown == "0%" or float(shown.rstrip("%")) < 100 * floor, (c.id, shown)
 
 
 class TestEmergency:

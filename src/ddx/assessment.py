@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
 from .findings import Findings
@@ -36,6 +38,20 @@ class CompartmentScore:
 
 #: A don't-miss entity at or above this probability is called likely, not merely possible.
 LIKELY = 0.5
+
+
+def percent(p: float) -> str:
+    """A probability as a percentage, cut rather than rounded (a whole percent, one decimal
+    under 10%), so that it never shows a threshold it has not reached: a don't-miss entity
+    at 3.96% reads 3.9%, under the 4% floor that would flag it, and one at 49.6% reads 49%,
+    not the 50% that would call it likely. Never 0% or 100% when it is neither."""
+    if p > 0.99:
+        return ">99%" if p < 1 else "100%"
+    if p < 0.01:
+        return "<1%" if p > 0 else "0%"
+    if p < 0.1:
+        return f"{math.floor(p * 1000 + 1e-9) / 10:.1f}%"
+    return f"{math.floor(p * 100 + 1e-9)}%"
 
 
 def standing(probability: float) -> str:

@@ -25,15 +25,16 @@ def exit_codes(*causes: str) -> str:
 EXIT_CODES = exit_codes("bad option or value", "unwritable output", "broken knowledge base")
 BATCH_EXIT_CODES = """\
 Exit codes: 0 every case assessed; 1 at least one row could not be read
-(the others were still written); 2 the command itself could not run (bad
-option or value, unreadable input, unknown column, unwritable output, broken
-knowledge base); 130 interrupted.
+(the others were still written; with --strict, the run stopped there); 2 the
+command itself could not run (bad option or value, unreadable input, unknown
+column, unwritable output, broken knowledge base); 130 interrupted.
 """
 ALL_EXIT_CODES = """\
 Exit codes: 0 done (batch: every case assessed); 1 batch only: at least one
-row could not be read (the others were still written); 2 the command itself
-could not run (bad option or value, unknown entity, unreadable input, unknown
-column, unwritable output, broken knowledge base); 130 interrupted.
+row could not be read (the others were still written; with --strict, the run
+stopped there); 2 the command itself could not run (bad option or value,
+unknown entity, unreadable input, unknown column, unwritable output, broken
+knowledge base); 130 interrupted.
 """
 
 DISCLAIMER = "ddx is a teaching and research aid, not a medical device."
@@ -531,6 +532,12 @@ def _progress(inp, enabled: bool | None):
         enabled = sys.stderr.isatty()
     if not enabled:
         return None, lambda done: None
+    if not sys.stderr.isatty():  # asked for off a terminal (a log file): a line per update, no bar
+
+        def line(rows: int) -> None:
+            click.echo(f"ddx batch: {rows:,} rows", err=True)
+
+        return line, lambda done: None
     if inp.size:
         bar = click.progressbar(length=inp.size, label="ddx batch", file=sys.stderr, show_pos=False)
 
@@ -555,9 +562,9 @@ def _progress(inp, enabled: bool | None):
 @cli.command(epilog=f"{DISCLAIMER}\n\n{BATCH_EXIT_CODES}")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output, atomically: it appears once every row has a record, and is left untouched when the whole file fails or --strict stops")
-@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 50-100x slower")
+@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 100-200x slower")
 @click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="candidate columns in the CSV, at most the number of candidates (`ddx entities`); more is an error, since a script relies on the columns it asked for (JSON always lists every candidate)")
-@click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column untouched to the output (repeatable), e.g. an accession number")
+@click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column to the output (repeatable), e.g. an accession number; in CSV a value that a spreadsheet would run as a formula gets a leading apostrophe, as every text cell does")
 @click.option("--strict", is_flag=True, help="stop at the first row that cannot be read (exit 1) instead of writing its error record and going on")
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="encoding of INPUT (utf-8-sig also reads a BOM); e.g. latin-1 or cp1252 for older spreadsheets")
 @click.option("--delimiter", default=None, metavar="CHAR", help="separator of INPUT: ',', ';' or 'tab' (default ','; ';' or tab when the header has no comma)")
@@ -576,7 +583,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
 
     CSV runs at tens of thousands of rows per second, so it is the format for
     large files; ndjson and json carry the full assessment of every row
-    (reasons, flags, next best findings) and are about 50-100x slower, a few
+    (reasons, flags, next best findings) and are about 100-200x slower, a few
     hundred rows per second.
 
     \b

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .assessment import Assessment, Candidate, CompartmentScore, Flag, Reason, standing
+from .assessment import Assessment, Candidate, CompartmentScore, Flag, Reason, percent, standing
 from .findings import Findings, format_value
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge, default_knowledge
 
@@ -225,7 +225,7 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
     )
     for e in dont_miss:
         why = e.why.removeprefix("Don't-miss:").strip()
-        message = f"{e.name}, {standing(probability[e.id])} ({probability[e.id]:.0%}): {why}"
+        message = f"{e.name}, {standing(probability[e.id])} ({percent(probability[e.id])}): {why}"
         flags.append(Flag("dont_miss", e.id, probability[e.id], message, e.action))
     rank = {"emergency": 0, "dont_miss": 1}
     return tuple(sorted(flags, key=lambda f: rank.get(f.kind, 2)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .assessment import Assessment, Candidate, Flag, NextFinding
+from .assessment import Assessment, Candidate, Flag, NextFinding, percent
 from .knowledge import COMPARTMENT_NAMES
 
 DISCLAIMER = "ddx is a teaching and research aid, not a medical device: it does not replace a radiologist's read."
@@ -98,6 +98,8 @@ def error_record(*, row: int | None, case_id: str | None, column: str | None, va
             "flags": [],
             "conflicts": [],
             "findings": {},
+            "next_findings": [],
+            "history_questions": [],
             "error": {"column": column, "value": value, "message": message},
         }
     )
@@ -106,15 +108,6 @@ def error_record(*, row: int | None, case_id: str | None, column: str | None, va
 
 def render_json(a: Assessment) -> str:
     return json.dumps(to_record(a), indent=2, ensure_ascii=False)
-
-
-def percent(p: float) -> str:
-    """A probability as a whole percentage, never rounded to 0% or 100% when it is neither."""
-    if p >= 0.995:
-        return ">99%" if p < 1 else "100%"
-    if p < 0.01:
-        return "<1%" if p > 0 else "0%"
-    return f"{p:.0%}"
 
 
 def _why(c: Candidate, n: int = 3) -> str:
