@@ -21,10 +21,11 @@ from typing import Any
 
 import attrs
 
+from .assessment import percent
 from .engine import finding_vector
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, name_key, outcome_text
-from .render import DISCLAIMER, paint, percent
+from .render import DISCLAIMER, paint
 
 #: Sections of the feature schema that describe the patient and the site:
 #: their numbers are shown on the card as the entity's typical profile.

@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import attrs
 
-from .assessment import Assessment, NextFinding, standing
+from .assessment import Assessment, NextFinding, percent, standing
 from .errors import FindingError
 from .findings import Findings, format_value, parse_value
 from .knowledge import COMPARTMENT_NAMES, Feature, Knowledge
-from .render import FLAG_LABELS, paint, percent
+from .render import FLAG_LABELS, paint
 
 #: Answers that end the read (the full assessment is still shown).
 STOP = frozenset({"q", "quit", "stop", "exit", "done"})
