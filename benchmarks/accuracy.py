@@ -181,6 +181,8 @@ def main() -> None:
         sys.exit(f"no cases at {args.cases} (pass --cases PATH)")
     with args.cases.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
+    if not rows:
+        sys.exit(f"no cases in {args.cases}")
     if args.scan_temperature:
         try:
             scan_temperature(rows, args.scan_temperature)
@@ -192,7 +194,7 @@ def main() -> None:
     spread = {reading: intervals(r) for reading, r in records.items()}
     print(f"ddx accuracy on {len(rows)} published cases ({args.cases.name}); "
           f"95% intervals from {RESAMPLES} bootstrap resamples of the cases")
-    print(f"{'metric':<26}{'published':>11}{'interval':>13}{'recognised':>12}{'interval':>13}")
+    print(f"{'metric':<26}{'published':>11}{'interval':>13}{'recognised':>11}{'interval':>13}")
     for m in METRICS:
         cells = "".join(f"{results[r][m]:>11.3f}{interval_text(spread[r].get(m, (math.nan, math.nan))):>13}"
                         for r in records)

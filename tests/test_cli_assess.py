@@ -384,6 +384,24 @@ class TestOutputThatCannotBeWritten:
         assert main(["guide", *IDEM]) == 0
         assert "end of input" in capsys.readouterr().out
 
+    @pytest.mark.skipif(os.name != "posix", reason="closes a file descriptor in the child")
+    def test_a_closed_standard_output_leaves_one_line_and_no_warning(self):
+        """Run for real with stdout closed, in Python's development mode: the one message, nothing
+        left to flush at exit (no 'Exception ignored', no unclosed file)."""
+        proc = subprocess.run([sys.executable, "-X", "dev", "-m", "ddx", "assess", *IDEM], stderr=subprocess.PIPE,
+                              text=True, preexec_fn=lambda: os.close(1), timeout=60)
+        assert proc.returncode == 2
+        assert proc.stderr == "ddx: cannot write the output: standard output is closed\n"
+
+    @pytest.mark.skipif(os.name != "posix", reason="closes a file descriptor in the child")
+    @pytest.mark.parametrize("progress", ["--progress", "--no-progress"])
+    def test_a_closed_standard_error_still_writes_every_row(self, progress):
+        """`ddx batch ... 2>&-`: no progress and no summary to show, but every row is written."""
+        proc = subprocess.run([sys.executable, "-m", "ddx", "batch", "-", progress], input="case_id,cord\nA,displaced\nB,x\n",
+                              stdout=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(2), timeout=60)
+        assert proc.returncode == 1
+        assert [line.split(",")[1] for line in proc.stdout.splitlines()[1:]] == ["A", "B"]
+
     @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
     def test_assess_to_dev_full(self):
         with open("/dev/full", "w") as full:

@@ -241,6 +241,15 @@ class TestIntegers:
         assert value == 54
         assert isinstance(value, int)
 
+    @pytest.mark.parametrize("text", ["9" * 5000, "-" + "9" * 40, "0000000000000000000054"])
+    def test_a_number_of_many_digits_is_out_of_range_or_read(self, text):
+        """Thousands of digits are out of range (int() would refuse them outright); leading zeros are not digits that count."""
+        if text.lstrip("0") == "54":
+            assert parse({"age": text}).get("age") == 54
+            return
+        error = failure({"age": text})
+        assert "out of range (allowed: 0-120)" in error.message and len(error.message) < 300
+
     def test_a_long_bad_value_is_cut_short_in_the_message_but_kept_whole(self):
         """A 300,000-character cell is named by its start and length in the message; the error keeps the value."""
         text = "x" * 300_000

@@ -426,6 +426,21 @@ class TestBrokenKnowledge:
         (folder / "features.toml").write_text(text.replace("places = false", 'places = "no"', 1), encoding="utf-8")
         assert any(i.path == "features.toml" and "'level'" in i.reason and "places must be true or false" in i.reason for i in _issues(folder))
 
+    @pytest.mark.parametrize("old, new, reason", [
+        ("picture = true", 'picture = "false"', "picture must be true or false"),
+        ("required = true", "required = 1", "required must be true or false"),
+        ('read_from = "history"', 'read_from = "history"\nplaces = false', "places is for image findings"),
+        ("picture = true", "picture = true\nplaces = false", "a picture sign places the lesion"),
+    ])
+    def test_a_feature_flag_is_checked(self, tmp_path, old, new, reason):
+        """required, picture and places are true or false, and places says something only of an image
+        finding that is not a picture sign."""
+        folder = _copy(tmp_path)
+        text = (folder / "features.toml").read_text(encoding="utf-8")
+        assert old in text
+        (folder / "features.toml").write_text(text.replace(old, new, 1), encoding="utf-8")
+        assert any(i.path == "features.toml" and reason in i.reason for i in _issues(folder))
+
     def test_a_missing_file_is_reported(self, tmp_path):
         """A knowledge file that is missing is named."""
         folder = _copy(tmp_path)

@@ -186,7 +186,7 @@ class TestRecord:
     @given(cells())
     def test_a_probability_is_the_same_number_wherever_it_appears(self, row):
         """A don't-miss flag carries its candidate's probability, and every JSON probability is
-        the posterior rounded, nothing moved onto the top candidate (the CSV rounds the same posterior)."""
+        the posterior rounded, nothing moved onto the top candidate."""
         a = run(row)
         record = to_record(a)
         by_id = {c["id"]: c["probability"] for c in record["candidates"]}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from decimal import ROUND_FLOOR, Decimal
 
 import attrs
 
@@ -50,8 +50,14 @@ def percent(p: float) -> str:
     if p < 0.01:
         return "<1%" if p > 0 else "0%"
     if p < 0.1:
-        return f"{math.floor(p * 1000 + 1e-9) / 10:.1f}%"
-    return f"{math.floor(p * 100 + 1e-9)}%"
+        return f"{_cut(p, 3) / 10:.1f}%"
+    return f"{_cut(p, 2)}%"
+
+
+def _cut(p: float, places: int) -> int:
+    """p times 10**places, cut to a whole number, read from p's shortest decimal form
+    (0.57 is 57, where 0.57 * 100 in binary floating point is 56.99...)."""
+    return int(Decimal(repr(p)).scaleb(places).to_integral_value(ROUND_FLOOR))
 
 
 def standing(probability: float) -> str:

@@ -171,6 +171,11 @@ def _readable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
 
 
+def _shown(text: str) -> str:
+    """A cell's text in quotes for a message, unreadable bytes written as escapes."""
+    return f"'{_readable(text)}'"
+
+
 def _encoding_label(encoding: str) -> str:
     name = codecs.lookup(encoding).name
     return "UTF-8" if name in ("utf-8", "utf-8-sig") else encoding
@@ -521,7 +526,7 @@ class _Assessor:
         feature = self.features[i]
         problem = _text_problem(text, self.encoding)
         if problem:
-            raise FindingError(column=feature.id, value=_readable(text), message=f"{feature.id}: {quoted(_readable(text), escaped=True)} {problem}")
+            raise FindingError(column=feature.id, value=_readable(text), message=f"{feature.id}: {quoted(text, _shown)} {problem}")
         value = parse_value(feature, text)
         if len(cache) < CACHE_LIMIT:
             cache[text] = value
@@ -610,7 +615,7 @@ class _Assessor:
             return None
         column = normalise_column(self.layout.header[i]) if i == self.layout.case_index else self.layout.header[i]
         shown = _readable(text)
-        return column, shown, f"{column}: {quoted(shown, escaped=True)} {problem}"
+        return column, shown, f"{column}: {quoted(text, _shown)} {problem}"
 
     def bad_cells(self, cells: list[str]) -> list[tuple[str, str]]:
         """(column, message) for every cell of the row that cannot be read, in column order."""
@@ -739,12 +744,12 @@ class _CsvOut:
         self.quoted = csv.writer(sink, lineterminator="\n", quoting=csv.QUOTE_ALL)
         self.assessor = assessor
         self._write(render.csv_header(top, assessor.layout.passthrough_names))
-        writerow, quoted, csv_row, texts = self.writer.writerow, self.quoted.writerow, assessor.csv_row, assessor.text_columns
+        writerow, write_quoted, csv_row, texts = self.writer.writerow, self.quoted.writerow, assessor.csv_row, assessor.text_columns
 
         def result(row: int, cells: list[str]) -> None:
             for i in texts:
                 if "\r" in cells[i]:
-                    return quoted(csv_row(row, cells))
+                    return write_quoted(csv_row(row, cells))
             writerow(csv_row(row, cells))
 
         self.result = result

@@ -7,6 +7,7 @@ import errno
 import io
 import os
 import sys
+import time
 from typing import Any, Iterator
 
 import click
@@ -526,16 +527,25 @@ def _delimiter(value: str | None) -> str | None:
     return "\t" if value.lower() in ("tab", "\\t", "\t") else value
 
 
+#: Off a terminal, --progress writes a line at most this often (seconds).
+PROGRESS_LINE_EVERY = 5.0
+
+
 def _progress(inp, enabled: bool | None):
     """A callback drawing progress on stderr, or None (the default unless stderr is a terminal)."""
+    terminal = sys.stderr is not None and sys.stderr.isatty()
     if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
+        enabled = terminal
+    if not enabled or sys.stderr is None:
         return None, lambda done: None
-    if not sys.stderr.isatty():  # asked for off a terminal (a log file): a line per update, no bar
+    if not terminal:  # asked for off a terminal (a log file): a line now and then, no bar
+        last = [time.monotonic()]
 
         def line(rows: int) -> None:
-            click.echo(f"ddx batch: {rows:,} rows", err=True)
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_LINE_EVERY:
+                last[0] = now
+                click.echo(f"ddx batch: {rows:,} rows", err=True)
 
         return line, lambda done: None
     if inp.size:
@@ -681,8 +691,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run(argv)
     finally:
-        if closed:  # nothing may be left to flush at exit
-            sys.stdout = open(os.devnull, "w", encoding="utf-8")
+        if closed:  # drop what could not be written, so that nothing is left to flush at exit
+            stream, sys.stdout = sys.stdout, None
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
 
 
 def _run(argv: list[str] | None) -> int:

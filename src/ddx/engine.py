@@ -261,5 +261,6 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
     if len(pointing) < 2:
         return ()
     parts = [f"{' and '.join(fs)} {'points' if len(fs) == 1 else 'point'} to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
-    advice = "Re-read the cord and the CSF." if shown_signs(kb, findings) else "Read the cord and the CSF to place it."
+    read = {fid for fid, _ in findings.values}
+    advice = "Re-read the cord and the CSF." if read & {"cord", "csf"} else "Read the cord and the CSF to place it."
     return ("The findings disagree: " + "; ".join(parts) + ". " + advice,)

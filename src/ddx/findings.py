@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import attrs
 
@@ -24,7 +24,10 @@ CASE_ID = "case_id"
 #: sign, and an optional decimal point followed only by zeros ("54", "54.0").
 #: Underscores, exponents and other scripts' digits, which int() and float()
 #: would take, are not read as numbers.
-WHOLE_NUMBER = re.compile(r"([+-]?[0-9]+)(?:\.0*)?")
+WHOLE_NUMBER = re.compile(r"([+-]?)0*([0-9]+?)(?:\.0*)?")
+#: More digits than this is out of any range of features.md, and is said so
+#: before int() is asked (which refuses numbers of thousands of digits).
+MAX_DIGITS = 9
 
 
 @attrs.frozen
@@ -75,11 +78,10 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
 SHOWN = 60
 
 
-def quoted(raw: str, *, escaped: bool = False) -> str:
-    """A cell's text quoted for a message, cut short past SHOWN characters (``escaped``: the
-    text already writes its unprintable characters as escapes, so it is quoted as it is)."""
-    quote = (lambda t: f"'{t}'") if escaped else repr
-    return quote(raw) if len(raw) <= SHOWN else f"{quote(raw[:SHOWN])}... ({len(raw):,} characters)"
+def quoted(raw: str, show: Callable[[str], str] = repr) -> str:
+    """A cell's text quoted for a message by ``show``, cut short past SHOWN characters (the
+    cut is made in the text itself, so that an escape is never split, and its length counted there)."""
+    return show(raw) if len(raw) <= SHOWN else f"{show(raw[:SHOWN])}... ({len(raw):,} characters)"
 
 
 def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = None) -> FindingError:
@@ -113,7 +115,10 @@ def parse_value(feature: Feature, raw: Any) -> Any:
         whole = WHOLE_NUMBER.fullmatch(text)
         if whole is None:
             raise _fail(column, str(raw), "is not a whole number")
-        number = int(whole.group(1))
+        sign, digits = whole.groups()
+        if len(digits) > MAX_DIGITS:
+            raise _fail(column, str(raw), f"is out of range (allowed: {feature.min}-{feature.max})")
+        number = int(sign + digits)
         if not feature.min <= number <= feature.max:
             raise _fail(column, str(raw), f"is out of range (allowed: {feature.min}-{feature.max})")
         return number

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import attrs
 
-from .assessment import Assessment
+from .assessment import Assessment, percent
 from .errors import DdxError, FindingError
 from .findings import Findings, format_value, parse_findings
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
@@ -327,12 +327,12 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     ddx_right = a.compartment == case.compartment
     lines.append(
         paint("ddx:", "bold", color)
-        + f" compartment {COMPARTMENT_NAMES[a.compartment].lower()} {a.compartment_probability:.0%} ({_mark(ddx_right, color)});"
-        + f" {short_name(truth.name)} ranked #{s.ddx_rank} ({a.probability(case.diagnosis):.0%})"
+        + f" compartment {COMPARTMENT_NAMES[a.compartment].lower()} {percent(a.compartment_probability)} ({_mark(ddx_right, color)});"
+        + f" {short_name(truth.name)} ranked #{s.ddx_rank} ({percent(a.probability(case.diagnosis))})"
     )
     for i, c in enumerate(a.candidates[:top], 1):
         star = " <- answer" if c.id == case.diagnosis else ""
-        lines.append(f"  {i}. {c.name} {c.probability:.0%}{star}")
+        lines.append(f"  {i}. {c.name} {percent(c.probability)}{star}")
     reasons = a.candidate(case.diagnosis)
     lines += ["", paint(f"Findings that should have steered the read to {short_name(truth.name)}:", "bold", color)]
     if reasons.reasons_for:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .assessment import Assessment, Candidate, Flag, NextFinding, percent
@@ -158,7 +159,7 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
         tabulate(rows, headers=["#", "candidate", "P", "strongest findings (likelihood ratio vs the rest)"], tablefmt="simple"),
     ]
     if a.case_id:
-        parts = [f"{paint('Case:', 'bold', color)} {a.case_id}"] + parts
+        parts = [f"{paint('Case:', 'bold', color)} {_printable(a.case_id)}"] + parts
     if not a.findings.values:
         parts += ["", "No findings given: these are the priors of the reference population."]
     if a.conflicts:
@@ -176,6 +177,18 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     return "\n".join(parts)
 
 
+def _printable(text: str) -> str:
+    """Text as one printable line: a newline, a carriage return or a control character is written as its escape."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _code_span(text: str) -> str:
+    """A markdown code span that holds ``text`` whatever backticks it contains."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _tagged(c: Candidate) -> str:
     return f"{c.name} {DONT_MISS_TAG}" if c.dont_miss else c.name
 
@@ -183,7 +196,7 @@ def _tagged(c: Candidate) -> str:
 def render_markdown(a: Assessment, *, top: int = 5) -> str:
     from tabulate import tabulate
 
-    lines = [f"**Case:** `{a.case_id}`", ""] if a.case_id else []
+    lines = [f"**Case:** {_code_span(_printable(a.case_id))}", ""] if a.case_id else []
     lines += [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} ({percent(a.compartment_probability)})", ""]
     rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
     lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))

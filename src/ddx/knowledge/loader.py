@@ -169,9 +169,9 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
                 weight=float(f.get("weight", 1.0)),
                 alias=dict(f.get("alias", {})),
                 meaning=dict(f.get("meaning", {})),
-                required=bool(f.get("required", False)),
+                required=f.get("required", False),
                 read_from=f.get("read_from", "images"),
-                picture=bool(f.get("picture", False)),
+                picture=f.get("picture", False),
                 places=f.get("places", True),
             )
         except KeyError as exc:
@@ -179,13 +179,21 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
             continue
         if feature.id in features:
             issues.add(name, None, f"{where}: duplicate feature id")
+        flags = {"required": feature.required, "picture": feature.picture, "places": feature.places}
+        not_bool = [field for field, value in flags.items() if not isinstance(value, bool)]
+        for field in not_bool:
+            issues.add(name, None, f"{where}: {field} must be true or false")
+        if not_bool:
+            continue
         if not 0 < feature.weight <= 1:
             issues.add(name, None, f"{where}: weight must be in (0, 1]")
         if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
             issues.add(name, None, f"{where}: a picture sign must be a required choice or yes/no finding without a weight "
                                    "(the picture accounts for what its signs share)")
-        if not isinstance(feature.places, bool):
-            issues.add(name, None, f"{where}: places must be true or false")
+        if "places" in f and feature.read_from == "history":
+            issues.add(name, None, f"{where}: places is for image findings; the history never places a lesion")
+        if feature.picture and not feature.places:
+            issues.add(name, None, f"{where}: a picture sign places the lesion: remove places = false")
         if feature.read_from not in READ_FROM:
             issues.add(name, None, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
         bad_alias = [v for v in feature.alias.values() if v not in feature.values]
