@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
-
 import attrs
 
 from .findings import Findings
@@ -55,9 +53,10 @@ def percent(p: float) -> str:
 
 
 def _cut(p: float, places: int) -> int:
-    """p times 10**places, cut to a whole number, read from p's shortest decimal form
-    (0.57 is 57, where 0.57 * 100 in binary floating point is 56.99...)."""
-    return int(Decimal(repr(p)).scaleb(places).to_integral_value(ROUND_FLOOR))
+    """p (between 0.01 and 1) times 10**places, cut to a whole number, read off the digits of
+    p's shortest decimal form (0.57 is 57, where 0.57 * 100 in binary floating point is 56.99...)."""
+    whole, _, fraction = repr(p).partition(".")
+    return int(whole + (fraction + "0" * places)[:places])
 
 
 def standing(probability: float) -> str:
