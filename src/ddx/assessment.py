@@ -36,13 +36,28 @@ class CompartmentScore:
 
 #: A don't-miss entity at or above this probability is called likely, not merely possible.
 LIKELY = 0.5
+#: Decimals a probability is good to: scores are sums of multiples of 2**-32 nats, so a
+#: posterior carries that much noise in its last digits (a prior of 0.60 comes out as
+#: 0.59999999999607). Thresholds and percentages both read it at this precision.
+PRECISION = 9
+
+
+#: Half a unit of the last decimal read: a probability this close under a threshold reads as at it.
+TOLERANCE = 0.5 * 10.0**-PRECISION
+
+
+def reaches(probability: float, threshold: float) -> bool:
+    """Whether a probability is at or above a threshold, read at PRECISION (as percent() shows it)."""
+    return probability >= threshold - TOLERANCE
 
 
 def percent(p: float) -> str:
-    """A probability as a percentage, cut rather than rounded (a whole percent, one decimal
-    under 10%), so that it never shows a threshold it has not reached: a don't-miss entity
-    at 3.96% reads 3.9%, under the 4% floor that would flag it, and one at 49.6% reads 49%,
-    not the 50% that would call it likely. Never 0% or 100% when it is neither."""
+    """A probability as a percentage, read at PRECISION and then cut rather than rounded (a
+    whole percent, one decimal under 10%), so that it never shows a threshold it has not
+    reached: a don't-miss entity at 3.96% reads 3.9%, under the 4% floor that would flag it,
+    and one at 49.6% reads 49%, not the 50% that would call it likely. Never 0% or 100% when
+    it is neither."""
+    p = round(p, PRECISION)
     if p > 0.99:
         return ">99%" if p < 1 else "100%"
     if p < 0.01:
@@ -61,7 +76,7 @@ def _cut(p: float, places: int) -> int:
 
 def standing(probability: float) -> str:
     """How a flag names a don't-miss entity's place: likely at LIKELY or more, else still possible."""
-    return "likely" if probability >= LIKELY else "still possible"
+    return "likely" if reaches(probability, LIKELY) else "still possible"
 
 
 @attrs.frozen

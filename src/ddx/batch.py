@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterator, TextIO
 import attrs
 
 from . import engine, render
+from .assessment import TOLERANCE
 from .errors import DdxError, FindingError
 from .findings import CASE_ID, Findings, closest, normalise_column, parse_value, quoted
 from .knowledge import COMPARTMENTS, Feature, Knowledge, default_knowledge
@@ -484,7 +485,7 @@ class _Assessor:
         self.compartment_getters = [_getter([i for i, e in enumerate(kb.entities) if e.compartment == c]) for c in COMPARTMENTS]
         self.dont_miss = tuple(i for i, e in enumerate(kb.entities) if e.dont_miss)
         self.dont_miss_getter = _getter(self.dont_miss)
-        self.floor = kb.settings.dont_miss_floor
+        self.floor = kb.settings.dont_miss_floor - TOLERANCE  # reaches(p, floor), as engine._flags reads it
         try:
             self.packed: _Packed | None = _Packed(kb)
         except ValueError:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .assessment import Assessment, Candidate, CompartmentScore, Flag, Reason, percent, standing
+from .assessment import Assessment, Candidate, CompartmentScore, Flag, Reason, percent, reaches, standing
 from .findings import Findings, format_value
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge, default_knowledge
 
@@ -220,7 +220,7 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
         flags.append(Flag(rule.kind, None, p, rule.message, rule.action))
     floor = kb.settings.dont_miss_floor
     dont_miss = sorted(
-        (e for e in kb.entities if e.dont_miss and probability[e.id] >= floor),
+        (e for e in kb.entities if e.dont_miss and reaches(probability[e.id], floor)),
         key=lambda e: -probability[e.id],
     )
     for e in dont_miss:
