@@ -231,7 +231,8 @@ class TestDontMiss:
 
     def test_a_leading_dont_miss_entity_is_called_likely_a_trailing_one_possible(self, kb):
         """The flag says "likely" for a don't-miss entity at 50% or more, "still possible" below."""
-        a = run(kb, **ED_SIGNS, known_primary="yes", vertebral_body="yes", cord="compressed", age=70)
+        a = run(kb, **ED_SIGNS, known_primary="yes", vertebral_body="yes", cord="compressed", age=70,
+                multiplicity="multiple", level="thoracic")
         seen = set()
         for f in a.flags:
             if f.kind != "dont_miss":

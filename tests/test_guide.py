@@ -147,7 +147,7 @@ class TestQuestions:
         assert QUESTION.findall(result.stdout) == ["csf", "csf"]
 
     def test_running_summary_after_each_answer(self, kb):
-        result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input="widened\ndisplaced\n")
+        result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input="displaced\nwidened\n")
         assert re.search(r"  -> (Intradural extramedullary|Intramedullary|Extradural) \d+% \| ", result.stdout)
 
     def test_skip_and_unknown_pass(self, kb):
@@ -159,11 +159,11 @@ class TestQuestions:
 
 class TestOutput:
     def test_json_keeps_stdout_for_the_record(self, kb):
-        result = CliRunner().invoke(cli, ["guide", "--format", "json", "--max-questions", "2"], input="widened\ndisplaced\n")
+        result = CliRunner().invoke(cli, ["guide", "--format", "json", "--max-questions", "2"], input="displaced\nwidened\n")
         assert result.exit_code == 0
         record = json.loads(result.stdout)
         assert record["compartment"] == "intradural_extramedullary"
-        assert [q["answer"] for q in record["guide"]["questions"]] == ["widened", "displaced"]
+        assert [q["answer"] for q in record["guide"]["questions"]] == ["displaced", "widened"]
         assert record["next_findings"]
         assert QUESTION.search(result.stderr)
 
@@ -234,11 +234,11 @@ def test_the_piped_examples_of_help_answer_what_is_asked(command):
             assert "Answer:" in shown and re.search(r"score \d/2", shown)
 
 
-def test_the_guide_example_answers_csf_then_cord(kb):
-    """The example's answers meet their questions: the guide asks the CSF first, then the cord."""
-    _, asked, _ = guided(kb, {"csf": "effaced", "cord": "expanded"}, max_questions=2)
-    assert asked == ["csf", "cord"]
-    assert help_examples("guide")[0][1].splitlines()[:2] == ["effaced", "expanded"]
+def test_the_guide_example_answers_cord_then_csf(kb):
+    """The example's answers meet their questions: the guide asks the cord first, then the CSF."""
+    _, asked, _ = guided(kb, {"cord": "displaced", "csf": "widened"}, max_questions=2)
+    assert asked == ["cord", "csf"]
+    assert help_examples("guide")[0][1].splitlines()[:2] == ["displaced", "widened"]
 
 
 # -- don't-miss is marked in text, not only in colour -------------------------
