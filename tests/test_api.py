@@ -111,3 +111,121 @@ class TestAssessment:
         """An attribute ddx does not have raises AttributeError."""
         with pytest.raises(AttributeError):
             ddx.no_such_thing  # noqa: B018
+
+
+class TestValues:
+    def test_list_columns_take_python_sequences(self):
+        """A list column takes a list or tuple as well as 'a;b' text."""
+        assert ddx.assess(level=["cervical", "thoracic"]) == ddx.assess(level="cervical;thoracic")
+        assert ddx.assess(level=("thoracic",)).findings.get("level") == ("thoracic",)
+
+    def test_findings_round_trip(self):
+        """The findings of an assessment, given back as keywords, give the same assessment."""
+        a = ddx.assess(level="cervical;thoracic", syndrome="none", age=54, **CELLS)
+        assert ddx.assess(**a.findings.as_dict()) == a
+
+    def test_an_empty_list_is_the_known_answer_none_where_there_is_one(self):
+        """syndrome=() is 'none' (known), as the record stores it; level=() is not assessed."""
+        assert ddx.assess(syndrome=()).findings.get("syndrome") == ()
+        assert "level" not in ddx.assess(level=[]).findings
+
+    def test_a_list_for_a_one_value_column_is_refused(self):
+        """A list given to a column of one value is an error naming the column."""
+        with pytest.raises(FindingError, match="cord: .* is a list, but cord takes one value"):
+            ddx.assess(cord=["displaced"])
+
+    @pytest.mark.parametrize("missing", [None, float("nan"), "", "unknown"])
+    def test_missing_values_are_not_assessed(self, missing):
+        """None, NaN (a pandas blank), an empty string and 'unknown' all leave a finding unknown."""
+        assert ddx.assess(age=missing, csf_cap=missing, **{"cord": "displaced"}) == ddx.assess(cord="displaced")
+
+    def test_an_error_keeps_the_value_as_written(self):
+        """The error's value is the text as given, not a cleaned-up copy."""
+        with pytest.raises(FindingError) as info:
+            ddx.assess(cord=" DISPLACE ")
+        assert info.value.value == " DISPLACE "
+        assert "did you mean 'displaced'" in str(info.value)
+
+    def test_two_spellings_of_one_column_are_refused(self):
+        """A mapping that names one column twice (csf_cap and 'CSF cap') is refused, as batch refuses the header."""
+        with pytest.raises(FindingError, match="same column"):
+            ddx.assess({"csf_cap": "yes", "CSF cap": "no"})
+
+    def test_a_keyword_replaces_the_column_however_the_mapping_spells_it(self):
+        """A keyword wins over the same column in the mapping, whatever its spelling there."""
+        assert ddx.assess({"CSF cap": "yes"}, csf_cap="no") == ddx.assess(csf_cap="no")
+
+    def test_what_is_not_findings_is_a_type_error(self):
+        """A string or a number in place of the findings is a TypeError that says what is expected."""
+        with pytest.raises(TypeError, match="mapping of column"):
+            ddx.assess("cord=displaced")
+        with pytest.raises(TypeError, match="mapping of column"):
+            ddx.parse_findings(None)
+
+
+class TestHandMadeFindings:
+    """A Findings record built by hand is read again: the engine never scores a value it would misread."""
+
+    def test_text_for_a_list_column_is_read_as_a_list(self):
+        """level='craniocervical' is the region craniocervical, not also 'cervical' inside its name."""
+        by_hand = ddx.assess(ddx.Findings(values=(("level", "craniocervical"),)))
+        assert by_hand == ddx.assess(level="craniocervical")
+        assert by_hand != ddx.assess(level="craniocervical;cervical")
+
+    def test_a_column_given_twice_is_refused(self):
+        """A finding repeated in the record would count more than once; it is refused."""
+        with pytest.raises(FindingError, match="given twice"):
+            ddx.assess(ddx.Findings(values=(("dural_tail", "yes"),) * 3))
+
+    def test_unknown_column_and_bad_value_are_refused(self):
+        """An unknown column and an unreadable value fail as they would in a cell."""
+        with pytest.raises(FindingError, match="not a known column"):
+            ddx.assess(ddx.Findings(values=(("zzz", "yes"),)))
+        with pytest.raises(FindingError, match="did you mean 'displaced'"):
+            ddx.assess(ddx.Findings(values=(("cord", "displace"),)))
+
+    def test_readable_values_are_made_canonical(self):
+        """Upper case and numbers as text are read as a cell would be."""
+        by_hand = ddx.Findings(values=(("age", "54"), ("cord", "DISPLACED")), case_id="X1")
+        assert ddx.assess(by_hand) == ddx.assess(age=54, cord="displaced", case_id="X1")
+
+
+class TestKnowledgeArgument:
+    def test_an_edited_base_is_used_for_keywords_and_records(self):
+        """knowledge= scores with the base given, for keywords and for a Findings record alike."""
+        hot = ddx.load_knowledge(model={"temperature": 3.0})
+        packaged = ddx.assess(**CELLS)
+        by_keywords = ddx.assess(knowledge=hot, **CELLS)
+        by_record = ddx.assess(ddx.parse_findings(CELLS), knowledge=hot)
+        assert by_keywords == by_record
+        assert by_keywords.candidates[0].probability < packaged.candidates[0].probability
+
+
+class TestSurface:
+    def test_dir_lists_the_public_names(self):
+        """dir(ddx) shows what ddx.__all__ exports, loaded on first use."""
+        assert set(ddx.__all__) <= set(dir(ddx))
+        for name in ddx.__all__:
+            assert getattr(ddx, name) is not None
+
+    def test_errors_module_is_reachable(self):
+        """ddx.errors.FindingError (named in the docstrings) is reachable after a bare import ddx."""
+        assert ddx.errors.FindingError is ddx.FindingError is FindingError
+
+    def test_to_record_is_the_json_of_output_md(self):
+        """ddx.to_record gives the JSON record that `ddx assess --format json` prints."""
+        import json
+
+        from click.testing import CliRunner
+
+        from ddx.cli import cli
+
+        result = CliRunner().invoke(cli, ["assess", "--format", "json", "--cord", "displaced", "--csf", "widened"])
+        assert json.loads(result.stdout) == json.loads(json.dumps(ddx.to_record(ddx.assess(cord="displaced", csf="widened"))))
+
+    def test_repr_is_a_short_summary(self):
+        """repr(Assessment) names the compartment and the leaders in one short line."""
+        a = ddx.assess(case_id="C1", **CELLS)
+        text = repr(a)
+        assert len(text) < 300 and "\n" not in text
+        assert a.compartment in text and a.candidates[0].id in text and "C1" in text

@@ -8,6 +8,8 @@ flags the entities that must not be missed.
     >>> a = ddx.assess(cord="displaced", csf="widened", foraminal_extension="yes")
     >>> a.compartment
     'intradural_extramedullary'
+    >>> ddx.to_record(a)["candidates"][0]["id"]
+    'schwannoma'
 """
 
 from __future__ import annotations
@@ -16,24 +18,42 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Assessment", "Findings", "assess", "load_knowledge", "parse_findings", "__version__"]
+__all__ = [
+    "Assessment",
+    "FindingError",
+    "Findings",
+    "assess",
+    "load_knowledge",
+    "parse_findings",
+    "to_record",
+    "__version__",
+]
 
 
-def assess(findings: Any = None, /, **cells: Any):
+def assess(findings: Any = None, /, *, knowledge: Any = None, **cells: Any):
     """Assess one case: a Findings record, a mapping of column -> value, or keywords.
 
-    Raises ddx.errors.FindingError for a value that cannot be read.
+    A keyword replaces the same column in the mapping. Values are read as a CSV
+    cell or a CLI option is (``"yes"``, ``True``, ``54``, ``"cervical;thoracic"``
+    or ``["cervical", "thoracic"]``); None, a blank and NaN are not assessed.
+    ``knowledge`` is a base from ``load_knowledge()``, the packaged one by
+    default. Raises ddx.FindingError for a value that cannot be read.
     """
     from .engine import assess as _assess
-    from .findings import Findings, parse_findings
+    from .findings import Findings, canonical, normalise_column, parse_findings
 
     if isinstance(findings, Findings):
         if cells:
             raise TypeError("give either a Findings record or keyword findings, not both")
-        return _assess(findings)
+        return _assess(canonical(findings, knowledge), knowledge)
+    if findings is not None and not hasattr(findings, "items"):
+        raise TypeError(f"findings are a Findings record or a mapping of column -> value, not {type(findings).__name__}")
     merged = dict(findings or {})
-    merged.update(cells)
-    return _assess(parse_findings(merged))
+    if cells:
+        replaced = {normalise_column(column) for column in cells}
+        merged = {k: v for k, v in merged.items() if normalise_column(str(k)) not in replaced}
+        merged.update(cells)
+    return _assess(parse_findings(merged, knowledge), knowledge)
 
 
 def __getattr__(name: str):
@@ -45,8 +65,24 @@ def __getattr__(name: str):
         from . import findings
 
         return getattr(findings, name)
+    if name == "FindingError":
+        from .errors import FindingError
+
+        return FindingError
     if name == "load_knowledge":
         from .knowledge import load_knowledge
 
         return load_knowledge
+    if name == "to_record":
+        from .render import to_record
+
+        return to_record
+    if name in ("errors", "engine", "findings", "knowledge", "render", "assessment"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'ddx' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | {name for name in globals() if name.startswith("__")})

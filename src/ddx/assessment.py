@@ -99,8 +99,10 @@ class NextFinding:
     why: str
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Assessment:
+    """The answer for one case. Its repr is a summary; every field is there to read."""
+
     findings: Findings
     compartments: tuple[CompartmentScore, ...]
     candidates: tuple[Candidate, ...]
@@ -110,6 +112,14 @@ class Assessment:
     next_findings: tuple[NextFinding, ...] = ()
     # worth asking of the history (the request, the chart)
     history_questions: tuple[NextFinding, ...] = ()
+
+    def __repr__(self) -> str:
+        top = ", ".join(f"{c.id} {c.probability:.3f}" for c in self.candidates[:3])
+        case = f"case_id={self.case_id!r}, " if self.case_id is not None else ""
+        return (
+            f"<Assessment {case}compartment={self.compartment!r} {self.compartment_probability:.3f}; "
+            f"top: {top}; {len(self.flags)} flag(s); {len(self.findings.values)} finding(s)>"
+        )
 
     @property
     def case_id(self) -> str | None:

@@ -8,6 +8,7 @@ values and the closest match.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from typing import Any, Callable, Iterable, Mapping
 
@@ -97,10 +98,16 @@ def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = N
 
 def parse_value(feature: Feature, raw: Any) -> Any:
     """The canonical value of one cell, or None when it is unknown."""
-    if raw is None:
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return None
     if isinstance(raw, bool):
         raw = "yes" if raw else "no"
+    if isinstance(raw, (list, tuple, set, frozenset)):
+        if feature.kind != "list":
+            raise _fail(feature.id, repr(raw), f"is a list, but {feature.id} takes one value", feature.values)
+        if not raw:
+            return () if feature.exclusive else None
+        raw = ";".join(str(part) for part in raw)
     text = str(raw).strip().lower()
     if text in UNKNOWN:
         return None
@@ -125,7 +132,7 @@ def parse_value(feature: Feature, raw: Any) -> Any:
     if feature.kind == "choice":
         return _choice(feature, text, str(raw))
     parts = [p.strip() for p in text.replace(",", ";").split(";")]
-    chosen = {_choice(feature, p, str(raw)) for p in parts if p and p not in UNKNOWN}
+    chosen = {_choice(feature, p, p) for p in parts if p and p not in UNKNOWN}
     if not chosen:
         return None
     if feature.exclusive in chosen:
@@ -136,6 +143,7 @@ def parse_value(feature: Feature, raw: Any) -> Any:
 
 
 def _choice(feature: Feature, text: str, raw: str) -> str:
+    """The canonical value of ``text``; an error names ``raw``, the cell as it was written."""
     if text in feature.values:
         return text
     text_us = text.replace("-", "_").replace(" ", "_")
@@ -143,7 +151,36 @@ def _choice(feature: Feature, text: str, raw: str) -> str:
         return text_us
     if text in feature.alias:
         return feature.alias[text]
-    raise _fail(feature.id, text, "is not a value", feature.values)
+    raise _fail(feature.id, raw, "is not a value", feature.values)
+
+
+def canonical(findings: Findings, knowledge: Knowledge | None = None) -> Findings:
+    """A Findings record built by hand, with every value read as parse_findings reads it.
+
+    The engine trusts a record's values; a hand-made one could hold a column twice,
+    an unknown column, or text where a list or a number belongs, and be scored
+    wrongly without a word. Each value is read again here, so those fail as a cell would.
+    """
+    kb = knowledge or default_knowledge()
+    values: dict[str, Any] = {}
+    for column, raw in findings.values:
+        feature = kb.features.get(column)
+        if feature is None:
+            raise FindingError(column=str(column), value=str(raw), message=_unknown_column(str(column), kb))
+        if column in values:
+            raise FindingError(column=column, value=str(raw), message=f"{column} is given twice; give it once")
+        value = parse_value(feature, raw)
+        if value is not None:
+            values[column] = value
+    return Findings(values=tuple(sorted(values.items())), case_id=findings.case_id)
+
+
+def _unknown_column(column: str, kb: Knowledge) -> str:
+    message = f"{column!r} is not a known column"
+    guess = closest(normalise_column(column), list(kb.features) + [CASE_ID])
+    if guess:
+        message += f"; did you mean {guess!r}?"
+    return message + " (see `ddx features`; pass it through with --passthrough to keep it)"
 
 
 def normalise_column(name: str) -> str:
@@ -161,12 +198,22 @@ def parse_findings(
     An unknown column is an error naming the closest known column, unless it
     is listed in ``passthrough``.
     """
+    if not isinstance(cells, Mapping):
+        raise TypeError(f"findings are a mapping of column -> value, not {type(cells).__name__}")
     kb = knowledge or default_knowledge()
     keep = {normalise_column(p) for p in passthrough}
     values: dict[str, Any] = {}
     case_id = None
+    written: dict[str, str] = {}
     for column, raw in cells.items():
         key = normalise_column(str(column))
+        if key in written:
+            raise FindingError(
+                column=str(column),
+                value="" if raw is None else str(raw),
+                message=f"{column!r} and {written[key]!r} are the same column ({key}); give it once",
+            )
+        written[key] = str(column)
         if key == CASE_ID:
             text = "" if raw is None else str(raw).strip()
             case_id = text or None
@@ -175,12 +222,7 @@ def parse_findings(
         if feature is None:
             if key in keep:
                 continue
-            message = f"{column!r} is not a known column"
-            guess = closest(key, list(kb.features) + [CASE_ID])
-            if guess:
-                message += f"; did you mean {guess!r}?"
-            message += " (see `ddx features`; pass it through with --passthrough to keep it)"
-            raise FindingError(column=str(column), value="", message=message)
+            raise FindingError(column=str(column), value="", message=_unknown_column(str(column), kb))
         value = parse_value(feature, raw)
         if value is not None:
             values[key] = value
