@@ -146,3 +146,12 @@ def test_a_marker_reads_its_file_from_the_repository_root():
     assert "$ ddx quiz --seed 7 < docs/examples/quiz-answers.txt\n" in block and "Answer:" in block
     with pytest.raises(gen_docs.DocsError, match="relative to the repository root"):
         gen_docs.fill_markers("<!-- ddx: quiz --seed 7 < examples/quiz-answers.txt -->\n")
+
+
+def test_the_python_examples_of_the_user_guide_run():
+    """The `>>>` examples of the user guide's Python section give what they show."""
+    import doctest
+
+    result = doctest.testfile(str(DOCS / "user-guide.md"), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 5
+    assert result.failed == 0
