@@ -98,6 +98,47 @@ class TestAnswers:
     def test_compartment_shorthands_and_names(self, text, expected):
         assert parse_compartment(text) == expected
 
+    @pytest.mark.parametrize(
+        "text, expected",
+        [
+            ("intra-dural extramedullary", "intradural_extramedullary"),
+            ("intradural extra-medullary", "intradural_extramedullary"),
+            ("ID-EM", "intradural_extramedullary"),
+            ("extra-dural", "extradural"),
+            ("Extra dural", "extradural"),
+            ("intra-medullary", "intramedullary"),
+            ("epidural", "extradural"),
+        ],
+    )
+    def test_compartment_spelling_variants(self, text, expected):
+        assert parse_compartment(text) == expected
+
+    @pytest.mark.parametrize(
+        "text, meant",
+        [
+            ("intradural", ("intramedullary (im)", "intradural extramedullary (idem)")),
+            ("Intra-dural", ("intramedullary (im)", "intradural extramedullary (idem)")),
+            ("extramedullary", ("intradural extramedullary (idem)", "extradural (ed)")),
+        ],
+    )
+    def test_a_word_that_fits_two_compartments_names_both(self, text, meant):
+        with pytest.raises(AnswerError) as info:
+            parse_compartment(text)
+        message = str(info.value)
+        assert "is not one compartment" in message and all(m in message for m in meant), message
+        assert "did you mean" not in message
+
+    def test_a_typo_of_intradural_is_not_sent_to_the_other_side_of_the_dura(self):
+        with pytest.raises(AnswerError) as info:
+            parse_compartment("intradual")
+        assert "extradural" not in str(info.value)
+        assert "intramedullary (im) or intradural extramedullary (idem)" in str(info.value)
+
+    def test_intradural_in_the_quiz_is_asked_again_with_both_compartments(self):
+        result = play(["--seed", "7"], ["intradural"])
+        assert "did you mean 'extradural'" not in result.stdout
+        assert "'intradural' is not one compartment: it could be intramedullary (im) or intradural extramedullary (idem); try again" in result.stdout
+
     def test_a_compartment_typo_gets_a_suggestion(self):
         with pytest.raises(AnswerError, match="did you mean 'idem'"):
             parse_compartment("idm")

@@ -13,6 +13,7 @@ import csv
 import difflib
 import io
 import random
+import re
 from importlib import resources
 from typing import Any, Callable
 
@@ -32,6 +33,8 @@ COMPARTMENT_SHORTHANDS = {
     "idem": "intradural_extramedullary",
     "ed": "extradural",
 }
+#: Other words for a compartment that a trainee may type.
+COMPARTMENT_SYNONYMS = {"epidural": "extradural"}
 
 TOP = 3
 
@@ -176,24 +179,51 @@ def cap_notice(case: QuizCase) -> str | None:
     return f"{deal.asked} rounds asked for, but ddx ships {deal.rounds} cases: playing {deal.rounds} rounds, each case once."
 
 
-def _norm(text: str) -> str:
-    return text.strip().lower().replace("-", "_").replace(" ", "_").replace("/", "_")
+def _squash(text: str) -> str:
+    """A compartment answer with case, spaces and punctuation gone: 'Intra-dural extramedullary'
+    and 'intradural_extramedullary' are one answer."""
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+#: Words that name a side of the dura or of the cord but not one compartment, with the two they could mean.
+AMBIGUOUS_COMPARTMENTS = {
+    "intradural": ("intramedullary", "intradural_extramedullary"),
+    "extramedullary": ("intradural_extramedullary", "extradural"),
+}
+
+
+def _compartment_answers() -> dict[str, tuple[str, str]]:
+    """Every accepted answer, squashed, with its compartment and how to write it: the
+    shorthands, the synonyms, the ids and the names."""
+    written = [*COMPARTMENT_SHORTHANDS.items(), *COMPARTMENT_SYNONYMS.items(), *((c, c) for c in COMPARTMENTS)]
+    written += [(name.lower(), c) for c, name in COMPARTMENT_NAMES.items()]
+    return {_squash(text): (c, text) for text, c in written}
+
+
+def _either_compartment(word: str) -> str:
+    """'intramedullary (im) or intradural extramedullary (idem)': what ``word`` alone could mean."""
+    short = {c: k for k, c in COMPARTMENT_SHORTHANDS.items()}
+    return " or ".join(f"{COMPARTMENT_NAMES[c].lower()} ({short[c]})" for c in AMBIGUOUS_COMPARTMENTS[word])
 
 
 def parse_compartment(text: str) -> str:
-    """A compartment id from an id, a name or a shorthand (im, idem, ed); typos get a suggestion."""
-    key = _norm(text)
+    """A compartment id from an id, a name, a shorthand (im, idem, ed) or 'epidural', hyphens
+    and spaces as the reader likes; 'intradural' or 'extramedullary' alone is refused with the two
+    compartments it could mean, and a typo gets a suggestion."""
+    key = _squash(text)
     if not key:
         raise AnswerError("give a compartment: im, idem or ed")
-    accepted = dict(COMPARTMENT_SHORTHANDS)
-    accepted.update({c: c for c in COMPARTMENTS})
-    accepted.update({_norm(name): c for c, name in COMPARTMENT_NAMES.items()})
+    accepted = _compartment_answers()
     if key in accepted:
-        return accepted[key]
-    guess = difflib.get_close_matches(key, list(accepted), n=1, cutoff=0.6)
+        return accepted[key][0]
+    if key in AMBIGUOUS_COMPARTMENTS:
+        raise AnswerError(f"{text.strip()!r} is not one compartment: it could be {_either_compartment(key)}")
+    guess = difflib.get_close_matches(key, [*accepted, *AMBIGUOUS_COMPARTMENTS], n=1, cutoff=0.6)
     message = f"{text.strip()!r} is not a compartment"
+    if guess and guess[0] in AMBIGUOUS_COMPARTMENTS:
+        raise AnswerError(f"{message}; {guess[0]} alone could be {_either_compartment(guess[0])}")
     if guess:
-        message += f"; did you mean {guess[0]!r}?"
+        message += f"; did you mean {accepted[guess[0]][1]!r}?"
     raise AnswerError(message + " (im = intramedullary, idem = intradural extramedullary, ed = extradural)")
 
 
