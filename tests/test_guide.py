@@ -146,6 +146,19 @@ class TestQuestions:
         assert "widened: the CSF space is widened on the side of the mass" in result.stdout
         assert QUESTION.findall(result.stdout) == ["csf", "csf"]
 
+    def test_a_question_mark_is_help_not_a_skip(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--no-color", "--cord", "displaced"], input="?\nq\n")
+        assert "widened: the CSF space is widened on the side of the mass" in result.stdout
+        assert QUESTION.findall(result.stdout) == ["csf", "csf"]
+        assert "(skipped)" not in result.stdout
+
+    def test_a_byte_order_mark_before_the_first_answer_is_not_part_of_it(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "2"], input="\ufeffdisplaced\nwidened\n")
+        assert result.exit_code == 0
+        assert "is not a value" not in result.stdout
+        assert QUESTION.findall(result.stdout) == ["cord", "csf"]
+        assert "Compartment: Intradural extramedullary" in result.stdout
+
     def test_running_summary_after_each_answer(self, kb):
         result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input="displaced\nwidened\n")
         assert re.search(r"  -> (Intradural extramedullary|Intramedullary|Extradural) \d+% \| ", result.stdout)
@@ -166,6 +179,17 @@ class TestOutput:
         assert [q["answer"] for q in record["guide"]["questions"]] == ["displaced", "widened"]
         assert record["next_findings"]
         assert QUESTION.search(result.stderr)
+
+    def test_json_tells_a_skip_from_a_question_left_at_end_of_input(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--format", "json"], input="displaced\nskip\n")
+        assert result.exit_code == 0
+        guide = json.loads(result.stdout)["guide"]
+        assert [(q["answer"], q["status"]) for q in guide["questions"]] == [
+            ("displaced", "answered"),
+            (None, "skipped"),
+            (None, "end_of_input"),
+        ]
+        assert guide["stopped"] == "end of input"
 
     def test_emergency_flag_is_red_with_color_and_plain_without(self, kb):
         args = ["guide", "--max-questions", "2", "--csf", "tapered", "--cord", "compressed"]

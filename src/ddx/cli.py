@@ -390,13 +390,16 @@ def _dialogue(err: bool, colored: bool):
 
     ask(prompt) reads one line and returns None at end of input. When the
     answers come from a pipe they are echoed after the prompt, so a scripted
-    session prints as a readable transcript.
+    session prints as a readable transcript. A byte-order mark that an editor
+    put before the first answer of a file is not part of that answer.
     """
+    first = True
 
     def say(text: str) -> None:
         click.echo(_fit(text, err), err=err, color=colored)
 
     def ask(prompt: str) -> str | None:
+        nonlocal first
         fitted = _fit(prompt.rstrip(), err)
         click.echo(fitted + " ", nl=False, err=err, color=colored)
         line = sys.stdin.readline() if sys.stdin is not None else ""  # a closed stdin (<&-) has ended
@@ -404,6 +407,9 @@ def _dialogue(err: bool, colored: bool):
             click.echo("", err=err)
             return None
         line = line.rstrip("\r\n")
+        if first:
+            first = False
+            line = line.removeprefix("\ufeff")
         if not (hasattr(sys.stdin, "isatty") and sys.stdin.isatty()):
             click.echo(line, err=err)
         return line
@@ -420,14 +426,17 @@ def _dialogue(err: bool, colored: bool):
 def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     """A guided read of one case: one question at a time, the most informative first.
 
-    Each question names its column in brackets and reads one answer line:
-    a value, Enter / 'skip' / 'unknown' to pass, 'help' for what the values
-    mean, 'q' to stop. It first asks what best places the lesion (the cord
-    and the CSF), then what best separates the leading candidates. After
-    every answer it shows the running compartment and top candidates; it
-    ends (on 'q', at end of input, after --max-questions, or when nothing
+    Each question names its column in brackets and reads one answer line: a
+    value, Enter / 'skip' / 'unknown' to pass, 'help' or '?' for what the
+    values mean, 'q' to stop. It first asks what best places the lesion (the
+    cord and the CSF), then what best separates the leading candidates.
+    After every answer it shows the running compartment and top candidates;
+    it ends (on 'q', at end of input, after --max-questions, or when nothing
     left would change the picture) with the full assessment. Findings you
-    already have can be given as options and are not asked.
+    already have can be given as options and are not asked. With --format
+    json the record of `ddx assess --format json` gains "guide": each
+    question with its answer and status (answered, skipped, or end_of_input
+    for the one the input ended on), and why the read stopped.
 
     \b
     Examples:

@@ -22,12 +22,13 @@ from .render import FLAG_LABELS, paint
 
 #: Answers that end the read (the full assessment is still shown).
 STOP = frozenset({"q", "quit", "stop", "exit", "done"})
-#: Answers that explain the question (the meaning of each value) and ask it again.
-HELP = frozenset({"h", "help"})
+#: Answers that explain the question (the meaning of each value) and ask it again; '?'
+#: is help here, though a data cell of '?' means unknown (findings.UNKNOWN).
+HELP = frozenset({"h", "help", "?"})
 
 INTRO = (
     "Guided read: one question at a time, the most informative first.\n"
-    "Type a value; Enter or 'skip' passes, 'help' explains, 'q' stops."
+    "Type a value; Enter or 'skip' passes, 'help' or '?' explains, 'q' stops."
 )
 
 Ask = Callable[[str], "str | None"]
@@ -36,7 +37,8 @@ Say = Callable[[str], None]
 
 @attrs.frozen
 class Step:
-    """One question of the read and what came of it (value None: skipped)."""
+    """One question of the read and what came of it (value None: skipped; answer None too:
+    the input ended before an answer)."""
 
     feature: str
     gain: float
@@ -214,9 +216,22 @@ def _ask_one(feature: Feature, ask: Ask, say: Say) -> tuple[str, Any] | None:
             say(f"  {exc.message.split(': ', 1)[-1]}")
 
 
+def status(step: Step) -> str:
+    """How a question ended: ``answered``, ``skipped``, or ``end_of_input`` (the input ended
+    before it was answered), which a null answer alone does not tell apart."""
+    if step.answer is None:
+        return "end_of_input"
+    return "skipped" if step.value is None else "answered"
+
+
 def transcript(result: GuideResult) -> list[dict[str, Any]]:
     """The questions and answers of a read, for the JSON record."""
     return [
-        {"feature": s.feature, "answer": None if s.value is None else format_value(s.value), "gain": round(s.gain, 4)}
+        {
+            "feature": s.feature,
+            "answer": None if s.value is None else format_value(s.value),
+            "status": status(s),
+            "gain": round(s.gain, 4),
+        }
         for s in result.steps
     ]
