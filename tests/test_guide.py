@@ -146,6 +146,14 @@ class TestQuestions:
         assert "widened: the CSF space is widened on the side of the mass" in result.stdout
         assert QUESTION.findall(result.stdout) == ["csf", "csf"]
 
+    def test_help_explains_each_value_once(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--no-color"], input="help\nq\n")
+        assert QUESTION.findall(result.stdout) == ["cord", "cord"]
+        help_text = result.stdout.split("? help\n", 1)[1].split("[cord]", 1)[0]
+        for value in kb.features["cord"].values:
+            assert help_text.count(f"{value}:") == 1, help_text
+        assert "normal: the cord is of normal calibre and position" in help_text
+
     def test_a_question_mark_is_help_not_a_skip(self, kb):
         result = CliRunner().invoke(cli, ["guide", "--no-color", "--cord", "displaced"], input="?\nq\n")
         assert "widened: the CSF space is widened on the side of the mass" in result.stdout

@@ -80,12 +80,16 @@ def prompt(feature: Feature) -> str:
 
 
 def explain(feature: Feature) -> str:
-    """What the question means and what each value means (the 'help' answer)."""
-    lines = [f"  {feature.id}: {feature.help}"]
-    for value in feature.values:
-        meaning = feature.meaning.get(value)
-        if meaning:
-            lines.append(f"    {value}: {meaning}")
+    """The 'help' answer, said once: each value with its meaning where the schema gives
+    meanings (the one-line help would repeat them, and not all of them), else the
+    one-line help."""
+    if feature.meaning:
+        head = "one or more of, separated by ';'" if feature.kind == "list" else "one of"
+        lines = [f"  {feature.id}, {head}:"]
+        lines += [f"    {v}: {feature.meaning[v]}" if v in feature.meaning else f"    {v}" for v in feature.values]
+    else:
+        lines = [f"  {feature.id}: {feature.help}"]
+    lines.append("  Enter or 'skip' if it was not assessed; 'q' stops.")
     return "\n".join(lines)
 
 
