@@ -216,6 +216,42 @@ class TestPlaying:
         assert result.exit_code == 0
         assert "no answer given" in result.stdout and "Answer:" in result.stdout
 
+    def test_q_at_the_compartment_reveals_the_answer_without_a_score(self, cases):
+        result = play(["--case", "ED002"], ["q"])
+        assert result.exit_code == 0
+        assert result.stdout.count("Compartment? ") == 1
+        assert "Answer:" in result.stdout and "no answer given (you stopped), so no score" in result.stdout
+        assert "is not a compartment" not in result.stdout
+
+    def test_q_at_the_picks_scores_the_compartment_given(self, cases):
+        result = play(["--case", "ED002"], ["ed", "q"])
+        assert result.stdout.count("Your top 3") == 1
+        assert "compartment extradural: right" in result.stdout
+        assert "top 3: none given (you stopped)" in result.stdout and "score 1/2" in result.stdout
+
+    def test_q_ends_the_rounds_with_the_total_so_far(self, cases):
+        from ddx.quiz import draw
+
+        first = draw(cases, seed=5, rounds=3)[0]
+        result = play(["--seed", "5", "--rounds", "3"], [SHORT[first.compartment], first.diagnosis, "q"])
+        assert result.exit_code == 0
+        assert "Quiz case 2 of 3" in result.stdout and "Quiz case 3 of 3" not in result.stdout
+        assert "Total: 2/2 over 1 case(s); stopped at round 2 of 3." in result.stdout
+
+    @pytest.mark.parametrize("word", ["help", "?", "h"])
+    def test_help_explains_the_question_and_asks_it_again(self, word):
+        result = play(["--case", "ED002"], [word, "ed", word, "vertebral_metastasis"])
+        assert result.stdout.count("Compartment? ") == 2 and result.stdout.count("Your top 3") == 2
+        assert "im    intramedullary: inside the cord" in result.stdout
+        assert "Name 1 to 3 diagnoses, best first, separated by commas" in result.stdout
+        assert "try again" not in result.stdout and "score 2/2" in result.stdout
+
+    def test_a_seed_with_a_case_is_said_to_be_unused(self):
+        result = play(["--case", "ED002", "--seed", "7"], [])
+        assert result.exit_code == 0
+        assert "--case picks the case: --seed 7 is not used." in result.stderr
+        assert "--seed" not in play(["--case", "ED002"], []).stderr
+
     def test_without_a_seed_the_seed_is_shown_for_a_replay(self):
         result = play([], ["ed", "hemangioma"])
         assert result.exit_code == 0

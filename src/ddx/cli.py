@@ -467,7 +467,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
 
 
 @cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
-@click.option("--seed", type=int, default=None, help="pick the case this seed picks (the same seed replays the same case)")
+@click.option("--seed", type=int, default=None, help="pick the case this seed picks (the same seed replays the same case); not used with --case")
 @click.option("--case", "case_id", default=None, metavar="ID", help="pick the case with this id (shown when a case is revealed)")
 @click.option("--rounds", type=click.IntRange(1), default=1, show_default=True, help="play this many different cases in a row, with a total score")
 @click.option("--color/--no-color", default=None, help="colour the score and the flags (default: on a terminal, unless NO_COLOR is set)")
@@ -475,15 +475,17 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     """Commit-first practice on a real published case shipped with ddx.
 
     You see the findings the case's page described; you commit a compartment
-    (im, idem or ed), then your top 3 diagnoses, best first, comma-separated
-    (ids as `ddx entities` lists them; names, aliases, abbreviations such as
-    MPNST, British spellings and unambiguous starts work too; an ambiguous
-    answer such as 'mets' is asked again, with what it could mean). Only then
-    does ddx reveal the answer with its source and case id, score your read,
-    show its own differential and the findings that should have steered the
-    read. Without --seed or --case a case is drawn at random and its seed is
-    shown, so you can replay it; --rounds plays several different cases (at
-    most as many as ship with ddx), each headed by what replays it.
+    (im, idem or ed, or its name), then your top 3 diagnoses, best first,
+    comma-separated (ids as `ddx entities` lists them; names, aliases,
+    abbreviations such as MPNST, British spellings and unambiguous starts
+    work too; an ambiguous answer such as 'mets' is asked again, with what
+    it could mean). Only then does ddx reveal the answer with its source and
+    case id, score your read, show its own differential and the findings
+    that should have steered the read. 'help' (or '?') explains the question
+    asked; 'q' stops and shows the answer, scoring what was given. Without
+    --seed or --case a case is drawn at random and its seed is shown, so you
+    can replay it; --rounds plays several different cases (at most as many
+    as ship with ddx), each headed by what replays it.
 
     \b
     Examples:
@@ -493,7 +495,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     """
     import random
 
-    from .quiz import QuizError, choose, draw, load_cases, run_quiz
+    from .quiz import STOPPED, QuizError, choose, draw, load_cases, run_quiz
 
     kb_ = knowledge()
     try:
@@ -501,6 +503,8 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
         if case_id is not None:
             if rounds > 1:
                 click.echo(f"--case picks one case: playing it once, not {rounds} rounds.", err=True)
+            if seed is not None:
+                click.echo(f"--case picks the case: --seed {seed} is not used.", err=True)
             chosen = (choose(cases, case_id=case_id),)
         else:
             if seed is None:
@@ -512,16 +516,20 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     ask, say = _dialogue(False, colored)
 
     points = played = 0
+    stopped = ""
     for n, case in enumerate(chosen, 1):
         if n > 1:
             say("\n" + "-" * 60 + "\n")
         result = run_quiz(kb_, case, ask, say, color=colored)
-        if result.compartment is None:
+        if result.compartment is not None:
+            points += result.score.points
+            played += 1
+        if result.ended:
+            if result.ended == STOPPED and n < len(chosen):
+                stopped = f"; stopped at round {n} of {len(chosen)}"
             break
-        points += result.score.points
-        played += 1
     if len(chosen) > 1:
-        say(f"\nTotal: {points}/{2 * played} over {played} case(s).")
+        say(f"\nTotal: {points}/{2 * played} over {played} case(s){stopped}.")
 
 
 class RowsFailed(click.ClickException):

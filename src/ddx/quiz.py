@@ -50,6 +50,19 @@ class AnswerError(ValueError):
     """An answer that cannot be read; the message says what would be."""
 
 
+#: Why a round's answers stopped short (QuizResult.ended): the input ran out, or the trainee typed 'q'.
+END_OF_INPUT = "end of input"
+STOPPED = "you stopped"
+
+
+class Ended(Exception):
+    """No more answers this round: ``reason`` is END_OF_INPUT or STOPPED."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 @attrs.frozen
 class Deal:
     """How draw() dealt a case: the seed, its round, the rounds dealt and the rounds asked for."""
@@ -92,11 +105,15 @@ class Score:
 
 @attrs.frozen
 class QuizResult:
+    """One round: the trainee's answers, their score, ddx's assessment, and ``ended``: why the
+    answers stopped short (END_OF_INPUT or STOPPED), None when both were given."""
+
     case: QuizCase
     compartment: str | None
     picks: tuple[str, ...]
     score: Score
     assessment: Assessment
+    ended: str | None = None
 
 
 def load_cases(kb: Knowledge, text: str | None = None) -> tuple[QuizCase, ...]:
@@ -270,12 +287,35 @@ def findings_lines(kb: Knowledge, findings: Findings) -> list[str]:
     return [f"  {fid:<{width}}  {format_value(known[fid])}" for fid in kb.features if fid in known]
 
 
-def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any]) -> Any:
-    """Ask until the answer can be read; None at end of input."""
+COMPARTMENT_QUESTION = "Compartment? (im = intramedullary, idem = intradural extramedullary, ed = extradural) "
+COMPARTMENT_HELP = """\
+  Where does the lesion live?
+    im    intramedullary: inside the cord; it expands the cord
+    idem  intradural extramedullary: inside the dural sac but outside the cord; it pushes the cord aside
+    ed    extradural: outside the dural sac, in the bone or the epidural space; it pushes the sac in
+  The names work too (intra-dural extramedullary, extradural, ...). 'q' stops and shows the answer."""
+PICKS_QUESTION = f"Your top {TOP}, best first, comma-separated (e.g. schwannoma, meningioma, neurofibroma) "
+PICKS_HELP = f"""\
+  Name 1 to {TOP} diagnoses, best first, separated by commas: ids as `ddx entities` lists them,
+  names, aliases or abbreviations (MPNST, SFT, drop mets), in British or American spelling.
+  A name that fits several diagnoses is asked again, with what it could mean. 'q' stops and shows the answer."""
+
+
+def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any], help_text: str) -> Any:
+    """Ask until the answer can be read; 'help' (or '?') says ``help_text`` and asks again.
+    Raises Ended at end of input or on 'q'."""
+    from .guide import HELP, STOP
+
     while True:
         line = ask(question)
         if line is None:
-            return None
+            raise Ended(END_OF_INPUT)
+        word = line.strip().lower()
+        if word in STOP:
+            raise Ended(STOPPED)
+        if word in HELP:
+            say(help_text)
+            continue
         try:
             return parse(line)
         except AnswerError as exc:
@@ -286,6 +326,7 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     """Show the case, take the trainee's compartment and top 3, then reveal and score.
 
     A case dealt by draw() is headed by title() from its Deal; ``label`` heads any other.
+    'q' or the end of input reveals the answer with what was given so far (QuizResult.ended).
     """
     from .engine import assess
 
@@ -293,17 +334,24 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     if notice:
         say(notice)
         say("")
-    say(paint(title(case, label), "bold", color) + ": a real published case. Read it, then commit before you see the answer.")
+    say(
+        paint(title(case, label), "bold", color)
+        + ": a real published case. Read it, then commit before you see the answer ('help' explains a question, 'q' stops)."
+    )
     say("")
     say_all(say, findings_lines(kb, case.findings))
     say("  (findings not listed were not described: unknown, not absent)")
     say("")
-    compartment = _ask(ask, say, "Compartment? (im = intramedullary, idem = intradural extramedullary, ed = extradural) ", parse_compartment)
+    compartment: str | None = None
     picks: tuple[str, ...] = ()
-    if compartment is not None:
-        picks = _ask(ask, say, f"Your top {TOP}, best first, comma-separated (e.g. schwannoma, meningioma, neurofibroma) ", lambda t: parse_picks(t, kb)) or ()
+    ended = None
+    try:
+        compartment = _ask(ask, say, COMPARTMENT_QUESTION, parse_compartment, COMPARTMENT_HELP)
+        picks = _ask(ask, say, PICKS_QUESTION, lambda t: parse_picks(t, kb), PICKS_HELP)
+    except Ended as exc:
+        ended = exc.reason
     a = assess(case.findings, kb, suggest=0)
-    result = QuizResult(case, compartment, picks, score(case, compartment, picks, a), a)
+    result = QuizResult(case, compartment, picks, score(case, compartment, picks, a), a, ended)
     say("")
     say_all(say, reveal(kb, result, color=color))
     return result
@@ -342,7 +390,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
         lines.append(f"  the page: {case.evidence}")
     lines.append("")
     if result.compartment is None:
-        lines.append(paint("You:", "bold", color) + " no answer given (end of input), so no score.")
+        lines.append(paint("You:", "bold", color) + f" no answer given ({result.ended}), so no score.")
     else:
         lines.append(
             paint("You:", "bold", color)
@@ -352,7 +400,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
             where = f"your #{s.rank}" if s.rank else "not in your top 3"
             lines.append(f"     top {TOP}: {', '.join(result.picks)}: {_mark(s.rank is not None, color)} ({where})")
         else:
-            lines.append(f"     top {TOP}: none given (end of input)")
+            lines.append(f"     top {TOP}: none given ({result.ended})")
         lines.append(f"     score {s.points}/2")
     ddx_right = a.compartment == case.compartment
     lines.append(
