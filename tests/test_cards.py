@@ -112,7 +112,7 @@ def test_find_entity_by_id_or_name(kb, text, expected):
     assert find_entity(kb, text).id == expected
 
 
-@pytest.mark.parametrize("text, guess", [("schwanoma", "schwannoma"), ("menigioma", "meningioma"), ("fistula", "dural_av_fistula"), ("xyzzy", None)])
+@pytest.mark.parametrize("text, guess", [("schwanoma", "schwannoma"), ("menigioma", "meningioma"), ("xyzzy", None)])
 def test_find_entity_suggests_the_closest(kb, text, guess):
     with pytest.raises(UnknownEntityError) as info:
         find_entity(kb, text)
@@ -186,6 +186,46 @@ def test_an_ambiguous_name_is_refused_with_every_candidate(kb, text, candidates)
     assert set(info.value.candidates) == candidates
     assert f"{text!r} is not a known entity on its own; did you mean " in str(info.value)
     assert all(f"'{c}'" in str(info.value) for c in candidates)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("abscess", "epidural_abscess"),
+        ("hematoma", "epidural_hematoma"),
+        ("haematoma", "epidural_hematoma"),
+        ("osteoma", "osteoid_osteoma_osteoblastoma"),
+        ("pilocytic", "astrocytoma"),
+        ("fistula", "dural_av_fistula"),
+        ("plasma", "myeloma_plasmacytoma"),
+    ],
+)
+def test_a_word_of_one_entity_alone_names_it(kb, text, expected):
+    assert find_entity(kb, text).id == expected
+
+
+@pytest.mark.parametrize(
+    "text, meant, not_meant",
+    [
+        ("men", {"meningioma", "leptomeningeal_metastases"}, {"disc_extrusion"}),  # not 'fragment'
+        ("glioma", {"astrocytoma", "ganglioglioma"}, {"paraganglioma"}),  # ganglio-glioma, but not paragan-glioma
+        ("blastoma", {"hemangioblastoma", "osteoid_osteoma_osteoblastoma"}, set()),
+    ],
+)
+def test_suggestions_fit_words_not_any_run_of_letters(kb, text, meant, not_meant):
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    assert set(info.value.candidates) == meant
+    assert not not_meant & set(info.value.candidates)
+
+
+def test_explain_takes_a_word_that_fits_one_entity():
+    result = CliRunner().invoke(cli, ["explain", "abscess", "--no-sources"])
+    assert result.exit_code == 0, result.output
+    assert "(epidural_abscess)" in result.output.splitlines()[0]
+    result = CliRunner().invoke(cli, ["explain", "glioma"])
+    assert result.exit_code == 2
+    assert "did you mean 'astrocytoma' or 'ganglioglioma'?" in result.output
 
 
 def test_a_name_of_one_entity_never_resolves_to_another(kb):

@@ -39,9 +39,8 @@ DONT_MISS_LABEL = "!! DON'T MISS"
 class UnknownEntityError(LookupError):
     """Text that names no entity, or several: with the entities it could mean.
 
-    ``ambiguous`` is true when the text is part of several names (or of one,
-    but not a name on its own) rather than a misspelling; ``guess`` is the
-    first candidate, if any.
+    ``ambiguous`` is true when the text fits several entities rather than
+    being a misspelling; ``guess`` is the first candidate, if any.
     """
 
     def __init__(self, text: str, candidates: tuple[str, ...] = (), *, ambiguous: bool = False):
@@ -115,13 +114,14 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
 
     Case, punctuation, British spelling (haem, oedema, tumour), plurals and
     "mets" do not matter. An id, a name, a phrase of a name that belongs to
-    one entity, or an alias from entities.toml names an entity in full; an
-    id, name or phrase also by a start of at least MIN_START letters that no
-    other entity's spelling (aliases included) shares. Anything else raises
+    one entity, or an alias from entities.toml names an entity in full; so
+    does a start of at least MIN_START letters of one of them, or words that
+    start words of its spellings ("abscess", "pilocytic"; see _fits), when no
+    other entity's spelling shares them. Anything else raises
     UnknownEntityError with every entity it could mean: those whose
-    spellings start with it, contain its words or abbreviate to it
-    ("PNST": three nerve sheath tumours), else the closest misspellings.
-    Nothing ambiguous is guessed.
+    spellings start with it, have words it fits or abbreviate to it ("PNST":
+    three nerve sheath tumours), else the closest misspellings. Nothing
+    ambiguous is guessed.
     """
     key = name_key(text)
     table = spellings(kb)
@@ -133,15 +133,17 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     if exact:
         raise UnknownEntityError(text, exact, ambiguous=True)
     if len(key) >= MIN_START:
-        starts = [s for s in table if s.key.startswith(key)]
-        owners = _owners(kb, starts)
-        if len(owners) == 1 and any(not s.alias for s in starts):
+        owners = _owners(kb, (s for s in table if s.key.startswith(key)))
+        if len(owners) == 1:
             return kb.entity(owners[0])
         if len(owners) > 1:
             raise UnknownEntityError(text, owners, ambiguous=True)
-    partial = _partial(kb, table, key)
-    if partial:
-        raise UnknownEntityError(text, partial, ambiguous=True)
+    by_words = _by_words(kb, table, key)
+    candidates = _owners(kb, (s for s in table if s.entity in {*by_words, *_abbreviated(table, key)}))
+    if len(candidates) == 1 and by_words:
+        return kb.entity(candidates[0])
+    if candidates:
+        raise UnknownEntityError(text, candidates, ambiguous=len(candidates) > 1)
     raise UnknownEntityError(text, _misspelt(kb, table, key))
 
 
@@ -151,20 +153,30 @@ def _owners(kb: Knowledge, matched) -> tuple[str, ...]:
     return tuple(i for i in kb.entity_ids if i in found)
 
 
-def _partial(kb: Knowledge, table: tuple[Spelling, ...], key: str) -> tuple[str, ...]:
-    """Entities with every word of ``key`` (3 letters or more) inside a word of their spellings,
-    or with a run of words that ``key`` abbreviates."""
+def _fits(fragment: str, word: str) -> bool:
+    """Whether a typed word fits a word of a name: it starts it, or it is the last stem of a
+    compound joined by the combining 'o' (chondro-sarcoma, ganglio-glioma, spondylo-discitis).
+    So 'glioma' fits ganglioglioma but not paraganglioma, and 'men' does not fit 'fragment'."""
+    if word.startswith(fragment):
+        return True
+    return len(fragment) >= MIN_START and word.endswith(fragment) and word[: -len(fragment)].endswith("o")
+
+
+def _by_words(kb: Knowledge, table: tuple[Spelling, ...], key: str) -> tuple[str, ...]:
+    """Entities with every word of ``key`` (3 letters or more) fitting a word of their spellings."""
     wanted = [w for w in key.split() if len(w) >= 3]
     words: dict[str, set[str]] = {}
     for s in table:
         words.setdefault(s.entity, set()).update(s.key.split())
-    hits = {e for e, ws in words.items() if wanted and all(any(w in x for x in ws) for w in wanted)}
-    if " " not in key and 3 <= len(key) <= 6:
-        for s in table:
-            initials = "".join(w[0] for w in s.key.split() if w not in _MINOR_WORDS)
-            if key in initials:
-                hits.add(s.entity)
+    hits = {e for e, ws in words.items() if wanted and all(any(_fits(w, x) for x in ws) for w in wanted)}
     return tuple(i for i in kb.entity_ids if i in hits)
+
+
+def _abbreviated(table: tuple[Spelling, ...], key: str) -> set[str]:
+    """Entities with a run of words that ``key`` (one word of 3 to 6 letters) abbreviates."""
+    if " " in key or not 3 <= len(key) <= 6:
+        return set()
+    return {s.entity for s in table if key in "".join(w[0] for w in s.key.split() if w not in _MINOR_WORDS)}
 
 
 def _misspelt(kb: Knowledge, table: tuple[Spelling, ...], key: str) -> tuple[str, ...]:

@@ -280,7 +280,9 @@ def kb_check(folder: str | None, notes: bool) -> None:
 def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) -> None:
     """Show the knowledge card of one ENTITY: what ddx knows about it and why.
 
-    ENTITY is an id from `ddx entities` (or the entity's name). The card
+    ENTITY is an id from `ddx entities`, the entity's name or an alias, or a
+    word of them that fits one entity only ('abscess', 'pilocytic'); a word
+    that fits several ('sarcoma') is refused with all of them. The card
     gives the compartment, whether it is a don't-miss and why, the typical
     patient and level (from the card and from the numbers), the findings that
     favour and disfavour it with their likelihood ratios against the rest of
