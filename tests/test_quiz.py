@@ -325,6 +325,44 @@ class TestNames:
         assert "score 2/2" in result.stdout
 
 
+class TestOnePickAtATime:
+    """A pick that cannot be read is asked for again on its own; the picks that could are kept."""
+
+    def test_the_pick_that_cannot_be_read_is_named_by_its_place(self, kb):
+        with pytest.raises(AnswerError, match="pick 2: 'mets' is not a diagnosis on its own"):
+            parse_picks("meningioma, mets, schwannoma", kb)
+
+    def test_read_picks_keeps_every_pick_it_could_read(self, kb):
+        from ddx.quiz import read_picks
+
+        picks = read_picks("abscess, mets, haematoma", kb)
+        assert [p.entity for p in picks] == ["epidural_abscess", None, "epidural_hematoma"]
+        assert "'mets' is not a diagnosis on its own" in picks[1].problem
+
+    def test_only_the_ambiguous_pick_is_asked_again(self):
+        result = play(["--case", "ED002"], ["ed", "mets, myeloma, lymphoma", "vertebral mets"])
+        assert result.exit_code == 0
+        assert "pick 1: 'mets' is not a diagnosis on its own" in result.stdout
+        assert "kept: #2 myeloma_plasmacytoma, #3 lymphoma" in result.stdout
+        assert "pick 1 instead of 'mets'?" in result.stdout
+        assert "top 3: vertebral_metastasis, myeloma_plasmacytoma, lymphoma: right (your #1)" in result.stdout
+
+    def test_enter_drops_the_pick_and_a_list_replaces_all(self):
+        dropped = play(["--case", "ED002"], ["ed", "vertebral mets, mets", ""])
+        assert "top 3: vertebral_metastasis: right (your #1)" in dropped.stdout
+        replaced = play(["--case", "ED002"], ["ed", "mets, myeloma", "lymphoma, vertebral mets"])
+        assert "top 3: lymphoma, vertebral_metastasis: right (your #2)" in replaced.stdout
+
+    def test_a_pick_named_twice_is_asked_for_again(self):
+        result = play(["--case", "ED002"], ["ed", "myeloma, myeloma", "vertebral mets"])
+        assert "pick 2: myeloma_plasmacytoma is named twice" in result.stdout
+        assert "top 3: myeloma_plasmacytoma, vertebral_metastasis" in result.stdout
+
+    def test_q_while_a_pick_is_asked_again_stops(self):
+        result = play(["--case", "ED002"], ["ed", "mets", "q"])
+        assert "top 3: none given (you stopped)" in result.stdout and "score 1/2" in result.stdout
+
+
 class TestReplay:
     def test_each_round_says_what_really_replays_it(self, cases):
         from ddx.quiz import draw

@@ -479,15 +479,17 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     You see the findings the case's page described; you commit a compartment
     (im, idem or ed, or its name), then your top 3 diagnoses, best first,
     comma-separated (ids as `ddx entities` lists them; names, aliases,
-    abbreviations such as MPNST, British spellings and unambiguous starts
-    work too; an ambiguous answer such as 'mets' is asked again, with what
-    it could mean). Only then does ddx reveal the answer with its source and
-    case id, score your read, show its own differential and the findings
-    that should have steered the read. 'help' (or '?') explains the question
-    asked; 'q' stops and shows the answer, scoring what was given. Without
-    --seed or --case a case is drawn at random and its seed is shown, so you
-    can replay it; --rounds plays several different cases (at most as many
-    as ship with ddx), each headed by what replays it.
+    abbreviations such as MPNST, British spellings, unambiguous starts and
+    words that fit one diagnosis only work too; a pick that cannot be read,
+    such as an ambiguous 'mets', is asked for again on its own, with what it
+    could mean, the other picks kept). Only then does ddx reveal the answer
+    with its source and case id, score your read, show its own differential
+    and the findings that should have steered the read. 'help' (or '?')
+    explains the question asked; 'q' stops and shows the answer, scoring
+    what was given. Without --seed or --case a case is drawn at random and
+    its seed is shown, so you can replay it; --rounds plays several
+    different cases (at most as many as ship with ddx), each headed by what
+    replays it.
 
     \b
     Examples:

@@ -255,20 +255,59 @@ def parse_entity(text: str, kb: Knowledge) -> str:
         raise AnswerError(exc.message("a diagnosis")) from None
 
 
-def parse_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[str, ...]:
-    """Up to ``top`` entity ids, best first, from a comma-separated line."""
+@attrs.frozen
+class Pick:
+    """One name of the trainee's list: what was typed, and the entity read from it or why none was."""
+
+    text: str
+    entity: str | None = None
+    problem: str | None = None
+
+
+def read_pick(text: str, kb: Knowledge) -> Pick:
+    try:
+        return Pick(text.strip(), parse_entity(text, kb))
+    except AnswerError as exc:
+        return Pick(text.strip(), problem=str(exc))
+
+
+def _once(picks) -> tuple[Pick, ...]:
+    """The picks, an entity named a second time turned into a problem (it cannot score twice)."""
+    seen: set[str] = set()
+    out = []
+    for p in picks:
+        if p.entity in seen:
+            p = Pick(p.text, problem=f"{p.entity} is named twice")
+        elif p.entity is not None:
+            seen.add(p.entity)
+        out.append(p)
+    return tuple(out)
+
+
+def is_list(text: str) -> bool:
+    return "," in text or ";" in text
+
+
+def read_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[Pick, ...]:
+    """Each name of a comma-separated line read on its own, best first, so that one name
+    that cannot be read does not lose the others; a line that is no list of 1 to ``top``
+    names raises AnswerError."""
     parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
     if not parts:
         raise AnswerError(f"name 1 to {top} diagnoses, best first, separated by commas")
     if len(parts) > top:
         raise AnswerError(f"name at most {top} diagnoses (you gave {len(parts)})")
-    picks: list[str] = []
-    for part in parts:
-        entity = parse_entity(part, kb)
-        if entity in picks:
-            raise AnswerError(f"{entity} is named twice")
-        picks.append(entity)
-    return tuple(picks)
+    return _once(read_pick(part, kb) for part in parts)
+
+
+def parse_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[str, ...]:
+    """Up to ``top`` entity ids, best first, from a comma-separated line; AnswerError names
+    the first pick that cannot be read."""
+    picks = read_picks(text, kb, top)
+    for n, p in enumerate(picks, 1):
+        if p.entity is None:
+            raise AnswerError(f"pick {n}: {p.problem}" if len(picks) > 1 else str(p.problem))
+    return tuple(p.entity for p in picks if p.entity is not None)
 
 
 def score(case: QuizCase, compartment: str | None, picks: tuple[str, ...], a: Assessment) -> Score:
@@ -301,9 +340,9 @@ PICKS_HELP = f"""\
   A name that fits several diagnoses is asked again, with what it could mean. 'q' stops and shows the answer."""
 
 
-def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any], help_text: str) -> Any:
-    """Ask until the answer can be read; 'help' (or '?') says ``help_text`` and asks again.
-    Raises Ended at end of input or on 'q'."""
+def _line(ask: Ask, say: Say, question: str, help_text: str) -> str:
+    """One answer line: 'help' (or '?') says ``help_text`` and asks again; raises Ended at
+    end of input or on 'q'."""
     from .guide import HELP, STOP
 
     while True:
@@ -313,13 +352,49 @@ def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any], help_te
         word = line.strip().lower()
         if word in STOP:
             raise Ended(STOPPED)
-        if word in HELP:
-            say(help_text)
-            continue
+        if word not in HELP:
+            return line
+        say(help_text)
+
+
+def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any], help_text: str) -> Any:
+    """Ask until the answer can be read (see _line for help, 'q' and end of input)."""
+    while True:
+        line = _line(ask, say, question, help_text)
         try:
             return parse(line)
         except AnswerError as exc:
             say(f"  {exc}; try again")
+
+
+def _ask_picks(kb: Knowledge, ask: Ask, say: Say) -> tuple[str, ...]:
+    """Ask for the top 3 until every pick names one diagnosis. A pick that does not is asked
+    for again on its own, the others kept; an answer with a comma replaces the whole list
+    and an empty one drops the pick. Raises Ended as _line does."""
+    picks = _ask(ask, say, PICKS_QUESTION, lambda t: read_picks(t, kb), PICKS_HELP)
+    while True:
+        bad = [n for n, p in enumerate(picks) if p.entity is None]
+        if not bad:
+            return tuple(p.entity for p in picks if p.entity is not None)
+        for n in bad:
+            say(f"  pick {n + 1}: {picks[n].problem}")
+        kept = [f"#{n + 1} {p.entity}" for n, p in enumerate(picks) if p.entity is not None]
+        if kept:
+            say(f"  kept: {', '.join(kept)}")
+        n = bad[0]
+        question = f"Your top {TOP}: pick {n + 1} instead of {picks[n].text!r}? (Enter drops it; a list with commas replaces all) "
+        line = _line(ask, say, question, PICKS_HELP)
+        if is_list(line):
+            try:
+                picks = read_picks(line, kb)
+            except AnswerError as exc:
+                say(f"  {exc}; try again")
+        elif line.strip():
+            picks = _once((*picks[:n], read_pick(line, kb), *picks[n + 1 :]))
+        elif len(picks) > 1:
+            picks = _once((*picks[:n], *picks[n + 1 :]))
+        else:
+            say("  name at least one diagnosis; try again")
 
 
 def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool = False, label: str = "") -> QuizResult:
@@ -347,7 +422,7 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     ended = None
     try:
         compartment = _ask(ask, say, COMPARTMENT_QUESTION, parse_compartment, COMPARTMENT_HELP)
-        picks = _ask(ask, say, PICKS_QUESTION, lambda t: parse_picks(t, kb), PICKS_HELP)
+        picks = _ask_picks(kb, ask, say)
     except Ended as exc:
         ended = exc.reason
     a = assess(case.findings, kb, suggest=0)
