@@ -101,6 +101,17 @@ class TestDiagnoses:
                 assert entity.action.strip(), entity.id
                 assert entity.why.strip(), entity.id
 
+    def test_card_texts_speak_to_a_trainee_not_of_the_project_spec(self, kb):
+        """A trainee reading a card has never seen ddx's spec: a text does not lean on it."""
+        for entity in kb.entities:
+            for field in ("why", "action", "typical", "summary", "next_step"):
+                assert "the spec" not in getattr(entity, field), (entity.id, field)
+
+    def test_a_card_that_is_no_dont_miss_says_so_plainly(self, kb):
+        for entity in kb.entities:
+            if not entity.dont_miss:
+                assert entity.why.startswith(("Not a don't-miss", "Not on ddx's don't-miss list")), entity.id
+
     @pytest.mark.parametrize(("entity_id", "syndrome"), [("hemangioblastoma", "vhl"), ("schwannoma", "nf2"), ("neurofibroma", "nf1")])
     def test_syndrome_associations(self, kb, entity_id, syndrome):
         """The associations diagnoses.md names are recorded on the entity."""
