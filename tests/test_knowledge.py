@@ -101,6 +101,16 @@ class TestDiagnoses:
                 assert entity.action.strip(), entity.id
                 assert entity.why.strip(), entity.id
 
+    def test_haematoma_reverses_anticoagulation_only_when_there_is_some(self, kb):
+        """The haematoma flag fires whatever is known of anticoagulants: it says to check first,
+        as the card's next step does, and the cord-compression emergency says so per cause."""
+        haematoma = kb.entity("epidural_hematoma")
+        for text in (haematoma.action, haematoma.next_step):
+            assert "anticoagulant use and clotting" in text.lower()
+            assert "reverse anticoagulation if the patient is anticoagulated" in text
+        compression = next(r for r in kb.rules if r.id == "cord_compression")
+        assert "a haematoma, check clotting and reverse any anticoagulation" in compression.action
+
     def test_card_texts_speak_to_a_trainee_not_of_the_project_spec(self, kb):
         """A trainee reading a card has never seen ddx's spec: a text does not lean on it."""
         for entity in kb.entities:
