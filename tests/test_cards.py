@@ -43,12 +43,12 @@ def test_every_number_of_an_entity_is_listed_under_each_of_its_sources(kb, entit
         assert c.key in kb.sources
         assert c.citation == kb.sources[c.key].citation
         for feature, value, p in c.numbers:
-            n = kb.priors[entity_id] if feature == "prior" else kb.likelihood(entity_id, feature, value)
+            n = kb.priors[entity_id] if feature == "data_prior" else kb.likelihood(entity_id, feature, value)
             assert c.key in source_keys(n) and n.probability == p
             listed.setdefault((feature, value), set()).add(c.key)
     assert len(listed) == given
     for (feature, value), keys in listed.items():
-        n = kb.priors[entity_id] if feature == "prior" else kb.likelihood(entity_id, feature, value)
+        n = kb.priors[entity_id] if feature == "data_prior" else kb.likelihood(entity_id, feature, value)
         assert keys == set(source_keys(n))
 
 

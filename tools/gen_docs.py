@@ -376,11 +376,12 @@ def knowledge_reference() -> str:
         "",
         "## Priors",
         "",
-        "`prior` is the number in `priors.csv`; `model` is what the engine starts from, the",
+        "`data` is the number in `priors.csv`; `prior` is what the engine starts from, the",
         "same compartment totals with the spread inside each compartment flattened",
-        "(`prior_flattening` above).",
+        "(`prior_flattening` above). The JSON of `ddx entities` and `ddx explain` gives them",
+        "as `data_prior` and `prior`.",
         "",
-        "| entity | compartment | prior | source | grade | model |",
+        "| entity | compartment | data | source | grade | prior |",
         "|---|---|---|---|---|---|",
     ]
     for e in kb.entities:

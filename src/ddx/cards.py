@@ -34,6 +34,9 @@ PROFILE_SECTIONS = ("Patient", "Where it is")
 TOP = 8
 WIDTH = 96
 DONT_MISS_LABEL = "!! DON'T MISS"
+#: How a card's list of numbers by source names the prior of priors.csv: the data prior, not
+#: the prior the model starts from (see prior_fields).
+DATA_PRIOR = "data_prior"
 
 
 class UnknownEntityError(LookupError):
@@ -250,15 +253,15 @@ class Cited:
     citation: str
     url: str
     grade: str | None
-    numbers: tuple[tuple[str, str, float], ...]  # (feature or "prior", value, probability)
+    numbers: tuple[tuple[str, str, float], ...]  # (feature or DATA_PRIOR, value, probability)
     in_card_text: bool
 
 
 @attrs.frozen
 class Card:
     entity: Entity
-    prior: Number  # as given in priors.csv, with its source
-    model_prior: float  # what the engine starts from (priors.csv flattened within the compartment)
+    prior: float  # what the engine starts from (priors.csv flattened within the compartment)
+    data_prior: Number  # as given in priors.csv, with its source
     profile: tuple[Profile, ...]
     favour: tuple[Pull, ...]
     against: tuple[Pull, ...]
@@ -330,8 +333,8 @@ def source_keys(n: Number) -> list[str]:
 
 
 def entity_numbers(kb: Knowledge, entity_id: str) -> list[tuple[str, str, Number]]:
-    """Every number of one entity: its prior, then its likelihoods in schema order."""
-    out = [("prior", "", kb.priors[entity_id])]
+    """Every number of one entity: its data prior (labelled DATA_PRIOR), then its likelihoods in schema order."""
+    out = [(DATA_PRIOR, "", kb.priors[entity_id])]
     for feature in kb.features.values():
         for o in feature.outcomes:
             n = kb.likelihood(entity_id, feature.id, o)
@@ -378,6 +381,13 @@ def _identity(e: Entity) -> dict[str, Any]:
     }
 
 
+def prior_fields(model: float, data: Number) -> dict[str, Any]:
+    """An entity's priors under the keys every JSON output gives them: ``prior`` is what the
+    engine starts from (the model prior), ``data_prior`` the number in priors.csv, with its
+    source and grade."""
+    return {"prior": round(model, 6), "data_prior": data.probability, "data_prior_source": data.source, "data_prior_grade": data.grade}
+
+
 def model_prior(kb: Knowledge, entity_id: str) -> float:
     """The prior the engine starts from (Knowledge.prior): priors.csv with the spread
     within each compartment flattened (model.toml prior_flattening), compartment totals kept."""
@@ -393,8 +403,8 @@ def build_card(kb: Knowledge, entity_id: str, *, top: int = TOP) -> Card:
     against = sorted((p for p in every if p.ratio <= 1 / threshold), key=lambda p: (p.ratio, p.feature, p.value))
     return Card(
         entity=entity,
-        prior=kb.priors[entity_id],
-        model_prior=model_prior(kb, entity_id),
+        prior=model_prior(kb, entity_id),
+        data_prior=kb.priors[entity_id],
         profile=_profile(kb, entity_id),
         favour=tuple(favour[:top]),
         against=tuple(against[:top]),
@@ -482,7 +492,7 @@ def _numbers_by_feature(numbers, kb: Knowledge) -> dict[str, list[str]]:
     """Numbers of one source grouped by finding: {'cord': ['expanded 0.9', 'displaced 0.03']}."""
     by_feature: dict[str, list[str]] = {}
     for feature, value, p in numbers:
-        text = _prob(p) if feature == "prior" else f"{outcome_text(kb.features[feature], value)} {_prob(p)}"
+        text = _prob(p) if feature == DATA_PRIOR else f"{outcome_text(kb.features[feature], value)} {_prob(p)}"
         by_feature.setdefault(feature.replace("_", " "), []).append(text)
     return by_feature
 
@@ -530,8 +540,7 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
         "typical": e.typical,
         "summary": e.summary,
         "next_step": e.next_step,
-        "prior": number(card.prior),
-        "model_prior": round(card.model_prior, 6),
+        **prior_fields(card.prior, card.data_prior),
         "profile": [
             {"feature": p.feature, "each": p.each, "values": [{"value": s.value, **number(s.number)} for s in p.shares]}
             for p in card.profile
@@ -570,7 +579,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     lines = [
         _heading_line(e, color),
         f"{paint('Compartment:', 'bold', color)} {paint(COMPARTMENT_NAMES[e.compartment], 'cyan', color)}"
-        f"   prior {_pct1(card.model_prior)} (data {_pct1(card.prior.probability)}: {_provenance(card.prior)})",
+        f"   prior {_pct1(card.prior)} (data {_pct1(card.data_prior.probability)}: {_provenance(card.data_prior)})",
     ]
     if e.mimic:
         lines.append(f"{paint('Mimic:', 'bold', color)} not a tumour, but it imitates one")
@@ -642,7 +651,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
         "",
         f"- **id:** `{e.id}`",
         f"- **compartment:** {COMPARTMENT_NAMES[e.compartment]}",
-        f"- **prior:** {_prob(card.prior.probability)} ({_provenance(card.prior)}); in the model {card.model_prior:.4g}",
+        f"- **prior:** {card.prior:.4g} (what the model starts from; data {_prob(card.data_prior.probability)}: {_provenance(card.data_prior)})",
         f"- **don't miss:** {'yes' if e.dont_miss else 'no'}{' (mimic: not a tumour)' if e.mimic else ''}",
     ]
     if e.associations:
@@ -683,19 +692,9 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
 
 
 def entity_rows(kb: Knowledge) -> list[dict[str, Any]]:
-    """One mapping per entity, in knowledge-base order: id, name, compartment, flags, priors.
-
-    ``prior`` is the model's prior (what `ddx assess` starts from);
-    ``data_prior`` the number in priors.csv before flattening.
-    """
-    return [
-        {
-            **_identity(e),
-            "prior": round(model_prior(kb, e.id), 6),
-            "data_prior": kb.priors[e.id].probability,
-        }
-        for e in kb.entities
-    ]
+    """One mapping per entity, in knowledge-base order: id, name, compartment, flags, and the
+    priors as the cards give them (prior_fields)."""
+    return [{**_identity(e), **prior_fields(model_prior(kb, e.id), kb.priors[e.id])} for e in kb.entities]
 
 
 def values_text(feature: Feature, sep: str = "|") -> str:

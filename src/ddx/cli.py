@@ -287,6 +287,8 @@ def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) 
     patient and level (from the card and from the numbers), the findings that
     favour and disfavour it with their likelihood ratios against the rest of
     the differential, the next step, and the source and grade of every number.
+    In JSON, "prior" is what ddx starts from and "data_prior" the number of
+    priors.csv, as in `ddx entities --format json`.
 
     \b
     Examples:
@@ -318,8 +320,12 @@ def entities(fmt: str, color: bool | None) -> None:
     """List the candidate diagnoses: id, name, compartment, don't-miss, prior.
 
     The ids are the machine-readable names in every output; they never change
-    meaning once released. The prior is the probability in the reference
-    population before any finding (`ddx explain ID` shows its source).
+    meaning once released. The prior is what ddx starts from before any
+    finding; data is the number of the reference population it comes from
+    (priors.csv), whose spread within each compartment the prior flattens
+    (`ddx explain ID` shows its source). The JSON, like that of `ddx explain`,
+    gives them as "prior" and "data_prior" (with "data_prior_source" and
+    "data_prior_grade").
 
     \b
     Examples:
