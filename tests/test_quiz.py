@@ -246,6 +246,11 @@ class TestPlaying:
         assert "Name 1 to 3 diagnoses, best first, separated by commas" in result.stdout
         assert "try again" not in result.stdout and "score 2/2" in result.stdout
 
+    def test_a_byte_order_mark_before_the_first_answer_is_not_part_of_it(self):
+        result = CliRunner().invoke(cli, ["quiz", "--no-color", "--case", "ED002"], input="\ufeffhelp\ned\nvertebral mets\n")
+        assert "is not a compartment" not in result.stdout
+        assert "im    intramedullary" in result.stdout and "score 2/2" in result.stdout
+
     def test_a_seed_with_a_case_is_said_to_be_unused(self):
         result = play(["--case", "ED002", "--seed", "7"], [])
         assert result.exit_code == 0
