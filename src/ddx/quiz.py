@@ -265,6 +265,7 @@ class Pick:
 
 
 def read_pick(text: str, kb: Knowledge) -> Pick:
+    """One name read as parse_entity reads it, kept with its problem when it names no one diagnosis."""
     try:
         return Pick(text.strip(), parse_entity(text, kb))
     except AnswerError as exc:
@@ -282,10 +283,6 @@ def _once(picks) -> tuple[Pick, ...]:
             seen.add(p.entity)
         out.append(p)
     return tuple(out)
-
-
-def is_list(text: str) -> bool:
-    return "," in text or ";" in text
 
 
 def read_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[Pick, ...]:
@@ -337,7 +334,8 @@ PICKS_QUESTION = f"Your top {TOP}, best first, comma-separated (e.g. schwannoma,
 PICKS_HELP = f"""\
   Name 1 to {TOP} diagnoses, best first, separated by commas: ids as `ddx entities` lists them,
   names, aliases or abbreviations (MPNST, SFT, drop mets), in British or American spelling.
-  A name that fits several diagnoses is asked again, with what it could mean. 'q' stops and shows the answer."""
+  A name that cannot be read (one that fits several diagnoses) is asked for again on its own,
+  with what it could mean; the others are kept. 'q' stops and shows the answer."""
 
 
 def _line(ask: Ask, say: Say, question: str, help_text: str) -> str:
@@ -384,7 +382,7 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say) -> tuple[str, ...]:
         n = bad[0]
         question = f"Your top {TOP}: pick {n + 1} instead of {picks[n].text!r}? (Enter drops it; a list with commas replaces all) "
         line = _line(ask, say, question, PICKS_HELP)
-        if is_list(line):
+        if "," in line or ";" in line:
             try:
                 picks = read_picks(line, kb)
             except AnswerError as exc:
