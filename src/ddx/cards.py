@@ -142,7 +142,8 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
         if len(owners) > 1:
             raise UnknownEntityError(text, owners, ambiguous=True)
     by_words = _by_words(kb, table, key)
-    candidates = _owners(kb, (s for s in table if s.entity in {*by_words, *_abbreviated(table, key)}))
+    found = {*by_words, *_abbreviated(table, key)}
+    candidates = tuple(i for i in kb.entity_ids if i in found)
     if len(candidates) == 1 and by_words:
         return kb.entity(candidates[0])
     if candidates:
