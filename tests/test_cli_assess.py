@@ -477,3 +477,15 @@ class TestUseColor:
         """--color/--no-color decides whatever NO_COLOR and the terminal say."""
         monkeypatch.setenv("NO_COLOR", "1")
         assert use_color(flag, FakeTerminal()) is flag
+
+
+def test_a_list_option_can_be_repeated_and_takes_vertebrae():
+    """--level may be given twice (a lesion spanning two regions) and reads vertebrae and ranges."""
+    record = as_json("--level", "thoracic", "--level", "L1-L2", "--cord", "displaced")
+    assert record["findings"]["level"] == "thoracic;lumbar"
+    assert as_json("--level", "T12-L1")["findings"]["level"] == "thoracic;lumbar"
+
+
+def test_a_list_option_not_given_stays_unknown():
+    """Without --syndrome the syndrome is unknown, not the known answer none."""
+    assert "syndrome" not in as_json("--cord", "displaced")["findings"]

@@ -149,6 +149,48 @@ class TestSpelling:
         assert "none" in error.message
 
 
+class TestVertebrae:
+    """A radiologist names vertebrae: a vertebra reads as its region, a range as every region it spans."""
+
+    @pytest.mark.parametrize(
+        "text, regions",
+        [
+            ("L3", ("lumbar",)),
+            ("T8", ("thoracic",)),
+            ("th8", ("thoracic",)),
+            ("D8", ("thoracic",)),
+            ("C5", ("cervical",)),
+            ("S1", ("sacral",)),
+            ("L2-L3", ("lumbar",)),
+            ("L4-5", ("lumbar",)),
+            ("L4/5", ("lumbar",)),
+            ("T12-L1", ("thoracic", "lumbar")),
+            ("C5 to T2", ("cervical", "thoracic")),
+            ("C6-L2", ("cervical", "thoracic", "lumbar")),
+            ("L1-T12", ("thoracic", "lumbar")),
+            ("cervical-thoracic", ("cervical", "thoracic")),
+            ("thoracolumbar", ("thoracic", "lumbar")),
+            ("lumbosacral; C5", ("cervical", "lumbar", "sacral")),
+        ],
+    )
+    def test_vertebrae_and_ranges_name_their_regions(self, text, regions):
+        assert parse({"level": text}).get("level") == regions
+
+    @pytest.mark.parametrize("text", ["L9", "T13", "T12-X", "L4-", "-L4"])
+    def test_what_is_no_vertebra_fails_with_the_allowed_regions(self, text):
+        error = failure({"level": text})
+        assert error.column == "level"
+        assert "craniocervical, cervical, thoracic, lumbar, sacral" in error.message
+
+    def test_a_range_is_for_list_findings_only(self):
+        """A one-value finding does not read 'displaced-expanded' as a range."""
+        assert failure({"cord": "displaced-expanded"}).column == "cord"
+
+    def test_a_range_is_for_ordered_lists_only(self):
+        """Syndromes lie in no order: 'nf1-vhl' is refused, not read as nf1, nf2 and vhl."""
+        assert failure({"syndrome": "nf1-vhl"}).column == "syndrome"
+
+
 class TestUnknown:
     @pytest.mark.parametrize("text", ["", "   ", "unknown", "UNKNOWN", " Unknown ", None])
     @pytest.mark.parametrize("column", ["cord", "csf_cap", "age", "level", "syndrome"])

@@ -606,3 +606,34 @@ class TestAliases:
     def test_a_bad_alias_is_reported(self, tmp_path, entity_id, line, reason):
         issues = _issues(self._with_aliases(tmp_path, entity_id, line))
         assert any(i.path == "entities.toml" and reason in i.reason for i in issues), "\n".join(map(str, issues))
+
+
+class TestListAliases:
+    def test_an_alias_of_a_list_finding_may_name_several_values(self, kb):
+        """thoracolumbar is an alias of level naming two regions, and it loads."""
+        assert kb.features["level"].alias["thoracolumbar"] == "thoracic;lumbar"
+
+    def test_a_several_value_alias_naming_an_unknown_value_is_reported(self, tmp_path):
+        """Each value a list alias names must be a value of its finding."""
+        folder = _copy(tmp_path)
+        path = folder / "features.toml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace('thoracolumbar = "thoracic;lumbar"', 'thoracolumbar = "thoracic;lumber"'), encoding="utf-8")
+        assert any("lumber" in i.reason and i.path == "features.toml" for i in _issues(folder))
+
+    def test_a_one_value_finding_may_not_name_several(self, tmp_path):
+        """A choice finding's alias names one value: 'rim;homogeneous' is reported."""
+        folder = _copy(tmp_path)
+        path = folder / "features.toml"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace('ring = "rim"', 'ring = "rim;homogeneous"'), encoding="utf-8")
+        assert any("rim;homogeneous" in i.reason for i in _issues(folder))
+
+
+def test_ordered_is_for_list_findings_only(tmp_path):
+    """ordered = true on a choice finding is reported: a range means nothing there."""
+    folder = _copy(tmp_path)
+    path = folder / "features.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('id = "cord"\n', 'id = "cord"\nordered = true\n', 1), encoding="utf-8")
+    assert any("ordered is for list findings" in i.reason for i in _issues(folder))

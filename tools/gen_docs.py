@@ -256,9 +256,14 @@ def features_reference() -> str:
         else:
             lines += [f"- `{v}`" + (f": {f.meaning[v]}" if v in f.meaning else "") for v in f.values]
             if f.kind == "list":
-                lines += ["", "Several values separated by `;`" + (f"; `{f.exclusive}` means none of the others and stands alone." if f.exclusive else ".")]
+                ranged = f"; a range such as `{f.values[1]}-{f.values[-2]}` names every value between its ends" if f.ordered else ""
+                lines += ["", "Several values separated by `;` (or the option repeated)" + ranged
+                          + (f"; `{f.exclusive}` means none of the others and stands alone." if f.exclusive else ".")]
         if f.alias:
-            lines += ["", "Also accepted: " + ", ".join(f"`{a}` for `{v}`" for a, v in f.alias.items()) + "."]
+            by_target: dict[str, list[str]] = {}
+            for a, v in f.alias.items():
+                by_target.setdefault(v, []).append(f"`{a}`")
+            lines += ["", "Also accepted: " + "; ".join(f"{', '.join(names)} for `{v}`" for v, names in by_target.items()) + "."]
         lines += ["", f"Question in the guided read: *{f.question}*"]
         if f.read_from == "history":
             lines += ["", "Read from the history (the request, the chart): after an assessment it is suggested under *Worth asking the history*, not among the next best findings."]

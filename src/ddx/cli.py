@@ -152,7 +152,9 @@ def finding_options(command):
             metavar = "|".join(feature.values)
             if feature.kind == "list":
                 metavar = f"[{metavar}];..."
-        command = click.option(feature.option, feature.id, metavar=metavar, help=feature.help)(command)
+        many = feature.kind == "list"
+        help_text = f"{feature.help}; the option can be repeated" if many else feature.help
+        command = click.option(feature.option, feature.id, metavar=metavar, help=help_text, multiple=many)(command)
     return click.option("--case-id", help="an identifier copied to the output")(command)
 
 
@@ -160,7 +162,8 @@ def parse_cli_findings(cells: dict[str, Any]):
     from .findings import parse_findings
 
     try:
-        return parse_findings({k: v for k, v in cells.items() if v is not None}, knowledge())
+        given = {k: ";".join(v) if isinstance(v, tuple) else v for k, v in cells.items() if v is not None and v != ()}
+        return parse_findings(given, knowledge())
     except FindingError as exc:
         feature = FEATURES.get(exc.column)
         hint = feature.option if feature else exc.column

@@ -132,7 +132,7 @@ def parse_value(feature: Feature, raw: Any) -> Any:
     if feature.kind == "choice":
         return _choice(feature, text, str(raw))
     parts = [p.strip() for p in text.replace(",", ";").split(";")]
-    chosen = {_choice(feature, p, p) for p in parts if p and p not in UNKNOWN}
+    chosen = {v for p in parts if p and p not in UNKNOWN for v in _choices(feature, p)}
     if not chosen:
         return None
     if feature.exclusive in chosen:
@@ -140,6 +140,36 @@ def parse_value(feature: Feature, raw: Any) -> Any:
             raise _fail(column, str(raw), f"mixes {feature.exclusive!r} with other values")
         return ()
     return tuple(v for v in feature.values if v in chosen)
+
+
+#: The ends of a range of list values: "t12-l1", "l4/5", "c5 to t2".
+RANGE = re.compile(r"([a-z]*)(\w*?)\s*(?:-|/|\bto\b)\s*([a-z]*)(\w+)")
+
+
+def _choices(feature: Feature, part: str) -> list[str]:
+    """The values one part of a list cell names: one value, several through an alias, or for an
+    ordered list every value from one end of a range to the other (T12-L1 is thoracic and
+    lumbar; L4-5 lumbar)."""
+    several = feature.alias.get(part, "")
+    if ";" in several:
+        return several.split(";")
+    try:
+        return [_choice(feature, part, part)]
+    except FindingError:
+        ends = RANGE.fullmatch(part) if feature.ordered else None
+        if ends is None:
+            raise
+    first_letters, first_rest, last_letters, last_rest = ends.groups()
+    try:
+        first = _choice(feature, first_letters + first_rest, part)
+        last = _choice(feature, (last_letters or first_letters) + last_rest, part)
+    except FindingError:
+        raise _fail(feature.id, part, "is not a value", feature.values) from None
+    order = [v for v in feature.values if v != feature.exclusive]
+    if first not in order or last not in order:
+        raise _fail(feature.id, part, "is not a range of values", feature.values)
+    low, high = sorted((order.index(first), order.index(last)))
+    return order[low : high + 1]
 
 
 def _choice(feature: Feature, text: str, raw: str) -> str:
@@ -180,7 +210,7 @@ def _unknown_column(column: str, kb: Knowledge) -> str:
     guess = closest(normalise_column(column), list(kb.features) + [CASE_ID])
     if guess:
         message += f"; did you mean {guess!r}?"
-    return message + " (see `ddx features`; pass it through with --passthrough to keep it)"
+    return message + " (see `ddx features`; name it in passthrough to leave it unread)"
 
 
 def normalise_column(name: str) -> str:

@@ -173,13 +173,14 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
                 read_from=f.get("read_from", "images"),
                 picture=f.get("picture", False),
                 places=f.get("places", True),
+                ordered=f.get("ordered", False),
             )
         except KeyError as exc:
             issues.add(name, None, f"{where}: missing field {exc.args[0]!r}")
             continue
         if feature.id in features:
             issues.add(name, None, f"{where}: duplicate feature id")
-        flags = {"required": feature.required, "picture": feature.picture, "places": feature.places}
+        flags = {"required": feature.required, "picture": feature.picture, "places": feature.places, "ordered": feature.ordered}
         not_bool = [field for field, value in flags.items() if not isinstance(value, bool)]
         for field in not_bool:
             issues.add(name, None, f"{where}: {field} must be true or false")
@@ -190,13 +191,17 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
         if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
             issues.add(name, None, f"{where}: a picture sign must be a required choice or yes/no finding without a weight "
                                    "(the picture accounts for what its signs share)")
+        if feature.ordered and feature.kind != "list":
+            issues.add(name, None, f"{where}: ordered is for list findings, whose values a range can span")
         if "places" in f and feature.read_from == "history":
             issues.add(name, None, f"{where}: places is for image findings; the history never places a lesion")
         if feature.picture and not feature.places:
             issues.add(name, None, f"{where}: a picture sign places the lesion: remove places = false")
         if feature.read_from not in READ_FROM:
             issues.add(name, None, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
-        bad_alias = [v for v in feature.alias.values() if v not in feature.values]
+        # a list finding's alias may name several values ("thoracic;lumbar")
+        named = [t for v in feature.alias.values() for t in (v.split(";") if feature.kind == "list" else [v])]
+        bad_alias = [v for v in named if v not in feature.values]
         if bad_alias:
             issues.add(name, None, f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
         features[feature.id] = feature
