@@ -229,3 +229,29 @@ class TestSurface:
         text = repr(a)
         assert len(text) < 300 and "\n" not in text
         assert a.compartment in text and a.candidates[0].id in text and "C1" in text
+
+
+class TestPassthrough:
+    def test_a_csv_row_with_extra_columns(self, tmp_path):
+        """A spreadsheet row with an accession column is assessed with passthrough naming it."""
+        import csv
+
+        path = tmp_path / "cases.csv"
+        path.write_text("case_id,accession,cord,csf\nT1,A1001,displaced,widened\n", encoding="utf-8")
+        (row,) = csv.DictReader(path.open(encoding="utf-8"))
+        with pytest.raises(FindingError, match="passthrough"):
+            ddx.assess(row)
+        a = ddx.assess(row, passthrough=["accession"])
+        assert a == ddx.assess(case_id="T1", cord="displaced", csf="widened")
+
+
+def test_the_table_and_markdown_views_are_those_of_the_cli():
+    """ddx.to_table and ddx.to_markdown print what `ddx assess --format table|markdown` prints."""
+    from click.testing import CliRunner
+
+    from ddx.cli import cli
+
+    a = ddx.assess(cord="displaced", csf="widened")
+    for fmt, view in (("table", ddx.to_table), ("markdown", ddx.to_markdown)):
+        shown = CliRunner().invoke(cli, ["assess", "--no-color", "--format", fmt, "--cord", "displaced", "--csf", "widened"]).stdout
+        assert shown.strip() == view(a).strip()

@@ -14,7 +14,7 @@ flags the entities that must not be missed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 __version__ = "0.1.0"
 
@@ -25,19 +25,23 @@ __all__ = [
     "assess",
     "load_knowledge",
     "parse_findings",
+    "to_markdown",
     "to_record",
+    "to_table",
     "__version__",
 ]
 
 
-def assess(findings: Any = None, /, *, knowledge: Any = None, **cells: Any):
+def assess(findings: Any = None, /, *, knowledge: Any = None, passthrough: Iterable[str] = (), **cells: Any):
     """Assess one case: a Findings record, a mapping of column -> value, or keywords.
 
     A keyword replaces the same column in the mapping. Values are read as a CSV
     cell or a CLI option is (``"yes"``, ``True``, ``54``, ``"cervical;thoracic"``
     or ``["cervical", "thoracic"]``); None, a blank and NaN are not assessed.
     ``knowledge`` is a base from ``load_knowledge()``, the packaged one by
-    default. Raises ddx.FindingError for a value that cannot be read.
+    default. Columns named in ``passthrough`` are left unread (a CSV row's
+    accession number); any other unknown column, and a value that cannot be
+    read, raise ddx.FindingError.
     """
     from .engine import assess as _assess
     from .findings import Findings, canonical, normalise_column, parse_findings
@@ -53,7 +57,7 @@ def assess(findings: Any = None, /, *, knowledge: Any = None, **cells: Any):
         replaced = {normalise_column(column) for column in cells}
         merged = {k: v for k, v in merged.items() if normalise_column(str(k)) not in replaced}
         merged.update(cells)
-    return _assess(parse_findings(merged, knowledge), knowledge)
+    return _assess(parse_findings(merged, knowledge, passthrough=passthrough), knowledge)
 
 
 def __getattr__(name: str):
@@ -73,10 +77,10 @@ def __getattr__(name: str):
         from .knowledge import load_knowledge
 
         return load_knowledge
-    if name == "to_record":
-        from .render import to_record
+    if name in ("to_record", "to_table", "to_markdown"):
+        from . import render
 
-        return to_record
+        return {"to_record": render.to_record, "to_table": render.render_table, "to_markdown": render.render_markdown}[name]
     if name in ("errors", "engine", "findings", "knowledge", "render", "assessment"):
         import importlib
 
