@@ -309,7 +309,7 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
     hide a useful one between the leaders. A difference under MIN_SEPARATION
     is never named: when the leading candidates are that alike on the
     finding, the pair is sought among all candidates and the line says the
-    leaders are alike; when no two candidates differ that much, it says
+    leading candidates barely differ on it; when no two candidates differ that much, it says
     the finding narrows the differential only a little. With ``groups`` (the
     compartments) the candidates are the compartments, each value's rate
     averaged over its entities by their probability. Bands read as on the
@@ -330,7 +330,7 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
     note = ""
     if best is None:
         best = _best_pair(itertools.combinations(range(len(weights)), 2), weights, rates)
-        note = "; the leaders are alike on it"
+        note = "; the leading candidates barely differ on it"
     if best is None:
         return f"{label}: narrows the differential only a little (no two candidates differ on it by {MIN_SEPARATION:.0%})"
     a, b, value, rate = best
