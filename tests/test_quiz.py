@@ -324,8 +324,8 @@ class TestNames:
         assert all(f"'{c}'" in message for c in candidates), message
 
     def test_an_ambiguous_answer_is_asked_again(self):
-        result = play(["--case", "ED002"], ["ed", "mets, myeloma", "vertebral mets, myeloma"])
-        assert "'mets' is not a diagnosis on its own" in result.stdout
+        result = play(["--case", "ED002"], ["ed", "sarcoma, myeloma", "vertebral mets, myeloma"])
+        assert "'sarcoma' is not a diagnosis on its own" in result.stdout
         assert result.stdout.count("Your top 3") == 2
         assert "score 2/2" in result.stdout
 
@@ -345,17 +345,17 @@ class TestOnePickAtATime:
         assert "'mets' is not a diagnosis on its own" in picks[1].problem
 
     def test_only_the_ambiguous_pick_is_asked_again(self):
-        result = play(["--case", "ED002"], ["ed", "mets, myeloma, lymphoma", "vertebral mets"])
+        result = play(["--case", "ED002"], ["ed", "sarcoma, myeloma, lymphoma", "vertebral mets"])
         assert result.exit_code == 0
-        assert "pick 1: 'mets' is not a diagnosis on its own" in result.stdout
+        assert "pick 1: 'sarcoma' is not a diagnosis on its own" in result.stdout
         assert "kept: #2 myeloma_plasmacytoma, #3 lymphoma" in result.stdout
-        assert "pick 1 instead of 'mets'?" in result.stdout
+        assert "pick 1 instead of 'sarcoma'?" in result.stdout
         assert "top 3: vertebral_metastasis, myeloma_plasmacytoma, lymphoma: right (your #1)" in result.stdout
 
     def test_enter_drops_the_pick_and_a_list_replaces_all(self):
-        dropped = play(["--case", "ED002"], ["ed", "vertebral mets, mets", ""])
+        dropped = play(["--case", "ED002"], ["ed", "vertebral mets, sarcoma", ""])
         assert "top 3: vertebral_metastasis: right (your #1)" in dropped.stdout
-        replaced = play(["--case", "ED002"], ["ed", "mets, myeloma", "lymphoma, vertebral mets"])
+        replaced = play(["--case", "ED002"], ["ed", "sarcoma, myeloma", "lymphoma, vertebral mets"])
         assert "top 3: lymphoma, vertebral_metastasis: right (your #2)" in replaced.stdout
 
     def test_a_pick_named_twice_is_asked_for_again(self):
@@ -364,7 +364,7 @@ class TestOnePickAtATime:
         assert "top 3: myeloma_plasmacytoma, vertebral_metastasis" in result.stdout
 
     def test_q_while_a_pick_is_asked_again_stops(self):
-        result = play(["--case", "ED002"], ["ed", "mets", "q"])
+        result = play(["--case", "ED002"], ["ed", "sarcoma", "q"])
         assert "top 3: none given (you stopped)" in result.stdout and "score 1/2" in result.stdout
 
 
@@ -397,3 +397,31 @@ class TestReplay:
 
     def test_no_notice_when_the_rounds_fit(self, cases):
         assert "rounds asked for" not in play(["--seed", "5", "--rounds", str(len(cases))], []).stdout
+
+
+class TestPicksInTheChosenCompartment:
+    """A name that fits several diagnoses is read as the one in the compartment the trainee chose."""
+
+    @pytest.mark.parametrize(
+        "compartment, entity",
+        [("extradural", "vertebral_metastasis"), ("intradural_extramedullary", "leptomeningeal_metastases"), ("intramedullary", "intramedullary_metastasis")],
+    )
+    def test_mets_is_read_in_the_chosen_compartment(self, kb, compartment, entity):
+        from ddx.quiz import read_picks
+
+        (pick,) = read_picks("mets", kb, compartment=compartment)
+        assert pick.entity == entity and pick.problem is None
+        assert "read as" in pick.note
+
+    def test_without_a_compartment_it_is_still_refused(self, kb):
+        from ddx.quiz import read_picks
+
+        (pick,) = read_picks("mets", kb)
+        assert pick.entity is None and "on its own" in pick.problem
+
+    def test_the_reading_is_said_and_scored(self):
+        """The quiz says how it read the name, and the pick counts."""
+        result = play(["--case", "ED041"], ["ed", "mets, chordoma"])
+        assert result.exit_code == 0
+        assert "'mets' read as vertebral_metastasis" in result.stdout
+        assert "try again" not in result.stdout

@@ -262,14 +262,22 @@ class Pick:
     text: str
     entity: str | None = None
     problem: str | None = None
+    note: str | None = None
 
 
-def read_pick(text: str, kb: Knowledge) -> Pick:
-    """One name read as parse_entity reads it, kept with its problem when it names no one diagnosis."""
+def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
+    """One name read as parse_entity reads it, kept with its problem when it names no one
+    diagnosis. A name that fits several ('mets') is read as the one of them in the
+    ``compartment`` the trainee committed to, when there is exactly one."""
+    from .cards import UnknownEntityError, find_entity
+
     try:
-        return Pick(text.strip(), parse_entity(text, kb))
-    except AnswerError as exc:
-        return Pick(text.strip(), problem=str(exc))
+        return Pick(text.strip(), find_entity(kb, text).id)
+    except UnknownEntityError as exc:
+        inside = [c for c in exc.candidates if exc.ambiguous and kb.entity(c).compartment == compartment]
+        if len(inside) == 1:
+            return Pick(text.strip(), inside[0], note=f"{text.strip()!r} read as {inside[0]}, the one in the compartment you chose")
+        return Pick(text.strip(), problem=exc.message("a diagnosis"))
 
 
 def _once(picks) -> tuple[Pick, ...]:
@@ -285,7 +293,7 @@ def _once(picks) -> tuple[Pick, ...]:
     return tuple(out)
 
 
-def read_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[Pick, ...]:
+def read_picks(text: str, kb: Knowledge, top: int = TOP, compartment: str | None = None) -> tuple[Pick, ...]:
     """Each name of a comma-separated line read on its own, best first, so that one name
     that cannot be read does not lose the others; a line that is no list of 1 to ``top``
     names raises AnswerError."""
@@ -294,7 +302,7 @@ def read_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[Pick, ...]:
         raise AnswerError(f"name 1 to {top} diagnoses, best first, separated by commas")
     if len(parts) > top:
         raise AnswerError(f"name at most {top} diagnoses (you gave {len(parts)})")
-    return _once(read_pick(part, kb) for part in parts)
+    return _once(read_pick(part, kb, compartment) for part in parts)
 
 
 def parse_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[str, ...]:
@@ -334,8 +342,9 @@ PICKS_QUESTION = f"Your top {TOP}, best first, comma-separated (e.g. schwannoma,
 PICKS_HELP = f"""\
   Name 1 to {TOP} diagnoses, best first, separated by commas: ids as `ddx entities` lists them,
   names, aliases or abbreviations (MPNST, SFT, drop mets), in British or American spelling.
-  A name that cannot be read (one that fits several diagnoses) is asked for again on its own,
-  with what it could mean; the others are kept. 'q' stops and shows the answer."""
+  A name that fits several diagnoses is read as the one in the compartment you chose, if only
+  one is; one that still cannot be read is asked for again on its own, with what it could mean,
+  and the others are kept. 'q' stops and shows the answer."""
 
 
 def _line(ask: Ask, say: Say, question: str, help_text: str) -> str:
@@ -365,12 +374,17 @@ def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any], help_te
             say(f"  {exc}; try again")
 
 
-def _ask_picks(kb: Knowledge, ask: Ask, say: Say) -> tuple[str, ...]:
+def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str | None = None) -> tuple[str, ...]:
     """Ask for the top 3 until every pick names one diagnosis. A pick that does not is asked
     for again on its own, the others kept; an answer with a comma replaces the whole list
     and an empty one drops the pick. Raises Ended as _line does."""
-    picks = _ask(ask, say, PICKS_QUESTION, lambda t: read_picks(t, kb), PICKS_HELP)
+    picks = _ask(ask, say, PICKS_QUESTION, lambda t: read_picks(t, kb, compartment=compartment), PICKS_HELP)
+    told: set[str] = set()
     while True:
+        for p in picks:
+            if p.note and p.note not in told:
+                say(f"  {p.note}")
+                told.add(p.note)
         bad = [n for n, p in enumerate(picks) if p.entity is None]
         if not bad:
             return tuple(p.entity for p in picks if p.entity is not None)
@@ -384,11 +398,11 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say) -> tuple[str, ...]:
         line = _line(ask, say, question, PICKS_HELP)
         if "," in line or ";" in line:
             try:
-                picks = read_picks(line, kb)
+                picks = read_picks(line, kb, compartment=compartment)
             except AnswerError as exc:
                 say(f"  {exc}; try again")
         elif line.strip():
-            picks = _once((*picks[:n], read_pick(line, kb), *picks[n + 1 :]))
+            picks = _once((*picks[:n], read_pick(line, kb, compartment), *picks[n + 1 :]))
         elif len(picks) > 1:
             picks = _once((*picks[:n], *picks[n + 1 :]))
         else:
@@ -420,7 +434,7 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     ended = None
     try:
         compartment = _ask(ask, say, COMPARTMENT_QUESTION, parse_compartment, COMPARTMENT_HELP)
-        picks = _ask_picks(kb, ask, say)
+        picks = _ask_picks(kb, ask, say, compartment)
     except Ended as exc:
         ended = exc.reason
     a = assess(case.findings, kb, suggest=0)
