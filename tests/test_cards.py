@@ -219,6 +219,26 @@ def test_suggestions_fit_words_not_any_run_of_letters(kb, text, meant, not_meant
     assert not not_meant & set(info.value.candidates)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["the", "of the", "intradural extramedullary", "peripheral", "angioma", "cord compression", "metastatic", "syndrome", "primary", "neoplasm"],
+)
+def test_a_minor_word_or_a_word_of_an_alias_names_no_entity(kb, text):
+    """Words found only in aliases (a phrase such as 'metastatic spinal cord compression'), or
+    minor words, are at most suggested: 'cord compression' is no diagnosis."""
+    with pytest.raises(UnknownEntityError):
+        find_entity(kb, text)
+
+
+def test_a_start_found_only_in_aliases_is_suggested_not_taken(kb):
+    """A start found only in an alias ('cavernous angio') is offered, not taken; the alias in full is taken."""
+    assert "cavernous angioma" in kb.entity("cavernous_malformation").aliases
+    assert find_entity(kb, "cavernous angioma").id == "cavernous_malformation"
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, "cavernous angio")
+    assert info.value.candidates == ("cavernous_malformation",)
+
+
 def test_explain_takes_a_word_that_fits_one_entity():
     result = CliRunner().invoke(cli, ["explain", "abscess", "--no-sources"])
     assert result.exit_code == 0, result.output

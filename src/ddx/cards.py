@@ -119,8 +119,11 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     "mets" do not matter. An id, a name, a phrase of a name that belongs to
     one entity, or an alias from entities.toml names an entity in full; so
     does a start of at least MIN_START letters of one of them, or words that
-    start words of its spellings ("abscess", "pilocytic"; see _fits), when no
-    other entity's spelling shares them. Anything else raises
+    start words of its id or name ("abscess", "pilocytic"; see _fits), when no
+    other entity's spelling shares them. A start or words found only in
+    aliases are suggested, not taken: an alias is a phrase ("metastatic spinal
+    cord compression"), and a word of it ("cord compression") names no
+    entity. Anything else raises
     UnknownEntityError with every entity it could mean: those whose
     spellings start with it, have words it fits or abbreviate to it ("PNST":
     three nerve sheath tumours), else the closest misspellings. Nothing
@@ -136,15 +139,16 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     if exact:
         raise UnknownEntityError(text, exact, ambiguous=True)
     if len(key) >= MIN_START:
-        owners = _owners(kb, (s for s in table if s.key.startswith(key)))
-        if len(owners) == 1:
+        starts = [s for s in table if s.key.startswith(key)]
+        owners = _owners(kb, starts)
+        if len(owners) == 1 and any(not s.alias for s in starts):
             return kb.entity(owners[0])
         if len(owners) > 1:
             raise UnknownEntityError(text, owners, ambiguous=True)
     by_words = _by_words(kb, table, key)
     found = {*by_words, *_abbreviated(table, key)}
     candidates = tuple(i for i in kb.entity_ids if i in found)
-    if len(candidates) == 1 and by_words:
+    if len(candidates) == 1 and _by_words(kb, tuple(s for s in table if not s.alias), key) == candidates:
         return kb.entity(candidates[0])
     if candidates:
         raise UnknownEntityError(text, candidates, ambiguous=len(candidates) > 1)
@@ -167,8 +171,9 @@ def _fits(fragment: str, word: str) -> bool:
 
 
 def _by_words(kb: Knowledge, table: tuple[Spelling, ...], key: str) -> tuple[str, ...]:
-    """Entities with every word of ``key`` (3 letters or more) fitting a word of their spellings."""
-    wanted = [w for w in key.split() if len(w) >= 3]
+    """Entities with every word of ``key`` (3 letters or more, not a minor word) fitting a word
+    of their spellings."""
+    wanted = [w for w in key.split() if len(w) >= 3 and w not in _MINOR_WORDS]
     words: dict[str, set[str]] = {}
     for s in table:
         words.setdefault(s.entity, set()).update(s.key.split())
@@ -383,10 +388,16 @@ def _identity(e: Entity) -> dict[str, Any]:
 
 
 def prior_fields(model: float, data: Number) -> dict[str, Any]:
-    """An entity's priors under the keys every JSON output gives them: ``prior`` is what the
-    engine starts from (the model prior), ``data_prior`` the number in priors.csv, with its
-    source and grade."""
-    return {"prior": round(model, 6), "data_prior": data.probability, "data_prior_source": data.source, "data_prior_grade": data.grade}
+    """An entity's priors under the keys both JSON outputs give them alike: ``model_prior`` is
+    what the engine starts from, ``data_prior`` the number in priors.csv, with its source and
+    grade. (Each output also keeps the ``prior`` it has always had: the model prior in
+    `ddx entities`, the priors.csv number with its source in `ddx explain`.)"""
+    return {
+        "model_prior": round(model, 6),
+        "data_prior": data.probability,
+        "data_prior_source": data.source,
+        "data_prior_grade": data.grade,
+    }
 
 
 def model_prior(kb: Knowledge, entity_id: str) -> float:
@@ -541,6 +552,7 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
         "typical": e.typical,
         "summary": e.summary,
         "next_step": e.next_step,
+        "prior": number(card.data_prior),
         **prior_fields(card.prior, card.data_prior),
         "profile": [
             {"feature": p.feature, "each": p.each, "values": [{"value": s.value, **number(s.number)} for s in p.shares]}
@@ -695,7 +707,10 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
 def entity_rows(kb: Knowledge) -> list[dict[str, Any]]:
     """One mapping per entity, in knowledge-base order: id, name, compartment, flags, and the
     priors as the cards give them (prior_fields)."""
-    return [{**_identity(e), **prior_fields(model_prior(kb, e.id), kb.priors[e.id])} for e in kb.entities]
+    return [
+        {**_identity(e), "prior": round(model_prior(kb, e.id), 6), **prior_fields(model_prior(kb, e.id), kb.priors[e.id])}
+        for e in kb.entities
+    ]
 
 
 def values_text(feature: Feature, sep: str = "|") -> str:
