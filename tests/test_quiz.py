@@ -13,11 +13,20 @@ from ddx.quiz import (
     choose,
     load_cases,
     parse_compartment,
-    parse_picks,
+    read_picks,
     run_quiz,
 )
 
 SHORT = {"intramedullary": "im", "intradural_extramedullary": "idem", "extradural": "ed"}
+
+
+def parse_picks(text, kb):
+    """The entity ids of a line of picks, or AnswerError saying the first problem as the quiz does."""
+    picks = read_picks(text, kb)
+    for n, p in enumerate(picks, 1):
+        if p.entity is None:
+            raise AnswerError(f"pick {n}: {p.problem}" if len(picks) > 1 else str(p.problem))
+    return tuple(p.entity for p in picks)
 
 
 @pytest.fixture(scope="module")
@@ -425,3 +434,14 @@ class TestPicksInTheChosenCompartment:
         assert result.exit_code == 0
         assert "'mets' read as vertebral_metastasis" in result.stdout
         assert "try again" not in result.stdout
+
+
+class TestStoppingKeepsWhatWasRead:
+    """'q' or the end of input while a pick is asked again scores the picks already read."""
+
+    @pytest.mark.parametrize("last", [["q"], []])
+    def test_the_kept_picks_are_scored(self, last):
+        result = play(["--case", "ED002"], ["ed", "vertebral mets, sarcoma", *last])
+        assert "kept: #1 vertebral_metastasis" in result.stdout
+        assert "top 3: vertebral_metastasis: right (your #1)" in result.stdout
+        assert "score 2/2" in result.stdout

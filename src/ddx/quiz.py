@@ -56,11 +56,13 @@ STOPPED = "you stopped"
 
 
 class Ended(Exception):
-    """No more answers this round: ``reason`` is END_OF_INPUT or STOPPED."""
+    """No more answers this round: ``reason`` is END_OF_INPUT or STOPPED; ``picks`` the
+    diagnoses already read when it came (they are scored)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, picks: tuple[str, ...] = ()):
         super().__init__(reason)
         self.reason = reason
+        self.picks = picks
 
 
 @attrs.frozen
@@ -305,16 +307,6 @@ def read_picks(text: str, kb: Knowledge, top: int = TOP, compartment: str | None
     return _once(read_pick(part, kb, compartment) for part in parts)
 
 
-def parse_picks(text: str, kb: Knowledge, top: int = TOP) -> tuple[str, ...]:
-    """Up to ``top`` entity ids, best first, from a comma-separated line; AnswerError names
-    the first pick that cannot be read."""
-    picks = read_picks(text, kb, top)
-    for n, p in enumerate(picks, 1):
-        if p.entity is None:
-            raise AnswerError(f"pick {n}: {p.problem}" if len(picks) > 1 else str(p.problem))
-    return tuple(p.entity for p in picks if p.entity is not None)
-
-
 def score(case: QuizCase, compartment: str | None, picks: tuple[str, ...], a: Assessment) -> Score:
     ids = [c.id for c in a.candidates]
     return Score(
@@ -377,7 +369,7 @@ def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any], help_te
 def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str | None = None) -> tuple[str, ...]:
     """Ask for the top 3 until every pick names one diagnosis. A pick that does not is asked
     for again on its own, the others kept; an answer with a comma replaces the whole list
-    and an empty one drops the pick. Raises Ended as _line does."""
+    and an empty one drops the pick. Raises Ended as _line does, with the picks already read."""
     picks = _ask(ask, say, PICKS_QUESTION, lambda t: read_picks(t, kb, compartment=compartment), PICKS_HELP)
     told: set[str] = set()
     while True:
@@ -395,7 +387,10 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str | None = None
             say(f"  kept: {', '.join(kept)}")
         n = bad[0]
         question = f"Your top {TOP}: pick {n + 1} instead of {picks[n].text!r}? (Enter drops it; a list with commas replaces all) "
-        line = _line(ask, say, question, PICKS_HELP)
+        try:
+            line = _line(ask, say, question, PICKS_HELP)
+        except Ended as exc:
+            raise Ended(exc.reason, tuple(p.entity for p in picks if p.entity is not None)) from None
         if "," in line or ";" in line:
             try:
                 picks = read_picks(line, kb, compartment=compartment)
@@ -436,7 +431,7 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
         compartment = _ask(ask, say, COMPARTMENT_QUESTION, parse_compartment, COMPARTMENT_HELP)
         picks = _ask_picks(kb, ask, say, compartment)
     except Ended as exc:
-        ended = exc.reason
+        ended, picks = exc.reason, exc.picks
     a = assess(case.findings, kb, suggest=0)
     result = QuizResult(case, compartment, picks, score(case, compartment, picks, a), a, ended)
     say("")
