@@ -255,3 +255,40 @@ def test_the_table_and_markdown_views_are_those_of_the_cli():
     for fmt, view in (("table", ddx.to_table), ("markdown", ddx.to_markdown)):
         shown = CliRunner().invoke(cli, ["assess", "--no-color", "--format", fmt, "--cord", "displaced", "--csf", "widened"]).stdout
         assert shown.strip() == view(a).strip()
+
+
+class TestEdgesOfHandMadeValues:
+    def test_none_and_nan_inside_a_list_are_not_assessed(self):
+        """A missing item of a list is dropped, never read as the answer 'none'."""
+        assert "syndrome" not in ddx.assess(syndrome=[None]).findings
+        assert ddx.assess(syndrome=["nf1", None]).findings.get("syndrome") == ("nf1",)
+        assert ddx.assess(level=[float("nan"), "cervical"]).findings.get("level") == ("cervical",)
+
+    def test_a_list_for_a_number_says_so_without_an_empty_allowed_list(self):
+        with pytest.raises(FindingError) as info:
+            ddx.assess(age=[54])
+        assert "takes one value" in str(info.value) and "allowed: )" not in str(info.value)
+
+    def test_a_column_twice_is_refused_whatever_its_values(self):
+        """('cord', 'unknown') then ('cord', 'displaced') is refused as the reverse order is."""
+        for values in ((("cord", "unknown"), ("cord", "displaced")), (("cord", "displaced"), ("cord", "unknown"))):
+            with pytest.raises(FindingError, match="given twice"):
+                ddx.assess(ddx.Findings(values=values))
+
+    def test_case_id_among_the_values_is_refused_with_where_it_belongs(self):
+        with pytest.raises(FindingError, match=r"Findings\(case_id="):
+            ddx.assess(ddx.Findings(values=(("case_id", "X"),)))
+
+    def test_a_mapping_like_row_is_read_by_parse_findings_as_by_assess(self):
+        """An object with items() (a pandas Series, say) is read by both."""
+
+        class Row:
+            def __init__(self, cells):
+                self.cells = cells
+
+            def items(self):
+                return self.cells.items()
+
+        row = Row({"cord": "displaced"})
+        assert ddx.parse_findings(row) == ddx.parse_findings({"cord": "displaced"})
+        assert ddx.assess(row) == ddx.assess(cord="displaced")

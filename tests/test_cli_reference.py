@@ -123,21 +123,23 @@ def test_entities_json_for_scripts():
     assert abs(sum(r["prior"] for r in rows) - 1) < 1e-4
 
 
-PRIOR_KEYS = ("prior", "data_prior", "data_prior_source", "data_prior_grade")
+PRIOR_KEYS = ("model_prior", "data_prior", "data_prior_source", "data_prior_grade")
 
 
 @pytest.mark.parametrize("entity_id", ["meningioma", "vertebral_metastasis", "chordoma"])
 def test_entities_and_explain_json_give_the_priors_under_the_same_keys(entity_id):
-    """`prior` is what the model starts from and `data_prior` the number of priors.csv, in both."""
+    """`model_prior` is what the model starts from and `data_prior` the number of priors.csv, in
+    both; each keeps the `prior` it has always had (a contract key never changes meaning)."""
     from ddx.cards import model_prior
 
     row = next(r for r in json.loads(run("entities", "--format", "json").output) if r["id"] == entity_id)
     card = json.loads(run("explain", entity_id, "--format", "json").output)
     assert {k: row[k] for k in PRIOR_KEYS} == {k: card[k] for k in PRIOR_KEYS}
     data = KB.priors[entity_id]
-    assert card["prior"] == round(model_prior(KB, entity_id), 6) != data.probability
+    assert card["model_prior"] == round(model_prior(KB, entity_id), 6) != data.probability
     assert (card["data_prior"], card["data_prior_source"], card["data_prior_grade"]) == (data.probability, data.source, data.grade)
-    assert "model_prior" not in card
+    assert row["prior"] == card["model_prior"]
+    assert card["prior"] == {"probability": data.probability, "source": data.source, "grade": data.grade}
 
 
 def test_features_table_lists_every_column():

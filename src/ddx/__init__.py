@@ -52,7 +52,7 @@ def assess(findings: Any = None, /, *, knowledge: Any = None, passthrough: Itera
         return _assess(canonical(findings, knowledge), knowledge)
     if findings is not None and not hasattr(findings, "items"):
         raise TypeError(f"findings are a Findings record or a mapping of column -> value, not {type(findings).__name__}")
-    merged = dict(findings or {})
+    merged = dict(findings.items()) if findings is not None else {}
     if cells:
         replaced = {normalise_column(column) for column in cells}
         merged = {k: v for k, v in merged.items() if normalise_column(str(k)) not in replaced}

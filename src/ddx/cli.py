@@ -290,8 +290,9 @@ def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) 
     patient and level (from the card and from the numbers), the findings that
     favour and disfavour it with their likelihood ratios against the rest of
     the differential, the next step, and the source and grade of every number.
-    In JSON, "prior" is what ddx starts from and "data_prior" the number of
-    priors.csv, as in `ddx entities --format json`.
+    In JSON, "model_prior" is what ddx starts from and "data_prior" the
+    number of priors.csv, as in `ddx entities --format json`; "prior" is
+    that number with its source and grade.
 
     \b
     Examples:
@@ -327,8 +328,8 @@ def entities(fmt: str, color: bool | None) -> None:
     finding; data is the number of the reference population it comes from
     (priors.csv), whose spread within each compartment the prior flattens
     (`ddx explain ID` shows its source). The JSON, like that of `ddx explain`,
-    gives them as "prior" and "data_prior" (with "data_prior_source" and
-    "data_prior_grade").
+    gives them as "model_prior" and "data_prior" (with "data_prior_source"
+    and "data_prior_grade"); "prior" is the model prior.
 
     \b
     Examples:

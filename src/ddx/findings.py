@@ -96,18 +96,26 @@ def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = N
     return FindingError(column=column, value=raw, message=message)
 
 
+def _missing(raw: Any) -> bool:
+    """None or NaN (a blank cell of a DataFrame): not assessed."""
+    return raw is None or (isinstance(raw, float) and math.isnan(raw))
+
+
 def parse_value(feature: Feature, raw: Any) -> Any:
     """The canonical value of one cell, or None when it is unknown."""
-    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+    if _missing(raw):
         return None
     if isinstance(raw, bool):
         raw = "yes" if raw else "no"
     if isinstance(raw, (list, tuple, set, frozenset)):
         if feature.kind != "list":
-            raise _fail(feature.id, repr(raw), f"is a list, but {feature.id} takes one value", feature.values)
+            raise _fail(feature.id, repr(raw), f"is a list, but {feature.id} takes one value", feature.values or None)
         if not raw:
+            # the record's own form of the known answer none (syndrome none)
             return () if feature.exclusive else None
-        raw = ";".join(str(part) for part in raw)
+        raw = ";".join(str(part) for part in raw if not _missing(part)) or None
+        if raw is None:
+            return None
     text = str(raw).strip().lower()
     if text in UNKNOWN:
         return None
@@ -189,20 +197,15 @@ def canonical(findings: Findings, knowledge: Knowledge | None = None) -> Finding
 
     The engine trusts a record's values; a hand-made one could hold a column twice,
     an unknown column, or text where a list or a number belongs, and be scored
-    wrongly without a word. Each value is read again here, so those fail as a cell would.
+    wrongly without a word. Its values are read again here, so those fail as a cell would.
     """
-    kb = knowledge or default_knowledge()
-    values: dict[str, Any] = {}
-    for column, raw in findings.values:
-        feature = kb.features.get(column)
-        if feature is None:
-            raise FindingError(column=str(column), value=str(raw), message=_unknown_column(str(column), kb))
-        if column in values:
-            raise FindingError(column=column, value=str(raw), message=f"{column} is given twice; give it once")
-        value = parse_value(feature, raw)
-        if value is not None:
-            values[column] = value
-    return Findings(values=tuple(sorted(values.items())), case_id=findings.case_id)
+    columns = [str(column) for column, _ in findings.values]
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise FindingError(column=twice[0], value="", message=f"{twice[0]} is given twice; give it once")
+    if CASE_ID in columns:
+        raise FindingError(column=CASE_ID, value="", message="case_id is the record's own field (Findings(case_id=...)), not a finding")
+    return attrs.evolve(parse_findings(dict(findings.values), knowledge), case_id=findings.case_id)
 
 
 def _unknown_column(column: str, kb: Knowledge) -> str:
@@ -228,7 +231,7 @@ def parse_findings(
     An unknown column is an error naming the closest known column, unless it
     is listed in ``passthrough``.
     """
-    if not isinstance(cells, Mapping):
+    if not hasattr(cells, "items"):
         raise TypeError(f"findings are a mapping of column -> value, not {type(cells).__name__}")
     kb = knowledge or default_knowledge()
     keep = {normalise_column(p) for p in passthrough}
