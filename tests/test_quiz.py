@@ -195,7 +195,7 @@ class TestPlaying:
         assert case.source_url in after
         assert "compartment" in after and "right" in after
         assert "score 2/2" in after
-        assert "Findings that should have steered the read" in after
+        assert "What in this case points to" in after
         assert play(["--seed", "7"], [SHORT[case.compartment], case.diagnosis]).stdout == result.stdout
 
     def test_a_wrong_read_scores_zero_and_still_teaches(self, cases):
@@ -204,7 +204,7 @@ class TestPlaying:
         assert "compartment extradural: wrong" in result.stdout
         assert "not in your top 3" in result.stdout and "score 0/2" in result.stdout
         assert "<- answer" in result.stdout
-        assert "+ " in result.stdout.split("Findings that should have steered the read")[1]
+        assert "+ " in result.stdout.split("What in this case points to")[1]
         assert case.evidence in result.stdout
 
     def test_the_rank_of_the_answer_in_your_list_is_named(self, cases):

@@ -490,11 +490,12 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     (im, idem or ed, or its name), then your top 3 diagnoses, best first,
     comma-separated (ids as `ddx entities` lists them; names, aliases,
     abbreviations such as MPNST, British spellings, unambiguous starts and
-    words that fit one diagnosis only work too; a pick that cannot be read,
-    such as an ambiguous 'mets', is asked for again on its own, with what it
-    could mean, the other picks kept). Only then does ddx reveal the answer
+    words that fit one diagnosis only work too; a name that fits several is
+    read as the one in the compartment you chose, if only one is, and a pick
+    that still cannot be read, such as 'sarcoma', is asked for again on its
+    own, with what it could mean, the other picks kept). Only then does ddx reveal the answer
     with its source and case id, score your read, show its own differential
-    and the findings that should have steered the read. 'help' (or '?')
+    and what in the case points to the answer. 'help' (or '?')
     explains the question asked; 'q' stops and shows the answer, scoring
     what was given. Without --seed or --case a case is drawn at random and
     its seed is shown, so you can replay it; --rounds plays several

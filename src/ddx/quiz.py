@@ -2,7 +2,7 @@
 
 The trainee sees the findings of a real case, commits a compartment, then a
 top-3 differential, and only then sees the answer, the source, ddx's own
-differential and the findings that should have steered the read. No click
+differential and what in the case points to the answer (and away from it). No click
 here: the dialogue goes through ``ask(prompt) -> line or None`` and
 ``say(text)``, as in guide.py.
 """
@@ -457,7 +457,7 @@ def _times(x: float) -> str:
 
 
 def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int = 5) -> list[str]:
-    """The answer, the source, the trainee's score, ddx's differential and the findings that should have steered it."""
+    """The answer, the source, the trainee's score, ddx's differential and what in the case points to the answer."""
     from .questions import short_name
     from .render import FLAG_LABELS
 
@@ -494,7 +494,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
         star = " <- answer" if c.id == case.diagnosis else ""
         lines.append(f"  {i}. {c.name} {percent(c.probability)}{star}")
     reasons = a.candidate(case.diagnosis)
-    lines += ["", paint(f"Findings that should have steered the read to {short_name(truth.name)}:", "bold", color)]
+    lines += ["", paint(f"What in this case points to {short_name(truth.name)}:", "bold", color)]
     if reasons.reasons_for:
         lines += [f"  + {_reason(r)}: {_times(r.ratio)} as likely as with the alternatives" for r in reasons.reasons_for[:4]]
     else:
