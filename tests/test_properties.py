@@ -235,3 +235,25 @@ class TestParsing:
         """Every valid cell becomes a known finding."""
         assume(row)
         assert set(parse_findings(row, KB).as_dict()) == set(row)
+
+    @given(st.sampled_from(sorted(FEATURE_IDS)), st.text(max_size=30))
+    def test_any_text_in_any_cell_is_read_or_refused_by_name(self, column, text):
+        """Whatever a cell holds (ranges, slashes, unicode, digits), it is read or it fails with
+        a FindingError naming its column; no other exception escapes."""
+        from ddx.errors import FindingError
+
+        try:
+            parse_findings({column: text}, KB)
+        except FindingError as exc:
+            assert exc.column == column
+
+    @given(st.lists(st.sampled_from(["c", "t", "th", "d", "l", "s", "C", "T", "L", "S"]), min_size=2, max_size=2),
+           st.lists(st.integers(1, 5), min_size=2, max_size=2), st.sampled_from(["-", "/", " to ", " - "]))
+    def test_a_range_of_vertebrae_spans_the_regions_between_its_ends(self, letters, numbers, joint):
+        """'T4-L2' reads as every region from the first end's to the last's, whichever way round."""
+        order = ["cervical", "thoracic", "lumbar", "sacral"]
+        region = {"c": "cervical", "t": "thoracic", "th": "thoracic", "d": "thoracic", "l": "lumbar", "s": "sacral"}
+        ends = [region[letter.lower()] for letter in letters]
+        low, high = sorted(order.index(e) for e in ends)
+        text = f"{letters[0]}{numbers[0]}{joint}{letters[1]}{numbers[1]}"
+        assert parse_findings({"level": text}, KB).get("level") == tuple(order[low : high + 1])
