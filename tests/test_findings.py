@@ -182,6 +182,11 @@ class TestVertebrae:
         assert error.column == "level"
         assert "craniocervical, cervical, thoracic, lumbar, sacral" in error.message
 
+    def test_a_bad_part_is_named_as_written(self):
+        """The error names the part as the cell wrote it, not lower-cased."""
+        error = failure({"level": "Thoracic; L9"})
+        assert error.value == "L9" and "'L9' is not a value" in error.message
+
     def test_a_range_is_for_list_findings_only(self):
         """A one-value finding does not read 'displaced-expanded' as a range."""
         assert failure({"cord": "displaced-expanded"}).column == "cord"

@@ -139,8 +139,8 @@ def parse_value(feature: Feature, raw: Any) -> Any:
         return number
     if feature.kind == "choice":
         return _choice(feature, text, str(raw))
-    parts = [p.strip() for p in text.replace(",", ";").split(";")]
-    chosen = {v for p in parts if p and p not in UNKNOWN for v in _choices(feature, p)}
+    parts = [p.strip() for p in str(raw).replace(",", ";").split(";")]
+    chosen = {v for p in parts if p and p.lower() not in UNKNOWN for v in _choices(feature, p.lower(), p)}
     if not chosen:
         return None
     if feature.exclusive in chosen:
@@ -154,28 +154,28 @@ def parse_value(feature: Feature, raw: Any) -> Any:
 RANGE = re.compile(r"([a-z]*)(\w*?)\s*(?:-|/|\bto\b)\s*([a-z]*)(\w+)")
 
 
-def _choices(feature: Feature, part: str) -> list[str]:
+def _choices(feature: Feature, part: str, written: str) -> list[str]:
     """The values one part of a list cell names: one value, several through an alias, or for an
     ordered list every value from one end of a range to the other (T12-L1 is thoracic and
-    lumbar; L4-5 lumbar)."""
+    lumbar; L4-5 lumbar). ``part`` is in lower case; an error names it as ``written``."""
     several = feature.alias.get(part, "")
     if ";" in several:
         return several.split(";")
     try:
-        return [_choice(feature, part, part)]
+        return [_choice(feature, part, written)]
     except FindingError:
         ends = RANGE.fullmatch(part) if feature.ordered else None
         if ends is None:
             raise
     first_letters, first_rest, last_letters, last_rest = ends.groups()
     try:
-        first = _choice(feature, first_letters + first_rest, part)
-        last = _choice(feature, (last_letters or first_letters) + last_rest, part)
+        first = _choice(feature, first_letters + first_rest, written)
+        last = _choice(feature, (last_letters or first_letters) + last_rest, written)
     except FindingError:
-        raise _fail(feature.id, part, "is not a value", feature.values) from None
+        raise _fail(feature.id, written, "is not a value", feature.values) from None
     order = [v for v in feature.values if v != feature.exclusive]
     if first not in order or last not in order:
-        raise _fail(feature.id, part, "is not a range of values", feature.values)
+        raise _fail(feature.id, written, "is not a range of values", feature.values)
     low, high = sorted((order.index(first), order.index(last)))
     return order[low : high + 1]
 
