@@ -440,8 +440,9 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
 
     Each question names its column in brackets and reads one answer line: a
     value, Enter / 'skip' / 'unknown' to pass, 'help' or '?' for what the
-    values mean, 'q' to stop. It first asks what best places the lesion (the
-    cord and the CSF), then what best separates the leading candidates.
+    values mean, 'q' to stop. It asks what best places the lesion (the cord
+    and the CSF) until the compartment is clear, then what best separates
+    the leading candidates.
     After every answer it shows the running compartment and top candidates;
     it ends (on 'q', at end of input, after --max-questions, or when nothing
     left would change the picture) with the full assessment. Findings you
@@ -493,11 +494,11 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     words that fit one diagnosis only work too; a name that fits several is
     read as the one in the compartment you chose, if only one is, and a pick
     that still cannot be read, such as 'sarcoma', is asked for again on its
-    own, with what it could mean, the other picks kept). Only then does ddx reveal the answer
-    with its source and case id, score your read, show its own differential
-    and what in the case points to the answer. 'help' (or '?')
-    explains the question asked; 'q' stops and shows the answer, scoring
-    what was given. Without --seed or --case a case is drawn at random and
+    own, with what it could mean, the other picks kept). Only then does ddx
+    reveal the answer with its source and case id, score your read, show
+    its own differential and what in the case points to the answer. 'help'
+    (or '?') explains the question asked; 'q' stops and shows the answer,
+    scoring what was given. Without --seed or --case a case is drawn at random and
     its seed is shown, so you can replay it; --rounds plays several
     different cases (at most as many as ship with ddx), each headed by what
     replays it.

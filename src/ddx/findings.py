@@ -113,9 +113,10 @@ def parse_value(feature: Feature, raw: Any) -> Any:
         if not raw:
             # the record's own form of the known answer none (syndrome none)
             return () if feature.exclusive else None
-        raw = ";".join(str(part) for part in raw if not _missing(part)) or None
-        if raw is None:
+        parts = [str(part) for part in raw if not _missing(part)]
+        if not parts:
             return None
+        raw = ";".join(parts)
     text = str(raw).strip().lower()
     if text in UNKNOWN:
         return None
@@ -208,14 +209,6 @@ def canonical(findings: Findings, knowledge: Knowledge | None = None) -> Finding
     return attrs.evolve(parse_findings(dict(findings.values), knowledge), case_id=findings.case_id)
 
 
-def _unknown_column(column: str, kb: Knowledge) -> str:
-    message = f"{column!r} is not a known column"
-    guess = closest(normalise_column(column), list(kb.features) + [CASE_ID])
-    if guess:
-        message += f"; did you mean {guess!r}?"
-    return message + " (see `ddx features`; name it in passthrough to leave it unread)"
-
-
 def normalise_column(name: str) -> str:
     return name.strip().lower().replace("-", "_").replace(" ", "_")
 
@@ -255,7 +248,12 @@ def parse_findings(
         if feature is None:
             if key in keep:
                 continue
-            raise FindingError(column=str(column), value="", message=_unknown_column(str(column), kb))
+            message = f"{column!r} is not a known column"
+            guess = closest(key, list(kb.features) + [CASE_ID])
+            if guess:
+                message += f"; did you mean {guess!r}?"
+            message += " (see `ddx features`; name it in passthrough to leave it unread)"
+            raise FindingError(column=str(column), value="", message=message)
         value = parse_value(feature, raw)
         if value is not None:
             values[key] = value
