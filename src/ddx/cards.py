@@ -707,10 +707,11 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
 def entity_rows(kb: Knowledge) -> list[dict[str, Any]]:
     """One mapping per entity, in knowledge-base order: id, name, compartment, flags, and the
     priors as the cards give them (prior_fields)."""
-    return [
-        {**_identity(e), "prior": round(model_prior(kb, e.id), 6), **prior_fields(model_prior(kb, e.id), kb.priors[e.id])}
-        for e in kb.entities
-    ]
+    rows = []
+    for e in kb.entities:
+        prior = model_prior(kb, e.id)
+        rows.append({**_identity(e), "prior": round(prior, 6), **prior_fields(prior, kb.priors[e.id])})
+    return rows
 
 
 def values_text(feature: Feature, sep: str = "|") -> str:

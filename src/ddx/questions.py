@@ -309,8 +309,8 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
     hide a useful one between the leaders. A difference under MIN_SEPARATION
     is never named: when the leading candidates are that alike on the
     finding, the pair is sought among all candidates and the line says the
-    leading candidates barely differ on it; when no two candidates differ that much, it says
-    the finding narrows the differential only a little. With ``groups`` (the
+    leading candidates barely differ on it; when no two candidates differ
+    that much, it says the finding narrows the differential only a little. With ``groups`` (the
     compartments) the candidates are the compartments, each value's rate
     averaged over its entities by their probability. Bands read as on the
     cards ("segments 1", "age 75+").

@@ -2,8 +2,8 @@
 
 The trainee sees the findings of a real case, commits a compartment, then a
 top-3 differential, and only then sees the answer, the source, ddx's own
-differential and what in the case points to the answer (and away from it). No click
-here: the dialogue goes through ``ask(prompt) -> line or None`` and
+differential and what in the case points to the answer (and away from it).
+No click here: the dialogue goes through ``ask(prompt) -> line or None`` and
 ``say(text)``, as in guide.py.
 """
 
@@ -246,17 +246,6 @@ def parse_compartment(text: str) -> str:
     raise AnswerError(message + " (im = intramedullary, idem = intradural extramedullary, ed = extradural)")
 
 
-def parse_entity(text: str, kb: Knowledge) -> str:
-    """An entity id from anything `ddx explain` accepts (cards.find_entity): id, name,
-    alias or abbreviation, British spelling; an ambiguous answer is refused with its candidates."""
-    from .cards import UnknownEntityError, find_entity
-
-    try:
-        return find_entity(kb, text).id
-    except UnknownEntityError as exc:
-        raise AnswerError(exc.message("a diagnosis")) from None
-
-
 @attrs.frozen
 class Pick:
     """One name of the trainee's list: what was typed, and the entity read from it or why none was."""
@@ -268,9 +257,10 @@ class Pick:
 
 
 def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
-    """One name read as parse_entity reads it, kept with its problem when it names no one
-    diagnosis. A name that fits several ('mets') is read as the one of them in the
-    ``compartment`` the trainee committed to, when there is exactly one."""
+    """One name read as `ddx explain` reads it (cards.find_entity: id, name, alias or
+    abbreviation, British spelling), kept with its problem when it names no one diagnosis.
+    A name that fits several ('mets') is read as the one of them in the ``compartment`` the
+    trainee committed to, when there is exactly one."""
     from .cards import UnknownEntityError, find_entity
 
     try:
