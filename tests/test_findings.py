@@ -169,6 +169,16 @@ class TestVertebrae:
             ("C6-L2", ("cervical", "thoracic", "lumbar")),
             ("L1-T12", ("thoracic", "lumbar")),
             ("cervical-thoracic", ("cervical", "thoracic")),
+            ("cervical/lumbar", ("cervical", "lumbar")),
+            ("sacral-cervical", ("cervical", "sacral")),
+            ("l4\u20135", ("lumbar",)),
+            ("T12\u2212L1", ("thoracic", "lumbar")),
+            ("C1", ("craniocervical", "cervical")),
+            ("C2-C4", ("craniocervical", "cervical")),
+            ("occiput", ("craniocervical",)),
+            ("C3", ("cervical",)),
+            ("S5-Co1", ("sacral",)),
+            ("L5-S1", ("lumbar", "sacral")),
             ("thoracolumbar", ("thoracic", "lumbar")),
             ("lumbosacral; C5", ("cervical", "lumbar", "sacral")),
         ],
@@ -176,7 +186,7 @@ class TestVertebrae:
     def test_vertebrae_and_ranges_name_their_regions(self, text, regions):
         assert parse({"level": text}).get("level") == regions
 
-    @pytest.mark.parametrize("text", ["L9", "T13", "T12-X", "L4-", "-L4"])
+    @pytest.mark.parametrize("text", ["L9", "T13", "T12-X", "L4-", "-L4", "T12-L1-L2"])
     def test_what_is_no_vertebra_fails_with_the_allowed_regions(self, text):
         error = failure({"level": text})
         assert error.column == "level"

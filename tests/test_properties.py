@@ -251,9 +251,12 @@ class TestParsing:
            st.lists(st.integers(1, 5), min_size=2, max_size=2), st.sampled_from(["-", "/", " to ", " - "]))
     def test_a_range_of_vertebrae_spans_the_regions_between_its_ends(self, letters, numbers, joint):
         """'T4-L2' reads as every region from the first end's to the last's, whichever way round."""
-        order = ["cervical", "thoracic", "lumbar", "sacral"]
+        order = ["craniocervical", "cervical", "thoracic", "lumbar", "sacral"]
         region = {"c": "cervical", "t": "thoracic", "th": "thoracic", "d": "thoracic", "l": "lumbar", "s": "sacral"}
-        ends = [region[letter.lower()] for letter in letters]
-        low, high = sorted(order.index(e) for e in ends)
+        spots = []
+        for letter, number in zip(letters, numbers):
+            spots.append(order.index(region[letter.lower()]))
+            if letter.lower() == "c" and number <= 2:  # the atlas and the axis are craniocervical too
+                spots.append(0)
         text = f"{letters[0]}{numbers[0]}{joint}{letters[1]}{numbers[1]}"
-        assert parse_findings({"level": text}, KB).get("level") == tuple(order[low : high + 1])
+        assert parse_findings({"level": text}, KB).get("level") == tuple(order[min(spots) : max(spots) + 1])

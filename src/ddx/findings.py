@@ -18,8 +18,9 @@ from .errors import FindingError
 from .knowledge import Feature, Knowledge, default_knowledge
 
 UNKNOWN = frozenset({"", "unknown", "?", "na", "n/a", "skip"})
-YES = frozenset({"yes", "y", "true", "1"})
-NO = frozenset({"no", "n", "false", "0"})
+#: "1.0" and "0.0" are how a spreadsheet or pandas writes a 0/1 column that has a blank.
+YES = frozenset({"yes", "y", "true", "1", "1.0"})
+NO = frozenset({"no", "n", "false", "0", "0.0"})
 CASE_ID = "case_id"
 #: A whole number as people and spreadsheets write it: ASCII digits, an optional
 #: sign, and an optional decimal point followed only by zeros ("54", "54.0").
@@ -151,34 +152,50 @@ def parse_value(feature: Feature, raw: Any) -> Any:
     return tuple(v for v in feature.values if v in chosen)
 
 
-#: The ends of a range of list values: "t12-l1", "l4/5", "c5 to t2".
-RANGE = re.compile(r"([a-z]*)(\w*?)\s*(?:-|/|\bto\b)\s*([a-z]*)(\w+)")
+#: What joins two ends of a range or a pair: a hyphen (or the dashes and minus sign
+#: that word processors put in its place), a slash, or "to".
+JOIN = re.compile(r"\s*(?:[-/\u2010-\u2015\u2212]|\bto\b)\s*")
+#: A vertebra: letters and a number (L4, th12, co1); a bare number takes the letters of
+#: the other end (L4-5).
+VERTEBRA = re.compile(r"([a-z]*)([0-9]+)")
 
 
 def _choices(feature: Feature, part: str, written: str) -> list[str]:
-    """The values one part of a list cell names: one value, several through an alias, or for an
-    ordered list every value from one end of a range to the other (T12-L1 is thoracic and
-    lumbar; L4-5 lumbar). ``part`` is in lower case; an error names it as ``written``."""
+    """The values one part of a list cell names: one value, or several through an alias.
+
+    For an ordered list two ends joined by a hyphen, a slash or "to" name both: two
+    vertebrae name every value from one to the other (T12-L1 is thoracic and lumbar, L4-5
+    lumbar, C5 to T2 cervical and thoracic), two values or aliases just both ('cervical/lumbar'
+    is not the thoracic spine too). ``part`` is in lower case; an error names it as ``written``.
+    """
+    try:
+        return _named(feature, part, written)
+    except FindingError:
+        ends = JOIN.split(part, maxsplit=1) if feature.ordered else []
+        if len(ends) != 2 or not all(ends):
+            raise
+    first, last = ends
+    v1, v2 = VERTEBRA.fullmatch(first), VERTEBRA.fullmatch(last)
+    if v1 and v2 and not v2.group(1):
+        last = v1.group(1) + last
+    try:
+        named = _named(feature, first, written) + _named(feature, last, written)
+    except FindingError:
+        raise _fail(feature.id, written, "is not a value", feature.values) from None
+    if not (v1 and v2):
+        return named
+    order = [v for v in feature.values if v != feature.exclusive]
+    spots = sorted(order.index(v) for v in named)
+    return order[spots[0] : spots[-1] + 1]
+
+
+def _named(feature: Feature, part: str, written: str) -> list[str]:
+    """The value or values one word of a list cell names: a value, or an alias of one or
+    several ("thoracic;lumbar")."""
     several = feature.alias.get(part, "")
     if ";" in several:
         return several.split(";")
-    try:
-        return [_choice(feature, part, written)]
-    except FindingError:
-        ends = RANGE.fullmatch(part) if feature.ordered else None
-        if ends is None:
-            raise
-    first_letters, first_rest, last_letters, last_rest = ends.groups()
-    try:
-        first = _choice(feature, first_letters + first_rest, written)
-        last = _choice(feature, (last_letters or first_letters) + last_rest, written)
-    except FindingError:
-        raise _fail(feature.id, written, "is not a value", feature.values) from None
-    order = [v for v in feature.values if v != feature.exclusive]
-    if first not in order or last not in order:
-        raise _fail(feature.id, written, "is not a range of values", feature.values)
-    low, high = sorted((order.index(first), order.index(last)))
-    return order[low : high + 1]
+    return [_choice(feature, part, written)]
 
 
 def _choice(feature: Feature, text: str, raw: str) -> str:
@@ -206,7 +223,8 @@ def canonical(findings: Findings, knowledge: Knowledge | None = None) -> Finding
         raise FindingError(column=twice[0], value="", message=f"{twice[0]} is given twice; give it once")
     if CASE_ID in columns:
         raise FindingError(column=CASE_ID, value="", message="case_id is the record's own field (Findings(case_id=...)), not a finding")
-    return attrs.evolve(parse_findings(dict(findings.values), knowledge), case_id=findings.case_id)
+    case_id = None if _missing(findings.case_id) else str(findings.case_id).strip() or None
+    return attrs.evolve(parse_findings(dict(findings.values), knowledge), case_id=case_id)
 
 
 def normalise_column(name: str) -> str:
@@ -241,7 +259,7 @@ def parse_findings(
             )
         written[key] = str(column)
         if key == CASE_ID:
-            text = "" if raw is None else str(raw).strip()
+            text = "" if _missing(raw) else str(raw).strip()
             case_id = text or None
             continue
         feature = kb.features.get(key)
