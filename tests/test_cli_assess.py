@@ -82,7 +82,7 @@ class TestFindingOptions:
 class TestJsonFormat:
     def test_keys_match_the_output_contract(self):
         """`--format json` has every key of output.md, with the meaning it gives."""
-        record = as_json(*IDEM, "--cord", "compressed", "--foraminal-extension", "yes")
+        record = as_json("--cord", "compressed", "--csf", "widened", "--csf-cap", "yes", "--foraminal-extension", "yes")
         for key in ("case_id", "compartment", "compartment_probability", "compartments", "candidates", "flags", "error"):
             assert key in record, key
         assert "row" not in record  # batch only
@@ -125,7 +125,7 @@ class TestJsonFormat:
 
     def test_json_has_no_colour(self):
         """JSON never carries colour codes, even with --color."""
-        result = invoke("assess", *IDEM, "--cord", "compressed", "--format", "json", "--color", color=True)
+        result = invoke("assess", "--cord", "compressed", "--csf", "widened", "--csf-cap", "yes", "--format", "json", "--color", color=True)
         assert result.exit_code == 0, result.output
         assert not ANSI.search(result.stdout)
         json.loads(result.stdout)
@@ -489,3 +489,12 @@ def test_a_list_option_can_be_repeated_and_takes_vertebrae():
 def test_a_list_option_not_given_stays_unknown():
     """Without --syndrome the syndrome is unknown, not the known answer none."""
     assert "syndrome" not in as_json("--cord", "displaced")["findings"]
+
+
+def test_a_one_value_option_given_twice_with_two_values_is_refused():
+    """--cord displaced --cord expanded is refused, as a column twice in a batch header is;
+    the same value twice is harmless."""
+    result = invoke("assess", "--cord", "displaced", "--cord", "expanded")
+    assert result.exit_code == 2
+    assert "'--cord': given twice, as 'displaced' and 'expanded'" in result.output
+    assert as_json("--cord", "displaced", "--cord", "displaced")["findings"] == {"cord": "displaced"}

@@ -247,6 +247,14 @@ class TestPlaying:
         assert "Quiz case 2 of 3" in result.stdout and "Quiz case 3 of 3" not in result.stdout
         assert "Total: 2/2 over 1 case(s); stopped at round 2 of 3." in result.stdout
 
+    def test_the_end_of_input_ends_the_rounds_and_says_so(self, cases):
+        from ddx.quiz import draw
+
+        first = draw(cases, seed=5, rounds=3)[0]
+        result = play(["--seed", "5", "--rounds", "3"], [SHORT[first.compartment], first.diagnosis])
+        assert result.exit_code == 0
+        assert "Total: 2/2 over 1 case(s); the input ended at round 2 of 3." in result.stdout
+
     @pytest.mark.parametrize("word", ["help", "?", "h"])
     def test_help_explains_the_question_and_asks_it_again(self, word):
         result = play(["--case", "ED002"], [word, "ed", word, "vertebral_metastasis"])
@@ -288,7 +296,7 @@ class TestPlaying:
     def test_end_of_input_ends_the_rounds(self, cases):
         result = play(["--seed", "5", "--rounds", "3"], [])
         assert "Quiz case 2 of 3" not in result.stdout
-        assert "Total: 0/0 over 0 case(s)." in result.stdout
+        assert "Total: 0/0 over 0 case(s); the input ended at round 1 of 3." in result.stdout
 
     def test_unknown_case_is_a_usage_error(self):
         result = play(["--case", "IN001"], [])

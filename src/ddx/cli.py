@@ -152,18 +152,29 @@ def finding_options(command):
             metavar = "|".join(feature.values)
             if feature.kind == "list":
                 metavar = f"[{metavar}];..."
-        many = feature.kind == "list"
-        help_text = f"{feature.help}; the option can be repeated" if many else feature.help
-        command = click.option(feature.option, feature.id, metavar=metavar, help=help_text, multiple=many)(command)
+        help_text = f"{feature.help}; the option can be repeated" if feature.kind == "list" else feature.help
+        # every finding option collects its uses, so that a one-value finding given twice
+        # with two values is refused (as a column twice in a batch header is), not overwritten
+        command = click.option(feature.option, feature.id, metavar=metavar, help=help_text, multiple=True)(command)
     return click.option("--case-id", help="an identifier copied to the output")(command)
 
 
 def parse_cli_findings(cells: dict[str, Any]):
     from .findings import parse_findings
 
+    given = {}
+    for column, uses in cells.items():
+        if not isinstance(uses, tuple):
+            given[column] = uses
+        elif FEATURES[column].kind == "list":
+            given[column] = ";".join(uses) if uses else None
+        elif len(set(uses)) > 1:
+            shown = " and ".join(repr(u) for u in dict.fromkeys(uses))
+            raise click.BadParameter(f"given twice, as {shown}: give it once", param_hint=f"'{FEATURES[column].option}'")
+        else:
+            given[column] = uses[0] if uses else None
     try:
-        given = {k: ";".join(v) if isinstance(v, tuple) else v for k, v in cells.items() if v is not None and v != ()}
-        return parse_findings(given, knowledge())
+        return parse_findings({k: v for k, v in given.items() if v is not None}, knowledge())
     except FindingError as exc:
         feature = FEATURES.get(exc.column)
         hint = feature.option if feature else exc.column
@@ -541,8 +552,9 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
             points += result.score.points
             played += 1
         if result.ended:
-            if result.ended == STOPPED and n < len(chosen):
-                stopped = f"; stopped at round {n} of {len(chosen)}"
+            if n < len(chosen):
+                why = "stopped" if result.ended == STOPPED else "the input ended"
+                stopped = f"; {why} at round {n} of {len(chosen)}"
             break
     if len(chosen) > 1:
         say(f"\nTotal: {points}/{2 * played} over {played} case(s){stopped}.")
