@@ -292,3 +292,38 @@ class TestEdgesOfHandMadeValues:
         row = Row({"cord": "displaced"})
         assert ddx.parse_findings(row) == ddx.parse_findings({"cord": "displaced"})
         assert ddx.assess(row) == ddx.assess(cord="displaced")
+
+
+class TestArgumentForms:
+    def test_passthrough_takes_one_name_as_a_string(self):
+        """passthrough='accession' is one column, not the letters of it."""
+        assert ddx.assess({"accession": "A1", "cord": "displaced"}, passthrough="accession") == ddx.assess(cord="displaced")
+
+    def test_knowledge_may_be_the_folder_to_load(self, tmp_path):
+        """knowledge= takes a folder as ddx.load_knowledge does."""
+        from importlib import resources
+
+        folder = tmp_path / "kb"
+        folder.mkdir()
+        for item in resources.files("ddx.knowledge").iterdir():
+            if item.name.endswith((".toml", ".csv")):
+                (folder / item.name).write_bytes(item.read_bytes())
+        assert ddx.assess(knowledge=str(folder), cord="displaced") == ddx.assess(cord="displaced")
+        assert ddx.assess(knowledge=folder, cord="displaced") == ddx.assess(cord="displaced")
+
+    @pytest.mark.parametrize("top", [0, -1, "3"])
+    def test_the_views_refuse_a_top_that_is_no_count(self, top):
+        a = ddx.assess(cord="displaced")
+        for view in (ddx.to_table, ddx.to_markdown):
+            with pytest.raises(ValueError, match="top is the number of candidates"):
+                view(a, top=top)
+
+    def test_a_missing_case_id_is_none(self):
+        """A blank case id of a DataFrame (NaN) is no case id; a number becomes its text."""
+        assert ddx.assess({"case_id": float("nan"), "cord": "displaced"}).case_id is None
+        assert ddx.assess(ddx.Findings(values=(("cord", "displaced"),), case_id=5)).case_id == "5"
+
+    @pytest.mark.parametrize("yes, no", [(1.0, 0.0), ("1.0", "0.0"), (1, 0)])
+    def test_a_zero_one_column_with_blanks_reads_as_yes_and_no(self, yes, no):
+        """pandas turns a 0/1 column with a blank into floats: 1.0 and 0.0 read as yes and no."""
+        assert ddx.assess(csf_cap=yes, dural_tail=no).findings.as_dict() == {"csf_cap": "yes", "dural_tail": "no"}

@@ -14,6 +14,7 @@ flags the entities that must not be missed.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterable
 
 __version__ = "0.1.0"
@@ -38,14 +39,21 @@ def assess(findings: Any = None, /, *, knowledge: Any = None, passthrough: Itera
     A keyword replaces the same column in the mapping. Values are read as a CSV
     cell or a CLI option is (``"yes"``, ``True``, ``54``, ``"cervical;thoracic"``
     or ``["cervical", "thoracic"]``); None, a blank and NaN are not assessed.
-    ``knowledge`` is a base from ``load_knowledge()``, the packaged one by
-    default. Columns named in ``passthrough`` are left unread (a CSV row's
+    ``knowledge`` is a base from ``load_knowledge()`` (or the folder to load it
+    from), the packaged one by default. Columns named in ``passthrough`` (a
+    name or a list of names) are left unread (a CSV row's
     accession number); any other unknown column, and a value that cannot be
     read, raise ddx.FindingError.
     """
     from .engine import assess as _assess
     from .findings import Findings, canonical, normalise_column, parse_findings
 
+    if isinstance(knowledge, (str, os.PathLike)):
+        from .knowledge import load_knowledge
+
+        knowledge = load_knowledge(knowledge)
+    if isinstance(passthrough, str):
+        passthrough = (passthrough,)
     if isinstance(findings, Findings):
         if cells:
             raise TypeError("give either a Findings record or keyword findings, not both")

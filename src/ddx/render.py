@@ -145,9 +145,16 @@ def _next_line(n, *, code: bool = True) -> str:
     return f"{head}{why} (+{n.gain:.2f} bits)"
 
 
+def _check_top(top: int) -> None:
+    if not isinstance(top, int) or top < 1:
+        raise ValueError(f"top is the number of candidates shown, 1 or more, not {top!r}")
+
+
 def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     """The human view: compartment first, then candidates and reasons, then the flags."""
     from tabulate import tabulate
+
+    _check_top(top)
 
     rows = [
         [i, _tagged(c), percent(c.probability), _why(c)]
@@ -195,6 +202,8 @@ def _tagged(c: Candidate) -> str:
 
 def render_markdown(a: Assessment, *, top: int = 5) -> str:
     from tabulate import tabulate
+
+    _check_top(top)
 
     lines = [f"**Case:** {_code_span(_printable(a.case_id))}", ""] if a.case_id else []
     lines += [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} ({percent(a.compartment_probability)})", ""]
