@@ -327,3 +327,10 @@ class TestArgumentForms:
     def test_a_zero_one_column_with_blanks_reads_as_yes_and_no(self, yes, no):
         """pandas turns a 0/1 column with a blank into floats: 1.0 and 0.0 read as yes and no."""
         assert ddx.assess(csf_cap=yes, dural_tail=no).findings.as_dict() == {"csf_cap": "yes", "dural_tail": "no"}
+
+
+def test_a_hand_made_record_with_a_dict_of_values_is_read():
+    """Findings(values={'cord': 'displaced'}) is read like its pairs; values that are no pairs are a TypeError."""
+    assert ddx.assess(ddx.Findings(values={"cord": "displaced"})) == ddx.assess(cord="displaced")
+    with pytest.raises(TypeError, match="column, value"):
+        ddx.assess(ddx.Findings(values=("cord", "displaced")))

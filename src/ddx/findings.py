@@ -217,14 +217,17 @@ def canonical(findings: Findings, knowledge: Knowledge | None = None) -> Finding
     an unknown column, or text where a list or a number belongs, and be scored
     wrongly without a word. Its values are read again here, so those fail as a cell would.
     """
-    columns = [str(column) for column, _ in findings.values]
+    pairs = list(findings.values.items() if isinstance(findings.values, Mapping) else findings.values)
+    if not all(isinstance(pair, tuple) and len(pair) == 2 for pair in pairs):
+        raise TypeError("Findings.values holds (column, value) pairs; ddx.parse_findings builds them from a mapping")
+    columns = [str(column) for column, _ in pairs]
     twice = sorted({c for c in columns if columns.count(c) > 1})
     if twice:
         raise FindingError(column=twice[0], value="", message=f"{twice[0]} is given twice; give it once")
     if CASE_ID in columns:
         raise FindingError(column=CASE_ID, value="", message="case_id is the record's own field (Findings(case_id=...)), not a finding")
     case_id = None if _missing(findings.case_id) else str(findings.case_id).strip() or None
-    return attrs.evolve(parse_findings(dict(findings.values), knowledge), case_id=case_id)
+    return attrs.evolve(parse_findings(dict(pairs), knowledge), case_id=case_id)
 
 
 def normalise_column(name: str) -> str:
