@@ -483,7 +483,7 @@ def test_a_list_option_can_be_repeated_and_takes_vertebrae():
     """--level may be given twice (a lesion spanning two regions) and reads vertebrae and ranges."""
     record = as_json("--level", "thoracic", "--level", "L1-L2", "--cord", "displaced")
     assert record["findings"]["level"] == "thoracic;lumbar"
-    assert as_json("--level", "T12-L1")["findings"]["level"] == "thoracic;lumbar"
+    assert as_json("--level", "T10-L2")["findings"]["level"] == "thoracic;lumbar"
 
 
 def test_a_list_option_not_given_stays_unknown():
@@ -498,3 +498,4 @@ def test_a_one_value_option_given_twice_with_two_values_is_refused():
     assert result.exit_code == 2
     assert "'--cord': given twice, as 'displaced' and 'expanded'" in result.output
     assert as_json("--cord", "displaced", "--cord", "displaced")["findings"] == {"cord": "displaced"}
+    assert as_json("--cord", "displaced", "--cord", "Displaced", "--age", "54", "--age", "54.0")["findings"] == {"cord": "displaced", "age": "54"}

@@ -164,21 +164,23 @@ class TestVertebrae:
             ("L2-L3", ("lumbar",)),
             ("L4-5", ("lumbar",)),
             ("L4/5", ("lumbar",)),
-            ("T12-L1", ("thoracic", "lumbar")),
+            ("T11-L1", ("thoracic", "lumbar")),
+            ("c5 to lumbar", ("cervical", "thoracic", "lumbar")),
+            ("cervical to lumbar", ("cervical", "thoracic", "lumbar")),
+            ("L4-S1", ("lumbar", "sacral")),
             ("C5 to T2", ("cervical", "thoracic")),
             ("C6-L2", ("cervical", "thoracic", "lumbar")),
-            ("L1-T12", ("thoracic", "lumbar")),
+            ("L2-T11", ("thoracic", "lumbar")),
             ("cervical-thoracic", ("cervical", "thoracic")),
             ("cervical/lumbar", ("cervical", "lumbar")),
             ("sacral-cervical", ("cervical", "sacral")),
             ("l4\u20135", ("lumbar",)),
-            ("T12\u2212L1", ("thoracic", "lumbar")),
+            ("T10\u2212L2", ("thoracic", "lumbar")),
             ("C1", ("craniocervical", "cervical")),
             ("C2-C4", ("craniocervical", "cervical")),
             ("occiput", ("craniocervical",)),
             ("C3", ("cervical",)),
             ("S5-Co1", ("sacral",)),
-            ("L5-S1", ("lumbar", "sacral")),
             ("thoracolumbar", ("thoracic", "lumbar")),
             ("lumbosacral; C5", ("cervical", "lumbar", "sacral")),
         ],
@@ -196,6 +198,12 @@ class TestVertebrae:
         """The error names the part as the cell wrote it, not lower-cased."""
         error = failure({"level": "Thoracic; L9"})
         assert error.value == "L9" and "'L9' is not a value" in error.message
+
+    @pytest.mark.parametrize("text", ["L5-S1", "S1-L5", "T12-L1", "th12-l1", "D12-L1", "C7-T1"])
+    def test_a_junction_is_refused_with_the_regions_to_choose_from(self, text):
+        """Reports write L5-S1 for the disc; read as both regions it would make a disc look sacral."""
+        error = failure({"level": text})
+        assert "is the junction of" in error.message and "give the region(s) the lesion lies in" in error.message
 
     def test_a_range_is_for_list_findings_only(self):
         """A one-value finding does not read 'displaced-expanded' as a range."""

@@ -256,7 +256,13 @@ def features_reference() -> str:
         else:
             lines += [f"- `{v}`" + (f": {f.meaning[v]}" if v in f.meaning else "") for v in f.values]
             if f.kind == "list":
-                ranged = f"; a range such as `{f.values[1]}-{f.values[-2]}` names every value between its ends" if f.ordered else ""
+                ranged = (
+                    "; two ends joined by `-` or `/` name both, and two vertebrae (aliases with a number) or two ends "
+                    "joined by `to` every value between them, except two neighbouring vertebrae across a boundary "
+                    "(a junction), which is refused"
+                    if f.ordered
+                    else ""
+                )
                 lines += ["", "Several values separated by `;` (or the option repeated)" + ranged
                           + (f"; `{f.exclusive}` means none of the others and stands alone." if f.exclusive else ".")]
         if f.alias:

@@ -8,7 +8,6 @@ values and the closest match.
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from typing import Any, Callable, Iterable, Mapping
 
@@ -32,11 +31,20 @@ WHOLE_NUMBER = re.compile(r"([+-]?)0*([0-9]+?)(?:\.0*)?")
 MAX_DIGITS = 9
 
 
+def _pairs(values: Any) -> tuple[tuple[str, Any], ...]:
+    """A record's values as a tuple of (column, value) pairs: a mapping gives its items, in
+    column order, and a list its elements, so that a record built by hand stays hashable and
+    readable (ddx.assess reads its values again; see canonical)."""
+    if isinstance(values, Mapping):
+        return tuple(sorted(values.items()))
+    return values if isinstance(values, tuple) else tuple(values)
+
+
 @attrs.frozen
 class Findings:
     """The known findings of one case; a finding that is absent here is unknown."""
 
-    values: tuple[tuple[str, Any], ...] = ()
+    values: tuple[tuple[str, Any], ...] = attrs.field(default=(), converter=_pairs)
     case_id: str | None = None
 
     def get(self, feature: str, default: Any = None) -> Any:
@@ -98,8 +106,14 @@ def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = N
 
 
 def _missing(raw: Any) -> bool:
-    """None or NaN (a blank cell of a DataFrame): not assessed."""
-    return raw is None or (isinstance(raw, float) and math.isnan(raw))
+    """None, or a blank of a DataFrame (NaN, pandas' NA): not assessed. A missing value is
+    the one that is not equal to itself (pandas' NA cannot even say that)."""
+    if raw is None or isinstance(raw, (str, bool, int)):
+        return raw is None
+    try:
+        return bool(raw != raw)
+    except TypeError:
+        return True
 
 
 def parse_value(feature: Feature, raw: Any) -> Any:
@@ -163,30 +177,53 @@ VERTEBRA = re.compile(r"([a-z]*)([0-9]+)")
 def _choices(feature: Feature, part: str, written: str) -> list[str]:
     """The values one part of a list cell names: one value, or several through an alias.
 
-    For an ordered list two ends joined by a hyphen, a slash or "to" name both: two
-    vertebrae name every value from one to the other (T12-L1 is thoracic and lumbar, L4-5
-    lumbar, C5 to T2 cervical and thoracic), two values or aliases just both ('cervical/lumbar'
-    is not the thoracic spine too). ``part`` is in lower case; an error names it as ``written``.
+    For an ordered list, two ends joined by a hyphen, a slash or "to" name a range when an
+    end is a vertebra or the word is "to": every value from one end to the other (C5 to T2
+    is cervical and thoracic, L4-5 lumbar, C5 to lumbar all three). Two values joined by a
+    hyphen or a slash are just both ('cervical/lumbar' is not the thoracic spine too). Two
+    adjacent vertebrae across a boundary (C7-T1, T12-L1, L5-S1) are refused: reports write
+    them for the disc or the junction, and the reader must say which region(s) the lesion
+    lies in. ``part`` is in lower case; an error names it as ``written``.
     """
     try:
         return _named(feature, part, written)
     except FindingError:
-        ends = JOIN.split(part, maxsplit=1) if feature.ordered else []
-        if len(ends) != 2 or not all(ends):
+        join = JOIN.search(part) if feature.ordered else None
+        if join is None or not 0 < join.start() < join.end() < len(part):
             raise
-    first, last = ends
+    first, last = part[: join.start()], part[join.end() :]
     v1, v2 = VERTEBRA.fullmatch(first), VERTEBRA.fullmatch(last)
     if v1 and v2 and not v2.group(1):
         last = v1.group(1) + last
+        v2 = VERTEBRA.fullmatch(last)
     try:
-        named = _named(feature, first, written) + _named(feature, last, written)
+        ends = _named(feature, first, written), _named(feature, last, written)
     except FindingError:
         raise _fail(feature.id, written, "is not a value", feature.values) from None
-    if not (v1 and v2):
-        return named
+    if v1 and v2 and _across_a_boundary(feature, v1, v2):
+        a, b = ends[0][-1], ends[1][-1]
+        raise _fail(feature.id, written, f"is the junction of {a} and {b}: give the region(s) the lesion lies in ({a}, {b} or {a};{b})")
+    if not (v1 or v2 or join.group().strip() == "to"):
+        return [*ends[0], *ends[1]]
     order = [v for v in feature.values if v != feature.exclusive]
-    spots = sorted(order.index(v) for v in named)
+    spots = sorted(order.index(v) for v in (*ends[0], *ends[1]))
     return order[spots[0] : spots[-1] + 1]
+
+
+def _across_a_boundary(feature: Feature, *ends: re.Match) -> bool:
+    """Whether two vertebrae are neighbours across the boundary of two neighbouring regions:
+    the last of one run of aliases (c7, t12, l5) and the first of the next (t1, l1, s1),
+    either way round."""
+    order = [v for v in feature.values if v != feature.exclusive]
+
+    def spot(m: re.Match) -> tuple[int, int, bool, bool]:
+        letters, number = m.group(1), int(m.group(2))
+        run = [int(n.group(2)) for n in map(VERTEBRA.fullmatch, feature.alias) if n and n.group(1) == letters]
+        places = [order.index(v) for v in feature.alias[m.group(0)].split(";")]
+        return min(places), max(places), number == max(run), number == min(run)
+
+    low, high = sorted((spot(m) for m in ends), key=lambda s: s[0])
+    return low[1] + 1 == high[0] and low[2] and high[3]
 
 
 def _named(feature: Feature, part: str, written: str) -> list[str]:
@@ -210,24 +247,24 @@ def _choice(feature: Feature, text: str, raw: str) -> str:
     raise _fail(feature.id, raw, "is not a value", feature.values)
 
 
-def canonical(findings: Findings, knowledge: Knowledge | None = None) -> Findings:
+def canonical(findings: Findings, knowledge: Knowledge | None = None, *, passthrough: Iterable[str] = ()) -> Findings:
     """A Findings record built by hand, with every value read as parse_findings reads it.
 
     The engine trusts a record's values; a hand-made one could hold a column twice,
     an unknown column, or text where a list or a number belongs, and be scored
     wrongly without a word. Its values are read again here, so those fail as a cell would.
     """
-    pairs = list(findings.values.items() if isinstance(findings.values, Mapping) else findings.values)
+    pairs = list(findings.values)
     if not all(isinstance(pair, tuple) and len(pair) == 2 for pair in pairs):
         raise TypeError("Findings.values holds (column, value) pairs; ddx.parse_findings builds them from a mapping")
-    columns = [str(column) for column, _ in pairs]
+    columns = [normalise_column(str(column)) for column, _ in pairs]
     twice = sorted({c for c in columns if columns.count(c) > 1})
     if twice:
         raise FindingError(column=twice[0], value="", message=f"{twice[0]} is given twice; give it once")
     if CASE_ID in columns:
         raise FindingError(column=CASE_ID, value="", message="case_id is the record's own field (Findings(case_id=...)), not a finding")
     case_id = None if _missing(findings.case_id) else str(findings.case_id).strip() or None
-    return attrs.evolve(parse_findings(dict(pairs), knowledge), case_id=case_id)
+    return attrs.evolve(parse_findings(dict(pairs), knowledge, passthrough=passthrough), case_id=case_id)
 
 
 def normalise_column(name: str) -> str:
@@ -248,6 +285,8 @@ def parse_findings(
     if not hasattr(cells, "items"):
         raise TypeError(f"findings are a mapping of column -> value, not {type(cells).__name__}")
     kb = knowledge or default_knowledge()
+    if isinstance(passthrough, str):
+        passthrough = (passthrough,)
     keep = {normalise_column(p) for p in passthrough}
     values: dict[str, Any] = {}
     case_id = None

@@ -44,7 +44,7 @@ class Feature:
     # false for where a lesion lies, how long it is and how many there are: they shift the
     # odds of the compartments without being a sign of one (the conflict note skips them)
     places: bool = True
-    # a list whose values lie in order along the spine: a range of them (T12-L1) reads as
+    # a list whose values lie in order along the spine: a range of them (T10-L2) reads as
     # every value between its ends
     ordered: bool = False
 
