@@ -160,20 +160,20 @@ def finding_options(command):
 
 
 def parse_cli_findings(cells: dict[str, Any]):
-    from .findings import parse_findings
+    from .findings import parse_findings, parse_value
 
-    given = {}
-    for column, uses in cells.items():
-        if not isinstance(uses, tuple):
-            given[column] = uses
-        elif FEATURES[column].kind == "list":
-            given[column] = ";".join(uses) if uses else None
-        elif len(set(uses)) > 1:
-            shown = " and ".join(repr(u) for u in dict.fromkeys(uses))
-            raise click.BadParameter(f"given twice, as {shown}: give it once", param_hint=f"'{FEATURES[column].option}'")
-        else:
-            given[column] = uses[0] if uses else None
     try:
+        given = {}
+        for column, uses in cells.items():
+            if not isinstance(uses, tuple):
+                given[column] = uses
+            elif FEATURES[column].kind == "list":
+                given[column] = ";".join(uses) if uses else None
+            elif len({parse_value(FEATURES[column], u) for u in uses}) > 1:
+                shown = " and ".join(repr(u) for u in dict.fromkeys(uses))
+                raise click.BadParameter(f"given twice, as {shown}: give it once", param_hint=f"'{FEATURES[column].option}'")
+            else:
+                given[column] = uses[0] if uses else None
         return parse_findings({k: v for k, v in given.items() if v is not None}, knowledge())
     except FindingError as exc:
         feature = FEATURES.get(exc.column)
