@@ -334,3 +334,44 @@ def test_a_hand_made_record_with_a_dict_of_values_is_read():
     assert ddx.assess(ddx.Findings(values={"cord": "displaced"})) == ddx.assess(cord="displaced")
     with pytest.raises(TypeError, match="column, value"):
         ddx.assess(ddx.Findings(values=("cord", "displaced")))
+
+
+class TestSecondReviewEdges:
+    def test_a_record_built_from_a_dict_is_a_proper_record(self):
+        """Findings(values={...}) reads, hashes and prints like one built from pairs."""
+        record = ddx.Findings(values={"cord": "displaced", "csf": "widened"})
+        assert record.get("cord") == "displaced" and "csf" in record
+        assert record == ddx.Findings(values=(("cord", "displaced"), ("csf", "widened")))
+        assert hash(record) == hash(ddx.Findings(values=(("cord", "displaced"), ("csf", "widened"))))
+
+    def test_a_value_that_is_not_equal_to_itself_is_missing(self):
+        """Decimal NaN, and a pandas-NA-like value whose comparison refuses to answer, are not assessed."""
+        import decimal
+
+        class NA:
+            def __ne__(self, other):
+                raise TypeError("boolean value of NA is ambiguous")
+
+            __bool__ = __ne__
+
+        assert ddx.assess(age=decimal.Decimal("NaN"), csf_cap=NA()) == ddx.assess()
+
+    def test_passthrough_as_a_string_in_parse_findings_and_for_a_record(self):
+        row = {"accession": "A1", "cord": "displaced"}
+        assert ddx.parse_findings(row, passthrough="accession") == ddx.parse_findings({"cord": "displaced"})
+        record = ddx.Findings(values=(("accession", "A1"), ("cord", "displaced")))
+        assert ddx.assess(record, passthrough=["accession"]) == ddx.assess(cord="displaced")
+
+    def test_case_id_is_found_in_a_record_however_it_is_spelled(self):
+        with pytest.raises(FindingError, match="record's own field"):
+            ddx.assess(ddx.Findings(values=(("Case ID", "abc"),)))
+
+    def test_top_takes_any_integer_but_not_a_bool(self):
+        class Three:
+            def __index__(self):
+                return 3
+
+        a = ddx.assess(cord="displaced")
+        assert ddx.to_table(a, top=Three()) == ddx.to_table(a, top=3)
+        with pytest.raises(ValueError):
+            ddx.to_table(a, top=True)

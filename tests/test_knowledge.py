@@ -637,3 +637,17 @@ def test_ordered_is_for_list_findings_only(tmp_path):
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace('id = "cord"\n', 'id = "cord"\nordered = true\n', 1), encoding="utf-8")
     assert any("ordered is for list findings" in i.reason for i in _issues(folder))
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [('thoracolumbar = "thoracic;lumbar"', 'thoracolumbar = ["thoracic", "lumbar"]'), ('c3 = "cervical"', 'C3 = "cervical"')],
+)
+def test_an_alias_that_is_no_lower_case_string_is_reported(tmp_path, old, new):
+    """An alias written as a list, or with a capital (never matched), is reported, not a crash."""
+    folder = _copy(tmp_path)
+    path = folder / "features.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    assert any("an alias is a lower-case spelling" in i.reason for i in _issues(folder))

@@ -438,10 +438,11 @@ class TestPicksInTheChosenCompartment:
 
     def test_the_reading_is_said_and_scored(self):
         """The quiz says how it read the name, and the pick counts."""
-        result = play(["--case", "ED041"], ["ed", "mets, chordoma"])
+        result = play(["--case", "ED002"], ["ed", "mets, myeloma"])
         assert result.exit_code == 0
         assert "'mets' read as vertebral_metastasis" in result.stdout
         assert "try again" not in result.stdout
+        assert "top 3: vertebral_metastasis, myeloma_plasmacytoma: right (your #1)" in result.stdout
 
 
 class TestStoppingKeepsWhatWasRead:

@@ -40,7 +40,8 @@ def assess(findings: Any = None, /, *, knowledge: Any = None, passthrough: Itera
     cell or a CLI option is (``"yes"``, ``True``, ``54``, ``"cervical;thoracic"``
     or ``["cervical", "thoracic"]``); None, a blank and NaN are not assessed.
     ``knowledge`` is a base from ``load_knowledge()`` (or the folder to load it
-    from), the packaged one by default. Columns named in ``passthrough`` (a
+    from, loaded and validated on every call: load it once for a loop), the
+    packaged one by default. Columns named in ``passthrough`` (a
     name or a list of names) are left unread (a CSV row's
     accession number); any other unknown column, and a value that cannot be
     read, raise ddx.FindingError.
@@ -52,12 +53,10 @@ def assess(findings: Any = None, /, *, knowledge: Any = None, passthrough: Itera
         from .knowledge import load_knowledge
 
         knowledge = load_knowledge(knowledge)
-    if isinstance(passthrough, str):
-        passthrough = (passthrough,)
     if isinstance(findings, Findings):
         if cells:
             raise TypeError("give either a Findings record or keyword findings, not both")
-        return _assess(canonical(findings, knowledge), knowledge)
+        return _assess(canonical(findings, knowledge, passthrough=passthrough), knowledge)
     if findings is not None and not hasattr(findings, "items"):
         raise TypeError(f"findings are a Findings record or a mapping of column -> value, not {type(findings).__name__}")
     merged = dict(findings.items()) if findings is not None else {}

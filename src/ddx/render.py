@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import json
 import re
 from typing import Any
@@ -146,7 +148,12 @@ def _next_line(n, *, code: bool = True) -> str:
 
 
 def _check_top(top: int) -> None:
-    if not isinstance(top, int) or top < 1:
+    """``top`` must be a count of candidates, 1 or more (a numpy integer is one; True is not)."""
+    try:
+        count = operator.index(top)
+    except TypeError:
+        count = 0
+    if isinstance(top, bool) or count < 1:
         raise ValueError(f"top is the number of candidates shown, 1 or more, not {top!r}")
 
 

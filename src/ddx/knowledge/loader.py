@@ -199,6 +199,11 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
             issues.add(name, None, f"{where}: a picture sign places the lesion: remove places = false")
         if feature.read_from not in READ_FROM:
             issues.add(name, None, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
+        odd = [k for k, v in feature.alias.items() if not isinstance(k, str) or k != k.lower() or not isinstance(v, str)]
+        if odd:
+            issues.add(name, None, f"{where}: an alias is a lower-case spelling naming a value as a string "
+                                   f"(several values of a list finding: \"a;b\"): {', '.join(map(str, odd))}")
+            continue
         # a list finding's alias may name several values ("thoracic;lumbar")
         named = [t for v in feature.alias.values() for t in (v.split(";") if feature.kind == "list" else [v])]
         bad_alias = [v for v in named if v not in feature.values]
