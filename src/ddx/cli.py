@@ -210,7 +210,8 @@ def assess(fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     Every column of the feature schema is an option (`ddx features` lists
     them); values are case-insensitive, yes/no also take y/n/true/false/1/0,
     and list columns separate values with ';'. With no findings at all you get
-    the priors of the reference population.
+    the priors ddx starts from: the reference population's, with the spread
+    within each compartment flattened (`ddx entities` shows both).
 
     \b
     Examples:

@@ -175,7 +175,7 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     if a.case_id:
         parts = [f"{paint('Case:', 'bold', color)} {_printable(a.case_id)}"] + parts
     if not a.findings.values:
-        parts += ["", "No findings given: these are the priors of the reference population."]
+        parts += ["", "No findings given: these are the priors ddx starts from (the reference population's, with the spread within each compartment flattened; see `ddx entities`)."]
     if a.conflicts:
         parts += [""] + [paint(c, "yellow", color) for c in a.conflicts]
     flags = _flag_lines(a, color)
