@@ -205,7 +205,7 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
         raise _fail(feature.id, written, f"is the junction of {a} and {b}: give the region(s) the lesion lies in ({a}, {b} or {a};{b})")
     if not (v1 or v2 or join.group().strip() == "to"):
         return [*ends[0], *ends[1]]
-    order = [v for v in feature.values if v != feature.exclusive]
+    order = feature.outcomes
     spots = sorted(order.index(v) for v in (*ends[0], *ends[1]))
     return order[spots[0] : spots[-1] + 1]
 
@@ -214,7 +214,7 @@ def _across_a_boundary(feature: Feature, *ends: re.Match) -> bool:
     """Whether two vertebrae are neighbours across the boundary of two neighbouring regions:
     the last of one run of aliases (c7, t12, l5) and the first of the next (t1, l1, s1),
     either way round."""
-    order = [v for v in feature.values if v != feature.exclusive]
+    order = feature.outcomes
 
     def spot(m: re.Match) -> tuple[int, int, bool, bool]:
         letters, number = m.group(1), int(m.group(2))
