@@ -24,6 +24,7 @@ import tempfile
 import time
 
 from ddx import batch
+from ddx.csv_input import open_input
 from ddx.knowledge import default_knowledge
 
 TARGET_RATIO = 3.0
@@ -62,7 +63,7 @@ def plain_copy(src: str, dst: str) -> None:
 
 
 def ddx_batch(src: str, dst: str, fmt: str) -> batch.Summary:
-    inp = batch.open_input(src)
+    inp = open_input(src)
     try:
         with open(dst, "w", encoding="utf-8", newline="") as out:
             return batch.run(inp.text, out, fmt=fmt, knowledge=default_knowledge())
@@ -92,9 +93,10 @@ def peak_memory(rows: int, fmt: str, folder: str) -> dict:
     code = f"""
 import json, resource, tracemalloc
 from ddx import batch
+from ddx.csv_input import open_input
 from ddx.knowledge import default_knowledge
 kb = default_knowledge()
-inp = batch.open_input({path!r})
+inp = open_input({path!r})
 tracemalloc.start()
 with open({os.devnull!r}, "w", encoding="utf-8", newline="") as out:
     batch.run(inp.text, out, fmt={fmt!r}, knowledge=kb)

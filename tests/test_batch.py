@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ddx import batch, engine, render
-from ddx.errors import FindingError
+from ddx import batch, csv_input, engine, files, packed, render
+from ddx.errors import BatchError, FindingError
 from ddx.findings import parse_findings
 
 from strategies import FEATURE_IDS, FEATURES, KB, spelled, value_of
@@ -35,7 +35,7 @@ def to_csv(rows) -> str:
 
 
 def assessor(header=HEADER, top=3, passthrough=("note",)):
-    return batch._Assessor(KB, batch.read_layout(header, KB, passthrough), "utf-8", top)
+    return batch._Assessor(KB, csv_input.read_layout(header, KB, passthrough), "utf-8", top)
 
 
 @st.composite
@@ -84,7 +84,7 @@ class TestFastPathEqualsTheEngine:
         columns = data.draw(st.permutations(signs + others), label="columns")
         cells = [data.draw(st.one_of(st.just(""), st.just("unknown"), value_of(fid))) for fid in columns]
         header = ["case_id", *columns]
-        a = batch._Assessor(KB, batch.read_layout(header, KB), "utf-8", 3)
+        a = batch._Assessor(KB, csv_input.read_layout(header, KB), "utf-8", 3)
         row = ["c", *cells]
         findings = parse_findings(dict(zip(header, row)), KB)
         assert a.posterior(row) == list(engine.posterior(KB, findings))
@@ -98,7 +98,7 @@ class TestFastPathEqualsTheEngine:
         def refuse(self, kb):
             raise ValueError("not packable")
 
-        monkeypatch.setattr(batch._Packed, "__init__", refuse)
+        monkeypatch.setattr(packed.Packed, "__init__", refuse)
         a = assessor()
         assert a.packed is None
         row = ["c1", *("" for _ in FEATURE_IDS), ""]
@@ -183,10 +183,10 @@ def test_stream_is_file(tmp_path):
     a.write_text("x\n")
     b.write_text("x\n")
     with open(a, "rb") as stream:
-        assert batch.stream_is_file(stream, str(a))
-        assert not batch.stream_is_file(stream, str(b))
-        assert not batch.stream_is_file(stream, str(tmp_path / "missing.csv"))
-    assert not batch.stream_is_file(io.BytesIO(b"x"), str(a))
+        assert files.stream_is_file(stream, str(a))
+        assert not files.stream_is_file(stream, str(b))
+        assert not files.stream_is_file(stream, str(tmp_path / "missing.csv"))
+    assert not files.stream_is_file(io.BytesIO(b"x"), str(a))
 
 
 class TestOneRecordPerRow:
@@ -213,7 +213,7 @@ class TestOneRecordPerRow:
 
 class TestLayout:
     def test_header_names_are_read_loosely_and_passthrough_keeps_its_spelling(self):
-        layout = batch.read_layout([" Case ID", "Foraminal-Extension", "Accession No"], KB, ("accession no",))
+        layout = csv_input.read_layout([" Case ID", "Foraminal-Extension", "Accession No"], KB, ("accession no",))
         assert layout.case_index == 0
         assert [f.id for _, f in layout.features] == ["foraminal_extension"]
         assert layout.passthrough_names == ("Accession No",)
@@ -230,13 +230,13 @@ class TestLayout:
         ],
     )
     def test_whole_file_problems(self, header, passthrough, message):
-        with pytest.raises(batch.BatchError) as exc:
-            batch.read_layout(header, KB, passthrough, name="x.csv")
+        with pytest.raises(BatchError) as exc:
+            csv_input.read_layout(header, KB, passthrough, name="x.csv")
         assert message in str(exc.value)
 
     @pytest.mark.parametrize("line, expected", [("a,b;c", ","), ("a;b;c", ";"), ("a\tb", "\t"), ("age", ",")])
     def test_sniff_delimiter(self, line, expected):
-        assert batch.sniff_delimiter(line) == expected
+        assert csv_input.sniff_delimiter(line) == expected
 
 
 class TestRecords:
@@ -302,7 +302,7 @@ class TestAtomicOutput:
         target = tmp_path / "out.csv"
         target.write_text("old")
         target.chmod(0o640)
-        with batch.atomic_output(str(target)) as fh:
+        with files.atomic_output(str(target)) as fh:
             fh.write("new")
         assert target.read_text() == "new"
         assert stat.S_IMODE(target.stat().st_mode) == 0o640
@@ -312,15 +312,15 @@ class TestAtomicOutput:
         target = tmp_path / "out.csv"
         target.write_text("old")
         with pytest.raises(RuntimeError):
-            with batch.atomic_output(str(target)) as fh:
+            with files.atomic_output(str(target)) as fh:
                 fh.write("half")
                 raise RuntimeError("disk full")
         assert target.read_text() == "old"
         assert os.listdir(tmp_path) == ["out.csv"]
 
     def test_a_missing_folder_is_named(self, tmp_path):
-        with pytest.raises(batch.BatchError, match="does not exist"):
-            with batch.atomic_output(str(tmp_path / "nowhere" / "out.csv")):
+        with pytest.raises(BatchError, match="does not exist"):
+            with files.atomic_output(str(tmp_path / "nowhere" / "out.csv")):
                 pass
 
 

@@ -392,7 +392,7 @@ class TestSafeOutput:
 
             yield Full()
 
-        monkeypatch.setattr("ddx.batch.atomic_output", full)
+        monkeypatch.setattr("ddx.files.atomic_output", full)
         out = tmp_path / "out.csv"
         result = invoke("batch", "-", "-o", str(out), input=IDEM)
         assert result.exit_code == 2

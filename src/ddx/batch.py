@@ -4,57 +4,42 @@ Reading streams: memory does not grow with the number of rows. A row that
 cannot be read becomes an error record naming its row number, the physical
 line, the column, the value and the fix, and the batch goes on; a problem
 with the file as a whole (no header, an unknown or duplicated column) stops
-it before anything is written (BatchError). Output to a file is atomic.
+it before anything is written (BatchError). Reading the file is csv_input's
+job; writing a file atomically is files'.
 
 The CSV format needs only the posterior and the don't-miss flags, so it uses
-a fast path (_Packed) that reproduces engine.posterior bit for bit; NDJSON
-and JSON carry the full assessment (reasons, flags, next findings) from
-engine.assess, exactly as `ddx assess --format json` does.
+a fast path (packed.Packed) that reproduces engine.posterior bit for bit;
+NDJSON and JSON carry the full assessment (reasons, flags, next findings)
+from engine.assess, exactly as `ddx assess --format json` does.
 """
 
 from __future__ import annotations
 
-import array
-import codecs
 import csv
-import io
-import math
-import os
-import re
 import sys
-import tempfile
-from collections import deque
-from contextlib import contextmanager
 from functools import partial, reduce
-from itertools import repeat
-from operator import add, itemgetter, sub, truediv
-from typing import Any, Callable, Iterator, TextIO
+from operator import add, itemgetter
+from typing import Any, Callable, TextIO
 
 import attrs
 
 from . import engine, render
 from .assessment import TOLERANCE
-from .errors import DdxError, FindingError
-from .findings import CASE_ID, Findings, closest, normalise_column, parse_value, quoted
+from .csv_input import (
+    DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, in_quotes, read_layout, readable, sniff_delimiter, text_problem,
+)
+from .errors import BatchError, DdxError, FindingError
+from .findings import Findings, normalise_column, parse_value, quoted
 from .knowledge import COMPARTMENTS, Feature, Knowledge, default_knowledge
-from .knowledge.loader import SCORE_BITS, quantise
+from .packed import Packed
 
 FORMATS = ("csv", "ndjson", "json")
-DEFAULT_ENCODING = "utf-8-sig"
-#: A cell larger than this is taken for a quote that is never closed (the csv
-#: module's own limit, 128 KiB, would reject honest long notes).
-FIELD_LIMIT = 64 * 1024 * 1024
 #: Distinct cell texts remembered per column (and cell combinations per
 #: block of columns); past this, values are parsed again, so memory stays flat.
 CACHE_LIMIT = 4096
 #: Columns are summed in blocks whose cells take about this many combinations.
 BLOCK_COMBINATIONS = 512
 PROGRESS_EVERY = 1000
-SNIFFED = (";", "\t")
-
-
-class BatchError(DdxError):
-    """The input as a whole cannot be read: nothing is assessed (exit 2)."""
 
 
 @attrs.frozen
@@ -112,330 +97,6 @@ class Summary:
         return text
 
 
-# -- input ------------------------------------------------------------------
-
-
-@attrs.frozen
-class Input:
-    """An opened input: its text, the binary stream below it, its size when known."""
-
-    name: str
-    text: TextIO
-    binary: Any
-    size: int | None
-    encoding: str
-
-    def position(self) -> int | None:
-        try:
-            return self.binary.tell()
-        except (OSError, ValueError, AttributeError):
-            return None
-
-    def close(self) -> None:
-        if self.name != "-":
-            self.text.close()
-        else:
-            self.text.detach()
-
-
-def check_encoding(encoding: str) -> str:
-    """The codec's canonical name, or BatchError naming the bad encoding."""
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        raise BatchError(f"unknown encoding {encoding!r}: try utf-8, latin-1, cp1252 or utf-16") from None
-
-
-def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
-    """Open a file (or '-' for standard input) as text, keeping undecodable bytes for a per-row error."""
-    check_encoding(encoding)
-    if path == "-":
-        if sys.stdin is None:
-            raise BatchError("cannot read standard input: it is closed; pass the CSV as a file or pipe it in")
-        binary = sys.stdin.buffer
-        size = None
-    else:
-        try:
-            binary = open(path, "rb")
-        except OSError as exc:
-            raise BatchError(f"cannot read {path}: {exc.strerror or exc}") from None
-        try:
-            size = os.fstat(binary.fileno()).st_size
-        except OSError:
-            size = None
-    text = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
-    return Input(name=path, text=text, binary=binary, size=size, encoding=encoding)
-
-
-def _readable(text: str) -> str:
-    """Text with undecodable bytes and NUL written as \\xNN, safe to print and to write as UTF-8."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
-
-
-def _shown(text: str) -> str:
-    """A cell's text in quotes for a message, unreadable bytes written as escapes."""
-    return f"'{_readable(text)}'"
-
-
-def _encoding_label(encoding: str) -> str:
-    name = codecs.lookup(encoding).name
-    return "UTF-8" if name in ("utf-8", "utf-8-sig") else encoding
-
-
-def _text_problem(text: str, encoding: str) -> str | None:
-    """Why a cell's text cannot be taken as it is (a NUL byte, bytes the encoding cannot read), or None."""
-    if "\x00" in text:
-        return "contains a NUL byte: the file is not plain text (if it is UTF-16, pass --encoding utf-16)"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            return (
-                f"is not valid {_encoding_label(encoding)} text; if the file was saved in another encoding, "
-                "pass it with --encoding (for example --encoding latin-1 or cp1252)"
-            )
-    return None
-
-
-class _Records:
-    """CSV records with their physical line numbers; a record the csv module rejects is
-    reported and reading resumes on the line after its first one, so one bad quote
-    cannot swallow the rest of the file."""
-
-    def __init__(self, text: TextIO, delimiter: str):
-        self._it = iter(text)
-        self._pending: deque[str] = deque()
-        self._buf: list[str] = []
-        self._delimiter = delimiter
-        self.consumed = 0
-        self._reader = self._new_reader()
-
-    def first_line(self) -> str | None:
-        """Peek at the first line that is not blank (to sniff the delimiter); None for an empty input."""
-        for line in self._it:
-            self._pending.append(line)
-            if line.strip("\ufeff \t\r\n"):
-                return line
-        return None
-
-    @property
-    def delimiter(self) -> str:
-        return self._delimiter
-
-    def set_delimiter(self, delimiter: str) -> None:
-        self._delimiter = delimiter
-        self._reader = self._new_reader()
-
-    def _lines(self) -> Iterator[str]:
-        buf, pending = self._buf, self._pending
-        while pending:
-            line = pending.popleft()
-            buf.append(line)
-            yield line
-        for line in self._it:
-            buf.append(line)
-            yield line
-
-    def _new_reader(self):
-        return csv.reader(self._lines(), delimiter=self._delimiter, strict=True)
-
-    def __iter__(self) -> Iterator[tuple[int, list[str] | _BadRecord]]:
-        """(first physical line, cells), or (line, _BadRecord) for a record that is not valid CSV."""
-        buf = self._buf
-        reader = self._reader
-        while True:
-            buf.clear()
-            line = self.consumed + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                self._pending.extendleft(reversed(buf[1:]))
-                self.consumed += 1
-                reader = self._reader = self._new_reader()
-                yield line, _BadRecord(_csv_problem(str(exc), self._delimiter), buf[0] if buf else "")
-                continue
-            self.consumed += len(buf)
-            yield line, cells
-
-
-@attrs.frozen
-class _BadRecord:
-    """A record the csv module rejected: why, and its first physical line."""
-
-    reason: str
-    first_line: str
-
-    def cells(self, delimiter: str) -> list[str]:
-        """The first line read leniently, to show the case id of the row."""
-        try:
-            return next(csv.reader([self.first_line], delimiter=delimiter), [])
-        except csv.Error:
-            return []
-
-
-def _csv_problem(reason: str, delimiter: str) -> str:
-    sep = "tab" if delimiter == "\t" else repr(delimiter)
-    if "unexpected end of data" in reason:
-        return "a quote opened on this line is never closed; close it, or remove the stray quote (the lines after it were read on their own)"
-    if "expected after" in reason:
-        return f"text follows a closing quote before the next {sep}; quote the whole value and double any quote inside it (\"\")"
-    if "field larger than field limit" in reason:
-        return f"a value is larger than {FIELD_LIMIT // (1024 * 1024)} MiB, most likely a quote that is never closed; close it (the lines after it were read on their own)"
-    return f"the line is not valid CSV ({reason})"
-
-
-# -- the header ---------------------------------------------------------------
-
-
-@attrs.frozen
-class Layout:
-    """What each column of the header is: a finding, the case id, passed through, or unnamed."""
-
-    header: tuple[str, ...]
-    features: tuple[tuple[int, Feature], ...]
-    case_index: int | None
-    passthrough: tuple[int, ...]
-    unnamed: tuple[int, ...]
-
-    @property
-    def passthrough_names(self) -> tuple[str, ...]:
-        return tuple(self.header[i] for i in self.passthrough)
-
-
-def read_layout(header: list[str], kb: Knowledge, passthrough: tuple[str, ...] = (), *, name: str = "the input") -> Layout:
-    """Check the header row and map its columns; BatchError for a problem with the whole file."""
-    header = list(header)
-    if header and header[0].startswith("\ufeff"):
-        header[0] = header[0][1:]
-    if header and header[0].startswith(("\udcff\udcfe", "\udcfe\udcff")):
-        raise BatchError(f"{name} is UTF-16 (Excel 'Unicode Text'): pass --encoding utf-16, or save it as 'CSV UTF-8'")
-    for cell in header:
-        if "\x00" in cell:
-            raise BatchError(
-                f"{name}: the header contains NUL bytes, so the file is not UTF-8 text; if it is UTF-16 "
-                "(Excel 'Unicode Text'), pass --encoding utf-16, or save it as 'CSV UTF-8'"
-            )
-        if _text_problem(cell, "utf-8"):
-            raise BatchError(
-                f"{name}: the header is not valid text in this encoding ({_readable(cell)!r}); "
-                "pass the file's encoding with --encoding (for example --encoding latin-1 or cp1252)"
-            )
-    keys = [normalise_column(h) for h in header]
-    keep = {normalise_column(p): p for p in passthrough}
-    known = set(kb.features) | {CASE_ID}
-    if not any(k in known or k in keep for k in keys if k):
-        shown = ", ".join(repr(h) for h in header[:3]) + (", ..." if len(header) > 3 else "")
-        raise BatchError(
-            f"{name}: the first line is not a header: none of its cells ({shown}) names a column; "
-            "the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it"
-        )
-    seen: dict[str, int] = {}
-    for i, k in enumerate(keys):
-        if not k:
-            continue
-        if k in seen:
-            raise BatchError(
-                f"{name}: column {header[i]!r} appears twice in the header (columns {seen[k] + 1} and {i + 1}); "
-                "remove or rename one"
-            )
-        seen[k] = i
-    unknown = [i for i, k in enumerate(keys) if k and k not in known and k not in keep]
-    if unknown:
-        parts = []
-        for i in unknown:
-            guess = closest(keys[i], sorted(known))
-            parts.append(f"{header[i]!r}" + (f" (did you mean {guess!r}?)" if guess else ""))
-        raise BatchError(
-            f"{name}: unknown column{'s' if len(parts) > 1 else ''} {', '.join(parts)}; "
-            "see `ddx features` for the columns, or keep a column as it is with --passthrough NAME"
-        )
-    missing = [p for k, p in keep.items() if k not in seen]
-    if missing:
-        raise BatchError(f"--passthrough {missing[0]}: there is no such column in the header of {name}")
-    clash = [p for k, p in keep.items() if k in render.CSV_COLUMNS or re.fullmatch(r"(candidate|probability)_\d+", k)]
-    if clash:
-        raise BatchError(f"--passthrough {clash[0]}: it would clash with the output column of that name; the output already has it")
-    return Layout(
-        header=tuple(header),
-        features=tuple((i, kb.features[k]) for i, k in enumerate(keys) if k in kb.features),
-        case_index=seen.get(CASE_ID),
-        passthrough=tuple(i for i, k in enumerate(keys) if k in keep),
-        unnamed=tuple(i for i, k in enumerate(keys) if not k),
-    )
-
-
-def sniff_delimiter(first_line: str) -> str:
-    """',' unless the header has no comma but a ';' (spreadsheets in many locales) or a tab."""
-    if "," in first_line:
-        return ","
-    for d in SNIFFED:
-        if d in first_line:
-            return d
-    return ","
-
-
-# -- the fast path ------------------------------------------------------------
-
-
-class _Packed:
-    """engine.posterior, bit for bit, at a fraction of the cost.
-
-    Every number of a score is a multiple of 2**-SCORE_BITS, so scaled by
-    2**SCORE_BITS it is an exact integer, and every score stays below
-    2**52 such units. Each entity's (negated) integer sits in its own 64-bit
-    lane of one Python int, so a single integer addition adds a finding to
-    every entity at once, exactly, without carrying into the next lane.
-
-    Each lane is laid out as the bits of a negative double whose exponent is
-    fixed (in the prior's term) and whose mantissa is the lane sum m, so
-    array reads the lanes as the floats -(2**52 + m) * 2**-SCORE_BITS. Two
-    such floats differ by exactly the difference of their scores, so
-    exp(lane - the highest lane) is the engine's exp(score - top score); the
-    rest of the softmax is the engine's own arithmetic, step for step.
-    """
-
-    MANTISSA = 52
-
-    def __init__(self, kb: Knowledge):
-        bits = SCORE_BITS
-        tables = [*kb.log_tables.values(), *kb.picture_tables.values()]
-        values = list(kb.log_prior) + [x for v in tables for x in v]
-        if not values or any(not math.isfinite(x) or x > 0 or quantise(x) != x for x in values):
-            raise ValueError("log tables outside the packed range")
-        self.size = len(kb.log_prior)
-        self.nbytes = 8 * self.size
-        self.unit = 2.0**bits
-        # sign and exponent bits of each lane: -(2**52 + m) * 2**-bits once the mantissa m is added
-        frame = (1 << 11 | (1075 - bits)) << self.MANTISSA
-        self.base = self.pack(kb.log_prior) + sum(frame << 64 * k for k in range(self.size))
-        self.posterior = self._posterior_function()
-
-    def pack(self, vector) -> int:
-        """One integer holding -vector[e] * 2**SCORE_BITS in the lane of entity e."""
-        packed = 0
-        for k, x in enumerate(vector):
-            packed |= int(-x * self.unit) << (64 * k)
-        return packed
-
-    def _posterior_function(self) -> Callable[[int], list[float]]:
-        """posterior(total): the posterior from a packed sum of the prior and the findings,
-        with the engine's arithmetic (engine._normalise); C-level loops throughout."""
-        nbytes, exp, fsum = self.nbytes, math.exp, math.fsum
-        big_endian = sys.byteorder == "big"
-
-        def posterior(total: int) -> list[float]:
-            # array reads the lanes as native doubles (a copy; struct.unpack boxes each one)
-            lanes = array.array("d", total.to_bytes(nbytes, "little"))
-            if big_endian:
-                lanes.byteswap()
-            weights = list(map(exp, map(sub, lanes, repeat(max(lanes)))))
-            return list(map(truediv, weights, repeat(fsum(weights))))
-
-        return posterior
-
-
 # -- one row ------------------------------------------------------------------
 
 
@@ -487,7 +148,7 @@ class _Assessor:
         self.dont_miss_getter = _getter(self.dont_miss)
         self.floor = kb.settings.dont_miss_floor - TOLERANCE  # reaches(p, floor), as engine._flags reads it
         try:
-            self.packed: _Packed | None = _Packed(kb)
+            self.packed: Packed | None = Packed(kb)
         except ValueError:
             self.packed = None
         picture = tuple(i for i, f in layout.features if f.picture)
@@ -525,9 +186,9 @@ class _Assessor:
         except KeyError:
             pass
         feature = self.features[i]
-        problem = _text_problem(text, self.encoding)
+        problem = text_problem(text, self.encoding)
         if problem:
-            raise FindingError(column=feature.id, value=_readable(text), message=f"{feature.id}: {quoted(text, _shown)} {problem}")
+            raise FindingError(column=feature.id, value=readable(text), message=f"{feature.id}: {quoted(text, in_quotes)} {problem}")
         value = parse_value(feature, text)
         if len(cache) < CACHE_LIMIT:
             cache[text] = value
@@ -568,8 +229,8 @@ class _Assessor:
         case_id = None
         ci = self.layout.case_index
         if ci is not None and ci < len(cells):
-            case_id = _readable(cells[ci].strip()) or None
-        passthrough = tuple(_readable(cells[i]) if i < len(cells) else "" for i in self.layout.passthrough)
+            case_id = readable(cells[ci].strip()) or None
+        passthrough = tuple(readable(cells[i]) if i < len(cells) else "" for i in self.layout.passthrough)
         return RowError(row, line, column, value, message, case_id, passthrough or None)
 
     def check(self, row: int, line: int, cells: list[str]) -> RowError | None:
@@ -592,14 +253,14 @@ class _Assessor:
             extra = cells[self.width:]
             if any(c.strip() for c in extra):
                 return self.failure(
-                    row, line, cells, None, _readable(",".join(extra)),
+                    row, line, cells, None, readable(",".join(extra)),
                     f"the row has {n} cells but the header has {self.width}: a value that contains the separator "
                     "must be in double quotes, or the header is missing a column",
                 )
         for i in self.layout.unnamed:
             if i < n and cells[i].strip():
                 return self.failure(
-                    row, line, cells, None, _readable(cells[i]),
+                    row, line, cells, None, readable(cells[i]),
                     f"column {i + 1} has no name in the header but this row has a value in it; name the column "
                     "(and pass it through with --passthrough) or empty the cell",
                 )
@@ -611,12 +272,12 @@ class _Assessor:
 
     def _text_cell(self, i: int, text: str) -> tuple[str, str, str] | None:
         """(column, value, message) when a case id or passed-through cell is not readable text, else None."""
-        problem = _text_problem(text, self.encoding)
+        problem = text_problem(text, self.encoding)
         if not problem:
             return None
         column = normalise_column(self.layout.header[i]) if i == self.layout.case_index else self.layout.header[i]
-        shown = _readable(text)
-        return column, shown, f"{column}: {quoted(text, _shown)} {problem}"
+        shown = readable(text)
+        return column, shown, f"{column}: {quoted(text, in_quotes)} {problem}"
 
     def bad_cells(self, cells: list[str]) -> list[tuple[str, str]]:
         """(column, message) for every cell of the row that cannot be read, in column order."""
@@ -823,7 +484,7 @@ def run(
     if delimiter is not None and len(delimiter) != 1:
         raise BatchError(f"--delimiter {delimiter!r}: give a single character such as ',' or ';' (or 'tab')")
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
-    records = _Records(source, delimiter or ",")
+    records = Records(source, delimiter or ",")
     first = records.first_line()
     if first is None:
         raise BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")
@@ -832,7 +493,7 @@ def run(
     rows = iter(records)
     header = None
     for line, cells in rows:
-        if isinstance(cells, _BadRecord):
+        if isinstance(cells, BadRecord):
             raise BatchError(f"{name}: the header (line {line}) cannot be read: {cells.reason}")
         if cells:
             header = cells
@@ -849,7 +510,7 @@ def run(
         if not cells:
             continue
         read += 1
-        if cells.__class__ is _BadRecord:
+        if cells.__class__ is BadRecord:
             error = assessor.failure(read, line, cells.cells(records.delimiter), None, None, cells.reason)
         else:
             error = check(read, line, cells)
@@ -859,7 +520,7 @@ def run(
                 except FindingError as exc:
                     error = assessor.failure(read, line, cells, exc.column, exc.value, exc.message)
         if error is not None:
-            if cells.__class__ is not _BadRecord:
+            if cells.__class__ is not BadRecord:
                 error = assessor.explain(error, cells, records.delimiter)
             failed += 1
             if strict:
@@ -871,92 +532,3 @@ def run(
             progress(read)
     out.close()
     return Summary(read=read, assessed=read - failed, failed=failed, first_error=first_error)
-
-
-# -- files --------------------------------------------------------------------
-
-
-@contextmanager
-def atomic_output(path: str):
-    """A UTF-8 text file that replaces ``path`` only when the block succeeds.
-
-    It is written beside the target (same file system) and moved over it with
-    os.replace; on any failure, Ctrl-C included, the partial file is removed
-    and the previous ``path`` is untouched.
-    """
-    target = os.path.abspath(path)
-    folder = os.path.dirname(target)
-    if os.path.isdir(target):
-        raise BatchError(f"cannot write {path}: it is a folder")
-    if not os.path.isdir(folder):
-        raise BatchError(f"cannot write {path}: the folder {folder} does not exist")
-    try:
-        mode = os.stat(target).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise BatchError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-@contextmanager
-def stdout_text():
-    """Standard output as UTF-8 text with untranslated line ends (what the csv module needs)."""
-    sys.stdout.flush()
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        yield sys.stdout
-        return
-    out = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
-    try:
-        try:
-            yield out
-        finally:
-            out.flush()
-    except OSError:  # a closed pipe or a full disk: what is left goes nowhere, and the caller says why
-        silence_stdout()
-        raise
-    finally:
-        out.detach()
-
-
-def silence_stdout() -> None:
-    """After the reader of a pipe went away: send what is left to /dev/null, quietly."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
-def stream_is_file(stream, path: str) -> bool:
-    """Is the open stream (standard input, say) the file at ``path``? False when either cannot be looked at."""
-    try:
-        a, b = os.fstat(stream.fileno()), os.stat(path)
-    except (OSError, ValueError, AttributeError):
-        return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)

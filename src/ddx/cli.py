@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import click
 
 from . import __version__
-from .errors import DdxError, FindingError, KnowledgeError
+from .errors import BatchError, DdxError, FindingError, KnowledgeError
 from .knowledge import load_features
 
 
@@ -82,12 +82,12 @@ class OutputError(CommandError):
 def written_to(output: str) -> Iterator[Any]:
     """Standard output (``-``) or an atomic file as text; a problem with the input as a
     whole, or a failed write, becomes the command's error (exit 2)."""
-    from . import batch as b
+    from . import files
 
     try:
-        with b.stdout_text() if output == "-" else b.atomic_output(output) as sink:
+        with files.stdout_text() if output == "-" else files.atomic_output(output) as sink:
             yield sink
-    except b.BatchError as exc:
+    except BatchError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
@@ -650,15 +650,17 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
       ddx batch - --delimiter ';' < export.csv
     """
     from . import batch as b
+    from .csv_input import open_input
+    from .files import same_file, stream_is_file
 
     kb_ = knowledge()
-    if output != "-" and input_path != "-" and b.same_file(input_path, output):
+    if output != "-" and input_path != "-" and same_file(input_path, output):
         raise CommandError(f"refusing to write the output over the input {input_path}; choose another -o")
-    if output != "-" and input_path == "-" and sys.stdin is not None and b.stream_is_file(sys.stdin, output):
+    if output != "-" and input_path == "-" and sys.stdin is not None and stream_is_file(sys.stdin, output):
         raise CommandError(f"refusing to write the output over the input: standard input is {output}; choose another -o")
     try:
-        inp = b.open_input(input_path, encoding)
-    except b.BatchError as exc:
+        inp = open_input(input_path, encoding)
+    except BatchError as exc:
         raise CommandError(str(exc)) from None
     if input_path == "-" and sys.stdin.isatty():
         click.echo("ddx batch: reading CSV from standard input (end it with Ctrl-D)", err=True)
@@ -757,12 +759,12 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         return 130
     except (ClosedPipe, BrokenPipeError):
-        from .batch import silence_stdout
+        from .files import silence_stdout
 
         silence_stdout()
         return 0
     except OSError as exc:  # every command turns a failed read into its own error: this is a write
-        from .batch import silence_stdout
+        from .files import silence_stdout
 
         silence_stdout()
         try:

@@ -21,6 +21,10 @@ class FindingError(DdxError, ValueError):
         return self.message
 
 
+class BatchError(DdxError):
+    """The input of a batch as a whole cannot be read: nothing is assessed (exit 2)."""
+
+
 @attrs.frozen(str=False)
 class KnowledgeIssue:
     """One problem in a knowledge file, with its location."""

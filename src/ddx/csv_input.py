@@ -1,0 +1,293 @@
+"""Reading a CSV of findings: its encoding, its records with their physical
+line numbers, and what each column of its header is.
+
+Undecodable bytes are kept (surrogate escapes) so that a bad cell becomes an
+error of its row, not of the file; a record the csv module rejects is
+reported and reading resumes on the next line. A problem with the file as a
+whole (no header, an unknown or duplicated column) raises BatchError.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import re
+import sys
+from collections import deque
+from typing import Any, Iterator, TextIO
+
+import attrs
+
+from . import render
+from .errors import BatchError
+from .findings import CASE_ID, closest, normalise_column
+from .knowledge import Feature, Knowledge
+
+DEFAULT_ENCODING = "utf-8-sig"
+#: A cell larger than this is taken for a quote that is never closed (the csv
+#: module's own limit, 128 KiB, would reject honest long notes).
+FIELD_LIMIT = 64 * 1024 * 1024
+SNIFFED = (";", "\t")
+
+
+@attrs.frozen
+class Input:
+    """An opened input: its text, the binary stream below it, its size when known."""
+
+    name: str
+    text: TextIO
+    binary: Any
+    size: int | None
+    encoding: str
+
+    def position(self) -> int | None:
+        try:
+            return self.binary.tell()
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def close(self) -> None:
+        if self.name != "-":
+            self.text.close()
+        else:
+            self.text.detach()
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name, or BatchError naming the bad encoding."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise BatchError(f"unknown encoding {encoding!r}: try utf-8, latin-1, cp1252 or utf-16") from None
+
+
+def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
+    """Open a file (or '-' for standard input) as text, keeping undecodable bytes for a per-row error."""
+    check_encoding(encoding)
+    if path == "-":
+        if sys.stdin is None:
+            raise BatchError("cannot read standard input: it is closed; pass the CSV as a file or pipe it in")
+        binary = sys.stdin.buffer
+        size = None
+    else:
+        try:
+            binary = open(path, "rb")
+        except OSError as exc:
+            raise BatchError(f"cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            size = os.fstat(binary.fileno()).st_size
+        except OSError:
+            size = None
+    text = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
+    return Input(name=path, text=text, binary=binary, size=size, encoding=encoding)
+
+
+def readable(text: str) -> str:
+    """Text with undecodable bytes and NUL written as \\xNN, safe to print and to write as UTF-8."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def in_quotes(text: str) -> str:
+    """A cell's text in quotes for a message, unreadable bytes written as escapes."""
+    return f"'{readable(text)}'"
+
+
+def encoding_label(encoding: str) -> str:
+    name = codecs.lookup(encoding).name
+    return "UTF-8" if name in ("utf-8", "utf-8-sig") else encoding
+
+
+def text_problem(text: str, encoding: str) -> str | None:
+    """Why a cell's text cannot be taken as it is (a NUL byte, bytes the encoding cannot read), or None."""
+    if "\x00" in text:
+        return "contains a NUL byte: the file is not plain text (if it is UTF-16, pass --encoding utf-16)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return (
+                f"is not valid {encoding_label(encoding)} text; if the file was saved in another encoding, "
+                "pass it with --encoding (for example --encoding latin-1 or cp1252)"
+            )
+    return None
+
+
+class Records:
+    """CSV records with their physical line numbers; a record the csv module rejects is
+    reported and reading resumes on the line after its first one, so one bad quote
+    cannot swallow the rest of the file."""
+
+    def __init__(self, text: TextIO, delimiter: str):
+        self._it = iter(text)
+        self._pending: deque[str] = deque()
+        self._buf: list[str] = []
+        self._delimiter = delimiter
+        self.consumed = 0
+        self._reader = self._new_reader()
+
+    def first_line(self) -> str | None:
+        """Peek at the first line that is not blank (to sniff the delimiter); None for an empty input."""
+        for line in self._it:
+            self._pending.append(line)
+            if line.strip("\ufeff \t\r\n"):
+                return line
+        return None
+
+    @property
+    def delimiter(self) -> str:
+        return self._delimiter
+
+    def set_delimiter(self, delimiter: str) -> None:
+        self._delimiter = delimiter
+        self._reader = self._new_reader()
+
+    def _lines(self) -> Iterator[str]:
+        buf, pending = self._buf, self._pending
+        while pending:
+            line = pending.popleft()
+            buf.append(line)
+            yield line
+        for line in self._it:
+            buf.append(line)
+            yield line
+
+    def _new_reader(self):
+        return csv.reader(self._lines(), delimiter=self._delimiter, strict=True)
+
+    def __iter__(self) -> Iterator[tuple[int, list[str] | BadRecord]]:
+        """(first physical line, cells), or (line, BadRecord) for a record that is not valid CSV."""
+        buf = self._buf
+        reader = self._reader
+        while True:
+            buf.clear()
+            line = self.consumed + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                self._pending.extendleft(reversed(buf[1:]))
+                self.consumed += 1
+                reader = self._reader = self._new_reader()
+                yield line, BadRecord(csv_problem(str(exc), self._delimiter), buf[0] if buf else "")
+                continue
+            self.consumed += len(buf)
+            yield line, cells
+
+
+@attrs.frozen
+class BadRecord:
+    """A record the csv module rejected: why, and its first physical line."""
+
+    reason: str
+    first_line: str
+
+    def cells(self, delimiter: str) -> list[str]:
+        """The first line read leniently, to show the case id of the row."""
+        try:
+            return next(csv.reader([self.first_line], delimiter=delimiter), [])
+        except csv.Error:
+            return []
+
+
+def csv_problem(reason: str, delimiter: str) -> str:
+    sep = "tab" if delimiter == "\t" else repr(delimiter)
+    if "unexpected end of data" in reason:
+        return "a quote opened on this line is never closed; close it, or remove the stray quote (the lines after it were read on their own)"
+    if "expected after" in reason:
+        return f"text follows a closing quote before the next {sep}; quote the whole value and double any quote inside it (\"\")"
+    if "field larger than field limit" in reason:
+        return f"a value is larger than {FIELD_LIMIT // (1024 * 1024)} MiB, most likely a quote that is never closed; close it (the lines after it were read on their own)"
+    return f"the line is not valid CSV ({reason})"
+
+
+# -- the header ---------------------------------------------------------------
+
+
+@attrs.frozen
+class Layout:
+    """What each column of the header is: a finding, the case id, passed through, or unnamed."""
+
+    header: tuple[str, ...]
+    features: tuple[tuple[int, Feature], ...]
+    case_index: int | None
+    passthrough: tuple[int, ...]
+    unnamed: tuple[int, ...]
+
+    @property
+    def passthrough_names(self) -> tuple[str, ...]:
+        return tuple(self.header[i] for i in self.passthrough)
+
+
+def read_layout(header: list[str], kb: Knowledge, passthrough: tuple[str, ...] = (), *, name: str = "the input") -> Layout:
+    """Check the header row and map its columns; BatchError for a problem with the whole file."""
+    header = list(header)
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    if header and header[0].startswith(("\udcff\udcfe", "\udcfe\udcff")):
+        raise BatchError(f"{name} is UTF-16 (Excel 'Unicode Text'): pass --encoding utf-16, or save it as 'CSV UTF-8'")
+    for cell in header:
+        if "\x00" in cell:
+            raise BatchError(
+                f"{name}: the header contains NUL bytes, so the file is not UTF-8 text; if it is UTF-16 "
+                "(Excel 'Unicode Text'), pass --encoding utf-16, or save it as 'CSV UTF-8'"
+            )
+        if text_problem(cell, "utf-8"):
+            raise BatchError(
+                f"{name}: the header is not valid text in this encoding ({readable(cell)!r}); "
+                "pass the file's encoding with --encoding (for example --encoding latin-1 or cp1252)"
+            )
+    keys = [normalise_column(h) for h in header]
+    keep = {normalise_column(p): p for p in passthrough}
+    known = set(kb.features) | {CASE_ID}
+    if not any(k in known or k in keep for k in keys if k):
+        shown = ", ".join(repr(h) for h in header[:3]) + (", ..." if len(header) > 3 else "")
+        raise BatchError(
+            f"{name}: the first line is not a header: none of its cells ({shown}) names a column; "
+            "the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it"
+        )
+    seen: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        if not k:
+            continue
+        if k in seen:
+            raise BatchError(
+                f"{name}: column {header[i]!r} appears twice in the header (columns {seen[k] + 1} and {i + 1}); "
+                "remove or rename one"
+            )
+        seen[k] = i
+    unknown = [i for i, k in enumerate(keys) if k and k not in known and k not in keep]
+    if unknown:
+        parts = []
+        for i in unknown:
+            guess = closest(keys[i], sorted(known))
+            parts.append(f"{header[i]!r}" + (f" (did you mean {guess!r}?)" if guess else ""))
+        raise BatchError(
+            f"{name}: unknown column{'s' if len(parts) > 1 else ''} {', '.join(parts)}; "
+            "see `ddx features` for the columns, or keep a column as it is with --passthrough NAME"
+        )
+    missing = [p for k, p in keep.items() if k not in seen]
+    if missing:
+        raise BatchError(f"--passthrough {missing[0]}: there is no such column in the header of {name}")
+    clash = [p for k, p in keep.items() if k in render.CSV_COLUMNS or re.fullmatch(r"(candidate|probability)_\d+", k)]
+    if clash:
+        raise BatchError(f"--passthrough {clash[0]}: it would clash with the output column of that name; the output already has it")
+    return Layout(
+        header=tuple(header),
+        features=tuple((i, kb.features[k]) for i, k in enumerate(keys) if k in kb.features),
+        case_index=seen.get(CASE_ID),
+        passthrough=tuple(i for i, k in enumerate(keys) if k in keep),
+        unnamed=tuple(i for i, k in enumerate(keys) if not k),
+    )
+
+
+def sniff_delimiter(first_line: str) -> str:
+    """',' unless the header has no comma but a ';' (spreadsheets in many locales) or a tab."""
+    if "," in first_line:
+        return ","
+    for d in SNIFFED:
+        if d in first_line:
+            return d
+    return ","
