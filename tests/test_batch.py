@@ -7,6 +7,7 @@ import io
 import json
 import os
 import stat
+import threading
 import tracemalloc
 
 import pytest
@@ -322,6 +323,31 @@ class TestAtomicOutput:
         with pytest.raises(BatchError, match="does not exist"):
             with files.atomic_output(str(tmp_path / "nowhere" / "out.csv")):
                 pass
+
+    def test_a_symbolic_link_is_followed_and_kept(self, tmp_path):
+        (tmp_path / "real.csv").write_text("old")
+        link = tmp_path / "out.csv"
+        link.symlink_to("real.csv")
+        with files.atomic_output(str(link)) as fh:
+            fh.write("new")
+        assert link.is_symlink() and (tmp_path / "real.csv").read_text() == "new"
+        assert sorted(os.listdir(tmp_path)) == ["out.csv", "real.csv"]
+
+    @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+    def test_a_named_pipe_is_written_not_replaced(self, tmp_path):
+        """A device or a pipe (/dev/null, /dev/stdout, a FIFO) has no file to replace: replacing
+        it would turn /dev/null into a plain file for everyone on the machine."""
+        fifo = tmp_path / "pipe"
+        os.mkfifo(fifo)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+        reader.start()
+        with files.atomic_output(str(fifo)) as fh:
+            fh.write("row\n")
+        reader.join(5)
+        assert got == ["row\n"]
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+        assert os.listdir(tmp_path) == ["pipe"]
 
 
 def test_memory_does_not_grow_with_rows():

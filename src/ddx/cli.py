@@ -617,7 +617,7 @@ def _progress(inp, enabled: bool | None):
 
 @cli.command(epilog=f"{DISCLAIMER}\n\n{BATCH_EXIT_CODES}")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output, atomically: it appears once every row has a record, and is left untouched when the whole file fails or --strict stops")
+@click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, readable=False, allow_dash=True), help="write to this file instead of standard output, atomically: it appears once every row has a record, and is left untouched when the whole file fails or --strict stops")
 @click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 100-200x slower")
 @click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="candidate columns in the CSV, at most the number of candidates (`ddx entities`); more is an error, since a script relies on the columns it asked for (JSON always lists every candidate)")
 @click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column to the output (repeatable), e.g. an accession number; in CSV a value that a spreadsheet would run as a formula gets a leading apostrophe, as every text cell does")
@@ -686,7 +686,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
 
 
 @cli.command(epilog=exit_codes("bad option or value", "-o FILE is not empty and --force was not given", "unwritable output", "broken knowledge base"))
-@click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, allow_dash=True), help="write to this file instead of standard output")
+@click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, readable=False, allow_dash=True), help="write to this file instead of standard output")
 @click.option("--force", is_flag=True, help="replace -o FILE even when it is not empty (a sheet already filled in)")
 def template(output: str, force: bool) -> None:
     """Write the header row of a batch CSV: case_id, then every finding column.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -17,18 +18,29 @@ def atomic_output(path: str):
     """A UTF-8 text file that replaces ``path`` only when the block succeeds.
 
     It is written beside the target (same file system) and moved over it with
-    os.replace; on any failure, Ctrl-C included, the partial file is removed
-    and the previous ``path`` is untouched.
+    os.replace; on any failure, Ctrl-C and SIGTERM included, the partial file
+    is removed and the previous ``path`` is untouched. A symbolic link is
+    followed (the file it names is replaced, the link stays); a device, a
+    named pipe or a socket (/dev/null, /dev/stdout) is written as it is, since
+    there is no file to replace.
     """
-    target = os.path.abspath(path)
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    if info is not None and not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+        with _opened(path) as fh:
+            yield fh
+        return
+    target = os.path.realpath(path)
     folder = os.path.dirname(target)
     if os.path.isdir(target):
         raise BatchError(f"cannot write {path}: it is a folder")
     if not os.path.isdir(folder):
         raise BatchError(f"cannot write {path}: the folder {folder} does not exist")
-    try:
-        mode = os.stat(target).st_mode & 0o7777
-    except OSError:
+    if info is not None:
+        mode = info.st_mode & 0o7777
+    else:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
@@ -49,6 +61,17 @@ def atomic_output(path: str):
         except OSError:
             pass
         raise
+
+
+@contextmanager
+def _opened(path: str):
+    """A special file (a device, a pipe) opened for writing as UTF-8 text."""
+    try:
+        fh = open(path, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise BatchError(f"cannot write {path}: {exc.strerror or exc}") from None
+    with fh:
+        yield fh
 
 
 @contextmanager
