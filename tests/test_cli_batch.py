@@ -9,8 +9,10 @@ import errno
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -424,6 +426,26 @@ class TestSafeOutput:
         assert result.stderr.splitlines()[:2] == ["ddx batch: 1,000 rows", "ddx batch: 2,000 rows"]
         quiet = invoke("batch", str(src))
         assert quiet.stderr == "ddx batch: 2500 rows read, 2500 assessed, 0 failed\n"
+
+    @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="needs POSIX signals")
+    def test_sigterm_removes_the_partial_output_and_exits_143(self, tmp_path):
+        """A scheduler's time limit (SIGTERM) must not leave a hidden .part file beside the output."""
+        src = tmp_path / "cases.csv"
+        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(20000)))
+        out = tmp_path / "out.ndjson"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ddx", "batch", str(src), "--format", "ndjson", "-o", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while not any(name.endswith(".part") for name in os.listdir(tmp_path)):
+            assert proc.poll() is None and time.monotonic() < deadline, "the batch never started writing"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 143
+        assert b"Traceback" not in stderr
+        assert sorted(os.listdir(tmp_path)) == ["cases.csv"]
 
     def test_a_closed_pipe_ends_quietly(self, tmp_path):
         src = tmp_path / "cases.csv"

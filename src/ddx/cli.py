@@ -6,6 +6,7 @@ import contextlib
 import errno
 import io
 import os
+import signal
 import sys
 import time
 from typing import Any, Iterator
@@ -18,8 +19,8 @@ from .knowledge import load_features
 
 
 def exit_codes(*causes: str) -> str:
-    """The exit codes of a command that either runs or cannot: 0, 2 for these causes, 130."""
-    return f"Exit codes: 0 done; 2 the command could not run ({', '.join(causes)}); 130 interrupted.\n"
+    """The exit codes of a command that either runs or cannot: 0, 2 for these causes, 130 and 143."""
+    return f"Exit codes: 0 done; 2 the command could not run ({', '.join(causes)}); 130 interrupted, 143 terminated.\n"
 
 
 #: What assess, guide, quiz, entities and features return.
@@ -28,14 +29,14 @@ BATCH_EXIT_CODES = """\
 Exit codes: 0 every case assessed; 1 at least one row could not be read
 (the others were still written; with --strict, the run stopped there); 2 the
 command itself could not run (bad option or value, unreadable input, unknown
-column, unwritable output, broken knowledge base); 130 interrupted.
+column, unwritable output, broken knowledge base); 130 interrupted, 143 terminated.
 """
 ALL_EXIT_CODES = """\
 Exit codes: 0 done (batch: every case assessed); 1 batch only: at least one
 row could not be read (the others were still written; with --strict, the run
 stopped there); 2 the command itself could not run (bad option or value,
 unknown entity, unreadable input, unknown column, unwritable output, broken
-knowledge base); 130 interrupted.
+knowledge base); 130 interrupted, 143 terminated.
 """
 
 DISCLAIMER = "ddx is a teaching and research aid, not a medical device."
@@ -246,7 +247,7 @@ def kb() -> None:
 @kb.command(
     "check",
     epilog="Exit codes: 0 the knowledge base is valid; 2 it has problems (each one is listed), or the command "
-    "could not run (bad option, FOLDER not found, unwritable output); 130 interrupted.",
+    "could not run (bad option, FOLDER not found, unwritable output); 130 interrupted, 143 terminated.",
 )
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--notes", is_flag=True, help="list the sign numbers the compartment pictures do not follow (not errors)")
@@ -736,9 +737,12 @@ def main(argv: list[str] | None = None) -> int:
     closed = sys.stdout is None
     if closed:
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
+    previous = _on_terminate()
     try:
         return _run(argv)
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if closed:  # drop what could not be written, so that nothing is left to flush at exit
             stream, sys.stdout = sys.stdout, None
             try:
@@ -747,9 +751,28 @@ def main(argv: list[str] | None = None) -> int:
                 pass
 
 
+class _Terminated(BaseException):
+    """SIGTERM (a scheduler's time limit, `timeout`, `kill`): unwinds like Ctrl-C, so that a
+    partly written -o file is removed, and ends with 143."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated()
+
+
+def _on_terminate():
+    """Turn SIGTERM into _Terminated; the previous handler, or None where signals cannot be set."""
+    try:
+        return signal.signal(signal.SIGTERM, _terminate)
+    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
+        return None
+
+
 def _run(argv: list[str] | None) -> int:
     try:
         code = cli.main(args=argv, prog_name="ddx", standalone_mode=False)
+    except _Terminated:
+        return 143
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
