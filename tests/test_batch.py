@@ -223,8 +223,10 @@ class TestLayout:
         "header, passthrough, message",
         [
             (["case_id", "agee"], (), "unknown column 'agee' (did you mean 'age'?)"),
-            (["age", "Age"], (), "column 'Age' appears twice in the header (columns 1 and 2)"),
+            (["age", "age "], (), "column 'age ' appears twice in the header (columns 1 and 2)"),
+            (["csf_cap", "CSF cap"], (), "columns 1 ('csf_cap') and 2 ('CSF cap') both name csf_cap"),
             (["A1", "54"], (), "the first line is not a header"),
+            (["enhancment", "cord_displacd"], (), "unknown columns 'enhancment' (did you mean 'enhancement'?)"),
             (["age"], ("mrn",), "--passthrough mrn: there is no such column"),
             (["age", "error"], ("error",), "--passthrough error: it would clash with the output column"),
             (["age", "\x00a"], (), "the header contains NUL bytes"),
@@ -254,6 +256,20 @@ class TestRecords:
         rows = list(csv.DictReader(io.StringIO(out)))
         assert [r["row"] for r in rows] == ["1", "2"]
         assert rows[1]["error"].endswith("(line 6)")
+
+    def test_lines_of_spaces_are_blank_lines_but_a_quoted_empty_cell_is_a_row(self):
+        summary, out = run_text("case_id,age\nA,1\n   \n\t\nB,2\n")
+        rows = list(csv.DictReader(io.StringIO(out)))
+        assert [(r["row"], r["case_id"], r["error"]) for r in rows] == [("1", "A", ""), ("2", "B", "")]
+        assert summary.read == 2 and summary.failed == 0
+        summary, out = run_text('age\n""\n  \n')
+        assert summary.read == 1 and summary.failed == 0
+
+    def test_the_not_assessed_advice_is_given_once_for_the_row(self):
+        summary, out = run_text("case_id,age,cord\nA,-,-\n")
+        error = next(csv.DictReader(io.StringIO(out)))["error"]
+        assert error.startswith("age: '-' is not a whole number") and "also cord: '-'" in error
+        assert error.count("not assessed") == 1 and error.endswith("leave it empty or write unknown")
 
     def test_a_multiline_cell_is_one_row(self):
         summary, out = run_text('case_id,note,age\nA,"two\nlines",5\nB,,7\n', passthrough=("note",))

@@ -221,7 +221,7 @@ class TestWholeFileProblems:
             (b"", "standard input is empty: the first line must name the columns"),
             (b"\n\n  \n", "standard input is empty"),
             (b"A1,displaced,widened\n", "the first line is not a header: none of its cells ('A1', 'displaced', 'widened') names a column"),
-            (b"case_id,cord,Cord\nA,x,y\n", "column 'Cord' appears twice in the header (columns 2 and 3); remove or rename one"),
+            (b"case_id,cord,Cord\nA,x,y\n", "columns 2 ('cord') and 3 ('Cord') both name cord; remove or rename one"),
             (b"case_id,cord,foramnal_extension\nA,displaced,yes\n", "unknown column 'foramnal_extension' (did you mean 'foraminal_extension'?)"),
             (b'case_id,"cord\n', "the header (line 1) cannot be read: a quote opened on this line is never closed"),
         ],

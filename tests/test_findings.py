@@ -298,6 +298,17 @@ class TestIntegers:
         assert error.column == "age"
         assert text in error.message
         assert "whole number" in error.message
+        assert "(allowed: 0-120)" in error.message
+
+    @pytest.mark.parametrize("column, text", [("age", "-"), ("cord", "none"), ("cord", "--"), ("enhancement", "-"), ("syndrome", "nan"), ("cystic", "null")])
+    def test_a_placeholder_for_not_assessed_says_how_to_write_it(self, column, text):
+        """Sheets write '-' or 'none' for 'not looked at'; the contract does not take them
+        (features.md names the unknowns), so the error says what to write instead."""
+        error = failure({column: text})
+        assert error.message.endswith("if it was not assessed, leave it empty or write unknown")
+
+    def test_a_real_typo_gets_no_placeholder_advice(self):
+        assert "not assessed" not in failure({"cord": "displace"}).message
 
     @pytest.mark.parametrize("text", ["54.0", " 54 ", "54", "+54", "54.", 54, 54.0])
     def test_age_integral_spellings(self, text):

@@ -29,7 +29,7 @@ from .csv_input import (
     DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, in_quotes, read_layout, readable, sniff_delimiter, text_problem,
 )
 from .errors import BatchError, DdxError, FindingError
-from .findings import Findings, normalise_column, parse_value, quoted
+from .findings import NOT_ASSESSED_HINT, Findings, normalise_column, parse_value, quoted
 from .knowledge import COMPARTMENTS, Feature, Knowledge, default_knowledge
 from .packed import Packed
 
@@ -302,6 +302,8 @@ class _Assessor:
         message = error.message
         if error.column is not None:
             message += "".join(f"; also {text}" for column, text in self.bad_cells(cells) if column != error.column)
+            if message.count(NOT_ASSESSED_HINT) > 1:  # said once, at the end
+                message = message.replace(NOT_ASSESSED_HINT, "") + NOT_ASSESSED_HINT
         if delimiter == ";" and len(cells) > self.width and self.list_hint:
             if error.column is not None:
                 message += f"; the row has {len(cells)} cells but the header has {self.width}"
@@ -457,6 +459,12 @@ class _JsonOut:
 # -- the batch ----------------------------------------------------------------
 
 
+def blank(cells) -> bool:
+    """A line with nothing on it, or only spaces and tabs: skipped, like the blank lines
+    spreadsheets leave (a quoted empty cell, '""', is a row)."""
+    return not cells or (cells.__class__ is list and len(cells) == 1 and cells[0] != "" and not cells[0].strip())
+
+
 def run(
     source: TextIO,
     sink: TextIO,
@@ -495,7 +503,7 @@ def run(
     for line, cells in rows:
         if isinstance(cells, BadRecord):
             raise BatchError(f"{name}: the header (line {line}) cannot be read: {cells.reason}")
-        if cells:
+        if not blank(cells):
             header = cells
             break
     if header is None:
@@ -507,7 +515,7 @@ def run(
     first_error = None
     check, result = assessor.check, out.result
     for line, cells in rows:
-        if not cells:
+        if blank(cells):
             continue
         read += 1
         if cells.__class__ is BadRecord:

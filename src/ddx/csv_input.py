@@ -242,7 +242,11 @@ def read_layout(header: list[str], kb: Knowledge, passthrough: tuple[str, ...] =
     keys = [normalise_column(h) for h in header]
     keep = {normalise_column(p): p for p in passthrough}
     known = set(kb.features) | {CASE_ID}
-    if not any(k in known or k in keep for k in keys if k):
+    named = [k for k in keys if k]
+    misspelt = sum(1 for k in named if closest(k, sorted(known)))
+    if not any(k in known or k in keep for k in named) and not (named and 2 * misspelt >= len(named)):
+        # a data row, or another sheet; a header whose names are mostly misspelt goes on,
+        # to be told the columns it probably meant
         shown = ", ".join(repr(h) for h in header[:3]) + (", ..." if len(header) > 3 else "")
         raise BatchError(
             f"{name}: the first line is not a header: none of its cells ({shown}) names a column; "
@@ -253,8 +257,14 @@ def read_layout(header: list[str], kb: Knowledge, passthrough: tuple[str, ...] =
         if not k:
             continue
         if k in seen:
+            j = seen[k]
+            if header[j].strip() == header[i].strip():
+                raise BatchError(
+                    f"{name}: column {header[i]!r} appears twice in the header (columns {j + 1} and {i + 1}); "
+                    "remove or rename one"
+                )
             raise BatchError(
-                f"{name}: column {header[i]!r} appears twice in the header (columns {seen[k] + 1} and {i + 1}); "
+                f"{name}: columns {j + 1} ({header[j]!r}) and {i + 1} ({header[i]!r}) both name {k}; "
                 "remove or rename one"
             )
         seen[k] = i

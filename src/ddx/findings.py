@@ -94,6 +94,14 @@ def quoted(raw: str, show: Callable[[str], str] = repr) -> str:
     return show(raw) if len(raw) <= SHOWN else f"{show(raw[:SHOWN])}... ({len(raw):,} characters)"
 
 
+#: What sheets write for "not assessed" that is not a value of features.md: an error
+#: (the contract names the unknowns), whose message says how to write it.
+PLACEHOLDERS = frozenset({"-", "--", "---", "\u2013", "\u2014", ".", "none", "null", "nil", "nan", "#n/a", "not assessed", "not seen", "x"})
+
+
+NOT_ASSESSED_HINT = "; if it was not assessed, leave it empty or write unknown"
+
+
 def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = None) -> FindingError:
     message = f"{column}: {quoted(raw)} {problem}"
     if allowed is not None:
@@ -102,6 +110,8 @@ def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = N
         if guess:
             message += f"; did you mean {guess!r}?"
         message += f" (allowed: {', '.join(allowed)})"
+    if raw.strip().lower() in PLACEHOLDERS:
+        message += NOT_ASSESSED_HINT
     return FindingError(column=column, value=raw, message=message)
 
 
@@ -145,7 +155,7 @@ def parse_value(feature: Feature, raw: Any) -> Any:
     if feature.kind == "integer":
         whole = WHOLE_NUMBER.fullmatch(text)
         if whole is None:
-            raise _fail(column, str(raw), "is not a whole number")
+            raise _fail(column, str(raw), f"is not a whole number (allowed: {feature.min}-{feature.max})")
         sign, digits = whole.groups()
         if len(digits) > MAX_DIGITS:
             raise _fail(column, str(raw), f"is out of range (allowed: {feature.min}-{feature.max})")
