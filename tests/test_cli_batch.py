@@ -168,9 +168,9 @@ class TestEncodingsAndLineEnds:
         assert rows[0]["case_id"] == "M\\xfcller"
         assert rows[0]["error"] == (
             "case_id: 'M\\xfcller' is not valid UTF-8 text; if the file was saved in another encoding, "
-            "pass it with --encoding (for example --encoding latin-1 or cp1252)"
+            "pass it with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"
         )
-        assert "--encoding latin-1" in summary(result)
+        assert "--encoding cp1252" in summary(result)
 
     def test_encoding_option_reads_it(self):
         data = "case_id,cord\nMüller,displaced\n".encode("latin-1")

@@ -60,7 +60,7 @@ def check_encoding(encoding: str) -> str:
     try:
         return codecs.lookup(encoding).name
     except LookupError:
-        raise BatchError(f"unknown encoding {encoding!r}: try utf-8, latin-1, cp1252 or utf-16") from None
+        raise BatchError(f"unknown encoding {encoding!r}: try utf-8, cp1252, latin-1 or utf-16") from None
 
 
 def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
@@ -109,7 +109,7 @@ def text_problem(text: str, encoding: str) -> str | None:
         except UnicodeEncodeError:
             return (
                 f"is not valid {encoding_label(encoding)} text; if the file was saved in another encoding, "
-                "pass it with --encoding (for example --encoding latin-1 or cp1252)"
+                "pass it with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"
             )
     return None
 
@@ -237,7 +237,7 @@ def read_layout(header: list[str], kb: Knowledge, passthrough: tuple[str, ...] =
         if text_problem(cell, "utf-8"):
             raise BatchError(
                 f"{name}: the header is not valid text in this encoding ({readable(cell)!r}); "
-                "pass the file's encoding with --encoding (for example --encoding latin-1 or cp1252)"
+                "pass the file's encoding with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"
             )
     keys = [normalise_column(h) for h in header]
     keep = {normalise_column(p): p for p in passthrough}
