@@ -271,6 +271,18 @@ class TestRecords:
         assert error.startswith("age: '-' is not a whole number") and "also cord: '-'" in error
         assert error.count("not assessed") == 1 and error.endswith("leave it empty or write unknown")
 
+    def test_a_failed_row_still_raises_cord_compression(self):
+        """A typo in the age must not hide a compressed cord: the emergency needs no assessment."""
+        summary, out = run_text("case_id,age,cord\nA,4O,compressed\nB,4O,normal\nC,40,compress\n", "ndjson")
+        a, b, c = map(json.loads, out.splitlines())
+        assert [f["kind"] for f in a["flags"]] == ["emergency"] and a["candidates"] == []
+        assert "still raise EMERGENCY: Cord compression" in a["error"]["message"]
+        assert a["error"]["message"].startswith("age: '4O' is not a whole number")
+        assert b["flags"] == [] and "EMERGENCY" not in b["error"]["message"]
+        assert c["flags"] == [] and c["error"]["column"] == "cord"
+        summary, out = run_text("case_id,age,cord\nA,4O,compressed\n")
+        assert "still raise EMERGENCY" in next(csv.DictReader(io.StringIO(out)))["error"]
+
     def test_a_multiline_cell_is_one_row(self):
         summary, out = run_text('case_id,note,age\nA,"two\nlines",5\nB,,7\n', passthrough=("note",))
         rows = list(csv.DictReader(io.StringIO(out)))

@@ -24,7 +24,7 @@ from typing import Any, Callable, TextIO
 import attrs
 
 from . import engine, render
-from .assessment import TOLERANCE
+from .assessment import TOLERANCE, Flag
 from .csv_input import (
     DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, in_quotes, read_layout, readable, sniff_delimiter, text_problem,
 )
@@ -53,6 +53,7 @@ class RowError:
     message: str
     case_id: str | None = None
     passthrough: tuple[str, ...] | None = None
+    flags: tuple[Flag, ...] = ()
 
     @property
     def where(self) -> str:
@@ -308,7 +309,23 @@ class _Assessor:
             if error.column is not None:
                 message += f"; the row has {len(cells)} cells but the header has {self.width}"
             message += f"; {self.list_hint}"
-        return error if message == error.message else attrs.evolve(error, message=message)
+        flags = self.standing_flags(cells) if error.column is not None and len(cells) == self.width else ()
+        for flag in flags:
+            message += f"; the cells that could be read still raise {render.FLAG_LABELS.get(flag.kind, flag.kind)}: {flag.message}"
+        return error if message == error.message else attrs.evolve(error, message=message, flags=flags)
+
+    def standing_flags(self, cells: list[str]) -> tuple[Flag, ...]:
+        """The flags that need no assessment (cord compression), raised by the readable cells
+        of a row that failed: an emergency is not lost to a typo in another column."""
+        values = []
+        for i, feature in self.by_feature_id:
+            try:
+                value = self._value(i, cells[i])
+            except FindingError:
+                continue
+            if value is not None:
+                values.append((feature.id, value))
+        return tuple(engine.rule_flags(self.kb, Findings(values=tuple(values))))
 
     def _case_id(self, cells: list[str]) -> str | None:
         ci = self.layout.case_index
@@ -389,7 +406,7 @@ class _Assessor:
         return record
 
     def error_record(self, e: RowError) -> dict[str, Any]:
-        record = render.error_record(row=e.row, case_id=e.case_id, column=e.column, value=e.value, message=e.message)
+        record = render.error_record(row=e.row, case_id=e.case_id, column=e.column, value=e.value, message=e.message, flags=e.flags)
         record["error"]["line"] = e.line
         if e.passthrough is not None:
             record["passthrough"] = dict(zip(self.layout.passthrough_names, e.passthrough))

@@ -204,10 +204,14 @@ def _times(x: float) -> str:
     return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
 
 
-def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
-    probability = dict(zip(kb.entity_ids, post))
+def rule_flags(kb: Knowledge, findings: Findings, probability: dict[str, float] | None = None) -> list[Flag]:
+    """The flags of flags.toml's rules that the findings raise. Without ``probability``
+    only the rules that name no entity (cord compression): what a row that could not
+    be assessed still shows."""
     flags = []
     for rule in kb.rules:
+        if rule.entities and probability is None:
+            continue
         if not all(c.holds(findings.get(c.feature)) for c in rule.when):
             continue
         if rule.any and not any(c.holds(findings.get(c.feature)) for c in rule.any):
@@ -218,6 +222,12 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
         if p is not None and p < rule.min_probability:
             continue
         flags.append(Flag(rule.kind, None, p, rule.message, rule.action))
+    return flags
+
+
+def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
+    probability = dict(zip(kb.entity_ids, post))
+    flags = rule_flags(kb, findings, probability)
     floor = kb.settings.dont_miss_floor
     dont_miss = sorted(
         (e for e in kb.entities if e.dont_miss and reaches(probability[e.id], floor)),

@@ -96,7 +96,7 @@ def quoted(raw: str, show: Callable[[str], str] = repr) -> str:
 
 #: What sheets write for "not assessed" that is not a value of features.md: an error
 #: (the contract names the unknowns), whose message says how to write it.
-PLACEHOLDERS = frozenset({"-", "--", "---", "\u2013", "\u2014", ".", "none", "null", "nil", "nan", "#n/a", "not assessed", "not seen", "x"})
+PLACEHOLDERS = frozenset({"-", "--", "---", "\u2013", "\u2014", ".", "none", "null", "nil", "nan", "#n/a", "not assessed", "not seen"})
 
 
 NOT_ASSESSED_HINT = "; if it was not assessed, leave it empty or write unknown"

@@ -87,8 +87,11 @@ def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
     return record
 
 
-def error_record(*, row: int | None, case_id: str | None, column: str | None, value: str | None, message: str) -> dict[str, Any]:
-    """The record of a row that could not be read: no compartment, no candidates."""
+def error_record(
+    *, row: int | None, case_id: str | None, column: str | None, value: str | None, message: str, flags: tuple[Flag, ...] = (),
+) -> dict[str, Any]:
+    """The record of a row that could not be read: no compartment, no candidates; ``flags``
+    holds what its readable cells still raise (cord compression)."""
     record: dict[str, Any] = {"case_id": case_id}
     if row is not None:
         record["row"] = row
@@ -98,7 +101,7 @@ def error_record(*, row: int | None, case_id: str | None, column: str | None, va
             "compartment_probability": None,
             "compartments": [],
             "candidates": [],
-            "flags": [],
+            "flags": [_flag(f) for f in flags],
             "conflicts": [],
             "findings": {},
             "next_findings": [],
