@@ -9,6 +9,7 @@ import errno
 import io
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -446,6 +447,30 @@ class TestSafeOutput:
         assert proc.returncode == 143
         assert b"Traceback" not in stderr
         assert sorted(os.listdir(tmp_path)) == ["cases.csv"]
+
+    @pytest.mark.skipif(os.name != "posix", reason="needs select() on pipes")
+    @pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+    def test_records_from_a_pipe_to_a_pipe_come_as_their_rows_do(self, fmt):
+        """A row fed by hand or by a slow program is answered before the next one comes,
+        not held back in a block of output until the input ends."""
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ddx", "batch", "-", "--format", fmt],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        try:
+            proc.stdin.write(b"case_id,cord\nA,displaced\n")
+            proc.stdin.flush()
+            got = b""
+            deadline = time.monotonic() + 60
+            while b'"A"' not in got and b"\n1,A," not in got:
+                ready, _, _ = select.select([proc.stdout], [], [], max(deadline - time.monotonic(), 0))
+                assert ready, f"no record while the input is still open: {got!r}"
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                assert chunk, "the output ended early"
+                got += chunk
+        finally:
+            proc.communicate(timeout=60)  # closes the input
+        assert proc.returncode == 0
 
     def test_a_closed_pipe_ends_quietly(self, tmp_path):
         src = tmp_path / "cases.csv"

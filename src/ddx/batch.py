@@ -476,6 +476,14 @@ class _JsonOut:
 # -- the batch ----------------------------------------------------------------
 
 
+def _flushed(write: Callable, sink: TextIO) -> Callable:
+    def written(*args) -> None:
+        write(*args)
+        sink.flush()
+
+    return written
+
+
 def blank(cells) -> bool:
     """A line with nothing on it, or only spaces and tabs: skipped, like the blank lines
     spreadsheets leave (a quoted empty cell, '""', is a row)."""
@@ -495,9 +503,12 @@ def run(
     knowledge: Knowledge | None = None,
     name: str = "the input",
     progress: Callable[[int], None] | None = None,
+    flush: bool = False,
 ) -> Summary:
     """Assess every data row of a CSV text stream and write one record per row to ``sink``.
 
+    ``flush`` sends each record on at once (a pipe fed by hand or by a slow
+    program, read by another), instead of in blocks of several kilobytes.
     Raises BatchError when the input as a whole cannot be read (nothing is
     written then), StrictStop for the first bad row under ``strict``.
     """
@@ -530,7 +541,9 @@ def run(
     out = _CsvOut(sink, assessor, top) if fmt == "csv" else _JsonOut(sink, assessor, array=fmt == "json")
     read = failed = 0
     first_error = None
-    check, result = assessor.check, out.result
+    check, result, write_error = assessor.check, out.result, out.error
+    if flush:
+        result, write_error = _flushed(result, sink), _flushed(write_error, sink)
     for line, cells in rows:
         if blank(cells):
             continue
@@ -552,7 +565,7 @@ def run(
                 out.close()  # what was written stays well-formed (a JSON array is closed)
                 raise StrictStop(error, read - 1)
             first_error = first_error or error
-            out.error(error)
+            write_error(error)
         if progress is not None and read % PROGRESS_EVERY == 0:
             progress(read)
     out.close()

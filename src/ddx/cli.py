@@ -7,6 +7,7 @@ import errno
 import io
 import os
 import signal
+import stat
 import sys
 import time
 from typing import Any, Iterator
@@ -578,6 +579,14 @@ def _delimiter(value: str | None) -> str | None:
 PROGRESS_LINE_EVERY = 5.0
 
 
+def _regular(stream) -> bool:
+    """Whether a standard stream is a file on disk (not a pipe or a terminal)."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _progress(inp, enabled: bool | None):
     """A callback drawing progress on stderr, or None (the default unless stderr is a terminal)."""
     terminal = sys.stderr is not None and sys.stderr.isatty()
@@ -673,6 +682,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
             summary = b.run(
                 inp.text, sink, fmt=fmt, top=top, passthrough=passthrough, strict=strict,
                 delimiter=_delimiter(delimiter), encoding=encoding, knowledge=kb_, name=name, progress=show,
+                flush=input_path == "-" and output == "-" and not _regular(sys.stdin) and not _regular(sys.stdout),
             )
         done = True
     except b.StrictStop as exc:
