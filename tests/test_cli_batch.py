@@ -421,12 +421,12 @@ class TestSafeOutput:
         result = invoke("batch", str(src), "--progress")
         assert result.exit_code == 0
         assert len(records(result)) == 2500
-        assert result.stderr == "ddx batch: 2500 rows read, 2500 assessed, 0 failed\n"  # off a terminal: a line every few seconds
+        assert result.stderr == "ddx batch: 2,500 rows read, 2,500 assessed, 0 failed\n"  # off a terminal: a line every few seconds
         monkeypatch.setattr(cli_module, "PROGRESS_LINE_EVERY", 0)
         result = invoke("batch", str(src), "--progress")
         assert result.stderr.splitlines()[:2] == ["ddx batch: 1,000 rows", "ddx batch: 2,000 rows"]
         quiet = invoke("batch", str(src))
-        assert quiet.stderr == "ddx batch: 2500 rows read, 2500 assessed, 0 failed\n"
+        assert quiet.stderr == "ddx batch: 2,500 rows read, 2,500 assessed, 0 failed\n"
 
     @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="needs POSIX signals")
     def test_sigterm_removes_the_partial_output_and_exits_143(self, tmp_path):

@@ -89,7 +89,7 @@ class Summary:
         return 1 if self.failed else 0
 
     def line(self) -> str:
-        text = f"{self.read} row{'' if self.read == 1 else 's'} read, {self.assessed} assessed, {self.failed} failed"
+        text = f"{self.read:,} row{'' if self.read == 1 else 's'} read, {self.assessed:,} assessed, {self.failed:,} failed"
         if not self.read:
             text += " (the input has a header but no data rows)"
         elif self.first_error is not None:
@@ -484,12 +484,6 @@ def _flushed(write: Callable, sink: TextIO) -> Callable:
     return written
 
 
-def blank(cells) -> bool:
-    """A line with nothing on it, or only spaces and tabs: skipped, like the blank lines
-    spreadsheets leave (a quoted empty cell, '""', is a row)."""
-    return not cells or (cells.__class__ is list and len(cells) == 1 and cells[0] != "" and not cells[0].strip())
-
-
 def run(
     source: TextIO,
     sink: TextIO,
@@ -531,7 +525,7 @@ def run(
     for line, cells in rows:
         if isinstance(cells, BadRecord):
             raise BatchError(f"{name}: the header (line {line}) cannot be read: {cells.reason}")
-        if not blank(cells):
+        if cells:
             header = cells
             break
     if header is None:
@@ -545,7 +539,7 @@ def run(
     if flush:
         result, write_error = _flushed(result, sink), _flushed(write_error, sink)
     for line, cells in rows:
-        if blank(cells):
+        if not cells:
             continue
         read += 1
         if cells.__class__ is BadRecord:

@@ -174,6 +174,8 @@ class Records:
                 yield line, BadRecord(csv_problem(str(exc), self._delimiter), buf[0] if buf else "")
                 continue
             self.consumed += len(buf)
+            if len(cells) == 1 and len(buf) == 1 and not cells[0].strip(" \t") and '"' not in buf[0]:
+                cells = []  # a line of only spaces and tabs is a blank line; a quoted blank cell is a row
             yield line, cells
 
 
@@ -283,7 +285,7 @@ def read_layout(header: list[str], kb: Knowledge, passthrough: tuple[str, ...] =
         raise BatchError(f"--passthrough {missing[0]}: there is no such column in the header of {name}")
     clash = [p for k, p in keep.items() if k in render.CSV_COLUMNS or re.fullmatch(r"(candidate|probability)_\d+", k)]
     if clash:
-        raise BatchError(f"--passthrough {clash[0]}: it would clash with the output column of that name; the output already has it")
+        raise BatchError(f"--passthrough {clash[0]}: it would clash with the output column of that name; rename the column in the input (e.g. source_{clash[0]}) to keep it")
     return Layout(
         header=tuple(header),
         features=tuple((i, kb.features[k]) for i, k in enumerate(keys) if k in kb.features),
