@@ -415,6 +415,29 @@ class TestSafeOutput:
         assert result.exit_code == 2
         assert "the folder" in result.stderr and "does not exist" in result.stderr
 
+    def test_a_bar_never_drawn_leaves_nothing_on_the_terminal(self, monkeypatch):
+        """A file that fails at its header gets its error alone, not a cursor code and a blank line."""
+
+        class Terminal(io.StringIO):
+            def isatty(self):
+                return True
+
+        class Input:
+            size = 1000
+
+            def position(self):
+                return 500
+
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        show, finish = cli_module._progress(Input(), None)
+        finish(False)
+        assert terminal.getvalue() == ""
+        show, finish = cli_module._progress(Input(), None)
+        show(1000)
+        finish(True)
+        assert "ddx batch" in terminal.getvalue() and terminal.getvalue().endswith("\n")
+
     def test_progress_goes_to_stderr_only(self, tmp_path, monkeypatch):
         src = tmp_path / "cases.csv"
         src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(2500)))

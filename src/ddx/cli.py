@@ -606,15 +606,19 @@ def _progress(inp, enabled: bool | None):
         return line, lambda done: None
     if inp.size:
         bar = click.progressbar(length=inp.size, label="ddx batch", file=sys.stderr, show_pos=False)
+        drawn = [False]
 
         def show(rows: int) -> None:
             pos = inp.position()
             if pos is not None and pos > bar.pos:
                 bar.update(pos - bar.pos)
+                drawn[0] = True
 
         def finish(done: bool) -> None:
             if done:
                 bar.update(max(inp.size - bar.pos, 0))
+            elif not drawn[0]:  # failed before the first row: no bar to end, no blank line before the error
+                return
             bar.render_finish()
 
         return show, finish
