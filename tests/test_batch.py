@@ -269,7 +269,7 @@ class TestRecords:
         summary, out = run_text("case_id,age,cord\nA,-,-\n")
         error = next(csv.DictReader(io.StringIO(out)))["error"]
         assert error.startswith("age: '-' is not a whole number") and "also cord: '-'" in error
-        assert error.count("not assessed") == 1 and error.endswith("leave it empty or write unknown")
+        assert error.count("not assessed") == 1 and error.endswith("write unknown (or leave it out)")
 
     def test_a_failed_row_still_raises_cord_compression(self):
         """A typo in the age must not hide a compressed cord: the emergency needs no assessment."""
@@ -282,6 +282,22 @@ class TestRecords:
         assert c["flags"] == [] and c["error"]["column"] == "cord"
         summary, out = run_text("case_id,age,cord\nA,4O,compressed\n")
         assert "still raise EMERGENCY" in next(csv.DictReader(io.StringIO(out)))["error"]
+
+    @pytest.mark.parametrize("header, line", [
+        ("case_id,age,cord", "A,4O,compressed,"),
+        ("case_id,age,cord", "A,4O,compressed, ,"),
+        ("case_id,age,cord,,", "A,40,compressed,,x"),
+    ])
+    def test_trailing_cells_do_not_hide_the_emergency_of_a_failed_row(self, header, line):
+        """Excel pads rows with empty cells; a value under an unnamed column fails the row
+        but leaves its cells where they are."""
+        summary, out = run_text(header + "\n" + line + "\n", "ndjson")
+        record = json.loads(out)
+        assert record["error"] and [f["kind"] for f in record["flags"]] == ["emergency"]
+
+    def test_a_row_whose_cells_shifted_raises_nothing(self):
+        summary, out = run_text("case_id,age,cord\nA,4O,compressed,extra\n", "ndjson")
+        assert json.loads(out)["flags"] == []
 
     def test_a_multiline_cell_is_one_row(self):
         summary, out = run_text('case_id,note,age\nA,"two\nlines",5\nB,,7\n', passthrough=("note",))

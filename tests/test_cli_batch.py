@@ -451,6 +451,35 @@ class TestSafeOutput:
         quiet = invoke("batch", str(src))
         assert quiet.stderr == "ddx batch: 2,500 rows read, 2,500 assessed, 0 failed\n"
 
+    @pytest.mark.skipif(not os.path.exists("/dev/stdout"), reason="needs /dev/stdout")
+    def test_output_to_dev_stdout_appends_to_what_stdout_is_redirected_to(self, tmp_path):
+        """`ddx batch in.csv -o /dev/stdout >> log` must add to the log, not replace it."""
+        src = tmp_path / "cases.csv"
+        src.write_text(IDEM)
+        log = tmp_path / "log"
+        log.write_text("PRECIOUS\n")
+        with log.open("a") as out:
+            proc = subprocess.run([sys.executable, "-m", "ddx", "batch", str(src), "-o", "/dev/stdout"], stdout=out, stderr=subprocess.PIPE)
+        assert proc.returncode == 0, proc.stderr
+        lines = log.read_text().splitlines()
+        assert lines[0] == "PRECIOUS" and lines[1] == ",".join(COLUMNS) and len(lines) == 2 + len(IDEM.splitlines()) - 1
+        assert sorted(os.listdir(tmp_path)) == ["cases.csv", "log"]
+
+    @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+    def test_a_named_pipe_whose_reader_leaves_is_a_failed_write(self, tmp_path):
+        """Only our own standard output closing is a quiet end (`| head`); a pipe named by -o
+        that closes early means the output is incomplete."""
+        src = tmp_path / "cases.csv"
+        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(3000)))
+        fifo = tmp_path / "pipe"
+        os.mkfifo(fifo)
+        reader = subprocess.Popen(["head", "-c", "100", str(fifo)], stdout=subprocess.DEVNULL)
+        proc = subprocess.run([sys.executable, "-m", "ddx", "batch", str(src), "--format", "ndjson", "-o", str(fifo)],
+                              capture_output=True, text=True, timeout=120)
+        reader.wait(timeout=60)
+        assert proc.returncode == 2
+        assert proc.stderr.endswith(f"ddx: cannot write the output: {fifo}: {os.strerror(errno.EPIPE)}\n")
+
     @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="needs POSIX signals")
     def test_sigterm_removes_the_partial_output_and_exits_143(self, tmp_path):
         """A scheduler's time limit (SIGTERM) must not leave a hidden .part file beside the output."""

@@ -309,7 +309,8 @@ class _Assessor:
             if error.column is not None:
                 message += f"; the row has {len(cells)} cells but the header has {self.width}"
             message += f"; {self.list_hint}"
-        flags = self.standing_flags(cells) if error.column is not None and len(cells) == self.width else ()
+        aligned = len(cells) >= self.width and not any(c.strip() for c in cells[self.width:])  # trailing commas allowed
+        flags = self.standing_flags(cells) if aligned else ()
         for flag in flags:
             message += f"; the cells that could be read still raise {render.FLAG_LABELS.get(flag.kind, flag.kind)}: {flag.message}"
         return error if message == error.message else attrs.evolve(error, message=message, flags=flags)

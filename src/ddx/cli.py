@@ -73,11 +73,20 @@ class OutputError(CommandError):
     def __init__(self, exc: OSError, path: str = "-"):
         reason = exc.strerror or str(exc)
         if path != "-":
-            reason = f"{path}: {reason}; {path} was left as it was"
+            reason = f"{path}: {reason}"
+            special = _own_stream(path) or (os.path.exists(path) and not os.path.isfile(path))
+            if not special:  # a file is replaced only at the end: it was left as it was
+                reason += f"; {path} was left as it was"
         super().__init__(f"cannot write the output: {reason}")
 
     def show(self, file=None) -> None:
         click.echo(f"ddx: {self.format_message()}", err=True)
+
+
+def _own_stream(path: str) -> bool:
+    from .files import own_stream
+
+    return own_stream(path) is not None
 
 
 @contextlib.contextmanager
@@ -92,7 +101,7 @@ def written_to(output: str) -> Iterator[Any]:
     except BatchError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
-        if isinstance(exc, BrokenPipeError):
+        if isinstance(exc, BrokenPipeError) and output == "-":
             raise
         raise OutputError(exc, output) from None
 

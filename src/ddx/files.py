@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -18,12 +19,19 @@ def atomic_output(path: str):
     """A UTF-8 text file that replaces ``path`` only when the block succeeds.
 
     It is written beside the target (same file system) and moved over it with
-    os.replace; on any failure, Ctrl-C and SIGTERM included, the partial file
-    is removed and the previous ``path`` is untouched. A symbolic link is
-    followed (the file it names is replaced, the link stays); a device, a
-    named pipe or a socket (/dev/null, /dev/stdout) is written as it is, since
-    there is no file to replace.
+    os.replace; on any failure (Ctrl-C included, and SIGTERM through the
+    command line) the partial file is removed and the previous ``path`` is
+    untouched. A symbolic link is followed (the file it names is replaced, the
+    link stays). What is not a plain file is written as it is: a device or a
+    named pipe (/dev/null), and this process's own standard output or error
+    (/dev/stdout, /dev/fd/1), whatever they are redirected to, without
+    truncating it (``>> log`` keeps the log).
     """
+    stream = own_stream(path)
+    if stream is not None:
+        with _opened(path, stream) as fh:
+            yield fh
+        return
     try:
         info = os.stat(path)
     except OSError:
@@ -63,11 +71,34 @@ def atomic_output(path: str):
         raise
 
 
-@contextmanager
-def _opened(path: str):
-    """A special file (a device, a pipe) opened for writing as UTF-8 text."""
+#: Names of a descriptor of this process: /dev/stdout, /dev/fd/1, /proc/self/fd/1.
+_DESCRIPTOR = re.compile(r"/dev/(?:(stdout)|(stderr)|fd/(\d+))|/proc/self/fd/(\d+)")
+
+
+def own_stream(path: str) -> int | None:
+    """The descriptor of this process that ``path`` names (standard output for
+    /dev/stdout, say), or None. Opening such a name would truncate what the shell
+    redirected it to, and replacing it would replace that file."""
+    m = _DESCRIPTOR.fullmatch(path)
+    if m is None:
+        return None
+    fd = 1 if m.group(1) else 2 if m.group(2) else int(m.group(3) or m.group(4))
     try:
-        fh = open(path, "w", encoding="utf-8", newline="")
+        os.fstat(fd)
+    except OSError:
+        return None
+    return fd
+
+
+@contextmanager
+def _opened(path: str, descriptor: int | None = None):
+    """A device, a pipe, or one of this process's descriptors, as UTF-8 text for writing."""
+    try:
+        if descriptor is not None:
+            sys.stdout.flush()
+            fh = open(os.dup(descriptor), "w", encoding="utf-8", newline="")
+        else:
+            fh = open(path, "w", encoding="utf-8", newline="")
     except OSError as exc:
         raise BatchError(f"cannot write {path}: {exc.strerror or exc}") from None
     with fh:

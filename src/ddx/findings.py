@@ -94,12 +94,11 @@ def quoted(raw: str, show: Callable[[str], str] = repr) -> str:
     return show(raw) if len(raw) <= SHOWN else f"{show(raw[:SHOWN])}... ({len(raw):,} characters)"
 
 
-#: What sheets write for "not assessed" that is not a value of features.md: an error
-#: (the contract names the unknowns), whose message says how to write it.
-PLACEHOLDERS = frozenset({"-", "--", "---", "\u2013", "\u2014", ".", "none", "null", "nil", "nan", "#n/a", "not assessed", "not seen"})
-
-
-NOT_ASSESSED_HINT = "; if it was not assessed, leave it empty or write unknown"
+#: What sheets write for "not assessed" that features.md does not list among the
+#: unknowns: an error, whose message says how to write it. ("none" and "nil" may mean
+#: absent, and none is a value of some findings: they get no such advice.)
+PLACEHOLDERS = frozenset({"-", "--", "---", "\u2013", "\u2014", ".", "null", "nan", "#n/a", "not assessed", "not seen"})
+NOT_ASSESSED_HINT = "; if it was not assessed, write unknown (or leave it out)"
 
 
 def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = None) -> FindingError:
@@ -110,7 +109,9 @@ def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = N
         if guess:
             message += f"; did you mean {guess!r}?"
         message += f" (allowed: {', '.join(allowed)})"
-    if raw.strip().lower() in PLACEHOLDERS:
+    else:
+        guess = None
+    if guess is None and raw.strip().lower() in PLACEHOLDERS:
         message += NOT_ASSESSED_HINT
     return FindingError(column=column, value=raw, message=message)
 
