@@ -496,9 +496,29 @@ class TestSafeOutput:
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)
-        assert proc.returncode == 143
+        assert proc.returncode == -signal.SIGTERM  # ended by the signal, after cleaning up: a shell shows 143
         assert b"Traceback" not in stderr
         assert sorted(os.listdir(tmp_path)) == ["cases.csv"]
+
+    @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="needs POSIX signals")
+    def test_an_ignored_sigterm_stays_ignored(self, tmp_path):
+        """A parent that set SIGTERM to be ignored (nohup-like wrappers) keeps it so."""
+        src = tmp_path / "cases.csv"
+        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(1000)))
+        out = tmp_path / "out.ndjson"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ddx", "batch", str(src), "--format", "ndjson", "-o", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+        )
+        deadline = time.monotonic() + 60
+        while not any(name.endswith(".part") for name in os.listdir(tmp_path)):
+            assert proc.poll() is None and time.monotonic() < deadline, "the batch never started writing"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=600)
+        assert proc.returncode == 0
+        assert len(out.read_text().splitlines()) == 1000
 
     @pytest.mark.skipif(os.name != "posix", reason="needs select() on pipes")
     @pytest.mark.parametrize("fmt", ["csv", "ndjson"])

@@ -477,14 +477,6 @@ class _JsonOut:
 # -- the batch ----------------------------------------------------------------
 
 
-def _flushed(write: Callable, sink: TextIO) -> Callable:
-    def written(*args) -> None:
-        write(*args)
-        sink.flush()
-
-    return written
-
-
 def run(
     source: TextIO,
     sink: TextIO,
@@ -498,12 +490,9 @@ def run(
     knowledge: Knowledge | None = None,
     name: str = "the input",
     progress: Callable[[int], None] | None = None,
-    flush: bool = False,
 ) -> Summary:
     """Assess every data row of a CSV text stream and write one record per row to ``sink``.
 
-    ``flush`` sends each record on at once (a pipe fed by hand or by a slow
-    program, read by another), instead of in blocks of several kilobytes.
     Raises BatchError when the input as a whole cannot be read (nothing is
     written then), StrictStop for the first bad row under ``strict``.
     """
@@ -537,8 +526,6 @@ def run(
     read = failed = 0
     first_error = None
     check, result, write_error = assessor.check, out.result, out.error
-    if flush:
-        result, write_error = _flushed(result, sink), _flushed(write_error, sink)
     for line, cells in rows:
         if not cells:
             continue

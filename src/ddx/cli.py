@@ -7,7 +7,6 @@ import errno
 import io
 import os
 import signal
-import stat
 import sys
 import time
 from typing import Any, Iterator
@@ -588,14 +587,6 @@ def _delimiter(value: str | None) -> str | None:
 PROGRESS_LINE_EVERY = 5.0
 
 
-def _regular(stream) -> bool:
-    """Whether a standard stream is a file on disk (not a pipe or a terminal)."""
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
 def _progress(inp, enabled: bool | None):
     """A callback drawing progress on stderr, or None (the default unless stderr is a terminal)."""
     terminal = sys.stderr is not None and sys.stderr.isatty()
@@ -692,10 +683,10 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     done = False
     try:
         with written_to(output) as sink:
+            inp.before_waiting(sink.flush)
             summary = b.run(
                 inp.text, sink, fmt=fmt, top=top, passthrough=passthrough, strict=strict,
                 delimiter=_delimiter(delimiter), encoding=encoding, knowledge=kb_, name=name, progress=show,
-                flush=input_path == "-" and output == "-" and not _regular(sys.stdin) and not _regular(sys.stdout),
             )
         done = True
     except b.StrictStop as exc:
@@ -756,39 +747,68 @@ class _ClosedOutput(io.RawIOBase):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: click's own error handling, plus Ctrl-C, closed pipes, failed writes and internal errors."""
+    """Entry point: click's own error handling, plus Ctrl-C, SIGTERM, closed pipes, failed writes
+    and internal errors."""
     closed = sys.stdout is None
     if closed:
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
     previous = _on_terminate()
     try:
-        return _run(argv)
+        try:
+            return _run(argv)
+        except _Terminated:  # after the command returned: nothing left to clean up
+            return 143
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if previous is not _NOT_SET:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
         if closed:  # drop what could not be written, so that nothing is left to flush at exit
             stream, sys.stdout = sys.stdout, None
             try:
                 stream.close()
             except (OSError, ValueError):
                 pass
+        if _TERMINATED:
+            _die_of_sigterm()
 
 
 class _Terminated(BaseException):
     """SIGTERM (a scheduler's time limit, `timeout`, `kill`): unwinds like Ctrl-C, so that a
-    partly written -o file is removed, and ends with 143."""
+    partly written -o file is removed; then ddx ends by the signal (a shell shows 143)."""
+
+
+#: Set once SIGTERM has arrived.
+_TERMINATED: list[bool] = []
+_NOT_SET = object()
 
 
 def _terminate(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
+    _TERMINATED.append(True)
     raise _Terminated()
 
 
 def _on_terminate():
-    """Turn SIGTERM into _Terminated; the previous handler, or None where signals cannot be set."""
+    """Turn SIGTERM into _Terminated, unless the caller set it to be ignored; the previous
+    handler, or _NOT_SET where none was installed (not the main thread, no SIGTERM here)."""
     try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+            return _NOT_SET
         return signal.signal(signal.SIGTERM, _terminate)
-    except (ValueError, OSError, AttributeError):  # not the main thread, or no SIGTERM here
-        return None
+    except (ValueError, OSError, AttributeError):
+        return _NOT_SET
+
+
+def _die_of_sigterm() -> None:
+    """End the process by SIGTERM itself, as an unhandled one would, so that a parent (a shell,
+    xargs, make) sees a process killed by the signal rather than one that chose to exit."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _run(argv: list[str] | None) -> int:

@@ -41,6 +41,14 @@ class Input:
     binary: Any
     size: int | None
     encoding: str
+    waits: Any = None
+
+    def before_waiting(self, callback) -> None:
+        """Call ``callback`` before each read of standard input that may wait for more (a
+        pipe fed slowly): a batch flushes what it wrote, so each record goes out as its
+        row comes in, while a fast input still gets its output in blocks."""
+        if self.waits is not None:
+            self.waits.before = callback
 
     def position(self) -> int | None:
         try:
@@ -69,9 +77,11 @@ def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
     if path == "-":
         if sys.stdin is None:
             raise BatchError("cannot read standard input: it is closed; pass the CSV as a file or pipe it in")
-        binary = sys.stdin.buffer
+        waits = _Waiting.of(sys.stdin)
+        binary = io.BufferedReader(waits) if waits is not None else sys.stdin.buffer
         size = None
     else:
+        waits = None
         try:
             binary = open(path, "rb")
         except OSError as exc:
@@ -81,7 +91,40 @@ def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
         except OSError:
             size = None
     text = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
-    return Input(name=path, text=text, binary=binary, size=size, encoding=encoding)
+    return Input(name=path, text=text, binary=binary, size=size, encoding=encoding, waits=waits)
+
+
+class _Waiting(io.RawIOBase):
+    """Standard input read from its descriptor, with ``before`` called ahead of each read
+    (once a buffer's worth, 8 KB, when data flows; before every wait when it trickles)."""
+
+    def __init__(self, fd: int):
+        super().__init__()
+        self.fd = fd
+        self.before = None
+
+    @classmethod
+    def of(cls, stream) -> "_Waiting | None":
+        """For a real standard input (a descriptor), else None (a test's in-memory stdin)."""
+        try:
+            fd = stream.fileno()
+            os.fstat(fd)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return None
+        return cls(fd)
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def readinto(self, buffer) -> int:
+        if self.before is not None:
+            self.before()
+        data = os.read(self.fd, len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def readable(text: str) -> str:
@@ -174,7 +217,7 @@ class Records:
                 yield line, BadRecord(csv_problem(str(exc), self._delimiter), buf[0] if buf else "")
                 continue
             self.consumed += len(buf)
-            if len(cells) == 1 and len(buf) == 1 and not cells[0].strip(" \t") and '"' not in buf[0]:
+            if len(cells) == 1 and len(buf) == 1 and not cells[0].strip(" \t\ufeff") and '"' not in buf[0]:
                 cells = []  # a line of only spaces and tabs is a blank line; a quoted blank cell is a row
             yield line, cells
 
