@@ -499,3 +499,23 @@ def test_a_one_value_option_given_twice_with_two_values_is_refused():
     assert "'--cord': given twice, as 'displaced' and 'expanded'" in result.output
     assert as_json("--cord", "displaced", "--cord", "displaced")["findings"] == {"cord": "displaced"}
     assert as_json("--cord", "displaced", "--cord", "Displaced", "--age", "54", "--age", "54.0")["findings"] == {"cord": "displaced", "age": "54"}
+
+
+def test_a_broken_features_file_is_named_not_taken_for_an_unknown_option(tmp_path):
+    """The finding options are built from features.toml; when it is broken, `--cord` must not
+    be answered 'No such option' but with the file's problems."""
+    import shutil
+    from importlib import resources
+    from pathlib import Path
+
+    package = tmp_path / "ddx"
+    shutil.copytree(Path(resources.files("ddx")), package, ignore=shutil.ignore_patterns("__pycache__"))
+    features = package / "knowledge" / "features.toml"
+    features.write_text(features.read_text(encoding="utf-8").replace("weight = 0.8\n", "weigth = 0.8\n", 1), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "DDX_NO_CACHE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "ddx", "assess", "--cord", "expanded"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("Error: --cord cannot be read: the knowledge base has 1 problem(s):")
+    assert "features.toml:" in proc.stderr and "did you mean 'weight'?" in proc.stderr and "No such option" not in proc.stderr
+    helped = subprocess.run([sys.executable, "-m", "ddx", "assess", "--help"], capture_output=True, text=True, env=env)
+    assert "The finding options are missing: features.toml is broken" in " ".join(helped.stdout.split())

@@ -242,6 +242,13 @@ def _line_of(lines: list[str], prefix: str) -> int:
     raise AssertionError(f"no line starts with {prefix!r}")
 
 
+def _table_line(text: str, inside: str) -> int:
+    """The 1-based line of the [[...]] header of the TOML table holding the line ``inside``."""
+    lines = text.splitlines()
+    at = lines.index(inside)
+    return max(i for i in range(at) if lines[i].strip().startswith("[[")) + 1
+
+
 def _set_cell(lines: list[str], lineno: int, column: int, value: str) -> None:
     cells = lines[lineno - 1].split(",")
     cells[column] = value
@@ -358,7 +365,7 @@ class TestBrokenKnowledge:
             ("pictures.csv", _line_of(lines, "intramedullary,"), "picture intramedullary cord: values sum to"),
             ("pictures.csv", unknown, "'csf_colour' is not in features.toml"),
             ("pictures.csv", value, "'maybe' is not one of"),
-            ("features.toml", None, "'cord': a picture sign must be a required choice or yes/no finding without a weight"),
+            ("features.toml", _table_line(features, 'id = "cord"'), "'cord': a picture sign must be a required choice or yes/no finding without a weight"),
         ]
         for path, row, words in expected:
             assert any(i.path == path and i.row == row and words in i.reason for i in issues), (path, row, words, issues)
@@ -651,3 +658,121 @@ def test_an_alias_that_is_no_lower_case_string_is_reported(tmp_path, old, new):
     assert old in text
     path.write_text(text.replace(old, new), encoding="utf-8")
     assert any("an alias is a lower-case spelling" in i.reason for i in _issues(folder))
+
+
+class TestACuratorsMistakes:
+    """One mistake in a knowledge file is reported once, where an editor shows it, and is not
+    buried under the problems that follow from it; typos and wrong types are caught, not read
+    as something else."""
+
+    def _edit(self, folder, name, old, new, count=1):
+        path = folder / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text, old
+        path.write_text(text.replace(old, new, count), encoding="utf-8")
+        return text
+
+    @pytest.mark.parametrize("name", ["entities.toml", "features.toml", "sources.toml"])
+    def test_a_toml_syntax_error_is_one_problem(self, tmp_path, name):
+        folder = _copy(tmp_path)
+        (folder / name).write_text((folder / name).read_text(encoding="utf-8") + "\nid = = 2\n", encoding="utf-8")
+        issues = _issues(folder)
+        assert len(issues) == 1 and issues[0].path == name and "is not valid TOML" in issues[0].reason
+
+    @pytest.mark.parametrize("name", ["likelihoods.csv", "priors.csv", "entities.toml"])
+    def test_a_missing_file_is_one_problem(self, tmp_path, name):
+        folder = _copy(tmp_path)
+        (folder / name).unlink()
+        assert [(i.path, i.reason) for i in _issues(folder)] == [(name, "file is missing")]
+
+    def test_a_byte_order_mark_and_crlf_line_ends_are_read(self, tmp_path):
+        """Excel's 'CSV UTF-8' starts with a byte-order mark; some editors save CRLF."""
+        folder = _copy(tmp_path)
+        for name in ("likelihoods.csv", "priors.csv", "entities.toml"):
+            text = (folder / name).read_text(encoding="utf-8")
+            (folder / name).write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+        assert load_knowledge(folder).entity_ids == default_knowledge().entity_ids
+
+    def test_a_form_feed_in_a_comment_does_not_shift_line_numbers(self, tmp_path):
+        folder = _copy(tmp_path)
+        path = folder / "likelihoods.csv"
+        lines = path.read_text(encoding="utf-8").split("\n")
+        lines[0] += " \x0c page \u2028 break"
+        row = _line_of(lines, "schwannoma,csf_cap,yes,")
+        _set_cell(lines, row, 3, "1.5")
+        path.write_text("\n".join(lines), encoding="utf-8")
+        assert [(i.row, "1.5" in i.reason) for i in _issues(folder)] == [(row, True)]
+
+    @pytest.mark.parametrize(
+        "name, old, new, words",
+        [
+            ("features.toml", 'id = "hemorrhage"\n', 'id = "hemorrhage"\nweigth = 0.8\n', "unknown field 'weigth'; did you mean 'weight'?"),
+            ("features.toml", "weight = 0.8\n", 'weight = "high"\n', "weight must be a number (found 'high')"),
+            ("features.toml", "bands = [[0, 9],", "bands = [0, [0, 9],", "bands must be a list of [low, high] whole-number pairs"),
+            ("features.toml", 'values = ["hypo", "iso", "hyper"]', 'values = "hypo, iso, hyper"', "values must be a list of texts"),
+            ("entities.toml", "next_step = ", "next_stpe = ", "unknown field 'next_stpe'; did you mean 'next_step'?"),
+            ("entities.toml", "dont_miss = false", 'dont_miss = "false"', "dont_miss must be true or false (found 'false')"),
+            ("entities.toml", "mimic = false", 'mimic = "no"', "mimic must be true or false (found 'no')"),
+        ],
+    )
+    def test_a_typo_or_a_wrong_type_is_named_with_its_line(self, tmp_path, name, old, new, words):
+        folder = _copy(tmp_path)
+        before = self._edit(folder, name, old, new)
+        issues = _issues(folder)
+        assert len(issues) == 1, issues
+        issue = issues[0]
+        assert issue.path == name and words in issue.reason, issue
+        inside = before[: before.index(old)].count("\n") + 1  # the edited line, as before the edit
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        assert issue.row == max(i for i in range(1, inside + 1) if lines[i - 1].strip().startswith("[["))
+
+    def test_a_source_with_a_wrong_grade_is_one_problem(self, tmp_path):
+        """The estimate source is cited by thousands of numbers: its bad grade is said once."""
+        folder = _copy(tmp_path)
+        text = (folder / "sources.toml").read_text(encoding="utf-8")
+        table = text.index("[DDX_ESTIMATE]\n")
+        grade = text.index('grade = "C"', table)
+        (folder / "sources.toml").write_text(text[:grade] + 'grade = "D"' + text[grade + 11:], encoding="utf-8")
+        issues = _issues(folder)
+        assert [(i.row, i.reason) for i in issues] == [(text[:table].count("\n") + 1, "[DDX_ESTIMATE]: grade 'D' is not A, B or C")]
+
+    def test_an_ungraded_only_source_of_a_number_is_named_once(self, tmp_path):
+        """A number's grade is checked against its sources; with none graded it could claim anything."""
+        folder = _copy(tmp_path)
+        with (folder / "sources.toml").open("a", encoding="utf-8") as fh:
+            fh.write('\n[MY_TEXTBOOK]\ncitation = "A textbook, 2020"\n')
+        path = folder / "likelihoods.csv"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for value in ("yes", "no"):
+            _set_cell(lines, _line_of(lines, f"schwannoma,csf_cap,{value},"), 4, "MY_TEXTBOOK")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        issues = _issues(folder)
+        assert len(issues) == 1 and "[MY_TEXTBOOK] is the only source of some numbers, so it needs a grade" in issues[0].reason
+
+    def test_an_entity_that_fails_is_not_reported_again_by_every_row(self, tmp_path):
+        folder = _copy(tmp_path)
+        self._edit(folder, "entities.toml", "dont_miss = false", 'dont_miss = "false"')
+        assert len(_issues(folder)) == 1
+
+    def test_a_duplicate_names_the_first_and_a_group_names_its_lines(self, tmp_path):
+        folder = _copy(tmp_path)
+        path = folder / "likelihoods.csv"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        first = _line_of(lines, "astrocytoma,cord,expanded,")
+        lines.append(lines[first - 1])
+        row = _line_of(lines, "meningioma,dural_tail,yes,")
+        _set_cell(lines, row, 3, "0.99")
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        reasons = [i.reason for i in _issues(folder)]
+        assert f"astrocytoma cord=expanded is given twice (line {first} is the first)" in reasons
+        group = _line_of(lines, "meningioma,dural_tail,")
+        assert any(r.startswith("meningioma dural_tail: values sum to") and r.endswith(f"(lines {group}-{group + 1})") for r in reasons)
+
+    def test_a_wrong_row_width_does_not_also_count_as_missing_values(self, tmp_path):
+        folder = _copy(tmp_path)
+        path = folder / "likelihoods.csv"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        row = _line_of(lines, "ependymoma,cord,normal,")
+        lines[row - 1] += ",extra"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        assert [(i.row, i.reason) for i in _issues(folder)] == [(row, "expected 6 cells, found 7")]

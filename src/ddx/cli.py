@@ -42,9 +42,14 @@ knowledge base); 130 interrupted, 143 terminated.
 DISCLAIMER = "ddx is a teaching and research aid, not a medical device."
 
 
+#: Why the finding options could not be built (features.toml is broken), or None.
+SCHEMA_ERROR: KnowledgeError | None = None
+
+
 def _schema() -> dict:
     """The feature schema the options are built from: the knowledge base's (usually cached, and
-    needed by the command anyway), else features.toml alone, else none (`ddx kb check` says why)."""
+    needed by the command anyway), else features.toml alone, else none (SCHEMA_ERROR says why)."""
+    global SCHEMA_ERROR
     from .knowledge import default_knowledge
 
     try:
@@ -53,11 +58,25 @@ def _schema() -> dict:
         pass
     try:
         return load_features()
-    except KnowledgeError:  # other commands fail on use
+    except KnowledgeError as exc:  # commands that need it fail on use, naming the problems
+        SCHEMA_ERROR = exc
         return {}
 
 
 FEATURES = _schema()
+
+#: Problems of a broken knowledge base shown by a command that needs it (kb check lists all).
+SHOWN_PROBLEMS = 10
+
+
+def broken_knowledge(exc: KnowledgeError) -> str:
+    """The first problems of a broken knowledge base, and where to see them all."""
+    issues = exc.issues
+    lines = [f"the knowledge base has {len(issues)} problem(s):"] + [f"  {i}" for i in issues[:SHOWN_PROBLEMS]]
+    if len(issues) > SHOWN_PROBLEMS:
+        lines.append(f"  ... and {len(issues) - SHOWN_PROBLEMS} more")
+    lines.append("Run `ddx kb check` for the full report.")
+    return "\n".join(lines)
 
 
 class CommandError(click.ClickException):
@@ -148,7 +167,7 @@ def knowledge():
     try:
         return default_knowledge()
     except KnowledgeError as exc:
-        raise CommandError(f"{exc}\nRun `ddx kb check` for the full report.") from None
+        raise CommandError(broken_knowledge(exc)) from None
 
 
 def finding_options(command):
@@ -166,6 +185,11 @@ def finding_options(command):
         # every finding option collects its uses, so that a one-value finding given twice
         # with two values is refused (as a column twice in a batch header is), not overwritten
         command = click.option(feature.option, feature.id, metavar=metavar, help=help_text, multiple=True)(command)
+    if SCHEMA_ERROR is not None:
+        import inspect
+
+        command.__doc__ = inspect.cleandoc(command.__doc__ or "") + (
+            "\n\nThe finding options are missing: features.toml is broken; `ddx kb check` says why.")
     return click.option("--case-id", help="an identifier copied to the output")(command)
 
 
@@ -393,7 +417,7 @@ def features(fmt: str) -> None:
     try:
         schema = load_features()
     except KnowledgeError as exc:
-        raise CommandError(f"{exc}\nRun `ddx kb check` for the full report.") from None
+        raise CommandError(broken_knowledge(exc)) from None
     if fmt == "json":
         click.echo(json.dumps(feature_rows(schema), indent=2, ensure_ascii=False))
     else:
@@ -819,6 +843,12 @@ def _run(argv: list[str] | None) -> int:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
+    except click.NoSuchOption as exc:
+        if SCHEMA_ERROR is None:
+            exc.show()
+            return exc.exit_code
+        click.echo(f"Error: {exc.option_name} cannot be read: {broken_knowledge(SCHEMA_ERROR)}", err=True)
+        return 2
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import attrs
 
@@ -55,18 +55,25 @@ FILES = (
 class _Issues:
     def __init__(self) -> None:
         self.items: list[KnowledgeIssue] = []
+        self.unread: set[str] = set()  # files that could not be read at all
+        self.rejected: set[Any] = set()  # ids of [[feature]] and [[entity]] tables already reported
+
+    def unreadable(self, path: str, row: int | None, reason: str) -> None:
+        self.add(path, row, reason)
+        self.unread.add(path)
 
     def add(self, path: str, row: int | None, reason: str) -> None:
         self.items.append(KnowledgeIssue(path, row, reason))
 
 
 def _read(folder, name: str, issues: _Issues) -> str | None:
+    """The file's text (a byte-order mark, which Excel and some editors write, dropped)."""
     try:
-        return (folder / name).read_text(encoding="utf-8")
+        return (folder / name).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        issues.add(name, None, "file is missing")
+        issues.unreadable(name, None, "file is missing")
     except (OSError, UnicodeDecodeError) as exc:
-        issues.add(name, None, f"cannot be read: {exc}")
+        issues.unreadable(name, None, f"cannot be read: {exc}")
     return None
 
 
@@ -91,32 +98,47 @@ def _toml(folder, name: str, issues: _Issues) -> dict[str, Any] | None:
         return data
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"at line (\d+)", str(exc))
-        issues.add(name, int(line.group(1)) if line else None, f"is not valid TOML: {exc}")
+        issues.unreadable(name, int(line.group(1)) if line else None, f"is not valid TOML: {exc}")
         return None
 
 
-def _csv_rows(folder, name: str, columns: tuple[str, ...], issues: _Issues) -> Iterator[tuple[int, dict]]:
-    """Data rows with their physical line numbers; '#' lines are comments."""
+#: Line ends as an editor counts them (str.splitlines also breaks at form feeds and
+#: Unicode separators, which would shift every line number after them).
+LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _csv_rows(folder, name: str, columns: tuple[str, ...], issues: _Issues) -> list[tuple[int, dict]] | None:
+    """Data rows with their physical line numbers ('#' lines are comments), or None when the
+    file cannot be read at all (missing, no header): then nothing can be said about what it lacks.
+    A row of the wrong width is reported and returned with ``BROKEN`` set, so that the checks of
+    what is missing pass over what that row was about."""
     text = _read(folder, name, issues)
     if text is None:
-        return
-    numbered = [(i, line) for i, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
+        return None
+    numbered = [(i, line) for i, line in enumerate(LINE_END.split(text), 1) if line.strip() and not line.startswith("#")]
     if not numbered:
-        issues.add(name, None, "has no header row")
-        return
+        issues.unreadable(name, None, "has no header row")
+        return None
     import csv
 
     reader = csv.reader([line for _, line in numbered])
     header = next(reader)
     if tuple(h.strip() for h in header) != columns:
-        issues.add(name, numbered[0][0], f"header must be {','.join(columns)} (found {','.join(header)})")
-        return
+        issues.unreadable(name, numbered[0][0], f"header must be {','.join(columns)} (found {','.join(header)})")
+        return None
     width = len(columns)
+    rows = []
     for (lineno, _), cells in zip(numbered[1:], reader):
         if len(cells) != width:
             issues.add(name, lineno, f"expected {width} cells, found {len(cells)}")
+            rows.append((lineno, {**dict(zip(columns, map(str.strip, cells))), BROKEN: True}))
             continue
-        yield lineno, dict(zip(columns, map(str.strip, cells)))
+        rows.append((lineno, dict(zip(columns, map(str.strip, cells)))))
+    return rows
+
+
+#: The key marking a row whose cells could not be read (already reported).
+BROKEN = "\0broken"
 
 
 def _probability(text: str, name: str, row: int, issues: _Issues) -> float | None:
@@ -131,29 +153,98 @@ def _probability(text: str, name: str, row: int, issues: _Issues) -> float | Non
     return p
 
 
+#: What each field of a [[feature]] and an [[entity]] table must be: a field that is
+#: not listed is a typo (next_stpe), and a value of the wrong type would otherwise be
+#: read as something else (dont_miss = "false" is true to Python). None: checked where
+#: it is read, with a message of its own.
+TEXT, FLAG, NUMBER, WHOLE, TEXTS, TABLE, BANDS = "text", "true or false", "a number", "a whole number", \
+    "a list of texts", "a table of texts", "a list of [low, high] whole-number pairs"
+FEATURE_FIELDS = {
+    "id": TEXT, "kind": TEXT, "section": TEXT, "help": TEXT, "question": TEXT, "values": TEXTS,
+    "exclusive": TEXT, "min": WHOLE, "max": WHOLE, "bands": BANDS, "weight": NUMBER, "alias": None,
+    "meaning": TABLE, "required": FLAG, "read_from": TEXT, "picture": FLAG, "places": FLAG, "ordered": FLAG,
+}
+ENTITY_FIELDS = {
+    "id": TEXT, "name": TEXT, "compartment": TEXT, "dont_miss": FLAG, "mimic": FLAG, "associations": TEXTS,
+    "typical": TEXT, "summary": TEXT, "next_step": TEXT, "why": TEXT, "action": TEXT, "sources": TEXTS,
+    "aliases": None,
+}
+
+
+def _is(value: Any, kind: str) -> bool:
+    if kind == TEXT:
+        return isinstance(value, str)
+    if kind == FLAG:
+        return isinstance(value, bool)
+    if kind == NUMBER:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == WHOLE:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == TEXTS:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == TABLE:
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    return isinstance(value, list) and all(
+        isinstance(b, list) and len(b) == 2 and all(_is(x, WHOLE) for x in b) for b in value
+    )
+
+
+def _fields(table: Any, fields: dict[str, str], name: str, line: int | None, where: str, issues: _Issues) -> bool:
+    """Does a [[feature]] or [[entity]] table have only known fields, each of its type? Says why not."""
+    if not isinstance(table, dict):
+        issues.add(name, line, f"{where}: is not a table")
+        return False
+    ok = True
+    for key, value in table.items():
+        kind = fields.get(key, "")
+        if key not in fields:
+            issues.add(name, line, f"{where}: unknown field {key!r}{_guess(key, fields)} (known: {', '.join(fields)})")
+            ok = False
+        elif kind is not None and not _is(value, kind):
+            issues.add(name, line, f"{where}: {key} must be {kind} (found {value!r})")
+            ok = False
+    return ok
+
+
+def _table_lines(name: str, table: str) -> list[int | None]:
+    """The line of each [[table]] header of a parsed TOML file, in order (for messages)."""
+    text = _PARSED.get(name, ("", None))[0]
+    header = re.compile(r"\s*\[\[\s*" + re.escape(table) + r"\s*\]\]")
+    return [i for i, line in enumerate(LINE_END.split(text), 1) if header.match(line)]
+
+
+def _line(lines: list[int | None], i: int) -> int | None:
+    return lines[i - 1] if 0 < i <= len(lines) else None
+
+
 def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
     """The findings of features.toml (None: the file is missing or broken, already reported)."""
     name = "features.toml"
     if data is None:
         return {}
     features: dict[str, Feature] = {}
+    lines = _table_lines(name, "feature")
     for i, f in enumerate(data.get("feature", []), 1):
-        where = f"[[feature]] #{i} {f.get('id', '?')!r}"
+        where = f"[[feature]] #{i} {f.get('id', '?') if isinstance(f, dict) else '?'!r}"
+        line = _line(lines, i)
+        if not _fields(f, FEATURE_FIELDS, name, line, where, issues):
+            issues.rejected.add(f.get("id") if isinstance(f, dict) else None)
+            continue
         try:
             kind = f["kind"]
             if kind not in FEATURE_KINDS:
-                issues.add(name, None, f"{where}: kind {kind!r} is not one of {', '.join(FEATURE_KINDS)}")
+                issues.add(name, line, f"{where}: kind {kind!r} is not one of {', '.join(FEATURE_KINDS)}")
                 continue
             values = tuple(YES_NO if kind == "yesno" else f.get("values", ()))
             if kind in ("choice", "list") and len(values) < 2:
-                issues.add(name, None, f"{where}: a {kind} feature needs at least two values")
+                issues.add(name, line, f"{where}: a {kind} feature needs at least two values")
                 continue
             bands = tuple(tuple(b) for b in f.get("bands", ()))
             if kind == "integer":
                 lo, hi = f["min"], f["max"]
                 edges = [lo] + [b[1] + 1 for b in bands]
                 if not bands or [b[0] for b in bands] != edges[:-1] or edges[-1] != hi + 1:
-                    issues.add(name, None, f"{where}: bands must cover {lo}-{hi} without gaps or overlaps")
+                    issues.add(name, line, f"{where}: bands must cover {lo}-{hi} without gaps or overlaps")
                     continue
             feature = Feature(
                 id=f["id"],
@@ -176,74 +267,123 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
                 ordered=f.get("ordered", False),
             )
         except KeyError as exc:
-            issues.add(name, None, f"{where}: missing field {exc.args[0]!r}")
+            issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
             continue
         if feature.id in features:
-            issues.add(name, None, f"{where}: duplicate feature id")
+            issues.add(name, line, f"{where}: duplicate feature id")
         flags = {"required": feature.required, "picture": feature.picture, "places": feature.places, "ordered": feature.ordered}
         not_bool = [field for field, value in flags.items() if not isinstance(value, bool)]
         for field in not_bool:
-            issues.add(name, None, f"{where}: {field} must be true or false")
+            issues.add(name, line, f"{where}: {field} must be true or false")
         if not_bool:
             continue
         if not 0 < feature.weight <= 1:
-            issues.add(name, None, f"{where}: weight must be in (0, 1]")
+            issues.add(name, line, f"{where}: weight must be in (0, 1]")
         if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
-            issues.add(name, None, f"{where}: a picture sign must be a required choice or yes/no finding without a weight "
+            issues.add(name, line, f"{where}: a picture sign must be a required choice or yes/no finding without a weight "
                                    "(the picture accounts for what its signs share)")
         if feature.ordered and feature.kind != "list":
-            issues.add(name, None, f"{where}: ordered is for list findings, whose values a range can span")
+            issues.add(name, line, f"{where}: ordered is for list findings, whose values a range can span")
         if "places" in f and feature.read_from == "history":
-            issues.add(name, None, f"{where}: places is for image findings; the history never places a lesion")
+            issues.add(name, line, f"{where}: places is for image findings; the history never places a lesion")
         if feature.picture and not feature.places:
-            issues.add(name, None, f"{where}: a picture sign places the lesion: remove places = false")
+            issues.add(name, line, f"{where}: a picture sign places the lesion: remove places = false")
         if feature.read_from not in READ_FROM:
-            issues.add(name, None, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
+            issues.add(name, line, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
         odd = [k for k, v in feature.alias.items() if not isinstance(k, str) or k != k.lower() or not isinstance(v, str)]
         if odd:
-            issues.add(name, None, f"{where}: an alias is a lower-case spelling naming a value as a string "
+            issues.add(name, line, f"{where}: an alias is a lower-case spelling naming a value as a string "
                                    f"(several values of a list finding: \"a;b\"): {', '.join(map(str, odd))}")
             continue
         # a list finding's alias may name several values ("thoracic;lumbar")
         named = [t for v in feature.alias.values() for t in (v.split(";") if feature.kind == "list" else [v])]
         bad_alias = [v for v in named if v not in feature.values]
         if bad_alias:
-            issues.add(name, None, f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
+            issues.add(name, line, f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
         features[feature.id] = feature
     if not features:
         issues.add(name, None, "defines no [[feature]]")
     return features
 
 
-def _sources(data: dict, issues: _Issues) -> dict[str, Source]:
+def _sources(data: dict | None, issues: _Issues) -> dict[str, Source] | None:
+    """sources.toml (None: the file is missing or broken, already reported). A source whose
+    grade is missing or wrong is reported once and kept ungraded, so that the numbers citing
+    it are not each reported again."""
+    if data is None:
+        return None
+    name = "sources.toml"
+    lines = _source_lines()
     sources = {}
     for key, s in data.items():
-        if not isinstance(s, dict) or not s.get("citation"):
-            issues.add("sources.toml", None, f"[{key}]: needs a citation")
+        line = lines.get(key)
+        if not isinstance(s, dict) or not isinstance(s.get("citation"), str) or not s["citation"].strip():
+            issues.add(name, line, f"[{key}]: needs a citation")
             continue
+        strange = sorted(set(s) - {"citation", "url", "grade"})
+        if strange:
+            issues.add(name, line, f"[{key}]: unknown field(s) {', '.join(strange)} (known: citation, url, grade)")
         grade = s.get("grade")
         if grade is not None and grade not in GRADES:
-            issues.add("sources.toml", None, f"[{key}]: grade {grade!r} is not A, B or C")
+            issues.add(name, line, f"[{key}]: grade {grade!r} is not A, B or C")
+            BADLY_GRADED.add(key)
+            grade = None
         sources[key] = Source(key=key, citation=s["citation"], url=s.get("url", ""), grade=grade)
     return sources
 
 
-def _entities(data: dict | None, sources: dict[str, Source], features: dict[str, Feature], issues: _Issues) -> tuple[Entity, ...]:
-    """The entities of entities.toml (None: the file is missing or broken, already reported)."""
+#: Keys of sources.toml whose grade was reported as wrong (then kept ungraded, not reported again).
+BADLY_GRADED: set[str] = set()
+
+
+def _source_lines() -> dict[str, int]:
+    """The line of each [KEY] table of sources.toml (for messages)."""
+    header = re.compile(r"\s*\[\s*\"?([^\]\"\[]+?)\"?\s*\]\s*(?:#.*)?$")
+    text = _PARSED.get("sources.toml", ("", None))[0]
+    return {m.group(1): i for i, ln in enumerate(LINE_END.split(text), 1) if (m := header.match(ln))}
+
+
+def _ungraded(sources: dict[str, Source] | None, numbers, issues: _Issues) -> None:
+    """A number's grade is checked against its sources' grades, so a number needs at least
+    one graded source; an ungraded one is reported once, at the source (an entity's list of
+    sources, or a source cited beside a graded one, may go without)."""
+    if sources is None:
+        return
+    alone = set()
+    for n in numbers:
+        keys = n.source.split(";")
+        if all(k in sources and sources[k].grade is None for k in keys):
+            alone.update(k for k in keys if k not in BADLY_GRADED)
+    lines = _source_lines()
+    for key in sorted(alone):
+        issues.add("sources.toml", lines.get(key), f"[{key}] is the only source of some numbers, so it needs a grade: "
+                                                   "A (a cohort with counts), B (a review or textbook) or C (an estimate)")
+
+
+def _entities(data: dict | None, sources: dict[str, Source], features: dict[str, Feature], issues: _Issues, *,
+              check_sources: bool = True, check_syndromes: bool = True) -> tuple[Entity, ...]:
+    """The entities of entities.toml (None: the file is missing or broken, already reported;
+    ``check_sources`` or ``check_syndromes`` false: sources.toml or features.toml is, so what
+    an entity cites or is associated with is not checked against it)."""
     name = "entities.toml"
     if data is None:
         return ()
     entities, seen = [], set()
     syndromes = set(features["syndrome"].values) if "syndrome" in features else set()
+    lines = _table_lines(name, "entity")
     for i, e in enumerate(data.get("entity", []), 1):
-        where = f"[[entity]] #{i} {e.get('id', '?')!r}"
+        where = f"[[entity]] #{i} {e.get('id', '?') if isinstance(e, dict) else '?'!r}"
+        line = _line(lines, i)
+        if not _fields(e, ENTITY_FIELDS, name, line, where, issues):
+            issues.rejected.add(e.get("id") if isinstance(e, dict) else None)
+            continue
         try:
             entity = Entity(
                 id=e["id"],
                 name=e["name"],
                 compartment=e["compartment"],
-                dont_miss=bool(e["dont_miss"]),
-                mimic=bool(e.get("mimic", False)),
+                dont_miss=e["dont_miss"],
+                mimic=e.get("mimic", False),
                 associations=tuple(e.get("associations", ())),
                 typical=e.get("typical", ""),
                 summary=e.get("summary", ""),
@@ -254,21 +394,21 @@ def _entities(data: dict | None, sources: dict[str, Source], features: dict[str,
                 aliases=_aliases(e.get("aliases", ()), where, issues),
             )
         except KeyError as exc:
-            issues.add(name, None, f"{where}: missing field {exc.args[0]!r}")
+            issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
             continue
         if entity.id in seen:
-            issues.add(name, None, f"{where}: duplicate entity id")
+            issues.add(name, line, f"{where}: duplicate entity id")
         seen.add(entity.id)
         if entity.compartment not in COMPARTMENTS:
-            issues.add(name, None, f"{where}: compartment {entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}")
+            issues.add(name, line, f"{where}: compartment {entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}")
         if entity.dont_miss and not entity.action:
-            issues.add(name, None, f"{where}: a don't-miss entity needs an action")
-        for key in entity.sources:
+            issues.add(name, line, f"{where}: a don't-miss entity needs an action")
+        for key in entity.sources if check_sources else ():
             if key not in sources:
-                issues.add(name, None, f"{where}: source {key!r} is not in sources.toml")
-        for a in entity.associations:
+                issues.add(name, line, f"{where}: source {key!r} is not in sources.toml")
+        for a in entity.associations if check_syndromes and "syndrome" not in issues.rejected else ():
             if a not in syndromes:
-                issues.add(name, None, f"{where}: association {a!r} is not a syndrome value")
+                issues.add(name, line, f"{where}: association {a!r} is not a syndrome value")
         entities.append(entity)
     if not entities:
         issues.add(name, None, "defines no [[entity]]")
@@ -303,11 +443,15 @@ def _check_aliases(entities: list[Entity], issues: _Issues) -> None:
             given.setdefault(key, e.id)
 
 
-def _provenance(name: str, row: int, values: dict, sources: dict[str, Source], issues: _Issues) -> bool:
+def _provenance(name: str, row: int, values: dict, sources: dict[str, Source] | None, issues: _Issues) -> bool:
+    """Is the row's grade valid, and its source known and no better graded than it says?
+    ``sources`` None: sources.toml could not be read (reported), so its keys are not checked."""
     ok = True
     if values["grade"] not in GRADES:
         issues.add(name, row, f"grade {values['grade']!r} is not A, B or C")
         ok = False
+    if sources is None:
+        return ok
     keys = [k.strip() for k in values["source"].split(";")]
     missing = [k for k in keys if k not in sources]
     if missing or not all(keys):
@@ -320,66 +464,115 @@ def _provenance(name: str, row: int, values: dict, sources: dict[str, Source], i
     return ok
 
 
-def _priors(folder, entity_ids: set[str], sources, issues: _Issues) -> dict[str, Number]:
+def _priors(folder, entity_ids: set[str] | None, sources, issues: _Issues) -> dict[str, Number]:
+    """priors.csv. ``entity_ids`` None: entities.toml could not be read (reported), so rows are
+    not matched against it and nothing is said to be missing."""
     name = "priors.csv"
     priors: dict[str, Number] = {}
-    for row, r in _csv_rows(folder, name, ("entity", "probability", "source", "grade"), issues):
-        if r["entity"] not in entity_ids:
-            issues.add(name, row, f"entity {r['entity']!r} is not in entities.toml")
+    line_of: dict[str, int] = {}
+    rows = _csv_rows(folder, name, ("entity", "probability", "source", "grade"), issues)
+    if rows is None:
+        return priors
+    broken: set[str] = set()  # entities whose row is reported: nothing more is said of them
+    for row, r in rows:
+        if r.get(BROKEN):
+            broken.add(r.get("entity", ""))
+            continue
+        if entity_ids is not None and r["entity"] not in entity_ids:
+            if r["entity"] not in issues.rejected:
+                issues.add(name, row, f"entity {r['entity']!r} is not in entities.toml{_guess(r['entity'], entity_ids)}")
+            broken.add(r["entity"])
             continue
         if r["entity"] in priors:
-            issues.add(name, row, f"entity {r['entity']!r} has a second prior")
+            issues.add(name, row, f"entity {r['entity']!r} has a second prior (line {line_of[r['entity']]} is the first)")
             continue
         p = _probability(r["probability"], name, row, issues)
         if p is not None and _provenance(name, row, r, sources, issues):
             priors[r["entity"]] = Number(p, r["source"], r["grade"])
-    for missing in sorted(entity_ids - priors.keys()):
+            line_of[r["entity"]] = row
+        else:
+            broken.add(r["entity"])
+    if entity_ids is None:
+        return priors
+    for missing in sorted(entity_ids - priors.keys() - broken):
         issues.add(name, None, f"entity {missing!r} has no prior")
     total = sum(n.probability for n in priors.values())
-    if priors and abs(total - 1) > SUM_TOLERANCE:
-        issues.add(name, None, f"priors sum to {total:.4f}, not 1")
+    if priors and not broken and abs(total - 1) > SUM_TOLERANCE:
+        issues.add(name, None, f"priors sum to {total:.4f}, not 1: a new or changed prior needs the others "
+                               "scaled so that all of them sum to 1")
     return priors
 
 
-def _new_value(name: str, row: int, key: tuple[str, str, str], values, table, issues: _Issues) -> bool:
-    """Is (owner, feature, value) a value of the feature not given before? If not, says why."""
+def _guess(text: str, known) -> str:
+    """'; did you mean X?' for a near miss among ``known``, else ''."""
+    from ..findings import closest
+
+    guess = closest(text, sorted(known))
+    return f"; did you mean {guess!r}?" if guess else ""
+
+
+def _new_value(name: str, row: int, key: tuple[str, str, str], values, line_of: dict, issues: _Issues) -> bool:
+    """Is (owner, feature, value) a value of the feature not given before (``line_of``: the
+    line of each one given)? If not, says why."""
     owner, fid, value = key
     if value not in values:
         issues.add(name, row, f"{fid} value {value!r} is not one of {', '.join(values)}")
         return False
-    if key in table:
-        issues.add(name, row, f"{owner} {fid}={value} is given twice")
+    if key in line_of:
+        issues.add(name, row, f"{owner} {fid}={value} is given twice (line {line_of[key]} is the first)")
         return False
     return True
 
 
-def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issues: _Issues):
+def _lines(rows: list[int]) -> str:
+    """' (lines 72-75)': where a group of rows lies, for a problem of the group as a whole."""
+    if len(rows) < 2:
+        return ""
+    return f" (lines {min(rows)}-{max(rows)})"
+
+
+def _likelihoods(folder, entity_ids: set[str] | None, features: dict[str, Feature] | None, sources, issues: _Issues):
+    """likelihoods.csv. ``entity_ids`` or ``features`` None: that file could not be read
+    (reported), so rows are not matched against it and nothing is said to be missing."""
     name = "likelihoods.csv"
     table: dict[tuple[str, str, str], Number] = {}
-    rows_of: dict[tuple[str, str], int] = {}
+    rows_of: dict[tuple[str, str], list[int]] = defaultdict(list)
     columns = ("entity", "feature", "value", "probability", "source", "grade")
-    outcomes = {fid: f.outcomes for fid, f in features.items()}
+    outcomes = {fid: f.outcomes for fid, f in (features or {}).items()}
     proven: set[tuple[str, str]] = set()  # (source, grade) pairs that passed _provenance
     invalid: set[tuple[str, str]] = set()  # (entity, feature) with a row already reported
-    for row, r in _csv_rows(folder, name, columns, issues):
-        entity, fid, value = r["entity"], r["feature"], r["value"]
-        if entity not in entity_ids:
-            issues.add(name, row, f"entity {entity!r} is not in entities.toml")
+    line_of: dict[tuple[str, str, str], int] = {}
+    rows = _csv_rows(folder, name, columns, issues)
+    if rows is None:
+        return table
+    for row, r in rows:
+        entity, fid, value = r.get("entity", ""), r.get("feature", ""), r.get("value", "")
+        if r.get(BROKEN):
+            invalid.add((entity, fid))
+            continue
+        if entity_ids is not None and entity not in entity_ids:
+            if entity not in issues.rejected:
+                issues.add(name, row, f"entity {entity!r} is not in entities.toml{_guess(entity, entity_ids)}")
             continue
         values = outcomes.get(fid)
         if values is None:
-            issues.add(name, row, f"feature {fid!r} is not in features.toml")
+            if features is not None and fid not in issues.rejected:
+                issues.add(name, row, f"feature {fid!r} is not in features.toml{_guess(fid, outcomes)}")
             continue
-        if not _new_value(name, row, (entity, fid, value), values, table, issues):
+        if not _new_value(name, row, (entity, fid, value), values, line_of, issues):
+            invalid.add((entity, fid))
             continue
+        line_of[(entity, fid, value)] = row
         p = _probability(r["probability"], name, row, issues)
         cited = (r["source"], r["grade"])
         if p is not None and (cited in proven or _provenance(name, row, r, sources, issues)):
             proven.add(cited)
             table[(entity, fid, value)] = Number(p, r["source"], r["grade"])
-            rows_of.setdefault((entity, fid), row)
+            rows_of[(entity, fid)].append(row)
         else:
             invalid.add((entity, fid))
+    if entity_ids is None or features is None:
+        return table
     for entity in sorted(entity_ids):
         for feature in features.values():
             values = outcomes[feature.id]
@@ -389,44 +582,56 @@ def _likelihoods(folder, entity_ids, features: dict[str, Feature], sources, issu
             if not given and not feature.required:
                 continue
             missing = [o for o in values if o not in given]
+            where = rows_of.get((entity, feature.id), [])
             if missing:
-                issues.add(name, rows_of.get((entity, feature.id)), f"{entity} {feature.id}: no probability for {', '.join(missing)}")
+                issues.add(name, min(where, default=None), f"{entity} {feature.id}: no probability for {', '.join(missing)}{_lines(where)}")
                 continue
             if feature.kind != "list":
                 total = sum(table[(entity, feature.id, o)].probability for o in values)
                 if abs(total - 1) > SUM_TOLERANCE:
-                    issues.add(name, rows_of[(entity, feature.id)], f"{entity} {feature.id}: values sum to {total:.4f}, not 1")
+                    issues.add(name, min(where, default=None), f"{entity} {feature.id}: values sum to {total:.4f}, not 1{_lines(where)}")
     return table
 
 
-def _pictures(folder, features: dict[str, Feature], sources, issues: _Issues):
+def _pictures(folder, features: dict[str, Feature] | None, sources, issues: _Issues):
     """pictures.csv: P(sign = value | picture) for the signs features.toml marks ``picture = true``.
 
     Returns (pictures, the signs in features.toml order, {(picture, sign, value): Number}).
     """
     name = "pictures.csv"
-    signs = tuple(fid for fid, f in features.items() if f.picture)
+    signs = tuple(fid for fid, f in (features or {}).items() if f.picture)
     table: dict[tuple[str, str, str], Number] = {}
     first_row: dict[str, int] = {}
+    rows_of: dict[tuple[str, str], list[int]] = defaultdict(list)
     invalid: set[tuple[str, str]] = set()  # (picture, sign) with a row already reported
-    for row, r in _csv_rows(folder, name, ("picture", "feature", "value", "probability", "source", "grade"), issues):
-        picture, fid, value = r["picture"], r["feature"], r["value"]
+    line_of: dict[tuple[str, str, str], int] = {}
+    rows = _csv_rows(folder, name, ("picture", "feature", "value", "probability", "source", "grade"), issues)
+    if rows is None or features is None:
+        return (), signs, table
+    for row, r in rows:
+        picture, fid, value = r.get("picture", ""), r.get("feature", ""), r.get("value", "")
+        if r.get(BROKEN):
+            invalid.add((picture, fid))
+            continue
         if not picture:
             issues.add(name, row, "picture is empty")
             continue
         first_row.setdefault(picture, row)
         if fid not in features:
-            issues.add(name, row, f"feature {fid!r} is not in features.toml")
+            if fid not in issues.rejected:
+                issues.add(name, row, f"feature {fid!r} is not in features.toml{_guess(fid, features)}")
             continue
         if fid not in signs:
             issues.add(name, row, f"{fid} is not a picture sign: mark it picture = true in features.toml, or remove the row")
             continue
-        if not _new_value(name, row, (picture, fid, value), features[fid].outcomes, table, issues):
+        if not _new_value(name, row, (picture, fid, value), features[fid].outcomes, line_of, issues):
             invalid.add((picture, fid))
             continue
+        line_of[(picture, fid, value)] = row
         p = _probability(r["probability"], name, row, issues)
         if p is not None and _provenance(name, row, r, sources, issues):
             table[(picture, fid, value)] = Number(p, r["source"], r["grade"])
+            rows_of[(picture, fid)].append(row)
         else:
             invalid.add((picture, fid))
     pictures = tuple(first_row)
@@ -437,13 +642,14 @@ def _pictures(folder, features: dict[str, Feature], sources, issues: _Issues):
             if (picture, fid) in invalid:
                 continue  # its bad row is reported; a missing value or a wrong sum would follow from it
             values = features[fid].outcomes
+            where = rows_of.get((picture, fid), [])
             missing = [v for v in values if (picture, fid, v) not in table]
             if missing:
-                issues.add(name, first_row[picture], f"picture {picture} {fid}: no probability for {', '.join(missing)}")
+                issues.add(name, min(where, default=first_row[picture]), f"picture {picture} {fid}: no probability for {', '.join(missing)}{_lines(where)}")
                 continue
             total = sum(table[(picture, fid, v)].probability for v in values)
             if abs(total - 1) > SUM_TOLERANCE:
-                issues.add(name, first_row[picture], f"picture {picture} {fid}: values sum to {total:.4f}, not 1")
+                issues.add(name, min(where, default=None), f"picture {picture} {fid}: values sum to {total:.4f}, not 1{_lines(where)}")
     return pictures, signs, table
 
 
@@ -479,12 +685,14 @@ def fit_shares(marginals: dict[tuple[str, str], float], sign: dict[tuple[str, st
 
 
 def _conditions(items, features, where: str, issues: _Issues) -> tuple[Condition, ...]:
+    """The conditions of a rule (``features`` None: features.toml is broken, nothing to check against)."""
     out = []
     for c in items:
         fid = c.get("feature")
-        feature = features.get(fid)
+        feature = (features or {}).get(fid)
         if feature is None:
-            issues.add("flags.toml", None, f"{where}: feature {fid!r} is not in features.toml")
+            if features is not None and fid not in issues.rejected:
+                issues.add("flags.toml", None, f"{where}: feature {fid!r} is not in features.toml")
             continue
         if "is" in c and c["is"] not in feature.values:
             issues.add("flags.toml", None, f"{where}: {fid} has no value {c['is']!r}")
@@ -507,7 +715,7 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
         strange = sorted(set(r) - RULE_FIELDS)
         if strange:
             issues.add("flags.toml", None, f"{where}: unknown field(s) {', '.join(strange)} (known: {', '.join(sorted(RULE_FIELDS))})")
-        unknown = [e for e in r.get("entities", ()) if e not in entity_ids]
+        unknown = [e for e in r.get("entities", ()) if entity_ids is not None and e not in entity_ids and e not in issues.rejected]
         if unknown:
             issues.add("flags.toml", None, f"{where}: unknown entities {', '.join(unknown)}")
         try:
@@ -553,7 +761,7 @@ def _settings(data: dict, issues: _Issues) -> Settings | None:
 
 
 def _population(folder) -> str:
-    text = (folder / "priors.csv").read_text(encoding="utf-8")
+    text = (folder / "priors.csv").read_text(encoding="utf-8-sig")
     lines = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("#")]
     return " ".join(lines)
 
@@ -695,20 +903,31 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
     """
     root = resources.files("ddx.knowledge") if folder is None else Path(folder)
     issues = _Issues()
-    features = _features(_toml(root, "features.toml", issues), issues)
-    sources = _sources(_toml(root, "sources.toml", issues) or {}, issues)
-    entities = _entities(_toml(root, "entities.toml", issues), sources, features, issues)
-    entity_ids = {e.id for e in entities}
+    BADLY_GRADED.clear()
+    # A file that cannot be read at all is reported once; the checks against it are skipped
+    # (None) rather than every row that names it being reported again.
+    feature_data = _toml(root, "features.toml", issues)
+    features = _features(feature_data, issues)
+    sources = _sources(_toml(root, "sources.toml", issues), issues)
+    entity_data = _toml(root, "entities.toml", issues)
+    entities = _entities(entity_data, sources or {}, features, issues, check_sources=sources is not None,
+                         check_syndromes=feature_data is not None)
+    entity_ids = {e.id for e in entities} if entity_data is not None else None
+    known_features = features if feature_data is not None else None
     priors = _priors(root, entity_ids, sources, issues)
-    likelihoods = _likelihoods(root, entity_ids, features, sources, issues)
-    pictures, signs, rates = _pictures(root, features, sources, issues)
-    rules = _rules(_toml(root, "flags.toml", issues) or {}, features, entity_ids, issues)
+    likelihoods = _likelihoods(root, entity_ids, known_features, sources, issues)
+    pictures, signs, rates = _pictures(root, known_features, sources, issues)
+    rules = _rules(_toml(root, "flags.toml", issues) or {}, known_features, entity_ids, issues)
     data = _toml(root, "model.toml", issues)
     settings = _settings({**data, **(model or {})}, issues) if data is not None else None
-    used = {k for n in [*priors.values(), *likelihoods.values(), *rates.values()] for k in n.source.split(";")}
+    numbers = [*priors.values(), *likelihoods.values(), *rates.values()]
+    _ungraded(sources, numbers, issues)
+    used = {k for n in numbers for k in n.source.split(";")}
     used |= {k for e in entities for k in e.sources}
-    for key in sorted(set(sources) - used):
-        issues.add("sources.toml", None, f"[{key}] is not cited by any number or entity")
+    if sources is not None and not issues.items:  # housekeeping, once the rest is sound
+        lines = _source_lines()
+        for key in sorted(set(sources) - used):
+            issues.add("sources.toml", lines.get(key), f"[{key}] is not cited by any number or entity")
     if settings is not None and len(pictures) * settings.picture_floor >= 1:
         issues.add("model.toml", None, f"picture_floor {settings.picture_floor:g} times {len(pictures)} pictures "
                                        "leaves nothing to fit: lower it")
