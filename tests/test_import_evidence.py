@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,50 @@ def test_a_series_a_sweep_files_under_a_subgroup_does_not_return_through_the_dos
     centres = tool.published_centres(sweeps, dossier)
     assert centres[("hemangioma", "age")] == pytest.approx((59.1, 726.0))
     assert centres[("hemangioma/symptomatic", "age")] == pytest.approx((49.2, 340.0))
+
+
+EVIDENCE = TOOL.parent.parent.parent / "shared" / "evidence"
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_an_entity_and_a_finding_added_by_hand_survive_an_import(tool, tmp_path, monkeypatch, capsys):
+    """Adding an entity or a finding is a change of data files only; a later import rebuilds
+    the dossier's numbers but keeps what the dossier cannot make, and checks the result."""
+    import shutil
+    import tomllib
+
+    from ddx.knowledge import load_knowledge
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(tool.OUT, folder, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    # a new entity: demyelination's rows under a new id, with a prior of its own
+    rows = [ln for ln in (folder / "likelihoods.csv").read_text(encoding="utf-8").splitlines() if ln.startswith("demyelination,")]
+    with (folder / "likelihoods.csv").open("a", encoding="utf-8") as fh:
+        fh.write("".join("sarcoidosis," + ",".join(ln.split(",")[1:4]) + ",MY_TEXTBOOK,C\n" for ln in rows))
+        fh.write("sarcoidosis,subpial,yes,0.6,MY_TEXTBOOK,C\nsarcoidosis,subpial,no,0.4,MY_TEXTBOOK,C\n")
+        fh.write("demyelination,subpial,yes,0.1,MY_TEXTBOOK,C\ndemyelination,subpial,no,0.9,MY_TEXTBOOK,C\n")
+    with (folder / "priors.csv").open("a", encoding="utf-8") as fh:
+        fh.write("sarcoidosis,0.01,MY_TEXTBOOK,C\n")
+    with (folder / "sources.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[MY_TEXTBOOK]\ncitation = "A neuroradiology textbook, 2020 (expert estimate)"\nurl = ""\ngrade = "C"\n')
+    entities = (folder / "entities.toml").read_text(encoding="utf-8")
+    start = entities.index("[[entity]]", entities.index('id = "demyelination"') - 200)
+    end = entities.find("[[entity]]", start + 1)
+    block = entities[start:end if end > 0 else None].replace('id = "demyelination"', 'id = "sarcoidosis"')
+    block = re.sub(r'name = "[^"]*"', 'name = "Neurosarcoidosis"', block, count=1)
+    block = re.sub(r"aliases = \[[^\]]*\]", "aliases = []", block, count=1)
+    (folder / "entities.toml").write_text(entities + "\n" + block, encoding="utf-8")
+    with (folder / "features.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[[feature]]\nid = "subpial"\nkind = "yesno"\nsection = "Signal and enhancement"\n'
+                 'help = "subpial enhancement"\nquestion = "Is the enhancement subpial?"\n')
+    expanded = next(float(ln.split(",")[3]) for ln in rows if ln.startswith("demyelination,cord,expanded,"))
+    monkeypatch.setattr(tool, "OUT", folder)
+    tool.main(EVIDENCE)  # the priors summed to 1.01 before: the import scales the dossier's to make room
+    after = load_knowledge(folder)
+    assert after.priors["sarcoidosis"].probability == pytest.approx(0.01)
+    assert sum(n.probability for n in after.priors.values()) == pytest.approx(1, abs=1e-3)
+    assert after.likelihood("sarcoidosis", "subpial", "yes").probability == 0.6
+    assert after.likelihood("demyelination", "subpial", "no").probability == 0.9
+    assert after.likelihood("sarcoidosis", "cord", "expanded").probability == expanded
+    assert tomllib.loads((folder / "sources.toml").read_text(encoding="utf-8"))["MY_TEXTBOOK"]["grade"] == "C"
+    assert "kept as it was (the dossier has no number for it): sarcoidosis prior" in capsys.readouterr().err

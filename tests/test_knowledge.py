@@ -776,3 +776,23 @@ class TestACuratorsMistakes:
         lines[row - 1] += ",extra"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         assert [(i.row, i.reason) for i in _issues(folder)] == [(row, "expected 6 cells, found 7")]
+
+
+def test_a_finding_given_for_one_entity_is_noted_as_idle(tmp_path):
+    """Such a finding loads, but cannot change any result: kb check says so."""
+    from click.testing import CliRunner
+
+    from ddx.cli import cli
+    from ddx.knowledge.loader import idle_findings
+
+    folder = _copy(tmp_path)
+    with (folder / "features.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[[feature]]\nid = "trident_sign"\nkind = "yesno"\nsection = "Signal and enhancement"\n'
+                 'help = "trident-shaped enhancement"\nquestion = "Is there a trident sign?"\n')
+    with (folder / "likelihoods.csv").open("a", encoding="utf-8") as fh:
+        fh.write("demyelination,trident_sign,yes,0.3,DDX_ESTIMATE,C\ndemyelination,trident_sign,no,0.7,DDX_ESTIMATE,C\n")
+    assert idle_findings(load_knowledge(folder)) == [("trident_sign", 1)]
+    assert idle_findings(default_knowledge()) == []
+    result = CliRunner().invoke(cli, ["kb", "check", str(folder)])
+    assert result.exit_code == 0
+    assert "note (not an error): trident_sign has numbers for 1 entity" in result.output

@@ -25,6 +25,16 @@ def test_readme_says_what_ddx_is_not():
     assert "teaching and research aid, not a medical device" in README
 
 
+@pytest.mark.parametrize("page", ["README.md", "docs/user-guide.md"])
+def test_the_number_of_diagnoses_quoted_is_the_knowledge_bases(page):
+    """'ranks 33 candidate diagnoses' must follow an entity added to the data."""
+    from ddx.knowledge import default_knowledge
+
+    text = " ".join((ROOT / page).read_text(encoding="utf-8").split())
+    quoted = [int(n) for n in re.findall(r"(\d+)\W{0,2} candidate diagnoses|the (\d+) entities", text) for n in n if n]
+    assert quoted and set(quoted) == {len(default_knowledge().entities)}, quoted
+
+
 def test_readme_example_output_is_real():
     """Every `<!-- ddx: ... -->` block in the README is the current output of that command."""
     gen_docs = _module(ROOT / "tools" / "gen_docs.py", "gen_docs_readme")

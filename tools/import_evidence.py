@@ -89,6 +89,10 @@ SUBGROUP_MARK = "/"
 SHARE_FEATURE = "subgroup_share"
 LIKELIHOOD_HEADER = """\
 # ddx knowledge base: likelihoods P(finding = value | entity).
+# Written by tools/import_evidence.py from the evidence dossier and tools/literature/
+# (docs/curating.md): a number the dossier gives is changed there, not here, since
+# the next import rebuilds it; the rows of an entity or a finding the dossier does
+# not know are kept as they are.
 # One row per entity, finding and value. choice/yesno/integer findings: the
 # values of one finding sum to 1 per entity. list findings (level, syndrome):
 # each value is the probability that the value is present.
@@ -103,6 +107,11 @@ PRIOR_HEADER = """\
 # extradural 0.60, intradural extramedullary 0.25, intramedullary 0.15,
 # split within each compartment by registry and surgical series shares.
 # Probabilities sum to 1 over all entities.
+#
+# Written by tools/import_evidence.py from the evidence dossier and tools/literature/
+# (docs/curating.md): a number the dossier gives is changed there, not here, since
+# the next import rebuilds it; the prior of an entity the dossier does not know is
+# kept as it is (the others are scaled to make room for it).
 """
 
 
@@ -195,6 +204,15 @@ class Sources:
                 self.by_url.setdefault(url.group(1), key)
         self.entries[key].setdefault("grade", grade)
         return key
+
+    def keep_from(self, sources_file: Path, keys: str) -> None:
+        """Keep the entries of sources.toml that rows carried over cite (``keys``: "A;B")."""
+        if not sources_file.exists():
+            return
+        current = tomllib.loads(sources_file.read_text(encoding="utf-8-sig"))
+        for key in keys.split(";"):
+            if key not in self.entries and key in current:
+                self.entries[key] = dict(current[key])
 
 
 def cite(sources: "Sources", rows: list[dict]) -> str:
@@ -671,6 +689,7 @@ def derived_bands(name: str, q: dict, centres: dict, bands: dict) -> list[tuple]
 
 
 def main(evidence_dir: Path) -> None:
+    """Rebuild likelihoods.csv, priors.csv and sources.toml in OUT, then check what was written."""
     features = tomllib.loads((OUT / "features.toml").read_text(encoding="utf-8"))["feature"]
     bands = {f["id"]: f["bands"] for f in features if f["kind"] == "integer"}
     sources = Sources(read_dossier_sources(evidence_dir / "dossier.md"))
@@ -758,8 +777,13 @@ def main(evidence_dir: Path) -> None:
     entities = read_entities(OUT / "entities.toml")
     out = conus_at_least_lumbar(out, {e["id"]: e["compartment"] for e in entities})
 
+    kept, kept_priors, dropped = carried_over(out, priors, OUT)
+    out += kept
+    for keys in [r[-2] for r in kept + kept_priors] + [";".join(e.get("sources", [])) for e in entities]:
+        sources.keep_from(OUT / "sources.toml", keys)
     total = sum(p for _, p, _, _ in priors)
-    priors = [(e, round(p / total, 6), s, g) for e, p, s, g in priors]
+    room = 1 - sum(p for _, p, _, _ in kept_priors)
+    priors = [(e, round(p / total * room, 6), s, g) for e, p, s, g in priors] + kept_priors
 
     with (OUT / "likelihoods.csv").open("w", encoding="utf-8", newline="") as fh:
         fh.write(LIKELIHOOD_HEADER)
@@ -782,7 +806,9 @@ def main(evidence_dir: Path) -> None:
     with (OUT / "sources.toml").open("w", encoding="utf-8") as fh:
         fh.write("# ddx knowledge base: the sources behind every number.\n")
         fh.write("# [KEY] citation, url and, where the source gives numbers, its evidence grade\n")
-        fh.write("# (A cohort with counts, B review or textbook, C estimate).\n\n")
+        fh.write("# (A cohort with counts, B review or textbook, C estimate). A source cited by a\n")
+        fh.write("# number needs a grade. Written by tools/import_evidence.py (docs/curating.md):\n")
+        fh.write("# a source added by hand is kept while a kept row or an entity cites it.\n\n")
         for key in sorted(used):
             e = sources.entries[key]
             fh.write(f"[{key}]\n")
@@ -792,11 +818,64 @@ def main(evidence_dir: Path) -> None:
                 fh.write(f"grade = {toml_str(e['grade'])}\n")
             fh.write("\n")
     print(f"{len(out)} likelihoods, {len(priors)} priors, {len(used)} sources", file=sys.stderr)
+    for what in sorted({f"{r[0]} {r[1]}" for r in kept} | {f"{e} prior" for e, *_ in kept_priors}):
+        print(f"kept as it was (the dossier has no number for it): {what}", file=sys.stderr)
+    for r in dropped:
+        print(f"dropped: {r[0]} {r[1]}={r[2]}: the dossier has this finding for {r[0]} but not this value; "
+              "give the value's numbers in tools/literature/", file=sys.stderr)
     for r, why in unmatched(sweeps, unmixed, shares):
         print(f"not used: {r['entity']},{r['feature']},{r['value']} ({r['citation'][:60]}): {why}", file=sys.stderr)
     for entity in SEGMENT_MIXTURES:
         if any(entity_of(name) == entity and centre_of == "segments" for name, centre_of in centres):
             print(f"not used: the published lengths of {entity}, whose length is a mixture (SEGMENT_MIXTURES)", file=sys.stderr)
+    check(OUT)
+
+
+def check(folder: Path) -> None:
+    """Load what was written, as ddx will: a knowledge base the import left broken fails here,
+    with every problem, not at a user's next command."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from ddx.errors import KnowledgeError
+    from ddx.knowledge import load_knowledge
+
+    try:
+        load_knowledge(folder)
+    except KnowledgeError as exc:
+        for issue in exc.issues:
+            print(f"{folder / issue.path}{'' if issue.row is None else f':{issue.row}'}: {issue.reason}", file=sys.stderr)
+        raise SystemExit(f"the import left {len(exc.issues)} problem(s) in {folder}; fix the sweeps, entities.toml or "
+                         "features.toml and import again")
+
+
+def current_rows(path: Path) -> list[list[str]]:
+    """The data rows of a knowledge CSV as it is now (none if it does not exist)."""
+    if not path.exists():
+        return []
+    lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip() and not ln.startswith("#")]
+    return list(csv.reader(lines))[1:]
+
+
+def carried_over(out: list[tuple], priors: list[tuple], folder: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """What of the current knowledge files the dossier and the sweeps cannot make, kept as it is:
+    the rows of an entity, or of a finding of an entity, that a curator added by hand (the
+    dossier has no number for that pair), and the prior of such an entity (the dossier's priors
+    are scaled to leave it its share). Returns (likelihood rows, prior rows, rows dropped: a
+    value added by hand to a finding the dossier gives, which would break that finding's sum)."""
+    made = {(e, f) for e, f, *_ in out}
+    made_values = {(e, f, v) for e, f, v, *_ in out}
+    kept, dropped = [], []
+    for r in current_rows(folder / "likelihoods.csv"):
+        if len(r) != 6:
+            continue
+        e, f, v, p, src, grade = r
+        if (e, f) not in made:
+            kept.append((e, f, v, float(p), src, grade))
+        elif (e, f, v) not in made_values:
+            dropped.append((e, f, v, float(p), src, grade))
+    made_entities = {e for e, *_ in priors}
+    kept_priors = [(e, float(p), src, grade) for e, p, src, grade in (r for r in current_rows(folder / "priors.csv") if len(r) == 4)
+                   if e not in made_entities]
+    return kept, kept_priors, dropped
 
 
 def toml_str(s: str) -> str:

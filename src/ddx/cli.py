@@ -296,7 +296,7 @@ def kb_check(folder: str | None, notes: bool) -> None:
       ddx kb check --notes
     """
     from .knowledge import load_knowledge, summary
-    from .knowledge.loader import MISFIT, picture_misfits
+    from .knowledge.loader import MISFIT, idle_findings, picture_misfits
 
     try:
         kb_ = load_knowledge(folder)
@@ -306,6 +306,9 @@ def kb_check(folder: str | None, notes: bool) -> None:
         click.echo(f"{len(exc.issues)} problem(s) in the knowledge base", err=True)
         click.get_current_context().exit(2)
     click.echo(summary(kb_))
+    for fid, n in idle_findings(kb_):
+        click.echo(f"note (not an error): {fid} has numbers for {n} entit{'y' if n == 1 else 'ies'}; an entity without "
+                   "one takes the rate of those with one, so it cannot change any result until at least two differ")
     misfits = picture_misfits(kb_)
     if misfits and not notes:
         click.echo(f"note (not an error): {len(misfits)} sign numbers differ from the compartment picture fitted "

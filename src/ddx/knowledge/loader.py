@@ -761,9 +761,15 @@ def _settings(data: dict, issues: _Issues) -> Settings | None:
 
 
 def _population(folder) -> str:
+    """The comment paragraph of priors.csv that starts 'Reference population' (the whole
+    leading comment of a file that has none)."""
     text = (folder / "priors.csv").read_text(encoding="utf-8-sig")
-    lines = [ln[1:].strip() for ln in text.splitlines() if ln.startswith("#")]
-    return " ".join(lines)
+    lines = [ln[1:].strip() for ln in LINE_END.split(text) if ln.startswith("#")]
+    start = next((i for i, ln in enumerate(lines) if ln.startswith("Reference population")), None)
+    if start is None:
+        return " ".join(ln for ln in lines if ln)
+    end = next((i for i in range(start, len(lines)) if not lines[i]), len(lines))
+    return " ".join(lines[start:end])
 
 
 def flattened_priors(entities, priors, exponent: float) -> list[float]:
@@ -987,6 +993,15 @@ def picture_misfits(kb: Knowledge, threshold: float = MISFIT) -> list[tuple[str,
             if abs(model - table) >= threshold:
                 out.append((e.id, fid, v, table, model))
     return out
+
+
+def idle_findings(kb: Knowledge) -> list[tuple[str, int]]:
+    """(finding, entities with numbers for it) for a finding given for fewer than two entities.
+    An entity without a number for a finding gets the rate of those with one, so such a
+    finding never moves the posterior: most likely a new finding whose numbers are not in yet."""
+    given = {(e, f) for e, f, _ in kb.likelihoods}
+    counts = [(fid, sum((e.id, fid) in given for e in kb.entities)) for fid in kb.features]
+    return [(fid, n) for fid, n in counts if n < 2]
 
 
 def summary(kb: Knowledge) -> str:
