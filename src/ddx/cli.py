@@ -301,9 +301,10 @@ def kb_check(folder: str | None, notes: bool) -> None:
     try:
         kb_ = load_knowledge(folder)
     except KnowledgeError as exc:
+        where = _shown_folder(folder)
         for issue in exc.issues:
-            click.echo(str(issue), err=True)
-        click.echo(f"{len(exc.issues)} problem(s) in the knowledge base", err=True)
+            click.echo(os.path.join(where, str(issue)), err=True)
+        click.echo(f"{len(exc.issues)} problem(s) in the knowledge base in {where}", err=True)
         click.get_current_context().exit(2)
     click.echo(summary(kb_))
     for fid, n in idle_findings(kb_):
@@ -321,6 +322,15 @@ def kb_check(folder: str | None, notes: bool) -> None:
         )
         for entity, fid, value, table, model in sorted(misfits, key=lambda m: -abs(m[4] - m[3])):
             click.echo(f"  {entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}")
+
+
+def _shown_folder(folder: str | None) -> str:
+    """The knowledge folder as a path to open in an editor: relative to here when it is below."""
+    from importlib import resources
+
+    path = os.path.abspath(folder if folder is not None else str(resources.files("ddx.knowledge")))
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else path
 
 
 @cli.command(epilog=exit_codes("bad option or value", "unknown entity", "unwritable output", "broken knowledge base"))
