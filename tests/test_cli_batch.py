@@ -480,20 +480,26 @@ class TestSafeOutput:
         assert proc.returncode == 2
         assert proc.stderr.endswith(f"ddx: cannot write the output: {fifo}: {os.strerror(errno.EPIPE)}\n")
 
-    @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="needs POSIX signals")
-    def test_sigterm_removes_the_partial_output_and_exits_143(self, tmp_path):
-        """A scheduler's time limit (SIGTERM) must not leave a hidden .part file beside the output."""
+    @staticmethod
+    def _writing(tmp_path, rows: int, **popen):
+        """A batch of ``rows`` rows started to -o out.ndjson, once its partial file exists."""
         src = tmp_path / "cases.csv"
-        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(20000)))
+        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(rows)))
         out = tmp_path / "out.ndjson"
         proc = subprocess.Popen(
             [sys.executable, "-m", "ddx", "batch", str(src), "--format", "ndjson", "-o", str(out)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen,
         )
         deadline = time.monotonic() + 60
         while not any(name.endswith(".part") for name in os.listdir(tmp_path)):
             assert proc.poll() is None and time.monotonic() < deadline, "the batch never started writing"
             time.sleep(0.05)
+        return proc, out
+
+    @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="needs POSIX signals")
+    def test_sigterm_removes_the_partial_output_and_ends_by_the_signal(self, tmp_path):
+        """A scheduler's time limit (SIGTERM) must not leave a hidden .part file beside the output."""
+        proc, out = self._writing(tmp_path, 20000)
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == -signal.SIGTERM  # ended by the signal, after cleaning up: a shell shows 143
@@ -503,18 +509,7 @@ class TestSafeOutput:
     @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="needs POSIX signals")
     def test_an_ignored_sigterm_stays_ignored(self, tmp_path):
         """A parent that set SIGTERM to be ignored (nohup-like wrappers) keeps it so."""
-        src = tmp_path / "cases.csv"
-        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(1000)))
-        out = tmp_path / "out.ndjson"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ddx", "batch", str(src), "--format", "ndjson", "-o", str(out)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
-        )
-        deadline = time.monotonic() + 60
-        while not any(name.endswith(".part") for name in os.listdir(tmp_path)):
-            assert proc.poll() is None and time.monotonic() < deadline, "the batch never started writing"
-            time.sleep(0.05)
+        proc, out = self._writing(tmp_path, 1000, preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=600)
         assert proc.returncode == 0
