@@ -348,3 +348,80 @@ def test_an_entity_and_a_finding_added_by_hand_survive_an_import(tool, tmp_path,
     assert after.likelihood("sarcoidosis", "cord", "expanded").probability == expanded
     assert tomllib.loads((folder / "sources.toml").read_text(encoding="utf-8"))["MY_TEXTBOOK"]["grade"] == "C"
     assert "kept as it was (the dossier has no number for it): sarcoidosis prior" in capsys.readouterr().err
+
+
+@pytest.fixture
+def knowledge_copy(tool, tmp_path, monkeypatch):
+    import shutil
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(tool.OUT, folder, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    monkeypatch.setattr(tool, "OUT", folder)
+    return folder
+
+
+def _append(path, text):
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_a_kept_row_citing_an_unknown_source_stops_the_import_before_anything_is_written(tool, knowledge_copy, capsys):
+    folder = knowledge_copy
+    _append(folder / "features.toml", '\n[[feature]]\nid = "subpial"\nkind = "yesno"\nsection = "x"\nhelp = "x"\nquestion = "x?"\n')
+    _append(folder / "likelihoods.csv", "demyelination,subpial,yes,0.1,NOWHERE,C\ndemyelination,subpial,no,0.9,NOWHERE,C\n")
+    before = {name: (folder / name).read_bytes() for name in ("likelihoods.csv", "priors.csv", "sources.toml")}
+    with pytest.raises(SystemExit, match="nothing was written"):
+        tool.main(EVIDENCE)
+    assert "source 'NOWHERE' is cited by a kept row" in capsys.readouterr().err
+    assert {name: (folder / name).read_bytes() for name in before} == before
+    assert not [p for p in folder.iterdir() if p.name.endswith(".part")]
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_kept_priors_that_leave_no_room_stop_the_import(tool, knowledge_copy, capsys):
+    folder = knowledge_copy
+    _append(folder / "priors.csv", "sarcoidosis,1.0,DDX_ESTIMATE,C\n")
+    _append(folder / "entities.toml", '\n[[entity]]\nid = "sarcoidosis"\nname = "Neurosarcoidosis"\ncompartment = "intramedullary"\n'
+                                      'dont_miss = false\n')
+    before = (folder / "priors.csv").read_bytes()
+    with pytest.raises(SystemExit, match="nothing was written"):
+        tool.main(EVIDENCE)
+    assert "leaving the dossier's entities nothing" in capsys.readouterr().err
+    assert (folder / "priors.csv").read_bytes() == before
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_a_hand_edit_of_a_dossier_number_is_rebuilt_and_said(tool, knowledge_copy, capsys):
+    folder = knowledge_copy
+    path = folder / "likelihoods.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("ependymoma,cord,expanded,"))
+    cells = lines[at].split(",")
+    original = cells[3]
+    cells[3] = "0.5"
+    lines[at] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tool.main(EVIDENCE)
+    assert f"changed: ependymoma cord=expanded: 0.5 -> {float(original)}" in capsys.readouterr().err
+    assert f"ependymoma,cord,expanded,{original}," in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_rows_of_a_finding_removed_from_features_are_dropped_and_listed(tool, knowledge_copy, capsys):
+    folder = knowledge_copy
+    _append(folder / "likelihoods.csv", "demyelination,subpial,yes,0.1,DDX_ESTIMATE,C\ndemyelination,subpial,no,0.9,DDX_ESTIMATE,C\n")
+    tool.main(EVIDENCE)
+    assert "dropped: demyelination subpial=yes: subpial is no longer in features.toml" in capsys.readouterr().err
+    assert "subpial" not in (folder / "likelihoods.csv").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_a_source_added_by_hand_for_pictures_csv_is_kept(tool, knowledge_copy):
+    folder = knowledge_copy
+    _append(folder / "sources.toml", '\n[MY_PICTURE_BOOK]\ncitation = "A textbook, 2021"\nurl = ""\ngrade = "C"\n')
+    path = folder / "pictures.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("SEED_NERD;DDX_EXPERT", "MY_PICTURE_BOOK;DDX_EXPERT", 1), encoding="utf-8")
+    tool.main(EVIDENCE)
+    assert "[MY_PICTURE_BOOK]" in (folder / "sources.toml").read_text(encoding="utf-8")

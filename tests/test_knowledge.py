@@ -300,9 +300,10 @@ def broken(tmp_path):
 
     # an unknown entity in flags.toml
     flags = (folder / "flags.toml").read_text(encoding="utf-8")
+    rule_line = len(flags.splitlines()) + 2
     flags += '\n[[rule]]\nid = "bogus"\nkind = "syndrome"\nentities = ["hemangioblastoma", "no_such_entity"]\nmessage = "m"\naction = "a"\n'
     (folder / "flags.toml").write_text(flags, encoding="utf-8")
-    where["flags"] = ("flags.toml", None, "no_such_entity")
+    where["flags"] = ("flags.toml", rule_line, "no_such_entity")
     return folder, where
 
 
@@ -408,7 +409,7 @@ class TestBrokenKnowledge:
         folder = _copy(tmp_path)
         flags = (folder / "flags.toml").read_text(encoding="utf-8")
         (folder / "flags.toml").write_text(flags.replace("unless = [{", "unles = [{", 1), encoding="utf-8")
-        assert any(i.path == "flags.toml" and "unknown field(s) unles" in i.reason for i in _issues(folder))
+        assert any(i.path == "flags.toml" and "unknown field 'unles'; did you mean 'unless'?" in i.reason for i in _issues(folder))
 
     def test_an_unknown_setting_in_model_toml_is_reported(self, tmp_path):
         """A misspelt setting is an error, not silently ignored beside the default it meant to change."""
@@ -796,3 +797,89 @@ def test_a_finding_given_for_one_entity_is_noted_as_idle(tmp_path):
     result = CliRunner().invoke(cli, ["kb", "check", str(folder)])
     assert result.exit_code == 0
     assert "note (not an error): trident_sign has numbers for 1 entity" in result.output
+
+
+FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
+
+
+@pytest.mark.parametrize(
+    "name, old, new, expected",
+    [
+        # misspelt tables would leave the file without them, and load
+        ("flags.toml", "\n[[rule]]\n", "\n[[rules]]\n", ["unknown top-level key 'rules'; did you mean 'rule'?"]),
+        ("entities.toml", "\n[[entity]]\n", "\n[[entitiy]]\n", ["unknown top-level key 'entitiy'; did you mean 'entity'?"]),
+        ("features.toml", "\n[[feature]]\n", "\n[[features]]\n", ["unknown top-level key 'features'; did you mean 'feature'?"]),
+        # a rule's kind decides how its flag is shown; a condition's bound is compared with numbers
+        ("flags.toml", 'kind = "emergency"', 'kind = "emergncy"', ["kind 'emergncy' is not one of emergency, syndrome; did you mean 'emergency'?"]),
+        ("flags.toml", "below = 30", 'below = "30"', ["a condition: below must be a number (found '30')"]),
+        ("flags.toml", FLAG_RULES, 'when = "cord"', ["when must be a list of tables (found 'cord')"]),
+        ("flags.toml", 'entities = ["schwannoma", "neurofibroma", "mpnst"]', 'entities = "schwannoma"', ["entities must be a list of texts"]),
+        # a source: a misspelt field is one problem, not one per number citing it
+        ("sources.toml", "[DDX_ESTIMATE]\ncitation", "[DDX_ESTIMATE]\ncitaton", ["[DDX_ESTIMATE]: unknown field 'citaton'; did you mean 'citation'?"]),
+        # two tables of one id: the first is kept, the second reported
+        ("features.toml", '[[feature]]\nid = "csf"\n', '[[feature]]\nid = "cord"\nkind = "yesno"\nsection = "x"\nhelp = "x"\nquestion = "x"\n\n[[feature]]\nid = "csf"\n', ["'cord': duplicate feature id (the first one is kept)"]),
+        # a table whose id is not text cannot crash the loader (the rows naming it are then unknown)
+        ("entities.toml", 'id = "ependymoma"', "id = {x = 1}", ["id must be text", "entity 'ependymoma' is not in entities.toml"]),
+    ],
+)
+def test_a_curators_mistake_is_reported_once_and_nothing_crashes(tmp_path, name, old, new, expected):
+    folder = _copy(tmp_path)
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    issues = _issues(folder)
+    for words in expected:
+        assert any(words in i.reason for i in issues), (words, issues)
+    assert issues[0].path == name
+    if "ependymoma" not in old:
+        assert len(issues) == len(expected), issues
+
+
+def test_an_unknown_name_is_said_once_for_all_its_rows(tmp_path):
+    folder = _copy(tmp_path)
+    path = folder / "likelihoods.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    rows = [i for i, ln in enumerate(lines, 1) if ln.startswith("ependymoma,")]
+    lines = [("ependymomma," + ln.split(",", 1)[1]) if ln.startswith("ependymoma,") else ln for ln in lines]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reasons = [(i.path, i.row, i.reason) for i in _issues(folder)]
+    assert ("likelihoods.csv", rows[0], f"entity 'ependymomma' is not in entities.toml; did you mean 'ependymoma'? "
+            f"({len(rows)} rows, lines {rows[0]}-{rows[-1]})") in reasons
+
+
+def test_the_rows_of_a_rejected_entity_are_still_checked(tmp_path):
+    """A typo in an entity's table must not hide a probability of 1.5 in its rows."""
+    folder = _copy(tmp_path)
+    entities = folder / "entities.toml"
+    entities.write_text(entities.read_text(encoding="utf-8").replace("mimic = false", 'mimic = "no"', 1), encoding="utf-8")
+    path = folder / "likelihoods.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    row = _line_of(lines, "ependymoma,cord,expanded,")
+    _set_cell(lines, row, 3, "1.5")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reasons = [(i.path, i.row, i.reason) for i in _issues(folder)]
+    assert ("likelihoods.csv", row, "probability 1.5 is not strictly between 0 and 1") in reasons
+    assert len(reasons) == 2
+
+
+def test_the_priors_sum_is_checked_beside_a_bad_grade(tmp_path):
+    folder = _copy(tmp_path)
+    path = folder / "priors.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    _set_cell(lines, _line_of(lines, "ependymoma,"), 3, "D")
+    row = _line_of(lines, "astrocytoma,")
+    _set_cell(lines, row, 1, str(float(lines[row - 1].split(",")[1]) + 0.5))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reasons = [i.reason for i in _issues(folder)]
+    assert any(r.startswith("priors sum to 1.50") for r in reasons) and len(reasons) == 2
+
+
+def test_spaces_around_the_semicolon_of_a_source_cell_are_the_same_keys(tmp_path):
+    folder = _copy(tmp_path)
+    path = folder / "likelihoods.csv"
+    text = path.read_text(encoding="utf-8")
+    assert "DDX_ESTIMATE;" in text
+    path.write_text(text.replace("DDX_ESTIMATE;", "DDX_ESTIMATE ; "), encoding="utf-8")
+    kb = load_knowledge(folder)
+    assert all(" " not in n.source for n in kb.likelihoods.values())

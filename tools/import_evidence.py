@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import re
 import sys
 import tomllib
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,15 +206,6 @@ class Sources:
                 self.by_url.setdefault(url.group(1), key)
         self.entries[key].setdefault("grade", grade)
         return key
-
-    def keep_from(self, sources_file: Path, keys: str) -> None:
-        """Keep the entries of sources.toml that rows carried over cite (``keys``: "A;B")."""
-        if not sources_file.exists():
-            return
-        current = tomllib.loads(sources_file.read_text(encoding="utf-8-sig"))
-        for key in keys.split(";"):
-            if key not in self.entries and key in current:
-                self.entries[key] = dict(current[key])
 
 
 def cite(sources: "Sources", rows: list[dict]) -> str:
@@ -621,7 +614,7 @@ def unmatched(literature: list[dict], out: list[tuple], shares: dict | None = No
 
 def read_entities(entities_file: Path) -> list[dict]:
     """The [[entity]] tables of entities.toml (their compartments and cited sources)."""
-    return tomllib.loads(entities_file.read_text(encoding="utf-8"))["entity"]
+    return tomllib.loads(entities_file.read_text(encoding="utf-8-sig"))["entity"]
 
 
 def conus_at_least_lumbar(out: list[tuple], compartment: dict[str, str]) -> list[tuple]:
@@ -690,7 +683,7 @@ def derived_bands(name: str, q: dict, centres: dict, bands: dict) -> list[tuple]
 
 def main(evidence_dir: Path) -> None:
     """Rebuild likelihoods.csv, priors.csv and sources.toml in OUT, then check what was written."""
-    features = tomllib.loads((OUT / "features.toml").read_text(encoding="utf-8"))["feature"]
+    features = tomllib.loads((OUT / "features.toml").read_text(encoding="utf-8-sig"))["feature"]
     bands = {f["id"]: f["bands"] for f in features if f["kind"] == "integer"}
     sources = Sources(read_dossier_sources(evidence_dir / "dossier.md"))
     sources.entries["DDX_ESTIMATE"] = {
@@ -777,33 +770,47 @@ def main(evidence_dir: Path) -> None:
     entities = read_entities(OUT / "entities.toml")
     out = conus_at_least_lumbar(out, {e["id"]: e["compartment"] for e in entities})
 
-    kept, kept_priors, dropped = carried_over(out, priors, OUT)
-    out += kept
-    for keys in [r[-2] for r in kept + kept_priors] + [";".join(e.get("sources", [])) for e in entities]:
-        sources.keep_from(OUT / "sources.toml", keys)
-    total = sum(p for _, p, _, _ in priors)
+    known_entities = {e["id"] for e in entities}
+    known_features = {f["id"] for f in features}
+    kept, kept_priors, dropped, problems = carried_over(out, priors, OUT, known_entities, known_features)
+    current_sources = read_sources(OUT / "sources.toml")
+    pictures_file = OUT / "pictures.csv"
+    picture_keys = {k for r in current_rows(pictures_file) if len(r) == 6 for k in split_keys(r[4])}
+    for keys in [split_keys(r[-2]) for r in kept + kept_priors] + [e.get("sources", []) for e in entities] + [picture_keys]:
+        for key in keys:
+            if key not in sources.entries and key not in current_sources:
+                problems.append(f"source {key!r} is cited by a kept row, an entity or pictures.csv but is in neither "
+                                "the dossier nor sources.toml")
+            elif key not in sources.entries:
+                sources.entries[key] = dict(current_sources[key])
     room = 1 - sum(p for _, p, _, _ in kept_priors)
+    if room <= 0:
+        problems.append(f"the priors kept as they were ({', '.join(e for e, *_ in kept_priors)}) sum to "
+                        f"{1 - room:.4f}, leaving the dossier's entities nothing")
+    if problems:
+        for problem in problems:
+            print(f"cannot import: {problem}", file=sys.stderr)
+        raise SystemExit(f"nothing was written: {len(problems)} problem(s) in what the import would keep")
+    out += kept
+    total = sum(p for _, p, _, _ in priors)
     priors = [(e, round(p / total * room, 6), s, g) for e, p, s, g in priors] + kept_priors
+    changed = changes(OUT, out, priors)
 
-    with (OUT / "likelihoods.csv").open("w", encoding="utf-8", newline="") as fh:
+    used = {k for row in out for k in split_keys(row[4])} | {k for row in priors for k in split_keys(row[2])}
+    used |= picture_keys & set(sources.entries)
+    for e in entities:
+        used.update(k for k in e.get("sources", []) if k in sources.entries)
+    with written(OUT / "likelihoods.csv") as fh:
         fh.write(LIKELIHOOD_HEADER)
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["entity", "feature", "value", "probability", "source", "grade"])
         w.writerows(out)
-    with (OUT / "priors.csv").open("w", encoding="utf-8", newline="") as fh:
+    with written(OUT / "priors.csv") as fh:
         fh.write(PRIOR_HEADER)
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["entity", "probability", "source", "grade"])
         w.writerows(priors)
-
-    used = {k for row in out for k in row[4].split(";")} | {row[2] for row in priors}
-    pictures_file = OUT / "pictures.csv"
-    if pictures_file.exists():
-        lines = [ln for ln in pictures_file.read_text(encoding="utf-8").splitlines() if ln and not ln.startswith("#")]
-        used.update(k for r in csv.DictReader(lines) for k in r["source"].split(";") if k in sources.entries)
-    for e in entities:
-        used.update(k for k in e.get("sources", []) if k in sources.entries)
-    with (OUT / "sources.toml").open("w", encoding="utf-8") as fh:
+    with written(OUT / "sources.toml") as fh:
         fh.write("# ddx knowledge base: the sources behind every number.\n")
         fh.write("# [KEY] citation, url and, where the source gives numbers, its evidence grade\n")
         fh.write("# (A cohort with counts, B review or textbook, C estimate). A source cited by a\n")
@@ -813,7 +820,7 @@ def main(evidence_dir: Path) -> None:
             e = sources.entries[key]
             fh.write(f"[{key}]\n")
             fh.write(f"citation = {toml_str(e['citation'])}\n")
-            fh.write(f"url = {toml_str(clean_url(e['url']))}\n")
+            fh.write(f"url = {toml_str(clean_url(e.get('url', '')))}\n")
             if "grade" in e:
                 fh.write(f"grade = {toml_str(e['grade'])}\n")
             fh.write("\n")
@@ -821,8 +828,9 @@ def main(evidence_dir: Path) -> None:
     for what in sorted({f"{r[0]} {r[1]}" for r in kept} | {f"{e} prior" for e, *_ in kept_priors}):
         print(f"kept as it was (the dossier has no number for it): {what}", file=sys.stderr)
     for r in dropped:
-        print(f"dropped: {r[0]} {r[1]}={r[2]}: the dossier has this finding for {r[0]} but not this value; "
-              "give the value's numbers in tools/literature/", file=sys.stderr)
+        print(f"dropped: {r[0]} {r[1]}{'=' + r[2] if r[2] else ''}: {r[-1]}", file=sys.stderr)
+    for change in changed:
+        print(f"changed: {change}", file=sys.stderr)
     for r, why in unmatched(sweeps, unmixed, shares):
         print(f"not used: {r['entity']},{r['feature']},{r['value']} ({r['citation'][:60]}): {why}", file=sys.stderr)
     for entity in SEGMENT_MIXTURES:
@@ -855,27 +863,99 @@ def current_rows(path: Path) -> list[list[str]]:
     return list(csv.reader(lines))[1:]
 
 
-def carried_over(out: list[tuple], priors: list[tuple], folder: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
+def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: set[str], features: set[str]):
     """What of the current knowledge files the dossier and the sweeps cannot make, kept as it is:
     the rows of an entity, or of a finding of an entity, that a curator added by hand (the
     dossier has no number for that pair), and the prior of such an entity (the dossier's priors
-    are scaled to leave it its share). Returns (likelihood rows, prior rows, rows dropped: a
-    value added by hand to a finding the dossier gives, which would break that finding's sum)."""
+    are scaled to leave it its share). Returns (likelihood rows, prior rows, rows dropped, and
+    problems that stop the import before anything is written). Dropped: a value added by hand
+    to a finding the dossier gives (it would break that finding's sum), and the rows of an
+    entity or a finding no longer in entities.toml or features.toml."""
     made = {(e, f) for e, f, *_ in out}
     made_values = {(e, f, v) for e, f, v, *_ in out}
-    kept, dropped = [], []
-    for r in current_rows(folder / "likelihoods.csv"):
+    kept, dropped, problems = [], [], []
+    for line, r in enumerate(current_rows(folder / "likelihoods.csv"), 1):
         if len(r) != 6:
+            problems.append(f"likelihoods.csv data row {line} has {len(r)} cells, not 6: {','.join(r)}")
             continue
-        e, f, v, p, src, grade = r
-        if (e, f) not in made:
-            kept.append((e, f, v, float(p), src, grade))
-        elif (e, f, v) not in made_values:
-            dropped.append((e, f, v, float(p), src, grade))
+        e, f, v, p, src, grade = (c.strip() for c in r)
+        if (e, f) in made and (e, f, v) in made_values:
+            continue
+        try:
+            row = (e, f, v, float(p), ";".join(split_keys(src)), grade)
+        except ValueError:
+            problems.append(f"likelihoods.csv data row {line}: probability {p!r} is not a number")
+            continue
+        if e not in entities or f not in features:
+            dropped.append((*row, f"{e if e not in entities else f} is no longer in "
+                                  f"{'entities.toml' if e not in entities else 'features.toml'}"))
+        elif (e, f) in made:
+            dropped.append((*row, f"the dossier has {f} for {e} but not this value; give its numbers in tools/literature/"))
+        else:
+            kept.append(row)
     made_entities = {e for e, *_ in priors}
-    kept_priors = [(e, float(p), src, grade) for e, p, src, grade in (r for r in current_rows(folder / "priors.csv") if len(r) == 4)
-                   if e not in made_entities]
-    return kept, kept_priors, dropped
+    kept_priors = []
+    for line, r in enumerate(current_rows(folder / "priors.csv"), 1):
+        if len(r) != 4:
+            problems.append(f"priors.csv data row {line} has {len(r)} cells, not 4: {','.join(r)}")
+            continue
+        e, p, src, grade = (c.strip() for c in r)
+        if e in made_entities:
+            continue
+        if e not in entities:
+            dropped.append((e, "prior", "", p, src, grade, f"{e} is no longer in entities.toml"))
+            continue
+        try:
+            kept_priors.append((e, float(p), ";".join(split_keys(src)), grade))
+        except ValueError:
+            problems.append(f"priors.csv data row {line}: probability {p!r} is not a number")
+    return kept, kept_priors, dropped, problems
+
+
+def split_keys(text: str) -> list[str]:
+    """The source keys of a cell ("A;B", spaces around the ';' allowed)."""
+    return [k.strip() for k in text.split(";") if k.strip()]
+
+
+def read_sources(path: Path) -> dict[str, dict]:
+    """The entries of the current sources.toml (none if it does not exist or cannot be read)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("citation"), str)}
+
+
+@contextmanager
+def written(path: Path):
+    """A text file replaced only once it is complete (written beside it, then renamed)."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def changes(folder: Path, out: list[tuple], priors: list[tuple]) -> list[str]:
+    """The numbers this import gives differently from the current files (a hand edit of a number
+    the dossier gives is among them: it is rebuilt, and said so)."""
+    now = {(r[0], r[1], r[2]): r[3] for r in current_rows(folder / "likelihoods.csv") if len(r) == 6}
+    now |= {(r[0], "prior", ""): r[1] for r in current_rows(folder / "priors.csv") if len(r) == 4}
+    new = {(e, f, v): p for e, f, v, p, *_ in out} | {(e, "prior", ""): p for e, p, *_ in priors}
+    found = []
+    for key, p in new.items():
+        old = now.get(key)
+        try:
+            moved = old is not None and abs(float(old) - float(p)) > 5e-7
+        except ValueError:
+            moved = True
+        if moved:
+            e, f, v = key
+            found.append(f"{e} {f}{'=' + v if v else ''}: {old} -> {p}")
+    return found
 
 
 def toml_str(s: str) -> str:

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import io
 import os
+import re
 import signal
 import sys
 import time
@@ -811,6 +812,19 @@ def main(argv: list[str] | None = None) -> int:
             _die_of_sigterm()
 
 
+def _names_a_finding(option: str) -> bool:
+    """Whether an option is one features.toml would have made, read off its text alone (the
+    file cannot be loaded): a finding's option is then missing, not misspelt."""
+    from importlib import resources
+
+    try:
+        text = (resources.files("ddx.knowledge") / "features.toml").read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return True
+    ids = re.findall(r"""^\s*id\s*=\s*["']([\w-]+)["']""", text, re.MULTILINE)
+    return option in {"--" + i.replace("_", "-") for i in ids}
+
+
 class _Terminated(BaseException):
     """SIGTERM (a scheduler's time limit, `timeout`, `kill`): unwinds like Ctrl-C, so that a
     partly written -o file is removed; then ddx ends by the signal (a shell shows 143)."""
@@ -860,7 +874,7 @@ def _run(argv: list[str] | None) -> int:
         click.echo("Aborted.", err=True)
         return 130
     except click.NoSuchOption as exc:
-        if SCHEMA_ERROR is None:
+        if SCHEMA_ERROR is None or not _names_a_finding(exc.option_name):
             exc.show()
             return exc.exit_code
         click.echo(f"Error: {exc.option_name} cannot be read: {broken_knowledge(SCHEMA_ERROR)}", err=True)

@@ -14,7 +14,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
-import attrs
 
 from ..errors import KnowledgeError, KnowledgeIssue
 from .records import (
@@ -53,10 +52,24 @@ FILES = (
 
 
 class _Issues:
+    """The problems found so far, and what the later checks must not report again."""
+
     def __init__(self) -> None:
         self.items: list[KnowledgeIssue] = []
         self.unread: set[str] = set()  # files that could not be read at all
-        self.rejected: set[Any] = set()  # ids of [[feature]] and [[entity]] tables already reported
+        self.texts: dict[str, str] = {}  # each file's text, for the line of a TOML table
+        # ids of tables already reported (a row naming one is checked, not reported as unknown)
+        self.rejected_features: set[str] = set()
+        self.rejected_entities: set[str] = set()
+        self.rejected_sources: set[str] = set()
+        self.badly_graded: set[str] = set()  # sources whose grade was reported as wrong
+        self.cited: set[str] = set()  # every source key a row of a table names, read or not
+
+    def reject(self, kind: set[str], table: Any) -> None:
+        """Remember the id of a table that failed, when it has one."""
+        ident = table.get("id") if isinstance(table, dict) else None
+        if isinstance(ident, str):
+            kind.add(ident)
 
     def unreadable(self, path: str, row: int | None, reason: str) -> None:
         self.add(path, row, reason)
@@ -69,7 +82,9 @@ class _Issues:
 def _read(folder, name: str, issues: _Issues) -> str | None:
     """The file's text (a byte-order mark, which Excel and some editors write, dropped)."""
     try:
-        return (folder / name).read_text(encoding="utf-8-sig")
+        text = (folder / name).read_text(encoding="utf-8-sig")
+        issues.texts[name] = text
+        return text
     except FileNotFoundError:
         issues.unreadable(name, None, "file is missing")
     except (OSError, UnicodeDecodeError) as exc:
@@ -81,25 +96,54 @@ def _read(folder, name: str, issues: _Issues) -> str | None:
 #: features.toml for its options and again with the whole knowledge base.
 _PARSED: dict[str, tuple[str, dict[str, Any]]] = {}
 
+#: The tables each TOML file may hold at its top level (a misspelt [[rules]] would
+#: otherwise leave the file without its rules, and load).
+TOP_LEVEL = {
+    "features.toml": {"feature": "a list of [[feature]] tables", "schema_version": None},
+    "entities.toml": {"entity": "a list of [[entity]] tables"},
+    "flags.toml": {"rule": "a list of [[rule]] tables"},
+}
+
 
 def _toml(folder, name: str, issues: _Issues) -> dict[str, Any] | None:
-    """The parsed file, or None (with an issue) when it is missing or not valid TOML."""
+    """The parsed file, or None (with an issue) when it is missing, not valid TOML, or
+    holds something else at its top level than it may."""
     text = _read(folder, name, issues)
     if text is None:
         return None
     last = _PARSED.get(name)
     if last is not None and last[0] == text:
-        return last[1]
+        return _top_level(name, last[1], issues)
     import tomllib  # only when parsing: a cached knowledge base needs no parser
 
     try:
         data = tomllib.loads(text)
         _PARSED[name] = (text, data)
-        return data
+        return _top_level(name, data, issues)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"at line (\d+)", str(exc))
         issues.unreadable(name, int(line.group(1)) if line else None, f"is not valid TOML: {exc}")
         return None
+
+
+def _top_level(name: str, data: dict[str, Any], issues: _Issues) -> dict[str, Any] | None:
+    """``data``, or None (the file counts as unreadable) when a top-level key is unknown or
+    a list of tables is not one."""
+    allowed = TOP_LEVEL.get(name)
+    if allowed is None:
+        return data
+    ok = True
+    for key, value in data.items():
+        if key not in allowed:
+            issues.add(name, None, f"unknown top-level key {key!r}{_guess(key, allowed)} (known: {', '.join(allowed)})")
+            ok = False
+        elif allowed[key] and not (isinstance(value, list) and all(isinstance(t, dict) for t in value)):
+            issues.add(name, None, f"{key} must be {allowed[key]}")
+            ok = False
+    if not ok:
+        issues.unread.add(name)
+        return None
+    return data
 
 
 #: Line ends as an editor counts them (str.splitlines also breaks at form feeds and
@@ -128,7 +172,10 @@ def _csv_rows(folder, name: str, columns: tuple[str, ...], issues: _Issues) -> l
         return None
     width = len(columns)
     rows = []
+    at = columns.index("source") if "source" in columns else None
     for (lineno, _), cells in zip(numbered[1:], reader):
+        if at is not None and at < len(cells):
+            issues.cited.update(source_keys(cells[at]))
         if len(cells) != width:
             issues.add(name, lineno, f"expected {width} cells, found {len(cells)}")
             rows.append((lineno, {**dict(zip(columns, map(str.strip, cells))), BROKEN: True}))
@@ -157,11 +204,13 @@ def _probability(text: str, name: str, row: int, issues: _Issues) -> float | Non
 #: not listed is a typo (next_stpe), and a value of the wrong type would otherwise be
 #: read as something else (dont_miss = "false" is true to Python). None: checked where
 #: it is read, with a message of its own.
-TEXT, FLAG, NUMBER, WHOLE, TEXTS, TABLE, BANDS = "text", "true or false", "a number", "a whole number", \
-    "a list of texts", "a table of texts", "a list of [low, high] whole-number pairs"
+TEXT, FLAG, NUMBER, WHOLE, TEXTS, TABLE, MAPPING, TABLES, BANDS = (
+    "text", "true or false", "a number", "a whole number", "a list of texts", "a table of texts", "a table",
+    "a list of tables", "a list of [low, high] whole-number pairs",
+)
 FEATURE_FIELDS = {
     "id": TEXT, "kind": TEXT, "section": TEXT, "help": TEXT, "question": TEXT, "values": TEXTS,
-    "exclusive": TEXT, "min": WHOLE, "max": WHOLE, "bands": BANDS, "weight": NUMBER, "alias": None,
+    "exclusive": TEXT, "min": WHOLE, "max": WHOLE, "bands": BANDS, "weight": NUMBER, "alias": MAPPING,
     "meaning": TABLE, "required": FLAG, "read_from": TEXT, "picture": FLAG, "places": FLAG, "ordered": FLAG,
 }
 ENTITY_FIELDS = {
@@ -184,6 +233,10 @@ def _is(value: Any, kind: str) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == TABLE:
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == MAPPING:
+        return isinstance(value, dict)
+    if kind == TABLES:
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
     return isinstance(value, list) and all(
         isinstance(b, list) and len(b) == 2 and all(_is(x, WHOLE) for x in b) for b in value
     )
@@ -206,9 +259,9 @@ def _fields(table: Any, fields: dict[str, str], name: str, line: int | None, whe
     return ok
 
 
-def _table_lines(name: str, table: str) -> list[int | None]:
+def _table_lines(name: str, table: str, issues: _Issues) -> list[int | None]:
     """The line of each [[table]] header of a parsed TOML file, in order (for messages)."""
-    text = _PARSED.get(name, ("", None))[0]
+    text = issues.texts.get(name, "")
     header = re.compile(r"\s*\[\[\s*" + re.escape(table) + r"\s*\]\]")
     return [i for i, line in enumerate(LINE_END.split(text), 1) if header.match(line)]
 
@@ -223,124 +276,144 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
     if data is None:
         return {}
     features: dict[str, Feature] = {}
-    lines = _table_lines(name, "feature")
+    lines = _table_lines(name, "feature", issues)
     for i, f in enumerate(data.get("feature", []), 1):
-        where = f"[[feature]] #{i} {f.get('id', '?') if isinstance(f, dict) else '?'!r}"
-        line = _line(lines, i)
-        if not _fields(f, FEATURE_FIELDS, name, line, where, issues):
-            issues.rejected.add(f.get("id") if isinstance(f, dict) else None)
-            continue
         try:
-            kind = f["kind"]
-            if kind not in FEATURE_KINDS:
-                issues.add(name, line, f"{where}: kind {kind!r} is not one of {', '.join(FEATURE_KINDS)}")
+            where = f"[[feature]] #{i} {f.get('id', '?') if isinstance(f, dict) else '?'!r}"
+            line = _line(lines, i)
+            if not _fields(f, FEATURE_FIELDS, name, line, where, issues):
                 continue
-            values = tuple(YES_NO if kind == "yesno" else f.get("values", ()))
-            if kind in ("choice", "list") and len(values) < 2:
-                issues.add(name, line, f"{where}: a {kind} feature needs at least two values")
-                continue
-            bands = tuple(tuple(b) for b in f.get("bands", ()))
-            if kind == "integer":
-                lo, hi = f["min"], f["max"]
-                edges = [lo] + [b[1] + 1 for b in bands]
-                if not bands or [b[0] for b in bands] != edges[:-1] or edges[-1] != hi + 1:
-                    issues.add(name, line, f"{where}: bands must cover {lo}-{hi} without gaps or overlaps")
+            try:
+                kind = f["kind"]
+                if kind not in FEATURE_KINDS:
+                    issues.add(name, line, f"{where}: kind {kind!r} is not one of {', '.join(FEATURE_KINDS)}")
                     continue
-            feature = Feature(
-                id=f["id"],
-                kind=kind,
-                section=f["section"],
-                help=f["help"],
-                question=f["question"],
-                values=values,
-                exclusive=f.get("exclusive"),
-                min=f.get("min"),
-                max=f.get("max"),
-                bands=bands,
-                weight=float(f.get("weight", 1.0)),
-                alias=dict(f.get("alias", {})),
-                meaning=dict(f.get("meaning", {})),
-                required=f.get("required", False),
-                read_from=f.get("read_from", "images"),
-                picture=f.get("picture", False),
-                places=f.get("places", True),
-                ordered=f.get("ordered", False),
-            )
-        except KeyError as exc:
-            issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
-            continue
-        if feature.id in features:
-            issues.add(name, line, f"{where}: duplicate feature id")
-        flags = {"required": feature.required, "picture": feature.picture, "places": feature.places, "ordered": feature.ordered}
-        not_bool = [field for field, value in flags.items() if not isinstance(value, bool)]
-        for field in not_bool:
-            issues.add(name, line, f"{where}: {field} must be true or false")
-        if not_bool:
-            continue
-        if not 0 < feature.weight <= 1:
-            issues.add(name, line, f"{where}: weight must be in (0, 1]")
-        if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
-            issues.add(name, line, f"{where}: a picture sign must be a required choice or yes/no finding without a weight "
-                                   "(the picture accounts for what its signs share)")
-        if feature.ordered and feature.kind != "list":
-            issues.add(name, line, f"{where}: ordered is for list findings, whose values a range can span")
-        if "places" in f and feature.read_from == "history":
-            issues.add(name, line, f"{where}: places is for image findings; the history never places a lesion")
-        if feature.picture and not feature.places:
-            issues.add(name, line, f"{where}: a picture sign places the lesion: remove places = false")
-        if feature.read_from not in READ_FROM:
-            issues.add(name, line, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
-        odd = [k for k, v in feature.alias.items() if not isinstance(k, str) or k != k.lower() or not isinstance(v, str)]
-        if odd:
-            issues.add(name, line, f"{where}: an alias is a lower-case spelling naming a value as a string "
-                                   f"(several values of a list finding: \"a;b\"): {', '.join(map(str, odd))}")
-            continue
-        # a list finding's alias may name several values ("thoracic;lumbar")
-        named = [t for v in feature.alias.values() for t in (v.split(";") if feature.kind == "list" else [v])]
-        bad_alias = [v for v in named if v not in feature.values]
-        if bad_alias:
-            issues.add(name, line, f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
-        features[feature.id] = feature
-    if not features:
-        issues.add(name, None, "defines no [[feature]]")
+                values = tuple(YES_NO if kind == "yesno" else f.get("values", ()))
+                if kind in ("choice", "list") and len(values) < 2:
+                    issues.add(name, line, f"{where}: a {kind} feature needs at least two values")
+                    continue
+                bands = tuple(tuple(b) for b in f.get("bands", ()))
+                if kind == "integer":
+                    lo, hi = f["min"], f["max"]
+                    edges = [lo] + [b[1] + 1 for b in bands]
+                    if not bands or [b[0] for b in bands] != edges[:-1] or edges[-1] != hi + 1:
+                        issues.add(name, line, f"{where}: bands must cover {lo}-{hi} without gaps or overlaps")
+                        continue
+                feature = Feature(
+                    id=f["id"],
+                    kind=kind,
+                    section=f["section"],
+                    help=f["help"],
+                    question=f["question"],
+                    values=values,
+                    exclusive=f.get("exclusive"),
+                    min=f.get("min"),
+                    max=f.get("max"),
+                    bands=bands,
+                    weight=float(f.get("weight", 1.0)),
+                    alias=dict(f.get("alias", {})),
+                    meaning=dict(f.get("meaning", {})),
+                    required=f.get("required", False),
+                    read_from=f.get("read_from", "images"),
+                    picture=f.get("picture", False),
+                    places=f.get("places", True),
+                    ordered=f.get("ordered", False),
+                )
+            except KeyError as exc:
+                issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
+                continue
+            if feature.id in features:
+                issues.add(name, line, f"{where}: duplicate feature id (the first one is kept)")
+                continue
+            flags = {"required": feature.required, "picture": feature.picture, "places": feature.places, "ordered": feature.ordered}
+            not_bool = [field for field, value in flags.items() if not isinstance(value, bool)]
+            for field in not_bool:
+                issues.add(name, line, f"{where}: {field} must be true or false")
+            if not_bool:
+                continue
+            if not 0 < feature.weight <= 1:
+                issues.add(name, line, f"{where}: weight must be in (0, 1]")
+            if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
+                issues.add(name, line, f"{where}: a picture sign must be a required choice or yes/no finding without a weight "
+                                       "(the picture accounts for what its signs share)")
+            if feature.ordered and feature.kind != "list":
+                issues.add(name, line, f"{where}: ordered is for list findings, whose values a range can span")
+            if "places" in f and feature.read_from == "history":
+                issues.add(name, line, f"{where}: places is for image findings; the history never places a lesion")
+            if feature.picture and not feature.places:
+                issues.add(name, line, f"{where}: a picture sign places the lesion: remove places = false")
+            if feature.read_from not in READ_FROM:
+                issues.add(name, line, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
+            odd = [k for k, v in feature.alias.items() if not isinstance(k, str) or k != k.lower() or not isinstance(v, str)]
+            if odd:
+                issues.add(name, line, f"{where}: an alias is a lower-case spelling naming a value as a string "
+                                       f"(several values of a list finding: \"a;b\"): {', '.join(map(str, odd))}")
+                continue
+            # a list finding's alias may name several values ("thoracic;lumbar")
+            named = [t for v in feature.alias.values() for t in (v.split(";") if feature.kind == "list" else [v])]
+            bad_alias = [v for v in named if v not in feature.values]
+            if bad_alias:
+                issues.add(name, line, f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
+            features[feature.id] = feature
+        finally:
+            if not isinstance(f, dict) or not isinstance(f.get("id"), str) or f["id"] not in features:
+                issues.reject(issues.rejected_features, f)
+    if not data.get("feature"):
+        issues.unreadable(name, None, "defines no [[feature]]")
     return features
 
 
+SOURCE_FIELDS = ("citation", "url", "grade")
+
+
 def _sources(data: dict | None, issues: _Issues) -> dict[str, Source] | None:
-    """sources.toml (None: the file is missing or broken, already reported). A source whose
-    grade is missing or wrong is reported once and kept ungraded, so that the numbers citing
-    it are not each reported again."""
+    """sources.toml (None: the file is missing, broken or empty, already reported). A source
+    whose grade is wrong is reported once and kept ungraded, and one without a citation is
+    reported once: the numbers citing either are not each reported again."""
     if data is None:
         return None
     name = "sources.toml"
-    lines = _source_lines()
+    if not data:
+        issues.unreadable(name, None, "defines no source")
+        return None
+    lines = _source_lines(issues)
     sources = {}
     for key, s in data.items():
         line = lines.get(key)
-        if not isinstance(s, dict) or not isinstance(s.get("citation"), str) or not s["citation"].strip():
-            issues.add(name, line, f"[{key}]: needs a citation")
+        if not isinstance(s, dict):
+            issues.add(name, line, f"[{key}]: is not a table (citation, url, grade)")
+            issues.rejected_sources.add(key)
             continue
-        strange = sorted(set(s) - {"citation", "url", "grade"})
-        if strange:
-            issues.add(name, line, f"[{key}]: unknown field(s) {', '.join(strange)} (known: citation, url, grade)")
+        for field in sorted(set(s) - set(SOURCE_FIELDS)):
+            issues.add(name, line, f"[{key}]: unknown field {field!r}{_guess(field, SOURCE_FIELDS)} (known: {', '.join(SOURCE_FIELDS)})")
+        if not isinstance(s.get("citation"), str) or not s["citation"].strip():
+            if "citation" in s or not set(s) - set(SOURCE_FIELDS):  # a misspelt citation is reported above
+                issues.add(name, line, f"[{key}]: needs a citation")
+            issues.rejected_sources.add(key)
+            continue
+        url = s.get("url", "")
+        if not isinstance(url, str):
+            issues.add(name, line, f"[{key}]: url must be text (found {url!r})")
+            url = ""
         grade = s.get("grade")
         if grade is not None and grade not in GRADES:
             issues.add(name, line, f"[{key}]: grade {grade!r} is not A, B or C")
-            BADLY_GRADED.add(key)
+            issues.badly_graded.add(key)
             grade = None
-        sources[key] = Source(key=key, citation=s["citation"], url=s.get("url", ""), grade=grade)
+        sources[key] = Source(key=key, citation=s["citation"], url=url, grade=grade)
     return sources
 
 
-#: Keys of sources.toml whose grade was reported as wrong (then kept ungraded, not reported again).
-BADLY_GRADED: set[str] = set()
-
-
-def _source_lines() -> dict[str, int]:
+def _source_lines(issues: _Issues) -> dict[str, int]:
     """The line of each [KEY] table of sources.toml (for messages)."""
-    header = re.compile(r"\s*\[\s*\"?([^\]\"\[]+?)\"?\s*\]\s*(?:#.*)?$")
-    text = _PARSED.get("sources.toml", ("", None))[0]
+    header = re.compile(r"""\s*\[\s*["']?([^\]"'\[]+?)["']?\s*\]\s*(?:#.*)?$""")
+    text = issues.texts.get("sources.toml", "")
     return {m.group(1): i for i, ln in enumerate(LINE_END.split(text), 1) if (m := header.match(ln))}
+
+
+def source_keys(text: str) -> list[str]:
+    """The keys of a source cell ("A;B", spaces allowed around the ';')."""
+    return [k.strip() for k in text.split(";")]
 
 
 def _ungraded(sources: dict[str, Source] | None, numbers, issues: _Issues) -> None:
@@ -351,10 +424,10 @@ def _ungraded(sources: dict[str, Source] | None, numbers, issues: _Issues) -> No
         return
     alone = set()
     for n in numbers:
-        keys = n.source.split(";")
+        keys = source_keys(n.source)
         if all(k in sources and sources[k].grade is None for k in keys):
-            alone.update(k for k in keys if k not in BADLY_GRADED)
-    lines = _source_lines()
+            alone.update(k for k in keys if k not in issues.badly_graded)
+    lines = _source_lines(issues)
     for key in sorted(alone):
         issues.add("sources.toml", lines.get(key), f"[{key}] is the only source of some numbers, so it needs a grade: "
                                                    "A (a cohort with counts), B (a review or textbook) or C (an estimate)")
@@ -370,48 +443,51 @@ def _entities(data: dict | None, sources: dict[str, Source], features: dict[str,
         return ()
     entities, seen = [], set()
     syndromes = set(features["syndrome"].values) if "syndrome" in features else set()
-    lines = _table_lines(name, "entity")
+    lines = _table_lines(name, "entity", issues)
     for i, e in enumerate(data.get("entity", []), 1):
-        where = f"[[entity]] #{i} {e.get('id', '?') if isinstance(e, dict) else '?'!r}"
-        line = _line(lines, i)
-        if not _fields(e, ENTITY_FIELDS, name, line, where, issues):
-            issues.rejected.add(e.get("id") if isinstance(e, dict) else None)
-            continue
         try:
-            entity = Entity(
-                id=e["id"],
-                name=e["name"],
-                compartment=e["compartment"],
-                dont_miss=e["dont_miss"],
-                mimic=e.get("mimic", False),
-                associations=tuple(e.get("associations", ())),
-                typical=e.get("typical", ""),
-                summary=e.get("summary", ""),
-                next_step=e.get("next_step", ""),
-                why=e.get("why", ""),
-                action=e.get("action", ""),
-                sources=tuple(e.get("sources", ())),
-                aliases=_aliases(e.get("aliases", ()), where, issues),
-            )
-        except KeyError as exc:
-            issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
-            continue
-        if entity.id in seen:
-            issues.add(name, line, f"{where}: duplicate entity id")
-        seen.add(entity.id)
-        if entity.compartment not in COMPARTMENTS:
-            issues.add(name, line, f"{where}: compartment {entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}")
-        if entity.dont_miss and not entity.action:
-            issues.add(name, line, f"{where}: a don't-miss entity needs an action")
-        for key in entity.sources if check_sources else ():
-            if key not in sources:
-                issues.add(name, line, f"{where}: source {key!r} is not in sources.toml")
-        for a in entity.associations if check_syndromes and "syndrome" not in issues.rejected else ():
-            if a not in syndromes:
-                issues.add(name, line, f"{where}: association {a!r} is not a syndrome value")
-        entities.append(entity)
-    if not entities:
-        issues.add(name, None, "defines no [[entity]]")
+            where = f"[[entity]] #{i} {e.get('id', '?') if isinstance(e, dict) else '?'!r}"
+            line = _line(lines, i)
+            if not _fields(e, ENTITY_FIELDS, name, line, where, issues):
+                continue
+            try:
+                entity = Entity(
+                    id=e["id"],
+                    name=e["name"],
+                    compartment=e["compartment"],
+                    dont_miss=e["dont_miss"],
+                    mimic=e.get("mimic", False),
+                    associations=tuple(e.get("associations", ())),
+                    typical=e.get("typical", ""),
+                    summary=e.get("summary", ""),
+                    next_step=e.get("next_step", ""),
+                    why=e.get("why", ""),
+                    action=e.get("action", ""),
+                    sources=tuple(e.get("sources", ())),
+                    aliases=_aliases(e.get("aliases", ()), where, issues),
+                )
+            except KeyError as exc:
+                issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
+                continue
+            if entity.id in seen:
+                issues.add(name, line, f"{where}: duplicate entity id")
+            seen.add(entity.id)
+            if entity.compartment not in COMPARTMENTS:
+                issues.add(name, line, f"{where}: compartment {entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}")
+            if entity.dont_miss and not entity.action:
+                issues.add(name, line, f"{where}: a don't-miss entity needs an action")
+            for key in entity.sources if check_sources else ():
+                if key not in sources and key not in issues.rejected_sources:
+                    issues.add(name, line, f"{where}: source {key!r} is not in sources.toml")
+            for a in entity.associations if check_syndromes and "syndrome" not in issues.rejected_features else ():
+                if a not in syndromes:
+                    issues.add(name, line, f"{where}: association {a!r} is not a syndrome value")
+            entities.append(entity)
+        finally:
+            if not isinstance(e, dict) or not isinstance(e.get("id"), str) or e["id"] not in seen:
+                issues.reject(issues.rejected_entities, e)
+    if not data.get("entity"):
+        issues.unreadable(name, None, "defines no [[entity]]")
     _check_aliases(entities, issues)
     return tuple(entities)
 
@@ -450,12 +526,14 @@ def _provenance(name: str, row: int, values: dict, sources: dict[str, Source] | 
     if values["grade"] not in GRADES:
         issues.add(name, row, f"grade {values['grade']!r} is not A, B or C")
         ok = False
+    keys = source_keys(values["source"])
+    values["source"] = ";".join(keys)
     if sources is None:
         return ok
-    keys = [k.strip() for k in values["source"].split(";")]
     missing = [k for k in keys if k not in sources]
     if missing or not all(keys):
-        issues.add(name, row, f"source {values['source']!r} is not in sources.toml")
+        if not all(keys) or set(missing) - issues.rejected_sources:  # else: that source is reported
+            issues.add(name, row, f"source {values['source']!r} is not in sources.toml")
         return False
     graded = [sources[k].grade for k in keys if sources[k].grade is not None]
     if graded and values["grade"] in GRADES and min(graded) != values["grade"]:
@@ -474,26 +552,37 @@ def _priors(folder, entity_ids: set[str] | None, sources, issues: _Issues) -> di
     if rows is None:
         return priors
     broken: set[str] = set()  # entities whose row is reported: nothing more is said of them
+    readable = True  # every probability could be read, so their sum means something
+    total = 0.0
     for row, r in rows:
         if r.get(BROKEN):
             broken.add(r.get("entity", ""))
+            readable = False
             continue
-        if entity_ids is not None and r["entity"] not in entity_ids:
-            if r["entity"] not in issues.rejected:
-                issues.add(name, row, f"entity {r['entity']!r} is not in entities.toml{_guess(r['entity'], entity_ids)}")
-            broken.add(r["entity"])
-            continue
+        p = _probability(r["probability"], name, row, issues)
+        if p is None:
+            readable = False
+        elif r["entity"] not in priors:
+            total += p
+        known = entity_ids is None or r["entity"] in entity_ids
+        if not known and r["entity"] not in issues.rejected_entities:
+            issues.add(name, row, f"entity {r['entity']!r} is not in entities.toml{_guess(r['entity'], entity_ids)}")
         if r["entity"] in priors:
             issues.add(name, row, f"entity {r['entity']!r} has a second prior (line {line_of[r['entity']]} is the first)")
             continue
-        p = _probability(r["probability"], name, row, issues)
-        if p is not None and _provenance(name, row, r, sources, issues):
+        if _provenance(name, row, r, sources, issues) and p is not None and known:
             priors[r["entity"]] = Number(p, r["source"], r["grade"])
             line_of[r["entity"]] = row
         else:
             broken.add(r["entity"])
     if entity_ids is None:
         return priors
+    for missing in sorted(entity_ids - priors.keys() - broken):
+        issues.add(name, None, f"entity {missing!r} has no prior")
+    if rows and readable and abs(total - 1) > SUM_TOLERANCE:
+        issues.add(name, None, f"priors sum to {total:.4f}, not 1: a new or changed prior needs the others "
+                               "scaled so that all of them sum to 1")
+    return priors
     for missing in sorted(entity_ids - priors.keys() - broken):
         issues.add(name, None, f"entity {missing!r} has no prior")
     total = sum(n.probability for n in priors.values())
@@ -545,32 +634,43 @@ def _likelihoods(folder, entity_ids: set[str] | None, features: dict[str, Featur
     rows = _csv_rows(folder, name, columns, issues)
     if rows is None:
         return table
+    unknown: dict[tuple[str, str], list[int]] = defaultdict(list)  # a name not known, and its rows
     for row, r in rows:
         entity, fid, value = r.get("entity", ""), r.get("feature", ""), r.get("value", "")
         if r.get(BROKEN):
             invalid.add((entity, fid))
             continue
-        if entity_ids is not None and entity not in entity_ids:
-            if entity not in issues.rejected:
-                issues.add(name, row, f"entity {entity!r} is not in entities.toml{_guess(entity, entity_ids)}")
-            continue
+        # a row of an entity or a finding whose table was rejected is still checked for
+        # what does not depend on that table; only its name is not reported again
+        r["source"] = ";".join(source_keys(r["source"]))
+        known = entity_ids is None or entity in entity_ids
+        if not known and entity not in issues.rejected_entities:
+            unknown[("entity", entity)].append(row)
         values = outcomes.get(fid)
-        if values is None:
-            if features is not None and fid not in issues.rejected:
-                issues.add(name, row, f"feature {fid!r} is not in features.toml{_guess(fid, outcomes)}")
-            continue
-        if not _new_value(name, row, (entity, fid, value), values, line_of, issues):
-            invalid.add((entity, fid))
-            continue
-        line_of[(entity, fid, value)] = row
+        if values is None and features is not None and fid not in issues.rejected_features:
+            unknown[("feature", fid)].append(row)
+        if values is not None:
+            if not _new_value(name, row, (entity, fid, value), values, line_of, issues):
+                invalid.add((entity, fid))
+                continue
+            line_of[(entity, fid, value)] = row
         p = _probability(r["probability"], name, row, issues)
         cited = (r["source"], r["grade"])
-        if p is not None and (cited in proven or _provenance(name, row, r, sources, issues)):
+        proper = cited in proven or _provenance(name, row, r, sources, issues)
+        if proper:
             proven.add(cited)
+        if not known or values is None:
+            continue
+        if p is not None and proper:
             table[(entity, fid, value)] = Number(p, r["source"], r["grade"])
             rows_of[(entity, fid)].append(row)
         else:
             invalid.add((entity, fid))
+    for (what, text), where in unknown.items():  # said once per name, not once per row
+        known_names = entity_ids if what == "entity" else outcomes
+        home = "entities.toml" if what == "entity" else "features.toml"
+        count = f" ({len(where)} rows, lines {min(where)}-{max(where)})" if len(where) > 1 else ""
+        issues.add(name, where[0], f"{what} {text!r} is not in {home}{_guess(text, known_names)}{count}")
     if entity_ids is None or features is None:
         return table
     for entity in sorted(entity_ids):
@@ -608,6 +708,7 @@ def _pictures(folder, features: dict[str, Feature] | None, sources, issues: _Iss
     rows = _csv_rows(folder, name, ("picture", "feature", "value", "probability", "source", "grade"), issues)
     if rows is None or features is None:
         return (), signs, table
+    unknown: dict[str, list[int]] = defaultdict(list)  # a feature not known, and its rows
     for row, r in rows:
         picture, fid, value = r.get("picture", ""), r.get("feature", ""), r.get("value", "")
         if r.get(BROKEN):
@@ -618,8 +719,10 @@ def _pictures(folder, features: dict[str, Feature] | None, sources, issues: _Iss
             continue
         first_row.setdefault(picture, row)
         if fid not in features:
-            if fid not in issues.rejected:
-                issues.add(name, row, f"feature {fid!r} is not in features.toml{_guess(fid, features)}")
+            if fid not in issues.rejected_features:
+                unknown[fid].append(row)
+            _probability(r["probability"], name, row, issues)
+            _provenance(name, row, r, sources, issues)
             continue
         if fid not in signs:
             issues.add(name, row, f"{fid} is not a picture sign: mark it picture = true in features.toml, or remove the row")
@@ -634,6 +737,9 @@ def _pictures(folder, features: dict[str, Feature] | None, sources, issues: _Iss
             rows_of[(picture, fid)].append(row)
         else:
             invalid.add((picture, fid))
+    for fid, where in unknown.items():
+        count = f" ({len(where)} rows, lines {min(where)}-{max(where)})" if len(where) > 1 else ""
+        issues.add(name, where[0], f"feature {fid!r} is not in features.toml{_guess(fid, features)}{count}")
     pictures = tuple(first_row)
     if signs and not pictures:
         issues.add(name, None, f"gives no picture, but features.toml marks {', '.join(signs)} as picture signs")
@@ -684,40 +790,56 @@ def fit_shares(marginals: dict[tuple[str, str], float], sign: dict[tuple[str, st
     return w
 
 
-def _conditions(items, features, where: str, issues: _Issues) -> tuple[Condition, ...]:
+CONDITION_FIELDS = {"feature": TEXT, "is": TEXT, "below": NUMBER, "at_least": NUMBER}
+
+
+def _conditions(items, features, where: str, line: int | None, issues: _Issues) -> tuple[Condition, ...]:
     """The conditions of a rule (``features`` None: features.toml is broken, nothing to check against)."""
     out = []
     for c in items:
+        if not _fields(c, CONDITION_FIELDS, "flags.toml", line, f"{where}: a condition", issues):
+            continue
         fid = c.get("feature")
         feature = (features or {}).get(fid)
         if feature is None:
-            if features is not None and fid not in issues.rejected:
-                issues.add("flags.toml", None, f"{where}: feature {fid!r} is not in features.toml")
+            if features is not None and fid not in issues.rejected_features:
+                issues.add("flags.toml", line, f"{where}: feature {fid!r} is not in features.toml{_guess(str(fid), features)}")
             continue
         if "is" in c and c["is"] not in feature.values:
-            issues.add("flags.toml", None, f"{where}: {fid} has no value {c['is']!r}")
+            issues.add("flags.toml", line, f"{where}: {fid} has no value {c['is']!r}")
             continue
         if not any(k in c for k in ("is", "below", "at_least")):
-            issues.add("flags.toml", None, f"{where}: a condition needs is, below or at_least")
+            issues.add("flags.toml", line, f"{where}: a condition needs is, below or at_least")
             continue
         out.append(Condition(feature=fid, is_=c.get("is"), below=c.get("below"), at_least=c.get("at_least")))
     return tuple(out)
 
 
-#: The fields a [[rule]] of flags.toml may have: those of the Rule record.
-RULE_FIELDS = frozenset(a.name for a in attrs.fields(Rule))
+#: The fields a [[rule]] of flags.toml may have, and what each must be.
+RULE_FIELDS = {
+    "id": TEXT, "kind": TEXT, "message": TEXT, "action": TEXT, "when": TABLES, "any": TABLES, "unless": TABLES,
+    "entities": TEXTS, "min_probability": NUMBER,
+}
+#: What a rule raises: an emergency (shown first) or a syndrome to screen for.
+RULE_KINDS = ("emergency", "syndrome")
 
 
 def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...]:
+    name = "flags.toml"
     rules = []
+    lines = _table_lines(name, "rule", issues)
     for i, r in enumerate(data.get("rule", []), 1):
         where = f"[[rule]] #{i} {r.get('id', '?')!r}"
-        strange = sorted(set(r) - RULE_FIELDS)
-        if strange:
-            issues.add("flags.toml", None, f"{where}: unknown field(s) {', '.join(strange)} (known: {', '.join(sorted(RULE_FIELDS))})")
-        unknown = [e for e in r.get("entities", ()) if entity_ids is not None and e not in entity_ids and e not in issues.rejected]
+        line = _line(lines, i)
+        if not _fields(r, RULE_FIELDS, name, line, where, issues):
+            continue
+        if "kind" in r and r["kind"] not in RULE_KINDS:
+            issues.add(name, line, f"{where}: kind {r['kind']!r} is not one of {', '.join(RULE_KINDS)}{_guess(r['kind'], RULE_KINDS)}")
+        unknown = [e for e in r.get("entities", ()) if entity_ids is not None and e not in entity_ids and e not in issues.rejected_entities]
         if unknown:
-            issues.add("flags.toml", None, f"{where}: unknown entities {', '.join(unknown)}")
+            issues.add(name, line, f"{where}: unknown entities {', '.join(unknown)}")
+        if not 0 <= r.get("min_probability", 0.0) <= 1:
+            issues.add(name, line, f"{where}: min_probability must be between 0 and 1")
         try:
             rules.append(
                 Rule(
@@ -725,15 +847,15 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
                     kind=r["kind"],
                     message=r["message"],
                     action=r["action"],
-                    when=_conditions(r.get("when", ()), features, where, issues),
-                    any=_conditions(r.get("any", ()), features, where, issues),
-                    unless=_conditions(r.get("unless", ()), features, where, issues),
+                    when=_conditions(r.get("when", ()), features, where, line, issues),
+                    any=_conditions(r.get("any", ()), features, where, line, issues),
+                    unless=_conditions(r.get("unless", ()), features, where, line, issues),
                     entities=tuple(r.get("entities", ())),
                     min_probability=float(r.get("min_probability", 0.0)),
                 )
             )
         except KeyError as exc:
-            issues.add("flags.toml", None, f"{where}: missing field {exc.args[0]!r}")
+            issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
     return tuple(rules)
 
 
@@ -909,7 +1031,6 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
     """
     root = resources.files("ddx.knowledge") if folder is None else Path(folder)
     issues = _Issues()
-    BADLY_GRADED.clear()
     # A file that cannot be read at all is reported once; the checks against it are skipped
     # (None) rather than every row that names it being reported again.
     feature_data = _toml(root, "features.toml", issues)
@@ -917,9 +1038,9 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
     sources = _sources(_toml(root, "sources.toml", issues), issues)
     entity_data = _toml(root, "entities.toml", issues)
     entities = _entities(entity_data, sources or {}, features, issues, check_sources=sources is not None,
-                         check_syndromes=feature_data is not None)
-    entity_ids = {e.id for e in entities} if entity_data is not None else None
-    known_features = features if feature_data is not None else None
+                         check_syndromes="features.toml" not in issues.unread)
+    entity_ids = {e.id for e in entities} if "entities.toml" not in issues.unread else None
+    known_features = features if "features.toml" not in issues.unread else None
     priors = _priors(root, entity_ids, sources, issues)
     likelihoods = _likelihoods(root, entity_ids, known_features, sources, issues)
     pictures, signs, rates = _pictures(root, known_features, sources, issues)
@@ -928,10 +1049,12 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
     settings = _settings({**data, **(model or {})}, issues) if data is not None else None
     numbers = [*priors.values(), *likelihoods.values(), *rates.values()]
     _ungraded(sources, numbers, issues)
-    used = {k for n in numbers for k in n.source.split(";")}
-    used |= {k for e in entities for k in e.sources}
-    if sources is not None and not issues.items:  # housekeeping, once the rest is sound
-        lines = _source_lines()
+    # every key a row or an entity names counts as cited, whether or not that row was sound
+    used = issues.cited | {k for e in (entity_data or {}).get("entity", []) if isinstance(e.get("sources"), list)
+                           for k in e["sources"] if isinstance(k, str)}
+    citing = {"entities.toml", "priors.csv", "likelihoods.csv", "pictures.csv"}
+    if sources is not None and not issues.unread & citing:
+        lines = _source_lines(issues)
         for key in sorted(set(sources) - used):
             issues.add("sources.toml", lines.get(key), f"[{key}] is not cited by any number or entity")
     if settings is not None and len(pictures) * settings.picture_floor >= 1:
