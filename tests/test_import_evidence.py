@@ -320,34 +320,37 @@ def test_an_entity_and_a_finding_added_by_hand_survive_an_import(tool, tmp_path,
     # a new entity: demyelination's rows under a new id, with a prior of its own
     rows = [ln for ln in (folder / "likelihoods.csv").read_text(encoding="utf-8").splitlines() if ln.startswith("demyelination,")]
     with (folder / "likelihoods.csv").open("a", encoding="utf-8") as fh:
-        fh.write("".join("sarcoidosis," + ",".join(ln.split(",")[1:4]) + ",MY_TEXTBOOK,C\n" for ln in rows))
-        fh.write("sarcoidosis,subpial,yes,0.6,MY_TEXTBOOK,C\nsarcoidosis,subpial,no,0.4,MY_TEXTBOOK,C\n")
-        fh.write("demyelination,subpial,yes,0.1,MY_TEXTBOOK,C\ndemyelination,subpial,no,0.9,MY_TEXTBOOK,C\n")
+        fh.write("".join("zz_test_entity," + ",".join(ln.split(",")[1:4]) + ",MY_TEXTBOOK,C\n" for ln in rows))
+        fh.write("zz_test_entity,zz_test_finding,yes,0.6,MY_TEXTBOOK,C\nzz_test_entity,zz_test_finding,no,0.4,MY_TEXTBOOK,C\n")
+        fh.write("demyelination,zz_test_finding,yes,0.1,MY_TEXTBOOK,C\ndemyelination,zz_test_finding,no,0.9,MY_TEXTBOOK,C\n")
     with (folder / "priors.csv").open("a", encoding="utf-8") as fh:
-        fh.write("sarcoidosis,0.01,MY_TEXTBOOK,C\n")
+        fh.write("zz_test_entity,0.01,MY_TEXTBOOK,C\n")
     with (folder / "sources.toml").open("a", encoding="utf-8") as fh:
         fh.write('\n[MY_TEXTBOOK]\ncitation = "A neuroradiology textbook, 2020 (expert estimate)"\nurl = ""\ngrade = "C"\n')
     entities = (folder / "entities.toml").read_text(encoding="utf-8")
     start = entities.index("[[entity]]", entities.index('id = "demyelination"') - 200)
     end = entities.find("[[entity]]", start + 1)
-    block = entities[start:end if end > 0 else None].replace('id = "demyelination"', 'id = "sarcoidosis"')
-    block = re.sub(r'name = "[^"]*"', 'name = "Neurosarcoidosis"', block, count=1)
+    block = entities[start:end if end > 0 else None].replace('id = "demyelination"', 'id = "zz_test_entity"')
+    block = re.sub(r'name = "[^"]*"', 'name = "Neurozz_test_entity"', block, count=1)
     block = re.sub(r"aliases = \[[^\]]*\]", "aliases = []", block, count=1)
     (folder / "entities.toml").write_text(entities + "\n" + block, encoding="utf-8")
     with (folder / "features.toml").open("a", encoding="utf-8") as fh:
-        fh.write('\n[[feature]]\nid = "subpial"\nkind = "yesno"\nsection = "Signal and enhancement"\n'
-                 'help = "subpial enhancement"\nquestion = "Is the enhancement subpial?"\n')
+        fh.write('\n[[feature]]\nid = "zz_test_finding"\nkind = "yesno"\nsection = "Signal and enhancement"\n'
+                 'help = "zz_test_finding enhancement"\nquestion = "Is the enhancement zz_test_finding?"\n')
     expanded = next(float(ln.split(",")[3]) for ln in rows if ln.startswith("demyelination,cord,expanded,"))
     monkeypatch.setattr(tool, "OUT", folder)
     tool.main(EVIDENCE)  # the priors summed to 1.01 before: the import scales the dossier's to make room
     after = load_knowledge(folder)
-    assert after.priors["sarcoidosis"].probability == pytest.approx(0.01)
+    assert after.priors["zz_test_entity"].probability == pytest.approx(0.01)
     assert sum(n.probability for n in after.priors.values()) == pytest.approx(1, abs=1e-3)
-    assert after.likelihood("sarcoidosis", "subpial", "yes").probability == 0.6
-    assert after.likelihood("demyelination", "subpial", "no").probability == 0.9
-    assert after.likelihood("sarcoidosis", "cord", "expanded").probability == expanded
+    assert after.likelihood("zz_test_entity", "zz_test_finding", "yes").probability == 0.6
+    assert after.likelihood("demyelination", "zz_test_finding", "no").probability == 0.9
+    assert after.likelihood("zz_test_entity", "cord", "expanded").probability == expanded
     assert tomllib.loads((folder / "sources.toml").read_text(encoding="utf-8"))["MY_TEXTBOOK"]["grade"] == "C"
-    assert "kept as it was (the dossier has no number for it): sarcoidosis prior" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "kept as it was (the dossier has no number for it): zz_test_entity prior" in err
+    # the room made for the kept prior is one change, not one line per prior
+    assert [ln for ln in err.splitlines() if ln.startswith("changed: ")] == ["changed: every prior scaled by 0.9900 (room for the priors kept as they were)"]
 
 
 @pytest.fixture
@@ -368,8 +371,8 @@ def _append(path, text):
 @pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
 def test_a_kept_row_citing_an_unknown_source_stops_the_import_before_anything_is_written(tool, knowledge_copy, capsys):
     folder = knowledge_copy
-    _append(folder / "features.toml", '\n[[feature]]\nid = "subpial"\nkind = "yesno"\nsection = "x"\nhelp = "x"\nquestion = "x?"\n')
-    _append(folder / "likelihoods.csv", "demyelination,subpial,yes,0.1,NOWHERE,C\ndemyelination,subpial,no,0.9,NOWHERE,C\n")
+    _append(folder / "features.toml", '\n[[feature]]\nid = "zz_test_finding"\nkind = "yesno"\nsection = "x"\nhelp = "x"\nquestion = "x?"\n')
+    _append(folder / "likelihoods.csv", "demyelination,zz_test_finding,yes,0.1,NOWHERE,C\ndemyelination,zz_test_finding,no,0.9,NOWHERE,C\n")
     before = {name: (folder / name).read_bytes() for name in ("likelihoods.csv", "priors.csv", "sources.toml")}
     with pytest.raises(SystemExit, match="nothing was written"):
         tool.main(EVIDENCE)
@@ -381,8 +384,8 @@ def test_a_kept_row_citing_an_unknown_source_stops_the_import_before_anything_is
 @pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
 def test_kept_priors_that_leave_no_room_stop_the_import(tool, knowledge_copy, capsys):
     folder = knowledge_copy
-    _append(folder / "priors.csv", "sarcoidosis,1.0,DDX_ESTIMATE,C\n")
-    _append(folder / "entities.toml", '\n[[entity]]\nid = "sarcoidosis"\nname = "Neurosarcoidosis"\ncompartment = "intramedullary"\n'
+    _append(folder / "priors.csv", "zz_test_entity,1.0,DDX_ESTIMATE,C\n")
+    _append(folder / "entities.toml", '\n[[entity]]\nid = "zz_test_entity"\nname = "Neurozz_test_entity"\ncompartment = "intramedullary"\n'
                                       'dont_miss = false\n')
     before = (folder / "priors.csv").read_bytes()
     with pytest.raises(SystemExit, match="nothing was written"):
@@ -410,10 +413,10 @@ def test_a_hand_edit_of_a_dossier_number_is_rebuilt_and_said(tool, knowledge_cop
 @pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
 def test_rows_of_a_finding_removed_from_features_are_dropped_and_listed(tool, knowledge_copy, capsys):
     folder = knowledge_copy
-    _append(folder / "likelihoods.csv", "demyelination,subpial,yes,0.1,DDX_ESTIMATE,C\ndemyelination,subpial,no,0.9,DDX_ESTIMATE,C\n")
+    _append(folder / "likelihoods.csv", "demyelination,zz_test_finding,yes,0.1,DDX_ESTIMATE,C\ndemyelination,zz_test_finding,no,0.9,DDX_ESTIMATE,C\n")
     tool.main(EVIDENCE)
-    assert "dropped: demyelination subpial=yes: subpial is no longer in features.toml" in capsys.readouterr().err
-    assert "subpial" not in (folder / "likelihoods.csv").read_text(encoding="utf-8")
+    assert "dropped: demyelination zz_test_finding=yes: zz_test_finding is no longer in features.toml" in capsys.readouterr().err
+    assert "zz_test_finding" not in (folder / "likelihoods.csv").read_text(encoding="utf-8")
 
 
 @pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")

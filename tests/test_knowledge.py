@@ -718,14 +718,15 @@ class TestACuratorsMistakes:
     )
     def test_a_typo_or_a_wrong_type_is_named_with_its_line(self, tmp_path, name, old, new, words):
         folder = _copy(tmp_path)
-        before = self._edit(folder, name, old, new)
+        self._edit(folder, name, old, new)
         issues = _issues(folder)
         assert len(issues) == 1, issues
         issue = issues[0]
         assert issue.path == name and words in issue.reason, issue
-        inside = before[: before.index(old)].count("\n") + 1  # the edited line, as before the edit
+        field = re.search(r"unknown field '(\w+)'", words) or re.match(r"(\w+) must", words)
         lines = (folder / name).read_text(encoding="utf-8").splitlines()
-        assert issue.row == max(i for i in range(1, inside + 1) if lines[i - 1].strip().startswith("[["))
+        # the line is the field's own, not its table's header
+        assert lines[issue.row - 1].lstrip().startswith(field.group(1) + " ="), (issue, lines[issue.row - 1])
 
     def test_a_source_with_a_wrong_grade_is_one_problem(self, tmp_path):
         """The estimate source is cited by thousands of numbers: its bad grade is said once."""
@@ -788,15 +789,15 @@ def test_a_finding_given_for_one_entity_is_noted_as_idle(tmp_path):
 
     folder = _copy(tmp_path)
     with (folder / "features.toml").open("a", encoding="utf-8") as fh:
-        fh.write('\n[[feature]]\nid = "trident_sign"\nkind = "yesno"\nsection = "Signal and enhancement"\n'
-                 'help = "trident-shaped enhancement"\nquestion = "Is there a trident sign?"\n')
+        fh.write('\n[[feature]]\nid = "zz_test_finding"\nkind = "yesno"\nsection = "Signal and enhancement"\n'
+                 'help = "a test finding"\nquestion = "Is there a test sign?"\n')
     with (folder / "likelihoods.csv").open("a", encoding="utf-8") as fh:
-        fh.write("demyelination,trident_sign,yes,0.3,DDX_ESTIMATE,C\ndemyelination,trident_sign,no,0.7,DDX_ESTIMATE,C\n")
-    assert idle_findings(load_knowledge(folder)) == [("trident_sign", 1)]
+        fh.write("demyelination,zz_test_finding,yes,0.3,DDX_ESTIMATE,C\ndemyelination,zz_test_finding,no,0.7,DDX_ESTIMATE,C\n")
+    assert idle_findings(load_knowledge(folder)) == [("zz_test_finding", 1)]
     assert idle_findings(default_knowledge()) == []
     result = CliRunner().invoke(cli, ["kb", "check", str(folder)])
     assert result.exit_code == 0
-    assert "note (not an error): trident_sign has numbers for 1 entity" in result.output
+    assert "note (not an error): zz_test_finding has numbers for 1 entity" in result.output
 
 
 FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'

@@ -120,15 +120,21 @@ class TestMonotone:
         """The regions of a level count as one set, given that the lesion lies somewhere: a set
         of regions at least as likely under X as under every other entity never lowers P(X)."""
         feature = FEATURES["level"]
+
+        def level(entity, region):
+            """The entity's own number (None: it has none, and takes the others' rate)."""
+            n = KB.likelihood(entity, "level", region)
+            return None if n is None else n.probability
+
         regions = data.draw(st.lists(st.sampled_from(feature.outcomes), min_size=1, max_size=3, unique=True), label="regions")
         s, c = KB.settings.smoothing, KB.settings.clamp
 
         def given_somewhere(entity):
-            p = {r: min(max((1 - s) * KB.likelihood(entity, "level", r).probability + s / 2, c), 1 - c) for r in feature.outcomes}
+            p = {r: min(max((1 - s) * level(entity, r) + s / 2, c), 1 - c) for r in feature.outcomes}
             chosen = math.prod(p[r] if r in regions else 1 - p[r] for r in feature.outcomes)
             return chosen / (1 - math.prod(1 - q for q in p.values()))
 
-        likely = {e: given_somewhere(e) for e in KB.entity_ids}
+        likely = {e: given_somewhere(e) for e in KB.entity_ids if level(e, feature.outcomes[0]) is not None}
         top = max(likely.values())
         entity = data.draw(st.sampled_from(sorted(e for e, p in likely.items() if p >= top * (1 - 1e-9))), label="entity")
         base = data.draw(cells(max_size=8, exclude=frozenset({"level"})), label="base")

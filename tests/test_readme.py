@@ -78,6 +78,13 @@ def test_readme_quotes_the_current_accuracy():
         interval = "; ".join(accuracy.interval_text(spread[r].get(key, (math.nan, math.nan))) for r in records)
         interval = "—" if key not in accuracy.INTERVAL_METRICS else interval
         assert cells[3] == interval, f"README {label}: interval {cells[3]!r}, measured {interval!r} (an en dash): update the table"
+    # the proper scoring rules are quoted in the prose below the table, to two decimals
+    text = " ".join(README.split())
+    rules = re.search(r"the log loss of the true diagnosis \(([\d.]+) published, ([\d.]+) recognised\) and the Brier score \(([\d.]+), ([\d.]+)\)", text)
+    assert rules, "the README no longer quotes the log loss and the Brier score"
+    quoted = tuple(float(x) for x in rules.groups())
+    current = tuple(round(measured[r][k], 2) for k in ("log_loss", "brier") for r in ("published", "recognised"))
+    assert quoted == current, f"README log loss and Brier score: {quoted}, measured {current}: update the text"
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")

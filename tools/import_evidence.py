@@ -939,13 +939,30 @@ def written(path: Path):
         raise
 
 
+def _number(text) -> bool:
+    try:
+        return text is not None and float(text) > 0
+    except ValueError:
+        return False
+
+
 def changes(folder: Path, out: list[tuple], priors: list[tuple]) -> list[str]:
     """The numbers this import gives differently from the current files (a hand edit of a number
     the dossier gives is among them: it is rebuilt, and said so)."""
     now = {(r[0], r[1], r[2]): r[3] for r in current_rows(folder / "likelihoods.csv") if len(r) == 6}
     now |= {(r[0], "prior", ""): r[1] for r in current_rows(folder / "priors.csv") if len(r) == 4}
     new = {(e, f, v): p for e, f, v, p, *_ in out} | {(e, "prior", ""): p for e, p, *_ in priors}
+    # priors all scaled by one factor (room made for a kept prior) are one change, not one each
+    ratios = sorted(float(p) / float(now[(e, "prior", "")]) for e, p, *_ in priors
+                    if _number(now.get((e, "prior", ""))))
+    common = ratios[len(ratios) // 2] if ratios else 1.0
     found = []
+    if abs(common - 1) > 1e-4:
+        found.append(f"every prior scaled by {common:.4f} (room for the priors kept as they were)")
+        for e, p, *_ in priors:
+            old = now.get((e, "prior", ""))
+            if _number(old) and abs(float(p) - float(old) * common) <= 5e-6:
+                now[(e, "prior", "")] = str(p)
     for key, p in new.items():
         old = now.get(key)
         try:
@@ -963,4 +980,12 @@ def toml_str(s: str) -> str:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "evidence")
+    if any(a in ("-h", "--help") for a in sys.argv[1:]) or len(sys.argv) > 2:
+        print(__doc__.strip().splitlines()[-1])
+        raise SystemExit(0 if len(sys.argv) == 2 else 2)
+    evidence_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "evidence"
+    missing = [n for n in ("dossier.md", "feature_frequencies.csv", "priors.csv") if not (evidence_dir / n).is_file()]
+    if missing:
+        raise SystemExit(f"no evidence dossier at {evidence_dir} (missing {', '.join(missing)}): pass its folder, "
+                         "python tools/import_evidence.py EVIDENCE_DIR")
+    main(evidence_dir)

@@ -326,10 +326,11 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
             (value, tuple(r / w if w > 0 else 0.0 for r, w in zip(_grouped(list(map(mul, post, rate)), groups), weights)))
             for value, rate in question.rates
         )
-    best = _best_pair(itertools.combinations(leading(weights), 2), weights, rates)
+    own = _own_numbers(kb, question.feature.id) if groups is None else range(len(weights))
+    best = _best_pair(itertools.combinations([i for i in leading(weights) if i in own], 2), weights, rates)
     note = ""
     if best is None:
-        best = _best_pair(itertools.combinations(range(len(weights)), 2), weights, rates)
+        best = _best_pair(itertools.combinations(sorted(own), 2), weights, rates)
         note = "; the leading candidates barely differ on it"
     if best is None:
         return f"{label}: narrows the differential only a little (no two candidates differ on it by {MIN_SEPARATION:.0%})"
@@ -337,6 +338,13 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
     if rate[a] < rate[b]:
         a, b = b, a
     return f"{label}: separates {names[a]} from {names[b]} ({_value_text(question.feature, value)} in {rate[a]:.0%} vs {rate[b]:.0%}){note}"
+
+
+def _own_numbers(kb: Knowledge, fid: str) -> set[int]:
+    """Indexes of the entities with numbers of their own for a finding: one without takes the
+    rate of those with one, which is no rate of its to quote."""
+    given = {e for e, f, _ in kb.likelihoods if f == fid}
+    return {i for i, e in enumerate(kb.entities) if e.id in given}
 
 
 def _best_pair(pairs, weights: Sequence[float], rates) -> tuple[int, int, str, tuple[float, ...]] | None:

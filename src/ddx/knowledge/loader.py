@@ -251,12 +251,27 @@ def _fields(table: Any, fields: dict[str, str], name: str, line: int | None, whe
     for key, value in table.items():
         kind = fields.get(key, "")
         if key not in fields:
-            issues.add(name, line, f"{where}: unknown field {key!r}{_guess(key, fields)} (known: {', '.join(fields)})")
+            issues.add(name, _field_line(name, line, key, issues), f"{where}: unknown field {key!r}{_guess(key, fields)} "
+                                                                    f"(known: {', '.join(fields)})")
             ok = False
         elif kind is not None and not _is(value, kind):
-            issues.add(name, line, f"{where}: {key} must be {kind} (found {value!r})")
+            issues.add(name, _field_line(name, line, key, issues), f"{where}: {key} must be {kind} (found {value!r})")
             ok = False
     return ok
+
+
+def _field_line(name: str, table_line: int | None, key: str, issues: _Issues) -> int | None:
+    """The line of ``key = ...`` in the TOML table starting at ``table_line`` (else that line)."""
+    if table_line is None:
+        return None
+    lines = LINE_END.split(issues.texts.get(name, ""))
+    field = re.compile(r"\s*" + re.escape(key) + r"\s*=")
+    for i in range(table_line, len(lines)):  # the lines after the header, up to the next table
+        if lines[i].lstrip().startswith("["):
+            break
+        if field.match(lines[i]):
+            return i + 1
+    return table_line
 
 
 def _table_lines(name: str, table: str, issues: _Issues) -> list[int | None]:
@@ -286,7 +301,12 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
             try:
                 kind = f["kind"]
                 if kind not in FEATURE_KINDS:
-                    issues.add(name, line, f"{where}: kind {kind!r} is not one of {', '.join(FEATURE_KINDS)}")
+                    issues.add(name, _field_line(name, line, "kind", issues),
+                               f"{where}: kind {kind!r} is not one of {', '.join(FEATURE_KINDS)}{_guess(str(kind), FEATURE_KINDS)}")
+                    continue
+                if kind in ("yesno", "integer") and "values" in f:
+                    issues.add(name, _field_line(name, line, "values", issues),
+                               f"{where}: a {kind} finding takes no values (yes/no are fixed; an integer has min, max and bands)")
                     continue
                 values = tuple(YES_NO if kind == "yesno" else f.get("values", ()))
                 if kind in ("choice", "list") and len(values) < 2:
@@ -473,7 +493,8 @@ def _entities(data: dict | None, sources: dict[str, Source], features: dict[str,
                 issues.add(name, line, f"{where}: duplicate entity id")
             seen.add(entity.id)
             if entity.compartment not in COMPARTMENTS:
-                issues.add(name, line, f"{where}: compartment {entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}")
+                issues.add(name, _field_line(name, line, "compartment", issues), f"{where}: compartment "
+                           f"{entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}{_guess(entity.compartment, COMPARTMENTS)}")
             if entity.dont_miss and not entity.action:
                 issues.add(name, line, f"{where}: a don't-miss entity needs an action")
             for key in entity.sources if check_sources else ():
@@ -577,11 +598,12 @@ def _priors(folder, entity_ids: set[str] | None, sources, issues: _Issues) -> di
             broken.add(r["entity"])
     if entity_ids is None:
         return priors
-    for missing in sorted(entity_ids - priors.keys() - broken):
-        issues.add(name, None, f"entity {missing!r} has no prior")
-    if rows and readable and abs(total - 1) > SUM_TOLERANCE:
-        issues.add(name, None, f"priors sum to {total:.4f}, not 1: a new or changed prior needs the others "
-                               "scaled so that all of them sum to 1")
+    missing = sorted(entity_ids - priors.keys() - broken)
+    for entity in missing:
+        issues.add(name, None, f"entity {entity!r} has no prior")
+    if rows and readable and not missing and abs(total - 1) > SUM_TOLERANCE:
+        issues.add(name, None, f"priors sum to {total:.4f}, not 1: a new or changed prior needs the others scaled "
+                               "so that all of them sum to 1 (tools/import_evidence.py does it, keeping a new entity's)")
     return priors
     for missing in sorted(entity_ids - priors.keys() - broken):
         issues.add(name, None, f"entity {missing!r} has no prior")
