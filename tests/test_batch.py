@@ -229,6 +229,7 @@ class TestLayout:
             (["enhancment", "cord_displacd"], (), "unknown columns 'enhancment' (did you mean 'enhancement'?)"),
             (["age"], ("mrn",), "--passthrough mrn: there is no such column"),
             (["age", "error"], ("error",), "--passthrough error: it would clash with the output column"),
+            (["case_id", "age"], ("case_id",), "--passthrough case_id: the case id is copied to the output already"),
             (["age", "\x00a"], (), "the header contains NUL bytes"),
         ],
     )

@@ -506,6 +506,22 @@ class TestSafeOutput:
         assert b"Traceback" not in stderr
         assert sorted(os.listdir(tmp_path)) == ["cases.csv"]
 
+    @pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs SIGTERM")
+    def test_a_callers_own_sigterm_handler_is_left_alone(self, monkeypatch):
+        """Run in-process (a test, an embedding program), ddx must not take over a handler it did not set."""
+        def own(signum, frame):
+            pass
+
+        previous = signal.signal(signal.SIGTERM, own)
+        try:
+            installed = []
+            real = signal.signal
+            monkeypatch.setattr(signal, "signal", lambda sig, handler: installed.append((sig, handler)) or real(sig, handler))
+            assert cli_module.main(["--version"]) == 0
+            assert installed == [] and signal.getsignal(signal.SIGTERM) is own
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+
     @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name != "posix", reason="needs POSIX signals")
     def test_an_ignored_sigterm_stays_ignored(self, tmp_path):
         """A parent that set SIGTERM to be ignored (nohup-like wrappers) keeps it so."""

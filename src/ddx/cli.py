@@ -842,10 +842,11 @@ def _terminate(signum, frame) -> None:
 
 
 def _on_terminate():
-    """Turn SIGTERM into _Terminated, unless the caller set it to be ignored; the previous
+    """Turn SIGTERM into _Terminated where it would otherwise kill the process (a caller that
+    ignores it, or runs ddx in-process with a handler of its own, keeps it); the previous
     handler, or _NOT_SET where none was installed (not the main thread, no SIGTERM here)."""
     try:
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # ignored, or a caller's own handler
             return _NOT_SET
         return signal.signal(signal.SIGTERM, _terminate)
     except (ValueError, OSError, AttributeError):

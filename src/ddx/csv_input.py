@@ -326,6 +326,8 @@ def read_layout(header: list[str], kb: Knowledge, passthrough: tuple[str, ...] =
     missing = [p for k, p in keep.items() if k not in seen]
     if missing:
         raise BatchError(f"--passthrough {missing[0]}: there is no such column in the header of {name}")
+    if CASE_ID in keep:
+        raise BatchError(f"--passthrough {keep[CASE_ID]}: the case id is copied to the output already; leave the option out")
     clash = [p for k, p in keep.items() if k in render.CSV_COLUMNS or re.fullmatch(r"(candidate|probability)_\d+", k)]
     if clash:
         raise BatchError(f"--passthrough {clash[0]}: it would clash with the output column of that name; rename the column in the input (e.g. source_{clash[0]}) to keep it")

@@ -605,13 +605,6 @@ def _priors(folder, entity_ids: set[str] | None, sources, issues: _Issues) -> di
         issues.add(name, None, f"priors sum to {total:.4f}, not 1: a new or changed prior needs the others scaled "
                                "so that all of them sum to 1 (tools/import_evidence.py does it, keeping a new entity's)")
     return priors
-    for missing in sorted(entity_ids - priors.keys() - broken):
-        issues.add(name, None, f"entity {missing!r} has no prior")
-    total = sum(n.probability for n in priors.values())
-    if priors and not broken and abs(total - 1) > SUM_TOLERANCE:
-        issues.add(name, None, f"priors sum to {total:.4f}, not 1: a new or changed prior needs the others "
-                               "scaled so that all of them sum to 1")
-    return priors
 
 
 def _guess(text: str, known) -> str:
