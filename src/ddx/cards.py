@@ -334,8 +334,9 @@ def _profile(kb: Knowledge, entity_id: str) -> tuple[Profile, ...]:
 
 
 def source_keys(n: Number) -> list[str]:
-    """The keys of sources.toml behind one number (a number may cite several, 'A;B')."""
-    return [k.strip() for k in n.source_keys if k.strip()]
+    """The keys of sources.toml behind one number (a number may cite several, 'A;B'; the
+    loader stores them without spaces)."""
+    return list(n.source_keys)
 
 
 def entity_numbers(kb: Knowledge, entity_id: str) -> list[tuple[str, str, Number]]:

@@ -444,7 +444,7 @@ def _ungraded(sources: dict[str, Source] | None, numbers, issues: _Issues) -> No
         return
     alone = set()
     for n in numbers:
-        keys = source_keys(n.source)
+        keys = n.source_keys
         if all(k in sources and sources[k].grade is None for k in keys):
             alone.update(k for k in keys if k not in issues.badly_graded)
     lines = _source_lines(issues)
