@@ -378,6 +378,19 @@ class TestAtomicOutput:
         assert link.is_symlink() and (tmp_path / "real.csv").read_text() == "new"
         assert sorted(os.listdir(tmp_path)) == ["out.csv", "real.csv"]
 
+    def test_a_looping_or_dangling_link_is_refused_by_name(self, tmp_path):
+        loop = tmp_path / "loop.csv"
+        loop.symlink_to("loop.csv")
+        with pytest.raises(BatchError, match="its symbolic links loop"):
+            with files.atomic_output(str(loop)):
+                pass
+        assert loop.is_symlink()
+        dangling = tmp_path / "out.csv"
+        dangling.symlink_to(tmp_path / "gone" / "out.csv")
+        with pytest.raises(BatchError, match=f"the symbolic link {dangling} points into it"):
+            with files.atomic_output(str(dangling)):
+                pass
+
     @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
     def test_a_named_pipe_is_written_not_replaced(self, tmp_path):
         """A device or a pipe (/dev/null, /dev/stdout, a FIFO) has no file to replace: replacing

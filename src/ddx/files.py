@@ -3,6 +3,7 @@ UTF-8 standard output, and a reader of a pipe that went away."""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
@@ -34,7 +35,9 @@ def atomic_output(path: str):
         return
     try:
         info = os.stat(path)
-    except OSError:
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise BatchError(f"cannot write {path}: its symbolic links loop") from None
         info = None
     if info is not None and not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
         with _opened(path) as fh:
@@ -45,7 +48,8 @@ def atomic_output(path: str):
     if os.path.isdir(target):
         raise BatchError(f"cannot write {path}: it is a folder")
     if not os.path.isdir(folder):
-        raise BatchError(f"cannot write {path}: the folder {folder} does not exist")
+        via = f" (the symbolic link {path} points into it)" if os.path.islink(path) else ""
+        raise BatchError(f"cannot write {path}: the folder {folder} does not exist{via}")
     if info is not None:
         mode = info.st_mode & 0o7777
     else:
