@@ -318,27 +318,24 @@ class _Assessor:
     def standing_flags(self, cells: list[str]) -> tuple[Flag, ...]:
         """The flags that need no assessment (cord compression), raised by the readable cells
         of a row that failed: an emergency is not lost to a typo in another column."""
-        values = []
-        for i, feature in self.by_feature_id:
-            try:
-                value = self._value(i, cells[i])
-            except FindingError:
-                continue
-            if value is not None:
-                values.append((feature.id, value))
-        return tuple(engine.rule_flags(self.kb, Findings(values=tuple(values))))
+        return tuple(engine.rule_flags(self.kb, self.findings(cells, readable_only=True)))
 
     def _case_id(self, cells: list[str]) -> str | None:
         ci = self.layout.case_index
         return (cells[ci].strip() or None) if ci is not None else None
 
-    def findings(self, cells: list[str]) -> Findings:
-        """The row's Findings, the same record parse_findings builds (FindingError if a cell is bad)."""
-        for i, _ in self.layout.features:
-            self._value(i, cells[i])
+    def findings(self, cells: list[str], *, readable_only: bool = False) -> Findings:
+        """The row's Findings, the same record parse_findings builds (FindingError for the first
+        bad cell in column order), or with ``readable_only`` those of the cells that can be read."""
+        if not readable_only:
+            for i, _ in self.layout.features:
+                self._value(i, cells[i])
         values = []
         for i, feature in self.by_feature_id:
-            value = self._value(i, cells[i])
+            try:
+                value = self._value(i, cells[i])
+            except FindingError:
+                continue  # only with readable_only: the loop above raised for it otherwise
             if value is not None:
                 values.append((feature.id, value))
         return Findings(values=tuple(values), case_id=self._case_id(cells))
