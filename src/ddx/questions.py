@@ -326,7 +326,7 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
             (value, tuple(r / w if w > 0 else 0.0 for r, w in zip(_grouped(list(map(mul, post, rate)), groups), weights)))
             for value, rate in question.rates
         )
-    own = _own_numbers(kb, question.feature.id) if groups is None else range(len(weights))
+    own = _own_numbers(kb, question.feature) if groups is None else range(len(weights))
     best = _best_pair(itertools.combinations([i for i in leading(weights) if i in own], 2), weights, rates)
     note = ""
     if best is None:
@@ -340,11 +340,12 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
     return f"{label}: separates {names[a]} from {names[b]} ({_value_text(question.feature, value)} in {rate[a]:.0%} vs {rate[b]:.0%}){note}"
 
 
-def _own_numbers(kb: Knowledge, fid: str) -> set[int]:
+def _own_numbers(kb: Knowledge, feature) -> set[int]:
     """Indexes of the entities with numbers of their own for a finding: one without takes the
-    rate of those with one, which is no rate of its to quote."""
-    given = {e for e, f, _ in kb.likelihoods if f == fid}
-    return {i for i, e in enumerate(kb.entities) if e.id in given}
+    rate of those with one, which is no rate of its to quote. An entity gives every value of a
+    finding or none (kb check), so its first value tells."""
+    first = feature.outcomes[0]
+    return {i for i, e in enumerate(kb.entities) if kb.likelihood(e.id, feature.id, first) is not None}
 
 
 def _best_pair(pairs, weights: Sequence[float], rates) -> tuple[int, int, str, tuple[float, ...]] | None:
