@@ -16,7 +16,7 @@ from ddx.cli import cli
 from ddx.engine import finding_vector
 from ddx.errors import KnowledgeError
 from ddx.knowledge import default_knowledge, load_knowledge
-from ddx.knowledge.loader import picture_misfits
+from ddx.knowledge.loader import picture_misfits, smoothed
 
 IM, IDEM, ED = "intramedullary", "intradural_extramedullary", "extradural"
 
@@ -190,6 +190,38 @@ class TestNumbers:
             assert all(math.isfinite(x) and x <= 0 for x in row), key
 
 
+class TestSmoothing:
+    """Every likelihood is shrunk towards its value's rate across all lesions (model.toml)."""
+
+    def test_a_base_rate_is_the_prior_weighted_rate(self, kb):
+        """The base rate of a value every entity gives is the mean of their numbers under the model's prior."""
+        for value in kb.features["cord"].outcomes:
+            rates = [kb.likelihood(e, "cord", value).probability for e in kb.entity_ids]
+            assert kb.base_rates[("cord", value)] == pytest.approx(math.fsum(w * p for w, p in zip(kb.prior, rates)))
+        for value in kb.features["t2_signal"].outcomes:
+            assert 0 < kb.base_rates[("t2_signal", value)] < 1
+        assert math.fsum(kb.base_rates[("t2_signal", v)] for v in kb.features["t2_signal"].outcomes) == pytest.approx(1)
+
+    def test_the_tables_hold_the_shrunk_numbers(self, kb):
+        """What a target sign adds is the log of its number shrunk towards its base rate, weighted and tempered."""
+        s, c = kb.settings.smoothing, kb.settings.clamp
+        base = kb.base_rates[("target_sign", "yes")]
+        for entity in ("neurofibroma", "vertebral_metastasis"):
+            shrunk = smoothed(kb.likelihood(entity, "target_sign", "yes").probability, base, s, c)
+            added = kb.log_tables[("target_sign", "yes")][kb.entity_ids.index(entity)]
+            assert added == pytest.approx(kb.scale("target_sign") * math.log(shrunk), abs=1e-9)
+
+    def test_a_rare_sign_stays_rare(self, kb):
+        """A sign an entity shows in 1% of cases is not read as several times that: shrinking towards
+        a uniform 50% would add 2.5% to every entity and take most of what a rare sign says."""
+        number = kb.likelihood("vertebral_metastasis", "target_sign", "yes").probability
+        assert number <= 0.01
+        read = math.exp(kb.log_tables[("target_sign", "yes")][kb.entity_ids.index("vertebral_metastasis")]
+                        / kb.scale("target_sign"))
+        assert read < 1.5 * number
+        assert read >= number * (1 - kb.settings.smoothing)
+
+
 # -- a broken copy -----------------------------------------------------------
 
 
@@ -217,7 +249,7 @@ class TestLevel:
 
         def given_somewhere(entity):
             s, c = kb.settings.smoothing, kb.settings.clamp
-            p = {r: min(max((1 - s) * kb.likelihoods[(entity, "level", r)].probability + s / 2, c), 1 - c)
+            p = {r: smoothed(kb.likelihoods[(entity, "level", r)].probability, kb.base_rates[("level", r)], s, c)
                  for r in kb.features["level"].outcomes}
             alone = p["thoracic"] * math.prod(1 - q for r, q in p.items() if r != "thoracic")
             return alone / (1 - math.prod(1 - q for q in p.values()))

@@ -10,6 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ddx.engine import assess
+from ddx.knowledge.loader import smoothed
 from ddx.findings import parse_findings
 from ddx.render import to_record
 
@@ -130,7 +131,7 @@ class TestMonotone:
         s, c = KB.settings.smoothing, KB.settings.clamp
 
         def given_somewhere(entity):
-            p = {r: min(max((1 - s) * level(entity, r) + s / 2, c), 1 - c) for r in feature.outcomes}
+            p = {r: smoothed(level(entity, r), KB.base_rates[("level", r)], s, c) for r in feature.outcomes}
             chosen = math.prod(p[r] if r in regions else 1 - p[r] for r in feature.outcomes)
             return chosen / (1 - math.prod(1 - q for q in p.values()))
 

@@ -924,6 +924,16 @@ def flattened_priors(entities, priors, exponent: float) -> list[float]:
     ]
 
 
+def base_rates(rates: Mapping[str, list[float]], prior) -> dict[str, float]:
+    """Each value's rate across all lesions: its per-entity rates weighted by the model's prior."""
+    return {o: math.fsum(w * p for w, p in zip(prior, probs)) for o, probs in rates.items()}
+
+
+def smoothed(p: float, base: float, smoothing: float, clamp: float) -> float:
+    """A likelihood shrunk towards the value's base rate (the m-estimate), then clamped."""
+    return min(max((1 - smoothing) * p + smoothing * base, clamp), 1 - clamp)
+
+
 #: Every term of a score is a multiple of 2**-SCORE_BITS (about 2e-10 nats,
 #: far below anything a probability shown to 6 decimals can show), so a score
 #: is an exact sum in floating point, whatever the order of its findings.
@@ -943,18 +953,12 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
     prior = flattened_priors(entities, priors, settings.prior_flattening)
     log_prior = tuple(quantise(math.log(p)) for p in prior)
     s, c, t = settings.smoothing, settings.clamp, settings.temperature
-
-    def clean(p: float, k: int) -> float:
-        return min(max((1 - s) * p + s / k, c), 1 - c)
-
-    tables = {}
+    tables, bases = {}, {}
     weights = [priors[e].probability for e in ids]
     for feature in features.values():
-        outcomes = feature.outcomes
-        k = 2 if feature.kind == "list" else len(outcomes)
         scale = feature.weight / t
-        rates = {}
-        for o in outcomes:
+        raw = {}
+        for o in feature.outcomes:
             given = [likelihoods.get((e, feature.id, o)) for e in ids]
             known = [(w, n.probability) for w, n in zip(weights, given) if n is not None]
             if not known:
@@ -962,7 +966,10 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
             # "not characteristic": an entity without a number for this finding
             # gets the prior-weighted rate of the entities that have one
             default = sum(w * p for w, p in known) / sum(w for w, _ in known)
-            rates[o] = [clean(n.probability if n is not None else default, k) for n in given]
+            raw[o] = [n.probability if n is not None else default for n in given]
+        base = base_rates(raw, prior)
+        bases.update({(feature.id, o): rate for o, rate in base.items()})
+        rates = {o: [smoothed(p, base[o], s, c) for p in probs] for o, probs in raw.items()}
         if feature.kind == "list" and feature.exclusive is None and rates:
             # a lesion lies somewhere: "in none of the regions" is not an outcome, so
             # each entity's regions are yes/no findings given at least one. The log
@@ -978,7 +985,7 @@ def _log_tables(features, entities, priors, likelihoods, settings: Settings):
             tables[(feature.id, o)] = tuple(quantise(scale * math.log(p)) for p in probs)
             if feature.kind == "list":
                 tables[(feature.id, o + "!absent")] = tuple(quantise(scale * math.log(1 - p)) for p in probs)
-    return tuple(prior), log_prior, tables
+    return tuple(prior), log_prior, tables, bases
 
 
 def picture_rates(features, settings: Settings, pictures, signs, table) -> dict[tuple[str, str], tuple[float, ...]]:
@@ -1077,7 +1084,7 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
                                        "leaves nothing to fit: lower it")
     if issues.items:
         raise KnowledgeError(issues.items)
-    prior, log_prior, tables = _log_tables(features, entities, priors, likelihoods, settings)
+    prior, log_prior, tables, bases = _log_tables(features, entities, priors, likelihoods, settings)
     shares, joint = _picture_model(features, entities, likelihoods, settings, pictures, signs, rates)
     for fid in signs:  # a sign read alone: what the picture model makes of it
         for v in features[fid].outcomes:
@@ -1097,6 +1104,7 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
         log_prior=log_prior,
         prior=prior,
         log_tables=tables,
+        base_rates=bases,
         pictures=pictures,
         picture_signs=signs,
         picture_rates=rates,

@@ -226,6 +226,9 @@ class Knowledge:
     # the model's prior probability of each entity, in entity order
     prior: tuple[float, ...]
     log_tables: dict[tuple[str, str], tuple[float, ...]]
+    # (feature, value) -> the value's rate across all lesions under the model's
+    # prior, what every likelihood is shrunk towards (model.toml: smoothing)
+    base_rates: dict[tuple[str, str], float] = attrs.Factory(dict)
     # the compartment pictures (pictures.csv) and the signs that show them, in
     # features.toml order; P(sign = value | picture) as given in pictures.csv
     pictures: tuple[str, ...] = ()
