@@ -35,6 +35,14 @@ def test_the_number_of_diagnoses_quoted_is_the_knowledge_bases(page):
     assert quoted and set(quoted) == {len(default_knowledge().entities)}, quoted
 
 
+def test_the_reason_quoted_in_the_prose_is_the_examples():
+    """The 'How it decides' prose quotes a reason of the example output above it; a data change
+    that moves the ratio must move the quote."""
+    quoted = re.search(r'\("(dural tail yes x[\d.]+)"\)', README)
+    assert quoted, "the README no longer quotes a reason in its prose: update this test"
+    assert f"+ {quoted.group(1)};" in README, f"README prose quotes {quoted.group(1)!r}, not in the example output"
+
+
 def test_readme_example_output_is_real():
     """Every `<!-- ddx: ... -->` block in the README is the current output of that command."""
     gen_docs = _module(ROOT / "tools" / "gen_docs.py", "gen_docs_readme")
