@@ -515,7 +515,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     Examples:
       ddx guide
       ddx guide --known-primary yes --max-questions 5
-      printf 'displaced\\nwidened\\nq\\n' | ddx guide --format json
+      printf 'widened\\ndisplaced\\nq\\n' | ddx guide --format json
     """
     from .guide import run_guide, transcript
     from .render import render_table, to_record
