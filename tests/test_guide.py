@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from ddx import questions
 from ddx.cli import cli
 from ddx.findings import Findings, format_value, parse_findings
-from ddx.guide import prompt, run_guide
+from ddx.guide import prompt, run_guide, status
 
 # The seeds' three compartment pictures (000, 004: "Quick spatial cheat sheet").
 PICTURES = {
@@ -126,7 +127,8 @@ class TestQuestions:
         assert prompts[0] == prompts[1] != prompts[2]
         assert "'sideways' is not a value" in text and "(allowed:" in text
         assert result.findings.get(prompts[0]) == picture[prompts[0]]
-        assert result.asked == (prompts[0],)
+        assert result.asked == (prompts[0], prompts[2])  # the second, where the reader stopped, was asked once
+        assert [status(s) for s in result.steps] == ["answered", "stopped"]
 
     def test_end_of_input_during_a_reask_ends_cleanly(self, kb):
         result = CliRunner().invoke(cli, ["guide", "--no-color"], input="nonsense\n")
@@ -205,6 +207,15 @@ class TestOutput:
         ]
         assert guide["stopped"] == "end of input"
 
+    def test_json_records_the_question_the_reader_stopped_at(self, kb):
+        first = answers_for(kb, IDEM, 1)[0]
+        result = CliRunner().invoke(cli, ["guide", "--format", "json"], input=f"{first}\nq\n")
+        assert result.exit_code == 0
+        guide = json.loads(result.stdout)["guide"]
+        assert [(q["answer"], q["status"]) for q in guide["questions"]] == [(first, "answered"), (None, "stopped")]
+        assert len(guide["questions"]) == len(QUESTION.findall(result.stderr))
+        assert guide["stopped"] == "stopped by the reader"
+
     def test_emergency_flag_is_red_with_color_and_plain_without(self, kb):
         args = ["guide", "--max-questions", "2", "--csf", "tapered", "--cord", "compressed"]
         coloured = CliRunner().invoke(cli, args + ["--color"], input="\n\n")
@@ -266,7 +277,9 @@ def test_the_piped_examples_of_help_answer_what_is_asked(command):
             assert len(QUESTION.findall(shown)) == len(lines), shown  # one question per answer, none asked twice
             assert lines[-1] == "q" and "Read ended: stopped by the reader." in shown
             if "json" in args:
-                assert [q["answer"] for q in json.loads(result.stdout)["guide"]["questions"]] == lines[:-1]
+                questions = json.loads(result.stdout)["guide"]["questions"]
+                assert [q["answer"] for q in questions] == [*lines[:-1], None]
+                assert questions[-1]["status"] == "stopped"
         else:
             assert shown.count("Compartment? ") == 1 and shown.count("Your top 3") == 1
             assert "Answer:" in shown and re.search(r"score \d/2", shown)
@@ -303,3 +316,67 @@ def test_markdown_tags_dont_miss_candidates_as_the_table_does(kb):
     markdown, table = render_markdown(a, top=33), render_table(a, top=33)
     for c in a.candidates:
         assert (f"{c.name} [don't miss]" in markdown) == c.dont_miss == (f"{c.name} [don't miss]" in table), c.id
+
+
+# -- the terminal, the pipes and the bytes around the dialogue ------------------
+
+
+class TestDialogueStreams:
+    def test_an_answer_that_is_not_utf8_is_refused_not_a_crash(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--no-color"], input=b"displ\xe9ced\nq\n")
+        assert result.exit_code == 0, result.output
+        assert "internal error" not in result.output
+        assert "is not a value" in result.stdout
+        assert "Read ended: stopped by the reader." in result.stdout
+
+    def test_a_reader_at_a_terminal_whose_stdout_is_a_file_sees_the_dialogue_on_stderr(self, kb, monkeypatch):
+        from ddx import cli as cli_module
+
+        monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream is sys.stdin)
+        first = answers_for(kb, IDEM, 1)[0]
+        result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input=f"{first}\n")
+        assert result.exit_code == 0
+        assert QUESTION.search(result.stderr) and "Compartment:" in result.stderr
+        # stdout keeps the transcript: each prompt with its answer, and the final table
+        assert re.search(rf"^\[\w+\] .*\? {first}$", result.stdout, re.M)
+        assert "Compartment:" in result.stdout and "candidate" in result.stdout
+
+    def test_a_narrow_terminal_is_wrapped_not_a_crash(self, monkeypatch):
+        import os
+        import shutil
+
+        from ddx import cli as cli_module
+
+        monkeypatch.setattr(shutil, "get_terminal_size", lambda *a, **k: os.terminal_size((1, 24)))
+        monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+        text = "  why: separates Intradural extramedullary from Extradural (widened in 60% vs 5%)"
+        lines = cli_module._fit(text, False).splitlines()
+        assert len(lines) > 1 and "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
+
+    def test_a_closed_stderr_leaves_the_json_record_and_the_exit_code(self, tmp_path):
+        import os
+        import subprocess
+
+        out = tmp_path / "record.json"
+        read, write = os.pipe()
+        os.close(read)  # the questions go to a reader that has left, as with 2>&1 >file | head -1
+        try:
+            with out.open("w") as sink:
+                proc = subprocess.run([sys.executable, "-m", "ddx", "guide", "--format", "json", "--max-questions", "2"],
+                                      input="skip\nskip\n", stdout=sink, stderr=write, text=True, timeout=60)
+        finally:
+            os.close(write)
+        assert proc.returncode == 0
+        assert json.loads(out.read_text())["guide"]["stopped"]
+
+    def test_a_usage_error_to_a_closed_stderr_still_exits_2(self):
+        import os
+        import subprocess
+
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "ddx", "quiz", "--rounds", "0"], stderr=write, timeout=60)
+        finally:
+            os.close(write)
+        assert proc.returncode == 2

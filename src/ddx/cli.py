@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -438,6 +438,25 @@ def features(fmt: str) -> None:
         click.echo(render_features_table(schema))
 
 
+#: Dialogue lines are wrapped to the terminal, but never narrower than this.
+MIN_WIDTH = 20
+
+
+def _isatty(stream) -> bool:
+    return stream is not None and hasattr(stream, "isatty") and stream.isatty()
+
+
+def _read_answer() -> str:
+    """One line of standard input ('' at its end, or when it is closed: <&-); bytes that are
+    not UTF-8 become U+FFFD, so such an answer is refused like any misspelling."""
+    if sys.stdin is None:
+        return ""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        return sys.stdin.readline()
+    return buffer.readline().decode("utf-8", errors="replace")
+
+
 def _fit(text: str, err: bool) -> str:
     """Wrap a dialogue line to the terminal's width, continuing under its indent (pipes get it whole)."""
     import shutil
@@ -446,7 +465,7 @@ def _fit(text: str, err: bool) -> str:
     stream = sys.stderr if err else sys.stdout
     if not (hasattr(stream, "isatty") and stream.isatty()):
         return text
-    width = shutil.get_terminal_size().columns - 1
+    width = max(shutil.get_terminal_size().columns - 1, MIN_WIDTH)
     out = []
     for line in text.split("\n"):
         if len(line) <= width:
@@ -457,33 +476,59 @@ def _fit(text: str, err: bool) -> str:
     return "\n".join(out)
 
 
+def shows_on_stderr(err: bool) -> bool:
+    """Whether an interactive command talks on stderr: asked to (err), or a reader at a terminal
+    whose stdout goes to a file or a pipe, who would otherwise answer questions not shown."""
+    return err or (_isatty(sys.stdin) and not _isatty(sys.stdout))
+
+
 def _dialogue(err: bool, colored: bool):
     """(ask, say) for an interactive command: lines to stdout (stderr with err), answers from stdin.
 
     ask(prompt) reads one line and returns None at end of input. When the
     answers come from a pipe they are echoed after the prompt, so a scripted
     session prints as a readable transcript. A byte-order mark that an editor
-    put before the first answer of a file is not part of that answer.
+    put before the first answer of a file is not part of that answer. A
+    reader at a terminal whose stdout is redirected sees the dialogue on
+    stderr, and stdout gets its transcript, each prompt with its answer. A
+    stderr whose reader has gone is written no more; the dialogue goes on.
     """
     first = True
+    on_stderr = shows_on_stderr(err)
+    transcript = on_stderr and not err
+    stderr_gone = False
+
+    def show(text: str, nl: bool = True) -> None:
+        nonlocal stderr_gone
+        if on_stderr and stderr_gone:
+            return
+        try:
+            click.echo(text, nl=nl, err=on_stderr, color=colored)
+        except OSError:
+            if not on_stderr:
+                raise
+            stderr_gone = True
 
     def say(text: str) -> None:
-        click.echo(_fit(text, err), err=err, color=colored)
+        show(_fit(text, on_stderr))
+        if transcript:
+            click.echo(text)
 
     def ask(prompt: str) -> str | None:
         nonlocal first
-        fitted = _fit(prompt.rstrip(), err)
-        click.echo(fitted + " ", nl=False, err=err, color=colored)
-        line = sys.stdin.readline() if sys.stdin is not None else ""  # a closed stdin (<&-) has ended
+        show(_fit(prompt.rstrip(), on_stderr) + " ", nl=False)
+        line = _read_answer()
         if not line:
-            click.echo("", err=err)
+            show("")
             return None
         line = line.rstrip("\r\n")
         if first:
             first = False
             line = line.removeprefix("\ufeff")
-        if not (hasattr(sys.stdin, "isatty") and sys.stdin.isatty()):
-            click.echo(line, err=err)
+        if not _isatty(sys.stdin):
+            show(line)
+        if transcript:
+            click.echo(f"{prompt.rstrip()} {line}")
         return line
 
     return ask, say
@@ -508,8 +553,9 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     left would change the picture) with the full assessment. Findings you
     already have can be given as options and are not asked. With --format
     json the record of `ddx assess --format json` gains "guide": each
-    question with its answer and status (answered, skipped, or end_of_input
-    for the one the input ended on), and why the read stopped.
+    question with its answer and status (answered, skipped, stopped for the
+    one 'q' was typed at, or end_of_input for the one the input ended on),
+    and why the read stopped.
 
     \b
     Examples:
@@ -522,7 +568,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
 
     findings = parse_cli_findings(cells)
     err = fmt == "json"
-    colored = use_color(color, sys.stderr if err else sys.stdout)
+    colored = use_color(color, sys.stderr if shows_on_stderr(err) else sys.stdout)
 
     ask, say = _dialogue(err, colored)
     result = run_guide(knowledge(), ask, say, findings=findings, max_questions=max_questions, color=colored)
@@ -536,7 +582,12 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
     else:
         say("")
-        click.echo(render_table(result.assessment, top=top, color=colored), color=colored)
+        table = render_table(result.assessment, top=top, color=colored)
+        if shows_on_stderr(False):
+            click.echo(table, err=True, color=colored)
+            click.echo(render_table(result.assessment, top=top))
+        else:
+            click.echo(table, color=colored)
 
 
 @cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
@@ -588,7 +639,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
             chosen = draw(cases, seed=seed, rounds=rounds)
     except QuizError as exc:
         raise CommandError(str(exc)) from None
-    colored = use_color(color)
+    colored = use_color(color, sys.stderr if shows_on_stderr(False) else sys.stdout)
     ask, say = _dialogue(False, colored)
 
     points = played = 0
@@ -866,22 +917,31 @@ def _die_of_sigterm() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _tell(show: Callable[[], Any]) -> None:
+    """Say why the run failed on stderr; a stderr whose reader has gone is told nothing, and the
+    exit code still says it."""
+    try:
+        show()
+    except OSError:
+        pass
+
+
 def _run(argv: list[str] | None) -> int:
     try:
         code = cli.main(args=argv, prog_name="ddx", standalone_mode=False)
     except _Terminated:
         return 143
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        _tell(lambda: click.echo("Aborted.", err=True))
         return 130
     except click.NoSuchOption as exc:
         if SCHEMA_ERROR is None or not _names_a_finding(exc.option_name):
-            exc.show()
+            _tell(exc.show)
             return exc.exit_code
-        click.echo(f"Error: {exc.option_name} cannot be read: {broken_knowledge(SCHEMA_ERROR)}", err=True)
+        _tell(lambda: click.echo(f"Error: {exc.option_name} cannot be read: {broken_knowledge(SCHEMA_ERROR)}", err=True))
         return 2
     except click.ClickException as exc:
-        exc.show()
+        _tell(exc.show)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -894,17 +954,15 @@ def _run(argv: list[str] | None) -> int:
         from .files import silence_stdout
 
         silence_stdout()
-        try:
-            OutputError(exc).show()
-        except OSError:
-            pass
+        _tell(OutputError(exc).show)
         return 2
     except DdxError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        _tell(lambda: click.echo(f"Error: {exc}", err=True))
         return 2
     except Exception as exc:  # a bug: say so plainly, no traceback unless asked
         if os.environ.get("DDX_TRACEBACK"):
             raise
-        click.echo(f"ddx: internal error ({type(exc).__name__}: {exc}); please report it. Re-run with DDX_TRACEBACK=1 for details.", err=True)
+        _tell(lambda: click.echo(f"ddx: internal error ({type(exc).__name__}: {exc}); please report it. "
+                                 "Re-run with DDX_TRACEBACK=1 for details.", err=True))
         return 2
     return code if isinstance(code, int) else 0

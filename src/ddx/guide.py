@@ -37,8 +37,8 @@ Say = Callable[[str], None]
 
 @attrs.frozen
 class Step:
-    """One question of the read and what came of it (value None: skipped; answer None too:
-    the input ended before an answer)."""
+    """One question of the read and what came of it (value None: skipped, or the reader
+    stopped there; answer None too: the input ended before an answer)."""
 
     feature: str
     gain: float
@@ -184,6 +184,7 @@ def run_guide(
         text, value = outcome
         if text.strip().lower() in STOP:
             stopped = "stopped by the reader"
+            steps.append(Step(feature.id, nxt.gain, text))
             break
         steps.append(Step(feature.id, nxt.gain, text, value))
         if value is None:
@@ -221,10 +222,13 @@ def _ask_one(feature: Feature, ask: Ask, say: Say) -> tuple[str, Any] | None:
 
 
 def status(step: Step) -> str:
-    """How a question ended: ``answered``, ``skipped``, or ``end_of_input`` (the input ended
-    before it was answered), which a null answer alone does not tell apart."""
+    """How a question ended: ``answered``, ``skipped``, ``stopped`` (the reader ended the read
+    there) or ``end_of_input`` (the input ended before it was answered), which a null answer
+    alone does not tell apart."""
     if step.answer is None:
         return "end_of_input"
+    if step.value is None and step.answer.strip().lower() in STOP:
+        return "stopped"
     return "skipped" if step.value is None else "answered"
 
 
