@@ -246,7 +246,8 @@ class TestDontMiss:
     @pytest.mark.parametrize("p, shown", [(0.0396, "3.9%"), (0.04, "4.0%"), (0.04 - 1e-9, "3.9%"), (0.0999, "9.9%"),
                                           (0.1 - 1e-9, "9.9%"), (0.496, "49%"), (0.5 - 1e-9, "49%"), (0.5, "50%"),
                                           (0.59999999999607, "60%"), (0.2499999999971, "25%"),
-                                          (0.57, "57%"), (0.29, "29%"), (0.0099, "<1%"), (0, "0%"), (0.995, ">99%"), (1, "100%")])
+                                          (0.57, "57%"), (0.29, "29%"), (0.0099, "<1%"), (0, "0%"), (0.995, ">99%"), (1, "100%"),
+                                          (4.97e-10, "<1%"), (1 - 1e-12, ">99%")])
     def test_a_percentage_never_shows_a_threshold_it_has_not_reached(self, p, shown):
         """Percentages are cut, not rounded: 3.96% is not shown as the 4% floor, nor 49.6% as the 50% of "likely"."""
         assert percent(p) == shown

@@ -222,7 +222,7 @@ class TestSeedsTeachingPoints:
 class TestWhyIsHonest:
     """A why never names a separation its numbers do not show, and reads bands as the cards do."""
 
-    RATES = re.compile(r"\((?P<value>.+) in (?P<a>\d+)% vs (?P<b>\d+)%\)")
+    RATES = re.compile(r"\((?P<value>.+) in (?P<a>[<>]?\d+)% vs (?P<b>[<>]?\d+)%\)")
 
     @given(
         st.dictionaries(
@@ -242,7 +242,8 @@ class TestWhyIsHonest:
                 if m is None:
                     assert "narrows the differential only a little" in n.why
                     continue
-                assert int(m.group("a")) - int(m.group("b")) >= 4, n.why
+                assert m.group("a") != "0" and m.group("b") != "0", n.why  # no 0% for a rate that is not
+                assert int(m.group("a").lstrip("<>")) - int(m.group("b").lstrip("<>")) >= 4, n.why
                 assert not re.fullmatch(r"\d+-\d+", m.group("value")), n.why
 
     @pytest.mark.parametrize(
@@ -284,3 +285,8 @@ class TestWhyIsHonest:
         rates = tuple((label, tuple(0.6 if i == 0 and label == "1-1" else 0.2 for i in range(n))) for label in segments.outcomes)
         text = questions.why(kb, questions.Question(segments, (), rates), [1 / n] * n)
         assert "(segments 1 in 60% vs 20%)" in text, text
+
+
+@pytest.mark.parametrize("rate, shown", [(0.0016, "<1%"), (0.005, "<1%"), (0.006, "1%"), (0.6, "60%"), (0.996, ">99%"), (0, "0%"), (1, "100%")])
+def test_a_rate_in_a_why_is_never_0_or_100_percent_when_it_is_neither(rate, shown):
+    assert questions._rate(rate) == shown

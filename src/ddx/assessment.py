@@ -57,11 +57,11 @@ def percent(p: float) -> str:
     reached: a don't-miss entity at 3.96% reads 3.9%, under the 4% floor that would flag it,
     and one at 49.6% reads 49%, not the 50% that would call it likely. Never 0% or 100% when
     it is neither."""
-    p = round(p, PRECISION)
+    exact, p = p, round(p, PRECISION)
     if p > 0.99:
-        return ">99%" if p < 1 else "100%"
+        return ">99%" if exact < 1 else "100%"
     if p < 0.01:
-        return "<1%" if p > 0 else "0%"
+        return "<1%" if exact > 0 else "0%"
     if p < 0.1:
         return f"{_cut(p, 3) / 10:.1f}%"
     return f"{_cut(p, 2)}%"

@@ -337,7 +337,17 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
     a, b, value, rate = best
     if rate[a] < rate[b]:
         a, b = b, a
-    return f"{label}: separates {names[a]} from {names[b]} ({_value_text(question.feature, value)} in {rate[a]:.0%} vs {rate[b]:.0%}){note}"
+    return f"{label}: separates {names[a]} from {names[b]} ({_value_text(question.feature, value)} in {_rate(rate[a])} vs {_rate(rate[b])}){note}"
+
+
+def _rate(p: float) -> str:
+    """A rate as a whole percentage, never 0% or 100% when it is neither."""
+    shown = f"{p:.0%}"
+    if shown == "0%" and p > 0:
+        return "<1%"
+    if shown == "100%" and p < 1:
+        return ">99%"
+    return shown
 
 
 def _own_numbers(kb: Knowledge, feature) -> set[int]:
