@@ -375,3 +375,39 @@ class TestSecondReviewEdges:
         assert ddx.to_table(a, top=Three()) == ddx.to_table(a, top=3)
         with pytest.raises(ValueError):
             ddx.to_table(a, top=True)
+
+
+class TestMistakesAreNamed:
+    """A caller's mistake raises a documented error that says what was expected, not one from deep inside."""
+
+    def test_an_unknown_candidate_id_says_so_with_the_closest(self):
+        a = ddx.assess(**CELLS)
+        with pytest.raises(KeyError, match="'meningiomaa' is not a candidate id; did you mean 'meningioma'"):
+            a.candidate("meningiomaa")
+        with pytest.raises(KeyError, match="not a candidate id"):
+            a.probability("Meningioma of the skull")
+
+    def test_knowledge_that_is_not_a_base(self):
+        with pytest.raises(TypeError, match="knowledge is a base from ddx.load_knowledge.*not int"):
+            ddx.assess(cord="displaced", knowledge=42)
+
+    def test_no_passthrough_is_none(self):
+        assert ddx.assess(cord="displaced", passthrough=None) == ddx.assess(cord="displaced")
+
+    def test_findings_given_by_name(self):
+        with pytest.raises(TypeError, match="give the findings first, without a name"):
+            ddx.assess(findings={"cord": "displaced"})
+
+    @pytest.mark.parametrize("render", ["to_record", "to_table", "to_markdown"])
+    def test_rendering_what_is_not_an_assessment(self, render):
+        with pytest.raises(TypeError, match="an Assessment .* is rendered, not dict"):
+            getattr(ddx, render)({"x": 1})
+
+    def test_a_broken_base_raises_the_exported_error(self, tmp_path):
+        with pytest.raises(ddx.KnowledgeError):
+            ddx.load_knowledge(tmp_path)
+        assert "KnowledgeError" in ddx.__all__ and ddx.KnowledgeError is ddx.errors.KnowledgeError
+
+    def test_the_knowledge_base_has_a_short_repr(self):
+        text = repr(ddx.load_knowledge())
+        assert len(text) < 200 and "entities" in text

@@ -23,6 +23,7 @@ __all__ = [
     "Assessment",
     "FindingError",
     "Findings",
+    "KnowledgeError",
     "assess",
     "load_knowledge",
     "parse_findings",
@@ -48,11 +49,17 @@ def assess(findings: Any = None, /, *, knowledge: Any = None, passthrough: Itera
     """
     from .engine import assess as _assess
     from .findings import Findings, canonical, normalise_column, parse_findings
+    from .knowledge import Knowledge
 
     if isinstance(knowledge, (str, os.PathLike)):
         from .knowledge import load_knowledge
 
         knowledge = load_knowledge(knowledge)
+    elif knowledge is not None and not isinstance(knowledge, Knowledge):
+        raise TypeError(f"knowledge is a base from ddx.load_knowledge() or the folder to load it from, not {type(knowledge).__name__}")
+    if "findings" in cells and (isinstance(cells["findings"], Findings) or hasattr(cells["findings"], "items")):
+        raise TypeError("give the findings first, without a name: ddx.assess(findings), not ddx.assess(findings=...)")
+    passthrough = () if passthrough is None else passthrough
     if isinstance(findings, Findings):
         if cells:
             raise TypeError("give either a Findings record or keyword findings, not both")
@@ -76,10 +83,10 @@ def __getattr__(name: str):
         from . import findings
 
         return getattr(findings, name)
-    if name == "FindingError":
-        from .errors import FindingError
+    if name in ("FindingError", "KnowledgeError"):
+        from . import errors
 
-        return FindingError
+        return getattr(errors, name)
     if name == "load_knowledge":
         from .knowledge import load_knowledge
 

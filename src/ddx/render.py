@@ -54,6 +54,7 @@ def _question_record(n: NextFinding) -> dict[str, Any]:
 
 def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
     """The JSON record of output.md for one assessment (``row`` in batch only)."""
+    _check_assessment(a)
     compartments = [_probability(c.probability) for c in a.compartments]
     candidates = [_probability(c.probability) for c in a.candidates]
     record: dict[str, Any] = {"case_id": a.case_id}
@@ -127,10 +128,18 @@ def _ratio(x: float) -> str:
     return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
 
 
+def _other_compartments(a: Assessment) -> str:
+    return ", ".join(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}" for c in a.compartments[1:])
+
+
 def _compartment_line(a: Assessment, color: bool) -> str:
     head = COMPARTMENT_NAMES[a.compartment]
-    others = ", ".join(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}" for c in a.compartments[1:])
-    return f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)} {percent(a.compartment_probability)}  ({others})"
+    return f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)} {percent(a.compartment_probability)}  ({_other_compartments(a)})"
+
+
+#: Said under the differential when no finding was given.
+PRIORS_NOTE = ("No findings given: these are the priors ddx starts from (the reference population's, with the "
+               "spread within each compartment flattened; see `ddx entities`).")
 
 
 def _flag_lines(a: Assessment, color: bool) -> list[str]:
@@ -150,6 +159,12 @@ def _next_line(n, *, code: bool = True) -> str:
     return f"{head}{why} (+{n.gain:.2f} bits)"
 
 
+def _check_assessment(a: Any) -> None:
+    """The renderers take what ddx.assess returns; anything else is named, not failed on deep inside."""
+    if not isinstance(a, Assessment):
+        raise TypeError(f"an Assessment (what ddx.assess returns) is rendered, not {type(a).__name__}")
+
+
 def _check_top(top: int) -> None:
     """``top`` must be a count of candidates, 1 or more (a numpy integer is one; True is not)."""
     try:
@@ -164,6 +179,7 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     """The human view: compartment first, then candidates and reasons, then the flags."""
     from tabulate import tabulate
 
+    _check_assessment(a)
     _check_top(top)
 
     rows = [
@@ -178,7 +194,7 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
     if a.case_id:
         parts = [f"{paint('Case:', 'bold', color)} {_printable(a.case_id)}"] + parts
     if not a.findings.values:
-        parts += ["", "No findings given: these are the priors ddx starts from (the reference population's, with the spread within each compartment flattened; see `ddx entities`)."]
+        parts += ["", PRIORS_NOTE]
     if a.conflicts:
         parts += [""] + [paint(c, "yellow", color) for c in a.conflicts]
     flags = _flag_lines(a, color)
@@ -213,12 +229,15 @@ def _tagged(c: Candidate) -> str:
 def render_markdown(a: Assessment, *, top: int = 5) -> str:
     from tabulate import tabulate
 
+    _check_assessment(a)
     _check_top(top)
 
     lines = [f"**Case:** {_code_span(_printable(a.case_id))}", ""] if a.case_id else []
-    lines += [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} ({percent(a.compartment_probability)})", ""]
+    lines += [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} {percent(a.compartment_probability)} ({_other_compartments(a)})", ""]
     rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
     lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))
+    if not a.findings.values:
+        lines += ["", PRIORS_NOTE]
     if a.conflicts:
         lines += [""] + [f"> {c}" for c in a.conflicts]
     if a.flags:

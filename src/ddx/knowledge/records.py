@@ -200,7 +200,7 @@ class Settings:
     conflict_ratio: float
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Knowledge:
     """Everything the engine knows, validated, with log tables precomputed."""
 
@@ -240,6 +240,10 @@ class Knowledge:
     # (one value or None per picture sign) -> per entity log P(those signs | entity),
     # untempered: the signs of a picture count once, together
     picture_tables: dict[tuple, tuple[float, ...]] = attrs.Factory(dict)
+
+    def __repr__(self) -> str:
+        return (f"<Knowledge: {len(self.entities)} entities, {len(self.features)} findings, "
+                f"{len(self.likelihoods)} likelihoods, {len(self.sources)} sources>")
 
     def scale(self, feature_id: str) -> float:
         """What a finding's log likelihood is multiplied by in log_tables: its weight over the
