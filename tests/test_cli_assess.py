@@ -519,3 +519,34 @@ def test_a_broken_features_file_is_named_not_taken_for_an_unknown_option(tmp_pat
     assert "features.toml:" in proc.stderr and "did you mean 'weight'?" in proc.stderr and "No such option" not in proc.stderr
     helped = subprocess.run([sys.executable, "-m", "ddx", "assess", "--help"], capture_output=True, text=True, env=env)
     assert "The finding options are missing: features.toml is broken" in " ".join(helped.stdout.split())
+
+
+class TestCaseId:
+    def test_two_case_ids_are_refused_not_overwritten(self):
+        result = CliRunner().invoke(cli, ["assess", "--case-id", "A", "--case-id", "B", "--format", "json"])
+        assert result.exit_code == 2
+        assert "given twice, as 'A' and 'B': give it once" in result.stderr
+
+    def test_the_same_case_id_twice_is_one(self):
+        result = CliRunner().invoke(cli, ["assess", "--case-id", "A", "--case-id", "A", "--format", "json"])
+        assert result.exit_code == 0 and json.loads(result.stdout)["case_id"] == "A"
+
+    def test_an_id_the_locale_could_not_decode_is_refused_not_written_as_broken_json(self):
+        result = CliRunner().invoke(cli, ["assess", "--case-id", "\udcff\udcfe", "--format", "json"])
+        assert result.exit_code == 2
+        assert "is not UTF-8 text" in result.stderr
+
+
+class TestMarkdownSaysWhatTheTableSays:
+    def test_the_other_compartments(self):
+        table = invoke("assess", *IDEM).stdout
+        markdown = invoke("assess", *IDEM, "--format", "markdown").stdout
+        others = re.search(r"^Compartment: .*? \((.*)\)$", table, re.M).group(1)
+        assert f"({others})" in markdown.splitlines()[0]
+
+    def test_the_priors_note_without_findings(self):
+        table = invoke("assess").stdout
+        markdown = invoke("assess", "--format", "markdown").stdout
+        assert "No findings given: these are the priors" in table
+        assert "No findings given: these are the priors" in markdown
+        assert "No findings given" not in invoke("assess", *IDEM, "--format", "markdown").stdout

@@ -191,7 +191,17 @@ def finding_options(command):
 
         command.__doc__ = inspect.cleandoc(command.__doc__ or "") + (
             "\n\nThe finding options are missing: features.toml is broken; `ddx kb check` says why.")
-    return click.option("--case-id", help="an identifier copied to the output")(command)
+    return click.option("--case-id", multiple=True, callback=_one_case_id, help="an identifier copied to the output")(command)
+
+
+def _one_case_id(ctx: click.Context, param: click.Parameter, uses: tuple[str, ...]) -> str | None:
+    """--case-id given twice with two ids is refused, as a finding given twice is, not overwritten."""
+    if len(set(uses)) > 1:
+        shown = " and ".join(repr(u) for u in dict.fromkeys(uses))
+        raise click.BadParameter(f"given twice, as {shown}: give it once")
+    if uses and re.search("[\udc80-\udcff]", uses[0]):  # bytes the locale could not decode
+        raise click.BadParameter(f"{uses[0]!r} is not UTF-8 text: the record could not carry it")
+    return uses[0] if uses else None
 
 
 def parse_cli_findings(cells: dict[str, Any]):
