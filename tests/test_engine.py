@@ -382,6 +382,22 @@ class TestConflicts:
                     text = " ".join(run(kb, **signs, **{feature.id: value}).conflicts)
                     assert f"{feature.id}=" not in text, (feature.id, value, signs)
 
+    @pytest.mark.parametrize("signs, finding, compartment", [
+        (IM_SIGNS, {"foraminal_extension": "yes"}, "intramedullary"),
+        (ED_SIGNS, {"hemosiderin_cap": "yes"}, "extradural"),
+    ])
+    def test_a_finding_that_argues_against_the_compartment_the_signs_show_is_named(self, kb, signs, finding, compartment):
+        """A mass out through a foramen is rarely inside the cord, though it says nothing between the
+        other two compartments: beside the signs of an intramedullary mass it is a disagreement."""
+        (text,) = run(kb, **signs, **finding).conflicts
+        (fid, value), = finding.items()
+        assert f"{fid}={value} argues against {compartment}" in text
+        assert f"point to {compartment}" in text or f"points to {compartment}" in text
+
+    def test_a_finding_against_a_compartment_no_sign_shows_is_no_conflict(self, kb):
+        """Arguing against the extradural space beside the signs of an intradural mass agrees with them."""
+        assert run(kb, **IDEM_SIGNS, hemosiderin_cap="yes").conflicts == ()
+
     def test_without_the_cord_and_csf_the_advice_is_to_read_them(self, kb):
         """Image findings that disagree, with no cord or CSF sign given: read those to place the lesion."""
         (text,) = run(kb, vertebral_body="yes", cord_edema="yes").conflicts

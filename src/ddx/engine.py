@@ -242,15 +242,21 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
 
 
 def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
-    """Image findings that point to different compartments (each read on its own), in words.
+    """Image findings that point to different compartments, or one that argues against the
+    compartment others point to (each read on its own), in words.
 
-    Only what is read off the images and can place a lesion counts: the
-    history (age, a known cancer, a syndrome) and where a lesion lies, how
-    long it is and how many there are shift the odds without contradicting a
-    sign.
+    A finding points to a compartment at least conflict_ratio times as likely
+    as any other, and argues against one at most 1/conflict_ratio times as
+    likely as every other (a mass out through a foramen is rarely inside the
+    cord, and says nothing between the other two). Only what is read off the
+    images and can place a lesion counts: the history (age, a known cancer, a
+    syndrome) and where a lesion lies, how long it is and how many there are
+    shift the odds without contradicting a sign.
     """
     prior = kb.prior
+    ratio = kb.settings.conflict_ratio
     pointing: dict[str, list[str]] = {}
+    against: dict[str, list[str]] = {}
     for fid, value in findings.values:
         feature = kb.features.get(fid)
         if feature is None or feature.read_from != "images" or not feature.places:
@@ -264,13 +270,19 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
         for c in COMPARTMENTS:
             members = [(p, math.exp(v * unscale)) for e, p, v in zip(kb.entities, prior, vector) if e.compartment == c]
             rate[c] = math.fsum(p * x for p, x in members) / math.fsum(p for p, _ in members)
+        shown = f"{fid}={format_value(value)}"
         best = max(COMPARTMENTS, key=lambda c: rate[c])
-        runner_up = max(rate[c] for c in COMPARTMENTS if c != best)
-        if rate[best] >= kb.settings.conflict_ratio * runner_up:
-            pointing.setdefault(best, []).append(f"{fid}={format_value(value)}")
-    if len(pointing) < 2:
+        worst = min(COMPARTMENTS, key=lambda c: rate[c])
+        if rate[best] >= ratio * max(rate[c] for c in COMPARTMENTS if c != best):
+            pointing.setdefault(best, []).append(shown)
+        elif rate[worst] * ratio <= min(rate[c] for c in COMPARTMENTS if c != worst):
+            against.setdefault(worst, []).append(shown)
+    contested = [c for c in pointing if c in against]
+    if len(pointing) < 2 and not contested:
         return ()
     parts = [f"{' and '.join(fs)} {'points' if len(fs) == 1 else 'point'} to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
+    parts += [f"{' and '.join(against[c])} {'argues' if len(against[c]) == 1 else 'argue'} against {COMPARTMENT_NAMES[c].lower()}"
+              for c in contested]
     read = {fid for fid, _ in findings.values}
     advice = "Re-read the cord and the CSF." if read & {"cord", "csf"} else "Read the cord and the CSF to place it."
     return ("The findings disagree: " + "; ".join(parts) + ". " + advice,)
