@@ -118,6 +118,20 @@ class TestSpelling:
         """A Python True/False given through the API reads as yes/no."""
         assert parse({"target_sign": True, "csf_cap": False}).as_dict() == {"target_sign": "yes", "csf_cap": "no"}
 
+    @pytest.mark.parametrize(
+        "column, value, message",
+        [
+            ("age", True, "age: True is not a whole number (allowed: 0-120)"),
+            ("cord", False, "cord: False is not a value"),
+            ("level", True, "level: True is not a value"),
+        ],
+    )
+    def test_a_python_boolean_elsewhere_is_named_as_given(self, column, value, message):
+        """True/False where no yes/no belongs fails naming what the caller passed, not 'yes' or 'no'."""
+        error = failure({column: value})
+        assert error.value == str(value)
+        assert error.message.startswith(message), error.message
+
     def test_list_columns_split_on_semicolons(self):
         """A list column takes several values separated by ';', each spelled freely."""
         assert set(parse({"level": "cervical;thoracic"}).get("level")) == {"cervical", "thoracic"}

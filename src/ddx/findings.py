@@ -101,8 +101,9 @@ PLACEHOLDERS = frozenset({"-", "--", "---", "\u2013", "\u2014", ".", "null", "na
 NOT_ASSESSED_HINT = "; if it was not assessed, write unknown (or leave it out)"
 
 
-def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = None) -> FindingError:
-    message = f"{column}: {quoted(raw)} {problem}"
+def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = None, *, shown: str | None = None) -> FindingError:
+    """The error for a cell; ``shown`` names a value that was not text (True) as the caller gave it."""
+    message = f"{column}: {shown or quoted(raw)} {problem}"
     if allowed is not None:
         allowed = list(allowed)
         guess = closest(raw.strip().lower(), allowed) if len(raw) <= SHOWN else None
@@ -132,7 +133,10 @@ def parse_value(feature: Feature, raw: Any) -> Any:
     if _missing(raw):
         return None
     if isinstance(raw, bool):
-        raw = "yes" if raw else "no"
+        if feature.kind == "yesno":
+            return "yes" if raw else "no"
+        problem = f"is not a whole number (allowed: {feature.min}-{feature.max})" if feature.kind == "integer" else "is not a value"
+        raise _fail(feature.id, str(raw), problem, feature.values or None, shown=repr(raw))
     if isinstance(raw, (list, tuple, set, frozenset)):
         if feature.kind != "list":
             raise _fail(feature.id, repr(raw), f"is a list, but {feature.id} takes one value", feature.values or None)
