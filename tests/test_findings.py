@@ -197,6 +197,9 @@ class TestVertebrae:
             ("S5-Co1", ("sacral",)),
             ("thoracolumbar", ("thoracic", "lumbar")),
             ("lumbosacral; C5", ("cervical", "lumbar", "sacral")),
+            ("T12 to L1", ("thoracic", "lumbar")),
+            ("c7 TO t1", ("cervical", "thoracic")),
+            ("L5 to S1", ("lumbar", "sacral")),
         ],
     )
     def test_vertebrae_and_ranges_name_their_regions(self, text, regions):
@@ -215,7 +218,8 @@ class TestVertebrae:
 
     @pytest.mark.parametrize("text", ["L5-S1", "S1-L5", "T12-L1", "th12-l1", "D12-L1", "C7-T1"])
     def test_a_junction_is_refused_with_the_regions_to_choose_from(self, text):
-        """Reports write L5-S1 for the disc; read as both regions it would make a disc look sacral."""
+        """Reports write L5-S1 for the disc; read as both regions it would make a disc look sacral.
+        (Joined by "to" the two vertebrae are a range: see above.)"""
         error = failure({"level": text})
         assert "is the junction of" in error.message and "give the region(s) the lesion lies in" in error.message
 

@@ -259,7 +259,7 @@ def features_reference() -> str:
                 ranged = (
                     "; two ends joined by `-` or `/` name both, and two vertebrae (aliases with a number) or two ends "
                     "joined by `to` every value between them, except two neighbouring vertebrae across a boundary "
-                    "(a junction), which is refused"
+                    "joined by `-` or `/` (a junction), which is refused"
                     if f.ordered
                     else ""
                 )

@@ -196,9 +196,11 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     end is a vertebra or the word is "to": every value from one end to the other (C5 to T2
     is cervical and thoracic, L4-5 lumbar, C5 to lumbar all three). Two values joined by a
     hyphen or a slash are just both ('cervical/lumbar' is not the thoracic spine too). Two
-    adjacent vertebrae across a boundary (C7-T1, T12-L1, L5-S1) are refused: reports write
-    them for the disc or the junction, and the reader must say which region(s) the lesion
-    lies in. ``part`` is in lower case; an error names it as ``written``.
+    adjacent vertebrae across a boundary joined by a hyphen or a slash (C7-T1, T12-L1,
+    L5-S1) are refused: reports write them for the disc or the junction, and the reader must
+    say which region(s) the lesion lies in. Joined by "to" they are a range like any other
+    (T12 to L1 is thoracic and lumbar). ``part`` is in lower case; an error names it as
+    ``written``.
     """
     try:
         return _named(feature, part, written)
@@ -215,7 +217,7 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
         ends = _named(feature, first, written), _named(feature, last, written)
     except FindingError:
         raise _fail(feature.id, written, "is not a value", feature.values) from None
-    if v1 and v2 and _across_a_boundary(feature, v1, v2):
+    if v1 and v2 and join.group().strip() != "to" and _across_a_boundary(feature, v1, v2):
         a, b = ends[0][-1], ends[1][-1]
         raise _fail(feature.id, written, f"is the junction of {a} and {b}: give the region(s) the lesion lies in ({a}, {b} or {a};{b})")
     if not (v1 or v2 or join.group().strip() == "to"):
