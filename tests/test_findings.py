@@ -223,6 +223,22 @@ class TestVertebrae:
         error = failure({"level": text})
         assert "is the junction of" in error.message and "give the region(s) the lesion lies in" in error.message
 
+    @pytest.mark.parametrize(
+        "text, fix",
+        [
+            ("T12-1", "(T1-T12 or T12-L1)"),
+            ("L5-1", "(L1-L5 or L5-S1)"),
+            ("C7/1", "(C1/C7 or C7/T1)"),
+            ("th12 to 1", "(th1 to th12 or th12 to l1)"),
+            ("T8-3", "(T3-T8)"),
+        ],
+    )
+    def test_a_bare_second_number_below_the_first_is_refused_with_the_readings(self, text, fix):
+        """T12-1 is not T1-T12 read silently: it may mean T12-L1, so the error gives both readings."""
+        error = failure({"level": text})
+        assert error.value == text
+        assert f"write it with its letter {fix}" in error.message, error.message
+
     def test_a_range_is_for_list_findings_only(self):
         """A one-value finding does not read 'displaced-expanded' as a range."""
         assert failure({"cord": "displaced-expanded"}).column == "cord"

@@ -199,8 +199,9 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     adjacent vertebrae across a boundary joined by a hyphen or a slash (C7-T1, T12-L1,
     L5-S1) are refused: reports write them for the disc or the junction, and the reader must
     say which region(s) the lesion lies in. Joined by "to" they are a range like any other
-    (T12 to L1 is thoracic and lumbar). ``part`` is in lower case; an error names it as
-    ``written``.
+    (T12 to L1 is thoracic and lumbar). A bare second number lower than the first (T12-1)
+    is refused: it may be T1-T12 or T12-L1, and borrowing the first letter would read the
+    whole thoracic spine. ``part`` is in lower case; an error names it as ``written``.
     """
     try:
         return _named(feature, part, written)
@@ -211,6 +212,9 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     first, last = part[: join.start()], part[join.end() :]
     v1, v2 = VERTEBRA.fullmatch(first), VERTEBRA.fullmatch(last)
     if v1 and v2 and not v2.group(1):
+        readings = _readings(feature, written, join, v1, v2)
+        if readings:
+            raise _fail(feature.id, written, f"does not say which vertebra {v2.group(2)} is: write it with its letter ({' or '.join(readings)})")
         last = v1.group(1) + last
         v2 = VERTEBRA.fullmatch(last)
     try:
@@ -225,6 +229,24 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     order = feature.outcomes
     spots = sorted(order.index(v) for v in (*ends[0], *ends[1]))
     return order[spots[0] : spots[-1] + 1]
+
+
+def _readings(feature: Feature, written: str, join: re.Match, v1: re.Match, v2: re.Match) -> list[str]:
+    """What a shorthand whose bare second number is below the first (T12-1) may mean, written
+    out: the same letters (T1-T12) and, after the last vertebra of a region, the next region's
+    (T12-L1). None for a shorthand that counts up (L4-5) or names no vertebra."""
+    number = v2.group(2)
+    if int(number) >= int(v1.group(2)) or v1.group(0) not in feature.alias:
+        return []
+    sep = join.group().strip()
+    sep = f" {sep} " if sep == "to" else sep
+    letters = written[: len(v1.group(1))]
+    readings = [f"{letters}{number}{sep}{letters}{v1.group(2)}"] if v1.group(1) + number in feature.alias else []
+    # a lower number across a boundary is always in the next region (T12 and L1, never T1 and C0)
+    ahead = [m.group(1) for m in map(VERTEBRA.fullmatch, feature.alias) if m and m.group(2) == number and _across_a_boundary(feature, v1, m)]
+    if ahead:
+        readings.append(f"{written[: join.start()]}{sep}{ahead[0].upper() if letters[:1].isupper() else ahead[0]}{number}")
+    return readings
 
 
 def _across_a_boundary(feature: Feature, *ends: re.Match) -> bool:
