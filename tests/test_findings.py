@@ -309,6 +309,11 @@ class TestBadValues:
         assert "lumbr" in error.message
         assert "did you mean 'lumbar'?" in error.message
 
+    @pytest.mark.parametrize(("column", "text", "value"), [("bone_pattern", "blastic", "sclerotic"), ("bone_pattern", "Osteoblastic", "sclerotic"), ("bone_pattern", "osteolytic", "lytic"), ("cord_position", "centric", "central")])
+    def test_other_names_of_a_value(self, column, text, value):
+        """Blastic bone is sclerotic and a centric mass central: read as such, not guessed as 'lytic' or 'eccentric'."""
+        assert parse({column: text}).get(column) == value
+
     def test_value_of_another_column_is_rejected(self):
         """A value that belongs to a different column is not accepted in this one."""
         error = failure({"csf": "expanded"})
