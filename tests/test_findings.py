@@ -309,6 +309,18 @@ class TestBadValues:
         assert "lumbr" in error.message
         assert "did you mean 'lumbar'?" in error.message
 
+    @pytest.mark.parametrize(("column", "text"), [("cord", "decompressed"), ("cord", "non-compressed"), ("cord", "Uncompressed"), ("cord", "displaced compressed")])
+    def test_a_value_behind_a_prefix_is_another_word_not_a_typo(self, column, text):
+        """'decompressed' is not a misspelt 'compressed' (the emergency sign): no guess, only the allowed values."""
+        error = failure({column: text})
+        assert "did you mean" not in error.message
+        assert "(allowed: expanded, displaced, compressed, normal)" in error.message
+
+    @pytest.mark.parametrize(("column", "text", "guess"), [("enhancement", "nodule", "mural_nodule"), ("bone_pattern", "trabeculae", "coarse_trabeculae"), ("cord", "ompressed", "compressed")])
+    def test_a_value_named_by_its_last_word_or_a_letter_short_is_still_guessed(self, column, text, guess):
+        """A whole word in front ('mural_') makes a name shorter, not another word; one lost letter is a typo."""
+        assert f"did you mean {guess!r}?" in failure({column: text}).message
+
     @pytest.mark.parametrize(("column", "text", "value"), [("bone_pattern", "blastic", "sclerotic"), ("bone_pattern", "Osteoblastic", "sclerotic"), ("bone_pattern", "osteolytic", "lytic"), ("cord_position", "centric", "central")])
     def test_other_names_of_a_value(self, column, text, value):
         """Blastic bone is sclerotic and a centric mass central: read as such, not guessed as 'lytic' or 'eccentric'."""

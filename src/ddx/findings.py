@@ -83,6 +83,22 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return match[0] if match else None
 
 
+def _misspelt(word: str, allowed: Iterable[str]) -> str | None:
+    """The allowed value that ``word`` is a misspelling of, if any. A value with a prefix
+    of two or more letters in front is another word, not a typo: 'decompressed' (or 'nf1 nf2')
+    holds a value after one, and 'eccentric' holds 'centric' after one. A whole word in front
+    of a value is its shorter name ('nodule' for mural_nodule) and is still guessed."""
+    guess = closest(word, allowed)
+    if guess is None:
+        return None
+    if len(word) - len(guess) >= 2 and word.endswith(guess):
+        return None
+    front = guess[: len(guess) - len(word)]
+    if len(front) >= 2 and guess.endswith(word) and front[-1] not in "_ -":
+        return None
+    return guess
+
+
 #: A bad value longer than this is shown cut short in a message (the error
 #: record's ``value`` keeps it whole): no value of features.md comes near it.
 SHOWN = 60
@@ -106,7 +122,7 @@ def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = N
     message = f"{column}: {shown or quoted(raw)} {problem}"
     if allowed is not None:
         allowed = list(allowed)
-        guess = closest(raw.strip().lower(), allowed) if len(raw) <= SHOWN else None
+        guess = _misspelt(raw.strip().lower(), allowed) if len(raw) <= SHOWN else None
         if guess:
             message += f"; did you mean {guess!r}?"
         message += f" (allowed: {', '.join(allowed)})"
