@@ -326,6 +326,13 @@ class TestBadValues:
         """Blastic bone is sclerotic and a centric mass central: read as such, not guessed as 'lytic' or 'eccentric'."""
         assert parse({column: text}).get(column) == value
 
+    @pytest.mark.parametrize(("column", "text", "other"), [("csf", "capped", "csf_cap"), ("csf", "CSF cap", "csf_cap"), ("cord", "oedema", "cord_edema"), ("cord", "eccentric", "cord_position")])
+    def test_a_word_for_a_finding_of_its_own_names_that_finding(self, column, text, other):
+        """A capped CSF space is the CSF cap (csf_cap), not a misspelt 'tapered' (the extradural sign)."""
+        error = failure({column: text})
+        assert "did you mean" not in error.message
+        assert f"; {other} is a finding of its own: " in error.message
+
     def test_value_of_another_column_is_rejected(self):
         """A value that belongs to a different column is not accepted in this one."""
         error = failure({"csf": "expanded"})

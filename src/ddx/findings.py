@@ -117,17 +117,22 @@ PLACEHOLDERS = frozenset({"-", "--", "---", "\u2013", "\u2014", ".", "null", "na
 NOT_ASSESSED_HINT = "; if it was not assessed, write unknown (or leave it out)"
 
 
-def _fail(column: str, raw: str, problem: str, allowed: Iterable[str] | None = None, *, shown: str | None = None) -> FindingError:
-    """The error for a cell; ``shown`` names a value that was not text (True) as the caller gave it."""
+def _fail(
+    column: str, raw: str, problem: str, allowed: Iterable[str] | None = None, *, shown: str | None = None, own: Feature | None = None
+) -> FindingError:
+    """The error for a cell; ``shown`` names a value that was not text (True) as the caller gave
+    it, and ``own`` the finding of its own that the value describes, in place of a guess."""
     message = f"{column}: {shown or quoted(raw)} {problem}"
-    if allowed is not None:
+    guess = None
+    if own is not None:
+        message += f"; {own.id} is a finding of its own: {own.help}"
+    elif allowed is not None and len(raw) <= SHOWN:
         allowed = list(allowed)
-        guess = _misspelt(raw.strip().lower(), allowed) if len(raw) <= SHOWN else None
+        guess = _misspelt(raw.strip().lower(), allowed)
         if guess:
             message += f"; did you mean {guess!r}?"
+    if allowed is not None:
         message += f" (allowed: {', '.join(allowed)})"
-    else:
-        guess = None
     if guess is None and raw.strip().lower() in PLACEHOLDERS:
         message += NOT_ASSESSED_HINT
     return FindingError(column=column, value=raw, message=message)
@@ -299,7 +304,19 @@ def _choice(feature: Feature, text: str, raw: str) -> str:
         return text_us
     if text in feature.alias:
         return feature.alias[text]
-    raise _fail(feature.id, raw, "is not a value", feature.values)
+    raise _fail(feature.id, raw, "is not a value", feature.values, own=_own_finding(feature, text) if feature.kind == "choice" else None)
+
+
+def _own_finding(feature: Feature, word: str) -> Feature | None:
+    """The finding named after this one (csf_cap for csf) that ``word`` describes, if any: the
+    word holds the rest of its name (a capped CSF space, cord oedema) or is one of its values
+    (a cord eccentric). Asked for one-value findings only: a part of a list fails on the way
+    to reading a range (T10-L2), where loading the knowledge for it would be wasted."""
+    for other in default_knowledge().features.values():
+        rest = other.id.removeprefix(feature.id + "_")
+        if rest != other.id and (len(rest) >= 3 and rest in word or other.kind != "yesno" and (word in other.values or word in other.alias)):
+            return other
+    return None
 
 
 def canonical(findings: Findings, knowledge: Knowledge | None = None, *, passthrough: Iterable[str] = ()) -> Findings:
