@@ -333,6 +333,13 @@ class TestBadValues:
         assert "did you mean" not in error.message
         assert f"; {other} is a finding of its own: " in error.message
 
+    @pytest.mark.parametrize(("column", "text", "fix"), [("level", "cervical thoracic", "cervical;thoracic"), ("level", "T12 and L1", "T12;L1"), ("level", "T10-L2 C5", "T10-L2;C5"), ("syndrome", "nf1 nf2", "nf1;nf2"), ("syndrome", "NF1 and VHL", "NF1;VHL")])
+    def test_several_values_without_semicolons_say_how_to_separate_them(self, column, text, fix):
+        """'nf1 nf2' is two syndromes, not a misspelt 'nf2': the error says to separate them with ';'."""
+        error = failure({column: text})
+        assert error.value == text
+        assert error.message == f"{column}: {text!r} holds several values: separate them with ';' ({fix})"
+
     def test_value_of_another_column_is_rejected(self):
         """A value that belongs to a different column is not accepted in this one."""
         error = failure({"csf": "expanded"})

@@ -229,7 +229,7 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     except FindingError:
         join = JOIN.search(part) if feature.ordered else None
         if join is None or not 0 < join.start() < join.end() < len(part):
-            raise
+            raise _unread(feature, written) from None
     first, last = part[: join.start()], part[join.end() :]
     v1, v2 = VERTEBRA.fullmatch(first), VERTEBRA.fullmatch(last)
     if v1 and v2 and not v2.group(1):
@@ -241,7 +241,7 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     try:
         ends = _named(feature, first, written), _named(feature, last, written)
     except FindingError:
-        raise _fail(feature.id, written, "is not a value", feature.values) from None
+        raise _unread(feature, written) from None
     if v1 and v2 and join.group().strip() != "to" and _across_a_boundary(feature, v1, v2):
         a, b = ends[0][-1], ends[1][-1]
         raise _fail(feature.id, written, f"is the junction of {a} and {b}: give the region(s) the lesion lies in ({a}, {b} or {a};{b})")
@@ -250,6 +250,28 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     order = feature.outcomes
     spots = sorted(order.index(v) for v in (*ends[0], *ends[1]))
     return order[spots[0] : spots[-1] + 1]
+
+
+def _unread(feature: Feature, written: str) -> FindingError:
+    """The error for a part of a list that names no value (or range of values)."""
+    several = _several(feature, written)
+    if several:
+        return _fail(feature.id, written, f"holds several values: separate them with ';' ({several})")
+    return _fail(feature.id, written, "is not a value", feature.values)
+
+
+def _several(feature: Feature, written: str) -> str | None:
+    """The part rewritten with ';' when its words, apart from "and", each name values of the list
+    ('nf1 nf2' is nf1;nf2, 'T10-L2 C5' T10-L2;C5), else None: features.md separates them with ';' alone."""
+    words = [w for w in written.split() if w.lower() != "and"]
+    if len(words) < 2:
+        return None
+    try:
+        for word in words:
+            _choices(feature, word.lower(), word)
+    except FindingError:
+        return None
+    return ";".join(words)
 
 
 def _readings(feature: Feature, written: str, join: re.Match, v1: re.Match, v2: re.Match) -> list[str]:
