@@ -402,6 +402,17 @@ class TestIntegers:
         assert len(error.message) < 300
         assert "300,000 characters" in error.message and "allowed: expanded" in error.message
 
+    @pytest.mark.parametrize("text", ["33", "40", "1000"])
+    def test_segments_takes_every_length_of_a_spine_and_more(self, text):
+        """`segments` is an integer >= 1: a lesion of the whole spine (33 vertebrae) and beyond is read."""
+        assert parse({"segments": text}).get("segments") == int(text)
+
+    @pytest.mark.parametrize("text", ["1001", "9" * 20])
+    def test_segments_past_the_tables_says_why_it_is_refused(self, text):
+        """features.md sets segments no upper bound, so a number past the likelihood tables is refused with the reason."""
+        error = failure({"segments": text})
+        assert error.message.endswith("is out of range (allowed: 1-1000): the likelihood tables stop at 1000, and the whole spine is 33 vertebrae long"), error.message
+
     def test_segments_must_be_at_least_one(self):
         """`segments` is an integer >= 1: zero fails."""
         error = failure({"segments": "0"})

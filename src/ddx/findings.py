@@ -29,6 +29,10 @@ WHOLE_NUMBER = re.compile(r"([+-]?)0*([0-9]+?)(?:\.0*)?")
 #: More digits than this is out of any range of features.md, and is said so
 #: before int() is asked (which refuses numbers of thousands of digits).
 MAX_DIGITS = 9
+#: Why a number above a finding's max is refused where features.md sets no upper bound: the
+#: top band of the likelihood tables ends at max, and its label (7-1000) is a key of
+#: likelihoods.csv, so a higher max means relabelling that band there too.
+PAST_THE_TABLES = {"segments": "the likelihood tables stop at {max}, and the whole spine is 33 vertebrae long"}
 
 
 def _pairs(values: Any) -> tuple[tuple[str, Any], ...]:
@@ -183,12 +187,11 @@ def parse_value(feature: Feature, raw: Any) -> Any:
         if whole is None:
             raise _fail(column, str(raw), f"is not a whole number (allowed: {feature.min}-{feature.max})")
         sign, digits = whole.groups()
-        if len(digits) > MAX_DIGITS:
-            raise _fail(column, str(raw), f"is out of range (allowed: {feature.min}-{feature.max})")
-        number = int(sign + digits)
-        if not feature.min <= number <= feature.max:
-            raise _fail(column, str(raw), f"is out of range (allowed: {feature.min}-{feature.max})")
-        return number
+        if len(digits) > MAX_DIGITS or not feature.min <= int(sign + digits) <= feature.max:
+            above = sign != "-" and (len(digits) > MAX_DIGITS or int(digits) > feature.max)
+            why = PAST_THE_TABLES.get(column, "").format(max=feature.max) if above else ""
+            raise _fail(column, str(raw), f"is out of range (allowed: {feature.min}-{feature.max})" + (f": {why}" if why else ""))
+        return int(sign + digits)
     if feature.kind == "choice":
         return _choice(feature, text, str(raw))
     parts = [p.strip() for p in str(raw).replace(",", ";").split(";")]
