@@ -127,11 +127,11 @@ def _fail(
     """The error for a cell; ``shown`` names a value that was not text (True) as the caller gave
     it, and ``own`` the finding of its own that the value describes, in place of a guess."""
     message = f"{column}: {shown or quoted(raw)} {problem}"
+    allowed = None if allowed is None else list(allowed)
     guess = None
     if own is not None:
         message += f"; {own.id} is a finding of its own: {own.help}"
     elif allowed is not None and len(raw) <= SHOWN:
-        allowed = list(allowed)
         guess = _misspelt(raw.strip().lower(), allowed)
         if guess:
             message += f"; did you mean {guess!r}?"
@@ -280,7 +280,7 @@ def _several(feature: Feature, written: str) -> str | None:
 def _readings(feature: Feature, written: str, join: re.Match, v1: re.Match, v2: re.Match) -> list[str]:
     """What a shorthand whose bare second number is below the first (T12-1) may mean, written
     out: the same letters (T1-T12) and, after the last vertebra of a region, the next region's
-    (T12-L1). None for a shorthand that counts up (L4-5) or names no vertebra."""
+    (T12-L1). Nothing for a shorthand that counts up (L4-5) or names no vertebra."""
     number = v2.group(2)
     if int(number) >= int(v1.group(2)) or v1.group(0) not in feature.alias:
         return []
