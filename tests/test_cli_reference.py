@@ -196,3 +196,23 @@ def test_explain_markdown_in_capitals():
     result = run("explain", "schwannoma", "--format", "MARKDOWN")
     assert result.exit_code == 0, result.output
     assert result.output == run("explain", "schwannoma", "--format", "markdown").output
+
+
+def test_a_prior_reads_the_same_in_entities_explain_and_an_assessment_without_findings():
+    """An assessment without findings gives the priors it starts from; `ddx entities` and the
+    card show each, and each compartment's share, as `ddx assess` does (assessment.percent),
+    never a rounding apart."""
+    import ddx
+    from ddx.assessment import percent
+
+    listing = run("entities").output.splitlines()
+    start = ddx.assess({})
+    for c in start.compartments:
+        count = sum(e.compartment == c.id for e in KB.entities)
+        assert f"({count} entities, {percent(c.probability)} of the prior)" in "\n".join(listing), c.id
+    for c in start.candidates:
+        shown = percent(c.probability)
+        row = next(line for line in listing if line.startswith(c.id + " "))
+        assert row.split()[-2] == shown, (c.id, row)
+        card = run("explain", c.id, "--no-sources").output.splitlines()[1]
+        assert f"prior {shown} " in card, (c.id, card)

@@ -453,10 +453,6 @@ def _ratio_text(ratio: float) -> str:
     return f"x{_times(ratio)[:-1]}" if ratio >= 1 else f"/{_times(1 / ratio)[:-1]}"
 
 
-def _pct1(p: float) -> str:
-    return f"{p:.1%}"
-
-
 def _prob(p: float) -> str:
     return f"{p:.4g}"
 
@@ -593,7 +589,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     lines = [
         _heading_line(e, color),
         f"{paint('Compartment:', 'bold', color)} {paint(COMPARTMENT_NAMES[e.compartment], 'cyan', color)}"
-        f"   prior {_pct1(card.prior)} (data {_pct1(card.data_prior.probability)}: {_provenance(card.data_prior)})",
+        f"   prior {percent(card.prior)} (data {card.data_prior.probability:.1%}: {_provenance(card.data_prior)})",
     ]
     if e.mimic:
         lines.append(f"{paint('Mimic:', 'bold', color)} not a tumour, but it imitates one")
@@ -754,19 +750,19 @@ def render_entities_table(kb: Knowledge, *, color: bool = False) -> str:
     parts = []
     for compartment in COMPARTMENTS:
         group = [r for r in rows if r["compartment"] == compartment]
-        share = sum(r["prior"] for r in group)
+        share = sum(model_prior(kb, r["id"]) for r in group)
         table = [
             [
                 r["id"],
                 r["name"],
                 paint("DON'T MISS", "red", color) if r["dont_miss"] else "",
                 "mimic" if r["mimic"] else "",
-                f"{r['prior']:.1%}",
+                percent(r["prior"]),
                 f"{r['data_prior']:.1%}",
             ]
             for r in group
         ]
-        parts.append(f"{paint(COMPARTMENT_NAMES[compartment], 'bold', color)} ({len(group)} entities, {share:.0%} of the prior)")
+        parts.append(f"{paint(COMPARTMENT_NAMES[compartment], 'bold', color)} ({len(group)} entities, {percent(share)} of the prior)")
         parts.append(
             tabulate(table, headers=["id", "name", "don't miss", "mimic", "prior", "data"], tablefmt="simple", disable_numparse=True, maxcolwidths=[None, 44, None, None, None, None])
         )
