@@ -39,6 +39,12 @@ def scripted(lines):
     return lambda _prompt: next(it, None)
 
 
+def _named(kb, line):
+    """The entity id of one line of the reveal's differential ('  3. Name [don't miss] 10%')."""
+    name = line.split(". ", 1)[1].removesuffix(" <- answer").rsplit(" ", 1)[0].removesuffix(" [don't miss]")
+    return next(e.id for e in kb.entities if e.name == name)
+
+
 def play(args, answers):
     return CliRunner().invoke(cli, ["quiz", "--no-color", *args], input="".join(a + "\n" for a in answers))
 
@@ -311,6 +317,13 @@ class TestPlaying:
         out = []
         run_quiz(kb, case, scripted(["ed", "vertebral_metastasis"]), out.append, color=False)
         assert not any("\x1b[" in line for line in out)
+
+    def test_the_differential_tags_dont_miss_entities_as_the_guide_and_assess_do(self, kb):
+        out = play(["--case", "ED002"], ["ed", "vertebral mets"]).stdout
+        differential = out.split("ddx: compartment")[1].split("What in this case")[0].splitlines()[1:]
+        listed = [line for line in differential if line.strip()]
+        assert listed and all(("[don't miss]" in line) == kb.entity(_named(kb, line)).dont_miss for line in listed)
+        assert "Vertebral / epidural metastasis [don't miss] " in out
 
     def test_help_has_a_worked_example(self):
         result = CliRunner().invoke(cli, ["quiz", "--help"])

@@ -447,9 +447,10 @@ def _times(x: float) -> str:
 
 
 def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int = 5) -> list[str]:
-    """The answer, the source, the trainee's score, ddx's differential and what in the case points to the answer."""
+    """The answer, the source, the trainee's score, ddx's differential (don't-miss entities tagged
+    as the guide and `ddx assess` tag them) and what in the case points to the answer."""
     from .questions import short_name
-    from .render import FLAG_LABELS
+    from .render import DONT_MISS_TAG, FLAG_LABELS
 
     case, a, s = result.case, result.assessment, result.score
     truth = kb.entity(case.diagnosis)
@@ -482,7 +483,8 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     )
     for i, c in enumerate(a.candidates[:top], 1):
         star = " <- answer" if c.id == case.diagnosis else ""
-        lines.append(f"  {i}. {c.name} {percent(c.probability)}{star}")
+        name = paint(f"{c.name} {DONT_MISS_TAG}", "red", color) if c.dont_miss else c.name
+        lines.append(f"  {i}. {name} {percent(c.probability)}{star}")
     reasons = a.candidate(case.diagnosis)
     lines += ["", paint(f"What in this case points to {short_name(truth.name)}:", "bold", color)]
     if reasons.reasons_for:
