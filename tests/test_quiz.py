@@ -149,6 +149,16 @@ class TestAnswers:
         assert "extradural" not in str(info.value)
         assert "intramedullary (im) or intradural extramedullary (idem)" in str(info.value)
 
+    @pytest.mark.parametrize("text", ["subdural", "Sub-dural"])
+    def test_subdural_is_inside_the_dura_outside_the_cord(self, text):
+        """The subdural space lies between the dura and the arachnoid: intradural extramedullary,
+        not across the dura in the epidural space."""
+        assert parse_compartment(text) == "intradural_extramedullary"
+
+    def test_a_typo_of_subdural_is_not_sent_across_the_dura(self):
+        with pytest.raises(AnswerError, match="did you mean 'subdural'"):
+            parse_compartment("subdral")
+
     def test_intradural_in_the_quiz_is_asked_again_with_both_compartments(self):
         result = play(["--seed", "7"], ["intradural"])
         assert "did you mean 'extradural'" not in result.stdout

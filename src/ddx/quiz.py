@@ -33,8 +33,9 @@ COMPARTMENT_SHORTHANDS = {
     "idem": "intradural_extramedullary",
     "ed": "extradural",
 }
-#: Other words for a compartment that a trainee may type.
-COMPARTMENT_SYNONYMS = {"epidural": "extradural"}
+#: Other words for a compartment that a trainee may type (the subdural space lies inside the
+#: dura, outside the cord).
+COMPARTMENT_SYNONYMS = {"epidural": "extradural", "subdural": "intradural_extramedullary"}
 
 TOP = 3
 
@@ -226,7 +227,7 @@ def _either_compartment(word: str) -> str:
 
 
 def parse_compartment(text: str) -> str:
-    """A compartment id from an id, a name, a shorthand (im, idem, ed) or 'epidural', hyphens
+    """A compartment id from an id, a name, a shorthand (im, idem, ed), 'epidural' or 'subdural', hyphens
     and spaces as the reader likes; 'intradural' or 'extramedullary' alone is refused with the two
     compartments it could mean, and a typo gets a suggestion."""
     key = _squash(text)
