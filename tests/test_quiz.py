@@ -477,3 +477,12 @@ class TestStoppingKeepsWhatWasRead:
         assert "kept: #1 vertebral_metastasis" in result.stdout
         assert "top 3: vertebral_metastasis: right (your #1)" in result.stdout
         assert "score 2/2" in result.stdout
+
+    @pytest.mark.parametrize("last", [["q"], []])
+    def test_the_kept_picks_keep_the_numbers_they_were_given(self, last):
+        """A pick kept as #2 is scored as the trainee's #2, not moved up to #1 because the
+        pick before it was never read."""
+        result = play(["--case", "ED002"], ["ed", "sarcoma, vertebral mets", *last])
+        assert "kept: #2 vertebral_metastasis" in result.stdout
+        assert "top 3: #2 vertebral_metastasis: right (your #2)" in result.stdout
+        assert "score 2/2" in result.stdout

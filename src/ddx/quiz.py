@@ -58,9 +58,10 @@ STOPPED = "you stopped"
 
 class Ended(Exception):
     """No more answers this round: ``reason`` is END_OF_INPUT or STOPPED; ``picks`` the
-    diagnoses already read when it came (they are scored)."""
+    diagnoses already read when it came, each at the place the trainee gave it (None for a
+    pick not read): they are scored at those places."""
 
-    def __init__(self, reason: str, picks: tuple[str, ...] = ()):
+    def __init__(self, reason: str, picks: tuple[str | None, ...] = ()):
         super().__init__(reason)
         self.reason = reason
         self.picks = picks
@@ -109,11 +110,13 @@ class Score:
 @attrs.frozen
 class QuizResult:
     """One round: the trainee's answers, their score, ddx's assessment, and ``ended``: why the
-    answers stopped short (END_OF_INPUT or STOPPED), None when both were given."""
+    answers stopped short (END_OF_INPUT or STOPPED), None when both were given. ``picks`` are
+    in the trainee's order; when the round ended while a pick was asked again, that pick's
+    place is None (so the picks after it keep their numbers)."""
 
     case: QuizCase
     compartment: str | None
-    picks: tuple[str, ...]
+    picks: tuple[str | None, ...]
     score: Score
     assessment: Assessment
     ended: str | None = None
@@ -298,7 +301,7 @@ def read_picks(text: str, kb: Knowledge, top: int = TOP, compartment: str | None
     return _once(read_pick(part, kb, compartment) for part in parts)
 
 
-def score(case: QuizCase, compartment: str | None, picks: tuple[str, ...], a: Assessment) -> Score:
+def score(case: QuizCase, compartment: str | None, picks: tuple[str | None, ...], a: Assessment) -> Score:
     ids = [c.id for c in a.candidates]
     return Score(
         compartment_right=None if compartment is None else compartment == case.compartment,
@@ -381,7 +384,7 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str | None = None
         try:
             line = _line(ask, say, question, PICKS_HELP)
         except Ended as exc:
-            raise Ended(exc.reason, tuple(p.entity for p in picks if p.entity is not None)) from None
+            raise Ended(exc.reason, _placed(picks)) from None
         if "," in line or ";" in line:
             try:
                 picks = read_picks(line, kb, compartment=compartment)
@@ -393,6 +396,15 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str | None = None
             picks = _once((*picks[:n], *picks[n + 1 :]))
         else:
             say("  name at least one diagnosis; try again")
+
+
+def _placed(picks: tuple[Pick, ...]) -> tuple[str | None, ...]:
+    """The entities read, each at its place in the trainee's list (None for a pick not read),
+    up to the last one read."""
+    places = [p.entity for p in picks]
+    while places and places[-1] is None:
+        places.pop()
+    return tuple(places)
 
 
 def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool = False, label: str = "") -> QuizResult:
@@ -416,7 +428,7 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     say("  (findings not listed were not described: unknown, not absent)")
     say("")
     compartment: str | None = None
-    picks: tuple[str, ...] = ()
+    picks: tuple[str | None, ...] = ()
     ended = None
     try:
         compartment = _ask(ask, say, COMPARTMENT_QUESTION, parse_compartment, COMPARTMENT_HELP)
@@ -447,6 +459,13 @@ def _times(x: float) -> str:
     return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
 
 
+def _picks_text(picks: tuple[str | None, ...]) -> str:
+    """'a, b, c', or '#2 b, #3 c' when a pick before them was not read (the numbers scored)."""
+    if None not in picks:
+        return ", ".join(p for p in picks if p)
+    return ", ".join(f"#{n} {p}" for n, p in enumerate(picks, 1) if p)
+
+
 def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int = 5) -> list[str]:
     """The answer, the source, the trainee's score, ddx's differential (don't-miss entities tagged
     as the guide and `ddx assess` tag them) and what in the case points to the answer."""
@@ -472,7 +491,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
         )
         if result.picks:
             where = f"your #{s.rank}" if s.rank else "not in your top 3"
-            lines.append(f"     top {TOP}: {', '.join(result.picks)}: {_mark(s.rank is not None, color)} ({where})")
+            lines.append(f"     top {TOP}: {_picks_text(result.picks)}: {_mark(s.rank is not None, color)} ({where})")
         else:
             lines.append(f"     top {TOP}: none given ({result.ended})")
         lines.append(f"     score {s.points}/2")
