@@ -216,3 +216,10 @@ def test_a_prior_reads_the_same_in_entities_explain_and_an_assessment_without_fi
         assert row.split()[-2] == shown, (c.id, row)
         card = run("explain", c.id, "--no-sources").output.splitlines()[1]
         assert f"prior {shown} " in card, (c.id, card)
+
+
+def test_explain_does_not_repeat_a_long_unknown_name_in_full():
+    result = run("explain", "q" * 5_000)
+    assert result.exit_code == 2
+    assert "(5,000 characters)" in result.output
+    assert max(len(line) for line in result.output.splitlines()) < 300

@@ -173,6 +173,12 @@ class TestQuestions:
         assert sorted(QUESTION.findall(result.stdout)) == ["cord", "csf"]
         assert "Compartment: Intradural extramedullary" in result.stdout
 
+    def test_a_very_long_answer_is_echoed_and_quoted_cut_short(self, kb):
+        result = CliRunner().invoke(cli, ["guide", "--no-color", "--cord", "displaced"], input="y" * 200_000 + "\nq\n")
+        assert result.exit_code == 0
+        assert max(len(line) for line in result.stdout.splitlines()) < 400
+        assert result.stdout.count("(200,000 characters)") == 2  # the echo and the message
+
     def test_running_summary_after_each_answer(self, kb):
         result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input="displaced\nwidened\n")
         assert re.search(r"  -> (Intradural extramedullary|Intramedullary|Extradural) \d+% \| ", result.stdout)

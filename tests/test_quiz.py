@@ -486,3 +486,23 @@ class TestStoppingKeepsWhatWasRead:
         assert "kept: #2 vertebral_metastasis" in result.stdout
         assert "top 3: #2 vertebral_metastasis: right (your #2)" in result.stdout
         assert "score 2/2" in result.stdout
+
+
+class TestLongAnswers:
+    """A very long answer is echoed and quoted cut short, as the guide quotes a long value."""
+
+    LONG = "x" * 200_000
+
+    @pytest.mark.parametrize("answers", [[LONG], ["ed", LONG, LONG], ["ed", f"{LONG}, myeloma", LONG]])
+    def test_no_line_repeats_a_long_answer_in_full(self, answers):
+        result = play(["--case", "ED002"], answers)
+        assert result.exit_code == 0
+        assert max(len(line) for line in result.stdout.splitlines()) < 400
+        assert "(200,000 characters)" in result.stdout
+        assert "Answer:" in result.stdout
+
+    def test_an_answer_of_any_usual_length_is_echoed_whole(self):
+        name = "Demyelination / myelitis (MS, NMOSD, MOGAD, transverse myelitis)"
+        picks = f"{name}, Spinal dural arteriovenous fistula (venous congestive myelopathy), Spinal cord ependymoma"
+        result = play(["--case", "IM034"], ["im", picks])
+        assert f") {picks}\n" in result.stdout

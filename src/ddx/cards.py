@@ -23,6 +23,7 @@ import attrs
 
 from .assessment import percent
 from .engine import finding_vector
+from .findings import quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, name_key, outcome_text
 from .render import DISCLAIMER, paint
@@ -54,7 +55,7 @@ class UnknownEntityError(LookupError):
         super().__init__(self.message())
 
     def message(self, noun: str = "a known entity") -> str:
-        text = f"{self.text.strip()!r} is not {noun}" + (" on its own" if self.ambiguous else "")
+        text = f"{quoted(self.text.strip())} is not {noun}" + (" on its own" if self.ambiguous else "")
         if self.candidates:
             text += f"; did you mean {_either(self.candidates)}?"
         return text + " (`ddx entities` lists them)"

@@ -492,17 +492,25 @@ def shows_on_stderr(err: bool) -> bool:
     return err or (_isatty(sys.stdin) and not _isatty(sys.stdout))
 
 
+#: A piped answer longer than this is echoed cut short (findings.quoted): three full names,
+#: the longest answer a reader types, come to about 200 characters.
+ECHOED = 300
+
+
 def _dialogue(err: bool, colored: bool):
     """(ask, say) for an interactive command: lines to stdout (stderr with err), answers from stdin.
 
     ask(prompt) reads one line and returns None at end of input. When the
     answers come from a pipe they are echoed after the prompt, so a scripted
-    session prints as a readable transcript. A byte-order mark that an editor
-    put before the first answer of a file is not part of that answer. A
-    reader at a terminal whose stdout is redirected sees the dialogue on
-    stderr, and stdout gets its transcript, each prompt with its answer. A
-    stderr whose reader has gone is written no more; the dialogue goes on.
+    session prints as a readable transcript (an answer longer than ECHOED
+    as its start and its length). A byte-order mark that an editor put
+    before the first answer of a file is not part of that answer. A reader
+    at a terminal whose stdout is redirected sees the dialogue on stderr,
+    and stdout gets its transcript, each prompt with its answer. A stderr
+    whose reader has gone is written no more; the dialogue goes on.
     """
+    from .findings import quoted
+
     first = True
     on_stderr = shows_on_stderr(err)
     transcript = on_stderr and not err
@@ -536,9 +544,9 @@ def _dialogue(err: bool, colored: bool):
             first = False
             line = line.removeprefix("\ufeff")
         if not _isatty(sys.stdin):
-            show(line)
+            show(quoted(line, str, ECHOED))
         if transcript:
-            click.echo(f"{prompt.rstrip()} {line}")
+            click.echo(f"{prompt.rstrip()} {quoted(line, str, ECHOED)}")
         return line
 
     return ask, say

@@ -108,10 +108,11 @@ def _misspelt(word: str, allowed: Iterable[str]) -> str | None:
 SHOWN = 60
 
 
-def quoted(raw: str, show: Callable[[str], str] = repr) -> str:
-    """A cell's text quoted for a message by ``show``, cut short past SHOWN characters (the
-    cut is made in the text itself, so that an escape is never split, and its length counted there)."""
-    return show(raw) if len(raw) <= SHOWN else f"{show(raw[:SHOWN])}... ({len(raw):,} characters)"
+def quoted(raw: str, show: Callable[[str], str] = repr, longest: int = SHOWN) -> str:
+    """A cell's text quoted for a message by ``show``, cut to its first SHOWN characters and
+    its length when it is longer than ``longest`` (the cut is made in the text itself, so
+    that an escape is never split, and its length counted there)."""
+    return show(raw) if len(raw) <= longest else f"{show(raw[:SHOWN])}... ({len(raw):,} characters)"
 
 
 #: What sheets write for "not assessed" that features.md does not list among the

@@ -21,7 +21,7 @@ import attrs
 
 from .assessment import Assessment, percent
 from .errors import DdxError, FindingError
-from .findings import Findings, format_value, parse_findings
+from .findings import Findings, format_value, parse_findings, quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
 from .render import paint
 
@@ -240,9 +240,9 @@ def parse_compartment(text: str) -> str:
     if key in accepted:
         return accepted[key][0]
     if key in AMBIGUOUS_COMPARTMENTS:
-        raise AnswerError(f"{text.strip()!r} is not one compartment: it could be {_either_compartment(key)}")
+        raise AnswerError(f"{quoted(text.strip())} is not one compartment: it could be {_either_compartment(key)}")
     guess = difflib.get_close_matches(key, [*accepted, *AMBIGUOUS_COMPARTMENTS], n=1, cutoff=0.6)
-    message = f"{text.strip()!r} is not a compartment"
+    message = f"{quoted(text.strip())} is not a compartment"
     if guess and guess[0] in AMBIGUOUS_COMPARTMENTS:
         raise AnswerError(f"{message}; {guess[0]} alone could be {_either_compartment(guess[0])}")
     if guess:
@@ -272,7 +272,7 @@ def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
     except UnknownEntityError as exc:
         inside = [c for c in exc.candidates if exc.ambiguous and kb.entity(c).compartment == compartment]
         if len(inside) == 1:
-            return Pick(text.strip(), inside[0], note=f"{text.strip()!r} read as {inside[0]}, the one in the compartment you chose")
+            return Pick(text.strip(), inside[0], note=f"{quoted(text.strip())} read as {inside[0]}, the one in the compartment you chose")
         return Pick(text.strip(), problem=exc.message("a diagnosis"))
 
 
@@ -380,7 +380,7 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str | None = None
         if kept:
             say(f"  kept: {', '.join(kept)}")
         n = bad[0]
-        question = f"Your top {TOP}: pick {n + 1} instead of {picks[n].text!r}? (Enter drops it; a list with commas replaces all) "
+        question = f"Your top {TOP}: pick {n + 1} instead of {quoted(picks[n].text)}? (Enter drops it; a list with commas replaces all) "
         try:
             line = _line(ask, say, question, PICKS_HELP)
         except Ended as exc:
