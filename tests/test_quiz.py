@@ -506,3 +506,47 @@ class TestLongAnswers:
         picks = f"{name}, Spinal dural arteriovenous fistula (venous congestive myelopathy), Spinal cord ependymoma"
         result = play(["--case", "IM034"], ["im", picks])
         assert f") {picks}\n" in result.stdout
+
+
+class TestNamesWithCommas:
+    """A name's own commas, inside its parenthesis, do not split it into picks."""
+
+    NAME = "Demyelination / myelitis (MS, NMOSD, MOGAD, transverse myelitis)"
+
+    def test_a_full_name_with_commas_in_its_parenthesis_is_one_pick(self, kb):
+        assert parse_picks(self.NAME, kb) == ("demyelination",)
+        assert parse_picks(f"ependymoma; {self.NAME}, astrocytoma", kb) == ("ependymoma", "demyelination", "astrocytoma")
+
+    def test_the_name_the_reveal_prints_can_be_typed(self):
+        result = play(["--case", "IM034"], ["im", self.NAME])
+        assert "at most 3" not in result.stdout
+        assert f"Answer: {self.NAME} [demyelination]" in result.stdout
+        assert "top 3: demyelination: right (your #1)" in result.stdout
+
+    def test_a_full_name_typed_for_one_pick_replaces_that_pick_only(self):
+        result = play(["--case", "IM034"], ["im", "ependymoma, sarcoma", self.NAME])
+        assert "top 3: ependymoma, demyelination: right (your #2)" in result.stdout
+
+    def test_an_unclosed_parenthesis_does_not_swallow_the_picks_after_it(self, kb):
+        assert parse_picks("astrocytoma (pilocytic, ependymoma", kb) == ("astrocytoma", "ependymoma")
+
+
+class TestPicksWithoutCommas:
+    """Picks typed with spaces between them are one name that names no diagnosis: the quiz says to
+    separate them with commas."""
+
+    def test_space_separated_picks_are_told_to_use_commas(self, kb):
+        (pick,) = read_picks("meningioma schwannoma neurofibroma", kb)
+        assert pick.entity is None
+        assert "separate picks with commas" in pick.problem
+        assert "meningioma, schwannoma, neurofibroma" in pick.problem
+
+    def test_the_hint_is_given_in_the_quiz_and_the_list_then_read(self):
+        result = play(["--case", "ID013"], ["idem", "meningioma schwannoma", "meningioma, schwannoma"])
+        assert "separate picks with commas" in result.stdout
+        assert "top 3: meningioma, schwannoma" in result.stdout
+
+    @pytest.mark.parametrize("text", ["spinal meningioma", "xyzzy meningioma", "vertebral mets"])
+    def test_no_hint_for_words_that_do_not_each_name_a_diagnosis(self, kb, text):
+        picks = read_picks(text, kb)
+        assert all("separate picks" not in (p.problem or "") for p in picks)

@@ -264,7 +264,8 @@ def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
     """One name read as `ddx explain` reads it (cards.find_entity: id, name, alias or
     abbreviation, British spelling), kept with its problem when it names no one diagnosis.
     A name that fits several ('mets') is read as the one of them in the ``compartment`` the
-    trainee committed to, when there is exactly one."""
+    trainee committed to, when there is exactly one; words that each name a different
+    diagnosis ('meningioma schwannoma') are picks to separate with commas."""
     from .cards import UnknownEntityError, find_entity
 
     try:
@@ -273,7 +274,25 @@ def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
         inside = [c for c in exc.candidates if exc.ambiguous and kb.entity(c).compartment == compartment]
         if len(inside) == 1:
             return Pick(text.strip(), inside[0], note=f"{quoted(text.strip())} read as {inside[0]}, the one in the compartment you chose")
+        apart = _word_by_word(text, kb)
+        if apart:
+            return Pick(text.strip(), problem=f"{quoted(text.strip())} names {len(apart)} diagnoses: separate picks with commas ({', '.join(apart)})")
         return Pick(text.strip(), problem=exc.message("a diagnosis"))
+
+
+def _word_by_word(text: str, kb: Knowledge) -> tuple[str, ...]:
+    """The diagnoses the words of ``text`` name one by one, when there are several and each
+    names a different one; else ()."""
+    from .cards import UnknownEntityError, find_entity
+
+    words = text.split()
+    if len(words) < 2:
+        return ()
+    try:
+        named = tuple(find_entity(kb, w).id for w in words)
+    except UnknownEntityError:
+        return ()
+    return named if len(set(named)) == len(named) else ()
 
 
 def _once(picks) -> tuple[Pick, ...]:
@@ -289,11 +308,25 @@ def _once(picks) -> tuple[Pick, ...]:
     return tuple(out)
 
 
+def split_names(text: str) -> list[str]:
+    """A line of picks cut at its commas and semicolons, but not at those inside parentheses,
+    so that a name such as 'Demyelination / myelitis (MS, NMOSD, ...)' stays whole (with a
+    parenthesis left open, at every one)."""
+    parts, start, depth = [], 0, 0
+    for i, char in enumerate(text):
+        depth = max(0, depth + {"(": 1, ")": -1}.get(char, 0))
+        if char in ",;" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts if depth == 0 else text.replace(";", ",").split(",")
+
+
 def read_picks(text: str, kb: Knowledge, top: int = TOP, compartment: str | None = None) -> tuple[Pick, ...]:
-    """Each name of a comma-separated line read on its own, best first, so that one name
-    that cannot be read does not lose the others; a line that is no list of 1 to ``top``
-    names raises AnswerError."""
-    parts = [p for p in text.replace(";", ",").split(",") if p.strip()]
+    """Each name of a comma-separated line (split_names) read on its own, best first, so that
+    one name that cannot be read does not lose the others; a line that is no list of 1 to
+    ``top`` names raises AnswerError."""
+    parts = [p for p in split_names(text) if p.strip()]
     if not parts:
         raise AnswerError(f"name 1 to {top} diagnoses, best first, separated by commas")
     if len(parts) > top:
@@ -385,7 +418,7 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str | None = None
             line = _line(ask, say, question, PICKS_HELP)
         except Ended as exc:
             raise Ended(exc.reason, _placed(picks)) from None
-        if "," in line or ";" in line:
+        if len(split_names(line)) > 1:
             try:
                 picks = read_picks(line, kb, compartment=compartment)
             except AnswerError as exc:
