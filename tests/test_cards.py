@@ -230,6 +230,69 @@ def test_a_minor_word_or_a_word_of_an_alias_names_no_entity(kb, text):
         find_entity(kb, text)
 
 
+@pytest.mark.parametrize(
+    "text, could_be",
+    [
+        ("conus", {"myxopapillary_ependymoma"}),
+        ("cauda", {"paraganglioma"}),
+        ("dural", {"dural_av_fistula"}),
+        ("malignant", {"mpnst"}),
+        ("aggressive", {"hemangioma"}),
+        ("fibrous", {"solitary_fibrous_tumor"}),
+        ("venous", {"dural_av_fistula"}),
+        ("myelopathy", {"dural_av_fistula"}),
+        ("malformation", {"cavernous_malformation"}),
+        ("cavernous", {"cavernous_malformation"}),
+        ("bone cyst", {"aneurysmal_bone_cyst"}),
+        ("bone tumour", {"giant_cell_tumor"}),
+        ("cyst", {"aneurysmal_bone_cyst", "arachnoid_cyst", "epidermoid_dermoid"}),
+        ("solitary", {"solitary_fibrous_tumor", "myeloma_plasmacytoma"}),
+    ],
+)
+def test_a_place_a_property_or_a_kind_of_lesion_alone_names_no_entity(kb, text, could_be):
+    """'conus', 'malignant' or 'bone cyst' say where or what kind, not which: they are refused
+    with what they could mean, and marked generic so that nothing reads them as a pick."""
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    assert set(info.value.candidates) == could_be
+    assert info.value.generic
+    assert f"{text!r} is not a known entity on its own; did you mean " in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("dural fistula", "dural_av_fistula"),
+        ("dural AV fistula", "dural_av_fistula"),
+        ("filum ependymoma", "myxopapillary_ependymoma"),
+        ("aneurysmal", "aneurysmal_bone_cyst"),
+        ("giant cell", "giant_cell_tumor"),
+        ("epidural abscess", "epidural_abscess"),
+        ("vertebral mets", "vertebral_metastasis"),
+        ("myxopapillary", "myxopapillary_ependymoma"),
+    ],
+)
+def test_a_place_or_a_property_beside_a_word_that_names_the_entity_still_names_it(kb, text, expected):
+    assert find_entity(kb, text).id == expected
+
+
+def test_an_av_malformation_is_not_read_as_a_cavernoma(kb):
+    """An AVM is no cavernous malformation: only the 'AV' of it points anywhere (to the dural AV fistula)."""
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, "AV malformation")
+    assert "cavernous_malformation" not in info.value.candidates
+    assert info.value.candidates == ("dural_av_fistula",)
+
+
+@pytest.mark.parametrize("text", ["glio", "glioma", "Glioma"])
+def test_a_start_of_a_stem_fits_as_the_whole_stem_does(kb, text):
+    """'glio' starts the glioma of ganglio-glioma as it starts the glioma of the astrocytoma's
+    name: both are refused alike, with both."""
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    assert set(info.value.candidates) == {"astrocytoma", "ganglioglioma"} and info.value.ambiguous
+
+
 def test_a_start_found_only_in_aliases_is_suggested_not_taken(kb):
     """A start found only in an alias ('cavernous angio') is offered, not taken; the alias in full is taken."""
     assert "cavernous angioma" in kb.entity("cavernous_malformation").aliases

@@ -550,3 +550,21 @@ class TestPicksWithoutCommas:
     def test_no_hint_for_words_that_do_not_each_name_a_diagnosis(self, kb, text):
         picks = read_picks(text, kb)
         assert all("separate picks" not in (p.problem or "") for p in picks)
+
+
+class TestWordsThatNameNoDiagnosis:
+    """A place, a property or a kind of lesion is no pick, whatever the compartment chosen."""
+
+    def test_places_and_adjectives_are_not_scored(self):
+        result = play(["--case", "ID024"], ["idem", "conus, cauda, malignant"])
+        assert "'conus' is not a diagnosis on its own" in result.stdout
+        assert "'malignant' is not a diagnosis on its own" in result.stdout
+        assert "top 3: none given (end of input)" in result.stdout and "score 1/2" in result.stdout
+
+    @pytest.mark.parametrize(
+        "text, compartment",
+        [("cyst", "extradural"), ("solitary", "extradural"), ("conus", "intradural_extramedullary"), ("epidural", "extradural")],
+    )
+    def test_the_compartment_does_not_turn_a_generic_word_into_a_pick(self, kb, text, compartment):
+        (pick,) = read_picks(text, kb, compartment=compartment)
+        assert pick.entity is None and "on its own" in pick.problem

@@ -44,18 +44,21 @@ class UnknownEntityError(LookupError):
     """Text that names no entity, or several: with the entities it could mean.
 
     ``ambiguous`` is true when the text fits several entities rather than
-    being a misspelling; ``guess`` is the first candidate, if any.
+    being a misspelling; ``generic`` when its words only say where the lesion
+    is or what kind it is (GENERIC_WORDS), so that no reading of it, however
+    narrowed, names an entity; ``guess`` is the first candidate, if any.
     """
 
-    def __init__(self, text: str, candidates: tuple[str, ...] = (), *, ambiguous: bool = False):
+    def __init__(self, text: str, candidates: tuple[str, ...] = (), *, ambiguous: bool = False, generic: bool = False):
         self.text = text
         self.candidates = tuple(candidates)
         self.ambiguous = ambiguous
+        self.generic = generic
         self.guess = self.candidates[0] if self.candidates else None
         super().__init__(self.message())
 
     def message(self, noun: str = "a known entity") -> str:
-        text = f"{quoted(self.text.strip())} is not {noun}" + (" on its own" if self.ambiguous else "")
+        text = f"{quoted(self.text.strip())} is not {noun}" + (" on its own" if self.ambiguous or self.generic else "")
         if self.candidates:
             text += f"; did you mean {_either(self.candidates)}?"
         return text + " (`ddx entities` lists them)"
@@ -80,6 +83,27 @@ class Spelling:
 
 #: Words left out of an abbreviation ("GCTB": giant cell tumour of bone).
 _MINOR_WORDS = frozenset({"of", "the", "or", "and", "a"})
+#: Words of names that say where a lesion is, what it is like or what kind of lesion it is,
+#: but not which (in name_key form): 'conus', 'malignant', 'bone cyst' name no entity, so a
+#: start or words of a name are read as naming one only beside a word not listed here.
+GENERIC_WORDS = frozenset(
+    {
+        # places
+        "spinal", "spine", "cord", "vertebral", "vertebra", "body", "bone", "osseous", "disc",
+        "epidural", "extradural", "intradural", "subdural", "intramedullary", "extramedullary",
+        "dural", "dura", "arachnoid", "subarachnoid", "csf", "conus", "cauda", "equina", "filum",
+        "terminale", "craniocervical", "cervical", "thoracic", "lumbar", "sacral", "sacrum",
+        "sacrococcygeal", "nerve", "root", "sheath", "midline", "peripheral", "paraspinal",
+        # properties
+        "malignant", "benign", "aggressive", "typical", "atypical", "fibrous", "venous",
+        "arterial", "arteriovenous", "vascular", "congestive", "cavernous", "capillary", "diffuse", "primary",
+        "secondary", "conventional", "solitary", "multiple", "metastatic", "transverse", "free",
+        "cystic", "solid",
+        # kinds of lesion
+        "tumor", "neoplasm", "lesion", "mass", "cyst", "malformation", "myelopathy", "disease",
+        "syndrome", "compression",
+    }
+)
 #: A start of a name must be at least this long to name it.
 MIN_START = 4
 #: How close (difflib ratio) a misspelling must be to be suggested.
@@ -121,14 +145,16 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     one entity, or an alias from entities.toml names an entity in full; so
     does a start of at least MIN_START letters of one of them, or words that
     start words of its id or name ("abscess", "pilocytic"; see _fits), when no
-    other entity's spelling shares them. A start or words found only in
-    aliases are suggested, not taken: an alias is a phrase ("metastatic spinal
-    cord compression"), and a word of it ("cord compression") names no
-    entity. Anything else raises
-    UnknownEntityError with every entity it could mean: those whose
-    spellings start with it, have words it fits or abbreviate to it ("PNST":
-    three nerve sheath tumours), else the closest misspellings. Nothing
-    ambiguous is guessed.
+    other entity's spelling shares them and one of them says which entity it
+    is, not only where or what kind (GENERIC_WORDS: "conus", "malignant" and
+    "bone cyst" name none). A start or words found only in aliases are
+    suggested, not taken: an alias is a phrase ("metastatic spinal cord
+    compression"), and a word of it ("cord compression") names no entity.
+    Anything else raises UnknownEntityError with every entity it could mean:
+    those whose spellings start with it, have words it fits or abbreviate to
+    it ("PNST": three nerve sheath tumours), else those that its telling
+    words fit one by one, else the closest misspellings. Nothing ambiguous is
+    guessed.
     """
     key = name_key(text)
     table = spellings(kb)
@@ -139,21 +165,25 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
         return kb.entity(exact[0])
     if exact:
         raise UnknownEntityError(text, exact, ambiguous=True)
+    words = _typed_words(table, key)
+    every = _entity_words(table)
+    named = _entity_words(s for s in table if not s.alias)
     if len(key) >= MIN_START:
         starts = [s for s in table if s.key.startswith(key)]
         owners = _owners(kb, starts)
-        if len(owners) == 1 and any(not s.alias for s in starts):
+        if len(owners) == 1 and any(not s.alias for s in starts) and _tells(words, every[owners[0]]):
             return kb.entity(owners[0])
         if len(owners) > 1:
-            raise UnknownEntityError(text, owners, ambiguous=True)
-    by_words = _by_words(kb, table, key)
+            raise UnknownEntityError(text, owners, ambiguous=True, generic=not any(_tells(words, every[o]) for o in owners))
+    by_words = _by_words(kb, every, words)
     found = {*by_words, *_abbreviated(table, key)}
     candidates = tuple(i for i in kb.entity_ids if i in found)
-    if len(candidates) == 1 and _by_words(kb, tuple(s for s in table if not s.alias), key) == candidates:
+    generic = bool(by_words) and not any(_tells(words, every[e]) for e in by_words)
+    if len(candidates) == 1 and not generic and _by_words(kb, named, words) == candidates:
         return kb.entity(candidates[0])
     if candidates:
-        raise UnknownEntityError(text, candidates, ambiguous=len(candidates) > 1)
-    raise UnknownEntityError(text, _misspelt(kb, table, key))
+        raise UnknownEntityError(text, candidates, ambiguous=len(candidates) > 1, generic=generic)
+    raise UnknownEntityError(text, _one_by_one(kb, named, words) or _misspelt(kb, table, key))
 
 
 def _owners(kb: Knowledge, matched) -> tuple[str, ...]:
@@ -162,24 +192,54 @@ def _owners(kb: Knowledge, matched) -> tuple[str, ...]:
     return tuple(i for i in kb.entity_ids if i in found)
 
 
-def _fits(fragment: str, word: str) -> bool:
-    """Whether a typed word fits a word of a name: it starts it, or it is the last stem of a
-    compound joined by the combining 'o' (chondro-sarcoma, ganglio-glioma, spondylo-discitis).
-    So 'glioma' fits ganglioglioma but not paraganglioma, and 'men' does not fit 'fragment'."""
-    if word.startswith(fragment):
-        return True
-    return len(fragment) >= MIN_START and word.endswith(fragment) and word[: -len(fragment)].endswith("o")
-
-
-def _by_words(kb: Knowledge, table: tuple[Spelling, ...], key: str) -> tuple[str, ...]:
-    """Entities with every word of ``key`` (3 letters or more, not a minor word) fitting a word
-    of their spellings."""
-    wanted = [w for w in key.split() if len(w) >= 3 and w not in _MINOR_WORDS]
+def _entity_words(table) -> dict[str, set[str]]:
+    """The words of each entity's spellings."""
     words: dict[str, set[str]] = {}
     for s in table:
         words.setdefault(s.entity, set()).update(s.key.split())
-    hits = {e for e, ws in words.items() if wanted and all(any(_fits(w, x) for x in ws) for w in wanted)}
+    return words
+
+
+def _typed_words(table: tuple[Spelling, ...], key: str) -> list[str]:
+    """The words of ``key`` that are read: those of 3 letters or more but the minor words, and,
+    beside others, a shorter one that is a word of some spelling (the 'AV' of 'dural AV
+    fistula'; alone, such a word names an entity only as its alias does)."""
+    typed = key.split()
+    known = {w for s in table for w in s.key.split() if len(w) < 3} if len(typed) > 1 else set()
+    return [w for w in typed if w not in _MINOR_WORDS and (len(w) >= 3 or w in known)]
+
+
+def _fits(fragment: str, word: str) -> bool:
+    """Whether a typed word fits a word of a name: it starts it, or it starts a stem of a
+    compound after the combining 'o' (chondro-sarcoma, ganglio-glioma, spondylo-discitis); a
+    word of one or two letters only fits itself. So 'glio' and 'glioma' fit ganglioglioma but
+    not paraganglioma, and 'men' does not fit 'fragment'."""
+    if len(fragment) < 3:
+        return fragment == word
+    if word.startswith(fragment):
+        return True
+    return len(fragment) >= MIN_START and any(word[i - 1] == "o" and word.startswith(fragment, i) for i in range(1, len(word)))
+
+
+def _tells(words: list[str], entity_words: set[str]) -> bool:
+    """Whether some typed word fits a word of the entity that is not generic: the words say
+    which entity, not only where it is or what kind."""
+    return any(_fits(w, x) for w in words for x in entity_words if x not in GENERIC_WORDS)
+
+
+def _by_words(kb: Knowledge, every: dict[str, set[str]], words: list[str]) -> tuple[str, ...]:
+    """Entities with every typed word fitting one of their words."""
+    hits = {e for e, ws in every.items() if words and all(any(_fits(w, x) for x in ws) for w in words)}
     return tuple(i for i in kb.entity_ids if i in hits)
+
+
+def _one_by_one(kb: Knowledge, named: dict[str, set[str]], words: list[str]) -> tuple[str, ...]:
+    """For words that together fit no entity, the entities whose ids and names each telling
+    word fits on its own ('AV malformation': the AV of the dural AV fistula, not the
+    cavernous malformation)."""
+    if len(words) < 2:
+        return ()
+    return tuple(e for e in kb.entity_ids if any(_tells([w], named.get(e, set())) for w in words))
 
 
 def _abbreviated(table: tuple[Spelling, ...], key: str) -> set[str]:

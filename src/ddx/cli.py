@@ -355,7 +355,9 @@ def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) 
 
     ENTITY is an id from `ddx entities`, the entity's name or an alias, or a
     word of them that fits one entity only ('abscess', 'pilocytic'); a word
-    that fits several ('sarcoma') is refused with all of them. The card
+    that fits several ('sarcoma'), or one that only says where the lesion is
+    or what kind ('conus', 'malignant', 'cyst'), is refused with what it
+    could mean. The card
     gives the compartment, whether it is a don't-miss and why, the typical
     patient and level (from the card and from the numbers), the findings that
     favour and disfavour it with their likelihood ratios against the rest of
@@ -620,7 +622,8 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     (im, idem or ed, or its name), then your top 3 diagnoses, best first,
     comma-separated (ids as `ddx entities` lists them; names, aliases,
     abbreviations such as MPNST, British spellings, unambiguous starts and
-    words that fit one diagnosis only work too; a name that fits several is
+    words that fit one diagnosis only work too, but not a place or an
+    adjective alone, such as 'conus' or 'malignant'; a name that fits several is
     read as the one in the compartment you chose, if only one is, and a pick
     that still cannot be read, such as 'sarcoma', is asked for again on its
     own, with what it could mean, the other picks kept). Only then does ddx

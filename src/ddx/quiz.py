@@ -271,7 +271,7 @@ def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
     try:
         return Pick(text.strip(), find_entity(kb, text).id)
     except UnknownEntityError as exc:
-        inside = [c for c in exc.candidates if exc.ambiguous and kb.entity(c).compartment == compartment]
+        inside = [c for c in exc.candidates if exc.ambiguous and not exc.generic and kb.entity(c).compartment == compartment]
         if len(inside) == 1:
             return Pick(text.strip(), inside[0], note=f"{quoted(text.strip())} read as {inside[0]}, the one in the compartment you chose")
         apart = _word_by_word(text, kb)
