@@ -281,12 +281,12 @@ def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
 
 
 def _word_by_word(text: str, kb: Knowledge) -> tuple[str, ...]:
-    """The diagnoses the words of ``text`` name one by one, when there are several and each
-    names a different one; else ()."""
+    """The diagnoses the words of ``text`` name one by one, when there are 2 to TOP of them
+    and each names a different one; else ()."""
     from .cards import UnknownEntityError, find_entity
 
     words = text.split()
-    if len(words) < 2:
+    if not 2 <= len(words) <= TOP:
         return ()
     try:
         named = tuple(find_entity(kb, w).id for w in words)
