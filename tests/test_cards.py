@@ -293,6 +293,74 @@ def test_a_start_of_a_stem_fits_as_the_whole_stem_does(kb, text):
     assert set(info.value.candidates) == {"astrocytoma", "ganglioglioma"} and info.value.ambiguous
 
 
+@pytest.mark.parametrize(
+    "text, associated",
+    [
+        ("VHL", {"hemangioblastoma"}),
+        ("von Hippel-Lindau disease", {"hemangioblastoma"}),
+        ("NF2", {"ependymoma", "meningioma", "schwannoma"}),
+        ("NF-1", {"astrocytoma", "neurofibroma", "mpnst"}),
+        ("neurofibromatosis", {"astrocytoma", "neurofibroma", "mpnst", "ependymoma", "meningioma", "schwannoma"}),
+    ],
+)
+def test_a_syndrome_points_to_the_entities_associated_with_it(kb, text, associated):
+    """VHL is no misspelling of 'VH' (the vertebral haemangioma): it is the syndrome of the haemangioblastoma."""
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    assert set(info.value.candidates) == associated
+    assert "is a syndrome" in str(info.value) and "associated with it" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text, compartments",
+    [
+        ("extradural", ["extradural"]),
+        ("Intradural extramedullary", ["intradural_extramedullary"]),
+        ("intramedullary", ["intramedullary"]),
+        ("intradural", ["intramedullary", "intradural_extramedullary"]),
+        ("subdural", ["intradural_extramedullary"]),
+    ],
+)
+def test_a_compartment_is_said_to_be_one_with_where_its_entities_are_listed(kb, text, compartments):
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    message = str(info.value)
+    count = sum(e.compartment in compartments for e in kb.entities)
+    assert "compartment" in message and f"`ddx entities` lists {'its' if len(compartments) == 1 else 'their'} {count} entities" in message
+    assert info.value.candidates == () and "did you mean" not in message
+
+
+@pytest.mark.parametrize("text", ["lipoma", "spinal AVM", "syrinx"])
+def test_a_short_or_different_word_is_not_suggested_a_lesion_it_merely_resembles(kb, text):
+    """'lipoma' is two letters from 'glioma' and 'spinal AVM' shares its 'spinal' with ten
+    names: neither is a misspelling of them."""
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    assert info.value.candidates == () and "did you mean" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text, meant", [("glyoma", "astrocytoma"), ("chordma", "chordoma"), ("spinal menigioma", "meningioma"), ("AVF", "dural_av_fistula")]
+)
+def test_a_one_letter_slip_in_a_short_word_is_still_suggested(kb, text, meant):
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    assert info.value.candidates == (meant,)
+
+
+def test_explain_says_a_compartment_is_one():
+    result = CliRunner().invoke(cli, ["explain", "extradural"])
+    assert result.exit_code == 2
+    assert "'extradural' is a compartment, not a known entity" in result.output
+    assert "meningioma" not in result.output
+
+
+def test_explain_points_a_syndrome_to_its_entity():
+    result = CliRunner().invoke(cli, ["explain", "VHL"])
+    assert result.exit_code == 2
+    assert "'hemangioblastoma'" in result.output and "'hemangioma'" not in result.output
+
+
 def test_a_start_found_only_in_aliases_is_suggested_not_taken(kb):
     """A start found only in an alias ('cavernous angio') is offered, not taken; the alias in full is taken."""
     assert "cavernous angioma" in kb.entity("cavernous_malformation").aliases

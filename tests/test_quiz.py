@@ -568,3 +568,11 @@ class TestWordsThatNameNoDiagnosis:
     def test_the_compartment_does_not_turn_a_generic_word_into_a_pick(self, kb, text, compartment):
         (pick,) = read_picks(text, kb, compartment=compartment)
         assert pick.entity is None and "on its own" in pick.problem
+
+    @pytest.mark.parametrize(
+        "text, compartment, says",
+        [("VHL", "intramedullary", "is a syndrome"), ("extradural", "extradural", "is a compartment, not a diagnosis")],
+    )
+    def test_a_syndrome_or_a_compartment_is_said_to_be_one_and_not_scored(self, kb, text, compartment, says):
+        (pick,) = read_picks(text, kb, compartment=compartment)
+        assert pick.entity is None and says in pick.problem

@@ -46,22 +46,42 @@ class UnknownEntityError(LookupError):
     ``ambiguous`` is true when the text fits several entities rather than
     being a misspelling; ``generic`` when its words only say where the lesion
     is or what kind it is (GENERIC_WORDS), so that no reading of it, however
-    narrowed, names an entity; ``guess`` is the first candidate, if any.
+    narrowed, names an entity; ``what`` says what it names instead (a
+    compartment, a syndrome), ``lead`` what the candidates are to it and
+    ``listed`` where the entities are listed; ``guess`` is the first
+    candidate, if any.
     """
 
-    def __init__(self, text: str, candidates: tuple[str, ...] = (), *, ambiguous: bool = False, generic: bool = False):
+    def __init__(
+        self,
+        text: str,
+        candidates: tuple[str, ...] = (),
+        *,
+        ambiguous: bool = False,
+        generic: bool = False,
+        what: str = "",
+        lead: str = "",
+        listed: str = "`ddx entities` lists them",
+    ):
         self.text = text
         self.candidates = tuple(candidates)
         self.ambiguous = ambiguous
         self.generic = generic
+        self.what = what
+        self.lead = lead
+        self.listed = listed
         self.guess = self.candidates[0] if self.candidates else None
         super().__init__(self.message())
 
     def message(self, noun: str = "a known entity") -> str:
-        text = f"{quoted(self.text.strip())} is not {noun}" + (" on its own" if self.ambiguous or self.generic else "")
+        text = f"{quoted(self.text.strip())} is "
+        if self.what:
+            text += f"{self.what}, not {noun}"
+        else:
+            text += f"not {noun}" + (" on its own" if self.ambiguous or self.generic else "")
         if self.candidates:
-            text += f"; did you mean {_either(self.candidates)}?"
-        return text + " (`ddx entities` lists them)"
+            text += f"; did you mean {self.lead}{_either(self.candidates)}?"
+        return text + f" ({self.listed})"
 
     def __str__(self) -> str:
         return self.args[0]
@@ -96,18 +116,37 @@ GENERIC_WORDS = frozenset(
         "sacrococcygeal", "nerve", "root", "sheath", "midline", "peripheral", "paraspinal",
         # properties
         "malignant", "benign", "aggressive", "typical", "atypical", "fibrous", "venous",
-        "arterial", "arteriovenous", "vascular", "congestive", "cavernous", "capillary", "diffuse", "primary",
-        "secondary", "conventional", "solitary", "multiple", "metastatic", "transverse", "free",
-        "cystic", "solid",
+        "arterial", "arteriovenous", "vascular", "congestive", "cavernous", "capillary",
+        "diffuse", "primary", "secondary", "conventional", "solitary", "multiple", "metastatic",
+        "transverse", "free", "cystic", "solid",
         # kinds of lesion
         "tumor", "neoplasm", "lesion", "mass", "cyst", "malformation", "myelopathy", "disease",
         "syndrome", "compression",
     }
 )
+#: Words for where a lesion is (name_key form), with the compartments each names.
+COMPARTMENT_WORDS = {
+    **{name_key(c): (c,) for c in COMPARTMENTS},
+    **{name_key(name): (c,) for c, name in COMPARTMENT_NAMES.items()},
+    "intradural": ("intramedullary", "intradural_extramedullary"),
+    "extramedullary": ("intradural_extramedullary", "extradural"),
+    "subdural": ("intradural_extramedullary",),
+}
+#: The syndromes of the entities' associations: each one's name and how a reader writes it
+#: (name_key form, without the words of SYNDROME_FILLER).
+SYNDROMES = {
+    "nf1": ("neurofibromatosis type 1", ("nf1", "nf 1", "neurofibromatosis", "neurofibromatosis 1")),
+    "nf2": ("neurofibromatosis type 2", ("nf2", "nf 2", "neurofibromatosis", "neurofibromatosis 2")),
+    "vhl": ("von Hippel-Lindau disease", ("vhl", "von hippel lindau")),
+}
+SYNDROME_FILLER = frozenset({"type", "disease", "syndrome"})
 #: A start of a name must be at least this long to name it.
 MIN_START = 4
-#: How close (difflib ratio) a misspelling must be to be suggested.
+#: How close (difflib ratio) a misspelling must be to be suggested; a word shorter than
+#: LONG_TYPO letters must also be one edit away at most (one letter more, less, changed or
+#: swapped), and one of 3 letters or fewer, an abbreviation, only a letter short (see _slip).
 TYPO_CUTOFF = 0.75
+LONG_TYPO = 7
 
 _SPELLINGS: dict[int, tuple[Knowledge, tuple[Spelling, ...]]] = {}
 
@@ -152,8 +191,8 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     compression"), and a word of it ("cord compression") names no entity.
     Anything else raises UnknownEntityError with every entity it could mean:
     those whose spellings start with it, have words it fits or abbreviate to
-    it ("PNST": three nerve sheath tumours), else those that its telling
-    words fit one by one, else the closest misspellings. Nothing ambiguous is
+    it ("PNST": three nerve sheath tumours), else the closest misspellings,
+    else those that its telling words fit one by one. Nothing ambiguous is
     guessed.
     """
     key = name_key(text)
@@ -165,6 +204,7 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
         return kb.entity(exact[0])
     if exact:
         raise UnknownEntityError(text, exact, ambiguous=True)
+    _refuse_a_compartment_or_a_syndrome(kb, text, key)
     words = _typed_words(table, key)
     every = _entity_words(table)
     named = _entity_words(s for s in table if not s.alias)
@@ -183,7 +223,24 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
         return kb.entity(candidates[0])
     if candidates:
         raise UnknownEntityError(text, candidates, ambiguous=len(candidates) > 1, generic=generic)
-    raise UnknownEntityError(text, _one_by_one(kb, named, words) or _misspelt(kb, table, key))
+    raise UnknownEntityError(text, _misspelt(kb, table, key, words) or _one_by_one(kb, named, words))
+
+
+def _refuse_a_compartment_or_a_syndrome(kb: Knowledge, text: str, key: str) -> None:
+    """Raise UnknownEntityError saying what ``key`` names when it is a compartment (with where
+    its entities are listed) or a syndrome (with the entities associated with it)."""
+    compartments = COMPARTMENT_WORDS.get(key)
+    if compartments:
+        names = " or ".join(COMPARTMENT_NAMES[c].lower() for c in compartments)
+        what = "a compartment" if key in (name_key(c) for c in compartments) else f"a place in the {names} compartment"
+        count = sum(e.compartment in compartments for e in kb.entities)
+        raise UnknownEntityError(text, what=what, listed=f"`ddx entities` lists {'its' if len(compartments) == 1 else 'their'} {count} entities")
+    bare = " ".join(w for w in key.split() if w not in SYNDROME_FILLER)
+    named = [s for s, (_, written) in SYNDROMES.items() if bare in written]
+    if named:
+        associated = tuple(e.id for e in kb.entities if set(e.associations) & set(named))
+        what = f"a syndrome ({' or '.join(SYNDROMES[s][0] for s in named)})"
+        raise UnknownEntityError(text, associated, what=what, lead="an entity associated with it: ")
 
 
 def _owners(kb: Knowledge, matched) -> tuple[str, ...]:
@@ -222,9 +279,9 @@ def _fits(fragment: str, word: str) -> bool:
 
 
 def _tells(words: list[str], entity_words: set[str]) -> bool:
-    """Whether some typed word fits a word of the entity that is not generic: the words say
-    which entity, not only where it is or what kind."""
-    return any(_fits(w, x) for w in words for x in entity_words if x not in GENERIC_WORDS)
+    """Whether some typed word, not itself generic, fits a word of the entity that is not
+    generic: the words say which entity, not only where it is or what kind."""
+    return any(_fits(w, x) for w in words if w not in GENERIC_WORDS for x in entity_words if x not in GENERIC_WORDS)
 
 
 def _by_words(kb: Knowledge, every: dict[str, set[str]], words: list[str]) -> tuple[str, ...]:
@@ -249,23 +306,61 @@ def _abbreviated(table: tuple[Spelling, ...], key: str) -> set[str]:
     return {s.entity for s in table if key in "".join(w[0] for w in s.key.split() if w not in _MINOR_WORDS)}
 
 
-def _misspelt(kb: Knowledge, table: tuple[Spelling, ...], key: str) -> tuple[str, ...]:
-    """The entities whose spelling (else one word of it) is closest to ``key``."""
+def _misspelt(kb: Knowledge, table: tuple[Spelling, ...], key: str, words: list[str]) -> tuple[str, ...]:
+    """The entities whose spelling (else one word of it, not a generic one) is closest to
+    ``key``, among those it could be a slip of (_slip). A spelling is one only when it is a
+    letter away or each typed word that tells which entity (``words`` but the generic ones)
+    fits or is a slip of one of its words: 'AV malformation' is no slip of 'cavernous
+    malformation', though most of its letters are."""
+    telling = [w for w in words if w not in GENERIC_WORDS]
     full: dict[str, set[str]] = {}
-    words: dict[str, set[str]] = {}
+    singles: dict[str, set[str]] = {}
     for s in table:
-        full.setdefault(s.key, set()).add(s.entity)
-        for w in s.key.split():
-            if len(w) >= MIN_START:
-                words.setdefault(w, set()).add(s.entity)
-    for targets in (full, words):
-        close = difflib.get_close_matches(key, list(targets), n=8, cutoff=TYPO_CUTOFF)
+        theirs = s.key.split()
+        if _one_edit(key, s.key) or all(any(_fits(w, x) or _slip(w, x) for x in theirs) for w in telling):
+            full.setdefault(s.key, set()).add(s.entity)
+        for w in theirs:
+            if len(w) >= MIN_START and w not in GENERIC_WORDS:
+                singles.setdefault(w, set()).add(s.entity)
+    for targets in (full, singles):
+        close = [t for t in difflib.get_close_matches(key, list(targets), n=8, cutoff=TYPO_CUTOFF) if _slip(key, t)]
         if close:
             best = difflib.SequenceMatcher(None, key, close[0]).ratio()
             near = [t for t in close if difflib.SequenceMatcher(None, key, t).ratio() >= best - 0.05]
             found = set().union(*(targets[t] for t in near))
             return tuple(i for i in kb.entity_ids if i in found)
     return ()
+
+
+def _slip(typed: str, meant: str) -> bool:
+    """Whether ``typed`` may be a slip of ``meant``: close (TYPO_CUTOFF) and, if shorter than
+    LONG_TYPO, one edit away; an abbreviation of 3 letters or fewer only with one of its
+    letters left out ('AVF' for 'DAVF', not 'VHL' for 'VH')."""
+    matcher = difflib.SequenceMatcher(None, typed, meant)
+    if matcher.real_quick_ratio() < TYPO_CUTOFF or matcher.ratio() < TYPO_CUTOFF:
+        return False
+    if len(typed) <= 3:
+        return any(meant[:i] + meant[i + 1 :] == typed for i in range(len(meant)))
+    return len(typed) >= LONG_TYPO or _one_edit(typed, meant)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` is ``b`` but for one letter added, removed, changed or swapped with the next."""
+    return abs(len(a) - len(b)) <= 1 and _edits(a, b) <= 1
+
+
+def _edits(a: str, b: str) -> int:
+    """The fewest letters added, removed, changed or swapped with the next to turn ``a`` into ``b``."""
+    before, row = None, list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+    return row[-1]
 
 
 # ---------------------------------------------------------------------------
