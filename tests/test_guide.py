@@ -80,6 +80,13 @@ class TestCompartmentPictures:
 
 
 class TestQuestions:
+    @pytest.mark.parametrize("placeholder", ["-", "null"])
+    def test_a_placeholder_is_told_how_to_pass_at_a_prompt(self, kb, placeholder):
+        """A cell's advice ("write unknown") is a keypress at a prompt: Enter or skip."""
+        result = CliRunner().invoke(cli, ["guide", "--no-color"], input=f"{placeholder}\nq\n")
+        assert "press Enter or type skip" in result.stdout
+        assert "write unknown" not in result.stdout
+
     def test_each_question_names_its_column_and_lists_yes_no(self, kb):
         assert prompt(kb.features["cord"]).startswith("[cord] Is the cord expanded, displaced, compressed or normal?")
         assert prompt(kb.features["csf_cap"]).rstrip().endswith("(yes/no)")

@@ -16,12 +16,14 @@ import attrs
 
 from .assessment import Assessment, NextFinding, percent, standing
 from .errors import FindingError
-from .findings import Findings, format_value, parse_value
+from .findings import NOT_ASSESSED_HINT, Findings, format_value, parse_value
 from .knowledge import COMPARTMENT_NAMES, Feature, Knowledge
 from .render import FLAG_LABELS, paint
 
 #: Answers that end the read (the full assessment is still shown).
 STOP = frozenset({"q", "quit", "stop", "exit", "done"})
+#: What a refused placeholder ('-', 'null') is told here, where a cell's "write unknown" is a keypress.
+PASS_HINT = "; if it was not assessed, press Enter or type skip"
 #: Answers that explain the question (the meaning of each value) and ask it again; '?'
 #: is help here, though a data cell of '?' means unknown (findings.UNKNOWN).
 HELP = frozenset({"h", "help", "?"})
@@ -218,7 +220,8 @@ def _ask_one(feature: Feature, ask: Ask, say: Say) -> tuple[str, Any] | None:
         try:
             return text, parse_value(feature, text)
         except FindingError as exc:
-            say(f"  {exc.message.split(': ', 1)[-1]}")
+            problem = exc.message.split(": ", 1)[-1]
+            say(f"  {problem.replace(NOT_ASSESSED_HINT, PASS_HINT)}")
 
 
 def status(step: Step) -> str:
