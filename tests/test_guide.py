@@ -345,7 +345,8 @@ class TestDialogueStreams:
     def test_a_reader_at_a_terminal_whose_stdout_is_a_file_sees_the_dialogue_on_stderr(self, kb, monkeypatch):
         from ddx import cli as cli_module
 
-        monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream is sys.stdin)
+        monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream in (sys.stdin, sys.stderr))
+        monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: stream is sys.stdout)
         first = answers_for(kb, IDEM, 1)[0]
         result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input=f"{first}\n")
         assert result.exit_code == 0
@@ -353,6 +354,20 @@ class TestDialogueStreams:
         # stdout keeps the transcript: each prompt with its answer, and the final table
         assert re.search(rf"^\[\w+\] .*\? {first}$", result.stdout, re.M)
         assert "Compartment:" in result.stdout and "candidate" in result.stdout
+
+    @pytest.mark.parametrize("terminal, to_a_file", [(("stdin", "stderr"), False), (("stdin",), True)])
+    def test_a_pipe_or_a_redirected_stderr_keeps_the_dialogue_on_stdout_once(self, kb, monkeypatch, terminal, to_a_file):
+        """| tee log (stdout a pipe), or 2>&1 > log / 2>/dev/null (stderr no terminal): the dialogue
+        stays on stdout, written once, as before."""
+        from ddx import cli as cli_module
+
+        monkeypatch.setattr(cli_module, "_isatty", lambda stream: any(stream is getattr(sys, name) for name in terminal))
+        monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: to_a_file)
+        first = answers_for(kb, IDEM, 1)[0]
+        result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input=f"{first}\n")
+        assert result.exit_code == 0
+        assert result.stdout.count("Guided read:") == 1 and len(QUESTION.findall(result.stdout)) == 1
+        assert "Guided read:" not in result.stderr
 
     def test_a_narrow_terminal_is_wrapped_not_a_crash(self, monkeypatch):
         import os

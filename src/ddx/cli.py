@@ -475,9 +475,13 @@ def _fit(text: str, err: bool) -> str:
     import textwrap
 
     stream = sys.stderr if err else sys.stdout
-    if not (hasattr(stream, "isatty") and stream.isatty()):
+    if not _isatty(stream):
         return text
-    width = max(shutil.get_terminal_size().columns - 1, MIN_WIDTH)
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        columns = shutil.get_terminal_size().columns
+    width = max(columns - 1, MIN_WIDTH)
     out = []
     for line in text.split("\n"):
         if len(line) <= width:
@@ -490,8 +494,22 @@ def _fit(text: str, err: bool) -> str:
 
 def shows_on_stderr(err: bool) -> bool:
     """Whether an interactive command talks on stderr: asked to (err), or a reader at a terminal
-    whose stdout goes to a file or a pipe, who would otherwise answer questions not shown."""
-    return err or (_isatty(sys.stdin) and not _isatty(sys.stdout))
+    (stdin and stderr) whose stdout goes to a file, who would otherwise answer questions not
+    shown. A pipe (| tee log) still gets the dialogue on stdout, as the reader sees it."""
+    return err or (_isatty(sys.stdin) and _isatty(sys.stderr) and _to_a_file(sys.stdout))
+
+
+def _to_a_file(stream) -> bool:
+    """Whether ``stream`` writes to a file or a device other than a terminal: not a pipe or a socket."""
+    import stat
+
+    if stream is None or _isatty(stream):
+        return False
+    try:
+        mode = os.fstat(stream.fileno()).st_mode
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+    return not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode))
 
 
 #: A piped answer longer than this is echoed cut short (findings.quoted): three full names,
@@ -575,7 +593,8 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     json the record of `ddx assess --format json` gains "guide": each
     question with its answer and status (answered, skipped, stopped for the
     one 'q' was typed at, or end_of_input for the one the input ended on),
-    and why the read stopped.
+    and why the read stopped. Answered at a terminal with stdout sent to a
+    file, the questions show on stderr and the file gets the transcript.
 
     \b
     Examples:
@@ -604,8 +623,8 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
         say("")
         table = render_table(result.assessment, top=top, color=colored)
         if shows_on_stderr(False):
-            click.echo(table, err=True, color=colored)
             click.echo(render_table(result.assessment, top=top))
+            _tell(lambda: click.echo(table, err=True, color=colored))
         else:
             click.echo(table, color=colored)
 
@@ -633,7 +652,8 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     scoring what was given. Without --seed or --case a case is drawn at random and
     its seed is shown, so you can replay it; --rounds plays several
     different cases (at most as many as ship with ddx), each headed by what
-    replays it.
+    replays it. Played at a terminal with stdout sent to a file, the
+    questions show on stderr and the file gets the transcript.
 
     \b
     Examples:
