@@ -319,6 +319,8 @@ def test_a_syndrome_points_to_the_entities_associated_with_it(kb, text, associat
         ("intramedullary", ["intramedullary"]),
         ("intradural", ["intramedullary", "intradural_extramedullary"]),
         ("subdural", ["intradural_extramedullary"]),
+        ("IDEM", ["intradural_extramedullary"]),
+        ("im", ["intramedullary"]),
     ],
 )
 def test_a_compartment_is_said_to_be_one_with_where_its_entities_are_listed(kb, text, compartments):
@@ -457,3 +459,40 @@ def test_kb_check_reports_a_number_citing_an_unknown_source(kb_copy):
     assert result.exit_code == 2
     assert f"likelihoods.csv:{row + 1}: source 'NO_SUCH_SOURCE' is not in sources.toml" in result.output
 
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Malignant peripheral nerve sheath tumo", "mpnst"),
+        ("Spinal cord cavernous malformatio", "cavernous_malformation"),
+        ("Spinal dural arteriovenous fi", "dural_av_fistula"),
+        ("cavernous_malf", "cavernous_malformation"),
+        ("solitary_fibrous", "solitary_fibrous_tumor"),
+    ],
+)
+def test_a_long_start_of_one_name_or_a_start_of_an_id_names_it_though_its_words_are_generic(kb, text, expected):
+    """Three words of one name, or an id being typed, say which entity, whatever the words."""
+    assert find_entity(kb, text).id == expected
+
+
+@pytest.mark.parametrize("text", ["spinal dural", "cavernous malf", "malignant"])
+def test_a_short_start_of_generic_words_is_suggested_not_taken(kb, text):
+    with pytest.raises(UnknownEntityError):
+        find_entity(kb, text)
+
+
+def test_the_syndromes_are_the_values_of_the_syndrome_finding(kb):
+    from ddx.cards import _syndromes
+
+    feature = kb.features["syndrome"]
+    assert set(_syndromes(kb)) == {v for v in feature.values if v != feature.exclusive}
+
+
+def test_more_words_than_any_name_has_are_not_read_one_by_one(kb):
+    """A line of thousands of words is refused without reading each word against every entity."""
+    from ddx.cards import _one_by_one
+
+    named = {e.id: {"spinal", "meningioma"} for e in kb.entities}
+    assert _one_by_one(kb, named, ["meningioma", "spinal", "cord"]) == ()
+    assert _one_by_one(kb, named, ["meningioma", "spinal"])

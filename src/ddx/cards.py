@@ -25,7 +25,7 @@ from .assessment import percent
 from .engine import finding_vector
 from .findings import quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
-from .knowledge.records import GRADES, name_key, outcome_text
+from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS, GRADES, name_key, outcome_text
 from .render import DISCLAIMER, paint
 
 #: Sections of the feature schema that describe the patient and the site:
@@ -124,24 +124,31 @@ GENERIC_WORDS = frozenset(
         "syndrome", "compression",
     }
 )
-#: Words for where a lesion is (name_key form), with the compartments each names.
+#: Words for where a lesion is (name_key form), with the compartments each names: the quiz's
+#: words for a compartment, but 'epidural', which starts the names of entities a reader may
+#: look up ('epidural abscess').
 COMPARTMENT_WORDS = {
     **{name_key(c): (c,) for c in COMPARTMENTS},
     **{name_key(name): (c,) for c, name in COMPARTMENT_NAMES.items()},
-    "intradural": ("intramedullary", "intradural_extramedullary"),
-    "extramedullary": ("intradural_extramedullary", "extradural"),
-    "subdural": ("intradural_extramedullary",),
+    **{name_key(w): (c,) for w, c in COMPARTMENT_SHORTHANDS.items()},
+    **{name_key(w): (c,) for w, c in COMPARTMENT_SYNONYMS.items() if w != "epidural"},
+    **{name_key(w): cs for w, cs in AMBIGUOUS_COMPARTMENTS.items()},
 }
-#: The syndromes of the entities' associations: each one's name and how a reader writes it
-#: (name_key form, without the words of SYNDROME_FILLER).
-SYNDROMES = {
-    "nf1": ("neurofibromatosis type 1", ("nf1", "nf 1", "neurofibromatosis", "neurofibromatosis 1")),
-    "nf2": ("neurofibromatosis type 2", ("nf2", "nf 2", "neurofibromatosis", "neurofibromatosis 2")),
-    "vhl": ("von Hippel-Lindau disease", ("vhl", "von hippel lindau")),
+#: The names of the syndromes of the entities' associations and how a reader writes them
+#: (name_key form, without the words of SYNDROME_FILLER); a syndrome features.toml adds is
+#: read by its id.
+SYNDROME_NAMES = {
+    "nf1": ("neurofibromatosis type 1", ("nf 1", "neurofibromatosis", "neurofibromatosis 1")),
+    "nf2": ("neurofibromatosis type 2", ("nf 2", "neurofibromatosis", "neurofibromatosis 2")),
+    "vhl": ("von Hippel-Lindau disease", ("von hippel lindau",)),
 }
 SYNDROME_FILLER = frozenset({"type", "disease", "syndrome"})
 #: A start of a name must be at least this long to name it.
 MIN_START = 4
+#: A start of one entity's name this many words long names it even when its words are all
+#: generic ('malignant peripheral nerve sheath tumo'); a shorter one ('spinal dural') must
+#: hold a word that tells which entity.
+WHOLE_START = 3
 #: How close (difflib ratio) a misspelling must be to be suggested; a word shorter than
 #: LONG_TYPO letters must also be one edit away at most (one letter more, less, changed or
 #: swapped), and one of 3 letters or fewer, an abbreviation, only a letter short (see _slip).
@@ -211,7 +218,8 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     if len(key) >= MIN_START:
         starts = [s for s in table if s.key.startswith(key)]
         owners = _owners(kb, starts)
-        if len(owners) == 1 and any(not s.alias for s in starts) and _tells(words, every[owners[0]]):
+        if len(owners) == 1 and any(not s.alias for s in starts) and (
+                _tells(words, every[owners[0]]) or len(key.split()) >= WHOLE_START or _typed_id(text, owners[0], starts)):
             return kb.entity(owners[0])
         if len(owners) > 1:
             raise UnknownEntityError(text, owners, ambiguous=True, generic=not any(_tells(words, every[o]) for o in owners))
@@ -226,21 +234,43 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     raise UnknownEntityError(text, _misspelt(kb, table, key, words) or _one_by_one(kb, named, words))
 
 
+def _typed_id(text: str, entity: str, starts: list[Spelling]) -> bool:
+    """Whether ``text`` is written as an id (with '_') and starts the entity's id ('cavernous_malf')."""
+    return "_" in text and any(s.key == name_key(entity) for s in starts)
+
+
 def _refuse_a_compartment_or_a_syndrome(kb: Knowledge, text: str, key: str) -> None:
     """Raise UnknownEntityError saying what ``key`` names when it is a compartment (with where
     its entities are listed) or a syndrome (with the entities associated with it)."""
     compartments = COMPARTMENT_WORDS.get(key)
     if compartments:
         names = " or ".join(COMPARTMENT_NAMES[c].lower() for c in compartments)
-        what = "a compartment" if key in (name_key(c) for c in compartments) else f"a place in the {names} compartment"
+        if key in (name_key(c) for c in compartments):
+            what = "a compartment"
+        elif key in (name_key(w) for w in COMPARTMENT_SHORTHANDS):
+            what = f"a compartment ({names})"
+        else:
+            what = f"a place in the {names} compartment"
         count = sum(e.compartment in compartments for e in kb.entities)
         raise UnknownEntityError(text, what=what, listed=f"`ddx entities` lists {'its' if len(compartments) == 1 else 'their'} {count} entities")
     bare = " ".join(w for w in key.split() if w not in SYNDROME_FILLER)
-    named = [s for s, (_, written) in SYNDROMES.items() if bare in written]
+    syndromes = _syndromes(kb)
+    named = [s for s, (_, written) in syndromes.items() if bare in written]
     if named:
         associated = tuple(e.id for e in kb.entities if set(e.associations) & set(named))
-        what = f"a syndrome ({' or '.join(SYNDROMES[s][0] for s in named)})"
+        what = f"a syndrome ({' or '.join(syndromes[s][0] for s in named)})"
         raise UnknownEntityError(text, associated, what=what, lead="an entity associated with it: ")
+
+
+def _syndromes(kb: Knowledge) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each syndrome value of the syndrome finding (not its 'none'): its name and how it is written."""
+    feature = kb.features.get("syndrome")
+    values = [v for v in feature.values if v != feature.exclusive] if feature is not None else list(SYNDROME_NAMES)
+    out = {}
+    for v in values:
+        name, written = SYNDROME_NAMES.get(v, (v, ()))
+        out[v] = (name, (name_key(v), *written))
+    return out
 
 
 def _owners(kb: Knowledge, matched) -> tuple[str, ...]:
@@ -294,7 +324,7 @@ def _one_by_one(kb: Knowledge, named: dict[str, set[str]], words: list[str]) -> 
     """For words that together fit no entity, the entities whose ids and names each telling
     word fits on its own ('AV malformation': the AV of the dural AV fistula, not the
     cavernous malformation)."""
-    if len(words) < 2:
+    if not 2 <= len(words) <= max(map(len, named.values()), default=0):
         return ()
     return tuple(e for e in kb.entity_ids if any(_tells([w], named.get(e, set())) for w in words))
 

@@ -23,19 +23,11 @@ from .assessment import Assessment, percent
 from .errors import DdxError, FindingError
 from .findings import Findings, format_value, parse_findings, quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
+from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS
 from .render import paint
 
 META = ("case_id", "source_url", "diagnosis", "compartment", "evidence")
 
-#: Shorthands a trainee may type for a compartment (besides the ids and names).
-COMPARTMENT_SHORTHANDS = {
-    "im": "intramedullary",
-    "idem": "intradural_extramedullary",
-    "ed": "extradural",
-}
-#: Other words for a compartment that a trainee may type (the subdural space lies inside the
-#: dura, outside the cord).
-COMPARTMENT_SYNONYMS = {"epidural": "extradural", "subdural": "intradural_extramedullary"}
 
 TOP = 3
 
@@ -206,13 +198,6 @@ def _squash(text: str) -> str:
     """A compartment answer with case, spaces and punctuation gone: 'Intra-dural extramedullary'
     and 'intradural_extramedullary' are one answer."""
     return re.sub(r"[\W_]+", "", text.lower())
-
-
-#: Words that name a side of the dura or of the cord but not one compartment, with the two they could mean.
-AMBIGUOUS_COMPARTMENTS = {
-    "intradural": ("intramedullary", "intradural_extramedullary"),
-    "extramedullary": ("intradural_extramedullary", "extradural"),
-}
 
 
 def _compartment_answers() -> dict[str, tuple[str, str]]:

@@ -14,6 +14,15 @@ COMPARTMENT_NAMES = {
     "intradural_extramedullary": "Intradural extramedullary",
     "extradural": "Extradural",
 }
+#: How a reader may write a compartment besides its id and name: shorthands, other words for
+#: it (the subdural space lies inside the dura, outside the cord), and words that name a side of
+#: the dura or of the cord but not one compartment, with the two they could mean.
+COMPARTMENT_SHORTHANDS = {"im": "intramedullary", "idem": "intradural_extramedullary", "ed": "extradural"}
+COMPARTMENT_SYNONYMS = {"epidural": "extradural", "subdural": "intradural_extramedullary"}
+AMBIGUOUS_COMPARTMENTS = {
+    "intradural": ("intramedullary", "intradural_extramedullary"),
+    "extramedullary": ("intradural_extramedullary", "extradural"),
+}
 FEATURE_KINDS = ("choice", "yesno", "list", "integer")
 GRADES = ("A", "B", "C")
 YES_NO = ("yes", "no")
