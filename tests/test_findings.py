@@ -230,7 +230,6 @@ class TestVertebrae:
             ("L5-1", "(L1-L5 or L5-S1)"),
             ("C7/1", "(C1/C7 or C7/T1)"),
             ("th12 to 1", "(th1 to th12 or th12 to l1)"),
-            ("T8-3", "(T3-T8)"),
         ],
     )
     def test_a_bare_second_number_below_the_first_is_refused_with_the_readings(self, text, fix):
@@ -238,6 +237,16 @@ class TestVertebrae:
         error = failure({"level": text})
         assert error.value == text
         assert f"write it with its letter {fix}" in error.message, error.message
+
+    @pytest.mark.parametrize("text, regions", [("T8-3", ("thoracic",)), ("T12-11", ("thoracic",)), ("L5-4", ("lumbar",))])
+    def test_a_bare_second_number_below_the_first_with_one_reading_is_read(self, text, regions):
+        """L5-4 can only be L4-L5: there is nothing to ask."""
+        assert parse_findings({"level": text}).get("level") == regions
+
+    def test_a_long_cell_of_several_values_is_not_repeated_in_full(self):
+        error = failure({"level": "C5 T1 " * 3000})
+        assert "separate them with ';'" in error.message
+        assert len(error.message) < 400
 
     def test_a_range_is_for_list_findings_only(self):
         """A one-value finding does not read 'displaced-expanded' as a range."""

@@ -225,8 +225,9 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     L5-S1) are refused: reports write them for the disc or the junction, and the reader must
     say which region(s) the lesion lies in. Joined by "to" they are a range like any other
     (T12 to L1 is thoracic and lumbar). A bare second number lower than the first (T12-1)
-    is refused: it may be T1-T12 or T12-L1, and borrowing the first letter would read the
-    whole thoracic spine. ``part`` is in lower case; an error names it as ``written``.
+    is refused when it may be read two ways (T1-T12 or T12-L1: borrowing the first letter
+    would read the whole thoracic spine); with one reading (L5-4, T8-3) it is read as that.
+    ``part`` is in lower case; an error names it as ``written``.
     """
     try:
         return _named(feature, part, written)
@@ -238,7 +239,7 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     v1, v2 = VERTEBRA.fullmatch(first), VERTEBRA.fullmatch(last)
     if v1 and v2 and not v2.group(1):
         readings = _readings(feature, written, join, v1, v2)
-        if readings:
+        if len(readings) > 1 or (readings and v1.group(1) + v2.group(2) not in feature.alias):
             raise _fail(feature.id, written, f"does not say which vertebra {v2.group(2)} is: write it with its letter ({' or '.join(readings)})")
         last = v1.group(1) + last
         v2 = VERTEBRA.fullmatch(last)
@@ -260,7 +261,8 @@ def _unread(feature: Feature, written: str) -> FindingError:
     """The error for a part of a list that names no value (or range of values)."""
     several = _several(feature, written)
     if several:
-        return _fail(feature.id, written, f"holds several values: separate them with ';' ({several})")
+        shown = f" ({several})" if len(several) <= SHOWN else ""  # a long cell is quoted cut short
+        return _fail(feature.id, written, f"holds several values: separate them with ';'{shown}")
     return _fail(feature.id, written, "is not a value", feature.values)
 
 
