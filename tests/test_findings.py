@@ -230,6 +230,10 @@ class TestVertebrae:
             ("L5-1", "(L1-L5 or L5-S1)"),
             ("C7/1", "(C1/C7 or C7/T1)"),
             ("th12 to 1", "(th1 to th12 or th12 to l1)"),
+            ("T8-3", "(T3-T8 or T8-L3)"),
+            ("L5-4", "(L4-L5 or L5-S4)"),
+            ("C6-1", "(C1-C6 or C6-T1)"),
+            ("T10-2", "(T2-T10 or T10-L2)"),
         ],
     )
     def test_a_bare_second_number_below_the_first_is_refused_with_the_readings(self, text, fix):
@@ -238,15 +242,16 @@ class TestVertebrae:
         assert error.value == text
         assert f"write it with its letter {fix}" in error.message, error.message
 
-    @pytest.mark.parametrize("text, regions", [("T8-3", ("thoracic",)), ("T12-11", ("thoracic",)), ("L5-4", ("lumbar",))])
+    @pytest.mark.parametrize("text, regions", [("T12-11", ("thoracic",)), ("S2-1", ("sacral",))])
     def test_a_bare_second_number_below_the_first_with_one_reading_is_read(self, text, regions):
-        """L5-4 can only be L4-L5: there is nothing to ask."""
+        """T12-11 can only be T11-T12 (there is no L11): there is nothing to ask."""
         assert parse_findings({"level": text}).get("level") == regions
 
     def test_a_long_cell_of_several_values_is_not_repeated_in_full(self):
-        error = failure({"level": "C5 T1 " * 3000})
-        assert "separate them with ';'" in error.message
-        assert len(error.message) < 400
+        for cell in ("C5 T1 " * 3000, "cervical thoracic lumbar sacral " * 2):
+            error = failure({"level": cell})
+            assert len(error.message) < 400, error.message
+        assert "separate them with ';'" in failure({"level": "cervical thoracic lumbar sacral " * 2}).message
 
     def test_a_range_is_for_list_findings_only(self):
         """A one-value finding does not read 'displaced-expanded' as a range."""

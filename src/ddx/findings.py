@@ -226,7 +226,8 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     say which region(s) the lesion lies in. Joined by "to" they are a range like any other
     (T12 to L1 is thoracic and lumbar). A bare second number lower than the first (T12-1)
     is refused when it may be read two ways (T1-T12 or T12-L1: borrowing the first letter
-    would read the whole thoracic spine); with one reading (L5-4, T8-3) it is read as that.
+    would read the whole thoracic spine; L5-4 may be L4-L5 or L5-S4); with one reading
+    (T12-11: there is no L11) it is read as that.
     ``part`` is in lower case; an error names it as ``written``.
     """
     try:
@@ -240,6 +241,7 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
     if v1 and v2 and not v2.group(1):
         readings = _readings(feature, written, join, v1, v2)
         if len(readings) > 1 or (readings and v1.group(1) + v2.group(2) not in feature.alias):
+            # two readings (L5-4: L4-L5 or L5-S4), or only one across a boundary: ask
             raise _fail(feature.id, written, f"does not say which vertebra {v2.group(2)} is: write it with its letter ({' or '.join(readings)})")
         last = v1.group(1) + last
         v2 = VERTEBRA.fullmatch(last)
@@ -270,7 +272,7 @@ def _several(feature: Feature, written: str) -> str | None:
     """The part rewritten with ';' when its words, apart from "and", each name values of the list
     ('nf1 nf2' is nf1;nf2, 'T10-L2 C5' T10-L2;C5), else None: features.md separates them with ';' alone."""
     words = [w for w in written.split() if w.lower() != "and"]
-    if len(words) < 2:
+    if not 2 <= len(words) <= 2 * len(feature.values):  # more words than a list could need are no list
         return None
     try:
         for word in words:
@@ -291,11 +293,24 @@ def _readings(feature: Feature, written: str, join: re.Match, v1: re.Match, v2: 
     sep = f" {sep} " if sep == "to" else sep
     letters = written[: len(v1.group(1))]
     readings = [f"{letters}{number}{sep}{letters}{v1.group(2)}"] if v1.group(1) + number in feature.alias else []
-    # a lower number across a boundary is always in the next region (T12 and L1, never T1 and C0)
-    ahead = [m.group(1) for m in map(VERTEBRA.fullmatch, feature.alias) if m and m.group(2) == number and _across_a_boundary(feature, v1, m)]
+    # a lower number may also be in the next region down (T12-1: T12-L1; T8-3: T8-L3), never the one above
+    ahead = _next_region(feature, v1, number)
     if ahead:
-        readings.append(f"{written[: join.start()]}{sep}{ahead[0].upper() if letters[:1].isupper() else ahead[0]}{number}")
+        readings.append(f"{written[: join.start()]}{sep}{ahead.upper() if letters[:1].isupper() else ahead}{number}")
     return readings
+
+
+def _next_region(feature: Feature, v1: re.Match, number: str) -> str | None:
+    """The letters of the region after vertebra ``v1``'s that has a vertebra ``number`` (T8 and
+    3: 'l'), or None (T12 and 11: there is no L11)."""
+    order = feature.outcomes
+    after = max(order.index(v) for v in feature.alias[v1.group(0)].split(";")) + 1
+    for alias, values in feature.alias.items():
+        m = VERTEBRA.fullmatch(alias)
+        if m and m.group(1) and m.group(2) == number and m.group(1) != v1.group(1):
+            if min(order.index(v) for v in values.split(";")) == after:
+                return m.group(1)
+    return None
 
 
 def _across_a_boundary(feature: Feature, *ends: re.Match) -> bool:
