@@ -476,8 +476,9 @@ def test_a_long_start_of_one_name_or_a_start_of_an_id_names_it_though_its_words_
     assert find_entity(kb, text).id == expected
 
 
-@pytest.mark.parametrize("text", ["spinal dural", "cavernous malf", "malignant"])
-def test_a_short_start_of_generic_words_is_suggested_not_taken(kb, text):
+@pytest.mark.parametrize("text", ["spinal dural", "cavernous malf", "malignant", "intramedullary spinal cord", "spinal cord c",
+                                  "spinal epidural a"])
+def test_a_short_start_of_generic_words_or_one_of_places_is_suggested_not_taken(kb, text):
     with pytest.raises(UnknownEntityError):
         find_entity(kb, text)
 
@@ -493,6 +494,13 @@ def test_more_words_than_any_name_has_are_not_read_one_by_one(kb):
     """A line of thousands of words is refused without reading each word against every entity."""
     from ddx.cards import _one_by_one
 
-    named = {e.id: {"spinal", "meningioma"} for e in kb.entities}
-    assert _one_by_one(kb, named, ["meningioma", "spinal", "cord"]) == ()
-    assert _one_by_one(kb, named, ["meningioma", "spinal"])
+    named = {e.id: {"meningioma"} for e in kb.entities[:1]}
+    assert _one_by_one(kb, named, ["xyzzy"] * 5000 + ["meningioma"]) == (kb.entities[0].id,)  # repeats read once
+    assert _one_by_one(kb, named, [f"w{i}" for i in range(5000)] + ["meningioma"]) == ()  # past ONE_BY_ONE words
+
+
+def test_a_line_of_many_names_still_gets_its_suggestions(kb):
+    text = "ependymoma astrocytoma hemangioblastoma ganglioglioma cavernoma myelitis fistula schwannoma meningioma"
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    assert {"ependymoma", "astrocytoma", "meningioma"} <= set(info.value.candidates)

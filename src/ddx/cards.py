@@ -103,17 +103,21 @@ class Spelling:
 
 #: Words left out of an abbreviation ("GCTB": giant cell tumour of bone).
 _MINOR_WORDS = frozenset({"of", "the", "or", "and", "a"})
-#: Words of names that say where a lesion is, what it is like or what kind of lesion it is,
-#: but not which (in name_key form): 'conus', 'malignant', 'bone cyst' name no entity, so a
-#: start or words of a name are read as naming one only beside a word not listed here.
-GENERIC_WORDS = frozenset(
+#: Words of names that say where a lesion is (PLACE_WORDS), and with them what it is like or
+#: what kind of lesion it is (GENERIC_WORDS), but not which (in name_key form): 'conus',
+#: 'malignant', 'bone cyst' name no entity, so a start or words of a name are read as naming
+#: one only beside a word not listed here, or as a long enough start of one name (WHOLE_START).
+PLACE_WORDS = frozenset(
     {
-        # places
         "spinal", "spine", "cord", "vertebral", "vertebra", "body", "bone", "osseous", "disc",
         "epidural", "extradural", "intradural", "subdural", "intramedullary", "extramedullary",
         "dural", "dura", "arachnoid", "subarachnoid", "csf", "conus", "cauda", "equina", "filum",
         "terminale", "craniocervical", "cervical", "thoracic", "lumbar", "sacral", "sacrum",
         "sacrococcygeal", "nerve", "root", "sheath", "midline", "peripheral", "paraspinal",
+    }
+)
+GENERIC_WORDS = PLACE_WORDS | frozenset(
+    {
         # properties
         "malignant", "benign", "aggressive", "typical", "atypical", "fibrous", "venous",
         "arterial", "arteriovenous", "vascular", "congestive", "cavernous", "capillary",
@@ -145,10 +149,12 @@ SYNDROME_NAMES = {
 SYNDROME_FILLER = frozenset({"type", "disease", "syndrome"})
 #: A start of a name must be at least this long to name it.
 MIN_START = 4
-#: A start of one entity's name this many words long names it even when its words are all
-#: generic ('malignant peripheral nerve sheath tumo'); a shorter one ('spinal dural') must
-#: hold a word that tells which entity.
+#: A start of one entity's name this many words long (of 3 letters or more) names it even
+#: when its words are all generic ('malignant peripheral nerve sheath tumo'), unless they
+#: are all places; a shorter one ('spinal dural') must hold a word that tells which entity.
 WHOLE_START = 3
+#: At most this many different words of a refused name are read one by one.
+ONE_BY_ONE = 20
 #: How close (difflib ratio) a misspelling must be to be suggested; a word shorter than
 #: LONG_TYPO letters must also be one edit away at most (one letter more, less, changed or
 #: swapped), and one of 3 letters or fewer, an abbreviation, only a letter short (see _slip).
@@ -193,7 +199,9 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     start words of its id or name ("abscess", "pilocytic"; see _fits), when no
     other entity's spelling shares them and one of them says which entity it
     is, not only where or what kind (GENERIC_WORDS: "conus", "malignant" and
-    "bone cyst" name none). A start or words found only in aliases are
+    "bone cyst" name none); a start of one name WHOLE_START words long, not
+    all places, or of an id being typed ('cavernous_malf'), names it too. A
+    start or words found only in aliases are
     suggested, not taken: an alias is a phrase ("metastatic spinal cord
     compression"), and a word of it ("cord compression") names no entity.
     Anything else raises UnknownEntityError with every entity it could mean:
@@ -219,7 +227,7 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
         starts = [s for s in table if s.key.startswith(key)]
         owners = _owners(kb, starts)
         if len(owners) == 1 and any(not s.alias for s in starts) and (
-                _tells(words, every[owners[0]]) or len(key.split()) >= WHOLE_START or _typed_id(text, owners[0], starts)):
+                _tells(words, every[owners[0]]) or _whole_start(words) or _typed_id(text, owners[0], starts)):
             return kb.entity(owners[0])
         if len(owners) > 1:
             raise UnknownEntityError(text, owners, ambiguous=True, generic=not any(_tells(words, every[o]) for o in owners))
@@ -232,6 +240,12 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     if candidates:
         raise UnknownEntityError(text, candidates, ambiguous=len(candidates) > 1, generic=generic)
     raise UnknownEntityError(text, _misspelt(kb, table, key, words) or _one_by_one(kb, named, words))
+
+
+def _whole_start(words: list[str]) -> bool:
+    """Whether the typed words (those read) are enough of a name to name it though they are all
+    generic: WHOLE_START of them, not all places ('intramedullary spinal cord' says only where)."""
+    return len(words) >= WHOLE_START and any(w not in PLACE_WORDS for w in words)
 
 
 def _typed_id(text: str, entity: str, starts: list[Spelling]) -> bool:
@@ -324,7 +338,8 @@ def _one_by_one(kb: Knowledge, named: dict[str, set[str]], words: list[str]) -> 
     """For words that together fit no entity, the entities whose ids and names each telling
     word fits on its own ('AV malformation': the AV of the dural AV fistula, not the
     cavernous malformation)."""
-    if not 2 <= len(words) <= max(map(len, named.values()), default=0):
+    words = list(dict.fromkeys(words))[:ONE_BY_ONE]
+    if len(words) < 2:
         return ()
     return tuple(e for e in kb.entity_ids if any(_tells([w], named.get(e, set())) for w in words))
 
