@@ -369,17 +369,27 @@ class TestDialogueStreams:
         assert result.stdout.count("Guided read:") == 1 and len(QUESTION.findall(result.stdout)) == 1
         assert "Guided read:" not in result.stderr
 
-    def test_a_narrow_terminal_is_wrapped_not_a_crash(self, monkeypatch):
-        import os
-        import shutil
-
+    @pytest.mark.parametrize("columns, widest", [("1", 20), ("40", 39)])
+    def test_a_narrow_terminal_is_wrapped_not_a_crash(self, monkeypatch, columns, widest):
+        """COLUMNS sets the width, as click and shutil read it; one column still wraps to a readable minimum."""
         from ddx import cli as cli_module
 
-        monkeypatch.setattr(shutil, "get_terminal_size", lambda *a, **k: os.terminal_size((1, 24)))
-        monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+        monkeypatch.setenv("COLUMNS", columns)
+        monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
         text = "  why: separates Intradural extramedullary from Extradural (widened in 60% vs 5%)"
         lines = cli_module._fit(text, False).splitlines()
         assert len(lines) > 1 and "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
+        assert max(len(line) for line in lines) <= widest
+
+    def test_typed_answers_join_a_dialogue_sent_to_a_pipe(self, kb, monkeypatch):
+        """ddx guide | tee log at a terminal: the log reads as the session, each answer after its prompt."""
+        from ddx import cli as cli_module
+
+        monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream is sys.stdin)
+        monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: False)
+        first = answers_for(kb, IDEM, 1)[0]
+        result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input=f"{first}\n")
+        assert re.search(rf"^\[\w+\] .*\? {first}$", result.stdout, re.M), result.stdout
 
     def test_a_closed_stderr_leaves_the_json_record_and_the_exit_code(self, tmp_path):
         import os

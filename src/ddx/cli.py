@@ -469,19 +469,27 @@ def _read_answer() -> str:
     return buffer.readline().decode("utf-8", errors="replace")
 
 
+def _columns(stream) -> int:
+    """The width to wrap to: COLUMNS when set (as click and shutil read it), else the width of
+    the terminal ``stream`` writes to."""
+    import shutil
+
+    if os.environ.get("COLUMNS", "").strip().isdigit():
+        return int(os.environ["COLUMNS"])
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return shutil.get_terminal_size().columns
+
+
 def _fit(text: str, err: bool) -> str:
     """Wrap a dialogue line to the terminal's width, continuing under its indent (pipes get it whole)."""
-    import shutil
     import textwrap
 
     stream = sys.stderr if err else sys.stdout
     if not _isatty(stream):
         return text
-    try:
-        columns = os.get_terminal_size(stream.fileno()).columns
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        columns = shutil.get_terminal_size().columns
-    width = max(columns - 1, MIN_WIDTH)
+    width = max(_columns(stream) - 1, MIN_WIDTH)
     out = []
     for line in text.split("\n"):
         if len(line) <= width:
@@ -563,7 +571,9 @@ def _dialogue(err: bool, colored: bool):
         if first:
             first = False
             line = line.removeprefix("\ufeff")
-        if not _isatty(sys.stdin):
+        if not _isatty(sys.stdin) or not (on_stderr or _isatty(sys.stdout)):
+            # piped answers, and typed ones whose dialogue goes to a pipe or a file (| tee log),
+            # join the record after their prompt, so that it reads as the session
             show(quoted(line, str, ECHOED))
         if transcript:
             click.echo(f"{prompt.rstrip()} {quoted(line, str, ECHOED)}")
