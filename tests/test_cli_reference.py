@@ -201,7 +201,8 @@ def test_explain_markdown_in_capitals():
 def test_a_prior_reads_the_same_in_entities_explain_and_an_assessment_without_findings():
     """An assessment without findings gives the priors it starts from; `ddx entities` and the
     card show each, and each compartment's share, as `ddx assess` does (assessment.percent),
-    never a rounding apart."""
+    never a rounding apart; a prior under 1% to a tenth of a percent, where `ddx assess` says
+    <1%."""
     import ddx
     from ddx.assessment import percent
 
@@ -211,7 +212,8 @@ def test_a_prior_reads_the_same_in_entities_explain_and_an_assessment_without_fi
         count = sum(e.compartment == c.id for e in KB.entities)
         assert f"({count} entities, {percent(c.probability)} of the prior)" in "\n".join(listing), c.id
     for c in start.candidates:
-        shown = percent(c.probability)
+        shown = percent(c.probability, tenths=True)
+        assert shown == percent(c.probability) or percent(c.probability) == "<1%"
         row = next(line for line in listing if line.startswith(c.id + " "))
         assert row.split()[-2] == shown, (c.id, row)
         card = run("explain", c.id, "--no-sources").output.splitlines()[1]

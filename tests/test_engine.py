@@ -424,3 +424,9 @@ class TestDeterminism:
     def test_order_of_findings_does_not_matter(self, kb, items):
         """The order the findings are given in does not change the assessment."""
         assert run(kb, **dict(items)) == run(kb, **NERVE_SHEATH)
+
+
+@pytest.mark.parametrize("p, shown", [(0.0071, "0.7%"), (0.0099, "0.9%"), (0.001, "0.1%"), (0.0009, "<0.1%"), (0, "0%"), (0.0396, "3.9%")])
+def test_a_listing_shows_a_share_under_one_percent_to_a_tenth(p, shown):
+    """ddx entities compares small priors: under 1% they read to a tenth, still cut, not rounded."""
+    assert percent(p, tenths=True) == shown

@@ -51,17 +51,20 @@ def reaches(probability: float, threshold: float) -> bool:
     return probability >= threshold - TOLERANCE
 
 
-def percent(p: float) -> str:
+def percent(p: float, *, tenths: bool = False) -> str:
     """A probability as a percentage, read at PRECISION and then cut rather than rounded (a
     whole percent, one decimal under 10%), so that it never shows a threshold it has not
     reached: a don't-miss entity at 3.96% reads 3.9%, under the 4% floor that would flag it,
     and one at 49.6% reads 49%, not the 50% that would call it likely. Never 0% or 100% when
-    it is neither."""
+    it is neither. ``tenths`` shows a share under 1% to a tenth of a percent (0.7%), where a
+    listing compares small priors."""
     exact, p = p, round(p, PRECISION)
     if p > 0.99:
         return ">99%" if exact < 1 else "100%"
     if p < 0.01:
-        return "<1%" if exact > 0 else "0%"
+        if tenths and p >= 0.001:
+            return f"{_cut(p, 3) / 10:.1f}%"
+        return ("<0.1%" if tenths else "<1%") if exact > 0 else "0%"
     if p < 0.1:
         return f"{_cut(p, 3) / 10:.1f}%"
     return f"{_cut(p, 2)}%"

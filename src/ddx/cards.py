@@ -790,7 +790,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     lines = [
         _heading_line(e, color),
         f"{paint('Compartment:', 'bold', color)} {paint(COMPARTMENT_NAMES[e.compartment], 'cyan', color)}"
-        f"   prior {percent(card.prior)} (data {card.data_prior.probability:.1%}: {_provenance(card.data_prior)})",
+        f"   prior {percent(card.prior, tenths=True)} (data {card.data_prior.probability:.1%}: {_provenance(card.data_prior)})",
     ]
     if e.mimic:
         lines.append(f"{paint('Mimic:', 'bold', color)} not a tumour, but it imitates one")
@@ -958,7 +958,7 @@ def render_entities_table(kb: Knowledge, *, color: bool = False) -> str:
                 r["name"],
                 paint("DON'T MISS", "red", color) if r["dont_miss"] else "",
                 "mimic" if r["mimic"] else "",
-                percent(r["prior"]),
+                percent(r["prior"], tenths=True),
                 f"{r['data_prior']:.1%}",
             ]
             for r in group
