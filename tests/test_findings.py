@@ -525,3 +525,17 @@ class TestPublishedCases:
         for row in rows:
             findings = parse(row, passthrough=CASE_COLUMNS_PASSED_THROUGH)
             assert findings.case_id == row["case_id"].strip()
+
+
+@pytest.mark.parametrize("column, band", [("segments", "2-3"), ("segments", "7+"), ("age", "60-74"), ("age", "40 to 59")])
+def test_a_band_for_a_number_is_told_to_give_one_number(column, band):
+    """The cards and hints show numbers in bands ('segments 2-3'); typed back, the error says to give one number."""
+    error = failure({column: band})
+    assert "give one number, not a band" in error.message
+
+
+@pytest.mark.parametrize("column, written, value", [("t2_signal", "bright", "hyper"), ("t2_signal", "hyperintense", "hyper"),
+                                                    ("t1_signal", "dark", "hypo"), ("t1_signal", "isointense", "iso"),
+                                                    ("t2_signal", "heterogeneous", "mixed")])
+def test_report_words_for_signal_are_read(column, written, value):
+    assert parse_findings({column: written}).get(column) == value

@@ -43,6 +43,13 @@ def test_the_reason_quoted_in_the_prose_is_the_examples():
     assert f"+ {quoted.group(1)};" in README, f"README prose quotes {quoted.group(1)!r}, not in the example output"
 
 
+def test_the_temperature_quoted_is_model_tomls():
+    from ddx.knowledge import load_knowledge
+
+    quoted = re.findall(r"\(temperature ([\d.]+)\)", README)
+    assert quoted and {float(t) for t in quoted} == {load_knowledge().settings.temperature}, quoted
+
+
 def test_readme_example_output_is_real():
     """Every `<!-- ddx: ... -->` block in the README is the current output of that command."""
     gen_docs = _module(ROOT / "tools" / "gen_docs.py", "gen_docs_readme")

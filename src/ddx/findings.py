@@ -186,7 +186,9 @@ def parse_value(feature: Feature, raw: Any) -> Any:
     if feature.kind == "integer":
         whole = WHOLE_NUMBER.fullmatch(text)
         if whole is None:
-            raise _fail(column, str(raw), f"is not a whole number (allowed: {feature.min}-{feature.max})")
+            band = re.fullmatch(r"(\d+)\s*(?:-|to)\s*(\d+)|(\d+)\s*\+", text)
+            hint = ": give one number, not a band (the cards and hints group values in bands)" if band else ""
+            raise _fail(column, str(raw), f"is not a whole number (allowed: {feature.min}-{feature.max}){hint}")
         sign, digits = whole.groups()
         if len(digits) > MAX_DIGITS or not feature.min <= int(sign + digits) <= feature.max:
             above = sign != "-" and (len(digits) > MAX_DIGITS or int(digits) > feature.max)
