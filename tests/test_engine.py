@@ -394,6 +394,15 @@ class TestConflicts:
         assert f"{fid}={value} argues against {compartment}" in text
         assert f"point to {compartment}" in text or f"points to {compartment}" in text
 
+    def test_a_dumbbell_is_named_when_a_mass_through_the_foramen_shows_both_sides(self, kb):
+        """IDEM signs and a paraspinal mass, with the mass running through the foramen: a dumbbell
+        spans the dura, so the advice names it before sending the reader back to the cord."""
+        (text,) = run(kb, **IDEM_SIGNS, paraspinal_mass="yes", foraminal_extension="yes").conflicts
+        assert "paraspinal_mass=yes points to extradural" in text
+        assert "(a dumbbell) lies on both sides of the dura" in text
+        (plain,) = run(kb, **IDEM_SIGNS, paraspinal_mass="yes").conflicts
+        assert "dumbbell" not in plain and plain.endswith("Re-read the cord and the CSF.")
+
     def test_a_finding_against_a_compartment_no_sign_shows_is_no_conflict(self, kb):
         """Arguing against the extradural space beside the signs of an intradural mass agrees with them."""
         assert run(kb, **IDEM_SIGNS, hemosiderin_cap="yes").conflicts == ()

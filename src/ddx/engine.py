@@ -285,4 +285,6 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
               for c in contested]
     read = {fid for fid, _ in findings.values}
     advice = "Re-read the cord and the CSF." if read & {"cord", "csf"} else "Read the cord and the CSF to place it."
+    if findings.get("foraminal_extension") == "yes" and {"intradural_extramedullary", "extradural"} <= set(pointing):
+        advice = "A mass running out through the foramen (a dumbbell) lies on both sides of the dura; if this one does not, " + advice[0].lower() + advice[1:]
     return ("The findings disagree: " + "; ".join(parts) + ". " + advice,)
