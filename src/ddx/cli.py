@@ -157,8 +157,7 @@ def use_color(flag: bool | None, stream=None) -> bool:
         return flag
     if os.environ.get("NO_COLOR"):
         return False
-    stream = stream or sys.stdout
-    return hasattr(stream, "isatty") and stream.isatty()
+    return _isatty(stream or sys.stdout)
 
 
 def knowledge():
@@ -729,7 +728,7 @@ PROGRESS_LINE_EVERY = 5.0
 
 def _progress(inp, enabled: bool | None):
     """A callback drawing progress on stderr, or None (the default unless stderr is a terminal)."""
-    terminal = sys.stderr is not None and sys.stderr.isatty()
+    terminal = _isatty(sys.stderr)
     if enabled is None:
         enabled = terminal
     if not enabled or sys.stderr is None:
