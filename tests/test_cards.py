@@ -38,18 +38,26 @@ def test_every_number_of_an_entity_is_listed_under_each_of_its_sources(kb, entit
     given = 1 + sum(1 for (e, _, _) in kb.likelihoods if e == entity_id)
     assert card.number_count == given
     assert any(c.numbers for c in card.cited), f"{entity_id}: no citation behind its numbers"
+    located = kb.locations.get(entity_id, {})
+
+    def number(feature, value):
+        if feature == "data_prior":
+            return kb.priors[entity_id]
+        if feature == "location":
+            return located[value]
+        return kb.likelihood(entity_id, feature, value)
+
     listed = {}
     for c in card.cited:
         assert c.key in kb.sources
         assert c.citation == kb.sources[c.key].citation
         for feature, value, p in c.numbers:
-            n = kb.priors[entity_id] if feature == "data_prior" else kb.likelihood(entity_id, feature, value)
+            n = number(feature, value)
             assert c.key in source_keys(n) and n.probability == p
             listed.setdefault((feature, value), set()).add(c.key)
-    assert len(listed) == given
+    assert len(listed) == given + len(located)
     for (feature, value), keys in listed.items():
-        n = kb.priors[entity_id] if feature == "data_prior" else kb.likelihood(entity_id, feature, value)
-        assert keys == set(source_keys(n))
+        assert keys == set(source_keys(number(feature, value)))
 
 
 @pytest.mark.parametrize("entity_id", ENTITY_IDS)

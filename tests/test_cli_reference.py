@@ -63,7 +63,9 @@ def test_explain_json_is_the_whole_card():
     assert 0 < len(card["for"]) <= 3 and len(card["against"]) <= 3
     assert all(r["ratio"] > 1 for r in card["for"]) and all(r["ratio"] < 1 for r in card["against"])
     listed = {(n["feature"], n["value"]) for s in card["sources"] for n in s["numbers"]}
-    assert len(listed) == 1 + sum(1 for (e, _, _) in KB.likelihoods if e == "schwannoma")
+    located = {("location", z) for z in KB.locations.get("schwannoma", {})}
+    assert located and located <= listed and card["pictures_counted"] is True
+    assert len(listed) == 1 + sum(1 for (e, _, _) in KB.likelihoods if e == "schwannoma") + len(located)
     assert all(s["citation"] and s["key"] in KB.sources for s in card["sources"])
 
 

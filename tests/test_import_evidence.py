@@ -428,3 +428,14 @@ def test_a_source_added_by_hand_for_pictures_csv_is_kept(tool, knowledge_copy):
     path.write_text(text.replace("SEED_NERD;DDX_EXPERT", "MY_PICTURE_BOOK;DDX_EXPERT", 1), encoding="utf-8")
     tool.main(EVIDENCE)
     assert "[MY_PICTURE_BOOK]" in (folder / "sources.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_a_source_added_by_hand_for_locations_csv_is_kept(tool, knowledge_copy):
+    folder = knowledge_copy
+    _append(folder / "sources.toml", '\n[MY_SERIES]\ncitation = "A surgical series, 2021 (n=100)"\nurl = ""\ngrade = "A"\n')
+    path = folder / "locations.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("CONTI2004", "MY_SERIES"), encoding="utf-8")
+    tool.main(EVIDENCE)
+    assert "[MY_SERIES]" in (folder / "sources.toml").read_text(encoding="utf-8")

@@ -58,7 +58,7 @@ DIAGNOSES: dict[str, tuple[str, bool, bool]] = {
 }
 # design.md: every entity gives an explicit probability for every value of these.
 COMPARTMENT_SIGNS = ("cord", "csf", "csf_cap", "dural_sac_displaced", "foraminal_extension", "enhancement", "multiplicity")
-KB_FILES = ("features.toml", "entities.toml", "sources.toml", "priors.csv", "likelihoods.csv", "pictures.csv", "model.toml", "flags.toml")
+KB_FILES = ("features.toml", "entities.toml", "sources.toml", "priors.csv", "likelihoods.csv", "pictures.csv", "locations.csv", "model.toml", "flags.toml")
 SUM_TOLERANCE = 1e-3  # the tables are written to three or four decimals
 
 
@@ -377,6 +377,47 @@ class TestBrokenKnowledge:
         assert str(len(info.value.issues)) in message
         for issue in info.value.issues:
             assert str(issue) in message
+
+    def test_a_broken_locations_file_is_reported_with_row_and_reason(self, tmp_path):
+        """locations.csv: an unknown entity or picture, a share that is no number from 0 to 1, a
+        picture missing and shares that do not sum to 1 are each named with their row."""
+        folder = _copy(tmp_path)
+        rows = [
+            "entity,picture,share,source,grade",
+            "meningiomaa,extradural,1,CONTI2004,A",
+            "ependymoma,intramedullary,0.9,CONTI2004,A",
+            "ependymoma,intradural_extramedullary,0.05,CONTI2004,A",
+            "ependymoma,extradural,0.01,CONTI2004,A",
+            "ependymoma,none,0.01,CONTI2004,A",
+            "astrocytoma,intramedullary,1.5,CONTI2004,A",
+            "chordoma,extradural,1,CONTI2004,A",
+            "lymphoma,epidural,1,CONTI2004,A",
+        ]
+        (folder / "locations.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        issues = _issues(folder)
+        expected = [
+            (2, "entity 'meningiomaa' is not in entities.toml; did you mean 'meningioma'?"),
+            (3, "ependymoma: shares sum to 0.9700, not 1 (lines 3-6)"),
+            (7, "share '1.5' is not a number from 0 to 1"),
+            (8, "chordoma: no share for intramedullary, intradural_extramedullary, none"),
+            (9, "picture 'epidural' is not one of"),
+        ]
+        for row, words in expected:
+            assert any(i.path == "locations.csv" and i.row == row and words in i.reason for i in issues), (row, words, issues)
+
+    def test_a_counted_location_replaces_the_fitted_picture_shares(self, tmp_path):
+        folder = _copy(tmp_path)
+        rows = ["entity,picture,share,source,grade"] + [
+            f"ependymoma,{z},{share},CONTI2004,A"
+            for z, share in (("intramedullary", 0.5), ("intradural_extramedullary", 0.5), ("extradural", 0), ("none", 0))
+        ]
+        (folder / "locations.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        kb = load_knowledge(folder)
+        floor, n = kb.settings.picture_floor, len(kb.pictures)
+        shares = dict(zip(kb.pictures, kb.picture_shares[kb.entity_ids.index("ependymoma")]))
+        assert shares["intramedullary"] == pytest.approx((1 - n * floor) * 0.5 + floor)
+        assert shares["extradural"] == pytest.approx(floor)
+        assert "schwannoma" not in kb.locations and set(kb.locations) == {"ependymoma"}
 
     def test_a_broken_pictures_file_is_reported_with_row_and_reason(self, tmp_path):
         """pictures.csv is validated like the other tables: a wrong sum, an unknown feature or

@@ -436,7 +436,7 @@ def knowledge_reference() -> str:
 
 
 def pictures_reference(kb) -> list[str]:
-    """The compartment pictures of pictures.csv, and each entity's fitted share of them."""
+    """The compartment pictures of pictures.csv, and each entity's share of them (counted or fitted)."""
     from ddx.cards import source_keys
 
     if not kb.pictures:
@@ -450,9 +450,10 @@ def pictures_reference(kb) -> list[str]:
         "entity: together they show one picture of where the mass sits. The engine counts them",
         "once, together: P(signs | entity) = sum over pictures of the entity's share of the",
         "picture times P(each sign | picture) (`pictures.csv`, below). Each entity's shares are",
-        "fitted to its own sign probabilities in `likelihoods.csv` when the knowledge base loads,",
-        f"then every picture gets at least `picture_floor` ({kb.settings.picture_floor:g}). The picture",
-        "is not tempered.",
+        "counted where a series counts where its lesions lie (`locations.csv`; marked *counted*",
+        "below), else fitted to its own sign probabilities in `likelihoods.csv` when the knowledge",
+        f"base loads; then every picture gets at least `picture_floor` ({kb.settings.picture_floor:g}). The",
+        "picture is not tempered.",
         "",
         "| sign | value | " + " | ".join(names) + " | source | grade |",
         "|---|---|" + "---|" * len(names) + "---|---|",
@@ -467,7 +468,8 @@ def pictures_reference(kb) -> list[str]:
             )
     lines += ["", "Each entity's share of each picture:", "", "| entity | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for e, shares in zip(kb.entities, kb.picture_shares):
-        lines.append(f"| `{e.id}` | " + " | ".join(f"{x:.3f}" for x in shares) + " |")
+        counted = " (*counted*: " + ", ".join(sorted({k for n in kb.locations[e.id].values() for k in source_keys(n)})) + ")" if e.id in kb.locations else ""
+        lines.append(f"| `{e.id}`{counted} | " + " | ".join(f"{x:.3f}" for x in shares) + " |")
     return lines
 
 

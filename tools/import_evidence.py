@@ -774,13 +774,15 @@ def main(evidence_dir: Path) -> None:
     known_features = {f["id"] for f in features}
     kept, kept_priors, dropped, problems = carried_over(out, priors, OUT, known_entities, known_features)
     current_sources = read_sources(OUT / "sources.toml")
-    pictures_file = OUT / "pictures.csv"
-    picture_keys = {k for r in current_rows(pictures_file) if len(r) == 6 for k in split_keys(r[4])}
+    # the hand-written tables' sources: pictures.csv's (picture,feature,value,probability,source,grade)
+    # and locations.csv's (entity,picture,share,source,grade)
+    picture_keys = {k for r in current_rows(OUT / "pictures.csv") if len(r) == 6 for k in split_keys(r[4])}
+    picture_keys |= {k for r in current_rows(OUT / "locations.csv") if len(r) == 5 for k in split_keys(r[3])}
     for keys in [split_keys(r[-2]) for r in kept + kept_priors] + [e.get("sources", []) for e in entities] + [picture_keys]:
         for key in keys:
             if key not in sources.entries and key not in current_sources:
-                problems.append(f"source {key!r} is cited by a kept row, an entity or pictures.csv but is in neither "
-                                "the dossier nor sources.toml")
+                problems.append(f"source {key!r} is cited by a kept row, an entity, pictures.csv or locations.csv but "
+                                "is in neither the dossier nor sources.toml")
             elif key not in sources.entries:
                 sources.entries[key] = dict(current_sources[key])
     room = 1 - sum(p for _, p, _, _ in kept_priors)

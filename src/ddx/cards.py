@@ -38,6 +38,8 @@ DONT_MISS_LABEL = "!! DON'T MISS"
 #: How a card's list of numbers by source names the prior of priors.csv: the data prior, not
 #: the prior the model starts from (see prior_fields).
 DATA_PRIOR = "data_prior"
+#: The pseudo-feature of a source's counted location shares (locations.csv) on a card.
+LOCATION = "location"
 
 
 class UnknownEntityError(LookupError):
@@ -475,7 +477,9 @@ class Card:
     cited: tuple[Cited, ...]
     number_count: int  # numbers of this entity (one cited by two sources counts once)
     # (picture, share): how often it shows each compartment picture, fitted to its signs
+    # or, where a series counts where its lesions lie (locations.csv), counted
     pictures: tuple[tuple[str, float], ...] = ()
+    pictures_counted: bool = False
 
 
 def finding_values(feature: Feature) -> list[tuple[str, Any]]:
@@ -554,7 +558,8 @@ def entity_numbers(kb: Knowledge, entity_id: str) -> list[tuple[str, str, Number
 def _cited(kb: Knowledge, entity: Entity) -> tuple[Cited, ...]:
     numbers: dict[str, list[tuple[str, str, float]]] = {}
     grades: dict[str, str] = {}
-    for feature, value, n in entity_numbers(kb, entity.id):
+    located = [(LOCATION, picture, n) for picture, n in kb.locations.get(entity.id, {}).items()]
+    for feature, value, n in [*entity_numbers(kb, entity.id), *located]:
         for key in source_keys(n):
             numbers.setdefault(key, []).append((feature, value, n.probability))
             grades.setdefault(key, n.grade)
@@ -625,6 +630,7 @@ def build_card(kb: Knowledge, entity_id: str, *, top: int = TOP) -> Card:
         cited=_cited(kb, entity),
         number_count=len(entity_numbers(kb, entity_id)),
         pictures=_pictures(kb, entity_id),
+        pictures_counted=entity_id in kb.locations,
     )
 
 
@@ -633,6 +639,10 @@ def _pictures(kb: Knowledge, entity_id: str) -> tuple[tuple[str, float], ...]:
         return ()
     shares = kb.picture_shares[kb.entity_ids.index(entity_id)]
     return tuple(sorted(zip(kb.pictures, shares), key=lambda item: -item[1]))
+
+
+def _pictures_from(card: Card) -> str:
+    return "counted where its lesions lie" if card.pictures_counted else "fitted to its numbers"
 
 
 def pictures_text(card: Card) -> str:
@@ -702,7 +712,12 @@ def _numbers_by_feature(numbers, kb: Knowledge) -> dict[str, list[str]]:
     """Numbers of one source grouped by finding: {'cord': ['expanded 0.9', 'displaced 0.03']}."""
     by_feature: dict[str, list[str]] = {}
     for feature, value, p in numbers:
-        text = _prob(p) if feature == DATA_PRIOR else f"{outcome_text(kb.features[feature], value)} {_prob(p)}"
+        if feature == DATA_PRIOR:
+            text = _prob(p)
+        elif feature == LOCATION:
+            text = f"{value.replace('_', ' ')} {_prob(p)}"
+        else:
+            text = f"{outcome_text(kb.features[feature], value)} {_prob(p)}"
         by_feature.setdefault(feature.replace("_", " "), []).append(text)
     return by_feature
 
@@ -757,6 +772,7 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
             for p in card.profile
         ],
         "pictures": [{"picture": picture, "share": round(share, 4)} for picture, share in card.pictures],
+        "pictures_counted": card.pictures_counted,
         "for": [pull(p) for p in card.favour],
         "against": [pull(p) for p in card.against],
         "sources": [
@@ -814,7 +830,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     lines += [f"  {_profile_text(p)}" for p in card.profile]
     lines += ["", paint("Looks like", "bold", color)] + _wrap(e.summary)
     if card.pictures:
-        lines += _wrap(f"Compartment picture (cord and CSF signs, fitted to its numbers): {pictures_text(card)}")
+        lines += _wrap(f"Compartment picture (cord and CSF signs, {_pictures_from(card)}): {pictures_text(card)}")
 
     headers = ["finding", "ratio", f"P(finding | {e.id})"]
     for title, items in (
@@ -876,7 +892,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
     lines += [f"- {_profile_text(p)}" for p in card.profile]
     lines += ["", f"**Looks like.** {e.summary}"]
     if card.pictures:
-        lines += ["", f"**Compartment picture** (cord and CSF signs, fitted to its numbers): {pictures_text(card)}."]
+        lines += ["", f"**Compartment picture** (cord and CSF signs, {_pictures_from(card)}): {pictures_text(card)}."]
     lines += ["", f"**Next step.** {e.next_step}"]
     headers = ["finding", "ratio", f"P(finding \\| {e.id})"]
     for title, items in (("Findings that favour it", card.favour), ("Findings that argue against it", card.against)):

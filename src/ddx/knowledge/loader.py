@@ -46,6 +46,7 @@ FILES = (
     "priors.csv",
     "likelihoods.csv",
     "pictures.csv",
+    "locations.csv",
     "model.toml",
     "flags.toml",
 )
@@ -774,6 +775,69 @@ def _pictures(folder, features: dict[str, Feature] | None, sources, issues: _Iss
     return pictures, signs, table
 
 
+def _locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...], sources, issues: _Issues):
+    """locations.csv: each listed entity's counted share of each picture, in ``pictures`` order.
+
+    Returns {entity: {picture: Number}}. ``entity_ids`` None: entities.toml could not be read
+    (reported); no pictures: pictures.csv could not be read (reported); rows are then not matched.
+    """
+    name = "locations.csv"
+    given: dict[str, dict[str, Number]] = defaultdict(dict)
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    broken: set[str] = set()
+    rows = _csv_rows(folder, name, ("entity", "picture", "share", "source", "grade"), issues)
+    if rows is None:
+        return {}
+    for row, r in rows:
+        entity, picture = r.get("entity", ""), r.get("picture", "")
+        if r.get(BROKEN):
+            broken.add(entity)
+            continue
+        rows_of[entity].append(row)
+        if entity_ids is not None and entity not in entity_ids:
+            if entity not in issues.rejected_entities:
+                issues.add(name, row, f"entity {entity!r} is not in entities.toml{_guess(entity, entity_ids)}")
+            broken.add(entity)
+            continue
+        if pictures and picture not in pictures:
+            issues.add(name, row, f"picture {picture!r} is not one of {', '.join(pictures)}")
+            broken.add(entity)
+            continue
+        if picture in given[entity]:
+            issues.add(name, row, f"{entity} {picture} is given twice")
+            broken.add(entity)
+            continue
+        try:
+            share = float(r["share"])
+        except ValueError:
+            share = math.nan
+        if not 0 <= share <= 1:
+            issues.add(name, row, f"share {r['share']!r} is not a number from 0 to 1")
+            broken.add(entity)
+            continue
+        if not _provenance(name, row, r, sources, issues):
+            broken.add(entity)
+            continue
+        given[entity][picture] = Number(share, r["source"], r["grade"])
+    if entity_ids is None or not pictures:
+        return {}
+    out = {}
+    for entity, shares in given.items():
+        if entity in broken:
+            continue  # its bad row is reported; a missing picture or a wrong sum would follow from it
+        where = rows_of[entity]
+        missing = [z for z in pictures if z not in shares]
+        if missing:
+            issues.add(name, min(where), f"{entity}: no share for {', '.join(missing)}{_lines(where)}")
+            continue
+        total = math.fsum(n.probability for n in shares.values())
+        if abs(total - 1) > SUM_TOLERANCE:
+            issues.add(name, min(where), f"{entity}: shares sum to {total:.4f}, not 1{_lines(where)}")
+            continue
+        out[entity] = {z: shares[z] for z in pictures}
+    return out
+
+
 #: Fitting an entity's picture shares stops when no share moves by more than
 #: this in one step (the shares are then within about 1e-3 of the optimum, a
 #: fraction of picture_floor).
@@ -1002,11 +1066,12 @@ def picture_rates(features, settings: Settings, pictures, signs, table) -> dict[
     return rate
 
 
-def _picture_model(features, entities, likelihoods, settings: Settings, pictures, signs, table):
+def _picture_model(features, entities, likelihoods, settings: Settings, pictures, signs, table, counted=None):
     """Each entity's picture shares, and the log joint of every combination of known signs.
 
-    The shares are fitted to the entity's own sign probabilities, then each
-    picture is given at least picture_floor, so an entity can show any picture.
+    The shares are counted where locations.csv gives them (``counted``), else
+    fitted to the entity's own sign probabilities; then each picture is given
+    at least picture_floor, so an entity can show any picture.
     The joint is neither weighted nor tempered: the temperature makes up for
     findings counted as independent, and the signs of a picture are not.
     Returns (shares per entity, {values: vector}) where values holds one value
@@ -1019,8 +1084,12 @@ def _picture_model(features, entities, likelihoods, settings: Settings, pictures
     rate = picture_rates(features, settings, pictures, signs, table)
     shares = []
     for e in entities:
-        marginals = {(fid, v): likelihoods[(e.id, fid, v)].probability for (fid, v) in rate}
-        shares.append(tuple((1 - n * floor) * w + floor for w in fit_shares(marginals, rate, n)))
+        if counted and e.id in counted:
+            found = [counted[e.id][z].probability for z in pictures]
+        else:
+            marginals = {(fid, v): likelihoods[(e.id, fid, v)].probability for (fid, v) in rate}
+            found = fit_shares(marginals, rate, n)
+        shares.append(tuple((1 - n * floor) * w + floor for w in found))
     joint = {}
     for values in itertools.product(*[(None, *features[fid].outcomes) for fid in signs]):
         known = [rate[(fid, v)] for fid, v in zip(signs, values) if v is not None]
@@ -1066,15 +1135,16 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
     priors = _priors(root, entity_ids, sources, issues)
     likelihoods = _likelihoods(root, entity_ids, known_features, sources, issues)
     pictures, signs, rates = _pictures(root, known_features, sources, issues)
+    counted = _locations(root, entity_ids, pictures, sources, issues)
     rules = _rules(_toml(root, "flags.toml", issues) or {}, known_features, entity_ids, issues)
     data = _toml(root, "model.toml", issues)
     settings = _settings({**data, **(model or {})}, issues) if data is not None else None
-    numbers = [*priors.values(), *likelihoods.values(), *rates.values()]
+    numbers = [*priors.values(), *likelihoods.values(), *rates.values(), *(n for shares in counted.values() for n in shares.values())]
     _ungraded(sources, numbers, issues)
     # every key a row or an entity names counts as cited, whether or not that row was sound
     used = issues.cited | {k for e in (entity_data or {}).get("entity", []) if isinstance(e.get("sources"), list)
                            for k in e["sources"] if isinstance(k, str)}
-    citing = {"entities.toml", "priors.csv", "likelihoods.csv", "pictures.csv"}
+    citing = {"entities.toml", "priors.csv", "likelihoods.csv", "pictures.csv", "locations.csv"}
     if sources is not None and not issues.unread & citing:
         lines = _source_lines(issues)
         for key in sorted(set(sources) - used):
@@ -1085,7 +1155,7 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
     if issues.items:
         raise KnowledgeError(issues.items)
     prior, log_prior, tables, bases = _log_tables(features, entities, priors, likelihoods, settings)
-    shares, joint = _picture_model(features, entities, likelihoods, settings, pictures, signs, rates)
+    shares, joint = _picture_model(features, entities, likelihoods, settings, pictures, signs, rates, counted)
     for fid in signs:  # a sign read alone: what the picture model makes of it
         for v in features[fid].outcomes:
             tables[(fid, v)] = joint[tuple(v if f == fid else None for f in signs)]
@@ -1109,6 +1179,7 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
         picture_signs=signs,
         picture_rates=rates,
         picture_shares=shares,
+        locations=counted,
         picture_tables=joint,
     )
 

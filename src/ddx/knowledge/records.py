@@ -243,9 +243,11 @@ class Knowledge:
     pictures: tuple[str, ...] = ()
     picture_signs: tuple[str, ...] = ()
     picture_rates: dict[tuple[str, str, str], Number] = attrs.Factory(dict)
-    # each entity's share of each picture (fitted to its sign probabilities,
-    # each at least picture_floor), in entity order
+    # each entity's share of each picture (counted in locations.csv, else fitted
+    # to its sign probabilities; each at least picture_floor), in entity order
     picture_shares: tuple[tuple[float, ...], ...] = ()
+    # entity -> picture -> its counted share (locations.csv), for the entities it lists
+    locations: dict[str, dict[str, Number]] = attrs.Factory(dict)
     # (one value or None per picture sign) -> per entity log P(those signs | entity),
     # untempered: the signs of a picture count once, together
     picture_tables: dict[tuple, tuple[float, ...]] = attrs.Factory(dict)
