@@ -405,6 +405,44 @@ class TestBrokenKnowledge:
         for row, words in expected:
             assert any(i.path == "locations.csv" and i.row == row and words in i.reason for i in issues), (row, words, issues)
 
+    def test_a_misspelt_entity_of_locations_is_reported_once_and_a_duplicate_names_the_first(self, tmp_path):
+        folder = _copy(tmp_path)
+        path = folder / "locations.csv"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("schwannoma,", "schwanoma,"), encoding="utf-8")
+        issues = [i for i in _issues(folder) if i.path == "locations.csv"]
+        assert len(issues) == 1 and "did you mean 'schwannoma'?" in issues[0].reason and "(4 rows" in issues[0].reason
+        lines = text.splitlines()
+        path.write_text(text + lines[-1] + "\n", encoding="utf-8")
+        (issue,) = [i for i in _issues(folder) if i.path == "locations.csv"]
+        assert f"is given twice (line {len(lines)} is the first)" in issue.reason
+
+    def test_a_broken_pictures_file_is_not_reported_again_under_locations(self, tmp_path):
+        folder = _copy(tmp_path)
+        path = folder / "pictures.csv"
+        path.write_text(path.read_text(encoding="utf-8").replace("extradural,cord,normal,", "extradurall,cord,normal,", 1), encoding="utf-8")
+        issues = _issues(folder)
+        assert any(i.path == "pictures.csv" for i in issues)
+        assert not [i for i in issues if i.path == "locations.csv"]
+
+    def test_an_ungraded_source_of_locations_is_named_beside_a_wrong_sum(self, tmp_path):
+        folder = _copy(tmp_path)
+        with (folder / "sources.toml").open("a", encoding="utf-8") as fh:
+            fh.write('\n[MY_SERIES]\ncitation = "A surgical series, 2021 (n=100)"\nurl = ""\n')
+        path = folder / "locations.csv"
+        text = path.read_text(encoding="utf-8").replace("CONTI2004,A", "MY_SERIES,A").replace("0.9116", "0.8")
+        path.write_text(text, encoding="utf-8")
+        reasons = [(i.path, i.reason) for i in _issues(folder)]
+        assert any(p == "locations.csv" and "shares sum to" in r for p, r in reasons)
+        assert any(p == "sources.toml" and "MY_SERIES" in r and "grade" in r for p, r in reasons), reasons
+
+    def test_counted_shares_within_the_tolerance_still_sum_to_one(self, tmp_path):
+        folder = _copy(tmp_path)
+        path = folder / "locations.csv"
+        path.write_text(path.read_text(encoding="utf-8").replace("0.9116", "0.9125"), encoding="utf-8")
+        kb = load_knowledge(folder)
+        assert math.fsum(kb.picture_shares[kb.entity_ids.index("schwannoma")]) == pytest.approx(1, abs=1e-12)
+
     def test_a_counted_location_replaces_the_fitted_picture_shares(self, tmp_path):
         folder = _copy(tmp_path)
         rows = ["entity,picture,share,source,grade"] + [

@@ -418,7 +418,9 @@ def knowledge_reference() -> str:
                 lines += ["", render_card_markdown(build_card(kb, e.id), kb, level=4)]
     lines += ["", "## Citations", ""]
     number_grades: dict[str, set[str]] = {}
-    for n in [*kb.priors.values(), *kb.likelihoods.values(), *kb.picture_rates.values()]:
+    from ddx.knowledge.loader import all_numbers
+
+    for n in all_numbers(kb):
         for key in source_keys(n):
             number_grades.setdefault(key, set()).add(n.grade)
     users: dict[str, list[str]] = {}

@@ -628,7 +628,7 @@ def build_card(kb: Knowledge, entity_id: str, *, top: int = TOP) -> Card:
         favour=tuple(favour[:top]),
         against=tuple(against[:top]),
         cited=_cited(kb, entity),
-        number_count=len(entity_numbers(kb, entity_id)),
+        number_count=len(entity_numbers(kb, entity_id)) + len(kb.locations.get(entity_id, {})),
         pictures=_pictures(kb, entity_id),
         pictures_counted=entity_id in kb.locations,
     )
@@ -672,8 +672,13 @@ PICTURE_NOTE = (
     "The cord and CSF signs (cord, csf, csf cap, dural sac displaced) count together, as one "
     "compartment picture: each ratio here is the sign read alone, and in an assessment each is "
     "weighed given the others (so two signs that say the same thing count about once). Where "
-    "the picture fitted to this entity differs from the table, 'picture model' is what the engine uses."
+    "the picture {how} differs from the table, 'picture model' is what the engine uses."
 )
+
+
+def _picture_note(card: Card) -> str:
+    how = "counted where this entity's lesions lie (locations.csv)" if card.pictures_counted else "fitted to this entity"
+    return PICTURE_NOTE.format(how=how)
 
 
 def _shows_picture_signs(card: Card) -> bool:
@@ -844,7 +849,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
         else:
             lines.append("  none strong enough to list")
     if _shows_picture_signs(card):
-        lines += [""] + _wrap(PICTURE_NOTE, "  ")
+        lines += [""] + _wrap(_picture_note(card), "  ")
     lines += ["", paint("Next step", "bold", color)] + _wrap(e.next_step)
 
     if not sources:
@@ -903,7 +908,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
         else:
             lines.append("None strong enough to list.")
     if _shows_picture_signs(card):
-        lines += ["", f"*{PICTURE_NOTE}*"]
+        lines += ["", f"*{_picture_note(card)}*"]
     lines += ["", f"**Sources** ({card.number_count} numbers)", ""]
     for c in card.cited:
         cite = f"[{_md_escape(c.citation)}]({c.url})" if c.url else _md_escape(c.citation)

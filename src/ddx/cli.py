@@ -322,16 +322,18 @@ def kb_check(folder: str | None, notes: bool) -> None:
                    "one takes the rate of those with one, so it cannot change any result until at least two differ")
     misfits = picture_misfits(kb_)
     if misfits and not notes:
-        click.echo(f"note (not an error): {len(misfits)} sign numbers differ from the compartment picture fitted "
-                   f"to their entity by {MISFIT:g} or more; `ddx kb check --notes` lists them")
+        click.echo(f"note (not an error): {len(misfits)} sign numbers differ from the compartment picture of "
+                   f"their entity by {MISFIT:g} or more; `ddx kb check --notes` lists them")
     elif misfits:
         click.echo(
-            f"note (not an error): for {len(misfits)} sign numbers the compartment picture fitted to the "
-            f"entity departs from likelihoods.csv by {MISFIT:g} or more. The engine uses the picture; "
-            "each such number disagrees with the entity's other sign numbers and is worth a review:"
+            f"note (not an error): for {len(misfits)} sign numbers the compartment picture of the entity "
+            f"(fitted, or counted in locations.csv) departs from likelihoods.csv by {MISFIT:g} or more. The "
+            "engine uses the picture; each such number disagrees with the entity's other sign numbers, or "
+            "with where a series counts its lesions, and is worth a review:"
         )
         for entity, fid, value, table, model in sorted(misfits, key=lambda m: -abs(m[4] - m[3])):
-            click.echo(f"  {entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}")
+            counted = " (counted in locations.csv: review the number against the count)" if entity in kb_.locations else ""
+            click.echo(f"  {entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}{counted}")
 
 
 def _shown_folder(folder: str | None) -> str:

@@ -776,18 +776,23 @@ def _pictures(folder, features: dict[str, Feature] | None, sources, issues: _Iss
 
 
 def _locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...], sources, issues: _Issues):
-    """locations.csv: each listed entity's counted share of each picture, in ``pictures`` order.
+    """locations.csv: each listed entity's counted share of each picture.
 
-    Returns {entity: {picture: Number}}. ``entity_ids`` None: entities.toml could not be read
-    (reported); no pictures: pictures.csv could not be read (reported); rows are then not matched.
+    Returns ({entity: {picture: Number}} for the entities whose rows are all sound, the
+    Numbers of every sound row, for the check of ungraded sources). ``entity_ids`` None:
+    entities.toml could not be read (reported); no pictures, or a pictures.csv with problems
+    (reported): the rows are checked alone, not for the pictures they leave out.
     """
     name = "locations.csv"
     given: dict[str, dict[str, Number]] = defaultdict(dict)
     rows_of: dict[str, list[int]] = defaultdict(list)
+    line_of: dict[tuple[str, str], int] = {}
+    unknown: dict[str, list[int]] = defaultdict(list)
     broken: set[str] = set()
     rows = _csv_rows(folder, name, ("entity", "picture", "share", "source", "grade"), issues)
     if rows is None:
-        return {}
+        return {}, []
+    pictures_sound = bool(pictures) and not any(i.path == "pictures.csv" for i in issues.items)
     for row, r in rows:
         entity, picture = r.get("entity", ""), r.get("picture", "")
         if r.get(BROKEN):
@@ -796,15 +801,16 @@ def _locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...], s
         rows_of[entity].append(row)
         if entity_ids is not None and entity not in entity_ids:
             if entity not in issues.rejected_entities:
-                issues.add(name, row, f"entity {entity!r} is not in entities.toml{_guess(entity, entity_ids)}")
+                unknown[entity].append(row)
             broken.add(entity)
             continue
+        if (entity, picture) in line_of:
+            issues.add(name, row, f"{entity} {picture} is given twice (line {line_of[(entity, picture)]} is the first)")
+            broken.add(entity)
+            continue
+        line_of[(entity, picture)] = row
         if pictures and picture not in pictures:
             issues.add(name, row, f"picture {picture!r} is not one of {', '.join(pictures)}")
-            broken.add(entity)
-            continue
-        if picture in given[entity]:
-            issues.add(name, row, f"{entity} {picture} is given twice")
             broken.add(entity)
             continue
         try:
@@ -819,8 +825,12 @@ def _locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...], s
             broken.add(entity)
             continue
         given[entity][picture] = Number(share, r["source"], r["grade"])
-    if entity_ids is None or not pictures:
-        return {}
+    for entity, where in unknown.items():
+        count = f" ({len(where)} rows, lines {min(where)}-{max(where)})" if len(where) > 1 else ""
+        issues.add(name, where[0], f"entity {entity!r} is not in entities.toml{_guess(entity, entity_ids)}{count}")
+    sound = [n for shares in given.values() for n in shares.values()]
+    if entity_ids is None or not pictures_sound:
+        return {}, sound
     out = {}
     for entity, shares in given.items():
         if entity in broken:
@@ -835,7 +845,7 @@ def _locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...], s
             issues.add(name, min(where), f"{entity}: shares sum to {total:.4f}, not 1{_lines(where)}")
             continue
         out[entity] = {z: shares[z] for z in pictures}
-    return out
+    return out, sound
 
 
 #: Fitting an entity's picture shares stops when no share moves by more than
@@ -1085,7 +1095,8 @@ def _picture_model(features, entities, likelihoods, settings: Settings, pictures
     shares = []
     for e in entities:
         if counted and e.id in counted:
-            found = [counted[e.id][z].probability for z in pictures]
+            total = math.fsum(counted[e.id][z].probability for z in pictures)  # 1 within SUM_TOLERANCE
+            found = [counted[e.id][z].probability / total for z in pictures]
         else:
             marginals = {(fid, v): likelihoods[(e.id, fid, v)].probability for (fid, v) in rate}
             found = fit_shares(marginals, rate, n)
@@ -1135,11 +1146,11 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
     priors = _priors(root, entity_ids, sources, issues)
     likelihoods = _likelihoods(root, entity_ids, known_features, sources, issues)
     pictures, signs, rates = _pictures(root, known_features, sources, issues)
-    counted = _locations(root, entity_ids, pictures, sources, issues)
+    counted, located = _locations(root, entity_ids, pictures, sources, issues)
     rules = _rules(_toml(root, "flags.toml", issues) or {}, known_features, entity_ids, issues)
     data = _toml(root, "model.toml", issues)
     settings = _settings({**data, **(model or {})}, issues) if data is not None else None
-    numbers = [*priors.values(), *likelihoods.values(), *rates.values(), *(n for shares in counted.values() for n in shares.values())]
+    numbers = [*priors.values(), *likelihoods.values(), *rates.values(), *located]
     _ungraded(sources, numbers, issues)
     # every key a row or an entity names counts as cited, whether or not that row was sound
     used = issues.cited | {k for e in (entity_data or {}).get("entity", []) if isinstance(e.get("sources"), list)
@@ -1199,8 +1210,9 @@ MISFIT = 0.2
 
 
 def picture_misfits(kb: Knowledge, threshold: float = MISFIT) -> list[tuple[str, str, str, float, float]]:
-    """(entity, sign, value, table number, picture model) where the fitted mixture of pictures
-    departs from an entity's own sign number by at least ``threshold``: numbers to review."""
+    """(entity, sign, value, table number, picture model) where the mixture of pictures (fitted,
+    or counted in locations.csv) departs from an entity's own sign number by at least
+    ``threshold``: numbers to review."""
     rate = picture_rates(kb.features, kb.settings, kb.pictures, kb.picture_signs, kb.picture_rates)
     out = []
     for e, shares in zip(kb.entities, kb.picture_shares):
@@ -1221,10 +1233,16 @@ def idle_findings(kb: Knowledge) -> list[tuple[str, int]]:
     return [(fid, n) for fid, n in counts if n < 2]
 
 
+def all_numbers(kb: Knowledge) -> list:
+    """Every number of a loaded knowledge base: priors, likelihoods, pictures and counted locations."""
+    located = [n for shares in kb.locations.values() for n in shares.values()]
+    return [*kb.priors.values(), *kb.likelihoods.values(), *kb.picture_rates.values(), *located]
+
+
 def summary(kb: Knowledge) -> str:
     """One line describing a valid knowledge base."""
     grades = defaultdict(int)
-    numbers = [*kb.priors.values(), *kb.likelihoods.values(), *kb.picture_rates.values()]
+    numbers = all_numbers(kb)
     for n in numbers:
         grades[n.grade] += 1
     graded = ", ".join(f"{g} {grades[g]}" for g in GRADES)
