@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import attrs
 
-from .errors import FindingError
+from .errors import FindingError, KnowledgeError
 from .knowledge import Feature, Knowledge, default_knowledge
 
 UNKNOWN = frozenset({"", "unknown", "?", "na", "n/a", "skip"})
@@ -356,8 +356,15 @@ def _own_finding(feature: Feature, word: str) -> Feature | None:
     """The finding named after this one (csf_cap for csf) that ``word`` describes, if any: the
     word holds the rest of its name (a capped CSF space, cord oedema) or is one of its values
     (a cord eccentric). Asked for one-value findings only: a part of a list fails on the way
-    to reading a range (T10-L2), where loading the knowledge for it would be wasted."""
-    for other in default_knowledge().features.values():
+    to reading a range (T10-L2), where loading the knowledge for it would be wasted. The packaged
+    schema is read (a value error knows no other); a broken one gives no hint, not a second error."""
+    from .knowledge import load_features
+
+    try:
+        schema = load_features()
+    except KnowledgeError:
+        return None
+    for other in schema.values():
         rest = other.id.removeprefix(feature.id + "_")
         if rest != other.id and (len(rest) >= 3 and rest in word or other.kind != "yesno" and (word in other.values or word in other.alias)):
             return other
