@@ -420,22 +420,17 @@ def test_rows_of_a_finding_removed_from_features_are_dropped_and_listed(tool, kn
 
 
 @pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
-def test_a_source_added_by_hand_for_pictures_csv_is_kept(tool, knowledge_copy):
+@pytest.mark.parametrize("table, cited, source, grade, rows", [
+    ("pictures.csv", "SEED_NERD;DDX_EXPERT", "MY_PICTURE_BOOK;DDX_EXPERT", "C", 1),  # one row, its grade kept
+    ("locations.csv", "CONTI2004", "MY_SERIES", "A", -1),  # every row of the entity, so its source is the new one alone
+])
+def test_a_source_added_by_hand_for_a_hand_written_table_is_kept(tool, knowledge_copy, table, cited, source, grade, rows):
+    """pictures.csv and locations.csv are written by hand: the sources they alone cite survive an import."""
     folder = knowledge_copy
-    _append(folder / "sources.toml", '\n[MY_PICTURE_BOOK]\ncitation = "A textbook, 2021"\nurl = ""\ngrade = "C"\n')
-    path = folder / "pictures.csv"
+    key = source.split(";")[0]
+    _append(folder / "sources.toml", f'\n[{key}]\ncitation = "A series, 2021 (n=100)"\nurl = ""\ngrade = "{grade}"\n')
+    path = folder / table
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("SEED_NERD;DDX_EXPERT", "MY_PICTURE_BOOK;DDX_EXPERT", 1), encoding="utf-8")
+    path.write_text(text.replace(cited, source, rows), encoding="utf-8")
     tool.main(EVIDENCE)
-    assert "[MY_PICTURE_BOOK]" in (folder / "sources.toml").read_text(encoding="utf-8")
-
-
-@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
-def test_a_source_added_by_hand_for_locations_csv_is_kept(tool, knowledge_copy):
-    folder = knowledge_copy
-    _append(folder / "sources.toml", '\n[MY_SERIES]\ncitation = "A surgical series, 2021 (n=100)"\nurl = ""\ngrade = "A"\n')
-    path = folder / "locations.csv"
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("CONTI2004", "MY_SERIES"), encoding="utf-8")
-    tool.main(EVIDENCE)
-    assert "[MY_SERIES]" in (folder / "sources.toml").read_text(encoding="utf-8")
+    assert f"[{key}]" in (folder / "sources.toml").read_text(encoding="utf-8")
