@@ -342,7 +342,7 @@ class TestPlaying:
 
 
 class TestNames:
-    """Quiz answers go through the same matcher as `ddx explain` (cards.find_entity)."""
+    """Quiz answers go through the same matcher as `ddx explain` (names.find_entity)."""
 
     def test_british_spellings_aliases_and_abbreviations(self, kb):
         assert parse_picks("haemangioblastoma, MPNST, drop mets", kb) == ("hemangioblastoma", "mpnst", "leptomeningeal_metastases")

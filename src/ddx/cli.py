@@ -373,7 +373,8 @@ def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) 
       ddx explain leptomeningeal_metastases --top 5 --no-sources
       ddx explain schwannoma --format json
     """
-    from .cards import UnknownEntityError, build_card, find_entity, render_card_json, render_card_markdown, render_card_table
+    from .cards import build_card, render_card_json, render_card_markdown, render_card_table
+    from .names import UnknownEntityError, find_entity
 
     kb_ = knowledge()
     try:

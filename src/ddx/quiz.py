@@ -246,12 +246,12 @@ class Pick:
 
 
 def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
-    """One name read as `ddx explain` reads it (cards.find_entity: id, name, alias or
+    """One name read as `ddx explain` reads it (names.find_entity: id, name, alias or
     abbreviation, British spelling), kept with its problem when it names no one diagnosis.
     A name that fits several ('mets') is read as the one of them in the ``compartment`` the
     trainee committed to, when there is exactly one; words that each name a different
     diagnosis ('meningioma schwannoma') are picks to separate with commas."""
-    from .cards import UnknownEntityError, find_entity
+    from .names import UnknownEntityError, find_entity
 
     try:
         return Pick(text.strip(), find_entity(kb, text).id)
@@ -268,7 +268,7 @@ def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
 def _word_by_word(text: str, kb: Knowledge) -> tuple[str, ...]:
     """The diagnoses the words of ``text`` name one by one, when there are 2 to TOP of them
     and each names a different one; else ()."""
-    from .cards import UnknownEntityError, find_entity
+    from .names import UnknownEntityError, find_entity
 
     words = text.split()
     if not 2 <= len(words) <= TOP:
