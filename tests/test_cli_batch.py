@@ -153,6 +153,13 @@ class TestEncodingsAndLineEnds:
         assert result.exit_code == 0, result.output
         assert records(result)[0]["case_id"] == "A"
 
+    @pytest.mark.parametrize("encoding", [[], ["--encoding", "utf-8"]])
+    def test_bom_before_a_quoted_header(self, encoding):
+        # R's write.csv and pandas with quoting quote the header; Excel-style exports add the mark
+        result = batch(b'\xef\xbb\xbf"case_id","cord"\r\n"A","displaced"\r\n', *encoding)
+        assert result.exit_code == 0, result.output
+        assert records(result)[0]["case_id"] == "A"
+
     @pytest.mark.parametrize("end", [b"\r\n", b"\r", b"\n"])
     def test_line_ends(self, end):
         data = end.join([b"case_id,cord", b"A,displaced", b"B,expanded"]) + end

@@ -163,7 +163,7 @@ class Records:
     cannot swallow the rest of the file."""
 
     def __init__(self, text: TextIO, delimiter: str):
-        self._it = iter(text)
+        self._it = _without_bom(iter(text))
         self._pending: deque[str] = deque()
         self._buf: list[str] = []
         self._delimiter = delimiter
@@ -220,6 +220,16 @@ class Records:
             if len(cells) == 1 and len(buf) == 1 and not cells[0].strip(" \t\ufeff") and '"' not in buf[0]:
                 cells = []  # a line of only spaces and tabs is a blank line; a quoted blank cell is a row
             yield line, cells
+
+
+def _without_bom(lines: Iterator[str]) -> Iterator[str]:
+    """The lines with a byte-order mark taken off the first one (an encoding that keeps it,
+    utf-8 or utf-16-le, say), before the csv module reads it: a mark in front of a quoted
+    header cell ('\ufeff"case_id"') would otherwise keep its quotes as part of the name."""
+    for line in lines:
+        yield line[1:] if line.startswith("\ufeff") else line
+        break
+    yield from lines
 
 
 @attrs.frozen
