@@ -160,6 +160,15 @@ class TestEncodingsAndLineEnds:
         assert result.exit_code == 0, result.output
         assert records(result)[0]["case_id"] == "A"
 
+    @pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+    def test_utf8_bom_read_as_another_encoding_names_the_fix(self, encoding):
+        result = batch("\ufeffcase_id,cord\nJosé,displaced\n".encode("utf-8"), "--encoding", encoding)
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        assert "starts with a UTF-8 byte-order mark" in result.stderr
+        assert "leave out --encoding" in result.stderr
+        assert "unknown column" not in result.stderr
+
     @pytest.mark.parametrize("end", [b"\r\n", b"\r", b"\n"])
     def test_line_ends(self, end):
         data = end.join([b"case_id,cord", b"A,displaced", b"B,expanded"]) + end

@@ -27,6 +27,7 @@ from . import engine, render
 from .assessment import TOLERANCE, Flag
 from .csv_input import (
     DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, in_quotes, read_layout, readable, sniff_delimiter, text_problem,
+    utf8_mark_read_as,
 )
 from .errors import BatchError, DdxError, FindingError
 from .findings import NOT_ASSESSED_HINT, Findings, normalise_column, parse_value, quoted
@@ -505,6 +506,13 @@ def run(
     first = records.first_line()
     if first is None:
         raise BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")
+    mark = utf8_mark_read_as(encoding)
+    if mark and first.startswith(mark):
+        # read on, every accented letter would be garbled (é as Ã©) without a word
+        raise BatchError(
+            f"{name} starts with a UTF-8 byte-order mark, so it is UTF-8 text, not {encoding}: "
+            "leave out --encoding (the default reads UTF-8 with or without the mark)"
+        )
     if delimiter is None:
         records.set_delimiter(sniff_delimiter(first))
     rows = iter(records)

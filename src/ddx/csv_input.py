@@ -142,6 +142,19 @@ def encoding_label(encoding: str) -> str:
     return "UTF-8" if name in ("utf-8", "utf-8-sig") else encoding
 
 
+def utf8_mark_read_as(encoding: str) -> str | None:
+    """What the UTF-8 byte-order mark becomes when read in ``encoding`` ('\u00ef\u00bb\u00bf' in
+    cp1252 or latin-1), or None for the UTF-8 codecs (which read it as a mark) and the
+    encodings that cannot read it at all."""
+    if codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
+        return None
+    try:
+        text = codecs.BOM_UTF8.decode(encoding)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return text if text and text != "\ufeff" else None
+
+
 def text_problem(text: str, encoding: str) -> str | None:
     """Why a cell's text cannot be taken as it is (a NUL byte, bytes the encoding cannot read), or None."""
     if "\x00" in text:
