@@ -223,6 +223,22 @@ class TestDelimiters:
         assert tab.exit_code == 0, tab.output
         assert records(result)[0]["case_id"] == records(tab)[0]["case_id"] == "A"
 
+    @pytest.mark.parametrize("given, found", [(";", "','"), (",", "';'"), ("tab", "','"), (" ", "','")])
+    def test_a_wrong_delimiter_names_the_one_the_header_uses(self, given, found):
+        data = IDEM.replace(",", ";") if given == "," else IDEM
+        result = batch(data, "--delimiter", given)
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        assert f"the header is one cell when split at --delimiter" in result.stderr
+        assert f"but it is separated by {found}" in result.stderr
+        assert "the first line is not a header" not in result.stderr and "unknown column" not in result.stderr
+
+    @pytest.mark.parametrize("char", ['"', "\n", "\r"])
+    def test_a_quote_or_line_end_delimiter_is_refused(self, char):
+        result = batch(IDEM, "--delimiter", char)
+        assert result.exit_code == 2
+        assert f"--delimiter {char!r}: " in result.stderr and "cannot separate cells" in result.stderr
+
     def test_a_long_delimiter_is_refused(self):
         result = batch(IDEM, "--delimiter", ";;")
         assert result.exit_code == 2

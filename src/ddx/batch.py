@@ -501,6 +501,8 @@ def run(
         raise BatchError(f"--top {top}: choose between 1 and {len(kb.entities)} (the number of candidates)")
     if delimiter is not None and len(delimiter) != 1:
         raise BatchError(f"--delimiter {delimiter!r}: give a single character such as ',' or ';' (or 'tab')")
+    if delimiter is not None and delimiter in '"\r\n':
+        raise BatchError(f"--delimiter {delimiter!r}: a quote or a line end cannot separate cells; give a character such as ',' or ';' (or 'tab')")
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     records = Records(source, delimiter or ",")
     first = records.first_line()
@@ -525,6 +527,17 @@ def run(
             break
     if header is None:
         raise BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")
+    if delimiter is not None and len(header) == 1:
+        # a separator given by hand that the header does not use: say so, rather than
+        # that the first line is not a header or names an unknown column
+        other = next((d for d in (",", ";", "\t") if d != delimiter and d in header[0]), None)
+        if other is not None:
+            def shown(d: str) -> str:
+                return "tab" if d == "\t" else repr(d)
+            raise BatchError(
+                f"{name}: the header is one cell when split at --delimiter {shown(delimiter)}, but it is separated by "
+                f"{shown(other)}: pass --delimiter {shown(other)}, or leave the option out (',', ';' and tab are found by themselves)"
+            )
     layout = read_layout(header, kb, tuple(passthrough), name=name)
     assessor = _Assessor(kb, layout, encoding, top)
     out = _CsvOut(sink, assessor, top) if fmt == "csv" else _JsonOut(sink, assessor, array=fmt == "json")
