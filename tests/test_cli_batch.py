@@ -128,6 +128,18 @@ class TestGoodInput:
         ndjson = batch(data, "--passthrough", "accession", "--passthrough", "reader", "--format", "ndjson")
         assert json.loads(ndjson.stdout)["passthrough"] == {"accession": " 0042 ", "Reader": "jd"}
 
+    @pytest.mark.parametrize("fmt", ["ndjson", "json"])
+    def test_passthrough_of_a_column_named_like_an_output_column_in_json(self, fmt):
+        # the shared cases sheet has a 'compartment' column (the true one): JSON keeps passed-through
+        # columns under "passthrough", so nothing clashes there; only the CSV output would have it twice
+        data = "case_id,compartment,cord\nA,intradural_extramedullary,displaced\n"
+        result = batch(data, "--passthrough", "compartment", "--format", fmt)
+        assert result.exit_code == 0, result.output
+        record = json.loads(result.stdout)[0] if fmt == "json" else json.loads(result.stdout)
+        assert record["passthrough"] == {"compartment": "intradural_extramedullary"}
+        clash = batch(data, "--passthrough", "compartment")
+        assert clash.exit_code == 2 and "it would clash with the output column" in clash.stderr
+
     def test_header_with_no_rows(self):
         for fmt, expected in (("csv", ",".join(COLUMNS) + "\n"), ("ndjson", ""), ("json", "[]\n")):
             result = batch("case_id,cord\n", "--format", fmt)

@@ -289,8 +289,12 @@ class Layout:
         return tuple(self.header[i] for i in self.passthrough)
 
 
-def read_layout(header: list[str], kb: Knowledge, passthrough: tuple[str, ...] = (), *, name: str = "the input") -> Layout:
-    """Check the header row and map its columns; BatchError for a problem with the whole file."""
+def read_layout(
+    header: list[str], kb: Knowledge, passthrough: tuple[str, ...] = (), *, name: str = "the input", csv_output: bool = True
+) -> Layout:
+    """Check the header row and map its columns; BatchError for a problem with the whole file.
+    A passed-through column named like a column of the CSV output is refused only for that
+    output (``csv_output``): JSON keeps passed-through columns apart, under "passthrough"."""
     header = list(header)
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
@@ -351,7 +355,7 @@ def read_layout(header: list[str], kb: Knowledge, passthrough: tuple[str, ...] =
         raise BatchError(f"--passthrough {missing[0]}: there is no such column in the header of {name}")
     if CASE_ID in keep:
         raise BatchError(f"--passthrough {keep[CASE_ID]}: the case id is copied to the output already; leave the option out")
-    clash = [p for k, p in keep.items() if k in render.CSV_COLUMNS or re.fullmatch(r"(candidate|probability)_\d+", k)]
+    clash = [p for k, p in keep.items() if csv_output and (k in render.CSV_COLUMNS or re.fullmatch(r"(candidate|probability)_\d+", k))]
     if clash:
         raise BatchError(f"--passthrough {clash[0]}: it would clash with the output column of that name; rename the column in the input (e.g. source_{clash[0]}) to keep it")
     return Layout(
