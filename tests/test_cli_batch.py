@@ -482,6 +482,28 @@ class TestSafeOutput:
         finish(True)
         assert "ddx batch" in terminal.getvalue() and terminal.getvalue().endswith("\n")
 
+    def test_a_row_count_never_drawn_leaves_nothing_on_the_terminal(self, monkeypatch):
+        """Standard input (no size: a count, not a bar) that fails at its header, or ends before
+        the first count, gets its error or summary alone, not a blank line before it."""
+
+        class Terminal(io.StringIO):
+            def isatty(self):
+                return True
+
+        class Input:
+            size = None
+
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        show, finish = cli_module._progress(Input(), None)
+        finish(False)
+        show, finish = cli_module._progress(Input(), None)
+        finish(True)
+        assert terminal.getvalue() == ""
+        show(1000)
+        finish(True)
+        assert terminal.getvalue() == "\rddx batch: 1,000 rows\n"
+
     def test_progress_goes_to_stderr_only(self, tmp_path, monkeypatch):
         src = tmp_path / "cases.csv"
         src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(2500)))

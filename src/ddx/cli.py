@@ -765,10 +765,17 @@ def _progress(inp, enabled: bool | None):
 
         return show, finish
 
+    counted = [False]
+
     def count(rows: int) -> None:
         click.echo(f"\rddx batch: {rows:,} rows", nl=False, err=True)
+        counted[0] = True
 
-    return count, lambda done: click.echo("", err=True)
+    def end(done: bool) -> None:
+        if counted[0]:  # end the count's line; none drawn, no blank line before the summary or the error
+            click.echo("", err=True)
+
+    return count, end
 
 
 @cli.command(epilog=f"{DISCLAIMER}\n\n{BATCH_EXIT_CODES}")
