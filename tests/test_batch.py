@@ -244,6 +244,17 @@ class TestLayout:
 
 
 class TestRecords:
+    def test_records_dropped_before_the_end_leave_the_stream_open(self):
+        import gc
+
+        stream = io.StringIO("\ufeffcase_id,age\nA,1\nB,2\n")
+        records = csv_input.Records(stream, ",")
+        rows = iter(records)
+        assert [cells for _, cells in (next(rows), next(rows))] == [["case_id", "age"], ["A", "1"]]
+        del rows, records
+        gc.collect()
+        assert not stream.closed and stream.readline() == "B,2\n"
+
     def test_a_quote_never_closed_swallows_nothing(self):
         text = 'case_id,age\nA,"54\nB,3\nC,4\n'
         summary, out = run_text(text)

@@ -239,10 +239,12 @@ def _without_bom(lines: Iterator[str]) -> Iterator[str]:
     """The lines with a byte-order mark taken off the first one (an encoding that keeps it,
     utf-8 or utf-16-le, say), before the csv module reads it: a mark in front of a quoted
     header cell ('\ufeff"case_id"') would otherwise keep its quotes as part of the name."""
-    for line in lines:
-        yield line[1:] if line.startswith("\ufeff") else line
-        break
-    yield from lines
+    first = True
+    for line in lines:  # not `yield from`, which would close the caller's stream with the generator
+        if first:
+            first = False
+            line = line.removeprefix("\ufeff")
+        yield line
 
 
 @attrs.frozen
