@@ -995,3 +995,50 @@ def test_spaces_around_the_semicolon_of_a_source_cell_are_the_same_keys(tmp_path
     path.write_text(text.replace("DDX_ESTIMATE;", "DDX_ESTIMATE ; "), encoding="utf-8")
     kb = load_knowledge(folder)
     assert all(" " not in n.source for n in kb.likelihoods.values())
+
+
+NEW_FINDING = '\n[[feature]]\nid = {id}\nkind = "{kind}"\n{values}section = "Patient"\nhelp = "a test finding"\nquestion = "Is there a test sign?"\n'
+
+
+@pytest.mark.parametrize(
+    "fid, kind, values, expected",
+    [
+        # an id is a column and an option: a space, a capital or a hyphen made click raise a TypeError
+        ('"Cord Atrophy"', "yesno", "", "id must be a lower-case word"),
+        ('"cord-atrophy"', "yesno", "", "id must be a lower-case word"),
+        ('""', "yesno", "", "id must be a lower-case word"),
+        # an id a command already has an option or a column for
+        ('"format"', "yesno", "", "id 'format' is taken"),
+        ('"case_id"', "yesno", "", "id 'case_id' is taken"),
+        ('"help"', "yesno", "", "id 'help' is taken"),
+        # a value no reader could give: input is lower-cased, ';' separates, 'unknown' is not assessed
+        ('"cord_atrophy"', "choice", 'values = ["Mild", "severe"]\n', "'Mild'"),
+        ('"cord_atrophy"', "choice", 'values = ["mild atrophy", "severe"]\n', "'mild atrophy'"),
+        ('"cord_atrophy"', "list", 'values = ["a;b", "c"]\n', "'a;b'"),
+        ('"cord_atrophy"', "choice", 'values = ["yes", "unknown"]\n', "'unknown'"),
+        ('"cord_atrophy"', "choice", 'values = ["mild", "mild", "severe"]\n', "a value is given twice: mild"),
+    ],
+)
+def test_a_finding_whose_id_or_values_no_reader_could_use_is_reported(tmp_path, fid, kind, values, expected):
+    """A finding's id becomes an option and a column, and its values what a reader types: one
+    that cannot be either is reported at its line, not left to crash every command."""
+    folder = _copy(tmp_path)
+    path = folder / "features.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + NEW_FINDING.format(id=fid, kind=kind, values=values), encoding="utf-8")
+    issues = _issues(folder)
+    assert len(issues) == 1 and expected in issues[0].reason, issues
+    line = len(text.splitlines()) + (3 if expected.startswith("id") else 5)
+    assert (issues[0].path, issues[0].row) == ("features.toml", line)
+
+
+def test_the_ids_a_finding_may_not_take_are_the_options_of_the_finding_commands():
+    """Every option of assess and guide that is not a finding is a reserved id (and --case-id is
+    the batch's case column), so a new finding cannot take its name."""
+    from ddx.cli import FEATURES
+    from ddx.knowledge.loader import RESERVED_FEATURE_IDS
+
+    for name in ("assess", "guide"):
+        own = {o.lstrip("-").replace("-", "_") for p in cli.commands[name].params
+               for o in p.opts + p.secondary_opts if p.name not in FEATURES}
+        assert own - {"h"} <= RESERVED_FEATURE_IDS, name

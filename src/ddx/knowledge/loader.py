@@ -38,6 +38,16 @@ SUM_TOLERANCE = 1e-3
 
 #: Where a reader gets a finding: off the images, or from the history (the request, the chart).
 READ_FROM = ("images", "history")
+#: A finding's id is a column name and, with "_" turned into "-", an option of assess and guide;
+#: a value of a choice or list finding is what a reader types (lower-cased) or a cell holds.
+#: Both are lower-case words of letters and digits joined by "_" (an id starts with a letter).
+FEATURE_ID = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+FEATURE_VALUE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+#: Ids the commands already use for an option or a column of their own (assess and guide:
+#: --case-id, --format, --top, --color/--no-color, --max-questions, --help).
+RESERVED_FEATURE_IDS = frozenset({"case_id", "format", "top", "color", "no_color", "max_questions", "help"})
+#: Values that mean "not assessed" wherever a finding is read (findings.UNKNOWN), so never a value.
+NOT_ASSESSED = frozenset({"unknown", "na", "skip"})
 
 FILES = (
     "features.toml",
@@ -343,6 +353,29 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
             except KeyError as exc:
                 issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
                 continue
+            if not FEATURE_ID.fullmatch(feature.id):
+                issues.add(name, _field_line(name, line, "id", issues),
+                           f"{where}: id must be a lower-case word of letters and digits joined by '_', starting with "
+                           "a letter (it is a column name, and with '-' for '_' an option)")
+                continue
+            if feature.id in RESERVED_FEATURE_IDS:
+                issues.add(name, _field_line(name, line, "id", issues),
+                           f"{where}: id {feature.id!r} is taken by an option or a column of ddx itself "
+                           f"(taken: {', '.join(sorted(RESERVED_FEATURE_IDS))})")
+                continue
+            if kind in ("choice", "list"):
+                odd = [v for v in values if not FEATURE_VALUE.fullmatch(v) or v in NOT_ASSESSED]
+                twice = sorted({v for v in values if values.count(v) > 1})
+                if odd:
+                    issues.add(name, _field_line(name, line, "values", issues),
+                               f"{where}: a value is a lower-case word of letters and digits joined by '_', and not "
+                               f"one of {', '.join(sorted(NOT_ASSESSED))} (they mean not assessed): "
+                               f"{', '.join(repr(v) for v in odd)}")
+                if twice:
+                    issues.add(name, _field_line(name, line, "values", issues),
+                               f"{where}: a value is given twice: {', '.join(twice)}")
+                if odd or twice:
+                    continue
             if feature.id in features:
                 issues.add(name, line, f"{where}: duplicate feature id (the first one is kept)")
                 continue
