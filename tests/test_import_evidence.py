@@ -434,3 +434,29 @@ def test_a_source_added_by_hand_for_a_hand_written_table_is_kept(tool, knowledge
     path.write_text(text.replace(cited, source, rows), encoding="utf-8")
     tool.main(EVIDENCE)
     assert f"[{key}]" in (folder / "sources.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+@pytest.mark.parametrize(
+    "name, old, new, expected",
+    [
+        ("entities.toml", 'name = "Spinal cord ependymoma"', 'name = "Spinal cord ependymoma', "entities.toml:{line}: is not valid TOML"),
+        ("features.toml", 'id = "scalloping"', "id = scalloping", "features.toml:{line}: is not valid TOML"),
+        ("entities.toml", None, "", "entities.toml: defines no [[entity]]"),
+        ("features.toml", None, "# emptied by mistake\n", "features.toml: defines no [[feature]]"),
+    ],
+)
+def test_a_hand_written_file_that_cannot_be_read_stops_the_import_with_its_line_not_a_traceback(
+        tool, knowledge_copy, capsys, name, old, new, expected):
+    """entities.toml and features.toml are read by the importer itself before the loader
+    checks anything: a TOML mistake or an emptied file stops it there, named, with nothing written."""
+    folder = knowledge_copy
+    text = (folder / name).read_text(encoding="utf-8")
+    line = next((i for i, ln in enumerate(text.splitlines(), 1) if old and old in ln), None)
+    (folder / name).write_text(text.replace(old, new, 1) if old else new, encoding="utf-8")
+    before = {n: (folder / n).read_bytes() for n in ("likelihoods.csv", "priors.csv", "sources.toml")}
+    with pytest.raises(SystemExit) as info:
+        tool.main(EVIDENCE)
+    message = str(info.value.code)
+    assert f"{folder / name}" in message and expected.format(line=line) in message and "nothing was written" in message
+    assert {n: (folder / n).read_bytes() for n in before} == before

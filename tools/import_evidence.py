@@ -344,7 +344,7 @@ def apply_literature(out: list[tuple], literature: list[dict], sources: "Sources
     replaced by the pooled value shrunk towards it (ESTIMATE_WEIGHT). The other values of the finding are then
     rescaled so that they still sum to 1 (yes/no: no = 1 - yes).
     """
-    kinds = {f["id"]: f["kind"] for f in features}
+    kinds = {f["id"]: f.get("kind") for f in features}
     kinds["sex"] = "choice"
     table = {(e, f, v): [p, src, g] for e, f, v, p, src, g in out}
     by_key, withheld = defaultdict(list), defaultdict(list)
@@ -478,7 +478,7 @@ def mixed(out: list[tuple], shares: dict[str, tuple[float, str, str]], features:
     sources is graded). A share is a weight, not a likelihood: its source stays
     with its subgroup_share row in the sweeps.
     """
-    kinds = {f["id"]: f["kind"] for f in features}
+    kinds = {f["id"]: f.get("kind") for f in features}
     table = {(e, f, v): (p, src, g) for e, f, v, p, src, g in out}
     subgroups = defaultdict(list)
     for name, (share, _, _) in shares.items():
@@ -612,9 +612,26 @@ def unmatched(literature: list[dict], out: list[tuple], shares: dict | None = No
     return found
 
 
+def read_tables(path: Path, table: str) -> list[dict]:
+    """The [[table]] tables of a hand-written TOML file (entities.toml, features.toml). One that
+    cannot be read stops the import before anything is written, with its path, line and reason."""
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8-sig")).get(table)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"{path}: cannot be read: {exc}\nnothing was written") from None
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"at line (\d+)", str(exc))
+        raise SystemExit(f"{path}{':' + line.group(1) if line else ''}: is not valid TOML: {exc}\n"
+                         "nothing was written: fix it and import again (`ddx kb check` lists every problem)") from None
+    if not isinstance(tables, list) or not all(isinstance(t, dict) and isinstance(t.get("id"), str) for t in tables) or not tables:
+        raise SystemExit(f"{path}: defines no [[{table}]] with an id, or one that is not a table\n"
+                         "nothing was written: fix it and import again (`ddx kb check` lists every problem)")
+    return tables
+
+
 def read_entities(entities_file: Path) -> list[dict]:
     """The [[entity]] tables of entities.toml (their compartments and cited sources)."""
-    return tomllib.loads(entities_file.read_text(encoding="utf-8-sig"))["entity"]
+    return read_tables(entities_file, "entity")
 
 
 def conus_at_least_lumbar(out: list[tuple], compartment: dict[str, str]) -> list[tuple]:
@@ -683,8 +700,9 @@ def derived_bands(name: str, q: dict, centres: dict, bands: dict) -> list[tuple]
 
 def main(evidence_dir: Path) -> None:
     """Rebuild likelihoods.csv, priors.csv and sources.toml in OUT, then check what was written."""
-    features = tomllib.loads((OUT / "features.toml").read_text(encoding="utf-8-sig"))["feature"]
-    bands = {f["id"]: f["bands"] for f in features if f["kind"] == "integer"}
+    features = read_tables(OUT / "features.toml", "feature")
+    entities = read_entities(OUT / "entities.toml")
+    bands = {f["id"]: f["bands"] for f in features if f.get("kind") == "integer" and "bands" in f}
     sources = Sources(read_dossier_sources(evidence_dir / "dossier.md"))
     sources.entries["DDX_ESTIMATE"] = {
         "citation": "ddx knowledge base, consolidated estimate: an engine default set by the "
@@ -767,8 +785,7 @@ def main(evidence_dir: Path) -> None:
         out += subgroup_tables(name, out, own_bands, sweeps, sources, features)
     unmixed = out
     out = mixed(out, shares, features)
-    entities = read_entities(OUT / "entities.toml")
-    out = conus_at_least_lumbar(out, {e["id"]: e["compartment"] for e in entities})
+    out = conus_at_least_lumbar(out, {e["id"]: e.get("compartment") for e in entities})
 
     known_entities = {e["id"] for e in entities}
     known_features = {f["id"] for f in features}
