@@ -521,6 +521,25 @@ def test_a_broken_features_file_is_named_not_taken_for_an_unknown_option(tmp_pat
     assert "The finding options are missing: features.toml is broken" in " ".join(helped.stdout.split())
 
 
+@pytest.mark.parametrize("text", ["", "# emptied by mistake\n"])
+def test_an_emptied_features_file_is_named_not_taken_for_an_unknown_option(tmp_path, text):
+    """features.toml emptied by mistake names no finding any more: `--cord` is
+    still a finding's option gone missing, answered with the file's problems, not 'No such option'."""
+    import shutil
+    from importlib import resources
+    from pathlib import Path
+
+    package = tmp_path / "ddx"
+    shutil.copytree(Path(resources.files("ddx")), package, ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "knowledge" / "features.toml").write_text(text, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "DDX_NO_CACHE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "ddx", "assess", "--cord", "expanded", "--csf", "effaced"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 2
+    assert "No such option" not in proc.stderr and "features.toml" in proc.stderr, proc.stderr
+    assert proc.stderr.startswith("Error: --c"), proc.stderr
+
+
 class TestCaseId:
     def test_two_case_ids_are_refused_not_overwritten(self):
         result = CliRunner().invoke(cli, ["assess", "--case-id", "A", "--case-id", "B", "--format", "json"])

@@ -933,7 +933,8 @@ def _names_a_finding(option: str) -> bool:
     except (OSError, UnicodeDecodeError):
         return True
     ids = re.findall(r"""^\s*id\s*=\s*["']([\w-]+)["']""", text, re.MULTILINE)
-    return option in {"--" + i.replace("_", "-") for i in ids}
+    # a file that names no finding at all (emptied by mistake) has lost every finding option
+    return not ids or option in {"--" + i.replace("_", "-") for i in ids}
 
 
 class _Terminated(BaseException):
