@@ -1042,3 +1042,22 @@ def test_the_ids_a_finding_may_not_take_are_the_options_of_the_finding_commands(
         own = {o.lstrip("-").replace("-", "_") for p in cli.commands[name].params
                for o in p.opts + p.secondary_opts if p.name not in FEATURES}
         assert own - {"h"} <= RESERVED_FEATURE_IDS, name
+
+
+def test_a_source_cited_beside_an_ungraded_one_is_not_called_the_only_source(tmp_path):
+    """pictures.csv cites SEED_NERD (no grade: a primer) beside DDX_EXPERT. Taking DDX_EXPERT's
+    grade away is one mistake, said once at DDX_EXPERT; SEED_NERD is not 'the only source' of anything."""
+    folder = _copy(tmp_path)
+    path = folder / "sources.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("[DDX_EXPERT]")
+    end = text.index('grade = "C"\n', start) + len('grade = "C"\n')
+    path.write_text(text[:start] + text[start:end].replace('grade = "C"\n', "") + text[end:], encoding="utf-8")
+    issues = _issues(folder)
+    assert [(i.path, i.reason.split("]")[0]) for i in issues] == [("sources.toml", "[DDX_EXPERT")], issues
+    # with no number citing it alone, it is named with the source it is cited beside
+    for name in ("likelihoods.csv", "priors.csv"):
+        p = folder / name
+        p.write_text(p.read_text(encoding="utf-8").replace(",DDX_EXPERT,C", ",DDX_ESTIMATE,C"), encoding="utf-8")
+    issues = _issues(folder)
+    assert len(issues) == 1 and "[DDX_EXPERT] has no grade, nor has SEED_NERD" in issues[0].reason, issues

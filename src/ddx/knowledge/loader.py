@@ -476,15 +476,30 @@ def _ungraded(sources: dict[str, Source] | None, numbers, issues: _Issues) -> No
     sources, or a source cited beside a graded one, may go without)."""
     if sources is None:
         return
-    alone = set()
+    alone: set[str] = set()
+    beside: dict[str, set[str]] = defaultdict(set)  # ungraded keys cited only with other ungraded ones
     for n in numbers:
         keys = n.source_keys
         if all(k in sources and sources[k].grade is None for k in keys):
-            alone.update(k for k in keys if k not in issues.badly_graded)
+            if len(set(keys)) == 1:
+                alone.update(k for k in keys if k not in issues.badly_graded)
+            else:
+                for k in keys:
+                    beside[k].update(o for o in keys if o != k)
     lines = _source_lines(issues)
     for key in sorted(alone):
         issues.add("sources.toml", lines.get(key), f"[{key}] is the only source of some numbers, so it needs a grade: "
                                                    "A (a cohort with counts), B (a review or textbook) or C (an estimate)")
+    # a source cited only beside other ungraded ones is not "the only source": it is said once, and
+    # not at all when one it is cited with is already reported (grading that one mends both)
+    said = alone | issues.badly_graded
+    for key in sorted(set(beside) - said):
+        if beside[key] & said:
+            continue
+        said.add(key)
+        issues.add("sources.toml", lines.get(key), f"[{key}] has no grade, nor has {', '.join(sorted(beside[key]))}, "
+                   "cited with it by some numbers: one of them needs a grade: "
+                   "A (a cohort with counts), B (a review or textbook) or C (an estimate)")
 
 
 def _entities(data: dict | None, sources: dict[str, Source], features: dict[str, Feature], issues: _Issues, *,
