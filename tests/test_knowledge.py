@@ -1061,3 +1061,29 @@ def test_a_source_cited_beside_an_ungraded_one_is_not_called_the_only_source(tmp
         p.write_text(p.read_text(encoding="utf-8").replace(",DDX_EXPERT,C", ",DDX_ESTIMATE,C"), encoding="utf-8")
     issues = _issues(folder)
     assert len(issues) == 1 and "[DDX_EXPERT] has no grade, nor has SEED_NERD" in issues[0].reason, issues
+
+
+def test_an_entity_given_twice_is_one_problem_naming_the_first(tmp_path):
+    """A table pasted twice is reported once, at the copy, with the line of the first (which is
+    kept); its aliases are not each reported again as another entity's."""
+    folder = _copy(tmp_path)
+    path = folder / "entities.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index('[[entity]]\nid = "ganglioglioma"')
+    block = text[start:text.index("[[entity]]", start + 1)]
+    path.write_text(text + "\n" + block, encoding="utf-8")
+    first = text[:start].count("\n") + 1
+    copy = len((text + "\n").splitlines()) + 1
+    issues = _issues(folder)
+    assert [(i.path, i.row) for i in issues] == [("entities.toml", copy)], issues
+    assert f"duplicate entity id (line {first} is the first, which is kept)" in issues[0].reason
+
+
+def test_an_alias_given_to_two_entities_is_reported_at_its_line(tmp_path):
+    folder = _copy(tmp_path)
+    path = folder / "entities.toml"
+    text = path.read_text(encoding="utf-8").replace('aliases = ["GG"', 'aliases = ["MS"', 1)
+    path.write_text(text, encoding="utf-8")
+    issues = _issues(folder)
+    line = _line_of(text.splitlines(), 'aliases = ["MS", "multiple sclerosis"')
+    assert [(i.path, i.row) for i in issues] == [("entities.toml", line)] and "alias 'MS' is also an alias" in issues[0].reason

@@ -510,7 +510,7 @@ def _entities(data: dict | None, sources: dict[str, Source], features: dict[str,
     name = "entities.toml"
     if data is None:
         return ()
-    entities, seen = [], set()
+    entities, seen = [], {}
     syndromes = set(features["syndrome"].values) if "syndrome" in features else set()
     lines = _table_lines(name, "entity", issues)
     for i, e in enumerate(data.get("entity", []), 1):
@@ -539,8 +539,10 @@ def _entities(data: dict | None, sources: dict[str, Source], features: dict[str,
                 issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
                 continue
             if entity.id in seen:
-                issues.add(name, line, f"{where}: duplicate entity id")
-            seen.add(entity.id)
+                first = seen[entity.id]
+                issues.add(name, line, f"{where}: duplicate entity id{f' (line {first} is the first, which is kept)' if first else ''}")
+                continue  # the first is kept: the copy's aliases are not each reported as another's
+            seen[entity.id] = line
             if entity.compartment not in COMPARTMENTS:
                 issues.add(name, _field_line(name, line, "compartment", issues), f"{where}: compartment "
                            f"{entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}{_guess(entity.compartment, COMPARTMENTS)}")
@@ -558,7 +560,7 @@ def _entities(data: dict | None, sources: dict[str, Source], features: dict[str,
                 issues.reject(issues.rejected_entities, e)
     if not data.get("entity"):
         issues.unreadable(name, None, "defines no [[entity]]")
-    _check_aliases(entities, issues)
+    _check_aliases(entities, issues, {e.id: _field_line(name, seen.get(e.id), "aliases", issues) for e in entities})
     return tuple(entities)
 
 
@@ -570,7 +572,7 @@ def _aliases(value: Any, where: str, issues: _Issues) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _check_aliases(entities: list[Entity], issues: _Issues) -> None:
+def _check_aliases(entities: list[Entity], issues: _Issues, lines: dict[str, int | None] | None = None) -> None:
     """Each alias names one entity only: not given twice, not another entity's id or name
     (compared as the matcher compares them: case, punctuation and British spelling aside)."""
     owner: dict[str, str] = {}
@@ -583,9 +585,9 @@ def _check_aliases(entities: list[Entity], issues: _Issues) -> None:
             key = name_key(alias)
             where = f"[[entity]] {e.id!r}: alias {alias!r}"
             if key in given:
-                issues.add("entities.toml", None, f"{where} is also an alias of {given[key]!r}")
+                issues.add("entities.toml", (lines or {}).get(e.id), f"{where} is also an alias of {given[key]!r}")
             elif owner.get(key, e.id) != e.id:
-                issues.add("entities.toml", None, f"{where} is the id or name of {owner[key]!r}")
+                issues.add("entities.toml", (lines or {}).get(e.id), f"{where} is the id or name of {owner[key]!r}")
             given.setdefault(key, e.id)
 
 
