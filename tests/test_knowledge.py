@@ -522,6 +522,14 @@ class TestBrokenKnowledge:
         (folder / "flags.toml").write_text(flags.replace("unless = [{", "unles = [{", 1), encoding="utf-8")
         assert any(i.path == "flags.toml" and "unknown field 'unles'; did you mean 'unless'?" in i.reason for i in _issues(folder))
 
+    @pytest.mark.parametrize("text", ["", "# the rules\n"])
+    def test_a_flags_file_without_rules_is_reported(self, tmp_path, text):
+        """An emptied flags.toml would drop the cord-compression emergency: it is refused like any empty file."""
+        folder = _copy(tmp_path)
+        (folder / "flags.toml").write_text(text, encoding="utf-8")
+        reasons = [i.reason for i in _issues(folder) if i.path == "flags.toml"]
+        assert len(reasons) == 1 and "defines no [[rule]]" in reasons[0], reasons
+
     def test_an_unknown_setting_in_model_toml_is_reported(self, tmp_path):
         """A misspelt setting is an error, not silently ignored beside the default it meant to change."""
         folder = _copy(tmp_path)
@@ -926,6 +934,8 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         ("flags.toml", "below = 30", 'below = "30"', ["a condition: below must be a number (found '30')"]),
         ("flags.toml", FLAG_RULES, 'when = "cord"', ["when must be a list of tables (found 'cord')"]),
         ("flags.toml", 'entities = ["schwannoma", "neurofibroma", "mpnst"]', 'entities = "schwannoma"', ["entities must be a list of texts"]),
+        # the emergency the output promises for a compressed cord cannot be lost without a word
+        ("flags.toml", FLAG_RULES, 'when = [{ feature = "cord", is = "normal" }]', ["no emergency rule fires on cord = compressed alone"]),
         # a source: a misspelt field is one problem, not one per number citing it
         ("sources.toml", "[DDX_ESTIMATE]\ncitation", "[DDX_ESTIMATE]\ncitaton", ["[DDX_ESTIMATE]: unknown field 'citaton'; did you mean 'citation'?"]),
         # two tables of one id: the first is kept, the second reported

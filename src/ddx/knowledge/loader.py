@@ -89,6 +89,10 @@ class _Issues:
     def add(self, path: str, row: int | None, reason: str) -> None:
         self.items.append(KnowledgeIssue(path, row, reason))
 
+    def items_in(self, path: str) -> bool:
+        """Whether some problem is already reported in ``path``."""
+        return any(i.path == path for i in self.items)
+
 
 def _read(folder, name: str, issues: _Issues) -> str | None:
     """The file's text (a byte-order mark, which Excel and some editors write, dropped)."""
@@ -995,7 +999,27 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
             )
         except KeyError as exc:
             issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
+    if issues.items_in(name):
+        pass  # missing, unreadable or broken already: what follows from it is not reported again
+    elif not data.get("rule"):
+        issues.unreadable(name, None, "defines no [[rule]]: the emergency and syndrome flags would all be gone")
+    elif _compressed(features) and not any(_fires_on_compression(r) for r in rules):
+        issues.add(name, None, "no emergency rule fires on cord = compressed alone: the cord-compression emergency "
+                               "would never be raised (a [[rule]] of kind \"emergency\" with "
+                               "when = [{ feature = \"cord\", is = \"compressed\" }])")
     return tuple(rules)
+
+
+def _compressed(features) -> bool:
+    """Whether the findings read a compressed cord (the emergency the output promises)."""
+    cord = features.get("cord") if features else None
+    return cord is not None and "compressed" in cord.values
+
+
+def _fires_on_compression(rule: Rule) -> bool:
+    """Whether an emergency rule is raised by a compressed cord whatever else is known."""
+    return (rule.kind == "emergency" and not rule.entities and not rule.unless and not rule.any
+            and [(c.feature, c.is_) for c in rule.when] == [("cord", "compressed")])
 
 
 def _settings(data: dict, issues: _Issues) -> Settings | None:
