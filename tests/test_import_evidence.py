@@ -444,12 +444,14 @@ def test_a_source_added_by_hand_for_a_hand_written_table_is_kept(tool, knowledge
         ("features.toml", 'id = "scalloping"', "id = scalloping", "features.toml:{line}: is not valid TOML"),
         ("entities.toml", None, "", "entities.toml: defines no [[entity]]"),
         ("features.toml", None, "# emptied by mistake\n", "features.toml: defines no [[feature]]"),
+        # the sources cited by hand are kept from sources.toml: a broken one is not read as empty
+        ("sources.toml", 'grade = "C"', 'grade = "C', "sources.toml:{line}: is not valid TOML"),
     ],
 )
 def test_a_hand_written_file_that_cannot_be_read_stops_the_import_with_its_line_not_a_traceback(
         tool, knowledge_copy, capsys, name, old, new, expected):
-    """entities.toml and features.toml are read by the importer itself before the loader
-    checks anything: a TOML mistake or an emptied file stops it there, named, with nothing written."""
+    """entities.toml, features.toml and sources.toml are read by the importer itself before the
+    loader checks anything: a TOML mistake or an emptied file stops it there, named, with nothing written."""
     folder = knowledge_copy
     text = (folder / name).read_text(encoding="utf-8")
     line = next((i for i, ln in enumerate(text.splitlines(), 1) if old and old in ln), None)

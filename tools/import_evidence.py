@@ -612,17 +612,23 @@ def unmatched(literature: list[dict], out: list[tuple], shares: dict | None = No
     return found
 
 
-def read_tables(path: Path, table: str) -> list[dict]:
-    """The [[table]] tables of a hand-written TOML file (entities.toml, features.toml). One that
-    cannot be read stops the import before anything is written, with its path, line and reason."""
+def read_toml(path: Path) -> dict:
+    """A hand-written TOML file of the knowledge base. One that cannot be read stops the import
+    before anything is written, with its path, line and reason."""
     try:
-        tables = tomllib.loads(path.read_text(encoding="utf-8-sig")).get(table)
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
         raise SystemExit(f"{path}: cannot be read: {exc}\nnothing was written") from None
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"at line (\d+)", str(exc))
         raise SystemExit(f"{path}{':' + line.group(1) if line else ''}: is not valid TOML: {exc}\n"
                          "nothing was written: fix it and import again (`ddx kb check` lists every problem)") from None
+
+
+def read_tables(path: Path, table: str) -> list[dict]:
+    """The [[table]] tables of a hand-written TOML file (entities.toml, features.toml). One that
+    cannot be read stops the import before anything is written, with its path, line and reason."""
+    tables = read_toml(path).get(table)
     if not isinstance(tables, list) or not all(isinstance(t, dict) and isinstance(t.get("id"), str) for t in tables) or not tables:
         raise SystemExit(f"{path}: defines no [[{table}]] with an id, or one that is not a table\n"
                          "nothing was written: fix it and import again (`ddx kb check` lists every problem)")
@@ -937,11 +943,12 @@ def split_keys(text: str) -> list[str]:
 
 
 def read_sources(path: Path) -> dict[str, dict]:
-    """The entries of the current sources.toml (none if it does not exist or cannot be read)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, tomllib.TOMLDecodeError):
+    """The entries of the current sources.toml (none if it does not exist). One that cannot be
+    read stops the import before anything is written: the sources cited by hand are kept from
+    it, and would otherwise be reported as cited nowhere."""
+    if not path.exists():
         return {}
+    data = read_toml(path)
     return {k: v for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("citation"), str)}
 
 
