@@ -411,11 +411,26 @@ def test_a_hand_edit_of_a_dossier_number_is_rebuilt_and_said(tool, knowledge_cop
 
 
 @pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_a_misspelt_id_of_a_kept_row_stops_the_import_at_its_line_rather_than_dropping_the_number(tool, knowledge_copy, capsys):
+    folder = knowledge_copy
+    _append(folder / "likelihoods.csv", "ependymomma,zz_test_finding,yes,0.1,DDX_ESTIMATE,C\n")
+    _append(folder / "priors.csv", "ependymomma,0.01,DDX_ESTIMATE,C\n")
+    before = {n: (folder / n).read_bytes() for n in ("likelihoods.csv", "priors.csv", "sources.toml")}
+    lines = {n: len((folder / n).read_text(encoding="utf-8").splitlines()) for n in ("likelihoods.csv", "priors.csv")}
+    with pytest.raises(SystemExit, match="nothing was written"):
+        tool.main(EVIDENCE)
+    err = capsys.readouterr().err
+    for name in ("likelihoods.csv", "priors.csv"):
+        assert f"{name} line {lines[name]}: 'ependymomma' is not in entities.toml; did you mean 'ependymoma'?" in err, err
+    assert {n: (folder / n).read_bytes() for n in before} == before
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
 def test_rows_of_a_finding_removed_from_features_are_dropped_and_listed(tool, knowledge_copy, capsys):
     folder = knowledge_copy
     _append(folder / "likelihoods.csv", "demyelination,zz_test_finding,yes,0.1,DDX_ESTIMATE,C\ndemyelination,zz_test_finding,no,0.9,DDX_ESTIMATE,C\n")
     tool.main(EVIDENCE)
-    assert "dropped: demyelination zz_test_finding=yes: zz_test_finding is no longer in features.toml" in capsys.readouterr().err
+    assert "dropped: demyelination zz_test_finding=yes: zz_test_finding is not in features.toml" in capsys.readouterr().err
     assert "zz_test_finding" not in (folder / "likelihoods.csv").read_text(encoding="utf-8")
 
 

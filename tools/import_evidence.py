@@ -31,6 +31,7 @@ Usage: python tools/import_evidence.py [EVIDENCE_DIR]
 from __future__ import annotations
 
 import csv
+import difflib
 import math
 import os
 import re
@@ -882,10 +883,27 @@ def check(folder: Path) -> None:
 
 def current_rows(path: Path) -> list[list[str]]:
     """The data rows of a knowledge CSV as it is now (none if it does not exist)."""
+    return [row for _, row in numbered_rows(path)]
+
+
+def numbered_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """The data rows of a knowledge CSV, each with its line in the file (the line an editor shows)."""
     if not path.exists():
         return []
-    lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip() and not ln.startswith("#")]
-    return list(csv.reader(lines))[1:]
+    lines = [(i, ln) for i, ln in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1)
+             if ln.strip() and not ln.startswith("#")]
+    return [(i, next(csv.reader([ln]))) for i, ln in lines][1:]
+
+
+#: How close (difflib ratio) an id of a kept row must be to a known one to be taken for its
+#: misspelling, which stops the import, rather than for an entity or a finding taken out.
+MISSPELT = 0.85
+
+
+def misspelt(name: str, known: set[str]) -> str | None:
+    """The known id ``name`` is likely a misspelling of, if any."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=MISSPELT)
+    return close[0] if close else None
 
 
 def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: set[str], features: set[str]):
@@ -895,13 +913,14 @@ def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: 
     are scaled to leave it its share). Returns (likelihood rows, prior rows, rows dropped, and
     problems that stop the import before anything is written). Dropped: a value added by hand
     to a finding the dossier gives (it would break that finding's sum), and the rows of an
-    entity or a finding no longer in entities.toml or features.toml."""
+    entity or a finding no longer in entities.toml or features.toml; an id close to a known one
+    (MISSPELT) is taken for its misspelling, a problem, so that its number is not lost."""
     made = {(e, f) for e, f, *_ in out}
     made_values = {(e, f, v) for e, f, v, *_ in out}
     kept, dropped, problems = [], [], []
-    for line, r in enumerate(current_rows(folder / "likelihoods.csv"), 1):
+    for line, r in numbered_rows(folder / "likelihoods.csv"):
         if len(r) != 6:
-            problems.append(f"likelihoods.csv data row {line} has {len(r)} cells, not 6: {','.join(r)}")
+            problems.append(f"likelihoods.csv line {line} has {len(r)} cells, not 6: {','.join(r)}")
             continue
         e, f, v, p, src, grade = (c.strip() for c in r)
         if (e, f) in made and (e, f, v) in made_values:
@@ -909,31 +928,38 @@ def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: 
         try:
             row = (e, f, v, float(p), ";".join(split_keys(src)), grade)
         except ValueError:
-            problems.append(f"likelihoods.csv data row {line}: probability {p!r} is not a number")
+            problems.append(f"likelihoods.csv line {line}: probability {p!r} is not a number")
             continue
-        if e not in entities or f not in features:
-            dropped.append((*row, f"{e if e not in entities else f} is no longer in "
-                                  f"{'entities.toml' if e not in entities else 'features.toml'}"))
+        name, known, file = (e, entities, "entities.toml") if e not in entities else (f, features, "features.toml")
+        if name not in known and (meant := misspelt(name, known)):
+            problems.append(f"likelihoods.csv line {line}: {name!r} is not in {file}; did you mean {meant!r}? "
+                            "(the rows of one taken out of it are dropped: a misspelt one would lose its number)")
+        elif e not in entities or f not in features:
+            dropped.append((*row, f"{name} is not in {file}"))
         elif (e, f) in made:
             dropped.append((*row, f"the dossier has {f} for {e} but not this value; give its numbers in tools/literature/"))
         else:
             kept.append(row)
     made_entities = {e for e, *_ in priors}
     kept_priors = []
-    for line, r in enumerate(current_rows(folder / "priors.csv"), 1):
+    for line, r in numbered_rows(folder / "priors.csv"):
         if len(r) != 4:
-            problems.append(f"priors.csv data row {line} has {len(r)} cells, not 4: {','.join(r)}")
+            problems.append(f"priors.csv line {line} has {len(r)} cells, not 4: {','.join(r)}")
             continue
         e, p, src, grade = (c.strip() for c in r)
         if e in made_entities:
             continue
+        if e not in entities and (meant := misspelt(e, entities)):
+            problems.append(f"priors.csv line {line}: {e!r} is not in entities.toml; did you mean {meant!r}? "
+                            "(the prior of one taken out of it is dropped: a misspelt one would lose its number)")
+            continue
         if e not in entities:
-            dropped.append((e, "prior", "", p, src, grade, f"{e} is no longer in entities.toml"))
+            dropped.append((e, "prior", "", p, src, grade, f"{e} is not in entities.toml"))
             continue
         try:
             kept_priors.append((e, float(p), ";".join(split_keys(src)), grade))
         except ValueError:
-            problems.append(f"priors.csv data row {line}: probability {p!r} is not a number")
+            problems.append(f"priors.csv line {line}: probability {p!r} is not a number")
     return kept, kept_priors, dropped, problems
 
 
