@@ -39,8 +39,9 @@ SUM_TOLERANCE = 1e-3
 #: Where a reader gets a finding: off the images, or from the history (the request, the chart).
 READ_FROM = ("images", "history")
 #: A finding's id is a column name and, with "_" turned into "-", an option of assess and guide;
-#: a value of a choice or list finding is what a reader types (lower-cased) or a cell holds.
-#: Both are lower-case words of letters and digits joined by "_" (an id starts with a letter).
+#: a value of a choice or list finding is what a reader types (lower-cased) or a cell holds;
+#: an entity's id is what the outputs name it by (batch's ';'-joined dont_miss column).
+#: All are lower-case words of letters and digits joined by "_" (an id starts with a letter).
 FEATURE_ID = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 FEATURE_VALUE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 #: Ids the commands already use for an option or a column of their own (assess and guide:
@@ -541,6 +542,11 @@ def _entities(data: dict | None, sources: dict[str, Source], features: dict[str,
                 )
             except KeyError as exc:
                 issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
+                continue
+            if not FEATURE_ID.fullmatch(entity.id):
+                issues.add(name, _field_line(name, line, "id", issues),
+                           f"{where}: id must be a lower-case word of letters and digits joined by '_', starting with "
+                           "a letter (it is what batch, JSON and the flags name the entity by)")
                 continue
             if entity.id in seen:
                 first = seen[entity.id]
