@@ -16,7 +16,8 @@ from ddx.cli import cli
 from ddx.engine import finding_vector
 from ddx.errors import KnowledgeError
 from ddx.knowledge import default_knowledge, load_knowledge
-from ddx.knowledge.loader import picture_misfits, smoothed
+from ddx.knowledge.loader import picture_misfits
+from ddx.knowledge.weights import smoothed
 
 IM, IDEM, ED = "intramedullary", "intradural_extramedullary", "extradural"
 

@@ -10,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ddx.engine import assess
-from ddx.knowledge.loader import smoothed
+from ddx.knowledge.weights import smoothed
 from ddx.findings import parse_findings
 from ddx.render import to_record
 

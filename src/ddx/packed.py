@@ -14,7 +14,7 @@ from operator import sub, truediv
 from typing import Callable
 
 from .knowledge import Knowledge
-from .knowledge.loader import SCORE_BITS, quantise
+from .knowledge.weights import SCORE_BITS, quantise
 
 
 class Packed:

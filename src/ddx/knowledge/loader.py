@@ -1,4 +1,4 @@
-"""Read the knowledge files, validate every number, and precompute the log tables.
+"""Read the knowledge files, validate every number, and build the Knowledge (weights.py weighs it).
 
 Validation collects every problem with its file, row and reason before it
 fails, so a knowledge-base author fixes them all in one pass.
@@ -6,7 +6,6 @@ fails, so a knowledge-base author fixes them all in one pass.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections import defaultdict
@@ -31,6 +30,7 @@ from .records import (
     Source,
     name_key,
 )
+from .weights import SCORE_LIMIT, log_tables, picture_model, picture_rates, score_bound
 
 #: Values of one finding for one entity must sum to 1 within this (the tables
 #: are given to three or four decimals).
@@ -908,37 +908,6 @@ def _locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...], s
     return out, sound
 
 
-#: Fitting an entity's picture shares stops when no share moves by more than
-#: this in one step (the shares are then within about 1e-3 of the optimum, a
-#: fraction of picture_floor).
-FIT_TOLERANCE = 1e-6
-FIT_ITERATIONS = 2000
-
-
-def fit_shares(marginals: dict[tuple[str, str], float], sign: dict[tuple[str, str], tuple[float, ...]], n: int) -> list[float]:
-    """The mixture of the n pictures whose sign probabilities come closest to an entity's own.
-
-    Maximises sum over (sign, value) of P_entity(value) * log sum_z w_z P(value | z)
-    by EM: the objective is concave in w, so EM climbs to its maximum.
-    """
-    w = [1.0 / n] * n
-    for _ in range(FIT_ITERATIONS):
-        acc = [0.0] * n
-        total = 0.0
-        for key, m in marginals.items():
-            rates = sign[key]
-            den = sum(wz * r for wz, r in zip(w, rates))
-            for z in range(n):
-                acc[z] += m * w[z] * rates[z] / den
-            total += m
-        new = [a / total for a in acc]
-        done = max(abs(a - b) for a, b in zip(new, w)) < FIT_TOLERANCE
-        w = new
-        if done:
-            break
-    return w
-
-
 CONDITION_FIELDS = {"feature": TEXT, "is": TEXT, "below": NUMBER, "at_least": NUMBER}
 
 
@@ -1063,147 +1032,6 @@ def _population(folder) -> str:
     return " ".join(lines[start:end])
 
 
-def flattened_priors(entities, priors, exponent: float) -> list[float]:
-    """Priors with each compartment's total kept and its entities' spread raised to ``exponent``."""
-    raw = [priors[e.id].probability for e in entities]
-    total = sum(raw)
-    compartment_total: dict[str, float] = defaultdict(float)
-    compartment_spread: dict[str, float] = defaultdict(float)
-    for e, p in zip(entities, raw):
-        compartment_total[e.compartment] += p / total
-        compartment_spread[e.compartment] += p**exponent
-    return [
-        compartment_total[e.compartment] * p**exponent / compartment_spread[e.compartment]
-        for e, p in zip(entities, raw)
-    ]
-
-
-def base_rates(rates: Mapping[str, list[float]], prior) -> dict[str, float]:
-    """Each value's rate across all lesions: its per-entity rates weighted by the model's prior."""
-    return {o: math.fsum(w * p for w, p in zip(prior, probs)) for o, probs in rates.items()}
-
-
-def smoothed(p: float, base: float, smoothing: float, clamp: float) -> float:
-    """A likelihood shrunk towards the value's base rate (the m-estimate), then clamped."""
-    return min(max((1 - smoothing) * p + smoothing * base, clamp), 1 - clamp)
-
-
-#: Every term of a score is a multiple of 2**-SCORE_BITS (about 2e-10 nats,
-#: far below anything a probability shown to 6 decimals can show), so a score
-#: is an exact sum in floating point, whatever the order of its findings.
-SCORE_BITS = 32
-#: ... and no score may reach 2**(52 - SCORE_BITS) nats, where sums of such
-#: multiples stop being exact.
-SCORE_LIMIT = 2.0 ** (52 - SCORE_BITS - 1)
-
-
-def quantise(x: float) -> float:
-    """``x`` rounded to the nearest multiple of 2**-SCORE_BITS."""
-    return round(x * 2**SCORE_BITS) / 2**SCORE_BITS
-
-
-def _log_tables(features, entities, priors, likelihoods, settings: Settings):
-    ids = [e.id for e in entities]
-    prior = flattened_priors(entities, priors, settings.prior_flattening)
-    log_prior = tuple(quantise(math.log(p)) for p in prior)
-    s, c, t = settings.smoothing, settings.clamp, settings.temperature
-    tables, bases = {}, {}
-    weights = [priors[e].probability for e in ids]
-    for feature in features.values():
-        scale = feature.weight / t
-        raw = {}
-        for o in feature.outcomes:
-            given = [likelihoods.get((e, feature.id, o)) for e in ids]
-            known = [(w, n.probability) for w, n in zip(weights, given) if n is not None]
-            if not known:
-                continue
-            # "not characteristic": an entity without a number for this finding
-            # gets the prior-weighted rate of the entities that have one
-            default = sum(w * p for w, p in known) / sum(w for w, _ in known)
-            raw[o] = [n.probability if n is not None else default for n in given]
-        base = base_rates(raw, prior)
-        bases.update({(feature.id, o): rate for o, rate in base.items()})
-        rates = {o: [smoothed(p, base[o], s, c) for p in probs] for o, probs in raw.items()}
-        if feature.kind == "list" and feature.exclusive is None and rates:
-            # a lesion lies somewhere: "in none of the regions" is not an outcome, so
-            # each entity's regions are yes/no findings given at least one. The log
-            # P(at least one) it divides by is shared out over the regions' terms, less
-            # the same amount for every entity (which cancels) so that no term is positive.
-            share = [math.log(1 - math.prod(1 - rates[o][i] for o in rates)) / len(rates) for i in range(len(ids))]
-            somewhere = [z - min(share) for z in share]
-            for o, probs in rates.items():
-                tables[(feature.id, o)] = tuple(quantise(scale * (math.log(p) - z)) for p, z in zip(probs, somewhere))
-                tables[(feature.id, o + "!absent")] = tuple(quantise(scale * (math.log(1 - p) - z)) for p, z in zip(probs, somewhere))
-            continue
-        for o, probs in rates.items():
-            tables[(feature.id, o)] = tuple(quantise(scale * math.log(p)) for p in probs)
-            if feature.kind == "list":
-                tables[(feature.id, o + "!absent")] = tuple(quantise(scale * math.log(1 - p)) for p in probs)
-    return tuple(prior), log_prior, tables, bases
-
-
-def picture_rates(features, settings: Settings, pictures, signs, table) -> dict[tuple[str, str], tuple[float, ...]]:
-    """(sign, value) -> P(value | picture) per picture: clamped like every likelihood and
-    renormalised, so that leaving an unknown sign out of a product is exact."""
-    c = settings.clamp
-    rate: dict[tuple[str, str], tuple[float, ...]] = {}
-    for fid in signs:
-        values = features[fid].outcomes
-        clamped = {v: [min(max(table[(z, fid, v)].probability, c), 1 - c) for z in pictures] for v in values}
-        totals = [math.fsum(clamped[v][i] for v in values) for i in range(len(pictures))]
-        for v in values:
-            rate[(fid, v)] = tuple(p / t for p, t in zip(clamped[v], totals))
-    return rate
-
-
-def _picture_model(features, entities, likelihoods, settings: Settings, pictures, signs, table, counted=None):
-    """Each entity's picture shares, and the log joint of every combination of known signs.
-
-    The shares are counted where locations.csv gives them (``counted``), else
-    fitted to the entity's own sign probabilities; then each picture is given
-    at least picture_floor, so an entity can show any picture.
-    The joint is neither weighted nor tempered: the temperature makes up for
-    findings counted as independent, and the signs of a picture are not.
-    Returns (shares per entity, {values: vector}) where values holds one value
-    or None (unknown) per sign, in ``signs`` order.
-    """
-    n = len(pictures)
-    if not n or not signs:
-        return (), {}
-    floor = settings.picture_floor
-    rate = picture_rates(features, settings, pictures, signs, table)
-    shares = []
-    for e in entities:
-        if counted and e.id in counted:
-            total = math.fsum(counted[e.id][z].probability for z in pictures)  # 1 within SUM_TOLERANCE
-            found = [counted[e.id][z].probability / total for z in pictures]
-        else:
-            marginals = {(fid, v): likelihoods[(e.id, fid, v)].probability for (fid, v) in rate}
-            found = fit_shares(marginals, rate, n)
-        shares.append(tuple((1 - n * floor) * w + floor for w in found))
-    joint = {}
-    for values in itertools.product(*[(None, *features[fid].outcomes) for fid in signs]):
-        known = [rate[(fid, v)] for fid, v in zip(signs, values) if v is not None]
-        if not known:
-            continue
-        given = [math.prod(r[z] for r in known) for z in range(n)]
-        joint[values] = tuple(quantise(math.log(math.fsum(w * g for w, g in zip(sh, given)))) for sh in shares)
-    return tuple(shares), joint
-
-
-def _score_bound(features, log_prior, tables, signs, joint) -> float:
-    """The largest magnitude a score can reach (every finding at its worst value)."""
-    bound = max(-x for x in log_prior)
-    if joint:
-        bound += max(-x for v in joint.values() for x in v)
-    for feature in features.values():
-        rows = [v for (fid, _), v in tables.items() if fid == feature.id]
-        if rows and feature.id not in signs:
-            worst = max(-x for v in rows for x in v)
-            bound += worst * (2 * len(feature.outcomes) if feature.kind == "list" else 1)
-    return bound
-
-
 def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, float] | None = None) -> Knowledge:
     """Load and validate the knowledge base (the packaged one unless a folder is given).
 
@@ -1245,12 +1073,12 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
                                        "leaves nothing to fit: lower it")
     if issues.items:
         raise KnowledgeError(issues.items)
-    prior, log_prior, tables, bases = _log_tables(features, entities, priors, likelihoods, settings)
-    shares, joint = _picture_model(features, entities, likelihoods, settings, pictures, signs, rates, counted)
+    prior, log_prior, tables, bases = log_tables(features, entities, priors, likelihoods, settings)
+    shares, joint = picture_model(features, entities, likelihoods, settings, pictures, signs, rates, counted)
     for fid in signs:  # a sign read alone: what the picture model makes of it
         for v in features[fid].outcomes:
             tables[(fid, v)] = joint[tuple(v if f == fid else None for f in signs)]
-    if _score_bound(features, log_prior, tables, signs, joint) >= SCORE_LIMIT:
+    if score_bound(features, log_prior, tables, signs, joint) >= SCORE_LIMIT:
         raise KnowledgeError([KnowledgeIssue("model.toml", None, f"scores could reach {SCORE_LIMIT:g} nats, beyond exact "
                                                                  "arithmetic: raise the clamp")])
     return Knowledge(
