@@ -145,6 +145,59 @@ class TestShape:
         assert assess(findings) == assess(findings, kb)
 
 
+class TestImpliedFindings:
+    """A bone pattern is read only where the bone is involved (features.toml: implies)."""
+
+    BONE = ("vertebral_body", "posterior_elements")
+
+    def involved(self, kb, entity_id):
+        """P(vertebral body or posterior elements involved | entity), from the tables."""
+        none = 1.0
+        for fid in self.BONE:
+            n = kb.likelihood(entity_id, fid, "no")
+            none *= n.probability if n is not None else 0.5
+        return 1 - none
+
+    @pytest.mark.parametrize("pattern", ["lytic", "sclerotic", "mixed", "expansile", "coarse_trabeculae"])
+    def test_a_bone_pattern_lowers_every_entity_that_rarely_touches_the_bone(self, kb, pattern):
+        """Any bone pattern says there is a bone lesion: it cannot raise a cord or nerve sheath tumour
+        (before, a pattern uniform over the values left them at 1 in 5 and raised them above a
+        metastasis for a pattern metastases seldom show)."""
+        a = run(kb, bone_pattern=pattern)
+        rarely = [e.id for e in kb.entities if self.involved(kb, e.id) < 0.2]
+        assert len(rarely) > 10
+        for i, e in enumerate(kb.entities):
+            if e.id in rarely:
+                assert a.probability(e.id) < kb.prior[i], e.id
+        assert a.compartments[0].id == "extradural"
+
+    def test_a_bone_pattern_alone_places_the_lesion_outside_the_dura(self, kb):
+        assert run(kb, bone_pattern="sclerotic").compartments[0].probability > 0.7
+
+    @pytest.mark.parametrize("known", ["vertebral_body", "posterior_elements"])
+    def test_the_bone_involvement_is_not_counted_twice(self, kb, known):
+        """Once a finding it implies is known yes, a pattern weighs only which pattern it is: the
+        same as its table without the odds of involvement, the known finding saying the rest."""
+        from ddx.engine import evidence
+
+        findings = parse_findings({known: "yes", "bone_pattern": "lytic"}, kb)
+        vector = dict((fid, v) for fid, _, v in evidence(kb, findings))["bone_pattern"]
+        table, implied = kb.log_tables[("bone_pattern", "lytic")], kb.implied_tables["bone_pattern"]
+        assert vector == tuple(t - i for t, i in zip(table, implied))
+        alone = dict((fid, v) for fid, _, v in evidence(kb, parse_findings({"bone_pattern": "lytic"}, kb)))["bone_pattern"]
+        assert alone == table
+        # a known "no" says nothing of where the pattern is read: the odds still count
+        findings = parse_findings({known: "no", "bone_pattern": "lytic"}, kb)
+        assert dict((fid, v) for fid, _, v in evidence(kb, findings))["bone_pattern"] == table
+
+    def test_the_card_says_the_pattern_is_weighed_with_the_bone_involved(self, kb):
+        from ddx.cards import build_card, render_card_table
+
+        text = render_card_table(build_card(kb, "ependymoma", top=40), kb)
+        line = next(ln for ln in text.splitlines() if ln.strip().startswith("bone pattern"))
+        assert "with vertebral body or posterior elements involved" in line
+
+
 class TestReasons:
     @pytest.mark.parametrize("case", [IM_SIGNS, IDEM_SIGNS, ED_SIGNS, NERVE_SHEATH, MENINGIOMA, HEMANGIOBLASTOMA])
     def test_for_is_above_1_and_against_below_1(self, kb, case):

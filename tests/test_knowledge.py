@@ -941,6 +941,9 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         ("sources.toml", "[DDX_ESTIMATE]\ncitation", "[DDX_ESTIMATE]\ncitaton", ["[DDX_ESTIMATE]: unknown field 'citaton'; did you mean 'citation'?"]),
         # two tables of one id: the first is kept, the second reported
         ("features.toml", '[[feature]]\nid = "csf"\n', '[[feature]]\nid = "cord"\nkind = "yesno"\nsection = "x"\nhelp = "x"\nquestion = "x"\n\n[[feature]]\nid = "csf"\n', ["'cord': duplicate feature id (the first one is kept)"]),
+        # what a finding implies is another yes/no finding
+        ("features.toml", 'implies = ["vertebral_body", "posterior_elements"]', 'implies = ["vertebral_bdy", "posterior_elements"]',
+         ["implies names what is not another yes/no finding of features.toml: 'vertebral_bdy'; did you mean 'vertebral_body'?"]),
         # an entity id is what the outputs name it by: no spaces, capitals or ';' (batch joins ids with it)
         ("entities.toml", 'id = "ganglioglioma"', 'id = "Gangli oglioma"', ["id must be a lower-case word"] + ["entity 'ganglioglioma' is not in entities.toml"] * 2),  # priors, likelihoods
         # a table whose id is not text cannot crash the loader (the rows naming it are then unknown)

@@ -275,6 +275,9 @@ def features_reference() -> str:
             lines += ["", "Read from the history (the request, the chart): after an assessment it is suggested under *Worth asking the history*, not among the next best findings."]
         if f.weight != 1:
             lines += ["", f"Weight {f.weight:g}: it largely restates other findings, so it counts for less (see the [model settings](knowledge-base.md#model-settings))."]
+        if f.implies:
+            implied = " or ".join(f"`{x}`" for x in f.implies)
+            lines += ["", f"Read only where {implied} is yes: while none of them is known yes, the odds that one is count with it; once one is, it says so itself and they are not counted twice."]
         if f.id in kb.picture_signs:
             others = ", ".join(f"`{g}`" for g in kb.picture_signs if g != f.id)
             lines += ["", f"Counts together with {others}: the signs show one [compartment picture](knowledge-base.md#compartment-pictures)."]

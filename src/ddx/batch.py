@@ -16,6 +16,7 @@ from engine.assess, exactly as `ddx assess --format json` does.
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from functools import partial, reduce
 from operator import add, itemgetter
@@ -155,7 +156,8 @@ class _Assessor:
             self.packed = None
         picture = tuple(i for i, f in layout.features if f.picture)
         self.picture_block = picture or None
-        self.blocks = [(itemgetter(*cols), {}, cols) for cols in self._blocks() + ([picture] if picture else [])]
+        self.linked = self._linked()
+        self.blocks = [(itemgetter(*cols), {}, cols) for cols in self._blocks() + ([picture] if picture else []) + self.linked]
         self.posterior = self._posterior_function()
         self.quick = self._quick_function()
         self.csv_row = self._csv_row_function()
@@ -166,8 +168,9 @@ class _Assessor:
         BLOCK_COMBINATIONS combinations (first fit, widest columns first); a group
         shares one cache."""
         bins: list[tuple[list[int], int]] = []
+        linked = {i for cols in self.linked for i in cols}
         for i, feature in sorted(self.layout.features, key=lambda item: -_cardinality(item[1])):
-            if feature.picture:
+            if feature.picture or i in linked:
                 continue
             n = _cardinality(feature)
             for k, (cols, combos) in enumerate(bins):
@@ -177,6 +180,22 @@ class _Assessor:
             else:
                 bins.append(([i], n))
         return [tuple(sorted(cols)) for cols, _ in bins]
+
+    def _linked(self) -> list[tuple[int, ...]]:
+        """The columns of each finding that implies others (features.toml: implies) with the columns
+        of those it implies, where the row has some: what one adds depends on the others' values,
+        so each group is one block, read as engine.evidence reads it."""
+        column = {f.id: i for i, f in self.layout.features}
+        groups: list[set[int]] = []
+        for i, feature in self.layout.features:
+            group = {i} | {column[x] for x in feature.implies if x in column}
+            if len(group) < 2:
+                continue
+            for other in [g for g in groups if g & group]:
+                group |= other
+                groups.remove(other)
+            groups.append(group)
+        return [tuple(sorted(g)) for g in groups]
 
     # cells -> values
 
@@ -218,6 +237,12 @@ class _Assessor:
             if cols == self.picture_block:
                 shown = {self.features[i].id: self._value(i, t) for i, t in zip(cols, texts)}
                 term = self.packed.pack(engine.picture_vector(self.kb, shown))
+            elif cols in self.linked:
+                known = {self.features[i].id: v for i, t in zip(cols, texts) if (v := self._value(i, t)) is not None}
+                vectors = [engine.without_implied(self.kb, self.features[i], vector, known) for i in cols
+                           if self.features[i].id in known
+                           and (vector := engine.finding_vector(self.kb, self.features[i], known[self.features[i].id])) is not None]
+                term = self.packed.pack([math.fsum(col) for col in zip(*vectors)]) if vectors else 0
             else:
                 term = sum(self._term(i, t) for i, t in zip(cols, texts))
         except FindingError:

@@ -55,6 +55,10 @@ class Pull:
     shown: str = ""  # the value as a reader writes it ("75+" for the band 75-120)
     # for a picture sign: P(value | entity) as the picture model gives it (what the ratio uses)
     model: float | None = None
+    # for a finding that implies others (a bone pattern: the bone is involved): P(one of them
+    # is yes | entity), which the ratio also weighs, and what they are
+    implied: float | None = None
+    implied_by: str = ""
 
     @property
     def label(self) -> str:
@@ -150,8 +154,19 @@ def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
                 continue
             number = kb.likelihood(entity_id, feature.id, label)
             model = math.exp(vector[i]) if feature.picture else None
-            out.append(Pull(feature.id, label, likelihood_ratio(kb, vector, i), number, outcome_text(feature, label), model))
+            out.append(Pull(feature.id, label, likelihood_ratio(kb, vector, i), number, outcome_text(feature, label), model,
+                            *_implied(kb, feature, i)))
     return out
+
+
+def _implied(kb: Knowledge, feature: Feature, i: int) -> tuple[float | None, str]:
+    """P(one of the findings ``feature`` implies is yes | entity i), as its ratio weighs it, and
+    their names ("vertebral body or posterior elements"); (None, "") for any other finding."""
+    implied = kb.implied_tables.get(feature.id)
+    if implied is None:
+        return None, ""
+    names = " or ".join(x.replace("_", " ") for x in feature.implies)
+    return math.exp(implied[i] / kb.scale(feature.id)), names
 
 
 def _profile(kb: Knowledge, entity_id: str) -> tuple[Profile, ...]:
@@ -318,12 +333,14 @@ def _shows_picture_signs(card: Card) -> bool:
 MODEL_SHOWN = 0.05
 
 
-def _number_text(n: Number | None, model: float | None = None) -> str:
+def _number_text(n: Number | None, model: float | None = None, p: Pull | None = None) -> str:
     if n is None:
         return "-"
     text = f"{_prob(n.probability)} ({'+'.join(source_keys(n))}, {n.grade})"
     if model is not None and abs(model - n.probability) >= MODEL_SHOWN:
         text += f"; picture model {_prob(model)}"
+    if p is not None and p.implied is not None:
+        text += f", of the {percent(p.implied)} with {p.implied_by} involved"
     return text
 
 
@@ -389,6 +406,8 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
         record = {"feature": p.feature, "value": p.value, "ratio": round(p.ratio, 3), "likelihood": number(p.number), "text": _pull_text(p, e.name)}
         if p.model is not None:
             record["picture_model"] = round(p.model, 4)
+        if p.implied is not None:
+            record["implied"] = {"findings": list(kb.features[p.feature].implies), "probability": round(p.implied, 4)}
         return record
 
     return {
@@ -473,7 +492,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     ):
         lines += ["", paint(title, "bold", color)]
         if items:
-            rows = [[p.label, _ratio_text(p.ratio), _number_text(p.number, p.model)] for p in items]
+            rows = [[p.label, _ratio_text(p.ratio), _number_text(p.number, p.model, p)] for p in items]
             lines += ["  " + r for r in tabulate(rows, headers=headers, tablefmt="simple").splitlines()]
         else:
             lines.append("  none strong enough to list")
@@ -532,7 +551,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
     for title, items in (("Findings that favour it", card.favour), ("Findings that argue against it", card.against)):
         lines += ["", f"**{title}** (likelihood ratio against the prior-weighted rest of the differential)", ""]
         if items:
-            rows = [[p.label, _ratio_text(p.ratio), _md_escape(_number_text(p.number, p.model))] for p in items]
+            rows = [[p.label, _ratio_text(p.ratio), _md_escape(_number_text(p.number, p.model, p))] for p in items]
             lines.append(tabulate(rows, headers=headers, tablefmt="github"))
         else:
             lines.append("None strong enough to list.")

@@ -75,6 +75,7 @@ def evidence(kb: Knowledge, findings: Findings) -> list[tuple[str, Any, tuple[fl
         if fid in shown:
             pieces[fid] = sign_vector(kb, so_far, fid, shown[fid])
             so_far[fid] = shown[fid]
+    known = dict(findings.values)
     out = []
     for fid, value in findings.values:
         if fid in pieces:
@@ -85,8 +86,17 @@ def evidence(kb: Knowledge, findings: Findings) -> list[tuple[str, Any, tuple[fl
             continue
         vector = finding_vector(kb, feature, value)
         if vector is not None:
-            out.append((fid, value, vector))
+            out.append((fid, value, without_implied(kb, feature, vector, known)))
     return out
+
+
+def without_implied(kb: Knowledge, feature: Feature, vector: tuple[float, ...], known: dict[str, Any]) -> tuple[float, ...]:
+    """A finding's vector without the odds of what it implies (features.toml: implies) once one
+    of the implied findings is known yes: that finding then says it itself."""
+    implied = kb.implied_tables.get(feature.id)
+    if implied is None or not any(known.get(x) == "yes" for x in feature.implies):
+        return vector
+    return tuple(v - i for v, i in zip(vector, implied))
 
 
 def in_context(kb: Knowledge, findings: Findings, ev) -> list[tuple[str, Any, tuple[float, ...]]]:

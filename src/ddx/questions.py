@@ -134,6 +134,11 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
     vectors = [(o, kb.log_tables.get((feature.id, o))) for o in feature.outcomes]
     if any(v is None for _, v in vectors):
         return None
+    implied = kb.implied_tables.get(feature.id)
+    if implied is not None:
+        # asked as what the pattern is where there is one: whether the bone is involved at all
+        # is asked through the findings it implies, which can be answered no
+        vectors = [(o, tuple(x - y for x, y in zip(v, implied))) for o, v in vectors]
     raw = [[math.exp(x / w) for x in v] for _, v in vectors]
     totals = [math.fsum(col) for col in zip(*raw)]
     built = []

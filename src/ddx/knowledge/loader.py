@@ -228,6 +228,7 @@ FEATURE_FIELDS = {
     "id": TEXT, "kind": TEXT, "section": TEXT, "help": TEXT, "question": TEXT, "values": TEXTS,
     "exclusive": TEXT, "min": WHOLE, "max": WHOLE, "bands": BANDS, "weight": NUMBER, "alias": MAPPING,
     "meaning": TABLE, "required": FLAG, "read_from": TEXT, "picture": FLAG, "places": FLAG, "ordered": FLAG,
+    "implies": TEXTS,
 }
 ENTITY_FIELDS = {
     "id": TEXT, "name": TEXT, "compartment": TEXT, "dont_miss": FLAG, "mimic": FLAG, "associations": TEXTS,
@@ -354,6 +355,7 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
                     picture=f.get("picture", False),
                     places=f.get("places", True),
                     ordered=f.get("ordered", False),
+                    implies=tuple(f.get("implies", ())),
                 )
             except KeyError as exc:
                 issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
@@ -419,7 +421,22 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
                 issues.reject(issues.rejected_features, f)
     if not data.get("feature"):
         issues.unreadable(name, None, "defines no [[feature]]")
+    _check_implied(features, lines, data, issues)
     return features
+
+
+def _check_implied(features: dict[str, Feature], lines, data: dict, issues: _Issues) -> None:
+    """Each finding a feature implies is another yes/no finding of features.toml."""
+    order = {f.get("id"): i for i, f in enumerate(data.get("feature", []), 1) if isinstance(f, dict)}
+    for feature in list(features.values()):
+        bad = [x for x in feature.implies if x == feature.id or x not in features or features[x].kind != "yesno"]
+        if bad:
+            line = _field_line("features.toml", _line(lines, order.get(feature.id, 0)), "implies", issues)
+            issues.add("features.toml", line, f"[[feature]] {feature.id!r}: implies names what is not another yes/no "
+                                              f"finding of features.toml: {', '.join(map(repr, bad))}"
+                                              f"{_guess(bad[0], [f for f in features if features[f].kind == 'yesno'])}")
+            del features[feature.id]
+            issues.rejected_features.add(feature.id)
 
 
 SOURCE_FIELDS = ("citation", "url", "grade")
@@ -1073,7 +1090,7 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
                                        "leaves nothing to fit: lower it")
     if issues.items:
         raise KnowledgeError(issues.items)
-    prior, log_prior, tables, bases = log_tables(features, entities, priors, likelihoods, settings)
+    prior, log_prior, tables, bases, implied = log_tables(features, entities, priors, likelihoods, settings)
     shares, joint = picture_model(features, entities, likelihoods, settings, pictures, signs, rates, counted)
     for fid in signs:  # a sign read alone: what the picture model makes of it
         for v in features[fid].outcomes:
@@ -1100,6 +1117,7 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
         picture_shares=shares,
         locations=counted,
         picture_tables=joint,
+        implied_tables=implied,
     )
 
 

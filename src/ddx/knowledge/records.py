@@ -56,6 +56,10 @@ class Feature:
     # a list whose values lie in order along the spine: a range of them (T10-L2) reads as
     # every value between its ends
     ordered: bool = False
+    # yes/no findings of which a known value of this one says at least one is yes (a bone
+    # pattern is read only in a bone lesion): while none of them is known yes, the odds that
+    # one is count with this finding (weights.log_tables)
+    implies: tuple[str, ...] = ()
 
     @property
     def option(self) -> str:
@@ -251,6 +255,10 @@ class Knowledge:
     # (one value or None per picture sign) -> per entity log P(those signs | entity),
     # untempered: the signs of a picture count once, together
     picture_tables: dict[tuple, tuple[float, ...]] = attrs.Factory(dict)
+    # per finding with implies: its weighted, tempered log P(one of the implied findings is yes |
+    # entity), which its log tables include and engine.evidence takes back out once one of the
+    # implied findings is known yes (it then says so itself)
+    implied_tables: dict[str, tuple[float, ...]] = attrs.Factory(dict)
 
     def __repr__(self) -> str:
         return (f"<Knowledge: {len(self.entities)} entities, {len(self.features)} findings, "

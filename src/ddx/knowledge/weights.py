@@ -93,7 +93,7 @@ def log_tables(features, entities, priors, likelihoods, settings: Settings):
     prior = flattened_priors(entities, priors, settings.prior_flattening)
     log_prior = tuple(quantise(math.log(p)) for p in prior)
     s, c, t = settings.smoothing, settings.clamp, settings.temperature
-    tables, bases = {}, {}
+    tables, bases, smoothed_rates = {}, {}, {}
     weights = [priors[e].probability for e in ids]
     for feature in features.values():
         scale = feature.weight / t
@@ -110,6 +110,7 @@ def log_tables(features, entities, priors, likelihoods, settings: Settings):
         base = base_rates(raw, prior)
         bases.update({(feature.id, o): rate for o, rate in base.items()})
         rates = {o: [smoothed(p, base[o], s, c) for p in probs] for o, probs in raw.items()}
+        smoothed_rates.update({(feature.id, o): r for o, r in rates.items()})
         if feature.kind == "list" and feature.exclusive is None and rates:
             # a lesion lies somewhere: "in none of the regions" is not an outcome, so
             # each entity's regions are yes/no findings given at least one. The log
@@ -125,7 +126,27 @@ def log_tables(features, entities, priors, likelihoods, settings: Settings):
             tables[(feature.id, o)] = tuple(quantise(scale * math.log(p)) for p in probs)
             if feature.kind == "list":
                 tables[(feature.id, o + "!absent")] = tuple(quantise(scale * math.log(1 - p)) for p in probs)
-    return tuple(prior), log_prior, tables, bases
+    implied = implied_tables(features, smoothed_rates, len(ids), t)
+    for fid, presence in implied.items():
+        for o in features[fid].outcomes:
+            if (fid, o) in tables:
+                tables[(fid, o)] = tuple(x + y for x, y in zip(tables[(fid, o)], presence))
+    return tuple(prior), log_prior, tables, bases, implied
+
+
+def implied_tables(features, rates, n: int, temperature: float) -> dict[str, tuple[float, ...]]:
+    """Per finding with implies: its weight over the temperature times log P(at least one of the
+    implied yes/no findings is yes | entity), from their smoothed rates, taken as independent
+    given the entity as every finding is. Quantised, so that adding it to a table and taking
+    it back out are exact."""
+    out = {}
+    for feature in features.values():
+        known = [rates[(x, "no")] for x in feature.implies if (x, "no") in rates]
+        if not known:
+            continue
+        scale = feature.weight / temperature
+        out[feature.id] = tuple(quantise(scale * math.log(1 - math.prod(r[i] for r in known))) for i in range(n))
+    return out
 
 
 def picture_rates(features, settings: Settings, pictures, signs, table) -> dict[tuple[str, str], tuple[float, ...]]:
