@@ -142,7 +142,8 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
     )
 
     order = sorted(range(len(entities)), key=lambda i: (-post[i], i))
-    ratios = [(fid, value, likelihood_ratios(kb, vector)) for fid, value, vector in in_context(kb, findings, ev)]
+    ratios = [(fid, format_value(value), _label(fid, value), likelihood_ratios(kb, vector))
+              for fid, value, vector in in_context(kb, findings, ev)]
     candidates = tuple(
         Candidate(
             id=entities[i].id,
@@ -194,17 +195,17 @@ def likelihood_ratios(kb: Knowledge, vector: tuple[float, ...]) -> list[float]:
 
 
 def _reasons(kb: Knowledge, ratios, i: int) -> dict[str, tuple[Reason, ...]]:
-    """The findings for and against entity i, strongest first (ratios from likelihood_ratios)."""
+    """The findings for and against entity i, strongest first (``ratios``: each finding's id, value
+    as text, label and likelihood_ratios, worked out once for every candidate)."""
     threshold = kb.settings.reason_min_ratio
     name = kb.entities[i].name
     pros, cons = [], []
-    for fid, value, per_entity in ratios:
+    for fid, text_value, label, per_entity in ratios:
         ratio = per_entity[i]
-        text_value = format_value(value)
         if ratio >= threshold:
-            pros.append(Reason(fid, text_value, ratio, f"{_label(fid, value)}: {_times(ratio)} as likely with {name} as with the alternatives"))
+            pros.append(Reason(fid, text_value, ratio, f"{label}: {_times(ratio)} as likely with {name} as with the alternatives"))
         elif ratio <= 1 / threshold:
-            cons.append(Reason(fid, text_value, ratio, f"{_label(fid, value)}: {_times(1 / ratio)} less likely with {name} than with the alternatives"))
+            cons.append(Reason(fid, text_value, ratio, f"{label}: {_times(1 / ratio)} less likely with {name} than with the alternatives"))
     pros.sort(key=lambda r: (-r.ratio, r.feature))
     cons.sort(key=lambda r: (r.ratio, r.feature))
     return {"reasons_for": tuple(pros), "reasons_against": tuple(cons)}

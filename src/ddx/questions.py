@@ -77,6 +77,10 @@ class Question:
     # (label, P(label | entity) per entity) for each value a reader could name;
     # for a list finding each value's presence, for the others the outcomes
     rates: tuple[tuple[str, tuple[float, ...]], ...]
+    # indexes of the entities with numbers of their own for the finding: one without takes the
+    # rate of those with one, which is no rate of its own to quote. An entity gives every value
+    # of a finding or none (kb check), so its first value tells. None: every entity
+    own: frozenset[int] | None = None
 
 
 _TABLES: dict[int, tuple[Knowledge, dict[str, Question]]] = {}
@@ -91,7 +95,9 @@ def questions(kb: Knowledge) -> dict[str, Question]:
     for feature in kb.features.values():
         q = _question(kb, feature)
         if q is not None:
-            table[feature.id] = q
+            first = feature.outcomes[0]
+            own = frozenset(i for i, e in enumerate(kb.entities) if kb.likelihood(e.id, feature.id, first) is not None)
+            table[feature.id] = attrs.evolve(q, own=own)
     if len(_TABLES) > 8:
         _TABLES.clear()
     _TABLES[id(kb)] = (kb, table)
@@ -148,14 +154,19 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
     return Question(feature, tuple(built), tuple((o.label, o.probability) for o in built))
 
 
-def question_for(kb: Knowledge, findings: Findings, fid: str) -> Question:
+def question_for(kb: Knowledge, findings: Findings, fid: str, signs: dict[str, Any] | None = None) -> Question:
     """The finding ``fid`` as a question about this case: for a picture sign, given the
-    other signs of the picture already known; otherwise as the tables give it."""
-    from .engine import shown_signs
-
+    other signs of the picture already known (``signs``: engine.shown_signs of the findings,
+    when the caller has them); otherwise as the tables give it."""
     q = questions(kb)[fid]
-    shown = {k: v for k, v in shown_signs(kb, findings).items() if k != fid}
-    return picture_question(kb, q.feature, shown) if shown and fid in kb.picture_signs else q
+    if fid not in kb.picture_signs:
+        return q
+    if signs is None:
+        from .engine import shown_signs
+
+        signs = shown_signs(kb, findings)
+    shown = {k: v for k, v in signs.items() if k != fid}
+    return attrs.evolve(picture_question(kb, q.feature, shown), own=q.own) if shown else q
 
 
 def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any]) -> Question:
@@ -269,12 +280,15 @@ def rank(
 
 
 def _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit=None) -> list[NextFinding]:
+    from .engine import shown_signs
+
     skip = set(exclude) | {k for k, _ in findings.values}
+    signs = shown_signs(kb, findings)
     ranked = []
     for fid in questions(kb):
         if fid in skip:
             continue
-        q = question_for(kb, findings, fid)
+        q = question_for(kb, findings, fid, signs)
         g = gain(q, log_post, groups)
         if g >= min_gain:
             ranked.append((g, fid, q))
@@ -331,7 +345,7 @@ def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequen
             (value, tuple(r / w if w > 0 else 0.0 for r, w in zip(_grouped(list(map(mul, post, rate)), groups), weights)))
             for value, rate in question.rates
         )
-    own = _own_numbers(kb, question.feature) if groups is None else range(len(weights))
+    own = question.own if groups is None and question.own is not None else range(len(weights))
     best = _best_pair(itertools.combinations([i for i in leading(weights) if i in own], 2), weights, rates)
     note = ""
     if best is None:
@@ -353,14 +367,6 @@ def _rate(p: float) -> str:
     if shown == "100%" and p < 1:
         return ">99%"
     return shown
-
-
-def _own_numbers(kb: Knowledge, feature) -> set[int]:
-    """Indexes of the entities with numbers of their own for a finding: one without takes the
-    rate of those with one, which is no rate of its to quote. An entity gives every value of a
-    finding or none (kb check), so its first value tells."""
-    first = feature.outcomes[0]
-    return {i for i, e in enumerate(kb.entities) if kb.likelihood(e.id, feature.id, first) is not None}
 
 
 def _best_pair(pairs, weights: Sequence[float], rates) -> tuple[int, int, str, tuple[float, ...]] | None:
