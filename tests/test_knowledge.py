@@ -944,6 +944,17 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         # what a finding implies is another yes/no finding
         ("features.toml", 'implies = ["vertebral_body", "posterior_elements"]', 'implies = ["vertebral_bdy", "posterior_elements"]',
          ["implies names what is not another yes/no finding of features.toml: 'vertebral_bdy'; did you mean 'vertebral_body'?"]),
+        # what is implied counts once: named once, by one finding, neither a list nor a picture sign
+        ("features.toml", 'implies = ["vertebral_body", "posterior_elements"]', 'implies = ["vertebral_body", "vertebral_body"]',
+         ["implies names a finding twice: 'vertebral_body'"]),
+        ("features.toml", 'id = "pathologic_fracture"\n', 'id = "pathologic_fracture"\nimplies = ["vertebral_body"]\n',
+         ["implies names what 'bone_pattern' implies already (its odds would count twice): 'vertebral_body'"]),
+        ("features.toml", 'id = "level"\n', 'id = "level"\nimplies = ["vertebral_body"]\n',
+         ["'level': implies is not for a list finding"]),
+        ("features.toml", 'implies = ["vertebral_body", "posterior_elements"]', 'implies = ["vertebral_body", "dural_sac_displaced"]',
+         ["implies is not for the picture signs (the picture model weighs them): 'dural_sac_displaced'"]),
+        ("features.toml", 'id = "csf_cap"\n', 'id = "csf_cap"\nimplies = ["scalloping"]\n',
+         ["implies is not for the picture signs (the picture model weighs them): 'csf_cap'"]),
         # an entity id is what the outputs name it by: no spaces, capitals or ';' (batch joins ids with it)
         ("entities.toml", 'id = "ganglioglioma"', 'id = "Gangli oglioma"', ["id must be a lower-case word"] + ["entity 'ganglioglioma' is not in entities.toml"] * 2),  # priors, likelihoods
         # a table whose id is not text cannot crash the loader (the rows naming it are then unknown)

@@ -426,17 +426,43 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
 
 
 def _check_implied(features: dict[str, Feature], lines, data: dict, issues: _Issues) -> None:
-    """Each finding a feature implies is another yes/no finding of features.toml."""
+    """Each finding a feature implies is another yes/no finding of features.toml, named once, and
+    implied by no other finding; neither it nor the implying finding is a picture sign, and the
+    implying finding is not a list. The odds of what is implied are added to each of the implying
+    finding's value tables and taken out once (engine.without_implied): a list adds one table per
+    value present, a picture sign is weighed by the picture model (not its tables) and read by the
+    batch in the picture's block, and a finding implied twice would have its odds counted twice."""
     order = {f.get("id"): i for i, f in enumerate(data.get("feature", []), 1) if isinstance(f, dict)}
+    implied_by: dict[str, str] = {}
     for feature in list(features.values()):
+        if not feature.implies:
+            continue
+        line = _field_line("features.toml", _line(lines, order.get(feature.id, 0)), "implies", issues)
+        where = f"[[feature]] {feature.id!r}: implies"
+        problems = []
         bad = [x for x in feature.implies if x == feature.id or x not in features or features[x].kind != "yesno"]
         if bad:
-            line = _field_line("features.toml", _line(lines, order.get(feature.id, 0)), "implies", issues)
-            issues.add("features.toml", line, f"[[feature]] {feature.id!r}: implies names what is not another yes/no "
-                                              f"finding of features.toml: {', '.join(map(repr, bad))}"
-                                              f"{_guess(bad[0], [f for f in features if features[f].kind == 'yesno'])}")
+            problems.append(f"{where} names what is not another yes/no finding of features.toml: {', '.join(map(repr, bad))}"
+                            f"{_guess(bad[0], [f for f in features if features[f].kind == 'yesno'])}")
+        twice = sorted({x for x in feature.implies if feature.implies.count(x) > 1})
+        if twice:
+            problems.append(f"{where} names a finding twice: {', '.join(map(repr, twice))}")
+        if feature.kind == "list":
+            problems.append(f"{where} is not for a list finding (each value present would count the odds again)")
+        pictures = [x for x in (feature.id, *feature.implies) if x in features and features[x].picture]
+        if pictures:
+            problems.append(f"{where} is not for the picture signs (the picture model weighs them): {', '.join(map(repr, pictures))}")
+        shared = [x for x in feature.implies if x in implied_by and implied_by[x] != feature.id]
+        if shared:
+            problems.append(f"{where} names what {implied_by[shared[0]]!r} implies already (its odds would count twice): "
+                            f"{', '.join(map(repr, shared))}")
+        if problems:
+            for problem in problems:
+                issues.add("features.toml", line, problem)
             del features[feature.id]
             issues.rejected_features.add(feature.id)
+            continue
+        implied_by.update({x: feature.id for x in feature.implies})
 
 
 SOURCE_FIELDS = ("citation", "url", "grade")
