@@ -97,6 +97,18 @@ class TestRank:
             assert all(n.gain >= questions.MIN_GAIN for n in ranked)
             assert [n.gain for n in ranked] == sorted((n.gain for n in ranked), reverse=True)
 
+    def test_a_bone_pattern_is_not_asked_once_the_bone_is_known_uninvolved(self, kb):
+        """A pattern is read only where what it implies is involved (features.toml: implies):
+        with the vertebral body and the posterior elements both known no there is none to read."""
+        rest = {"cord": "expanded", "csf": "effaced"}
+        for bone in ({}, {"vertebral_body": "no"}, {"vertebral_body": "yes", "posterior_elements": "no"}):
+            ranked = questions.rank(kb, parse_findings({**rest, **bone}, kb), min_gain=0)
+            assert "bone_pattern" in [n.feature for n in ranked], bone
+        for rest in ({}, {"cord": "expanded", "csf": "effaced"}):
+            findings = parse_findings({**rest, "vertebral_body": "no", "posterior_elements": "no"}, kb)
+            for target in questions.TARGETS:
+                assert "bone_pattern" not in [n.feature for n in questions.rank(kb, findings, target=target, min_gain=0)]
+
     def test_why_names_the_finding_two_candidates_and_the_rates(self, kb):
         for n in questions.rank(kb, parse_findings(IDEM, kb)):
             label = n.feature.replace("_", " ")

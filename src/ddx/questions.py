@@ -282,7 +282,7 @@ def rank(
 def _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit=None) -> list[NextFinding]:
     from .engine import shown_signs
 
-    skip = set(exclude) | {k for k, _ in findings.values}
+    skip = set(exclude) | {k for k, _ in findings.values} | _unreadable(kb, findings)
     signs = shown_signs(kb, findings)
     ranked = []
     for fid in questions(kb):
@@ -294,6 +294,14 @@ def _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit=None) -
             ranked.append((g, fid, q))
     ranked.sort(key=lambda item: (-item[0], item[1]))
     return [NextFinding(fid, g, why(kb, q, post, groups)) for g, fid, q in ranked[:limit]]
+
+
+def _unreadable(kb: Knowledge, findings: Findings) -> set[str]:
+    """The findings that cannot be read in this case: each one whose implied findings (features.toml:
+    implies) are all known no (a bone pattern where neither the vertebral body nor the posterior
+    elements are involved)."""
+    known = dict(findings.values)
+    return {f.id for f in kb.features.values() if f.implies and all(known.get(x) == "no" for x in f.implies)}
 
 
 def next_findings(
