@@ -164,7 +164,7 @@ class TestImpliedFindings:
         (before, a pattern uniform over the values left them at 1 in 5 and raised them above a
         metastasis for a pattern metastases seldom show)."""
         a = run(kb, bone_pattern=pattern)
-        rarely = [e.id for e in kb.entities if self.involved(kb, e.id) < 0.2]
+        rarely = [e.id for e in kb.entities if self.involved(kb, e.id) < 0.1]
         assert len(rarely) > 10
         for i, e in enumerate(kb.entities):
             if e.id in rarely:
@@ -172,7 +172,15 @@ class TestImpliedFindings:
         assert a.compartments[0].id == "extradural"
 
     def test_a_bone_pattern_alone_places_the_lesion_outside_the_dura(self, kb):
-        assert run(kb, bone_pattern="sclerotic").compartments[0].probability > 0.7
+        assert run(kb, bone_pattern="sclerotic").compartments[0].probability > 0.6  # 0.46 when it said nothing of the bone
+
+    @pytest.mark.parametrize("known", ["vertebral_body", "posterior_elements"])
+    def test_what_a_pattern_implies_never_weighs_more_than_the_finding_it_stands_for(self, kb, known):
+        """'Vertebral body or posterior elements involved' says less than 'vertebral body involved',
+        so against any entity it weighs no more: the implied odds are weighed as the findings
+        they stand for are (weight 0.6), not as the pattern is."""
+        implied, told = kb.implied_tables["bone_pattern"], kb.log_tables[(known, "yes")]
+        assert all(i >= t for i, t in zip(implied, told))
 
     @pytest.mark.parametrize("known", ["vertebral_body", "posterior_elements"])
     def test_the_bone_involvement_is_not_counted_twice(self, kb, known):

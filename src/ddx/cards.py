@@ -166,7 +166,7 @@ def _implied(kb: Knowledge, feature: Feature, i: int) -> tuple[float | None, str
     if implied is None:
         return None, ""
     names = " or ".join(x.replace("_", " ") for x in feature.implies)
-    return math.exp(implied[i] / kb.scale(feature.id)), names
+    return math.exp(implied[i] / min(kb.scale(x) for x in feature.implies)), names
 
 
 def _profile(kb: Knowledge, entity_id: str) -> tuple[Profile, ...]:

@@ -135,7 +135,8 @@ def log_tables(features, entities, priors, likelihoods, settings: Settings):
 
 
 def implied_tables(features, rates, n: int, temperature: float) -> dict[str, tuple[float, ...]]:
-    """Per finding with implies: its weight over the temperature times log P(at least one of the
+    """Per finding with implies: the weight of what it implies (the least of theirs) over the
+    temperature times log P(at least one of the
     implied yes/no findings is yes | entity), from their smoothed rates, taken as independent
     given the entity as every finding is. Quantised, so that adding it to a table and taking
     it back out are exact."""
@@ -144,7 +145,7 @@ def implied_tables(features, rates, n: int, temperature: float) -> dict[str, tup
         known = [rates[(x, "no")] for x in feature.implies if (x, "no") in rates]
         if not known:
             continue
-        scale = feature.weight / temperature
+        scale = min(features[x].weight for x in feature.implies) / temperature
         out[feature.id] = tuple(quantise(scale * math.log(1 - math.prod(r[i] for r in known))) for i in range(n))
     return out
 
