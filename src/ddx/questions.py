@@ -7,7 +7,10 @@ current posterior predictive, P(outcome) = sum_e P(e | findings) P(outcome | e),
 and each outcome's posterior is the engine's own update (the tables, the
 feature weight and the temperature; for a sign of a compartment picture, what
 it adds given the signs already known), so what is suggested is what the
-engine would do with the answer.
+engine would do with the answer. One exception: a finding that implies others
+(a bone pattern) is asked as which value it is where it can be read, and its
+gain is reckoned so; whether the bone is involved at all is asked through the
+findings it implies, which can be answered no.
 
 Integer findings are enumerated by their bands; list findings (level,
 syndrome) by every combination of their values, each value present or
