@@ -179,7 +179,7 @@ class TestImpliedFindings:
         """'Vertebral body or posterior elements involved' says less than 'vertebral body involved',
         so against any entity it weighs no more: the implied odds are weighed as the findings
         they stand for are (weight 0.6), not as the pattern is."""
-        implied, told = kb.implied_tables["bone_pattern"], kb.log_tables[(known, "yes")]
+        implied, told = kb.implied_tables[("bone_pattern", ())], kb.log_tables[(known, "yes")]
         assert all(i >= t for i, t in zip(implied, told))
 
     @pytest.mark.parametrize("known", ["vertebral_body", "posterior_elements"])
@@ -190,13 +190,20 @@ class TestImpliedFindings:
 
         findings = parse_findings({known: "yes", "bone_pattern": "lytic"}, kb)
         vector = dict((fid, v) for fid, _, v in evidence(kb, findings))["bone_pattern"]
-        table, implied = kb.log_tables[("bone_pattern", "lytic")], kb.implied_tables["bone_pattern"]
+        table, implied = kb.log_tables[("bone_pattern", "lytic")], kb.implied_tables[("bone_pattern", ())]
         assert vector == tuple(t - i for t, i in zip(table, implied))
         alone = dict((fid, v) for fid, _, v in evidence(kb, parse_findings({"bone_pattern": "lytic"}, kb)))["bone_pattern"]
         assert alone == table
-        # a known "no" says nothing of where the pattern is read: the odds still count
+        # with one known uninvolved, the pattern says the other is involved
+        other = next(x for x in self.BONE if x != known)
         findings = parse_findings({known: "no", "bone_pattern": "lytic"}, kb)
-        assert dict((fid, v) for fid, _, v in evidence(kb, findings))["bone_pattern"] == table
+        narrowed = dict((fid, v) for fid, _, v in evidence(kb, findings))["bone_pattern"]
+        only_pattern = [t - i for t, i in zip(table, implied)]
+        assert narrowed == pytest.approx([p + y for p, y in zip(only_pattern, kb.log_tables[(other, "yes")])], abs=1e-9)
+        # with both known uninvolved it cannot be read where it was given: the odds are left out, and said
+        findings = parse_findings({"vertebral_body": "no", "posterior_elements": "no", "bone_pattern": "lytic"}, kb)
+        assert dict((fid, v) for fid, _, v in evidence(kb, findings))["bone_pattern"] == tuple(only_pattern)
+        assert any("bone_pattern" in c and "re-read the bone" in c for c in assess(findings, kb).conflicts)
 
     def test_the_card_says_the_pattern_is_weighed_with_the_bone_involved(self, kb):
         from ddx.cards import build_card, render_card_table

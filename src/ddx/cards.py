@@ -162,7 +162,7 @@ def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
 def _implied(kb: Knowledge, feature: Feature, i: int) -> tuple[float | None, str]:
     """P(one of the findings ``feature`` implies is yes | entity i), as its ratio weighs it, and
     their names ("vertebral body or posterior elements"); (None, "") for any other finding."""
-    implied = kb.implied_tables.get(feature.id)
+    implied = kb.implied_tables.get((feature.id, ()))
     if implied is None:
         return None, ""
     names = " or ".join(x.replace("_", " ") for x in feature.implies)

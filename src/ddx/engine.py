@@ -91,12 +91,22 @@ def evidence(kb: Knowledge, findings: Findings) -> list[tuple[str, Any, tuple[fl
 
 
 def without_implied(kb: Knowledge, feature: Feature, vector: tuple[float, ...], known: dict[str, Any]) -> tuple[float, ...]:
-    """A finding's vector without the odds of what it implies (features.toml: implies) once one
-    of the implied findings is known yes: that finding then says it itself."""
-    implied = kb.implied_tables.get(feature.id)
-    if implied is None or not any(known.get(x) == "yes" for x in feature.implies):
+    """A finding's vector with the odds of what it implies (features.toml: implies) as the other
+    known findings leave them: taken out once one of the implied findings is known yes (that
+    finding then says it itself), and narrowed to the others when some are known no (with the
+    vertebral body uninvolved, a bone pattern says the posterior elements are). With all of them
+    known no the finding cannot be read as it was given: the odds are taken out, and the
+    conflicts say so."""
+    implied = kb.implied_tables.get((feature.id, ()))
+    if implied is None:
         return vector
-    return tuple(v - i for v, i in zip(vector, implied))
+    if any(known.get(x) == "yes" for x in feature.implies):
+        return tuple(v - i for v, i in zip(vector, implied))
+    known_no = tuple(sorted(x for x in feature.implies if known.get(x) == "no" and (feature.id, (x,)) in kb.implied_tables))
+    if not known_no:
+        return vector
+    narrowed = kb.implied_tables[(feature.id, known_no)]
+    return tuple(v - i + n for v, i, n in zip(vector, implied, narrowed))
 
 
 def in_context(kb: Knowledge, findings: Findings, ev) -> list[tuple[str, Any, tuple[float, ...]]]:
@@ -288,9 +298,10 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
             pointing.setdefault(best, []).append(shown)
         elif rate[worst] * ratio <= min(rate[c] for c in COMPARTMENTS if c != worst):
             against.setdefault(worst, []).append(shown)
+    unread = _unreadable_findings(kb, findings)
     contested = [c for c in pointing if c in against]
     if len(pointing) < 2 and not contested:
-        return ()
+        return unread
     parts = [f"{' and '.join(fs)} {'points' if len(fs) == 1 else 'point'} to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
     parts += [f"{' and '.join(against[c])} {'argues' if len(against[c]) == 1 else 'argue'} against {COMPARTMENT_NAMES[c].lower()}"
               for c in contested]
@@ -298,4 +309,18 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
     advice = "Re-read the cord and the CSF." if read & {"cord", "csf"} else "Read the cord and the CSF to place it."
     if findings.get("foraminal_extension") == "yes" and {"intradural_extramedullary", "extradural"} <= set(pointing):
         advice = "A mass running out through the foramen (a dumbbell) lies on both sides of the dura; if this one does not, " + advice[0].lower() + advice[1:]
-    return ("The findings disagree: " + "; ".join(parts) + ". " + advice,)
+    return ("The findings disagree: " + "; ".join(parts) + ". " + advice, *unread)
+
+
+def _unreadable_findings(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
+    """A finding given while everything it implies is known no (a bone pattern with neither the
+    vertebral body nor the posterior elements involved), in words."""
+    known = dict(findings.values)
+    out = []
+    for fid, value in findings.values:
+        feature = kb.features.get(fid)
+        if feature is not None and feature.implies and all(known.get(x) == "no" for x in feature.implies):
+            nos = " and ".join(f"{x}=no" for x in feature.implies)
+            out.append(f"The findings disagree: {fid}={format_value(value)} is read only where "
+                       f"{' or '.join(x.replace('_', ' ') for x in feature.implies)} is involved, but {nos}; re-read the bone.")
+    return tuple(out)

@@ -143,7 +143,7 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
     vectors = [(o, kb.log_tables.get((feature.id, o))) for o in feature.outcomes]
     if any(v is None for _, v in vectors):
         return None
-    implied = kb.implied_tables.get(feature.id)
+    implied = kb.implied_tables.get((feature.id, ()))
     if implied is not None:
         # asked as what the pattern is where there is one: whether the bone is involved at all
         # is asked through the findings it implies, which can be answered no

@@ -255,10 +255,11 @@ class Knowledge:
     # (one value or None per picture sign) -> per entity log P(those signs | entity),
     # untempered: the signs of a picture count once, together
     picture_tables: dict[tuple, tuple[float, ...]] = attrs.Factory(dict)
-    # per finding with implies: its weighted, tempered log P(one of the implied findings is yes |
-    # entity), which its log tables include and engine.evidence takes back out once one of the
-    # implied findings is known yes (it then says so itself)
-    implied_tables: dict[str, tuple[float, ...]] = attrs.Factory(dict)
+    # (finding with implies, the implied findings known no) -> the weighted, tempered log P(one
+    # of the other implied findings is yes | entity); its log tables include the one with none
+    # known no, which engine.evidence takes back out once one is known yes (it then says so
+    # itself) or narrows to the others when some are known no
+    implied_tables: dict[tuple[str, tuple[str, ...]], tuple[float, ...]] = attrs.Factory(dict)
 
     def __repr__(self) -> str:
         return (f"<Knowledge: {len(self.entities)} entities, {len(self.features)} findings, "

@@ -127,26 +127,34 @@ def log_tables(features, entities, priors, likelihoods, settings: Settings):
             if feature.kind == "list":
                 tables[(feature.id, o + "!absent")] = tuple(quantise(scale * math.log(1 - p)) for p in probs)
     implied = implied_tables(features, smoothed_rates, len(ids), t)
-    for fid, presence in implied.items():
+    for (fid, known_no), presence in implied.items():
+        if known_no:
+            continue
         for o in features[fid].outcomes:
             if (fid, o) in tables:
                 tables[(fid, o)] = tuple(x + y for x, y in zip(tables[(fid, o)], presence))
     return tuple(prior), log_prior, tables, bases, implied
 
 
-def implied_tables(features, rates, n: int, temperature: float) -> dict[str, tuple[float, ...]]:
-    """Per finding with implies: the weight of what it implies (the least of theirs) over the
-    temperature times log P(at least one of the
-    implied yes/no findings is yes | entity), from their smoothed rates, taken as independent
-    given the entity as every finding is. Quantised, so that adding it to a table and taking
-    it back out are exact."""
+def implied_tables(features, rates, n: int, temperature: float) -> dict[tuple[str, tuple[str, ...]], tuple[float, ...]]:
+    """(finding with implies, the implied findings known no) -> the weight of what it implies
+    (the least of theirs) over the temperature times log P(at least one of the other implied
+    yes/no findings is yes | entity), from their smoothed rates, taken as independent given
+    the entity as every finding is; () known no is what the finding's tables include. With
+    all of them known no the finding cannot be read where it was given, and the entry is 0.
+    Quantised, so that adding one and taking it back out are exact."""
     out = {}
     for feature in features.values():
-        known = [rates[(x, "no")] for x in feature.implies if (x, "no") in rates]
-        if not known:
+        implied = [x for x in feature.implies if (x, "no") in rates]
+        if not implied:
             continue
         scale = min(features[x].weight for x in feature.implies) / temperature
-        out[feature.id] = tuple(quantise(scale * math.log(1 - math.prod(r[i] for r in known))) for i in range(n))
+        for size in range(len(implied)):
+            for known_no in itertools.combinations(sorted(implied), size):
+                left = [rates[(x, "no")] for x in implied if x not in known_no]
+                out[(feature.id, known_no)] = tuple(
+                    quantise(scale * math.log(1 - math.prod(r[i] for r in left))) for i in range(n))
+        out[(feature.id, tuple(sorted(implied)))] = (0.0,) * n  # all known no: it cannot be read, so says nothing of them
     return out
 
 
