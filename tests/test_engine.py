@@ -471,6 +471,30 @@ class TestConflicts:
         (plain,) = run(kb, **IDEM_SIGNS, paraspinal_mass="yes").conflicts
         assert "dumbbell" not in plain and plain.endswith("Re-read the cord and the CSF.")
 
+    def test_where_a_bone_pattern_points_does_not_depend_on_its_weight(self, kb, tmp_path):
+        """A pattern's table holds two parts weighed differently: which pattern it is (its own
+        weight) and that the bone is involved (the weight of the findings it implies). Read on its
+        own, each part is undone with its own weight, so where the pattern points is the same
+        whatever the pattern's weight: the coarse trabeculae of a hemangioma beside the signs of a
+        cord mass are a disagreement."""
+        import shutil
+        from importlib import resources
+
+        folder = tmp_path / "knowledge"
+        shutil.copytree(resources.files("ddx.knowledge"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        toml = folder / "features.toml"
+        text = toml.read_text(encoding="utf-8")
+        old = 'implies = ["vertebral_body", "posterior_elements"]\n'
+        assert text.count(old) == 1 and "weight" not in text.split('id = "bone_pattern"')[1].split("[[feature]]")[0]
+        toml.write_text(text.replace(old, old + "weight = 0.6\n"), encoding="utf-8")
+        light = load_knowledge(folder)
+        assert light.scale("bone_pattern") == light.scale("vertebral_body") != kb.scale("bone_pattern")
+        for value in kb.features["bone_pattern"].values:
+            for signs in (IM_SIGNS, IDEM_SIGNS, ED_SIGNS):
+                assert run(kb, **signs, bone_pattern=value).conflicts == run(light, **signs, bone_pattern=value).conflicts, (value, signs)
+        (text,) = run(kb, **IM_SIGNS, bone_pattern="coarse_trabeculae").conflicts
+        assert "bone_pattern=coarse_trabeculae points to extradural" in text
+
     def test_a_finding_against_a_compartment_no_sign_shows_is_no_conflict(self, kb):
         """Arguing against the extradural space beside the signs of an intradural mass agrees with them."""
         assert run(kb, **IDEM_SIGNS, hemosiderin_cap="yes").conflicts == ()

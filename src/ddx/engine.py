@@ -286,10 +286,10 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
         if vector is None:
             continue
         # undo the weight and the temperature: where a finding points does not depend on how much it counts
-        unscale = 1 / kb.scale(fid)
+        likelihood = _unweighted(kb, feature, vector)
         rate = {}
         for c in COMPARTMENTS:
-            members = [(p, math.exp(v * unscale)) for e, p, v in zip(kb.entities, prior, vector) if e.compartment == c]
+            members = [(p, x) for e, p, x in zip(kb.entities, prior, likelihood) if e.compartment == c]
             rate[c] = math.fsum(p * x for p, x in members) / math.fsum(p for p, _ in members)
         shown = f"{fid}={format_value(value)}"
         best = max(COMPARTMENTS, key=lambda c: rate[c])
@@ -310,6 +310,18 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
     if findings.get("foraminal_extension") == "yes" and {"intradural_extramedullary", "extradural"} <= set(pointing):
         advice = "A mass running out through the foramen (a dumbbell) lies on both sides of the dura; if this one does not, " + advice[0].lower() + advice[1:]
     return ("The findings disagree: " + "; ".join(parts) + ". " + advice, *unread)
+
+
+def _unweighted(kb: Knowledge, feature: Feature, vector: tuple[float, ...]) -> list[float]:
+    """P(the finding | entity) from its vector, the weight and the temperature undone. The table
+    of a finding that implies others also holds the odds that one of them is involved, weighed as
+    those findings are (knowledge.weights.implied_tables), so that part is undone with their scale."""
+    unscale = 1 / kb.scale(feature.id)
+    implied = kb.implied_tables.get((feature.id, ()))
+    if implied is None:
+        return [math.exp(v * unscale) for v in vector]
+    shared = 1 / min(kb.scale(x) for x in feature.implies)
+    return [math.exp((v - i) * unscale + i * shared) for v, i in zip(vector, implied)]
 
 
 def _unreadable_findings(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
