@@ -80,6 +80,14 @@ def test_user_guide_covers(needle):
     assert needle in _read("user-guide.md")
 
 
+def test_the_column_reference_says_how_an_implying_finding_reads_beside_known_no():
+    """features.md tells a reader what a bone pattern does beside each answer about the bone: with
+    one finding it implies known no it stands for the others, and with all of them known no it is
+    reported as disagreeing and counts only as which value it is."""
+    section = _read("features.md").split("### bone_pattern", 1)[1].split("\n### ", 1)[0]
+    assert "known no" in section and "disagree" in section
+
+
 def test_user_guide_names_every_exit_code():
     text = _read("user-guide.md")
     for code in ("0", "1", "2", "130"):

@@ -277,7 +277,11 @@ def features_reference() -> str:
             lines += ["", f"Weight {f.weight:g}: it largely restates other findings, so it counts for less (see the [model settings](knowledge-base.md#model-settings))."]
         if f.implies:
             implied = " or ".join(f"`{x}`" for x in f.implies)
-            lines += ["", f"Read only where {implied} is yes: while none of them is known yes, the odds that one is count with it; once one is, it says so itself and they are not counted twice."]
+            lines += ["", f"Read only where {implied} is yes: while none of them is known, the odds that one is count with it; "
+                          "with some known no, the odds that one of the others is; once one is known yes, it says so itself and "
+                          "they are not counted twice. Given with all of them known no, it cannot be read where it was given: "
+                          "it counts only as which value it is, the conflicts say the findings disagree, and the guided read "
+                          "does not ask it."]
         if f.id in kb.picture_signs:
             others = ", ".join(f"`{g}`" for g in kb.picture_signs if g != f.id)
             lines += ["", f"Counts together with {others}: the signs show one [compartment picture](knowledge-base.md#compartment-pictures)."]
