@@ -109,6 +109,21 @@ class TestRank:
             for target in questions.TARGETS:
                 assert "bone_pattern" not in [n.feature for n in questions.rank(kb, findings, target=target, min_gain=0)]
 
+    def test_what_a_bone_pattern_already_says_is_not_asked(self, kb):
+        """With a pattern given and the vertebral body known uninvolved, the posterior elements are
+        involved (features.toml: implies): yes would change nothing and no would contradict the
+        pattern, so it is not asked; with the body unknown, either may be the one involved."""
+        from ddx.engine import posterior
+
+        for known, other in (("vertebral_body", "posterior_elements"), ("posterior_elements", "vertebral_body")):
+            findings = parse_findings({"bone_pattern": "lytic", known: "no"}, kb)
+            assert posterior(kb, findings.with_value(other, "yes")) == posterior(kb, findings)
+            for target in questions.TARGETS:
+                assert other not in [n.feature for n in questions.rank(kb, findings, target=target, min_gain=0)], (known, target)
+            assert other in [n.feature for n in questions.rank(kb, parse_findings({known: "no"}, kb), min_gain=0)]
+        ranked = [n.feature for n in questions.rank(kb, parse_findings({"bone_pattern": "lytic"}, kb), min_gain=0)]
+        assert {"vertebral_body", "posterior_elements"} <= set(ranked)
+
     def test_why_names_the_finding_two_candidates_and_the_rates(self, kb):
         for n in questions.rank(kb, parse_findings(IDEM, kb)):
             label = n.feature.replace("_", " ")

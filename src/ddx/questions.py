@@ -300,11 +300,22 @@ def _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit=None) -
 
 
 def _unreadable(kb: Knowledge, findings: Findings) -> set[str]:
-    """The findings that cannot be read in this case: each one whose implied findings (features.toml:
+    """The findings not worth asking in this case: each one whose implied findings (features.toml:
     implies) are all known no (a bone pattern where neither the vertebral body nor the posterior
-    elements are involved)."""
+    elements are involved), and the last implied finding not known no of one that is known (with a
+    bone pattern and the vertebral body uninvolved, the posterior elements are: yes changes nothing,
+    and no contradicts the pattern)."""
     known = dict(findings.values)
-    return {f.id for f in kb.features.values() if f.implies and all(known.get(x) == "no" for x in f.implies)}
+    out = set()
+    for f in kb.features.values():
+        if not f.implies:
+            continue
+        open_ = [x for x in f.implies if known.get(x) != "no"]
+        if not open_:
+            out.add(f.id)
+        elif f.id in known and len(open_) == 1 and open_[0] not in known:
+            out.add(open_[0])
+    return out
 
 
 def next_findings(
