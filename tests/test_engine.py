@@ -203,7 +203,12 @@ class TestImpliedFindings:
         # with both known uninvolved it cannot be read where it was given: the odds are left out, and said
         findings = parse_findings({"vertebral_body": "no", "posterior_elements": "no", "bone_pattern": "lytic"}, kb)
         assert dict((fid, v) for fid, _, v in evidence(kb, findings))["bone_pattern"] == tuple(only_pattern)
-        assert any("bone_pattern" in c and "re-read the bone" in c for c in assess(findings, kb).conflicts)
+        assert assess(findings, kb).conflicts == (
+            "The findings disagree: bone_pattern=lytic is read only where vertebral_body or posterior_elements is yes, "
+            "but both are no. Re-read the bone.",)
+        # nor does the pattern, unread, place the lesion against the cord's signs
+        findings = parse_findings({"vertebral_body": "no", "posterior_elements": "no", "bone_pattern": "lytic", **IM_SIGNS}, kb)
+        assert not any("points to extradural" in c for c in assess(findings, kb).conflicts)
 
     def test_the_card_says_the_pattern_is_weighed_with_the_bone_involved(self, kb):
         from ddx.cards import build_card, render_card_table

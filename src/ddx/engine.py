@@ -278,9 +278,10 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
     ratio = kb.settings.conflict_ratio
     pointing: dict[str, list[str]] = {}
     against: dict[str, list[str]] = {}
+    unread = _unreadable_findings(kb, findings)
     for fid, value in findings.values:
         feature = kb.features.get(fid)
-        if feature is None or feature.read_from != "images" or not feature.places:
+        if feature is None or feature.read_from != "images" or not feature.places or fid in unread:
             continue
         vector = finding_vector(kb, feature, value)
         if vector is None:
@@ -298,10 +299,10 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
             pointing.setdefault(best, []).append(shown)
         elif rate[worst] * ratio <= min(rate[c] for c in COMPARTMENTS if c != worst):
             against.setdefault(worst, []).append(shown)
-    unread = _unreadable_findings(kb, findings)
+    said = tuple(unread.values())
     contested = [c for c in pointing if c in against]
     if len(pointing) < 2 and not contested:
-        return unread
+        return said
     parts = [f"{' and '.join(fs)} {'points' if len(fs) == 1 else 'point'} to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
     parts += [f"{' and '.join(against[c])} {'argues' if len(against[c]) == 1 else 'argue'} against {COMPARTMENT_NAMES[c].lower()}"
               for c in contested]
@@ -309,7 +310,7 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
     advice = "Re-read the cord and the CSF." if read & {"cord", "csf"} else "Read the cord and the CSF to place it."
     if findings.get("foraminal_extension") == "yes" and {"intradural_extramedullary", "extradural"} <= set(pointing):
         advice = "A mass running out through the foramen (a dumbbell) lies on both sides of the dura; if this one does not, " + advice[0].lower() + advice[1:]
-    return ("The findings disagree: " + "; ".join(parts) + ". " + advice, *unread)
+    return ("The findings disagree: " + "; ".join(parts) + ". " + advice, *said)
 
 
 def _unweighted(kb: Knowledge, feature: Feature, vector: tuple[float, ...]) -> list[float]:
@@ -324,15 +325,16 @@ def _unweighted(kb: Knowledge, feature: Feature, vector: tuple[float, ...]) -> l
     return [math.exp((v - i) * unscale + i * shared) for v, i in zip(vector, implied)]
 
 
-def _unreadable_findings(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
-    """A finding given while everything it implies is known no (a bone pattern with neither the
-    vertebral body nor the posterior elements involved), in words."""
+def _unreadable_findings(kb: Knowledge, findings: Findings) -> dict[str, str]:
+    """Each finding given while everything it implies is known no (a bone pattern with neither the
+    vertebral body nor the posterior elements involved), with why in words. It is left out of the
+    compartment check: what placed it outside the dura was the involvement the others deny."""
     known = dict(findings.values)
-    out = []
+    out = {}
     for fid, value in findings.values:
         feature = kb.features.get(fid)
         if feature is not None and feature.implies and all(known.get(x) == "no" for x in feature.implies):
-            nos = " and ".join(f"{x}=no" for x in feature.implies)
-            out.append(f"The findings disagree: {fid}={format_value(value)} is read only where "
-                       f"{' or '.join(x.replace('_', ' ') for x in feature.implies)} is involved, but {nos}; re-read the bone.")
-    return tuple(out)
+            every = "both are" if len(feature.implies) == 2 else "all are" if len(feature.implies) > 2 else "it is"
+            out[fid] = (f"The findings disagree: {fid}={format_value(value)} is read only where "
+                        f"{' or '.join(feature.implies)} is yes, but {every} no. Re-read the bone.")
+    return out
