@@ -243,6 +243,24 @@ class TestLayout:
         assert csv_input.sniff_delimiter(line) == expected
 
 
+class TestLinkedColumnsEqualTheEngine:
+    """Columns whose weight depends on each other (a bone pattern and the bone it implies; a
+    position in the cord and the cord and CSF signs) are read together, bit for bit as the engine."""
+
+    HEADER = ["bone_pattern", "vertebral_body", "posterior_elements", "cord_position", "cord", "csf", "csf_cap", "dural_sac_displaced"]
+
+    @pytest.mark.parametrize("pattern", ["", "lytic", "coarse_trabeculae"])
+    @pytest.mark.parametrize("body", ["", "yes", "no"])
+    @pytest.mark.parametrize("elements", ["", "no"])
+    @pytest.mark.parametrize("position", ["", "central", "eccentric"])
+    @pytest.mark.parametrize("signs", [("", "", "", ""), ("expanded", "effaced", "", ""), ("displaced", "widened", "yes", ""), ("", "tapered", "", "yes")])
+    def test_posterior(self, pattern, body, elements, position, signs):
+        row = [pattern, body, elements, position, *signs]
+        a = assessor(header=self.HEADER, passthrough=())
+        findings = parse_findings({k: v for k, v in zip(self.HEADER, row) if v}, KB)
+        assert a.posterior(row) == list(engine.posterior(KB, findings))
+
+
 class TestRecords:
     def test_records_dropped_before_the_end_leave_the_stream_open(self):
         import gc

@@ -955,6 +955,9 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
          ["implies is not for the picture signs (the picture model weighs them): 'dural_sac_displaced'"]),
         ("features.toml", 'id = "csf_cap"\n', 'id = "csf_cap"\nimplies = ["scalloping"]\n',
          ["implies is not for the picture signs (the picture model weighs them): 'csf_cap'"]),
+        # the picture a finding is read within is one of pictures.csv
+        ("features.toml", 'within = "intramedullary"', 'within = "intramedulary"',
+         ["within 'intramedulary' is not a picture of pictures.csv (intramedullary, intradural_extramedullary, extradural, none); did you mean 'intramedullary'?"]),
         # an entity id is what the outputs name it by: no spaces, capitals or ';' (batch joins ids with it)
         ("entities.toml", 'id = "ganglioglioma"', 'id = "Gangli oglioma"', ["id must be a lower-case word"] + ["entity 'ganglioglioma' is not in entities.toml"] * 2),  # priors, likelihoods
         # a table whose id is not text cannot crash the loader (the rows naming it are then unknown)

@@ -282,6 +282,10 @@ def features_reference() -> str:
                           "they are not counted twice. Given with all of them known no, it cannot be read where it was given: "
                           "it counts only as which value it is, the conflicts say the findings disagree, and the guided read "
                           "does not ask it."]
+        if f.within:
+            lines += ["", f"Read only in the {f.within.replace('_', ' ')} [compartment picture](knowledge-base.md#compartment-pictures): "
+                          "each entity's share of that picture counts with it, and once cord or CSF signs are known, the odds "
+                          "of the picture given them; the guided read asks it as which value it is."]
         if f.id in kb.picture_signs:
             others = ", ".join(f"`{g}`" for g in kb.picture_signs if g != f.id)
             lines += ["", f"Counts together with {others}: the signs show one [compartment picture](knowledge-base.md#compartment-pictures)."]

@@ -154,9 +154,10 @@ class _Assessor:
             self.packed: Packed | None = Packed(kb)
         except ValueError:
             self.packed = None
-        picture = tuple(i for i, f in layout.features if f.picture)
-        self.picture_block = picture or None
         self.linked = self._linked()
+        linked = {i for cols in self.linked for i in cols}
+        picture = tuple(i for i, f in layout.features if f.picture and i not in linked)
+        self.picture_block = picture or None
         self.blocks = [(itemgetter(*cols), {}, cols) for cols in self._blocks() + ([picture] if picture else []) + self.linked]
         self.posterior = self._posterior_function()
         self.quick = self._quick_function()
@@ -183,12 +184,14 @@ class _Assessor:
 
     def _linked(self) -> list[tuple[int, ...]]:
         """The columns of each finding that implies others (features.toml: implies) with the columns
-        of those it implies, where the row has some: what one adds depends on the others' values,
-        so each group is one block, read as engine.evidence reads it."""
+        of those it implies, and of each finding read within a picture (within) with the picture
+        signs, where the row has some: what one adds depends on the others' values, so each group
+        is one block, read as engine.evidence reads it."""
         column = {f.id: i for i, f in self.layout.features}
+        signs = {i for i, f in self.layout.features if f.picture}
         groups: list[set[int]] = []
         for i, feature in self.layout.features:
-            group = {i} | {column[x] for x in feature.implies if x in column}
+            group = {i} | {column[x] for x in feature.implies if x in column} | (signs if feature.within else set())
             if len(group) < 2:
                 continue
             for other in [g for g in groups if g & group]:
@@ -238,10 +241,8 @@ class _Assessor:
                 shown = {self.features[i].id: self._value(i, t) for i, t in zip(cols, texts)}
                 term = self.packed.pack(engine.picture_vector(self.kb, shown))
             elif cols in self.linked:
-                known = {self.features[i].id: v for i, t in zip(cols, texts) if (v := self._value(i, t)) is not None}
-                vectors = [engine.without_implied(self.kb, self.features[i], vector, known) for i in cols
-                           if self.features[i].id in known
-                           and (vector := engine.finding_vector(self.kb, self.features[i], known[self.features[i].id])) is not None]
+                known = tuple(sorted((self.features[i].id, v) for i, t in zip(cols, texts) if (v := self._value(i, t)) is not None))
+                vectors = [v for _, _, v in engine.evidence(self.kb, Findings(values=known))]
                 term = self.packed.pack([math.fsum(col) for col in zip(*vectors)]) if vectors else 0
             else:
                 term = sum(self._term(i, t) for i, t in zip(cols, texts))

@@ -55,8 +55,9 @@ class Pull:
     shown: str = ""  # the value as a reader writes it ("75+" for the band 75-120)
     # for a picture sign: P(value | entity) as the picture model gives it (what the ratio uses)
     model: float | None = None
-    # for a finding that implies others (a bone pattern: the bone is involved): P(one of them
-    # is yes | entity), which the ratio also weighs, and what they are
+    # for a finding that implies others (a bone pattern: the bone is involved) or is read within
+    # a picture (the position of a mass in the cord): P(one of them is yes | entity), or the
+    # entity's share of the picture, which the ratio also weighs; and which lesions these are
     implied: float | None = None
     implied_by: str = ""
 
@@ -160,12 +161,16 @@ def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
 
 
 def _implied(kb: Knowledge, feature: Feature, i: int) -> tuple[float | None, str]:
-    """P(one of the findings ``feature`` implies is yes | entity i), as its ratio weighs it, and
-    their names ("vertebral body or posterior elements"); (None, "") for any other finding."""
+    """P(one of the findings ``feature`` implies is yes | entity i), or its share of the picture
+    the finding is read within, as its ratio weighs it, and which lesions these are ("with
+    vertebral body or posterior elements involved"); (None, "") for any other finding."""
+    if feature.within is not None and feature.within in kb.pictures and kb.picture_shares:
+        share = kb.picture_shares[i][kb.pictures.index(feature.within)]
+        return share, f"that show the {feature.within.replace('_', ' ')} picture"
     implied = kb.implied_tables.get((feature.id, ()))
     if implied is None:
         return None, ""
-    names = " or ".join(x.replace("_", " ") for x in feature.implies)
+    names = "with " + " or ".join(x.replace("_", " ") for x in feature.implies) + " involved"
     return math.exp(implied[i] / min(kb.scale(x) for x in feature.implies)), names
 
 
@@ -340,7 +345,7 @@ def _number_text(n: Number | None, model: float | None = None, p: Pull | None = 
     if model is not None and abs(model - n.probability) >= MODEL_SHOWN:
         text += f"; picture model {_prob(model)}"
     if p is not None and p.implied is not None:
-        text += f", of the {percent(p.implied)} with {p.implied_by} involved"
+        text += f", of the {percent(p.implied)} {p.implied_by}"
     return text
 
 
@@ -406,8 +411,11 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
         record = {"feature": p.feature, "value": p.value, "ratio": round(p.ratio, 3), "likelihood": number(p.number), "text": _pull_text(p, e.name)}
         if p.model is not None:
             record["picture_model"] = round(p.model, 4)
-        if p.implied is not None:
-            record["implied"] = {"findings": list(kb.features[p.feature].implies), "probability": round(p.implied, 4)}
+        feature = kb.features[p.feature]
+        if p.implied is not None and feature.within is not None:
+            record["within"] = {"picture": feature.within, "probability": round(p.implied, 4)}
+        elif p.implied is not None:
+            record["implied"] = {"findings": list(feature.implies), "probability": round(p.implied, 4)}
         return record
 
     return {

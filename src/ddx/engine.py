@@ -86,8 +86,22 @@ def evidence(kb: Knowledge, findings: Findings) -> list[tuple[str, Any, tuple[fl
             continue
         vector = finding_vector(kb, feature, value)
         if vector is not None:
-            out.append((fid, value, without_implied(kb, feature, vector, known)))
+            out.append((fid, value, in_its_picture(kb, feature, without_implied(kb, feature, vector, known), shown)))
     return out
+
+
+def in_its_picture(kb: Knowledge, feature: Feature, vector: tuple[float, ...], shown: dict[str, Any]) -> tuple[float, ...]:
+    """A finding read only within a picture (features.toml: within) with the entity's share of
+    that picture its tables hold replaced, once picture signs are known, by the odds of the
+    picture given them: a mass's position in the cord says it is inside the cord, and an expanded
+    cord already says much of that."""
+    if feature.within is None or not shown:
+        return vector
+    none = (None,) * len(kb.picture_signs)
+    base, given = kb.within_tables.get((feature.within, none)), kb.within_tables.get((feature.within, picture_key(kb, shown)))
+    if base is None or given is None:
+        return vector
+    return tuple(v - b + g for v, b, g in zip(vector, base, given))
 
 
 def without_implied(kb: Knowledge, feature: Feature, vector: tuple[float, ...], known: dict[str, Any]) -> tuple[float, ...]:
@@ -318,6 +332,10 @@ def _unweighted(kb: Knowledge, feature: Feature, vector: tuple[float, ...]) -> l
     of a finding that implies others also holds the odds that one of them is involved, weighed as
     those findings are (knowledge.weights.implied_tables), so that part is undone with their scale."""
     unscale = 1 / kb.scale(feature.id)
+    if feature.within is not None:  # the share of the picture is neither weighted nor tempered
+        share = kb.within_tables.get((feature.within, (None,) * len(kb.picture_signs)))
+        if share is not None:
+            return [math.exp((v - b) * unscale + b) for v, b in zip(vector, share)]
     implied = kb.implied_tables.get((feature.id, ()))
     if implied is None:
         return [math.exp(v * unscale) for v in vector]

@@ -144,9 +144,12 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
     if any(v is None for _, v in vectors):
         return None
     implied = kb.implied_tables.get((feature.id, ()))
+    if implied is None and feature.within is not None:
+        implied = kb.within_tables.get((feature.within, (None,) * len(kb.picture_signs)))
     if implied is not None:
-        # asked as what the pattern is where there is one: whether the bone is involved at all
-        # is asked through the findings it implies, which can be answered no
+        # asked as which value it is where it can be read (the pattern of a bone lesion, the
+        # position of a mass in the cord): whether it can be read at all is asked through the
+        # findings it implies, or the picture signs, which can say no
         vectors = [(o, tuple(x - y for x, y in zip(v, implied))) for o, v in vectors]
     raw = [[math.exp(x / w) for x in v] for _, v in vectors]
     totals = [math.fsum(col) for col in zip(*raw)]

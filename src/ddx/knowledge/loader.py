@@ -30,7 +30,7 @@ from .records import (
     Source,
     name_key,
 )
-from .weights import SCORE_LIMIT, log_tables, picture_model, picture_rates, score_bound
+from .weights import SCORE_LIMIT, add_within, log_tables, picture_model, picture_rates, score_bound
 
 #: Values of one finding for one entity must sum to 1 within this (the tables
 #: are given to three or four decimals).
@@ -228,7 +228,7 @@ FEATURE_FIELDS = {
     "id": TEXT, "kind": TEXT, "section": TEXT, "help": TEXT, "question": TEXT, "values": TEXTS,
     "exclusive": TEXT, "min": WHOLE, "max": WHOLE, "bands": BANDS, "weight": NUMBER, "alias": MAPPING,
     "meaning": TABLE, "required": FLAG, "read_from": TEXT, "picture": FLAG, "places": FLAG, "ordered": FLAG,
-    "implies": TEXTS,
+    "implies": TEXTS, "within": TEXT,
 }
 ENTITY_FIELDS = {
     "id": TEXT, "name": TEXT, "compartment": TEXT, "dont_miss": FLAG, "mimic": FLAG, "associations": TEXTS,
@@ -356,6 +356,7 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
                     places=f.get("places", True),
                     ordered=f.get("ordered", False),
                     implies=tuple(f.get("implies", ())),
+                    within=f.get("within"),
                 )
             except KeyError as exc:
                 issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
@@ -423,6 +424,29 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
         issues.unreadable(name, None, "defines no [[feature]]")
     _check_implied(features, lines, data, issues)
     return features
+
+
+def _check_within(features: dict[str, Feature], pictures, signs, data, issues: _Issues) -> None:
+    """A finding read within a picture names one of pictures.csv, is a choice or yes/no finding
+    (a list's values would each count the picture's odds) and neither a picture sign nor one
+    that implies others."""
+    if not data or "pictures.csv" in issues.unread:
+        return
+    lines = _table_lines("features.toml", "feature", issues)
+    order = {f.get("id"): i for i, f in enumerate(data.get("feature", []), 1) if isinstance(f, dict)}
+    for feature in features.values():
+        if feature.within is None:
+            continue
+        problem = None
+        if feature.within not in pictures:
+            problem = f"within {feature.within!r} is not a picture of pictures.csv ({', '.join(pictures)}){_guess(feature.within, pictures)}"
+        elif feature.kind not in ("choice", "yesno"):
+            problem = "within is for a choice or yes/no finding"
+        elif feature.id in signs or feature.implies:
+            problem = "within is for a finding that is neither a picture sign nor implies others"
+        if problem:
+            line = _field_line("features.toml", _line(lines, order.get(feature.id, 0)), "within", issues)
+            issues.add("features.toml", line, f"[[feature]] {feature.id!r}: {problem}")
 
 
 def _check_implied(features: dict[str, Feature], lines, data: dict, issues: _Issues) -> None:
@@ -1050,6 +1074,7 @@ def _settings(data: dict, issues: _Issues) -> Settings | None:
         "dont_miss_floor": (0, 0.5),
         "reason_min_ratio": (1, 100),
         "conflict_ratio": (1, 1000),
+        "misplaced": (0, 0.5),
     }
     for key in sorted(set(data) - set(limits)):
         issues.add("model.toml", None, f"{key} is not a setting (known: {', '.join(limits)})")
@@ -1111,13 +1136,15 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
         lines = _source_lines(issues)
         for key in sorted(set(sources) - used):
             issues.add("sources.toml", lines.get(key), f"[{key}] is not cited by any number or entity")
+    _check_within(features, pictures, signs, feature_data, issues)
     if settings is not None and len(pictures) * settings.picture_floor >= 1:
         issues.add("model.toml", None, f"picture_floor {settings.picture_floor:g} times {len(pictures)} pictures "
                                        "leaves nothing to fit: lower it")
     if issues.items:
         raise KnowledgeError(issues.items)
     prior, log_prior, tables, bases, implied = log_tables(features, entities, priors, likelihoods, settings)
-    shares, joint = picture_model(features, entities, likelihoods, settings, pictures, signs, rates, counted)
+    shares, joint, within = picture_model(features, entities, likelihoods, settings, pictures, signs, rates, counted)
+    add_within(tables, features, signs, within)
     for fid in signs:  # a sign read alone: what the picture model makes of it
         for v in features[fid].outcomes:
             tables[(fid, v)] = joint[tuple(v if f == fid else None for f in signs)]
@@ -1144,6 +1171,7 @@ def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, floa
         locations=counted,
         picture_tables=joint,
         implied_tables=implied,
+        within_tables=within,
     )
 
 

@@ -60,6 +60,10 @@ class Feature:
     # pattern is read only in a bone lesion): while none of them is known yes, the odds that
     # one is count with this finding (weights.log_tables)
     implies: tuple[str, ...] = ()
+    # a compartment picture (pictures.csv) this finding is read only in: the axial position of a
+    # mass in the cord is read only where the mass is inside it. The odds that an entity shows
+    # that picture count with it, given the picture signs known (weights.picture_model)
+    within: str | None = None
 
     @property
     def option(self) -> str:
@@ -211,6 +215,9 @@ class Settings:
     dont_miss_floor: float
     reason_min_ratio: float
     conflict_ratio: float
+    # how often a finding read only within a picture (Feature.within) is given for a lesion that
+    # does not show it: a position in the cord given for a mass beside the cord
+    misplaced: float = 0.1
 
 
 @attrs.frozen(repr=False)
@@ -260,6 +267,10 @@ class Knowledge:
     # known no, which engine.evidence takes back out once one is known yes (it then says so
     # itself) or narrows to the others when some are known no
     implied_tables: dict[tuple[str, tuple[str, ...]], tuple[float, ...]] = attrs.Factory(dict)
+    # (picture, the picture signs known as in picture_tables' keys) -> log P(the entity shows that
+    # picture | those signs) per entity, for the findings read within it (Feature.within); with no
+    # sign known it is the entity's share of the picture, which their log tables include
+    within_tables: dict[tuple[str, tuple], tuple[float, ...]] = attrs.Factory(dict)
 
     def __repr__(self) -> str:
         return (f"<Knowledge: {len(self.entities)} entities, {len(self.features)} findings, "

@@ -180,12 +180,14 @@ def picture_model(features, entities, likelihoods, settings: Settings, pictures,
     at least picture_floor, so an entity can show any picture.
     The joint is neither weighted nor tempered: the temperature makes up for
     findings counted as independent, and the signs of a picture are not.
-    Returns (shares per entity, {values: vector}) where values holds one value
-    or None (unknown) per sign, in ``signs`` order.
+    Returns (shares per entity, {values: vector}, within) where values holds one value
+    or None (unknown) per sign, in ``signs`` order, and within maps (picture, values) to
+    log P(the picture | those signs, entity) for each picture a finding is read in
+    (Feature.within), all values None giving the entity's share of it.
     """
     n = len(pictures)
     if not n or not signs:
-        return (), {}
+        return (), {}, {}
     floor = settings.picture_floor
     rate = picture_rates(features, settings, pictures, signs, table)
     shares = []
@@ -198,13 +200,39 @@ def picture_model(features, entities, likelihoods, settings: Settings, pictures,
             found = fit_shares(marginals, rate, n)
         shares.append(tuple((1 - n * floor) * w + floor for w in found))
     joint = {}
+    read_in = sorted({f.within for f in features.values() if f.within in pictures})
+    slip = settings.misplaced
+
+    def read(p: float) -> float:
+        """The log odds that a finding read within a picture is given: the lesion shows the
+        picture (p), or it is given all the same, as a reader slip (misplaced)."""
+        return quantise(math.log(p + slip * (1 - p)))
+
+    within = {(z, (None,) * len(signs)): tuple(read(sh[pictures.index(z)]) for sh in shares) for z in read_in}
     for values in itertools.product(*[(None, *features[fid].outcomes) for fid in signs]):
         known = [rate[(fid, v)] for fid, v in zip(signs, values) if v is not None]
         if not known:
             continue
         given = [math.prod(r[z] for r in known) for z in range(n)]
-        joint[values] = tuple(quantise(math.log(math.fsum(w * g for w, g in zip(sh, given)))) for sh in shares)
-    return tuple(shares), joint
+        totals = [math.fsum(w * g for w, g in zip(sh, given)) for sh in shares]
+        joint[values] = tuple(quantise(math.log(t)) for t in totals)
+        for z in read_in:
+            k = pictures.index(z)
+            within[(z, values)] = tuple(read(sh[k] * given[k] / t) for sh, t in zip(shares, totals))
+    return tuple(shares), joint, within
+
+
+def add_within(tables, features, signs, within) -> None:
+    """Each finding read within a picture (Feature.within) counts, in its tables, the entity's
+    share of that picture: what it adds while no picture sign is known (engine.evidence puts
+    the share given the signs in its place once some are)."""
+    for feature in features.values():
+        share = within.get((feature.within, (None,) * len(signs)))
+        if share is None:
+            continue
+        for o in feature.outcomes:
+            if (feature.id, o) in tables:
+                tables[(feature.id, o)] = tuple(x + y for x, y in zip(tables[(feature.id, o)], share))
 
 
 def score_bound(features, log_prior, tables, signs, joint) -> float:
