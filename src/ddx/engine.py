@@ -123,16 +123,41 @@ def without_implied(kb: Knowledge, feature: Feature, vector: tuple[float, ...], 
     return tuple(v - i + n for v, i, n in zip(vector, implied, narrowed))
 
 
+def within_change(kb: Knowledge, findings: Findings, before: dict[str, Any], after: dict[str, Any]) -> tuple[float, ...] | None:
+    """What the known findings read within a picture (features.toml: within) add to each score
+    when the known picture signs go from ``before`` to ``after``: the odds of the picture given
+    the signs change with them (engine.in_its_picture). None when no such finding is known."""
+    change = None
+    for fid, value in findings.values:
+        feature = kb.features.get(fid)
+        if feature is None or feature.within is None or finding_vector(kb, feature, value) is None:
+            continue
+        old = kb.within_tables.get((feature.within, picture_key(kb, before)))
+        new = kb.within_tables.get((feature.within, picture_key(kb, after)))
+        if old is None or new is None:
+            continue
+        step = [n - o for n, o in zip(new, old)]
+        change = step if change is None else [c + s for c, s in zip(change, step)]
+    return None if change is None else tuple(change)
+
+
 def in_context(kb: Knowledge, findings: Findings, ev) -> list[tuple[str, Any, tuple[float, ...]]]:
     """``ev`` with each picture sign's vector replaced by what it adds given all the other
-    known picture signs: the finding's own weight in this case, for its reasons."""
+    known findings: given the other picture signs, and with what it changes in the odds of the
+    picture a known finding is read within (a position in the cord): the finding's own weight in
+    this case, for its reasons."""
     shown = shown_signs(kb, findings)
-    if len(shown) < 2:
+    within = bool(shown) and within_change(kb, findings, shown, shown) is not None
+    if len(shown) < 2 and not within:
         return ev
     out = []
     for fid, value, vector in ev:
         if fid in shown:
-            vector = sign_vector(kb, {k: v for k, v in shown.items() if k != fid}, fid, value)
+            others = {k: v for k, v in shown.items() if k != fid}
+            vector = sign_vector(kb, others, fid, value)
+            change = within_change(kb, findings, others, shown) if within else None
+            if change is not None:
+                vector = tuple(v + c for v, c in zip(vector, change))
         out.append((fid, value, vector))
     return out
 

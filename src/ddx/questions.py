@@ -164,6 +164,8 @@ def question_for(kb: Knowledge, findings: Findings, fid: str, signs: dict[str, A
     """The finding ``fid`` as a question about this case: for a picture sign, given the
     other signs of the picture already known (``signs``: engine.shown_signs of the findings,
     when the caller has them); otherwise as the tables give it."""
+    from .engine import within_change
+
     q = questions(kb)[fid]
     if fid not in kb.picture_signs:
         return q
@@ -172,17 +174,24 @@ def question_for(kb: Knowledge, findings: Findings, fid: str, signs: dict[str, A
 
         signs = shown_signs(kb, findings)
     shown = {k: v for k, v in signs.items() if k != fid}
-    return attrs.evolve(picture_question(kb, q.feature, shown), own=q.own) if shown else q
+    if not shown and within_change(kb, findings, shown, shown) is None:
+        return q
+    return attrs.evolve(picture_question(kb, q.feature, shown, findings), own=q.own)
 
 
-def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any]) -> Question:
-    """A picture sign as a question once other signs of the picture are known: each answer's
-    probability and update given them (the signs of a picture are not independent)."""
-    from .engine import sign_vector
+def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any], findings: Findings | None = None) -> Question:
+    """A picture sign as a question once other signs of the picture, or a finding read within a
+    picture (a position in the cord), are known: each answer's probability and update given them
+    (the signs of a picture are not independent, and each changes the odds of the picture the
+    position is read in)."""
+    from .engine import sign_vector, within_change
 
     outcomes = []
     for o in feature.outcomes:
         vector = sign_vector(kb, shown, feature.id, o)
+        change = within_change(kb, findings, shown, {**shown, feature.id: o}) if findings is not None else None
+        if change is not None:
+            vector = tuple(v + c for v, c in zip(vector, change))
         outcomes.append((o, vector, [math.exp(x) for x in vector]))
     totals = [math.fsum(col) for col in zip(*(p for _, _, p in outcomes))]
     built = tuple(Outcome.build(o, o, [p / t for p, t in zip(probs, totals)], v) for o, v, probs in outcomes)
