@@ -958,6 +958,10 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         # the picture a finding is read within is one of pictures.csv
         ("features.toml", 'within = "intramedullary"', 'within = "intramedulary"',
          ["within 'intramedulary' is not a picture of pictures.csv (intramedullary, intradural_extramedullary, extradural, none); did you mean 'intramedullary'?"]),
+        # each finding read within a picture counts the picture's odds: two would count them twice
+        ("features.toml", 'id = "syrinx"\n', 'id = "syrinx"\nwithin = "intramedullary"\n',
+         ["within 'intramedullary' is already the picture 'cord_position' is read in: each counts the odds of its picture, "
+          "so only one finding may be read within it"]),
         # an entity id is what the outputs name it by: no spaces, capitals or ';' (batch joins ids with it)
         ("entities.toml", 'id = "ganglioglioma"', 'id = "Gangli oglioma"', ["id must be a lower-case word"] + ["entity 'ganglioglioma' is not in entities.toml"] * 2),  # priors, likelihoods
         # a table whose id is not text cannot crash the loader (the rows naming it are then unknown)

@@ -428,22 +428,28 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
 
 def _check_within(features: dict[str, Feature], pictures, signs, data, issues: _Issues) -> None:
     """A finding read within a picture names one of pictures.csv, is a choice or yes/no finding
-    (a list's values would each count the picture's odds) and neither a picture sign nor one
-    that implies others."""
+    (a list's values would each count the picture's odds), neither a picture sign nor one
+    that implies others, and the only finding read within that picture (each counts the
+    picture's odds, so two would count them twice)."""
     if not data or "pictures.csv" in issues.unread:
         return
     lines = _table_lines("features.toml", "feature", issues)
     order = {f.get("id"): i for i, f in enumerate(data.get("feature", []), 1) if isinstance(f, dict)}
+    first: dict[str, str] = {}
     for feature in features.values():
         if feature.within is None:
             continue
         problem = None
-        if feature.within not in pictures:
+        if feature.within in first:
+            problem = (f"within {feature.within!r} is already the picture {first[feature.within]!r} is read in: "
+                       "each counts the odds of its picture, so only one finding may be read within it")
+        elif feature.within not in pictures:
             problem = f"within {feature.within!r} is not a picture of pictures.csv ({', '.join(pictures)}){_guess(feature.within, pictures)}"
         elif feature.kind not in ("choice", "yesno"):
             problem = "within is for a choice or yes/no finding"
         elif feature.id in signs or feature.implies:
             problem = "within is for a finding that is neither a picture sign nor implies others"
+        first.setdefault(feature.within, feature.id)
         if problem:
             line = _field_line("features.toml", _line(lines, order.get(feature.id, 0)), "within", issues)
             issues.add("features.toml", line, f"[[feature]] {feature.id!r}: {problem}")
