@@ -237,6 +237,23 @@ class TestReadWithinAPicture:
         assert a.compartments[0].id == "intradural_extramedullary"
         assert any("cord_position=eccentric points to intramedullary" in c for c in a.conflicts)
 
+    def test_a_small_lesion_in_the_cord_leaves_the_cord_as_it_is_but_is_in_the_cord(self, kb):
+        """An entity of the compartment is always read there: with the cord and the CSF normal, an
+        eccentric position points to a plaque of demyelination, not to a bone lesion (a share of
+        the intramedullary picture alone left the extradural compartment first)."""
+        a = run(kb, cord="normal", csf="normal", cord_position="eccentric")
+        assert a.compartments[0].id == "intramedullary" and a.candidates[0].id == "demyelination"
+
+    def test_the_card_gives_what_the_ratio_weighs(self, kb):
+        from ddx.cards import build_card, render_card_table
+
+        def line(entity):
+            text = render_card_table(build_card(kb, entity, top=60), kb)
+            return next(ln for ln in text.splitlines() if ln.strip().startswith("cord position central"))
+
+        assert "slip" not in line("ependymoma")  # always read in the cord
+        assert "in the intramedullary picture or placed there by a slip" in line("schwannoma")
+
     def test_with_signs_known_it_counts_the_odds_of_the_picture_given_them(self, kb):
         from ddx.engine import evidence, picture_key
 

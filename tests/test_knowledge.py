@@ -962,6 +962,11 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         ("features.toml", 'id = "syrinx"\n', 'id = "syrinx"\nwithin = "intramedullary"\n',
          ["within 'intramedullary' is already the picture 'cord_position' is read in: each counts the odds of its picture, "
           "so only one finding may be read within it"]),
+        # a yes/no finding read within a picture would count the picture with its "no" too
+        ("features.toml", 'id = "syrinx"\n', 'id = "syrinx"\nwithin = "extradural"\n',
+         ["[[feature]] 'syrinx': within is for a choice finding (a yes/no one's 'no' would count the picture too)"]),
+        # a model.toml written before a setting was added says which one is missing
+        ("model.toml", "misplaced = 0.1", "", ["misplaced is missing: give it a number in [0.001, 0.5]"]),
         # an entity id is what the outputs name it by: no spaces, capitals or ';' (batch joins ids with it)
         ("entities.toml", 'id = "ganglioglioma"', 'id = "Gangli oglioma"', ["id must be a lower-case word"] + ["entity 'ganglioglioma' is not in entities.toml"] * 2),  # priors, likelihoods
         # a table whose id is not text cannot crash the loader (the rows naming it are then unknown)

@@ -164,9 +164,11 @@ def _implied(kb: Knowledge, feature: Feature, i: int) -> tuple[float | None, str
     """P(one of the findings ``feature`` implies is yes | entity i), or its share of the picture
     the finding is read within, as its ratio weighs it, and which lesions these are ("with
     vertebral body or posterior elements involved"); (None, "") for any other finding."""
-    if feature.within is not None and feature.within in kb.pictures and kb.picture_shares:
-        share = kb.picture_shares[i][kb.pictures.index(feature.within)]
-        return share, f"that show the {feature.within.replace('_', ' ')} picture"
+    if feature.within is not None:
+        share = kb.within_tables.get((feature.within, (None,) * len(kb.picture_signs)))
+        if share is None or share[i] == 0:
+            return None, ""  # an entity of the compartment: it is always read there
+        return math.exp(share[i]), f"in the {feature.within.replace('_', ' ')} picture or placed there by a slip"
     implied = kb.implied_tables.get((feature.id, ()))
     if implied is None:
         return None, ""

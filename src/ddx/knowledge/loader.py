@@ -427,8 +427,8 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
 
 
 def _check_within(features: dict[str, Feature], pictures, signs, data, issues: _Issues) -> None:
-    """A finding read within a picture names one of pictures.csv, is a choice or yes/no finding
-    (a list's values would each count the picture's odds), neither a picture sign nor one
+    """A finding read within a picture names one of pictures.csv, is a choice finding (a list's
+    values would each count the picture's odds, a yes/no one's 'no' too), neither a picture sign nor one
     that implies others, and the only finding read within that picture (each counts the
     picture's odds, so two would count them twice)."""
     if not data or "pictures.csv" in issues.unread:
@@ -443,10 +443,12 @@ def _check_within(features: dict[str, Feature], pictures, signs, data, issues: _
         if feature.within in first:
             problem = (f"within {feature.within!r} is already the picture {first[feature.within]!r} is read in: "
                        "each counts the odds of its picture, so only one finding may be read within it")
+        elif not pictures:
+            problem = f"within {feature.within!r}: pictures.csv gives no picture"
         elif feature.within not in pictures:
             problem = f"within {feature.within!r} is not a picture of pictures.csv ({', '.join(pictures)}){_guess(feature.within, pictures)}"
-        elif feature.kind not in ("choice", "yesno"):
-            problem = "within is for a choice or yes/no finding"
+        elif feature.kind != "choice":
+            problem = "within is for a choice finding (a yes/no one's 'no' would count the picture too)"
         elif feature.id in signs or feature.implies:
             problem = "within is for a finding that is neither a picture sign nor implies others"
         first.setdefault(feature.within, feature.id)
@@ -1080,14 +1082,16 @@ def _settings(data: dict, issues: _Issues) -> Settings | None:
         "dont_miss_floor": (0, 0.5),
         "reason_min_ratio": (1, 100),
         "conflict_ratio": (1, 1000),
-        "misplaced": (0, 0.5),
+        "misplaced": (0.001, 0.5),
     }
     for key in sorted(set(data) - set(limits)):
         issues.add("model.toml", None, f"{key} is not a setting (known: {', '.join(limits)})")
     values = {}
     for key, (lo, hi) in limits.items():
         v = data.get(key)
-        if not isinstance(v, (int, float)) or not lo <= v <= hi:
+        if v is None:
+            issues.add("model.toml", None, f"{key} is missing: give it a number in [{lo}, {hi}] (the packaged model.toml says why each has its value)")
+        elif not isinstance(v, (int, float)) or not lo <= v <= hi:
             issues.add("model.toml", None, f"{key} must be a number in [{lo}, {hi}] (found {v!r})")
         else:
             values[key] = float(v)

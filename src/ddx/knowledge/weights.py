@@ -182,8 +182,9 @@ def picture_model(features, entities, likelihoods, settings: Settings, pictures,
     findings counted as independent, and the signs of a picture are not.
     Returns (shares per entity, {values: vector}, within) where values holds one value
     or None (unknown) per sign, in ``signs`` order, and within maps (picture, values) to
-    log P(the picture | those signs, entity) for each picture a finding is read in
-    (Feature.within), all values None giving the entity's share of it.
+    the log odds that a finding read within that picture (Feature.within) is given: 0 for an
+    entity of the picture's compartment, else log(P(the picture | those signs, entity), or a
+    reader's slip), all values None giving the entity's share of it.
     """
     n = len(pictures)
     if not n or not signs:
@@ -208,7 +209,14 @@ def picture_model(features, entities, likelihoods, settings: Settings, pictures,
         picture (p), or it is given all the same, as a reader slip (misplaced)."""
         return quantise(math.log(p + slip * (1 - p)))
 
-    within = {(z, (None,) * len(signs)): tuple(read(sh[pictures.index(z)]) for sh in shares) for z in read_in}
+    def inside(z: str, e, p: float) -> float:
+        """The log odds that a finding read within picture z is given for entity e, whose lesion
+        shows the picture with probability p: always for an entity of that compartment (a small
+        lesion inside the cord leaves the cord and the CSF as they are, but it is in the cord)."""
+        return 0.0 if e.compartment == z else read(p)
+
+    within = {(z, (None,) * len(signs)): tuple(inside(z, e, sh[pictures.index(z)]) for e, sh in zip(entities, shares))
+              for z in read_in}
     for values in itertools.product(*[(None, *features[fid].outcomes) for fid in signs]):
         known = [rate[(fid, v)] for fid, v in zip(signs, values) if v is not None]
         if not known:
@@ -218,7 +226,7 @@ def picture_model(features, entities, likelihoods, settings: Settings, pictures,
         joint[values] = tuple(quantise(math.log(t)) for t in totals)
         for z in read_in:
             k = pictures.index(z)
-            within[(z, values)] = tuple(read(sh[k] * given[k] / t) for sh, t in zip(shares, totals))
+            within[(z, values)] = tuple(inside(z, e, sh[k] * given[k] / t) for e, sh, t in zip(entities, shares, totals))
     return tuple(shares), joint, within
 
 
