@@ -302,6 +302,16 @@ def _line(lines: list[int | None], i: int) -> int | None:
     return lines[i - 1] if 0 < i <= len(lines) else None
 
 
+def _id_refused(ident: str, use: str, name: str, line: int | None, where: str, issues: _Issues) -> bool:
+    """Whether an id is not lower-case words of letters and digits joined by '_' (then reported,
+    at its field's line, with what the id is used as)."""
+    if FEATURE_ID.fullmatch(ident):
+        return False
+    issues.add(name, _field_line(name, line, "id", issues),
+               f"{where}: id must be a lower-case word of letters and digits joined by '_', starting with a letter ({use})")
+    return True
+
+
 def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
     """The findings of features.toml (None: the file is missing or broken, already reported)."""
     name = "features.toml"
@@ -361,10 +371,7 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
             except KeyError as exc:
                 issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
                 continue
-            if not FEATURE_ID.fullmatch(feature.id):
-                issues.add(name, _field_line(name, line, "id", issues),
-                           f"{where}: id must be a lower-case word of letters and digits joined by '_', starting with "
-                           "a letter (it is a column name, and with '-' for '_' an option)")
+            if _id_refused(feature.id, "it is a column name, and with '-' for '_' an option", name, line, where, issues):
                 continue
             if feature.id in RESERVED_FEATURE_IDS:
                 issues.add(name, _field_line(name, line, "id", issues),
@@ -618,10 +625,7 @@ def _entities(data: dict | None, sources: dict[str, Source], features: dict[str,
             except KeyError as exc:
                 issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
                 continue
-            if not FEATURE_ID.fullmatch(entity.id):
-                issues.add(name, _field_line(name, line, "id", issues),
-                           f"{where}: id must be a lower-case word of letters and digits joined by '_', starting with "
-                           "a letter (it is what batch, JSON and the flags name the entity by)")
+            if _id_refused(entity.id, "it is what batch, JSON and the flags name the entity by", name, line, where, issues):
                 continue
             if entity.id in seen:
                 first = seen[entity.id]
