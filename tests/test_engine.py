@@ -205,7 +205,7 @@ class TestImpliedFindings:
         assert dict((fid, v) for fid, _, v in evidence(kb, findings))["bone_pattern"] == tuple(only_pattern)
         assert assess(findings, kb).conflicts == (
             "The findings disagree: bone_pattern=lytic is read only where vertebral_body or posterior_elements is yes, "
-            "but both are no. Re-read the bone.",)
+            "but both are no. Re-read them.",)
         # nor does the pattern, unread, place the lesion against the cord's signs
         findings = parse_findings({"vertebral_body": "no", "posterior_elements": "no", "bone_pattern": "lytic", **IM_SIGNS}, kb)
         assert not any("points to extradural" in c for c in assess(findings, kb).conflicts)

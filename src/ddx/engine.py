@@ -379,5 +379,5 @@ def _unreadable_findings(kb: Knowledge, findings: Findings) -> dict[str, str]:
         if feature is not None and feature.implies and all(known.get(x) == "no" for x in feature.implies):
             every = "both are" if len(feature.implies) == 2 else "all are" if len(feature.implies) > 2 else "it is"
             out[fid] = (f"The findings disagree: {fid}={format_value(value)} is read only where "
-                        f"{' or '.join(feature.implies)} is yes, but {every} no. Re-read the bone.")
+                        f"{' or '.join(feature.implies)} is yes, but {every} no. Re-read them.")
     return out
