@@ -70,6 +70,19 @@ class TestGain:
         fast = questions.gain(questions.question_for(kb, findings, fid), questions.log_posterior(kb, questions.scores(kb, findings)))
         assert fast == pytest.approx(brute_force_gain(kb, findings, fid), abs=1e-9)
 
+    @pytest.mark.parametrize("cells", [{"bone_pattern": "lytic"}, {"bone_pattern": "sclerotic", "posterior_elements": "no"},
+                                       {"bone_pattern": "coarse_trabeculae", "cord": "compressed"}])
+    @pytest.mark.parametrize("fid", ["vertebral_body", "posterior_elements"])
+    def test_the_gain_of_a_finding_a_known_one_implies_is_the_engines(self, kb, cells, fid):
+        """Once a bone pattern is known, a yes to the vertebral body takes the pattern's odds of
+        involvement back out and a no narrows them (engine.without_implied): the gain reckons the
+        answers as the engine makes them, not as the finding's table alone."""
+        if fid in cells:
+            return
+        findings = parse_findings(cells, kb)
+        fast = questions.gain(questions.question_for(kb, findings, fid), questions.log_posterior(kb, questions.scores(kb, findings)))
+        assert fast == pytest.approx(brute_force_gain(kb, findings, fid), abs=1e-9)
+
     def test_compartment_gain_is_the_engines_expected_compartment_entropy_drop(self, kb):
         groups = questions.compartment_groups(kb)
         findings = Findings()

@@ -163,12 +163,13 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
 def question_for(kb: Knowledge, findings: Findings, fid: str, signs: dict[str, Any] | None = None) -> Question:
     """The finding ``fid`` as a question about this case: for a picture sign, given the
     other signs of the picture already known (``signs``: engine.shown_signs of the findings,
-    when the caller has them); otherwise as the tables give it."""
+    when the caller has them); for a finding a known one implies, with what each answer does to
+    the odds that one carries; otherwise as the tables give it."""
     from .engine import within_change
 
     q = questions(kb)[fid]
     if fid not in kb.picture_signs:
-        return q
+        return _as_implied(kb, findings, q)
     if signs is None:
         from .engine import shown_signs
 
@@ -177,6 +178,28 @@ def question_for(kb: Knowledge, findings: Findings, fid: str, signs: dict[str, A
     if not shown and within_change(kb, findings, shown, shown) is None:
         return q
     return attrs.evolve(picture_question(kb, q.feature, shown, findings), own=q.own)
+
+
+def _as_implied(kb: Knowledge, findings: Findings, q: Question) -> Question:
+    """``q`` with each answer's update as the engine makes it when a known finding implies this one
+    (features.toml: implies): a known bone pattern's odds of involvement are taken out by a yes and
+    narrowed by a no (engine.without_implied), so the answer adds less than its table alone."""
+    from .engine import finding_vector, without_implied
+
+    known = dict(findings.values)
+    implying = [(f, v) for f in kb.features.values() if q.feature.id in f.implies and f.id in known
+                and (v := finding_vector(kb, f, known[f.id])) is not None]
+    if not implying:
+        return q
+    outcomes = []
+    for o in q.outcomes:
+        scaled = list(o.scaled)
+        for f, vector in implying:
+            before = without_implied(kb, f, vector, known)
+            after = without_implied(kb, f, vector, {**known, q.feature.id: o.value})
+            scaled = [x + a - b for x, a, b in zip(scaled, after, before)]
+        outcomes.append(Outcome.build(o.value, o.label, o.probability, scaled))
+    return attrs.evolve(q, outcomes=tuple(outcomes))
 
 
 def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any], findings: Findings | None = None) -> Question:
