@@ -181,9 +181,11 @@ def question_for(kb: Knowledge, findings: Findings, fid: str, signs: dict[str, A
 
 
 def _as_implied(kb: Knowledge, findings: Findings, q: Question) -> Question:
-    """``q`` with each answer's update as the engine makes it when a known finding implies this one
-    (features.toml: implies): a known bone pattern's odds of involvement are taken out by a yes and
-    narrowed by a no (engine.without_implied), so the answer adds less than its table alone."""
+    """``q`` as the engine reads its answers when a known finding implies this one (features.toml:
+    implies): a known bone pattern says one of the vertebral body and the posterior elements is
+    involved, so each answer is as likely as it is given that (yes: P(yes) over the odds the
+    pattern carries), and a yes takes the pattern's odds of involvement back out while a no
+    narrows them (engine.without_implied)."""
     from .engine import finding_vector, without_implied
 
     known = dict(findings.values)
@@ -191,14 +193,24 @@ def _as_implied(kb: Knowledge, findings: Findings, q: Question) -> Question:
                 and (v := finding_vector(kb, f, known[f.id])) is not None]
     if not implying:
         return q
+    f, vector = implying[0]  # a finding is implied by one other at most (kb check)
+    if any(known.get(x) == "yes" for x in f.implies):
+        return q  # the involvement is said already: the answers are as their tables give them
+    known_no = tuple(sorted(x for x in f.implies if known.get(x) == "no" and (f.id, (x,)) in kb.implied_tables))
+    carried = kb.implied_tables.get((f.id, known_no))
+    if carried is None or not any(carried):
+        return q
+    scale = min(kb.scale(x) for x in f.implies)
+    odds = [math.exp(c / scale) for c in carried]
+    by_value = {o.value: o for o in q.outcomes}
+    yes = [min(p / r, 1.0) for p, r in zip(by_value["yes"].probability, odds)]
+    probability = {"yes": yes, "no": [1 - y for y in yes]}
+    before = without_implied(kb, f, vector, known)
     outcomes = []
     for o in q.outcomes:
-        scaled = list(o.scaled)
-        for f, vector in implying:
-            before = without_implied(kb, f, vector, known)
-            after = without_implied(kb, f, vector, {**known, q.feature.id: o.value})
-            scaled = [x + a - b for x, a, b in zip(scaled, after, before)]
-        outcomes.append(Outcome.build(o.value, o.label, o.probability, scaled))
+        after = without_implied(kb, f, vector, {**known, q.feature.id: o.value})
+        scaled = [x + a - b for x, a, b in zip(o.scaled, after, before)]
+        outcomes.append(Outcome.build(o.value, o.label, probability[o.value], scaled))
     return attrs.evolve(q, outcomes=tuple(outcomes))
 
 
