@@ -517,6 +517,7 @@ def test_a_broken_features_file_is_named_not_taken_for_an_unknown_option(tmp_pat
     assert proc.returncode == 2
     assert proc.stderr.startswith("Error: --cord cannot be read: the knowledge base has 1 problem(s):")
     assert "features.toml:" in proc.stderr and "did you mean 'weight'?" in proc.stderr and "No such option" not in proc.stderr
+    assert os.path.join("ddx", "knowledge", "features.toml:") in proc.stderr  # at its path, as kb check shows it
     helped = subprocess.run([sys.executable, "-m", "ddx", "assess", "--help"], capture_output=True, text=True, env=env)
     assert "The finding options are missing: features.toml is broken" in " ".join(helped.stdout.split())
 

@@ -71,9 +71,11 @@ SHOWN_PROBLEMS = 10
 
 
 def broken_knowledge(exc: KnowledgeError) -> str:
-    """The first problems of a broken knowledge base, and where to see them all."""
+    """The first problems of a broken knowledge base (the packaged one: each at its path, as
+    `ddx kb check` shows it, to open in an editor), and where to see them all."""
     issues = exc.issues
-    lines = [f"the knowledge base has {len(issues)} problem(s):"] + [f"  {i}" for i in issues[:SHOWN_PROBLEMS]]
+    where = _shown_folder(None)
+    lines = [f"the knowledge base has {len(issues)} problem(s):"] + [f"  {os.path.join(where, str(i))}" for i in issues[:SHOWN_PROBLEMS]]
     if len(issues) > SHOWN_PROBLEMS:
         lines.append(f"  ... and {len(issues) - SHOWN_PROBLEMS} more")
     lines.append("Run `ddx kb check` for the full report.")
