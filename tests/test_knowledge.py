@@ -531,6 +531,16 @@ class TestBrokenKnowledge:
         reasons = [i.reason for i in _issues(folder) if i.path == "flags.toml"]
         assert len(reasons) == 1 and "defines no [[rule]]" in reasons[0], reasons
 
+    def test_a_likelihoods_file_with_only_its_header_is_one_problem(self, tmp_path):
+        """Not one 'no probability' for every entity and finding it leaves without numbers."""
+        folder = _copy(tmp_path)
+        path = folder / "likelihoods.csv"
+        kept = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("#") or ln.startswith("entity,")]
+        path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        issues = _issues(folder)
+        assert len(issues) == 1 and issues[0].path == "likelihoods.csv", issues
+        assert "has no rows" in issues[0].reason and "cord, csf" in issues[0].reason
+
     def test_an_unknown_setting_in_model_toml_is_reported(self, tmp_path):
         """A misspelt setting is an error, not silently ignored beside the default it meant to change."""
         folder = _copy(tmp_path)

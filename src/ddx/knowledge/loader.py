@@ -789,6 +789,12 @@ def _likelihoods(folder, entity_ids: set[str] | None, features: dict[str, Featur
     rows = _csv_rows(folder, name, columns, issues)
     if rows is None:
         return table
+    if not rows:
+        # one problem, not one for every entity and finding it leaves without numbers
+        required = ", ".join(f.id for f in (features or {}).values() if f.required)
+        issues.unreadable(name, None, "has no rows: every entity needs a probability for each value of the required "
+                                      f"findings{f' ({required})' if required else ''}")
+        return table
     unknown: dict[tuple[str, str], list[int]] = defaultdict(list)  # a name not known, and its rows
     for row, r in rows:
         entity, fid, value = r.get("entity", ""), r.get("feature", ""), r.get("value", "")
