@@ -321,6 +321,16 @@ class TestWhyIsHonest:
         m = self.RATES.search(text)
         assert abs(int(m.group("a")) - int(m.group("b"))) >= 5
 
+    def test_beside_a_known_bone_pattern_the_rates_named_are_given_the_involvement_it_says(self, kb):
+        """A sclerotic pattern says the bone is involved: the vertebral body of a schwannoma is then
+        about as likely involved as not, as the gain reckons it, not the 7% of its table, which the
+        guide once printed ('separates Vertebral / epidural metastasis from Schwannoma (yes in 88% vs 7%)')."""
+        findings = parse_findings({"bone_pattern": "sclerotic", "csf": "widened"}, kb)
+        q = questions.question_for(kb, findings, "vertebral_body")
+        assert q.rates == tuple((o.label, o.probability) for o in q.outcomes)
+        text = questions.why(kb, q, engine.posterior(kb, findings))
+        assert "vs 7%" not in text, text
+
     def test_a_finding_no_candidates_differ_on_says_so(self, kb):
         n = len(kb.entities)
         flat = questions.Question(kb.features["csf_cap"], (), (("yes", (0.3,) * n), ("no", (0.7,) * n)))

@@ -185,7 +185,8 @@ def _as_implied(kb: Knowledge, findings: Findings, q: Question) -> Question:
     implies): a known bone pattern says one of the vertebral body and the posterior elements is
     involved, so each answer is as likely as it is given that (yes: P(yes) over the odds the
     pattern carries), and a yes takes the pattern's odds of involvement back out while a no
-    narrows them (engine.without_implied)."""
+    narrows them (engine.without_implied). Its rates, which the why quotes, are those answers'
+    probabilities, as a picture sign's are given the signs known."""
     from .engine import finding_vector, without_implied
 
     known = dict(findings.values)
@@ -211,7 +212,9 @@ def _as_implied(kb: Knowledge, findings: Findings, q: Question) -> Question:
         after = without_implied(kb, f, vector, {**known, q.feature.id: o.value})
         scaled = [x + a - b for x, a, b in zip(o.scaled, after, before)]
         outcomes.append(Outcome.build(o.value, o.label, probability[o.value], scaled))
-    return attrs.evolve(q, outcomes=tuple(outcomes))
+    # the why quotes these rates too: the tables' own (the vertebral body of a schwannoma in 7%)
+    # would name a separation the pattern has already taken away
+    return attrs.evolve(q, outcomes=tuple(outcomes), rates=tuple((o.label, o.probability) for o in outcomes))
 
 
 def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any], findings: Findings | None = None) -> Question:
