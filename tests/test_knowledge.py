@@ -541,6 +541,21 @@ class TestBrokenKnowledge:
         assert len(issues) == 1 and issues[0].path == "likelihoods.csv", issues
         assert "has no rows" in issues[0].reason and "cord, csf" in issues[0].reason
 
+    def test_an_empty_likelihoods_file_beside_a_broken_features_file_names_no_partial_list(self, tmp_path):
+        """With a required finding dropped from features.toml (a misspelt field), the required
+        findings it still holds are not all of them: naming those would leave that one out."""
+        folder = _copy(tmp_path)
+        path = folder / "likelihoods.csv"
+        kept = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.startswith("#") or ln.startswith("entity,")]
+        path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        features = folder / "features.toml"
+        text = features.read_text(encoding="utf-8")
+        start = text.index('id = "csf"\n')
+        features.write_text(text[:start] + text[start:].replace('kind = "choice"', 'kind = "chioce"', 1), encoding="utf-8")
+        reasons = [i.reason for i in _issues(folder) if i.path == "likelihoods.csv"]
+        assert len(reasons) == 1 and "has no rows" in reasons[0], reasons
+        assert "cord" not in reasons[0] and "features.toml" in reasons[0], reasons
+
     def test_an_unknown_setting_in_model_toml_is_reported(self, tmp_path):
         """A misspelt setting is an error, not silently ignored beside the default it meant to change."""
         folder = _copy(tmp_path)

@@ -791,9 +791,11 @@ def _likelihoods(folder, entity_ids: set[str] | None, features: dict[str, Featur
         return table
     if not rows:
         # one problem, not one for every entity and finding it leaves without numbers
-        required = ", ".join(f.id for f in (features or {}).values() if f.required)
+        # named only from a features.toml without problems: one that has some may have dropped a
+        # required finding, and a partial list would leave it out
+        required = "" if issues.items_in("features.toml") else ", ".join(f.id for f in (features or {}).values() if f.required)
         issues.unreadable(name, None, "has no rows: every entity needs a probability for each value of the required "
-                                      f"findings{f' ({required})' if required else ''}")
+                                      f"findings{f' ({required})' if required else ' of features.toml'}")
         return table
     unknown: dict[tuple[str, str], list[int]] = defaultdict(list)  # a name not known, and its rows
     for row, r in rows:
