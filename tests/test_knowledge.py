@@ -980,6 +980,9 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
          ["implies is not for the picture signs (the picture model weighs them): 'dural_sac_displaced'"]),
         ("features.toml", 'id = "csf_cap"\n', 'id = "csf_cap"\nimplies = ["scalloping"]\n',
          ["implies is not for the picture signs (the picture model weighs them): 'csf_cap'"]),
+        # a refused implied finding is one problem, not also one at the finding that implies it
+        ("features.toml", 'id = "vertebral_body"\nkind = "yesno"', 'id = "vertebral_body"\nkind = "yesno"\nweigth = 2',
+         ["unknown field 'weigth'; did you mean 'weight'?"]),
         # the picture a finding is read within is one of pictures.csv
         ("features.toml", 'within = "intramedullary"', 'within = "intramedulary"',
          ["within 'intramedulary' is not a picture of pictures.csv (intramedullary, intradural_extramedullary, extradural, none); did you mean 'intramedullary'?"]),

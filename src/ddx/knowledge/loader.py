@@ -479,7 +479,9 @@ def _check_implied(features: dict[str, Feature], lines, data: dict, issues: _Iss
         line = _field_line("features.toml", _line(lines, order.get(feature.id, 0)), "implies", issues)
         where = f"[[feature]] {feature.id!r}: implies"
         problems = []
-        bad = [x for x in feature.implies if x == feature.id or x not in features or features[x].kind != "yesno"]
+        # a finding whose own table was refused is reported there already, not again here
+        bad = [x for x in feature.implies if x == feature.id or (x not in features and x not in issues.rejected_features)
+               or (x in features and features[x].kind != "yesno")]
         if bad:
             problems.append(f"{where} names what is not another yes/no finding of features.toml: {', '.join(map(repr, bad))}"
                             f"{_guess(bad[0], [f for f in features if features[f].kind == 'yesno'])}")
