@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 
 from .assessment import percent
-from .engine import finding_vector
+from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, outcome_text
 from .render import DISCLAIMER, paint
@@ -165,7 +165,7 @@ def _implied(kb: Knowledge, feature: Feature, i: int) -> tuple[float | None, str
     the finding is read within, as its ratio weighs it, and which lesions these are ("with
     vertebral body or posterior elements involved"); (None, "") for any other finding."""
     if feature.within is not None:
-        share = kb.within_tables.get((feature.within, (None,) * len(kb.picture_signs)))
+        share = within_table(kb, feature, {})
         if share is None or share[i] == 0:
             return None, ""  # an entity of the compartment: it is always read there
         return math.exp(share[i]), f"in the {feature.within.replace('_', ' ')} picture or placed there by a slip"

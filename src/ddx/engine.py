@@ -97,11 +97,16 @@ def in_its_picture(kb: Knowledge, feature: Feature, vector: tuple[float, ...], s
     cord already says much of that."""
     if feature.within is None or not shown:
         return vector
-    none = (None,) * len(kb.picture_signs)
-    base, given = kb.within_tables.get((feature.within, none)), kb.within_tables.get((feature.within, picture_key(kb, shown)))
+    base, given = within_table(kb, feature, {}), within_table(kb, feature, shown)
     if base is None or given is None:
         return vector
     return tuple(v - b + g for v, b, g in zip(vector, base, given))
+
+
+def within_table(kb: Knowledge, feature: Feature, shown: dict[str, Any]) -> tuple[float, ...] | None:
+    """Per entity, the log odds that ``feature`` (read within a picture: features.toml within) is
+    given, with the picture signs ``shown`` known (none: the entity's share of the picture)."""
+    return kb.within_tables.get((feature.within, picture_key(kb, shown)))
 
 
 def without_implied(kb: Knowledge, feature: Feature, vector: tuple[float, ...], known: dict[str, Any]) -> tuple[float, ...]:
@@ -132,8 +137,7 @@ def within_change(kb: Knowledge, findings: Findings, before: dict[str, Any], aft
         feature = kb.features.get(fid)
         if feature is None or feature.within is None or finding_vector(kb, feature, value) is None:
             continue
-        old = kb.within_tables.get((feature.within, picture_key(kb, before)))
-        new = kb.within_tables.get((feature.within, picture_key(kb, after)))
+        old, new = within_table(kb, feature, before), within_table(kb, feature, after)
         if old is None or new is None:
             continue
         step = [n - o for n, o in zip(new, old)]
@@ -358,7 +362,7 @@ def _unweighted(kb: Knowledge, feature: Feature, vector: tuple[float, ...]) -> l
     those findings are (knowledge.weights.implied_tables), so that part is undone with their scale."""
     unscale = 1 / kb.scale(feature.id)
     if feature.within is not None:  # the share of the picture is neither weighted nor tempered
-        share = kb.within_tables.get((feature.within, (None,) * len(kb.picture_signs)))
+        share = within_table(kb, feature, {})
         if share is not None:
             return [math.exp((v - b) * unscale + b) for v, b in zip(vector, share)]
     implied = kb.implied_tables.get((feature.id, ()))

@@ -145,7 +145,9 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
         return None
     implied = kb.implied_tables.get((feature.id, ()))
     if implied is None and feature.within is not None:
-        implied = kb.within_tables.get((feature.within, (None,) * len(kb.picture_signs)))
+        from .engine import within_table
+
+        implied = within_table(kb, feature, {})
     if implied is not None:
         # asked as which value it is where it can be read (the pattern of a bone lesion, the
         # position of a mass in the cord): whether it can be read at all is asked through the
