@@ -162,6 +162,27 @@ def scan_temperature(rows: list[dict], temperatures: list[float]) -> None:
         print(f"{t:<12g}{cells[0]:>18}" + "".join(f"{c:>16}" for c in cells[1:]))
 
 
+def leave_one_out(rows: list[dict], temperatures: list[float]) -> tuple[dict[str, list[dict]], list[float]]:
+    """Each case scored at the temperature that the other cases choose by model.toml's rule
+    (the lowest log loss averaged over the two readings): the records of each reading, and
+    the temperature each case was scored at. A tie goes to the temperature listed first."""
+    readings = {"published": dict, "recognised": recognised}
+    at = {}
+    for t in temperatures:
+        kb = load_knowledge(model={"temperature": t})
+        at[t] = {name: case_records(rows, reading, kb) for name, reading in readings.items()}
+    total = {t: [sum(r[i]["log_loss"] for r in at[t].values()) for i in range(len(rows))] for t in temperatures}
+    whole = {t: math.fsum(losses) for t, losses in total.items()}
+    records: dict[str, list[dict]] = {name: [] for name in readings}
+    chosen = []
+    for i in range(len(rows)):
+        t = min(temperatures, key=lambda t: whole[t] - total[t][i])
+        chosen.append(t)
+        for name in readings:
+            records[name].append(at[t][name][i])
+    return records, chosen
+
+
 def temperatures(text: str) -> list[float]:
     """The --scan-temperature list (model.toml's own check judges each value)."""
     try:
@@ -176,6 +197,8 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list the cases ranked wrongly")
     parser.add_argument("--scan-temperature", metavar="T,T,...", type=temperatures,
                         help="scores at each of these temperatures instead")
+    parser.add_argument("--leave-one-out", metavar="T,T,...", type=temperatures,
+                        help="score each case at the temperature of this grid the other cases choose")
     args = parser.parse_args()
     if not args.cases.exists():
         sys.exit(f"no cases at {args.cases} (pass --cases PATH)")
@@ -189,11 +212,22 @@ def main() -> None:
         except KnowledgeError as err:
             parser.error(f"--scan-temperature: {err}")
         return
-    records = {"published": case_records(rows, dict), "recognised": case_records(rows, recognised)}
+    if args.leave_one_out:
+        try:
+            records, chosen = leave_one_out(rows, args.leave_one_out)
+        except KnowledgeError as err:
+            parser.error(f"--leave-one-out: {err}")
+        picked = ", ".join(f"{t:g} for {chosen.count(t)}" for t in sorted(set(chosen)))
+        heading = (f"ddx accuracy on {len(rows)} published cases ({args.cases.name}), each scored at the "
+                   f"temperature the other cases choose ({picked}); 95% intervals from {RESAMPLES} "
+                   "bootstrap resamples of the cases")
+    else:
+        records = {"published": case_records(rows, dict), "recognised": case_records(rows, recognised)}
+        heading = (f"ddx accuracy on {len(rows)} published cases ({args.cases.name}); "
+                   f"95% intervals from {RESAMPLES} bootstrap resamples of the cases")
     results = {reading: summarise(r) for reading, r in records.items()}
     spread = {reading: intervals(r) for reading, r in records.items()}
-    print(f"ddx accuracy on {len(rows)} published cases ({args.cases.name}); "
-          f"95% intervals from {RESAMPLES} bootstrap resamples of the cases")
+    print(heading)
     print(f"{'metric':<26}{'published':>11}{'interval':>13}{'recognised':>11}{'interval':>13}")
     for m in METRICS:
         cells = "".join(f"{results[r][m]:>11.3f}{interval_text(spread[r].get(m, (math.nan, math.nan))):>13}"

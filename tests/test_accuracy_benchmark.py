@@ -57,3 +57,43 @@ def test_without_a_dont_miss_case_the_recall_has_no_interval(accuracy):
     spread = accuracy.intervals([record(f"c{i}", True) for i in range(10)])
     assert accuracy.interval_text(spread["dont_miss_recall"]) == "—"
     assert accuracy.interval_text(spread["top1"]) == "1.00–1.00"
+
+
+ROWS = [
+    {"case_id": "a", "diagnosis": "schwannoma", "compartment": "intradural_extramedullary",
+     "cord": "displaced", "csf": "widened", "foraminal_extension": "yes"},
+    {"case_id": "b", "diagnosis": "meningioma", "compartment": "intradural_extramedullary",
+     "cord": "displaced", "dural_tail": "yes", "age": "70", "sex": "female"},
+    {"case_id": "c", "diagnosis": "ependymoma", "compartment": "intramedullary", "cord": "expanded", "level": "cervical"},
+    {"case_id": "d", "diagnosis": "hemangioma", "compartment": "extradural", "known_primary": "yes", "cord": "compressed"},
+]
+
+
+def test_leave_one_out_scores_each_case_at_the_temperature_the_others_choose(accuracy):
+    from ddx.knowledge import load_knowledge
+
+    grid = [1.0, 1.5, 3.0]
+    records, chosen = accuracy.leave_one_out(ROWS, grid)
+    at = {t: {r: accuracy.case_records(ROWS, reading, load_knowledge(model={"temperature": t}))
+              for r, reading in (("published", dict), ("recognised", accuracy.recognised))} for t in grid}
+
+    def others(t, i):
+        return sum(rec[j]["log_loss"] for rec in at[t].values() for j in range(len(ROWS)) if j != i)
+
+    assert len(chosen) == len(ROWS)
+    for i, t in enumerate(chosen):
+        assert others(t, i) == pytest.approx(min(others(u, i) for u in grid))
+        assert records["published"][i] == at[t]["published"][i]
+        assert records["recognised"][i] == at[t]["recognised"][i]
+    # left out, the haemangioma that reads as a metastasis no longer pulls the choice to a flatter posterior
+    assert len(set(chosen)) > 1
+
+
+def test_leave_one_out_on_one_temperature_is_the_plain_benchmark(accuracy):
+    from ddx.knowledge import load_knowledge
+
+    records, chosen = accuracy.leave_one_out(ROWS, [1.25])
+    kb = load_knowledge(model={"temperature": 1.25})
+    assert chosen == [1.25] * len(ROWS)
+    assert records["published"] == accuracy.case_records(ROWS, dict, kb)
+    assert records["recognised"] == accuracy.case_records(ROWS, accuracy.recognised, kb)

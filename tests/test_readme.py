@@ -121,3 +121,26 @@ def test_the_temperature_is_the_one_the_proper_scoring_rules_pick():
     at = loss(chosen)
     for neighbour in (round(chosen - 0.05, 2), round(chosen + 0.05, 2)):
         assert at <= loss(neighbour), (chosen, neighbour)
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
+def test_leaving_each_case_out_of_the_temperature_moves_the_figures_as_the_readme_says():
+    """The README says that scoring each case at the temperature the other cases choose gives
+    every case one of two neighbouring temperatures and moves compartment, top-1 and top-3 by
+    one case at most, the don't-miss flags by two in all and the log loss by less than 0.02."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_leave_one_out")
+    from ddx.knowledge import load_knowledge
+
+    with CASES.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    grid = [1.1, 1.15, 1.2, 1.25, 1.3]
+    records, chosen = accuracy.leave_one_out(rows, grid)
+    setting = load_knowledge().settings.temperature
+    assert set(chosen) <= {round(setting - 0.05, 2), setting}, sorted(set(chosen))
+    assert "`--leave-one-out 1.1,1.15,1.2,1.25,1.3`" in README
+    n = len(rows)
+    for name, reading in (("published", dict), ("recognised", accuracy.recognised)):
+        plain, left = accuracy.evaluate(rows, reading), accuracy.summarise(records[name])
+        for measure, most in (("compartment", 1), ("top1", 1), ("top3", 1), ("dont_miss_flags_per_case", 2)):
+            assert round(abs(left[measure] - plain[measure]) * n) <= most, (name, measure, left[measure], plain[measure])
+        assert abs(left["log_loss"] - plain["log_loss"]) < 0.02, (name, left["log_loss"], plain["log_loss"])
