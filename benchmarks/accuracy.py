@@ -195,10 +195,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     parser.add_argument("--misses", action="store_true", help="list the cases ranked wrongly")
-    parser.add_argument("--scan-temperature", metavar="T,T,...", type=temperatures,
-                        help="scores at each of these temperatures instead")
-    parser.add_argument("--leave-one-out", metavar="T,T,...", type=temperatures,
-                        help="score each case at the temperature of this grid the other cases choose")
+    instead = parser.add_mutually_exclusive_group()
+    instead.add_argument("--scan-temperature", metavar="T,T,...", type=temperatures,
+                         help="scores at each of these temperatures instead")
+    instead.add_argument("--leave-one-out", metavar="T,T,...", type=temperatures,
+                         help="score each case at the temperature of this grid the other cases choose")
     args = parser.parse_args()
     if not args.cases.exists():
         sys.exit(f"no cases at {args.cases} (pass --cases PATH)")
