@@ -418,3 +418,19 @@ class TestDialogueStreams:
         finally:
             os.close(write)
         assert proc.returncode == 2
+
+
+def test_a_second_syndrome_flag_is_shown_when_it_is_raised(kb):
+    """Rule flags name no entity: each rule's flag is news of its own, not the same flag again."""
+    start = parse_findings({"cord": "displaced", "csf": "widened", "foraminal_extension": "yes", "age": "20"}, kb)
+    out = []
+
+    def ask(text):
+        return "nf1" if text.startswith("[syndrome]") else ""
+
+    result = run_guide(kb, ask, out.append, findings=start, max_questions=3)
+    said = "\n".join(out)
+    assert "think neurofibromatosis" in said
+    nf1 = next(f for f in result.assessment.flags if f.kind == "syndrome")
+    assert "in NF1" in nf1.message
+    assert nf1.message in said

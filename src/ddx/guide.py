@@ -108,11 +108,13 @@ def summary(a: Assessment, *, top: int = 3, color: bool = False) -> str:
     return f"  -> {COMPARTMENT_NAMES[a.compartment]} {percent(a.compartment_probability)} | {leaders}"
 
 
-def flag_lines(a: Assessment, seen: set[tuple[str, str | None]], color: bool) -> list[str]:
-    """Flags newly raised (each shown once, in one short line, red on a terminal); the final table has them in full."""
+def flag_lines(a: Assessment, seen: set[tuple[str, str]], color: bool) -> list[str]:
+    """Flags newly raised (each shown once, in one short line, red on a terminal); the final table has them in full.
+    A don't-miss flag is the same flag while its entity is (its message carries the probability);
+    a rule's flag names no entity, so each rule's message is a flag of its own (two syndromes)."""
     lines = []
     for f in a.flags:
-        key = (f.kind, f.entity)
+        key = (f.kind, f.entity if f.entity is not None else f.message)
         if key in seen:
             continue
         seen.add(key)
@@ -157,7 +159,7 @@ def run_guide(
     findings = findings or Findings()
     steps: list[Step] = []
     asked: set[str] = set()
-    seen_flags: set[tuple[str, str | None]] = set()
+    seen_flags: set[tuple[str, str]] = set()
     say(INTRO)
     # flags the priors alone raise are not news: they show in the final table
     flag_lines(assess(Findings(), kb, suggest=0), seen_flags, False)
