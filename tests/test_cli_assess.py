@@ -123,6 +123,18 @@ class TestJsonFormat:
             assert all(r["ratio"] > 1 for r in c["for"])
             assert all(r["ratio"] < 1 for r in c["against"])
 
+    def test_a_small_ratio_says_what_its_text_says(self):
+        """A ratio far below 1 keeps its significant digits: the text's "1407x less likely"
+        is not a ratio of 0.001 (1000x)."""
+        record = as_json("--level", "craniocervical;cervical;thoracic")
+        reasons = [r for c in record["candidates"] for r in (*c["for"], *c["against"])]
+        assert min(r["ratio"] for r in reasons) < 0.001
+        for r in reasons:
+            times = float(re.search(r": ([0-9.]+)x", r["text"]).group(1))
+            shown = r["ratio"] if r["ratio"] >= 1 else 1 / r["ratio"]
+            # the text's rounding (a whole number from 10x, else a tenth) and three significant digits
+            assert shown == pytest.approx(times, abs=(0.5 if times >= 10 else 0.05) + 0.005 * shown)
+
     def test_json_has_no_colour(self):
         """JSON never carries colour codes, even with --color."""
         result = invoke("assess", "--cord", "compressed", "--csf", "widened", "--csf-cap", "yes", "--format", "json", "--color", color=True)

@@ -23,7 +23,7 @@ from .assessment import percent
 from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, outcome_text
-from .render import DISCLAIMER, paint
+from .render import DISCLAIMER, paint, ratio_value
 
 #: Sections of the feature schema that describe the patient and the site:
 #: their numbers are shown on the card as the entity's typical profile.
@@ -410,7 +410,7 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
         return None if n is None else {"probability": n.probability, "source": n.source, "grade": n.grade}
 
     def pull(p: Pull):
-        record = {"feature": p.feature, "value": p.value, "ratio": round(p.ratio, 3), "likelihood": number(p.number), "text": _pull_text(p, e.name)}
+        record = {"feature": p.feature, "value": p.value, "ratio": ratio_value(p.ratio), "likelihood": number(p.number), "text": _pull_text(p, e.name)}
         if p.model is not None:
             record["picture_model"] = round(p.model, 4)
         feature = kb.features[p.feature]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import operator
-
 import json
+import math
+import operator
 import re
 from typing import Any
 
@@ -34,8 +34,21 @@ def _probability(p: float) -> float:
     return round(p, DIGITS)
 
 
+#: A likelihood ratio in JSON keeps at least this many significant digits: three decimals
+#: alone would turn a ratio of 0.00071 (the text's "1407x less likely") into 0.001.
+RATIO_DIGITS = 3
+
+
+def ratio_value(ratio: float) -> float:
+    """A likelihood ratio for a JSON record: three decimals, and at least RATIO_DIGITS
+    significant digits however small it is, so that it says what its text says."""
+    if ratio <= 0 or not math.isfinite(ratio):
+        return ratio
+    return round(ratio, max(3, RATIO_DIGITS - 1 - math.floor(math.log10(ratio))))
+
+
 def _reason(r) -> dict[str, Any]:
-    return {"feature": r.feature, "value": r.value, "ratio": round(r.ratio, 3), "text": r.text}
+    return {"feature": r.feature, "value": r.value, "ratio": ratio_value(r.ratio), "text": r.text}
 
 
 def _flag(f: Flag) -> dict[str, Any]:
