@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import ddx
 from ddx.errors import FindingError
 from ddx.findings import Findings, parse_findings
 
@@ -190,7 +191,10 @@ class TestVertebrae:
             ("sacral-cervical", ("cervical", "sacral")),
             ("l4\u20135", ("lumbar",)),
             ("T10\u2212L2", ("thoracic", "lumbar")),
-            ("C1", ("craniocervical", "cervical")),
+            ("C1", ("craniocervical",)),
+            ("C2", ("craniocervical",)),
+            ("C1-C2", ("craniocervical",)),
+            ("C2-C3", ("craniocervical", "cervical")),
             ("C2-C4", ("craniocervical", "cervical")),
             ("occiput", ("craniocervical",)),
             ("C3", ("cervical",)),
@@ -204,6 +208,12 @@ class TestVertebrae:
     )
     def test_vertebrae_and_ranges_name_their_regions(self, text, regions):
         assert parse({"level": text}).get("level") == regions
+
+    def test_one_vertebra_of_the_junction_is_one_region(self):
+        """A lesion at C2 alone lies in one region: the series count the craniocervical junction
+        (C0-C2) apart from the cervical spine, and two regions would read it as a long lesion
+        spanning both, which favours myelitis over a focal bone tumour."""
+        assert ddx.assess(level="C2") == ddx.assess(level="craniocervical")
 
     @pytest.mark.parametrize("text", ["L9", "T13", "T12-X", "L4-", "-L4", "T12-L1-L2"])
     def test_what_is_no_vertebra_fails_with_the_allowed_regions(self, text):

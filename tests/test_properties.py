@@ -271,9 +271,10 @@ class TestParsing:
         region = {"c": "cervical", "t": "thoracic", "th": "thoracic", "d": "thoracic", "l": "lumbar", "s": "sacral"}
         spots = []
         for letter, number in zip(letters, numbers):
-            spots.append(order.index(region[letter.lower()]))
-            if letter.lower() == "c" and number <= 2:  # the atlas and the axis are craniocervical too
+            if letter.lower() == "c" and number <= 2:  # the atlas and the axis are the craniocervical junction
                 spots.append(0)
+            else:
+                spots.append(order.index(region[letter.lower()]))
         text = f"{letters[0]}{numbers[0]}{joint}{letters[1]}{numbers[1]}"
         junction = {(letters[0].lower(), numbers[0]), (letters[1].lower(), numbers[1])} == {("l", 5), ("s", 1)}
         assume(joint == " to " or not junction)  # L5-S1 is refused (test_findings); L5 to S1 is a range
