@@ -434,3 +434,19 @@ def test_a_second_syndrome_flag_is_shown_when_it_is_raised(kb):
     nf1 = next(f for f in result.assessment.flags if f.kind == "syndrome")
     assert "in NF1" in nf1.message
     assert nf1.message in said
+
+
+class TestCordCompression:
+    def test_an_extradural_read_asks_the_cord_so_it_can_raise_the_emergency(self, kb):
+        """The emergency flag is raised by a compressed cord alone. A read that settles an
+        extradural lesion on the CSF (a tapered sac in a patient with cancer) used to go on to
+        the differential and never ask the cord, so a guided read of metastatic cord
+        compression ended without the emergency."""
+        picture = {"csf": "tapered", "cord": "compressed"}
+        ask, asked = oracle(kb, picture)
+        out = []
+        known = parse_findings({"known_primary": "yes", "age": "70"}, kb)
+        result = run_guide(kb, ask, out.append, findings=known)
+        assert asked[:2] == ["csf", "cord"]
+        assert any(f.kind == "emergency" for f in result.assessment.flags)
+        assert "!! EMERGENCY" in "\n".join(out)

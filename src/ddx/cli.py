@@ -599,7 +599,8 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     value, Enter / 'skip' / 'unknown' to pass, 'help' or '?' for what the
     values mean, 'q' to stop. It asks what best places the lesion (the cord
     and the CSF) until the compartment is clear, then what best separates
-    the leading candidates.
+    the leading candidates; once a lesion is placed outside the dura, the
+    cord is asked next, since a compressed cord is an emergency.
     After every answer it shows the running compartment and top candidates;
     it ends (on 'q', at end of input, after --max-questions, or when nothing
     left would change the picture) with the full assessment. Findings you

@@ -163,8 +163,8 @@ def run_guide(
     say(INTRO)
     # flags the priors alone raise are not news: they show in the final table
     flag_lines(assess(Findings(), kb, suggest=0), seen_flags, False)
+    current = assess(findings, kb, suggest=0)
     if findings.values:
-        current = assess(findings, kb, suggest=0)
         say(summary(current, color=color))
         say_lines(say, flag_lines(current, seen_flags, color))
     stopped = "no finding left would change the picture much"
@@ -173,6 +173,9 @@ def run_guide(
             stopped = f"asked {max_questions} question(s) (--max-questions)"
             break
         ranked = rank(kb, findings, target=target, exclude=asked)
+        urgent = _cord_question(kb, findings, asked, current, target)
+        if urgent is not None:
+            ranked = [urgent]
         if not ranked:
             break
         nxt: NextFinding = ranked[0]
@@ -200,6 +203,28 @@ def run_guide(
         say_lines(say, flag_lines(current, seen_flags, color))
     final = assess(findings, kb)
     return GuideResult(findings=findings, steps=tuple(steps), stopped=stopped, assessment=final)
+
+
+#: Why the cord is asked of a lesion placed outside the dura, whatever it adds to the differential.
+CORD_WHY = "cord: whether the cord is compressed: an emergency whatever the cause, so it is asked before naming the lesion"
+
+
+def _cord_question(kb: Knowledge, findings: Findings, asked: set[str], current: Assessment, target: str) -> NextFinding | None:
+    """The cord, asked next once the lesion is placed outside the dura (the compartment settled,
+    as questions.rank places it) and the cord is not read:
+    the cord-compression emergency is raised by a compressed cord alone, and the information gain
+    (which goes on to the differential once the compartment is settled) would leave it unasked."""
+    from .questions import COMPARTMENT_SETTLED, rank
+
+    if current.compartment != "extradural" or current.compartment_probability < COMPARTMENT_SETTLED:
+        return None
+    if "cord" in asked or findings.get("cord") is not None:
+        return None
+    if "cord" not in kb.features:
+        return None
+    others = set(asked) | (set(kb.features) - {"cord"})
+    gain = next((n.gain for n in rank(kb, findings, target=target, exclude=others, min_gain=0.0)), 0.0)
+    return NextFinding("cord", gain, CORD_WHY)
 
 
 def say_lines(say: Say, lines: list[str]) -> None:
