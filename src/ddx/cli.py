@@ -599,8 +599,9 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     value, Enter / 'skip' / 'unknown' to pass, 'help' or '?' for what the
     values mean, 'q' to stop. It asks what best places the lesion (the cord
     and the CSF) until the compartment is clear, then what best separates
-    the leading candidates; once a lesion is placed outside the dura, the
-    cord is asked next, since a compressed cord is an emergency.
+    the leading candidates; once the compartment is clear, a finding that
+    can raise an emergency flag (the cord: a compressed cord is one) is
+    asked next if it was not given.
     After every answer it shows the running compartment and top candidates;
     it ends (on 'q', at end of input, after --max-questions, or when nothing
     left would change the picture) with the full assessment. Findings you

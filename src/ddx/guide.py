@@ -173,7 +173,7 @@ def run_guide(
             stopped = f"asked {max_questions} question(s) (--max-questions)"
             break
         ranked = rank(kb, findings, target=target, exclude=asked)
-        urgent = _cord_question(kb, findings, asked, current, target)
+        urgent = _emergency_question(kb, findings, asked, current, target)
         if urgent is not None:
             ranked = [urgent]
         if not ranked:
@@ -205,26 +205,28 @@ def run_guide(
     return GuideResult(findings=findings, steps=tuple(steps), stopped=stopped, assessment=final)
 
 
-#: Why the cord is asked of a lesion placed outside the dura, whatever it adds to the differential.
-CORD_WHY = "cord: whether the cord is compressed: an emergency whatever the cause, so it is asked before naming the lesion"
-
-
-def _cord_question(kb: Knowledge, findings: Findings, asked: set[str], current: Assessment, target: str) -> NextFinding | None:
-    """The cord, asked next once the lesion is placed outside the dura (the compartment settled,
-    as questions.rank places it) and the cord is not read:
-    the cord-compression emergency is raised by a compressed cord alone, and the information gain
-    (which goes on to the differential once the compartment is settled) would leave it unasked."""
+def _emergency_question(kb: Knowledge, findings: Findings, asked: set[str], current: Assessment, target: str) -> NextFinding | None:
+    """A finding that can raise an emergency flag (flags.toml, kind "emergency") and is not yet
+    read, asked next once the compartment is settled (as questions.rank places it): from there the
+    information gain goes on to the differential and could leave it unasked (a sac tapered from
+    outside settles the compartment, and the cord, whose compression is the emergency, then adds
+    little to the differential)."""
     from .questions import COMPARTMENT_SETTLED, rank
 
-    if current.compartment != "extradural" or current.compartment_probability < COMPARTMENT_SETTLED:
+    if current.compartment_probability < COMPARTMENT_SETTLED:
         return None
-    if "cord" in asked or findings.get("cord") is not None:
-        return None
-    if "cord" not in kb.features:
-        return None
-    others = set(asked) | (set(kb.features) - {"cord"})
-    gain = next((n.gain for n in rank(kb, findings, target=target, exclude=others, min_gain=0.0)), 0.0)
-    return NextFinding("cord", gain, CORD_WHY)
+    for rule in kb.rules:
+        if rule.kind != "emergency":
+            continue
+        for condition in rule.when + rule.any:
+            fid = condition.feature
+            if fid in asked or findings.get(fid) is not None:
+                continue
+            others = set(kb.features) - {fid}
+            gain = next((n.gain for n in rank(kb, findings, target=target, exclude=others, min_gain=0.0)), 0.0)
+            name = rule.id.replace("_", " ")
+            return NextFinding(fid, gain, f"{fid}: it can raise the emergency flag ({name}), so it is asked before naming the lesion")
+    return None
 
 
 def say_lines(say: Say, lines: list[str]) -> None:
