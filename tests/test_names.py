@@ -236,6 +236,16 @@ def test_a_compartment_is_said_to_be_one_with_where_its_entities_are_listed(kb, 
     assert info.value.candidates == () and "did you mean" not in message
 
 
+@pytest.mark.parametrize("text, option", [("syrinx", "--syrinx"), ("dural tail", "--dural-tail"), ("Bone_Pattern", "--bone-pattern")])
+def test_a_finding_is_said_to_be_one_with_where_it_is_described(kb, text, option):
+    """A trainee asking `ddx explain syrinx` learns it is a finding and where to read about it."""
+    with pytest.raises(UnknownEntityError) as info:
+        find_entity(kb, text)
+    message = str(info.value)
+    assert "is a finding, not a known entity" in message and f"`ddx assess {option}` takes it" in message
+    assert info.value.candidates == ()
+
+
 @pytest.mark.parametrize("text", ["lipoma", "spinal AVM", "syrinx"])
 def test_a_short_or_different_word_is_not_suggested_a_lesion_it_merely_resembles(kb, text):
     """'lipoma' is two letters from 'glioma' and 'spinal AVM' shares its 'spinal' with ten

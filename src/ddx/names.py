@@ -199,6 +199,7 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     if exact:
         raise UnknownEntityError(text, exact, ambiguous=True)
     _refuse_a_compartment_or_a_syndrome(kb, text, key)
+    _refuse_a_finding(kb, text, key)
     words = _typed_words(table, key)
     every = _entity_words(table)
     named = _entity_words(s for s in table if not s.alias)
@@ -253,6 +254,14 @@ def _refuse_a_compartment_or_a_syndrome(kb: Knowledge, text: str, key: str) -> N
         associated = tuple(e.id for e in kb.entities if set(e.associations) & set(named))
         what = f"a syndrome ({' or '.join(syndromes[s][0] for s in named)})"
         raise UnknownEntityError(text, associated, what=what, lead="an entity associated with it: ")
+
+
+def _refuse_a_finding(kb: Knowledge, text: str, key: str) -> None:
+    """Raise UnknownEntityError saying that ``key`` names a finding (a column of the input, as
+    'syrinx' or 'dural tail'), and where it is described, rather than only that no entity has it."""
+    for fid in kb.features:
+        if key == name_key(fid):
+            raise UnknownEntityError(text, what="a finding", listed=f"`ddx features` describes it; `ddx assess --{fid.replace('_', '-')}` takes it")
 
 
 def _syndromes(kb: Knowledge) -> dict[str, tuple[str, tuple[str, ...]]]:
