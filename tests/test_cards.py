@@ -193,3 +193,17 @@ def test_kb_check_reports_a_number_citing_an_unknown_source(kb_copy):
     result = CliRunner().invoke(cli, ["kb", "check", str(kb_copy)])
     assert result.exit_code == 2
     assert f"likelihoods.csv:{row + 1}: source 'NO_SUCH_SOURCE' is not in sources.toml" in result.output
+
+
+@pytest.mark.parametrize("entity", ["schwannoma", "ganglioglioma", "vertebral_metastasis"])
+def test_the_markdown_card_gives_the_prior_as_the_table_does(entity):
+    """Both cards quote the model prior and the data prior as percentages, the same figures."""
+    import re
+
+    from ddx.cards import render_card_markdown, render_card_table
+
+    kb = default_knowledge()
+    card = build_card(kb, entity)
+    table = re.search(r"prior ([\d.<]+%) \(data ([\d.]+%):", render_card_table(card, kb))
+    markdown = re.search(r"\*\*prior:\*\* ([\d.<]+%) \(what the model starts from; data ([\d.]+%):", render_card_markdown(card, kb))
+    assert table and markdown and table.groups() == markdown.groups()

@@ -541,7 +541,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
         "",
         f"- **id:** `{e.id}`",
         f"- **compartment:** {COMPARTMENT_NAMES[e.compartment]}",
-        f"- **prior:** {card.prior:.4g} (what the model starts from; data {_prob(card.data_prior.probability)}: {_provenance(card.data_prior)})",
+        f"- **prior:** {percent(card.prior, tenths=True)} (what the model starts from; data {card.data_prior.probability:.1%}: {_provenance(card.data_prior)})",
         f"- **don't miss:** {'yes' if e.dont_miss else 'no'}{' (mimic: not a tumour)' if e.mimic else ''}",
     ]
     if e.associations:
