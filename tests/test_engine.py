@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ddx.assessment import percent, reaches
+from ddx.assessment import percent, reaches, times
 from ddx.engine import assess, posterior
 from ddx.findings import parse_findings
 from ddx.knowledge import COMPARTMENTS, load_knowledge
@@ -611,3 +611,9 @@ class TestDeterminism:
 def test_a_listing_shows_a_share_under_one_percent_to_a_tenth(p, shown):
     """ddx entities compares small priors: under 1% they read to a tenth, still cut, not rounded."""
     assert percent(p, tenths=True) == shown
+
+
+@pytest.mark.parametrize("x, shown", [(1.0, "1.0"), (7.34, "7.3"), (9.94, "9.9"), (9.96, "10"), (10.4, "10"), (1407.2, "1407")])
+def test_a_ratio_reads_to_one_decimal_under_ten_and_whole_from_ten(x, shown):
+    """A ratio that rounds to 10.0 reads 10, as every ratio from 10 does, in every output."""
+    assert times(x) == shown

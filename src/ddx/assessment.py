@@ -51,6 +51,12 @@ def reaches(probability: float, threshold: float) -> bool:
     return probability >= threshold - TOLERANCE
 
 
+def times(x: float) -> str:
+    """A likelihood ratio of at least 1 as the reasons write it: one decimal under 10, a whole
+    number from 10 (one that rounds to 10.0 reads 10)."""
+    return f"{x:.0f}" if round(x, 1) >= 10 else f"{x:.1f}"
+
+
 def percent(p: float, *, tenths: bool = False) -> str:
     """A probability as a percentage, read at PRECISION and then cut rather than rounded (a
     whole percent, one decimal under 10%), so that it never shows a threshold it has not

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from .assessment import percent
+from .assessment import percent, times
 from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, outcome_text
@@ -306,13 +306,9 @@ def pictures_text(card: Card) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _times(x: float) -> str:
-    return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
-
-
 def _ratio_text(ratio: float) -> str:
     """x7.3 for a ratio above 1, /6.2 for one below (as `ddx assess` writes them)."""
-    return f"x{_times(ratio)[:-1]}" if ratio >= 1 else f"/{_times(1 / ratio)[:-1]}"
+    return f"x{times(ratio)}" if ratio >= 1 else f"/{times(1 / ratio)}"
 
 
 def _prob(p: float) -> str:
@@ -357,8 +353,8 @@ def _provenance(n: Number) -> str:
 
 def _pull_text(p: Pull, name: str) -> str:
     if p.ratio >= 1:
-        return f"{p.label}: {_times(p.ratio)} as likely with {name} as with the alternatives"
-    return f"{p.label}: {_times(1 / p.ratio)} less likely with {name} than with the alternatives"
+        return f"{p.label}: {times(p.ratio)}x as likely with {name} as with the alternatives"
+    return f"{p.label}: {times(1 / p.ratio)}x less likely with {name} than with the alternatives"
 
 
 def _profile_text(p: Profile) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .assessment import Assessment, Candidate, CompartmentScore, Flag, Reason, percent, reaches, standing
+from .assessment import Assessment, Candidate, CompartmentScore, Flag, Reason, percent, reaches, standing, times
 from .findings import Findings, format_value
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge, default_knowledge
 
@@ -256,16 +256,12 @@ def _reasons(kb: Knowledge, ratios, i: int) -> dict[str, tuple[Reason, ...]]:
     for fid, text_value, label, per_entity in ratios:
         ratio = per_entity[i]
         if ratio >= threshold:
-            pros.append(Reason(fid, text_value, ratio, f"{label}: {_times(ratio)} as likely with {name} as with the alternatives"))
+            pros.append(Reason(fid, text_value, ratio, f"{label}: {times(ratio)}x as likely with {name} as with the alternatives"))
         elif ratio <= 1 / threshold:
-            cons.append(Reason(fid, text_value, ratio, f"{label}: {_times(1 / ratio)} less likely with {name} than with the alternatives"))
+            cons.append(Reason(fid, text_value, ratio, f"{label}: {times(1 / ratio)}x less likely with {name} than with the alternatives"))
     pros.sort(key=lambda r: (-r.ratio, r.feature))
     cons.sort(key=lambda r: (r.ratio, r.feature))
     return {"reasons_for": tuple(pros), "reasons_against": tuple(cons)}
-
-
-def _times(x: float) -> str:
-    return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
 
 
 def rule_flags(kb: Knowledge, findings: Findings, probability: dict[str, float] | None = None) -> list[Flag]:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import attrs
 
-from .assessment import Assessment, percent
+from .assessment import Assessment, percent, times
 from .errors import DdxError, FindingError
 from .findings import Findings, format_value, parse_findings, quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
@@ -473,10 +473,6 @@ def _reason(r) -> str:
     return f"{r.feature.replace('_', ' ')} {r.value}"
 
 
-def _times(x: float) -> str:
-    return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
-
-
 def _picks_text(picks: tuple[str | None, ...]) -> str:
     """'a, b, c', or '#2 b, #3 c' when a pick before them was not read (the numbers scored)."""
     if None not in picks:
@@ -526,12 +522,12 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     reasons = a.candidate(case.diagnosis)
     lines += ["", paint(f"What in this case points to {short_name(truth.name)}:", "bold", color)]
     if reasons.reasons_for:
-        lines += [f"  + {_reason(r)}: {_times(r.ratio)} as likely as with the alternatives" for r in reasons.reasons_for[:4]]
+        lines += [f"  + {_reason(r)}: {times(r.ratio)}x as likely as with the alternatives" for r in reasons.reasons_for[:4]]
     else:
         lines.append("  (none of the published findings favours it: this case is atypical for it)")
     if reasons.reasons_against:
         lines.append("  and what pulled away from it:")
-        lines += [f"  - {_reason(r)}: {_times(1 / r.ratio)} less likely" for r in reasons.reasons_against[:2]]
+        lines += [f"  - {_reason(r)}: {times(1 / r.ratio)}x less likely" for r in reasons.reasons_against[:2]]
     flags = [f for f in a.flags if f.kind in ("emergency", "dont_miss")]
     if flags:
         lines.append("")

@@ -8,7 +8,7 @@ import operator
 import re
 from typing import Any
 
-from .assessment import Assessment, Candidate, Flag, NextFinding, percent
+from .assessment import Assessment, Candidate, Flag, NextFinding, percent, times
 from .knowledge import COMPARTMENT_NAMES
 
 DISCLAIMER = "ddx is a teaching and research aid, not a medical device: it does not replace a radiologist's read."
@@ -131,14 +131,10 @@ def render_json(a: Assessment) -> str:
 
 
 def _why(c: Candidate, n: int = 3) -> str:
-    bits = [f"+ {r.feature.replace('_', ' ')} {r.value} x{_ratio(r.ratio)}" for r in c.reasons_for[:n]]
+    bits = [f"+ {r.feature.replace('_', ' ')} {r.value} x{times(r.ratio)}" for r in c.reasons_for[:n]]
     room = max(n - len(bits), 1)
-    bits += [f"- {r.feature.replace('_', ' ')} {r.value} /{_ratio(1 / r.ratio)}" for r in c.reasons_against[:room]]
+    bits += [f"- {r.feature.replace('_', ' ')} {r.value} /{times(1 / r.ratio)}" for r in c.reasons_against[:room]]
     return "; ".join(bits)
-
-
-def _ratio(x: float) -> str:
-    return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
 
 
 def _other_compartments(a: Assessment) -> str:
