@@ -9,9 +9,20 @@ probability, and two proper scoring rules of the whole differential: the log
 loss of the true diagnosis and the Brier score. Each figure but the ECE comes
 with a 95% percentile bootstrap interval over the cases (seeded, so every run
 prints the same), in the form the README quotes. --scan-temperature prints
-the scores for other temperatures of model.toml (how its value was chosen).
+the scores for other temperatures of model.toml (how its value was chosen);
+--leave-one-out scores each case at the temperature the other cases choose by
+the same rule, so the figures owe nothing to the case itself having helped
+choose it.
 
-Usage: python benchmarks/accuracy.py [--cases PATH] [--misses] [--scan-temperature 1.1,1.2,1.3]
+Every case is checked before any is scored: one that cannot be (a diagnosis
+that is no entity id, a compartment that is none of the three, a finding ddx
+cannot read, a column it does not know unless --passthrough names it) is
+reported on stderr with its row, column and value and left out, the heading
+says how many were, and the exit status is 1 (0 when every case was scored,
+2 when none could be or the file cannot be read).
+
+Usage: python benchmarks/accuracy.py [--cases PATH] [--passthrough COL,...] [--misses]
+       [--scan-temperature 1.1,1.15,1.2,1.25,1.3 | --leave-one-out 1.1,1.15,1.2,1.25,1.3]
 """
 
 from __future__ import annotations
@@ -27,9 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from ddx.engine import assess  # noqa: E402
-from ddx.errors import KnowledgeError  # noqa: E402
-from ddx.findings import parse_findings  # noqa: E402
-from ddx.knowledge import default_knowledge, load_knowledge  # noqa: E402
+from ddx.errors import FindingError, KnowledgeError  # noqa: E402
+from ddx.files import silence_stdout  # noqa: E402
+from ddx.findings import normalise_column, parse_findings  # noqa: E402
+from ddx.knowledge import COMPARTMENTS, default_knowledge, load_knowledge  # noqa: E402
 
 DEFAULT_CASES = ROOT.parent / "shared" / "cases" / "cases.csv"
 META = ("source_url", "diagnosis", "compartment", "evidence")
@@ -42,8 +54,8 @@ CANONICAL = {
 
 def recognised(row: dict) -> dict:
     out = dict(row)
-    for column, value in CANONICAL[row["compartment"]].items():
-        if not out.get(column, "").strip():
+    for column, value in CANONICAL[row["compartment"].strip()].items():
+        if not (out.get(column) or "").strip():
             out[column] = value
     return out
 
@@ -60,6 +72,27 @@ def ece(pairs: list[tuple[float, bool]], bins: int = 10) -> float:
     return total
 
 
+def case_problems(row: dict, kb=None, passthrough=()) -> list[str]:
+    """Every reason one case cannot be scored, each naming the column and the value: a
+    diagnosis that is no entity id, a compartment that is none of the three, a finding ddx
+    cannot read (or a column it does not know: --passthrough leaves one unread). Empty when
+    the case can be scored."""
+    kb = kb or default_knowledge()
+    if None in row:
+        return ["more cells than the header has columns"]
+    problems = []
+    diagnosis, compartment = (row.get("diagnosis") or "").strip(), (row.get("compartment") or "").strip()
+    if diagnosis not in kb.entity_ids:
+        problems.append(f"diagnosis {diagnosis!r} is not an entity id (`ddx entities` lists them)")
+    if compartment not in COMPARTMENTS:
+        problems.append(f"compartment {compartment!r} is not one of {', '.join(COMPARTMENTS)}")
+    try:
+        parse_findings({k: v for k, v in row.items() if k not in META}, kb, passthrough=passthrough)
+    except FindingError as err:
+        problems.append(str(err))
+    return problems
+
+
 def case_records(rows: list[dict], reading, kb=None) -> list[dict]:
     """One record per case: what each measure needs to know about it."""
     kb = kb or default_knowledge()
@@ -67,14 +100,14 @@ def case_records(rows: list[dict], reading, kb=None) -> list[dict]:
     records = []
     for row in rows:
         cells = reading(row)
-        findings = parse_findings({k: v for k, v in cells.items() if k not in META})
+        findings = parse_findings({k: v for k, v in cells.items() if k not in META}, kb)
         a = assess(findings, kb)
-        truth = row["diagnosis"]
+        truth = row["diagnosis"].strip()
         ranked = [c.id for c in a.candidates]
         records.append({
-            "case": row["case_id"],
+            "case": row.get("case_id") or f"row {len(records) + 1}",
             "truth": truth,
-            "compartment_ok": a.compartment == row["compartment"],
+            "compartment_ok": a.compartment == row["compartment"].strip(),
             "predicted_compartment": a.compartment,
             "top3": ranked[:3],
             "top_probability": a.candidates[0].probability,
@@ -191,6 +224,35 @@ def temperatures(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
 
 
+def read_cases(path: Path, passthrough: list[str]) -> tuple[list[dict], list[str]]:
+    """The cases of ``path`` that can be scored (the passthrough columns taken out) and the
+    problems of those that cannot, each naming its row. A file that cannot be read, or holds
+    no case that can be scored, stops the run with exit status 2."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except FileNotFoundError:
+        print(f"accuracy.py: no cases at {path} (pass --cases PATH)", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        print(f"accuracy.py: cannot read {path}: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    unread = {normalise_column(c) for c in passthrough}
+    kept, problems = [], []
+    for n, row in enumerate(rows, 1):
+        found = case_problems(row, passthrough=passthrough)
+        case = (row.get("case_id") or "").strip()
+        problems += [f"{path.name} row {n}" + (f" (case {case})" if case else "") + f": {p}" for p in found]
+        if not found:
+            kept.append({k: v for k, v in row.items() if normalise_column(k) not in unread})
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not kept:
+        print(f"accuracy.py: no case in {path} can be scored", file=sys.stderr)
+        raise SystemExit(2)
+    return kept, problems
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
@@ -200,31 +262,31 @@ def main() -> None:
                          help="scores at each of these temperatures instead")
     instead.add_argument("--leave-one-out", metavar="T,T,...", type=temperatures,
                          help="score each case at the temperature of this grid the other cases choose")
+    parser.add_argument("--passthrough", metavar="COL,COL,...", default="",
+                        help="columns of the cases file to leave unread besides the four of its README")
     args = parser.parse_args()
-    if not args.cases.exists():
-        sys.exit(f"no cases at {args.cases} (pass --cases PATH)")
-    with args.cases.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows:
-        sys.exit(f"no cases in {args.cases}")
+    rows, problems = read_cases(args.cases, [c for c in args.passthrough.split(",") if c.strip()])
+    scope = f"{len(rows)} published cases ({args.cases.name})"
+    if problems:
+        scope += f", {len(problems)} problem(s) above leaving out the cases they name"
     if args.scan_temperature:
         try:
             scan_temperature(rows, args.scan_temperature)
         except KnowledgeError as err:
             parser.error(f"--scan-temperature: {err}")
-        return
+        raise SystemExit(1 if problems else 0)
     if args.leave_one_out:
         try:
             records, chosen = leave_one_out(rows, args.leave_one_out)
         except KnowledgeError as err:
             parser.error(f"--leave-one-out: {err}")
         picked = ", ".join(f"{t:g} for {chosen.count(t)}" for t in sorted(set(chosen)))
-        heading = (f"ddx accuracy on {len(rows)} published cases ({args.cases.name}), each scored at the "
+        heading = (f"ddx accuracy on {scope}, each scored at the "
                    f"temperature the other cases choose ({picked}); 95% intervals from {RESAMPLES} "
                    "bootstrap resamples of the cases")
     else:
         records = {"published": case_records(rows, dict), "recognised": case_records(rows, recognised)}
-        heading = (f"ddx accuracy on {len(rows)} published cases ({args.cases.name}); "
+        heading = (f"ddx accuracy on {scope}; "
                    f"95% intervals from {RESAMPLES} bootstrap resamples of the cases")
     results = {reading: summarise(r) for reading, r in records.items()}
     spread = {reading: intervals(r) for reading, r in records.items()}
@@ -239,7 +301,12 @@ def main() -> None:
             print(f"\n{reading}: cases outside the top 3 or in the wrong compartment")
             for miss in r["misses"]:
                 print("  ", *miss)
+    raise SystemExit(1 if problems else 0)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BrokenPipeError:
+        silence_stdout()  # the reader of the pipe (| head) has what it wanted, as with ddx
+        raise SystemExit(0) from None

@@ -97,3 +97,50 @@ def test_leave_one_out_on_one_temperature_is_the_plain_benchmark(accuracy):
     assert chosen == [1.25] * len(ROWS)
     assert records["published"] == accuracy.case_records(ROWS, dict, kb)
     assert records["recognised"] == accuracy.case_records(ROWS, accuracy.recognised, kb)
+
+
+def test_a_case_that_cannot_be_scored_is_named_with_its_column_and_value(accuracy):
+    good = dict(ROWS[0])
+    assert accuracy.case_problems(good) == []
+    problems = accuracy.case_problems({**good, "diagnosis": "lipoma", "compartment": "", "cord": "sideways"})
+    assert problems[0] == "diagnosis 'lipoma' is not an entity id (`ddx entities` lists them)"
+    assert problems[1].startswith("compartment '' is not one of intramedullary")
+    assert problems[2].startswith("cord: 'sideways' is not a value")
+    assert "'accession'" in accuracy.case_problems({**good, "accession": "A1"})[0]
+    assert accuracy.case_problems({**good, "accession": "A1"}, passthrough=["accession"]) == []
+
+
+def _run(tmp_path, rows, *args, bom=False):
+    import csv
+    import subprocess
+    import sys
+
+    path = tmp_path / "cases.csv"
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--cases", str(path), *args],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_benchmark_scores_the_cases_it_can_and_names_the_others(tmp_path):
+    """A case that cannot be scored is left out and named on stderr, the heading says so and the
+    exit status is 1; a file with a BOM reads as one without; --passthrough leaves a column unread."""
+    rows = [dict(r, accession=f"A{i}") for i, r in enumerate(ROWS)]
+    rows[1]["cord"] = "sideways"
+    done = _run(tmp_path, rows, "--passthrough", "accession", bom=True)
+    assert done.returncode == 1, done.stderr
+    assert "cases.csv row 2 (case b): cord: 'sideways' is not a value" in done.stderr
+    assert done.stdout.startswith("ddx accuracy on 3 published cases (cases.csv), 1 problem(s) above leaving out")
+    assert "Traceback" not in done.stderr
+    clean = _run(tmp_path, [dict(r) for r in ROWS])
+    assert clean.returncode == 0 and clean.stderr == ""
+    assert clean.stdout.startswith("ddx accuracy on 4 published cases (cases.csv); 95% intervals")
+
+
+def test_the_benchmark_stops_when_no_case_can_be_scored(tmp_path):
+    done = _run(tmp_path, [dict(ROWS[0], diagnosis="lipoma")])
+    assert done.returncode == 2 and done.stdout == ""
+    assert "row 1 (case a): diagnosis 'lipoma'" in done.stderr and "no case in" in done.stderr
