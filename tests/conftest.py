@@ -19,3 +19,9 @@ def kb():
     from ddx.knowledge import default_knowledge
 
     return default_knowledge()
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_width(monkeypatch):
+    """A table for a person wraps to COLUMNS when it is set: tests see whole lines unless they set it."""
+    monkeypatch.delenv("COLUMNS", raising=False)

@@ -275,7 +275,7 @@ def assess(fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     elif fmt == "markdown":
         click.echo(render_markdown(result, top=top))
     else:
-        click.echo(render_table(result, top=top, color=use_color(color)), color=use_color(color))
+        click.echo(render_table(result, top=top, color=use_color(color), width=table_width()), color=use_color(color))
 
 
 @cli.group()
@@ -462,6 +462,20 @@ def _isatty(stream) -> bool:
     return stream is not None and hasattr(stream, "isatty") and stream.isatty()
 
 
+def table_width(stream=None) -> int | None:
+    """How wide a table for a person may be: COLUMNS when it is set to a width, else the
+    terminal's; None (lines left whole, as for a file or a pipe) when the stream is no terminal."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    stream = stream or sys.stdout
+    if not _isatty(stream):
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
 def _read_answer() -> str:
     """One line of standard input ('' at its end, or when it is closed: <&-); bytes that are
     not UTF-8 become U+FFFD, so such an answer is refused like any misspelling."""
@@ -626,7 +640,8 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     colored = use_color(color, sys.stderr if shows_on_stderr(err) else sys.stdout)
 
     ask, say = _dialogue(err, colored)
-    result = run_guide(knowledge(), ask, say, findings=findings, max_questions=max_questions, color=colored)
+    width = table_width(sys.stderr if shows_on_stderr(err) else sys.stdout)
+    result = run_guide(knowledge(), ask, say, findings=findings, max_questions=max_questions, color=colored, width=width)
     say("")
     say(f"Read ended: {result.stopped}.")
     if fmt == "json":
@@ -637,12 +652,12 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
     else:
         say("")
-        table = render_table(result.assessment, top=top, color=colored)
         if shows_on_stderr(False):
             click.echo(render_table(result.assessment, top=top))
+            table = render_table(result.assessment, top=top, color=colored, width=table_width(sys.stderr))
             _tell(lambda: click.echo(table, err=True, color=colored))
         else:
-            click.echo(table, color=colored)
+            click.echo(render_table(result.assessment, top=top, color=colored, width=table_width()), color=colored)
 
 
 @cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")

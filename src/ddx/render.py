@@ -6,6 +6,7 @@ import json
 import math
 import operator
 import re
+import textwrap
 from typing import Any
 
 from .assessment import Assessment, Candidate, Flag, NextFinding, percent, times
@@ -130,20 +131,114 @@ def render_json(a: Assessment) -> str:
     return json.dumps(to_record(a), indent=2, ensure_ascii=False)
 
 
-def _why(c: Candidate, n: int = 3) -> str:
+def _why_bits(c: Candidate, n: int = 3) -> list[str]:
     bits = [f"+ {r.feature.replace('_', ' ')} {r.value} x{times(r.ratio)}" for r in c.reasons_for[:n]]
     room = max(n - len(bits), 1)
     bits += [f"- {r.feature.replace('_', ' ')} {r.value} /{times(1 / r.ratio)}" for r in c.reasons_against[:room]]
-    return "; ".join(bits)
+    return bits
+
+
+def _why(c: Candidate, n: int = 3) -> str:
+    return "; ".join(_why_bits(c, n))
+
+
+#: The narrowest width a table for a person is wrapped to: narrower, its columns would be
+#: too thin to read (a narrower terminal wraps the lines itself).
+MIN_WIDTH = 60
+#: What the candidates table spends outside its two text columns: the '#' and 'P' columns
+#: (3 and 4 wide) and the three gaps of two between the four columns.
+_TABLE_FRAME = 13
+_WHY_HEADER = "strongest findings (likelihood ratio vs the rest)"
+_WHY_HEADER_SHORT = "strongest findings (ratio vs the rest)"
+#: The names and the reasons share the width in the way that takes the fewest lines (a name
+#: wrapped counting double), the reasons keeping at least _MIN_WHY (about two a line) and the
+#: names at least _MIN_NAME.
+_MIN_WHY = 36
+_MIN_NAME = 20
+
+
+def _packed(bits: list[str], width: int) -> str:
+    """The reasons joined by '; ', a new line started rather than one split: a reason is read whole."""
+    lines: list[str] = []
+    for bit in bits:
+        if lines and len(lines[-1]) + 2 + len(bit) < width:  # room for the ';' a next line adds
+            lines[-1] += f"; {bit}"
+        else:
+            if lines:
+                lines[-1] += ";"
+            # a reason wider than the column (a long list of levels) wraps within itself
+            lines += textwrap.wrap(bit, max(width - 1, 1), subsequent_indent="  ", break_on_hyphens=False) or [bit]
+    return "\n".join(lines)
+
+
+def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> str:
+    """The ranked candidates with their probability and strongest reasons; with ``width``, the
+    names and the reasons wrap so that no line is longer."""
+    from tabulate import tabulate
+
+    if width is None:
+        rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(candidates, 1)]
+        return tabulate(rows, headers=["#", "candidate", "P", _WHY_HEADER], tablefmt="simple")
+    room = width - _TABLE_FRAME
+    names = [_tagged(c).replace(DONT_MISS_TAG, keep_together(DONT_MISS_TAG)) for c in candidates]
+    bits = [_why_bits(c) for c in candidates]
+
+    def cells(name_width: int) -> list[tuple[list[str], str]]:
+        why_width = room - max(name_width, len("candidate") + 2)
+        return [(wrap_lines(name, name_width), _packed(why, why_width)) for name, why in zip(names, bits)]
+
+    def lines(layout) -> int:
+        # a name is read at a glance: each line it wraps onto counts twice
+        return sum(max(len(name), why.count("\n") + 1) + len(name) - 1 for name, why in layout)
+
+    widest = max(_MIN_NAME, min(max(len(n) for n in names), room - _MIN_WHY))
+    layout = min((cells(w) for w in range(widest, _MIN_NAME - 1, -1)), key=lines)
+    rows = [[i, "\n".join(name), percent(c.probability), why] for i, (c, (name, why)) in enumerate(zip(candidates, layout), 1)]
+    name_column = max(len("candidate") + 2, *(len(line) for name, _ in layout for line in name))
+    # tabulate pads a header by two; a column too narrow for the header takes the short one
+    header_room = room - name_column - 2
+    header = "\n".join(wrap_lines(_WHY_HEADER if len(_WHY_HEADER) <= header_room else _WHY_HEADER_SHORT, header_room))
+    return tabulate(rows, headers=["#", "candidate", "P", header], tablefmt="simple")
+
+
+#: Stands for a space that a wrapped line must not break at (textwrap breaks only at ASCII whitespace).
+_GLUE = "\x00"
+
+
+def keep_together(text: str) -> str:
+    """``text`` kept on one line when wrapped ('[don't miss]', 'intramedullary 3.7%')."""
+    return text.replace(" ", _GLUE)
+
+
+def wrap_lines(text: str, width: int | None, indent: str = "", hang: str = "") -> list[str]:
+    """``text`` (starting with ``indent``) as lines of at most ``width``, the later ones starting
+    with ``hang``; one line when ``width`` is None. Words, and what keep_together holds, are
+    never split."""
+    if width is None:
+        lines = [indent + text]
+    else:
+        lines = textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=hang,
+                              break_long_words=False, break_on_hyphens=False) or [indent]
+    return [line.replace(_GLUE, " ") for line in lines]
+
+
+def _painted_start(lines: list[str], plain: str, painted: str) -> list[str]:
+    """``lines`` with the ``plain`` start of the first one replaced by its ``painted`` form."""
+    if lines and lines[0].startswith(plain):
+        lines[0] = painted + lines[0][len(plain):]
+    return lines
 
 
 def _other_compartments(a: Assessment) -> str:
     return ", ".join(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}" for c in a.compartments[1:])
 
 
-def _compartment_line(a: Assessment, color: bool) -> str:
+def _compartment_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
     head = COMPARTMENT_NAMES[a.compartment]
-    return f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)} {percent(a.compartment_probability)}  ({_other_compartments(a)})"
+    others = ", ".join(keep_together(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}") for c in a.compartments[1:])
+    plain = f"Compartment: {head} {percent(a.compartment_probability)}  ({others})"
+    return _painted_start(wrap_lines(plain, width, hang="  "), f"Compartment: {head}",
+                          f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)}")
 
 
 #: Said under the differential when no finding was given.
@@ -151,13 +246,13 @@ PRIORS_NOTE = ("No findings given: these are the priors ddx starts from (the ref
                "spread within each compartment flattened; see `ddx entities`).")
 
 
-def _flag_lines(a: Assessment, color: bool) -> list[str]:
+def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
     lines = []
     for f in a.flags:
         label = f"!! {FLAG_LABELS.get(f.kind, f.kind.upper())}"
         style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
-        lines.append(f"{paint(label, style, color)}  {f.message}")
-        lines.append(f"   -> {f.action}")
+        lines += _painted_start(wrap_lines(f"{label}  {f.message}", width, hang=" " * (len(label) + 2)), label, paint(label, style, color))
+        lines += wrap_lines(f"-> {f.action}", width, indent="   ", hang="      ")
     return lines
 
 
@@ -166,6 +261,12 @@ def _next_line(n, *, code: bool = True) -> str:
     why = n.why.split(": ", 1)[-1]
     head = f"{'--' + n.feature.replace('_', '-'):<24} " if code else ""
     return f"{head}{why} (+{n.gain:.2f} bits)"
+
+
+def _gain_kept(line: str) -> str:
+    """A next-finding line whose closing '(+0.53 bits)' stays on one line when wrapped."""
+    head, _, gain = line.rpartition(" (+")
+    return f"{head} {keep_together('(+' + gain)}"
 
 
 def _check_assessment(a: Any) -> None:
@@ -184,38 +285,29 @@ def _check_top(top: int) -> None:
         raise ValueError(f"top is the number of candidates shown, 1 or more, not {top!r}")
 
 
-def render_table(a: Assessment, *, top: int = 5, color: bool = False) -> str:
-    """The human view: compartment first, then candidates and reasons, then the flags."""
-    from tabulate import tabulate
-
+def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int | None = None) -> str:
+    """The human view: compartment first, then candidates and reasons, then the flags. With
+    ``width`` (a terminal's, at least MIN_WIDTH), every line wraps to it; without, lines stay whole."""
     _check_assessment(a)
     _check_top(top)
+    if width is not None:
+        width = max(width, MIN_WIDTH)
 
-    rows = [
-        [i, _tagged(c), percent(c.probability), _why(c)]
-        for i, c in enumerate(a.candidates[:top], 1)
-    ]
-    parts = [
-        _compartment_line(a, color),
-        "",
-        tabulate(rows, headers=["#", "candidate", "P", "strongest findings (likelihood ratio vs the rest)"], tablefmt="simple"),
-    ]
+    parts = [*_compartment_lines(a, color, width), "", _candidates_table(a.candidates[:top], width)]
     if a.case_id:
         parts = [f"{paint('Case:', 'bold', color)} {_printable(a.case_id)}"] + parts
     if not a.findings.values:
-        parts += ["", PRIORS_NOTE]
+        parts += ["", *wrap_lines(PRIORS_NOTE, width)]
     if a.conflicts:
-        parts += [""] + [paint(c, "yellow", color) for c in a.conflicts]
-    flags = _flag_lines(a, color)
+        parts += [""] + [paint(line, "yellow", color) for c in a.conflicts for line in wrap_lines(c, width, hang="  ")]
+    flags = _flag_lines(a, color, width)
     if flags:
         parts += ["", paint("Flags", "bold", color)] + flags
-    if a.next_findings:
-        parts += ["", paint("Next best findings", "bold", color)]
-        parts += [f"  {_next_line(n)}" for n in a.next_findings]
-    if a.history_questions:
-        parts += ["", paint("Worth asking the history", "bold", color)]
-        parts += [f"  {_next_line(n)}" for n in a.history_questions]
-    parts += ["", paint(DISCLAIMER, "dim", color)]
+    for title, questions in (("Next best findings", a.next_findings), ("Worth asking the history", a.history_questions)):
+        if questions:
+            parts += ["", paint(title, "bold", color)]
+            parts += [line for n in questions for line in wrap_lines(_gain_kept(_next_line(n)), width, indent="  ", hang=" " * 27)]
+    parts += ["", *(paint(line, "dim", color) for line in wrap_lines(DISCLAIMER, width))]
     return "\n".join(parts)
 
 

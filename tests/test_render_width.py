@@ -1,0 +1,92 @@
+"""The table for a person wraps to a terminal's width and loses nothing in the wrapping."""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ddx.cli import cli
+from ddx.engine import assess
+from ddx.findings import parse_findings
+from ddx.render import MIN_WIDTH, render_table
+from strategies import KB, cells
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _words(text: str) -> str:
+    return " ".join(ANSI.sub("", text).split())
+
+
+def _cells(text: str) -> list[list[str]]:
+    """The candidates table's cells, row by row, each cell's lines joined: the columns are where
+    the rule under the header has its dashes, and a row starts where '#' has its number."""
+    lines = ANSI.sub("", text).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("---"))
+    spans = [m.span() for m in re.finditer(r"-+", lines[at])]
+    rows: list[list[list[str]]] = []
+    for line in lines[at + 1:]:
+        if not line.strip():
+            break
+        pieces = [line[a:b if k < len(spans) - 1 else None].strip() for k, (a, b) in enumerate(spans)]
+        if pieces[0]:
+            rows.append([[] for _ in spans])
+        for cell, piece in zip(rows[-1], pieces):
+            if piece:
+                cell.append(piece)
+    return [[" ".join(cell) for cell in row] for row in rows]
+
+
+def _after_table(text: str) -> str:
+    return _words(ANSI.sub("", text).split("\n---", 1)[1].split("\n\n", 1)[1])
+
+
+@settings(max_examples=60)
+@given(cells(), st.sampled_from([MIN_WIDTH, 72, 80, 100, 132]), st.integers(1, 8), st.booleans())
+def test_every_line_fits_and_every_word_stays(found, width, top, color):
+    """No line is wider than the width (colour codes take no room on screen), and the wrapped
+    table says what the whole-line table says: the same compartment line, the same cells row by
+    row (a reason too long for its column may be cut within a word), the same flags and questions."""
+    a = assess(parse_findings(found, KB), KB)
+    wrapped = render_table(a, top=top, color=color, width=width)
+    assert max(len(ANSI.sub("", line)) for line in wrapped.splitlines()) <= width
+    whole = render_table(a, top=top, color=color)
+    assert _words(wrapped.split("\n\n", 1)[0]) == _words(whole.split("\n\n", 1)[0])
+    squeezed = [[cell.replace(" ", "") for cell in row] for row in _cells(wrapped)]
+    assert squeezed == [[cell.replace(" ", "") for cell in row] for row in _cells(whole)]
+    assert [row[1] for row in _cells(wrapped)] == [row[1] for row in _cells(whole)]
+    assert _after_table(wrapped) == _after_table(whole)
+
+
+def test_a_dont_miss_mark_and_a_gain_are_never_split():
+    a = assess(parse_findings({"level": "lumbar", "conus_cauda": "yes", "segments": "2", "age": "65"}, KB), KB)
+    for width in range(MIN_WIDTH, 121, 3):
+        text = render_table(a, width=width)
+        assert "[don't\n" not in text and "[don't " + "\n" not in text
+        assert not re.search(r"\(\+\d\.\d\d\n", text), width
+
+
+def test_the_cli_wraps_to_columns_and_leaves_a_pipe_whole():
+    """COLUMNS sets the width; without it and without a terminal (a file, a pipe) lines stay whole."""
+    args = ["assess", "--level", "lumbar", "--conus-cauda", "yes", "--segments", "2", "--age", "65"]
+    narrow = CliRunner().invoke(cli, args, env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0 and max(len(line) for line in narrow.output.splitlines()) <= 80
+    whole = CliRunner().invoke(cli, args)
+    assert whole.exit_code == 0 and max(len(line) for line in whole.output.splitlines()) > 120
+    tiny = CliRunner().invoke(cli, args, env={"COLUMNS": "20"})
+    assert max(len(line) for line in tiny.output.splitlines()) <= MIN_WIDTH
+
+
+def test_the_guide_wraps_its_running_lines_and_its_table_to_the_width():
+    """Every line but the questions themselves (a prompt is the line the answer is typed on)."""
+    answers = "displaced\nwidened\nyes\n\n"
+    result = CliRunner().invoke(cli, ["guide", "--max-questions", "4", "--age", "65", "--known-primary", "yes"], input=answers, env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    lines = [line for line in result.output.splitlines() if not line.startswith("[")]
+    assert max(len(line) for line in lines) <= 80
+    assert any(line.startswith("     ") and not line.startswith("      ") for line in lines)  # a wrapped running summary
+    whole = CliRunner().invoke(cli, ["guide", "--max-questions", "4", "--age", "65", "--known-primary", "yes"], input=answers)
+    assert max(len(line) for line in whole.output.splitlines() if not line.startswith("[")) > 80
