@@ -23,5 +23,5 @@ def kb():
 
 @pytest.fixture(autouse=True)
 def _no_terminal_width(monkeypatch):
-    """A table for a person wraps to COLUMNS when it is set: tests see whole lines unless they set it."""
+    """At a terminal COLUMNS sets the width text wraps to: a test playing a terminal sets its own."""
     monkeypatch.delenv("COLUMNS", raising=False)

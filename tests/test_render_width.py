@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -69,24 +70,29 @@ def test_a_dont_miss_mark_and_a_gain_are_never_split():
         assert not re.search(r"\(\+\d\.\d\d\n", text), width
 
 
-def test_the_cli_wraps_to_columns_and_leaves_a_pipe_whole():
-    """COLUMNS sets the width; without it and without a terminal (a file, a pipe) lines stay whole."""
+def test_the_cli_wraps_to_the_terminal_and_leaves_a_pipe_whole(monkeypatch):
+    """At a terminal (COLUMNS sets its width) the table fits it, a column to spare; to a file or a
+    pipe, COLUMNS or not, lines stay whole."""
+    from ddx import cli as cli_module
+
     args = ["assess", "--level", "lumbar", "--conus-cauda", "yes", "--segments", "2", "--age", "65"]
-    narrow = CliRunner().invoke(cli, args, env={"COLUMNS": "80"})
-    assert narrow.exit_code == 0 and max(len(line) for line in narrow.output.splitlines()) <= 80
-    whole = CliRunner().invoke(cli, args)
-    assert whole.exit_code == 0 and max(len(line) for line in whole.output.splitlines()) > 120
+    piped = CliRunner().invoke(cli, args, env={"COLUMNS": "80"})
+    assert piped.exit_code == 0 and max(len(line) for line in piped.output.splitlines()) > 120
+    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    narrow = CliRunner().invoke(cli, args, env={"COLUMNS": "80"}, color=True)
+    assert narrow.exit_code == 0 and "\x1b[" in narrow.output
+    assert max(len(ANSI.sub("", line)) for line in narrow.output.splitlines()) <= 79
     tiny = CliRunner().invoke(cli, args, env={"COLUMNS": "20"})
-    assert max(len(line) for line in tiny.output.splitlines()) <= MIN_WIDTH
+    assert max(len(ANSI.sub("", line)) for line in tiny.output.splitlines()) <= MIN_WIDTH
 
 
-def test_the_guide_wraps_its_running_lines_and_its_table_to_the_width():
-    """Every line but the questions themselves (a prompt is the line the answer is typed on)."""
-    answers = "displaced\nwidened\nyes\n\n"
-    result = CliRunner().invoke(cli, ["guide", "--max-questions", "4", "--age", "65", "--known-primary", "yes"], input=answers, env={"COLUMNS": "80"})
+def test_the_guide_ends_with_the_table_at_the_terminal_width(monkeypatch):
+    """The running lines wrap as every dialogue line does (_fit); the final table wraps too."""
+    from ddx import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream is not sys.stdin)
+    monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: False)
+    result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "4", "--age", "65", "--known-primary", "yes"],
+                                input="displaced\nwidened\nyes\n\n", env={"COLUMNS": "80"})
     assert result.exit_code == 0
-    lines = [line for line in result.output.splitlines() if not line.startswith("[")]
-    assert max(len(line) for line in lines) <= 80
-    assert any(line.startswith("     ") and not line.startswith("      ") for line in lines)  # a wrapped running summary
-    whole = CliRunner().invoke(cli, ["guide", "--max-questions", "4", "--age", "65", "--known-primary", "yes"], input=answers)
-    assert max(len(line) for line in whole.output.splitlines() if not line.startswith("[")) > 80
+    assert max(len(line) for line in result.output.split("Read ended", 1)[1].splitlines()) <= 79

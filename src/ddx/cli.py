@@ -275,7 +275,7 @@ def assess(fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     elif fmt == "markdown":
         click.echo(render_markdown(result, top=top))
     else:
-        click.echo(render_table(result, top=top, color=use_color(color), width=table_width()), color=use_color(color))
+        click.echo(render_table(result, top=top, color=use_color(color), width=terminal_width()), color=use_color(color))
 
 
 @cli.group()
@@ -462,20 +462,6 @@ def _isatty(stream) -> bool:
     return stream is not None and hasattr(stream, "isatty") and stream.isatty()
 
 
-def table_width(stream=None) -> int | None:
-    """How wide a table for a person may be: COLUMNS when it is set to a width, else the
-    terminal's; None (lines left whole, as for a file or a pipe) when the stream is no terminal."""
-    columns = os.environ.get("COLUMNS", "").strip()
-    if columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    stream = stream or sys.stdout
-    if not _isatty(stream):
-        return None
-    import shutil
-
-    return shutil.get_terminal_size().columns
-
-
 def _read_answer() -> str:
     """One line of standard input ('' at its end, or when it is closed: <&-); bytes that are
     not UTF-8 become U+FFFD, so such an answer is refused like any misspelling."""
@@ -504,10 +490,10 @@ def _fit(text: str, err: bool) -> str:
     """Wrap a dialogue line to the terminal's width, continuing under its indent (pipes get it whole)."""
     import textwrap
 
-    stream = sys.stderr if err else sys.stdout
-    if not _isatty(stream):
+    width = terminal_width(sys.stderr if err else sys.stdout)
+    if width is None:
         return text
-    width = max(_columns(stream) - 1, MIN_WIDTH)
+    width = max(width, MIN_WIDTH)
     out = []
     for line in text.split("\n"):
         if len(line) <= width:
@@ -516,6 +502,14 @@ def _fit(text: str, err: bool) -> str:
         indent = " " * (len(line) - len(line.lstrip()) + 4)
         out.append(textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False))
     return "\n".join(out)
+
+
+def terminal_width(stream=None) -> int | None:
+    """The width text for a person wraps to (a dialogue line, a table): the terminal's (COLUMNS
+    when set) less one, so that a full line never wraps on its own; None, lines left whole, for
+    a file or a pipe."""
+    stream = stream or sys.stdout
+    return _columns(stream) - 1 if _isatty(stream) else None
 
 
 def shows_on_stderr(err: bool) -> bool:
@@ -640,8 +634,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     colored = use_color(color, sys.stderr if shows_on_stderr(err) else sys.stdout)
 
     ask, say = _dialogue(err, colored)
-    width = table_width(sys.stderr if shows_on_stderr(err) else sys.stdout)
-    result = run_guide(knowledge(), ask, say, findings=findings, max_questions=max_questions, color=colored, width=width)
+    result = run_guide(knowledge(), ask, say, findings=findings, max_questions=max_questions, color=colored)
     say("")
     say(f"Read ended: {result.stopped}.")
     if fmt == "json":
@@ -654,10 +647,10 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
         say("")
         if shows_on_stderr(False):
             click.echo(render_table(result.assessment, top=top))
-            table = render_table(result.assessment, top=top, color=colored, width=table_width(sys.stderr))
+            table = render_table(result.assessment, top=top, color=colored, width=terminal_width(sys.stderr))
             _tell(lambda: click.echo(table, err=True, color=colored))
         else:
-            click.echo(render_table(result.assessment, top=top, color=colored, width=table_width()), color=colored)
+            click.echo(render_table(result.assessment, top=top, color=colored, width=terminal_width()), color=colored)
 
 
 @cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")

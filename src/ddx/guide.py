@@ -18,7 +18,7 @@ from .assessment import Assessment, NextFinding, percent, standing
 from .errors import FindingError
 from .findings import NOT_ASSESSED_HINT, Findings, format_value, parse_value
 from .knowledge import COMPARTMENT_NAMES, Feature, Knowledge
-from .render import FLAG_LABELS, paint, wrap_lines
+from .render import FLAG_LABELS, paint
 
 #: Answers that end the read (the full assessment is still shown).
 STOP = frozenset({"q", "quit", "stop", "exit", "done"})
@@ -95,25 +95,20 @@ def explain(feature: Feature) -> str:
     return "\n".join(lines)
 
 
-def summary(a: Assessment, *, top: int = 3, color: bool = False, width: int | None = None) -> str:
-    """The running picture in one line (wrapped to ``width`` when given, a leader never split):
-    compartment and the leading candidates, don't-miss ones tagged "[don't miss]" (and red on
-    a terminal)."""
+def summary(a: Assessment, *, top: int = 3, color: bool = False) -> str:
+    """The running picture in one line: compartment and the leading candidates, don't-miss
+    ones tagged "[don't miss]" (and red on a terminal)."""
     from .questions import short_name
-    from .render import DONT_MISS_TAG, keep_together, wrap_lines
+    from .render import DONT_MISS_TAG
 
-    marked = [f"{short_name(c.name)} {DONT_MISS_TAG}" for c in a.candidates[:top] if c.dont_miss]
     leaders = ", ".join(
-        keep_together((f"{short_name(c.name)} {DONT_MISS_TAG}" if c.dont_miss else short_name(c.name)) + f" {percent(c.probability)}")
+        (paint(f"{short_name(c.name)} {DONT_MISS_TAG}", "red", color) if c.dont_miss else short_name(c.name)) + f" {percent(c.probability)}"
         for c in a.candidates[:top]
     )
-    lines = wrap_lines(f"{COMPARTMENT_NAMES[a.compartment]} {percent(a.compartment_probability)} | {leaders}", width, "  -> ", "     ")
-    for name in marked:
-        lines = [line.replace(name, paint(name, "red", color), 1) for line in lines]
-    return "\n".join(lines)
+    return f"  -> {COMPARTMENT_NAMES[a.compartment]} {percent(a.compartment_probability)} | {leaders}"
 
 
-def flag_lines(a: Assessment, seen: set[tuple[str, str]], color: bool, width: int | None = None) -> list[str]:
+def flag_lines(a: Assessment, seen: set[tuple[str, str]], color: bool) -> list[str]:
     """Flags newly raised (each shown once, in one short line, red on a terminal); the final table has them in full.
     A don't-miss flag is the same flag while its entity is (its message carries the probability);
     a rule's flag names no entity, so each rule's message is a flag of its own (two syndromes)."""
@@ -124,15 +119,13 @@ def flag_lines(a: Assessment, seen: set[tuple[str, str]], color: bool, width: in
             continue
         seen.add(key)
         style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
-        label = "!! " + FLAG_LABELS.get(f.kind, f.kind.upper())
+        label = paint("!! " + FLAG_LABELS.get(f.kind, f.kind.upper()), style, color)
         if f.entity is not None:
             p = f.probability or 0.0
             text = f"{kb_name(a, f.entity)}, {standing(p)} ({percent(p)})"
         else:
             text = f.message
-        wrapped = wrap_lines(f"{label}  {text}", width, "  ", " " * (len(label) + 4))
-        wrapped[0] = wrapped[0].replace(label, paint(label, style, color), 1)
-        lines += wrapped
+        lines.append(f"  {label}  {text}")
     return lines
 
 
@@ -151,7 +144,6 @@ def run_guide(
     max_questions: int | None = None,
     color: bool = False,
     target: str = "auto",
-    width: int | None = None,
 ) -> GuideResult:
     """Ask, one at a time, the findings that would best settle the read; return where it ended.
 
@@ -159,14 +151,10 @@ def run_guide(
     each finding at most once, re-asks a question whose answer cannot be read
     (with the allowed values), and stops on 'q', at end of input, after
     ``max_questions`` questions, or when no finding left would change the
-    picture. ``width`` (a terminal's) wraps the running lines to it, as render_table does.
+    picture.
     """
     from .engine import assess
     from .questions import rank
-    from .render import MIN_WIDTH
-
-    if width is not None:
-        width = max(width, MIN_WIDTH)
 
     findings = findings or Findings()
     steps: list[Step] = []
@@ -177,8 +165,8 @@ def run_guide(
     flag_lines(assess(Findings(), kb, suggest=0), seen_flags, False)
     current = assess(findings, kb, suggest=0)
     if findings.values:
-        say(summary(current, color=color, width=width))
-        say_lines(say, flag_lines(current, seen_flags, color, width))
+        say(summary(current, color=color))
+        say_lines(say, flag_lines(current, seen_flags, color))
     stopped = "no finding left would change the picture much"
     while True:
         if max_questions is not None and len(steps) >= max_questions:
@@ -194,8 +182,7 @@ def run_guide(
         feature = kb.features[nxt.feature]
         asked.add(feature.id)
         say("")
-        for line in wrap_lines(f"why: {nxt.why.split(': ', 1)[-1]}", width, "  ", "       "):
-            say(paint(line, "dim", color))
+        say(paint(f"  why: {nxt.why.split(': ', 1)[-1]}", "dim", color))
         outcome = _ask_one(feature, ask, say)
         if outcome is None:
             stopped = "end of input"
@@ -212,8 +199,8 @@ def run_guide(
             continue
         findings = findings.with_value(feature.id, value)
         current = assess(findings, kb, suggest=0)
-        say(summary(current, color=color, width=width))
-        say_lines(say, flag_lines(current, seen_flags, color, width))
+        say(summary(current, color=color))
+        say_lines(say, flag_lines(current, seen_flags, color))
     final = assess(findings, kb)
     return GuideResult(findings=findings, steps=tuple(steps), stopped=stopped, assessment=final)
 

@@ -180,12 +180,12 @@ def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> s
         rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(candidates, 1)]
         return tabulate(rows, headers=["#", "candidate", "P", _WHY_HEADER], tablefmt="simple")
     room = width - _TABLE_FRAME
-    names = [_tagged(c).replace(DONT_MISS_TAG, keep_together(DONT_MISS_TAG)) for c in candidates]
+    names = [_tagged(c).replace(DONT_MISS_TAG, _keep(DONT_MISS_TAG)) for c in candidates]
     bits = [_why_bits(c) for c in candidates]
 
     def cells(name_width: int) -> list[tuple[list[str], str]]:
         why_width = room - max(name_width, len("candidate") + 2)
-        return [(wrap_lines(name, name_width), _packed(why, why_width)) for name, why in zip(names, bits)]
+        return [(_wrapped(name, name_width), _packed(why, why_width)) for name, why in zip(names, bits)]
 
     def lines(layout) -> int:
         # a name is read at a glance: each line it wraps onto counts twice
@@ -197,7 +197,7 @@ def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> s
     name_column = max(len("candidate") + 2, *(len(line) for name, _ in layout for line in name))
     # tabulate pads a header by two; a column too narrow for the header takes the short one
     header_room = room - name_column - 2
-    header = "\n".join(wrap_lines(_WHY_HEADER if len(_WHY_HEADER) <= header_room else _WHY_HEADER_SHORT, header_room))
+    header = "\n".join(_wrapped(_WHY_HEADER if len(_WHY_HEADER) <= header_room else _WHY_HEADER_SHORT, header_room))
     return tabulate(rows, headers=["#", "candidate", "P", header], tablefmt="simple")
 
 
@@ -205,14 +205,14 @@ def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> s
 _GLUE = "\x00"
 
 
-def keep_together(text: str) -> str:
+def _keep(text: str) -> str:
     """``text`` kept on one line when wrapped ('[don't miss]', 'intramedullary 3.7%')."""
     return text.replace(" ", _GLUE)
 
 
-def wrap_lines(text: str, width: int | None, indent: str = "", hang: str = "") -> list[str]:
+def _wrapped(text: str, width: int | None, indent: str = "", hang: str = "") -> list[str]:
     """``text`` (starting with ``indent``) as lines of at most ``width``, the later ones starting
-    with ``hang``; one line when ``width`` is None. Words, and what keep_together holds, are
+    with ``hang``; one line when ``width`` is None. Words, and what _keep holds, are
     never split."""
     if width is None:
         lines = [indent + text]
@@ -235,9 +235,9 @@ def _other_compartments(a: Assessment) -> str:
 
 def _compartment_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
     head = COMPARTMENT_NAMES[a.compartment]
-    others = ", ".join(keep_together(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}") for c in a.compartments[1:])
+    others = ", ".join(_keep(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}") for c in a.compartments[1:])
     plain = f"Compartment: {head} {percent(a.compartment_probability)}  ({others})"
-    return _painted_start(wrap_lines(plain, width, hang="  "), f"Compartment: {head}",
+    return _painted_start(_wrapped(plain, width, hang="  "), f"Compartment: {head}",
                           f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)}")
 
 
@@ -251,8 +251,8 @@ def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[st
     for f in a.flags:
         label = f"!! {FLAG_LABELS.get(f.kind, f.kind.upper())}"
         style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
-        lines += _painted_start(wrap_lines(f"{label}  {f.message}", width, hang=" " * (len(label) + 2)), label, paint(label, style, color))
-        lines += wrap_lines(f"-> {f.action}", width, indent="   ", hang="      ")
+        lines += _painted_start(_wrapped(f"{label}  {f.message}", width, hang=" " * (len(label) + 2)), label, paint(label, style, color))
+        lines += _wrapped(f"-> {f.action}", width, indent="   ", hang="      ")
     return lines
 
 
@@ -266,7 +266,7 @@ def _next_line(n, *, code: bool = True) -> str:
 def _gain_kept(line: str) -> str:
     """A next-finding line whose closing '(+0.53 bits)' stays on one line when wrapped."""
     head, _, gain = line.rpartition(" (+")
-    return f"{head} {keep_together('(+' + gain)}"
+    return f"{head} {_keep('(+' + gain)}"
 
 
 def _check_assessment(a: Any) -> None:
@@ -297,17 +297,17 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int
     if a.case_id:
         parts = [f"{paint('Case:', 'bold', color)} {_printable(a.case_id)}"] + parts
     if not a.findings.values:
-        parts += ["", *wrap_lines(PRIORS_NOTE, width)]
+        parts += ["", *_wrapped(PRIORS_NOTE, width)]
     if a.conflicts:
-        parts += [""] + [paint(line, "yellow", color) for c in a.conflicts for line in wrap_lines(c, width, hang="  ")]
+        parts += [""] + [paint(line, "yellow", color) for c in a.conflicts for line in _wrapped(c, width, hang="  ")]
     flags = _flag_lines(a, color, width)
     if flags:
         parts += ["", paint("Flags", "bold", color)] + flags
     for title, questions in (("Next best findings", a.next_findings), ("Worth asking the history", a.history_questions)):
         if questions:
             parts += ["", paint(title, "bold", color)]
-            parts += [line for n in questions for line in wrap_lines(_gain_kept(_next_line(n)), width, indent="  ", hang=" " * 27)]
-    parts += ["", *(paint(line, "dim", color) for line in wrap_lines(DISCLAIMER, width))]
+            parts += [line for n in questions for line in _wrapped(_gain_kept(_next_line(n)), width, indent="  ", hang=" " * 27)]
+    parts += ["", *(paint(line, "dim", color) for line in _wrapped(DISCLAIMER, width))]
     return "\n".join(parts)
 
 
