@@ -381,6 +381,20 @@ class TestDialogueStreams:
         assert len(lines) > 1 and "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
         assert max(len(line) for line in lines) <= widest
 
+    def test_a_painted_line_wraps_by_what_shows(self, monkeypatch):
+        """Colour codes take no room on the screen: a painted line wraps where the plain one does."""
+        from ddx import cli as cli_module
+        from ddx.render import paint
+
+        monkeypatch.setenv("COLUMNS", "81")
+        monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+        name = "Vertebral / epidural metastasis [don't miss]"
+        plain = f"  -> Extradural 64% | {name} 19%, Vertebral hemangioma 12%, Spinal meningioma 11%"
+        painted = plain.replace(name, paint(name, "red", True))
+        wrapped = cli_module._fit(painted, False).splitlines()
+        assert [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in wrapped] == cli_module._fit(plain, False).splitlines()
+        assert len(wrapped) == 2 and wrapped[0].endswith("\x1b[0m 19%,")
+
     def test_typed_answers_join_a_dialogue_sent_to_a_pipe(self, kb, monkeypatch):
         """ddx guide | tee log at a terminal: the log reads as the session, each answer after its prompt."""
         from ddx import cli as cli_module

@@ -487,8 +487,9 @@ def _columns(stream) -> int:
 
 
 def _fit(text: str, err: bool) -> str:
-    """Wrap a dialogue line to the terminal's width, continuing under its indent (pipes get it whole)."""
-    import textwrap
+    """Wrap a dialogue line to the terminal's width, continuing under its indent (pipes get it
+    whole); colour codes take no room."""
+    from .render import fit_painted
 
     width = terminal_width(sys.stderr if err else sys.stdout)
     if width is None:
@@ -496,11 +497,7 @@ def _fit(text: str, err: bool) -> str:
     width = max(width, MIN_WIDTH)
     out = []
     for line in text.split("\n"):
-        if len(line) <= width:
-            out.append(line)
-            continue
-        indent = " " * (len(line) - len(line.lstrip()) + 4)
-        out.append(textwrap.fill(line, width, subsequent_indent=indent, break_on_hyphens=False, break_long_words=False))
+        out += fit_painted(line, width, " " * (len(line) - len(line.lstrip()) + 4))
     return "\n".join(out)
 
 

@@ -20,6 +20,26 @@ _ANSI = {"red": "\033[1;31m", "yellow": "\033[1;33m", "cyan": "\033[36m", "bold"
 _RESET = "\033[0m"
 
 
+#: A colour code as paint writes it: it takes no room on the screen.
+_CODE = re.compile("\033\\[[0-9;]*m")
+
+
+def fit_painted(line: str, width: int, hang: str) -> list[str]:
+    """One line, painted or not, wrapped at its spaces to ``width`` columns on the screen (a colour
+    code takes none), the later lines starting with ``hang``; a word wider than the width keeps
+    its own line."""
+    body = line.lstrip(" ")
+    lines, current = [], line[: len(line) - len(body)]
+    for word in body.split(" "):
+        joined = f"{current} {word}" if current.strip() else current + word
+        if len(_CODE.sub("", joined)) <= width or not current.strip():
+            current = joined
+        else:
+            lines.append(current.rstrip(" "))
+            current = hang + word
+    return lines + [current.rstrip(" ")]
+
+
 def paint(text: str, style: str, color: bool) -> str:
     return f"{_ANSI[style]}{text}{_RESET}" if color else text
 
