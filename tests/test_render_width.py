@@ -96,3 +96,22 @@ def test_the_guide_ends_with_the_table_at_the_terminal_width(monkeypatch):
                                 input="displaced\nwidened\nyes\n\n", env={"COLUMNS": "80"})
     assert result.exit_code == 0
     assert max(len(line) for line in result.output.split("Read ended", 1)[1].splitlines()) <= 79
+
+
+def test_short_reasons_leave_the_names_their_room():
+    """The reasons take no more room than they need: with no finding there are none, and at 79
+    columns every name but the longest fits on its line."""
+    text = render_table(assess(parse_findings({}, KB), KB), width=79)
+    lines = text.splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.startswith("---"))
+    body = lines[rule + 1: lines.index("", rule)]
+    assert len(body) <= len(_cells(text)) + 1, body  # one continued name at most
+    assert max(len(line) for line in lines) <= 79
+
+
+@given(cells(max_size=6), st.sampled_from([MIN_WIDTH, 66, 72, 79]))
+def test_a_name_breaks_after_its_slash_and_the_header_between_its_parts(found, width):
+    text = ANSI.sub("", render_table(assess(parse_findings(found, KB), KB), width=width))
+    table = text.split("\n\n")[1]
+    assert not re.search(r"^\s+/ ", table, re.M)
+    assert "(ratio vs the rest)" in table or "(likelihood ratio vs the rest)" in table

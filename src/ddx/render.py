@@ -170,6 +170,9 @@ MIN_WIDTH = 60
 _TABLE_FRAME = 13
 _WHY_HEADER = "strongest findings (likelihood ratio vs the rest)"
 _WHY_HEADER_SHORT = "strongest findings (ratio vs the rest)"
+#: The short header wraps only between these two, each kept whole.
+_HEADER_TAIL = "(ratio vs the rest)"
+_HEADER_WORDS = len(_HEADER_TAIL)
 #: The names and the reasons share the width in the way that takes the fewest lines (a name
 #: wrapped counting double), the reasons keeping at least _MIN_WHY (about two a line) and the
 #: names at least _MIN_NAME.
@@ -200,7 +203,8 @@ def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> s
         rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(candidates, 1)]
         return tabulate(rows, headers=["#", "candidate", "P", _WHY_HEADER], tablefmt="simple")
     room = width - _TABLE_FRAME
-    names = [_tagged(c).replace(DONT_MISS_TAG, _keep(DONT_MISS_TAG)) for c in candidates]
+    # a name breaks after a slash rather than before it, and never inside its mark
+    names = [_tagged(c).replace(" / ", _GLUE + "/ ").replace(DONT_MISS_TAG, _keep(DONT_MISS_TAG)) for c in candidates]
     bits = [_why_bits(c) for c in candidates]
 
     def cells(name_width: int) -> list[tuple[list[str], str]]:
@@ -211,13 +215,16 @@ def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> s
         # a name is read at a glance: each line it wraps onto counts twice
         return sum(max(len(name), why.count("\n") + 1) + len(name) - 1 for name, why in layout)
 
-    widest = max(_MIN_NAME, min(max(len(n) for n in names), room - _MIN_WHY))
+    # the reasons need no more room than their longest line whole, nor less than the short
+    # header's two lines (tabulate pads a header by two)
+    needed = max(min(_MIN_WHY, max(len("; ".join(b)) for b in bits)), _HEADER_WORDS + 2)
+    widest = max(_MIN_NAME, min(max(len(n) for n in names), room - needed))
     layout = min((cells(w) for w in range(widest, _MIN_NAME - 1, -1)), key=lines)
     rows = [[i, "\n".join(name), percent(c.probability), why] for i, (c, (name, why)) in enumerate(zip(candidates, layout), 1)]
     name_column = max(len("candidate") + 2, *(len(line) for name, _ in layout for line in name))
-    # tabulate pads a header by two; a column too narrow for the header takes the short one
     header_room = room - name_column - 2
-    header = "\n".join(_wrapped(_WHY_HEADER if len(_WHY_HEADER) <= header_room else _WHY_HEADER_SHORT, header_room))
+    header = _WHY_HEADER if len(_WHY_HEADER) <= header_room else _WHY_HEADER_SHORT
+    header = "\n".join(_wrapped(header.replace(_HEADER_TAIL, _keep(_HEADER_TAIL)), header_room))
     return tabulate(rows, headers=["#", "candidate", "P", header], tablefmt="simple")
 
 
