@@ -207,3 +207,29 @@ def test_the_markdown_card_gives_the_prior_as_the_table_does(entity):
     table = re.search(r"prior ([\d.<]+%) \(data ([\d.]+%):", render_card_table(card, kb))
     markdown = re.search(r"\*\*prior:\*\* ([\d.<]+%) \(what the model starts from; data ([\d.]+%):", render_card_markdown(card, kb))
     assert table and markdown and table.groups() == markdown.groups()
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_a_card_at_a_terminal_fits_its_width_but_for_an_address(width):
+    """`ddx explain` at a terminal narrower than the card's 96 columns: every line fits, the
+    profile and the finding tables too; only a source's address, never broken, may be longer."""
+    import re
+
+    from ddx.cards import render_card_table
+
+    kb = default_knowledge()
+    for e in kb.entities:
+        for sources in (True, False):
+            text = render_card_table(build_card(kb, e.id), kb, color=True, sources=sources, width=width)
+            long = [line for line in (re.sub(r"\x1b\[[0-9;]*m", "", x) for x in text.splitlines()) if len(line) > width]
+            assert all(line.lstrip().startswith("http") for line in long), (e.id, long[:2])
+
+
+def test_a_card_keeps_its_96_columns_on_a_wide_terminal_and_in_a_pipe():
+    from ddx.cards import render_card_table
+
+    kb = default_knowledge()
+    card = build_card(kb, "meningioma")
+    assert render_card_table(card, kb, width=200) == render_card_table(card, kb, width=96)
+    piped = render_card_table(card, kb)
+    assert any(len(line) > 96 and not line.lstrip().startswith("http") for line in piped.splitlines())

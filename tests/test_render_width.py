@@ -115,3 +115,13 @@ def test_a_name_breaks_after_its_slash_and_the_header_between_its_parts(found, w
     table = text.split("\n\n")[1]
     assert not re.search(r"^\s+/ ", table, re.M)
     assert "(ratio vs the rest)" in table or "(likelihood ratio vs the rest)" in table
+
+
+def test_explain_at_a_terminal_fits_it(monkeypatch):
+    from ddx import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    result = CliRunner().invoke(cli, ["explain", "leptomeningeal_metastases", "--top", "4"], env={"COLUMNS": "80"}, color=True)
+    assert result.exit_code == 0
+    lines = [ANSI.sub("", line) for line in result.output.splitlines()]
+    assert max(len(line) for line in lines if not line.lstrip().startswith("http")) <= 79

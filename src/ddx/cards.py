@@ -23,7 +23,7 @@ from .assessment import percent, times
 from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, outcome_text
-from .render import DISCLAIMER, paint, ratio_value
+from .render import DISCLAIMER, MIN_WIDTH, fit_painted, paint, ratio_value
 
 #: Sections of the feature schema that describe the patient and the site:
 #: their numbers are shown on the card as the entity's typical profile.
@@ -357,9 +357,15 @@ def _pull_text(p: Pull, name: str) -> str:
     return f"{p.label}: {times(1 / p.ratio)}x less likely with {name} than with the alternatives"
 
 
+def _profile_parts(p: Profile) -> tuple[str, list[str]]:
+    """A profile's head and its shares: ('level (how often each is present)', ['cervical 25%', ...])."""
+    head = f"{p.feature.replace('_', ' ')}{' (how often each is present)' if p.each else ''}"
+    return head, [f"{s.shown or s.value} {percent(s.number.probability)}" for s in p.shares]
+
+
 def _profile_text(p: Profile) -> str:
-    parts = " · ".join(f"{s.shown or s.value} {percent(s.number.probability)}" for s in p.shares)
-    return f"{p.feature.replace('_', ' ')}{' (how often each is present)' if p.each else ''}: {parts}"
+    head, shares = _profile_parts(p)
+    return f"{head}: {' · '.join(shares)}"
 
 
 def _numbers_by_feature(numbers, kb: Knowledge) -> dict[str, list[str]]:
@@ -381,12 +387,12 @@ def _numbers_text(numbers, kb: Knowledge) -> list[str]:
     return [f"{f}: {', '.join(v)}" for f, v in _numbers_by_feature(numbers, kb).items()]
 
 
-def _pack(head: str, items: list[str], indent: str) -> list[str]:
-    """'head: a, b, c' wrapped at WIDTH, breaking only between items."""
+def _pack(head: str, items: list[str], indent: str, width: int = WIDTH, sep: str = ",") -> list[str]:
+    """'head: a, b, c' wrapped at ``width``, breaking only between items."""
     lines, line = [], f"{indent}{head}: "
     for k, item in enumerate(items):
-        piece = item + ("," if k < len(items) - 1 else "")
-        if len(line) + len(piece) > WIDTH and line.strip():
+        piece = item + (sep if k < len(items) - 1 else "")
+        if len(line) + len(piece) > width and line.strip():
             lines.append(line.rstrip())
             line = indent + "  "
         line += piece + " "
@@ -394,8 +400,8 @@ def _pack(head: str, items: list[str], indent: str) -> list[str]:
     return lines
 
 
-def _wrap(text: str, indent: str = "  ") -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent.rstrip()]
+def _wrap(text: str, indent: str = "  ", width: int = WIDTH) -> list[str]:
+    return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent) or [indent.rstrip()]
 
 
 def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
@@ -456,9 +462,15 @@ def _heading_line(e: Entity, color: bool) -> str:
     return f"{paint(e.name, 'bold', color)}  ({e.id})"
 
 
-def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources: bool = True) -> str:
-    """The card for a terminal: sections, findings as tables, citations with their numbers."""
+def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources: bool = True, width: int | None = None) -> str:
+    """The card for a terminal: sections, findings as tables, citations with their numbers. Its
+    prose wraps at WIDTH; ``width`` (a terminal's, when narrower) wraps everything to it, the
+    profile and the finding tables too."""
     from tabulate import tabulate
+
+    fits = width is not None
+    width = WIDTH if width is None else max(MIN_WIDTH, min(WIDTH, width))
+    laid: set[int] = set()  # lines of the finding tables, laid out to the width already
 
     e = card.entity
     name = e.name
@@ -472,24 +484,26 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     if e.associations:
         lines.append(f"{paint('Associations:', 'bold', color)} {', '.join(a.upper() for a in e.associations)}")
     if e.aliases:
-        also = textwrap.wrap(f"Also called: {', '.join(e.aliases)}", WIDTH, subsequent_indent="  ")
+        also = textwrap.wrap(f"Also called: {', '.join(e.aliases)}", width, subsequent_indent="  ")
         lines += [paint("Also called:", "bold", color) + also[0][len("Also called:"):]] + also[1:]
     lines.append("")
     if e.dont_miss:
         why = e.why.removeprefix("Don't-miss:").strip()
         why = why[:1].upper() + why[1:]
-        text = _wrap(f"{DONT_MISS_LABEL}  {why}", "")
+        text = _wrap(f"{DONT_MISS_LABEL}  {why}", "", width=width)
         lines.append(paint(DONT_MISS_LABEL, "red", color) + text[0][len(DONT_MISS_LABEL):])
         lines += ["   " + t for t in text[1:]]
-        lines += _wrap(f"-> {e.action}", "   ")
+        lines += _wrap(f"-> {e.action}", "   ", width=width)
     else:
-        lines += _wrap(e.why, "")
+        lines += _wrap(e.why, "", width=width)
     lines += ["", paint("Typical patient", "bold", color)]
-    lines += _wrap(e.typical)
-    lines += [f"  {_profile_text(p)}" for p in card.profile]
-    lines += ["", paint("Looks like", "bold", color)] + _wrap(e.summary)
+    lines += _wrap(e.typical, width=width)
+    for p in card.profile:
+        head, shares = _profile_parts(p)
+        lines += _pack(head, shares, "  ", width, " ·") if fits else [f"  {_profile_text(p)}"]
+    lines += ["", paint("Looks like", "bold", color)] + _wrap(e.summary, width=width)
     if card.pictures:
-        lines += _wrap(f"Compartment picture (cord and CSF signs, {_pictures_from(card)}): {pictures_text(card)}")
+        lines += _wrap(f"Compartment picture (cord and CSF signs, {_pictures_from(card)}): {pictures_text(card)}", width=width)
 
     headers = ["finding", "ratio", f"P(finding | {e.id})"]
     for title, items in (
@@ -499,26 +513,39 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
         lines += ["", paint(title, "bold", color)]
         if items:
             rows = [[p.label, _ratio_text(p.ratio), _number_text(p.number, p.model, p)] for p in items]
-            lines += ["  " + r for r in tabulate(rows, headers=headers, tablefmt="simple").splitlines()]
+            # the numbers' column wraps to what the indent, the two gaps, the finding and the ratio
+            # leave (tabulate pads a header by two)
+            used = sum(max(len(headers[k]) + 2, *(len(r[k]) for r in rows)) for k in (0, 1))
+            room = max(width - 2 - 4 - used, 12)
+            table = tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=[None, None, room] if fits else None,
+                             maxheadercolwidths=[None, None, room - 2] if fits else None)
+            laid |= set(range(len(lines), len(lines) + len(table.splitlines())))
+            lines += ["  " + r for r in table.splitlines()]
         else:
             lines.append("  none strong enough to list")
     if _shows_picture_signs(card):
-        lines += [""] + _wrap(_picture_note(card), "  ")
-    lines += ["", paint("Next step", "bold", color)] + _wrap(e.next_step)
+        lines += [""] + _wrap(_picture_note(card), "  ", width=width)
+    lines += ["", paint("Next step", "bold", color)] + _wrap(e.next_step, width=width)
 
     if not sources:
         keys = ", ".join(c.key for c in card.cited)
-        lines += ["", paint("Sources", "bold", color)] + _wrap(f"{keys} (drop --no-sources to see every number under its citation)")
+        lines += ["", paint("Sources", "bold", color)] + _wrap(f"{keys} (drop --no-sources to see every number under its citation)", width=width)
     for c in card.cited if sources else ():
         if c is card.cited[0]:
             lines += ["", paint(f"Sources ({card.number_count} numbers)", "bold", color)]
         lines.append(f"  [{c.key}] grade {c.grade or '-'}" + ("" if c.numbers else "  (cited by the card text)"))
-        lines += _wrap(c.citation, "    ")
+        lines += _wrap(c.citation, "    ", width=width)
         if c.url:
             lines.append(f"    {c.url}")
         for head, items in _numbers_by_feature(c.numbers, kb).items():
-            lines += _pack(head, items, "      ")
+            lines += _pack(head, items, "      ", width)
     lines += ["", paint(DISCLAIMER, "dim", color)]
+    if fits:
+        # what is not laid out yet (a heading, a title, a continued flag) wraps under its own
+        # indent; a table is laid out, and an address is never broken
+        lines = [out for k, line in enumerate(lines)
+                 for out in ([line] if k in laid or line.lstrip().startswith(("http://", "https://"))
+                             else fit_painted(line, width, " " * (len(line) - len(line.lstrip()) + 2)))]
     return "\n".join(lines)
 
 

@@ -390,7 +390,7 @@ def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) 
         click.echo(render_card_markdown(card, kb_))
     else:
         on = use_color(color)
-        click.echo(render_card_table(card, kb_, color=on, sources=sources), color=on)
+        click.echo(render_card_table(card, kb_, color=on, sources=sources, width=terminal_width()), color=on)
 
 
 @cli.command(epilog=EXIT_CODES)
