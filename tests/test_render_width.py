@@ -125,3 +125,14 @@ def test_explain_at_a_terminal_fits_it(monkeypatch):
     assert result.exit_code == 0
     lines = [ANSI.sub("", line) for line in result.output.splitlines()]
     assert max(len(line) for line in lines if not line.lstrip().startswith("http")) <= 79
+
+
+def test_features_at_a_terminal_fit_it(monkeypatch):
+    from ddx import cli as cli_module
+
+    piped = CliRunner().invoke(cli, ["features"])
+    assert max(len(line) for line in piped.output.splitlines()) > 100
+    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    for columns in ("61", "81", "101"):
+        result = CliRunner().invoke(cli, ["features"], env={"COLUMNS": columns})
+        assert result.exit_code == 0 and max(len(line) for line in result.output.splitlines()) <= int(columns) - 1

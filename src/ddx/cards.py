@@ -675,9 +675,18 @@ def render_entities_table(kb: Knowledge, *, color: bool = False) -> str:
     return "\n".join(parts)
 
 
-def render_features_table(kb_features: dict[str, Feature]) -> str:
+def render_features_table(kb_features: dict[str, Feature], width: int | None = None) -> str:
+    """Every column with its kind, values and help; the values wrap at 30 and the help at 50, or
+    narrower to fit ``width`` (a terminal's)."""
     from tabulate import tabulate
 
     rows = [[f.id, f.kind, values_text(f, sep=", "), f.help] for f in kb_features.values()]
-    table = tabulate(rows, headers=["column", "kind", "values", "help"], tablefmt="simple", maxcolwidths=[None, None, 30, 50])
-    return table + "\n\nlist: several values separated by ';'. Blank or `unknown`: not assessed."
+    values, helps = 30, 50
+    if width is not None:
+        # what the column and kind columns and the three gaps leave, two fifths to the values
+        room = max(width, MIN_WIDTH) - 6 - max(len(r[0]) for r in rows) - max(len("kind") + 2, *(len(r[1]) for r in rows))
+        values = min(values, max(12, room * 2 // 5))
+        helps = min(helps, max(12, room - values))
+    table = tabulate(rows, headers=["column", "kind", "values", "help"], tablefmt="simple", maxcolwidths=[None, None, values, helps])
+    note = "list: several values separated by ';'. Blank or `unknown`: not assessed."
+    return table + "\n\n" + (note if width is None else "\n".join(_wrap(note, "", width=max(width, MIN_WIDTH))))

@@ -451,7 +451,7 @@ def features(fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(feature_rows(schema), indent=2, ensure_ascii=False))
     else:
-        click.echo(render_features_table(schema))
+        click.echo(render_features_table(schema, width=terminal_width()))
 
 
 #: Dialogue lines are wrapped to the terminal, but never narrower than this.
