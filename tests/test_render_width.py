@@ -136,3 +136,20 @@ def test_features_at_a_terminal_fit_it(monkeypatch):
     for columns in ("61", "81", "101"):
         result = CliRunner().invoke(cli, ["features"], env={"COLUMNS": columns})
         assert result.exit_code == 0 and max(len(line) for line in result.output.splitlines()) <= int(columns) - 1
+
+
+def test_a_columns_that_is_no_width_leaves_it_to_the_terminal(monkeypatch):
+    """COLUMNS of 0, '80x' or a superscript two is no width (as shutil reads it): no failure."""
+    from ddx import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    for columns in ("0", "80x", "\u00b2", "-5"):
+        result = CliRunner().invoke(cli, ["assess", "--cord", "displaced"], env={"COLUMNS": columns})
+        assert result.exit_code == 0, (columns, result.output)
+
+
+def test_a_batch_record_does_not_load_the_wrapping():
+    import subprocess
+
+    code = "import sys, ddx.batch, ddx.render; from ddx import assess; ddx.render.to_record(assess(cord='displaced')); print('textwrap' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

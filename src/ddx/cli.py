@@ -474,12 +474,14 @@ def _read_answer() -> str:
 
 
 def _columns(stream) -> int:
-    """The width to wrap to: COLUMNS when set (as click and shutil read it), else the width of
-    the terminal ``stream`` writes to."""
+    """The width to wrap to: COLUMNS when set to a width (a whole number above 0, as shutil reads
+    it; '0', '80x' or a superscript two are none), else the width of the terminal ``stream``
+    writes to."""
     import shutil
 
-    if os.environ.get("COLUMNS", "").strip().isdigit():
-        return int(os.environ["COLUMNS"])
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isascii() and columns.isdigit() and int(columns) > 0:
+        return int(columns)
     try:
         return os.get_terminal_size(stream.fileno()).columns
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):

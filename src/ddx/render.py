@@ -6,7 +6,6 @@ import json
 import math
 import operator
 import re
-import textwrap
 from typing import Any
 
 from .assessment import Assessment, Candidate, Flag, NextFinding, percent, times
@@ -182,6 +181,8 @@ _MIN_NAME = 20
 
 def _packed(bits: list[str], width: int) -> str:
     """The reasons joined by '; ', a new line started rather than one split: a reason is read whole."""
+    import textwrap  # only a table for a terminal wraps: records and batch rows never load it
+
     lines: list[str] = []
     for bit in bits:
         if lines and len(lines[-1]) + 2 + len(bit) < width:  # room for the ';' a next line adds
@@ -244,6 +245,8 @@ def _wrapped(text: str, width: int | None, indent: str = "", hang: str = "") -> 
     if width is None:
         lines = [indent + text]
     else:
+        import textwrap
+
         lines = textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=hang,
                               break_long_words=False, break_on_hyphens=False) or [indent]
     return [line.replace(_GLUE, " ") for line in lines]
