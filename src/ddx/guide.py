@@ -172,10 +172,8 @@ def run_guide(
         if max_questions is not None and len(steps) >= max_questions:
             stopped = f"asked {max_questions} question(s) (--max-questions)"
             break
-        ranked = rank(kb, findings, target=target, exclude=asked)
         urgent = _emergency_question(kb, findings, asked, current, target)
-        if urgent is not None:
-            ranked = [urgent]
+        ranked = [urgent] if urgent is not None else rank(kb, findings, target=target, exclude=asked)
         if not ranked:
             break
         nxt: NextFinding = ranked[0]

@@ -209,7 +209,7 @@ def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> s
     bits = [_why_bits(c) for c in candidates]
 
     def cells(name_width: int) -> list[tuple[list[str], str]]:
-        why_width = room - max(name_width, len("candidate") + 2)
+        why_width = room - name_width  # a name is at least _MIN_NAME wide, wider than its header
         return [(_wrapped(name, name_width), _packed(why, why_width)) for name, why in zip(names, bits)]
 
     def lines(layout) -> int:
