@@ -153,3 +153,14 @@ def test_a_batch_record_does_not_load_the_wrapping():
 
     code = "import sys, ddx.batch, ddx.render; from ddx import assess; ddx.render.to_record(assess(cord='displaced')); print('textwrap' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_kb_check_wraps_its_prose_at_a_terminal(monkeypatch):
+    from ddx import cli as cli_module
+
+    piped = CliRunner().invoke(cli, ["kb", "check", "--notes"])
+    assert piped.exit_code == 0 and max(len(line) for line in piped.output.splitlines()) > 200
+    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    for args in (["kb", "check"], ["kb", "check", "--notes"]):
+        result = CliRunner().invoke(cli, args, env={"COLUMNS": "80"})
+        assert result.exit_code == 0 and max(len(line) for line in result.output.splitlines()) <= 79

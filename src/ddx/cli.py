@@ -318,24 +318,24 @@ def kb_check(folder: str | None, notes: bool) -> None:
             click.echo(os.path.join(where, str(issue)), err=True)
         click.echo(f"{len(exc.issues)} problem(s) in the knowledge base in {where}", err=True)
         click.get_current_context().exit(2)
-    click.echo(summary(kb_))
+    click.echo(_fit(summary(kb_), False))
     for fid, n in idle_findings(kb_):
-        click.echo(f"note (not an error): {fid} has numbers for {n} entit{'y' if n == 1 else 'ies'}; an entity without "
-                   "one takes the rate of those with one, so it cannot change any result until at least two differ")
+        click.echo(_fit(f"note (not an error): {fid} has numbers for {n} entit{'y' if n == 1 else 'ies'}; an entity without "
+                   "one takes the rate of those with one, so it cannot change any result until at least two differ", False))
     misfits = picture_misfits(kb_)
     if misfits and not notes:
-        click.echo(f"note (not an error): {len(misfits)} sign numbers differ from the compartment picture of "
-                   f"their entity by {MISFIT:g} or more; `ddx kb check --notes` lists them")
+        click.echo(_fit(f"note (not an error): {len(misfits)} sign numbers differ from the compartment picture of "
+                        f"their entity by {MISFIT:g} or more; `ddx kb check --notes` lists them", False))
     elif misfits:
-        click.echo(
+        click.echo(_fit(
             f"note (not an error): for {len(misfits)} sign numbers the compartment picture of the entity "
             f"(fitted, or counted in locations.csv) departs from likelihoods.csv by {MISFIT:g} or more. The "
             "engine uses the picture; each such number disagrees with the entity's other sign numbers, or "
-            "with where a series counts its lesions, and is worth a review:"
-        )
+            "with where a series counts its lesions, and is worth a review:", False
+        ))
         for entity, fid, value, table, model in sorted(misfits, key=lambda m: -abs(m[4] - m[3])):
             counted = " (counted in locations.csv: review the number against the count)" if entity in kb_.locations else ""
-            click.echo(f"  {entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}{counted}")
+            click.echo(_fit(f"  {entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}{counted}", False))
 
 
 def _shown_folder(folder: str | None) -> str:
