@@ -21,12 +21,19 @@ _RESET = "\033[0m"
 
 #: A colour code as paint writes it: it takes no room on the screen.
 _CODE = re.compile("\033\\[[0-9;]*m")
+#: Stands for a space that a wrapped line must not break at.
+_GLUE = "\x00"
+
+
+def _keep(text: str) -> str:
+    """``text`` kept on one line when wrapped ('[don't miss]', 'intramedullary 3.7%')."""
+    return text.replace(" ", _GLUE)
 
 
 def fit_painted(line: str, width: int, hang: str) -> list[str]:
     """One line, painted or not, wrapped at its spaces to ``width`` columns on the screen (a colour
-    code takes none), the later lines starting with ``hang``; a word wider than the width keeps
-    its own line."""
+    code takes none), the later lines starting with ``hang``; a word wider than the width, or
+    what _keep holds together, keeps its own line."""
     body = line.lstrip(" ")
     lines, current = [], line[: len(line) - len(body)]
     for word in body.split(" "):
@@ -36,7 +43,7 @@ def fit_painted(line: str, width: int, hang: str) -> list[str]:
         else:
             lines.append(current.rstrip(" "))
             current = hang + word
-    return lines + [current.rstrip(" ")]
+    return [out.replace(_GLUE, " ") for out in lines + [current.rstrip(" ")]]
 
 
 def paint(text: str, style: str, color: bool) -> str:
@@ -229,34 +236,12 @@ def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> s
     return tabulate(rows, headers=["#", "candidate", "P", header], tablefmt="simple")
 
 
-#: Stands for a space that a wrapped line must not break at (textwrap breaks only at ASCII whitespace).
-_GLUE = "\x00"
-
-
-def _keep(text: str) -> str:
-    """``text`` kept on one line when wrapped ('[don't miss]', 'intramedullary 3.7%')."""
-    return text.replace(" ", _GLUE)
-
-
 def _wrapped(text: str, width: int | None, indent: str = "", hang: str = "") -> list[str]:
-    """``text`` (starting with ``indent``) as lines of at most ``width``, the later ones starting
-    with ``hang``; one line when ``width`` is None. Words, and what _keep holds, are
-    never split."""
+    """``text`` (painted or not, starting with ``indent``) as lines of at most ``width`` on the
+    screen, the later ones starting with ``hang``; one line when ``width`` is None."""
     if width is None:
-        lines = [indent + text]
-    else:
-        import textwrap
-
-        lines = textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=hang,
-                              break_long_words=False, break_on_hyphens=False) or [indent]
-    return [line.replace(_GLUE, " ") for line in lines]
-
-
-def _painted_start(lines: list[str], plain: str, painted: str) -> list[str]:
-    """``lines`` with the ``plain`` start of the first one replaced by its ``painted`` form."""
-    if lines and lines[0].startswith(plain):
-        lines[0] = painted + lines[0][len(plain):]
-    return lines
+        return [(indent + text).replace(_GLUE, " ")]
+    return fit_painted(indent + text, width, hang)
 
 
 def _other_compartments(a: Assessment) -> str:
@@ -266,9 +251,8 @@ def _other_compartments(a: Assessment) -> str:
 def _compartment_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
     head = COMPARTMENT_NAMES[a.compartment]
     others = ", ".join(_keep(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}") for c in a.compartments[1:])
-    plain = f"Compartment: {head} {percent(a.compartment_probability)}  ({others})"
-    return _painted_start(_wrapped(plain, width, hang="  "), f"Compartment: {head}",
-                          f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)}")
+    return _wrapped(f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)} "
+                    f"{percent(a.compartment_probability)}  ({others})", width, hang="  ")
 
 
 #: Said under the differential when no finding was given.
@@ -281,7 +265,7 @@ def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[st
     for f in a.flags:
         label = f"!! {FLAG_LABELS.get(f.kind, f.kind.upper())}"
         style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
-        lines += _painted_start(_wrapped(f"{label}  {f.message}", width, hang=" " * (len(label) + 2)), label, paint(label, style, color))
+        lines += _wrapped(f"{paint(label, style, color)}  {f.message}", width, hang=" " * (len(label) + 2))
         lines += _wrapped(f"-> {f.action}", width, indent="   ", hang="      ")
     return lines
 
