@@ -411,3 +411,28 @@ class TestMistakesAreNamed:
     def test_the_knowledge_base_has_a_short_repr(self):
         text = repr(ddx.load_knowledge())
         assert len(text) < 200 and "entities" in text
+
+
+class TestAcrossProcesses:
+    """Records and errors cross a process boundary (multiprocessing, concurrent.futures) intact."""
+
+    def test_a_knowledge_error_survives_pickling(self, tmp_path):
+        import pickle
+
+        with pytest.raises(ddx.KnowledgeError) as caught:
+            ddx.load_knowledge(tmp_path)
+        error = caught.value
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is ddx.KnowledgeError
+        assert again.issues == error.issues
+        assert str(again) == str(error)
+
+    def test_a_finding_error_and_an_assessment_survive_pickling(self):
+        import pickle
+
+        a = ddx.assess(**CELLS)
+        assert pickle.loads(pickle.dumps(a)) == a
+        with pytest.raises(FindingError) as caught:
+            ddx.assess(cord="displace")
+        again = pickle.loads(pickle.dumps(caught.value))
+        assert (again.column, again.value, str(again)) == ("cord", "displace", str(caught.value))

@@ -47,3 +47,8 @@ class KnowledgeError(DdxError):
             f"the knowledge base has {len(self.issues)} problem(s):\n"
             + "\n".join(f"  {i}" for i in self.issues)
         )
+
+    def __reduce__(self):
+        # pickle rebuilds an exception from its args, here the message: rebuild it from the issues
+        # instead, so the error crosses a process boundary (multiprocessing) with its issues whole
+        return (type(self), (list(self.issues),))
