@@ -436,3 +436,35 @@ class TestAcrossProcesses:
             ddx.assess(cord="displace")
         again = pickle.loads(pickle.dumps(caught.value))
         assert (again.column, again.value, str(again)) == ("cord", "displace", str(caught.value))
+
+
+class TestRowsOfCsvDictReader:
+    """A csv.DictReader row is read as `ddx batch` reads the same line: cells beyond the header
+    (under the key None) and a column with no name are fine while blank, an error when not."""
+
+    @staticmethod
+    def rows(text):
+        import csv
+        import io
+
+        return list(csv.DictReader(io.StringIO(text)))
+
+    def test_a_trailing_separator_is_not_a_column(self):
+        header_ok, cell_ok = self.rows("cord,csf\ndisplaced,widened,\n")[0], self.rows("cord,csf,\ndisplaced,widened,\n")[0]
+        expected = ddx.assess(cord="displaced", csf="widened")
+        assert ddx.assess(header_ok) == expected
+        assert ddx.assess(cell_ok) == expected
+        assert ddx.parse_findings(header_ok) == expected.findings
+
+    def test_a_value_beyond_the_header_says_what_is_wrong(self):
+        row = self.rows("cord,csf\ndisplaced,widened,extra\n")[0]
+        with pytest.raises(FindingError, match="more cells than the header") as caught:
+            ddx.assess(row)
+        assert caught.value.value == "extra"
+        assert "None" not in str(caught.value)
+
+    def test_a_value_in_a_column_with_no_name_says_so(self):
+        row = self.rows("cord,csf,\ndisplaced,widened,extra\n")[0]
+        with pytest.raises(FindingError, match="no name in the header") as caught:
+            ddx.assess(row)
+        assert caught.value.value == "extra"

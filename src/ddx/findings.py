@@ -154,6 +154,10 @@ def _missing(raw: Any) -> bool:
         return True
 
 
+def _blank(raw: Any) -> bool:
+    return _missing(raw) or (isinstance(raw, str) and not raw.strip())
+
+
 def parse_value(feature: Feature, raw: Any) -> Any:
     """The canonical value of one cell, or None when it is unknown."""
     if _missing(raw):
@@ -416,6 +420,20 @@ def parse_findings(
     case_id = None
     written: dict[str, str] = {}
     for column, raw in cells.items():
+        if column is None or not normalise_column(str(column)):
+            # a csv.DictReader row: cells beyond the header come under None, and a column with no
+            # name under ""; as `ddx batch` reads them, blank they are a trailing separator
+            extra = [c for c in (raw if column is None and isinstance(raw, (list, tuple)) else [raw]) if not _blank(c)]
+            if not extra:
+                continue
+            value = ",".join(str(c) for c in extra)
+            if column is None:
+                message = (f"the row has more cells than the header ({value!r} beyond it): a value that contains the "
+                           "separator must be in double quotes, or the header is missing a column")
+            else:
+                message = (f"a column with no name in the header has a value ({value!r}): name the column (and pass "
+                           "it through) or empty the cell")
+            raise FindingError(column="" if column is None else str(column), value=value, message=message)
         key = normalise_column(str(column))
         if key in written:
             raise FindingError(
