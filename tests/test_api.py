@@ -468,3 +468,40 @@ class TestRowsOfCsvDictReader:
         with pytest.raises(FindingError, match="no name in the header") as caught:
             ddx.assess(row)
         assert caught.value.value == "extra"
+
+
+class TestTyping:
+    """A type checker sees the public API: the package says it is typed, and ships the marker."""
+
+    def test_the_package_carries_the_py_typed_marker(self):
+        import configparser
+        from pathlib import Path
+
+        package = Path(ddx.__file__).parent
+        assert (package / "py.typed").is_file()
+        setup = configparser.ConfigParser()
+        setup.read(package.parents[1] / "setup.cfg")
+        assert "py.typed" in setup["options.package_data"]["ddx"]
+
+    def test_assess_says_what_it_returns(self):
+        import inspect
+
+        signature = inspect.signature(ddx.assess)
+        assert signature.return_annotation == "Assessment"
+        assert "Knowledge" in signature.parameters["knowledge"].annotation
+
+    def test_the_lazy_names_are_declared_for_a_type_checker(self):
+        import ast
+        from pathlib import Path
+
+        tree = ast.parse(Path(ddx.__file__).read_text(encoding="utf-8"))
+        declared = {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+            for sub in node.body
+            if isinstance(sub, ast.ImportFrom)
+            for alias in sub.names
+        }
+        public = {name for name in ddx.__all__ if not name.startswith("__")} - {"assess"}
+        assert public <= declared

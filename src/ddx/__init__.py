@@ -15,7 +15,16 @@ flags the entities that must not be missed.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+if TYPE_CHECKING:  # imported lazily at run time (by __getattr__), to start fast
+    from .assessment import Assessment
+    from .errors import FindingError, KnowledgeError
+    from .findings import Findings, parse_findings
+    from .knowledge import Knowledge, load_knowledge
+    from .render import render_markdown as to_markdown
+    from .render import render_table as to_table
+    from .render import to_record
 
 __version__ = "0.1.0"
 
@@ -34,7 +43,14 @@ __all__ = [
 ]
 
 
-def assess(findings: Any = None, /, *, knowledge: Any = None, passthrough: Iterable[str] = (), **cells: Any):
+def assess(
+    findings: Findings | Mapping[str, Any] | None = None,
+    /,
+    *,
+    knowledge: Knowledge | str | os.PathLike[str] | None = None,
+    passthrough: Iterable[str] | str | None = (),
+    **cells: Any,
+) -> Assessment:
     """Assess one case: a Findings record, a mapping of column -> value, or keywords.
 
     A keyword replaces the same column in the mapping. Values are read as a CSV

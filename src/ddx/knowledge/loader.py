@@ -7,6 +7,7 @@ fails, so a knowledge-base author fixes them all in one pass.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import defaultdict
 from importlib import resources
@@ -1124,7 +1125,7 @@ def _population(folder) -> str:
     return " ".join(lines[start:end])
 
 
-def load_knowledge(folder: Path | str | None = None, *, model: Mapping[str, float] | None = None) -> Knowledge:
+def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mapping[str, float] | None = None) -> Knowledge:
     """Load and validate the knowledge base (the packaged one unless a folder is given).
 
     ``model`` overrides settings of model.toml (validated like the file's own),
