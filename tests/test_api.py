@@ -366,6 +366,17 @@ class TestSecondReviewEdges:
         with pytest.raises(FindingError, match="record's own field"):
             ddx.assess(ddx.Findings(values=(("Case ID", "abc"),)))
 
+    @pytest.mark.parametrize("row", [0, -3, "x", "2", True, 2.0])
+    def test_to_record_refuses_a_row_that_is_no_row_number(self, row):
+        """output.md: ``row`` is the 1-based data row number; a 0 from enumerate() is a mistake."""
+        with pytest.raises(ValueError, match="row is the 1-based data row number"):
+            ddx.to_record(ddx.assess(cord="displaced"), row=row)
+
+    def test_to_record_takes_a_row_number(self):
+        a = ddx.assess(cord="displaced")
+        assert ddx.to_record(a, row=7)["row"] == 7
+        assert "row" not in ddx.to_record(a)
+
     def test_top_takes_any_integer_but_not_a_bool(self):
         class Three:
             def __index__(self):

@@ -93,8 +93,10 @@ def _question_record(n: NextFinding) -> dict[str, Any]:
 
 
 def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
-    """The JSON record of output.md for one assessment (``row`` in batch only)."""
+    """The JSON record of output.md for one assessment; ``row``, the 1-based data row number, as batch gives it."""
     _check_assessment(a)
+    if row is not None:
+        row = _check_row(row)
     compartments = [_probability(c.probability) for c in a.compartments]
     candidates = [_probability(c.probability) for c in a.candidates]
     record: dict[str, Any] = {"case_id": a.case_id}
@@ -297,6 +299,17 @@ def _check_top(top: int) -> None:
         count = 0
     if isinstance(top, bool) or count < 1:
         raise ValueError(f"top is the number of candidates shown, 1 or more, not {top!r}")
+
+
+def _check_row(row: int) -> int:
+    """``row`` is output.md's 1-based data row number (an integer, 1 or more; True is not one)."""
+    try:
+        number = operator.index(row)
+    except TypeError:
+        number = 0
+    if isinstance(row, bool) or number < 1:
+        raise ValueError(f"row is the 1-based data row number (1 for the first row after the header), not {row!r}")
+    return number
 
 
 def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int | None = None) -> str:
