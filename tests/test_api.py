@@ -516,3 +516,20 @@ class TestTyping:
         }
         public = {name for name in ddx.__all__ if not name.startswith("__")} - {"assess"}
         assert public <= declared
+
+
+class TestKnowledgeFolder:
+    def test_a_folder_that_does_not_exist_is_one_problem_that_says_so(self, tmp_path):
+        """A mistyped folder is named as such, not as every knowledge file missing from it."""
+        for call in (lambda f: ddx.load_knowledge(f), lambda f: ddx.assess(knowledge=f, cord="displaced")):
+            with pytest.raises(ddx.KnowledgeError) as caught:
+                call(tmp_path / "knowlege")
+            assert len(caught.value.issues) == 1
+            assert "knowlege" in str(caught.value) and "does not exist" in str(caught.value)
+
+    def test_a_file_given_as_the_folder_says_so(self, tmp_path):
+        path = tmp_path / "features.toml"
+        path.write_text("", encoding="utf-8")
+        with pytest.raises(ddx.KnowledgeError) as caught:
+            ddx.load_knowledge(path)
+        assert len(caught.value.issues) == 1 and "is not a folder" in str(caught.value)

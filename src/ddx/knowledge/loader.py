@@ -1133,6 +1133,10 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
     Raises KnowledgeError listing every problem found.
     """
     root = resources.files("ddx.knowledge") if folder is None else Path(folder)
+    if folder is not None and not root.is_dir():
+        # one problem, not every knowledge file reported missing from a folder that is not there
+        problem = "is not a folder" if root.exists() else "does not exist"
+        raise KnowledgeError([KnowledgeIssue(str(folder), None, f"{problem}: give the folder that holds the knowledge files")])
     issues = _Issues()
     # A file that cannot be read at all is reported once; the checks against it are skipped
     # (None) rather than every row that names it being reported again.
@@ -1203,6 +1207,10 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
 def load_features(folder: Path | str | None = None) -> dict[str, Feature]:
     """Only the feature schema (cheap: the CLI builds its options from it)."""
     root = resources.files("ddx.knowledge") if folder is None else Path(folder)
+    if folder is not None and not root.is_dir():
+        # one problem, not every knowledge file reported missing from a folder that is not there
+        problem = "is not a folder" if root.exists() else "does not exist"
+        raise KnowledgeError([KnowledgeIssue(str(folder), None, f"{problem}: give the folder that holds the knowledge files")])
     issues = _Issues()
     features = _features(_toml(root, "features.toml", issues), issues)
     if issues.items:
