@@ -533,3 +533,18 @@ class TestKnowledgeFolder:
         with pytest.raises(ddx.KnowledgeError) as caught:
             ddx.load_knowledge(path)
         assert len(caught.value.issues) == 1 and "is not a folder" in str(caught.value)
+
+
+def test_a_header_read_with_its_byte_order_mark_says_how_to_open_the_file(tmp_path):
+    """Excel's UTF-8 CSV starts with a byte-order mark; open() without utf-8-sig keeps it in the
+    first column's name, which then names no column: the error says how to open the file."""
+    import csv
+
+    path = tmp_path / "sheet.csv"
+    path.write_text("age,cord\n54,displaced\n", encoding="utf-8-sig")
+    with open(path, newline="", encoding="utf-8") as f:
+        row = next(csv.DictReader(f))
+    with pytest.raises(FindingError, match="byte-order mark.*utf-8-sig"):
+        ddx.assess(row)
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        assert ddx.assess(next(csv.DictReader(f))) == ddx.assess(age=54, cord="displaced")

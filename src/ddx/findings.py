@@ -452,9 +452,13 @@ def parse_findings(
                 continue
             message = f"{column!r} is not a known column"
             guess = closest(key, list(kb.features) + [CASE_ID])
-            if guess:
-                message += f"; did you mean {guess!r}?"
-            message += " (see `ddx features`; name it in passthrough to leave it unread)"
+            if key.startswith("\ufeff") and (key[1:] in kb.features or key[1:] == CASE_ID):
+                message += (f"; it is {key[1:]!r} after the byte-order mark a spreadsheet writes at the start of the "
+                            "file: open the file with encoding='utf-8-sig'")
+            else:
+                if guess:
+                    message += f"; did you mean {guess!r}?"
+                message += " (see `ddx features`; name it in passthrough to leave it unread)"
             raise FindingError(column=str(column), value="", message=message)
         value = parse_value(feature, raw)
         if value is not None:
