@@ -420,7 +420,8 @@ def parse_findings(
     case_id = None
     written: dict[str, str] = {}
     for column, raw in cells.items():
-        if column is None or not normalise_column(str(column)):
+        key = "" if column is None else normalise_column(str(column))
+        if not key:
             # a csv.DictReader row: cells beyond the header come under None, and a column with no
             # name under ""; as `ddx batch` reads them, blank they are a trailing separator
             extra = [c for c in (raw if column is None and isinstance(raw, (list, tuple)) else [raw]) if not _blank(c)]
@@ -434,7 +435,6 @@ def parse_findings(
                 message = (f"a column with no name in the header has a value ({value!r}): name the column (and pass "
                            "it through) or empty the cell")
             raise FindingError(column="" if column is None else str(column), value=value, message=message)
-        key = normalise_column(str(column))
         if key in written:
             raise FindingError(
                 column=str(column),

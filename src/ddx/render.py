@@ -291,23 +291,25 @@ def _check_assessment(a: Any) -> None:
         raise TypeError(f"an Assessment (what ddx.assess returns) is rendered, not {type(a).__name__}")
 
 
-def _check_top(top: int) -> None:
-    """``top`` must be a count of candidates, 1 or more (a numpy integer is one; True is not)."""
+def _counting(value: Any) -> int:
+    """``value`` as a whole number of 1 or more (a numpy integer is one; True is not), else 0."""
     try:
-        count = operator.index(top)
+        number = operator.index(value)
     except TypeError:
-        count = 0
-    if isinstance(top, bool) or count < 1:
+        return 0
+    return 0 if isinstance(value, bool) else number
+
+
+def _check_top(top: int) -> None:
+    """``top`` must be a count of candidates, 1 or more."""
+    if _counting(top) < 1:
         raise ValueError(f"top is the number of candidates shown, 1 or more, not {top!r}")
 
 
 def _check_row(row: int) -> int:
-    """``row`` is output.md's 1-based data row number (an integer, 1 or more; True is not one)."""
-    try:
-        number = operator.index(row)
-    except TypeError:
-        number = 0
-    if isinstance(row, bool) or number < 1:
+    """``row`` is output.md's 1-based data row number."""
+    number = _counting(row)
+    if number < 1:
         raise ValueError(f"row is the 1-based data row number (1 for the first row after the header), not {row!r}")
     return number
 

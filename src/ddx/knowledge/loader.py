@@ -1125,6 +1125,18 @@ def _population(folder) -> str:
     return " ".join(lines[start:end])
 
 
+def _root(folder: str | os.PathLike[str] | None):
+    """The folder of the knowledge files: the packaged one, or ``folder``, which must be one (one
+    problem, not every knowledge file reported missing from a folder that is not there)."""
+    if folder is None:
+        return resources.files("ddx.knowledge")
+    root = Path(folder)
+    if not root.is_dir():
+        problem = "is not a folder" if root.exists() else "does not exist"
+        raise KnowledgeError([KnowledgeIssue(str(folder), None, f"{problem}: give the folder that holds the knowledge files")])
+    return root
+
+
 def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mapping[str, float] | None = None) -> Knowledge:
     """Load and validate the knowledge base (the packaged one unless a folder is given).
 
@@ -1132,11 +1144,7 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
     for experiments such as the temperature scan of benchmarks/accuracy.py.
     Raises KnowledgeError listing every problem found.
     """
-    root = resources.files("ddx.knowledge") if folder is None else Path(folder)
-    if folder is not None and not root.is_dir():
-        # one problem, not every knowledge file reported missing from a folder that is not there
-        problem = "is not a folder" if root.exists() else "does not exist"
-        raise KnowledgeError([KnowledgeIssue(str(folder), None, f"{problem}: give the folder that holds the knowledge files")])
+    root = _root(folder)
     issues = _Issues()
     # A file that cannot be read at all is reported once; the checks against it are skipped
     # (None) rather than every row that names it being reported again.
@@ -1204,13 +1212,9 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
     )
 
 
-def load_features(folder: Path | str | None = None) -> dict[str, Feature]:
+def load_features(folder: str | os.PathLike[str] | None = None) -> dict[str, Feature]:
     """Only the feature schema (cheap: the CLI builds its options from it)."""
-    root = resources.files("ddx.knowledge") if folder is None else Path(folder)
-    if folder is not None and not root.is_dir():
-        # one problem, not every knowledge file reported missing from a folder that is not there
-        problem = "is not a folder" if root.exists() else "does not exist"
-        raise KnowledgeError([KnowledgeIssue(str(folder), None, f"{problem}: give the folder that holds the knowledge files")])
+    root = _root(folder)
     issues = _Issues()
     features = _features(_toml(root, "features.toml", issues), issues)
     if issues.items:
