@@ -162,8 +162,9 @@ def run_guide(
     seen_flags: set[tuple[str, str]] = set()
     say(INTRO)
     # flags the priors alone raise are not news: they show in the final table
-    flag_lines(assess(Findings(), kb, suggest=0), seen_flags, False)
-    current = assess(findings, kb, suggest=0)
+    priors = assess(Findings(), kb, suggest=0)
+    flag_lines(priors, seen_flags, False)
+    current = assess(findings, kb, suggest=0) if findings.values else priors
     if findings.values:
         say(summary(current, color=color))
         say_lines(say, flag_lines(current, seen_flags, color))
