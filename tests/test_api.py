@@ -548,3 +548,11 @@ def test_a_header_read_with_its_byte_order_mark_says_how_to_open_the_file(tmp_pa
         ddx.assess(row)
     with open(path, newline="", encoding="utf-8-sig") as f:
         assert ddx.assess(next(csv.DictReader(f))) == ddx.assess(age=54, cord="displaced")
+
+
+def test_an_unknown_entity_id_in_the_knowledge_base_is_named_with_the_closest():
+    kb = ddx.load_knowledge()
+    with pytest.raises(KeyError, match="'schwanoma' is not an entity id; did you mean 'schwannoma'"):
+        kb.entity("schwanoma")
+    with pytest.raises(KeyError, match="'zzz' is not an entity id \\(the ids `ddx entities` lists\\)"):
+        kb.entity("zzz")

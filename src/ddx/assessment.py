@@ -146,12 +146,9 @@ class Assessment:
         for c in self.candidates:
             if c.id == entity_id:
                 return c
-        import difflib
+        from .knowledge.records import unknown_id
 
-        ids = [c.id for c in self.candidates]
-        close = difflib.get_close_matches(str(entity_id).lower().replace(" ", "_"), ids, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else " (the ids `ddx entities` lists)"
-        raise KeyError(f"{entity_id!r} is not a candidate id{hint}")
+        raise unknown_id(entity_id, [c.id for c in self.candidates], "a candidate id")
 
     def probability(self, entity_id: str) -> float:
         return self.candidate(entity_id).probability

@@ -291,7 +291,16 @@ class Knowledge:
         for e in self.entities:
             if e.id == entity_id:
                 return e
-        raise KeyError(entity_id)
+        raise unknown_id(entity_id, [e.id for e in self.entities], "an entity id")
 
     def likelihood(self, entity_id: str, feature: str, outcome: str) -> Number | None:
         return self.likelihoods.get((entity_id, feature, outcome))
+
+
+def unknown_id(entity_id: Any, ids: list[str], noun: str) -> KeyError:
+    """The KeyError for an id that is none of ``ids``: the closest one, else where they are listed."""
+    import difflib
+
+    close = difflib.get_close_matches(str(entity_id).lower().replace(" ", "_"), ids, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else " (the ids `ddx entities` lists)"
+    return KeyError(f"{entity_id!r} is not {noun}{hint}")
