@@ -164,3 +164,22 @@ def test_kb_check_wraps_its_prose_at_a_terminal(monkeypatch):
     for args in (["kb", "check"], ["kb", "check", "--notes"]):
         result = CliRunner().invoke(cli, args, env={"COLUMNS": "80"})
         assert result.exit_code == 0 and max(len(line) for line in result.output.splitlines()) <= 79
+
+
+def test_entities_at_a_narrow_terminal_carry_the_marks_in_the_name(monkeypatch):
+    """Too narrow for the whole table, the don't-miss and mimic marks move into the name; nothing is lost."""
+    from ddx import cli as cli_module
+
+    piped = CliRunner().invoke(cli, ["entities"])
+    assert max(len(line) for line in piped.output.splitlines()) > 100 and "DON'T MISS" in piped.output
+    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    result = CliRunner().invoke(cli, ["entities"], env={"COLUMNS": "80"}, color=True)
+    lines = [ANSI.sub("", line) for line in result.output.splitlines()]
+    assert result.exit_code == 0 and max(len(line) for line in lines) <= 79
+    text = " ".join(" ".join(lines).split())
+    for e in KB.entities:
+        assert e.id in text
+    assert text.count("[don't miss]") == sum(e.dont_miss for e in KB.entities)
+    assert text.count("[mimic]") == sum(e.mimic for e in KB.entities)
+    wide = CliRunner().invoke(cli, ["entities"], env={"COLUMNS": "140"})
+    assert "DON'T MISS" in wide.output

@@ -23,7 +23,7 @@ from .assessment import percent, times
 from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, outcome_text
-from .render import DISCLAIMER, MIN_WIDTH, fit_painted, paint, ratio_value
+from .render import DISCLAIMER, DONT_MISS_TAG, MIN_WIDTH, fit_painted, paint, ratio_value
 
 #: Sections of the feature schema that describe the patient and the site:
 #: their numbers are shown on the card as the entity's typical profile.
@@ -645,33 +645,50 @@ def feature_rows(kb_features: dict[str, Feature]) -> list[dict[str, Any]]:
     return rows
 
 
-def render_entities_table(kb: Knowledge, *, color: bool = False) -> str:
-    """The entities grouped by compartment, each group headed by its share of the prior."""
+def _entities_whole(group: list[dict], color: bool) -> str:
     from tabulate import tabulate
 
+    table = [[r["id"], r["name"], paint("DON'T MISS", "red", color) if r["dont_miss"] else "", "mimic" if r["mimic"] else "",
+              percent(r["prior"], tenths=True), f"{r['data_prior']:.1%}"] for r in group]
+    return tabulate(table, headers=["id", "name", "don't miss", "mimic", "prior", "data"], tablefmt="simple",
+                    disable_numparse=True, maxcolwidths=[None, 44, None, None, None, None])
+
+
+def _entities_narrow(group: list[dict], width: int) -> str:
+    """The marks in the name, as [don't miss] and [mimic], and the name wrapped to what the id,
+    prior and data columns and the three gaps leave."""
+    from tabulate import tabulate
+
+    tag = DONT_MISS_TAG.replace(" ", "\u00a0")  # a no-break space: the wrapping keeps the mark whole
+    table = [[r["id"], r["name"] + (f" {tag}" if r["dont_miss"] else "") + (" [mimic]" if r["mimic"] else ""),
+              percent(r["prior"], tenths=True), f"{r['data_prior']:.1%}"] for r in group]
+    room = width - 6 - max(len(r[0]) for r in table) - len("prior  ") - len("data  ")
+    return tabulate(table, headers=["id", "name", "prior", "data"], tablefmt="simple", disable_numparse=True,
+                    maxcolwidths=[None, max(room, 12), None, None]).replace(tag, DONT_MISS_TAG)
+
+
+def render_entities_table(kb: Knowledge, *, color: bool = False, width: int | None = None) -> str:
+    """The entities grouped by compartment, each group headed by its share of the prior. At a
+    terminal (``width``) too narrow for the whole table, the don't-miss and mimic marks move into
+    the name and the name wraps."""
     rows = entity_rows(kb)
+    groups = [(c, [r for r in rows if r["compartment"] == c]) for c in COMPARTMENTS]
+    tables = [_entities_whole(g, color) for _, g in groups]
+    if width is not None:
+        width = max(width, MIN_WIDTH)
+        if max(len(line) for _, g in groups for line in _entities_whole(g, False).splitlines()) > width:
+            # painted after the layout, which the colour codes would otherwise widen
+            tables = [_entities_narrow(g, width).replace(DONT_MISS_TAG, paint(DONT_MISS_TAG, "red", color)) for _, g in groups]
     parts = []
-    for compartment in COMPARTMENTS:
-        group = [r for r in rows if r["compartment"] == compartment]
+    for (compartment, group), table in zip(groups, tables):
         share = sum(model_prior(kb, r["id"]) for r in group)
-        table = [
-            [
-                r["id"],
-                r["name"],
-                paint("DON'T MISS", "red", color) if r["dont_miss"] else "",
-                "mimic" if r["mimic"] else "",
-                percent(r["prior"], tenths=True),
-                f"{r['data_prior']:.1%}",
-            ]
-            for r in group
-        ]
-        parts.append(f"{paint(COMPARTMENT_NAMES[compartment], 'bold', color)} ({len(group)} entities, {percent(share)} of the prior)")
-        parts.append(
-            tabulate(table, headers=["id", "name", "don't miss", "mimic", "prior", "data"], tablefmt="simple", disable_numparse=True, maxcolwidths=[None, 44, None, None, None, None])
-        )
-        parts.append("")
-    parts.append("prior: what the model starts from; data: priors.csv before the spread within each compartment")
-    parts.append("is flattened (model.toml prior_flattening). `ddx explain ID` shows the card of one entity.")
+        parts += [f"{paint(COMPARTMENT_NAMES[compartment], 'bold', color)} ({len(group)} entities, {percent(share)} of the prior)", table, ""]
+    if width is None:
+        parts.append("prior: what the model starts from; data: priors.csv before the spread within each compartment")
+        parts.append("is flattened (model.toml prior_flattening). `ddx explain ID` shows the card of one entity.")
+    else:
+        parts += _wrap("prior: what the model starts from; data: priors.csv before the spread within each compartment "
+                       "is flattened (model.toml prior_flattening). `ddx explain ID` shows the card of one entity.", "", width=width)
     return "\n".join(parts)
 
 

@@ -421,7 +421,7 @@ def entities(fmt: str, color: bool | None) -> None:
         click.echo(json.dumps(entity_rows(kb_), indent=2, ensure_ascii=False))
     else:
         on = use_color(color)
-        click.echo(render_entities_table(kb_, color=on), color=on)
+        click.echo(render_entities_table(kb_, color=on, width=terminal_width()), color=on)
 
 
 @cli.command(epilog=EXIT_CODES)
