@@ -136,7 +136,7 @@ def test_leaving_each_case_out_of_the_temperature_moves_the_figures_as_the_readm
     grid = [1.1, 1.15, 1.2, 1.25, 1.3]
     records, chosen = accuracy.leave_one_out(rows, grid)
     setting = load_knowledge().settings.temperature
-    assert set(chosen) <= {round(setting - 0.05, 2), setting}, sorted(set(chosen))
+    assert any(set(chosen) <= {setting, round(setting + step, 2)} for step in (-0.05, 0.05)), sorted(set(chosen))
     assert "`--leave-one-out 1.1,1.15,1.2,1.25,1.3`" in README
     n = len(rows)
     for name, reading in (("published", dict), ("recognised", accuracy.recognised)):
