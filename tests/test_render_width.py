@@ -183,3 +183,19 @@ def test_entities_at_a_narrow_terminal_carry_the_marks_in_the_name(monkeypatch):
     assert text.count("[mimic]") == sum(e.mimic for e in KB.entities)
     wide = CliRunner().invoke(cli, ["entities"], env={"COLUMNS": "140"})
     assert "DON'T MISS" in wide.output
+
+
+def test_a_dialogue_line_never_splits_a_dont_miss_mark(monkeypatch):
+    """The guide's running line names a don't-miss leader with its mark; at a terminal the mark
+    stays on one line, as it does in the table."""
+    from ddx import cli as cli_module
+    from ddx.guide import summary
+
+    line = summary(assess(parse_findings({"cord": "expanded", "csf": "effaced"}, KB), KB), color=True)
+    assert "[don't miss]" in line
+    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    for columns in range(40, 100):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        fitted = ANSI.sub("", cli_module._fit(line, False))
+        assert "[don't\n" not in fitted, columns
+        assert _words(fitted) == _words(line)

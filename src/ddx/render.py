@@ -33,8 +33,8 @@ def _keep(text: str) -> str:
 def fit_painted(line: str, width: int, hang: str) -> list[str]:
     """One line, painted or not, wrapped at its spaces to ``width`` columns on the screen (a colour
     code takes none), the later lines starting with ``hang``; a word wider than the width, or
-    what _keep holds together, keeps its own line."""
-    body = line.lstrip(" ")
+    what _keep holds together, keeps its own line. A "[don't miss]" mark is never split."""
+    body = line.replace(DONT_MISS_TAG, _keep(DONT_MISS_TAG)).lstrip(" ")
     lines, current = [], line[: len(line) - len(body)]
     for word in body.split(" "):
         joined = f"{current} {word}" if current.strip() else current + word
@@ -213,8 +213,8 @@ def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> s
         rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(candidates, 1)]
         return tabulate(rows, headers=["#", "candidate", "P", _WHY_HEADER], tablefmt="simple")
     room = width - _TABLE_FRAME
-    # a name breaks after a slash rather than before it, and never inside its mark
-    names = [_tagged(c).replace(" / ", _GLUE + "/ ").replace(DONT_MISS_TAG, _keep(DONT_MISS_TAG)) for c in candidates]
+    # a name breaks after a slash rather than before it (fit_painted keeps its mark whole)
+    names = [_tagged(c).replace(" / ", _GLUE + "/ ") for c in candidates]
     bits = [_why_bits(c) for c in candidates]
 
     def cells(name_width: int) -> list[tuple[list[str], str]]:
