@@ -233,3 +233,25 @@ def test_a_card_keeps_its_96_columns_on_a_wide_terminal_and_in_a_pipe():
     assert render_card_table(card, kb, width=200) == render_card_table(card, kb, width=96)
     piped = render_card_table(card, kb)
     assert any(len(line) > 96 and not line.lstrip().startswith("http") for line in piped.splitlines())
+
+
+@pytest.mark.parametrize("width", [None, 60, 72, 80])
+def test_a_card_never_breaks_a_word_at_its_hyphen(width):
+    """The card's prose wraps between words, as every other view does: an option to type
+    (--no-sources) or a compound (Foix-Alajouanine, MYCN-amplified) is never split after its
+    hyphen."""
+    import re
+
+    from ddx.cards import render_card_table
+
+    def words(text):
+        return {w.strip(",.;:()'") for w in text.split()}
+
+    kb = default_knowledge()
+    for e in kb.entities:
+        prose = " ".join([e.why, e.action or "", e.typical, e.summary, e.next_step, ", ".join(e.aliases)])
+        hyphenated = {w for w in words(prose) if re.fullmatch(r"\w[\w-]*\w-\w[\w-]*", w)}
+        for sources in (True, False):
+            shown = words(render_card_table(build_card(kb, e.id), kb, sources=sources, width=width))
+            assert hyphenated <= shown, (e.id, sorted(hyphenated - shown)[:3])
+            assert sources or "--no-sources" in shown, e.id

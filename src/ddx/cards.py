@@ -401,7 +401,7 @@ def _pack(head: str, items: list[str], indent: str, width: int = WIDTH, sep: str
 
 
 def _wrap(text: str, indent: str = "  ", width: int = WIDTH) -> list[str]:
-    return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent) or [indent.rstrip()]
+    return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False) or [indent.rstrip()]
 
 
 def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
@@ -484,7 +484,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     if e.associations:
         lines.append(f"{paint('Associations:', 'bold', color)} {', '.join(a.upper() for a in e.associations)}")
     if e.aliases:
-        also = textwrap.wrap(f"Also called: {', '.join(e.aliases)}", width, subsequent_indent="  ")
+        also = textwrap.wrap(f"Also called: {', '.join(e.aliases)}", width, subsequent_indent="  ", break_on_hyphens=False)
         lines += [paint("Also called:", "bold", color) + also[0][len("Also called:"):]] + also[1:]
     lines.append("")
     if e.dont_miss:
