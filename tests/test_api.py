@@ -556,3 +556,10 @@ def test_an_unknown_entity_id_in_the_knowledge_base_is_named_with_the_closest():
         kb.entity("schwanoma")
     with pytest.raises(KeyError, match="'zzz' is not an entity id \\(the ids `ddx entities` lists\\)"):
         kb.entity("zzz")
+
+
+def test_an_empty_knowledge_folder_name_is_no_folder():
+    """Path('') is the current folder: an empty name is refused, not read as nine missing files."""
+    with pytest.raises(ddx.KnowledgeError) as info:
+        ddx.load_knowledge("")
+    assert len(info.value.issues) == 1 and "does not exist" in str(info.value)

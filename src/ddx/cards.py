@@ -23,7 +23,7 @@ from .assessment import percent, times
 from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, outcome_text
-from .render import DISCLAIMER, DONT_MISS_TAG, MIN_WIDTH, fit_painted, paint, ratio_value
+from .render import DISCLAIMER, DONT_MISS_TAG, MIN_WIDTH, fit_painted, paint, ratio_value, shown_width
 
 #: Sections of the feature schema that describe the patient and the site:
 #: their numbers are shown on the card as the entity's typical profile.
@@ -676,7 +676,7 @@ def render_entities_table(kb: Knowledge, *, color: bool = False, width: int | No
     tables = [_entities_whole(g, color) for _, g in groups]
     if width is not None:
         width = max(width, MIN_WIDTH)
-        if max(len(line) for _, g in groups for line in _entities_whole(g, False).splitlines()) > width:
+        if max(shown_width(line) for table in tables for line in table.splitlines()) > width:
             # painted after the layout, which the colour codes would otherwise widen
             tables = [_entities_narrow(g, width).replace(DONT_MISS_TAG, paint(DONT_MISS_TAG, "red", color)) for _, g in groups]
     parts = []

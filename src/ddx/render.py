@@ -30,6 +30,11 @@ def _keep(text: str) -> str:
     return text.replace(" ", _GLUE)
 
 
+def shown_width(line: str) -> int:
+    """How many columns ``line`` takes on the screen: its colour codes take none."""
+    return len(_CODE.sub("", line))
+
+
 def fit_painted(line: str, width: int, hang: str) -> list[str]:
     """One line, painted or not, wrapped at its spaces to ``width`` columns on the screen (a colour
     code takes none), the later lines starting with ``hang``; a word wider than the width, or
@@ -38,7 +43,7 @@ def fit_painted(line: str, width: int, hang: str) -> list[str]:
     lines, current = [], line[: len(line) - len(body)]
     for word in body.split(" "):
         joined = f"{current} {word}" if current.strip() else current + word
-        if len(_CODE.sub("", joined)) <= width or not current.strip():
+        if shown_width(joined) <= width or not current.strip():
             current = joined
         else:
             lines.append(current.rstrip(" "))
@@ -180,7 +185,7 @@ _WHY_HEADER = "strongest findings (likelihood ratio vs the rest)"
 _WHY_HEADER_SHORT = "strongest findings (ratio vs the rest)"
 #: The short header wraps only between these two, each kept whole.
 _HEADER_TAIL = "(ratio vs the rest)"
-_HEADER_WORDS = len(_HEADER_TAIL)
+_HEADER_TAIL_WIDTH = len(_HEADER_TAIL)
 #: The names and the reasons share the width in the way that takes the fewest lines (a name
 #: wrapped counting double), the reasons keeping at least _MIN_WHY (about two a line) and the
 #: names at least _MIN_NAME.
@@ -227,7 +232,7 @@ def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> s
 
     # the reasons need no more room than their longest line whole, nor less than the short
     # header's two lines (tabulate pads a header by two)
-    needed = max(min(_MIN_WHY, max(len("; ".join(b)) for b in bits)), _HEADER_WORDS + 2)
+    needed = max(min(_MIN_WHY, max(len("; ".join(b)) for b in bits)), _HEADER_TAIL_WIDTH + 2)
     widest = max(_MIN_NAME, min(max(len(n) for n in names), room - needed))
     layout = min((cells(w) for w in range(widest, _MIN_NAME - 1, -1)), key=lines)
     rows = [[i, "\n".join(name), percent(c.probability), why] for i, (c, (name, why)) in enumerate(zip(candidates, layout), 1)]

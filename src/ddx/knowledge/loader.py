@@ -1131,8 +1131,9 @@ def _root(folder: str | os.PathLike[str] | None):
     if folder is None:
         return resources.files("ddx.knowledge")
     root = Path(folder)
-    if not root.is_dir():
-        problem = "is not a folder" if root.exists() else "does not exist"
+    if not str(folder).strip() or not root.is_dir():
+        # an empty name would be read as the current folder
+        problem = "is not a folder" if root.exists() and str(folder).strip() else "does not exist"
         raise KnowledgeError([KnowledgeIssue(str(folder), None, f"{problem}: give the folder that holds the knowledge files")])
     return root
 
