@@ -255,3 +255,20 @@ def test_a_card_never_breaks_a_word_at_its_hyphen(width):
             shown = words(render_card_table(build_card(kb, e.id), kb, sources=sources, width=width))
             assert hyphenated <= shown, (e.id, sorted(hyphenated - shown)[:3])
             assert sources or "--no-sources" in shown, e.id
+
+
+@pytest.mark.parametrize("width", [12, 20, 26, 40])
+def test_a_number_breaks_its_sources_between_keys(width):
+    """The numbers' column of a card at a terminal breaks a list of source keys after a '+' or at
+    a space: nothing is lost, and a key is split only when it alone is wider than the column."""
+    from ddx.cards import _break_sources
+
+    kb = default_knowledge()
+    texts = {f"{n.probability} ({n.source.replace(';', '+')}, {n.grade})" for n in kb.likelihoods.values()}
+    for text in sorted(texts)[:400]:
+        lines = _break_sources(text, width).split("\n")
+        assert max(len(line) for line in lines) <= width, (text, lines)
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        for key in text[text.index("(") + 1:text.rindex(",")].split("+"):
+            if len(key) + 1 < width:
+                assert any(key in line for line in lines), (key, lines)

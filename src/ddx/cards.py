@@ -400,6 +400,24 @@ def _pack(head: str, items: list[str], indent: str, width: int = WIDTH, sep: str
     return lines
 
 
+def _break_sources(text: str, width: int) -> str:
+    """A number with its sources as lines of at most ``width``: broken between words, and a list
+    of source keys too long for a line after a '+', so that no key is split unless it alone is
+    wider than the line."""
+    pieces: list[tuple[str, str]] = []  # (text, what joins it to the piece before)
+    for k, word in enumerate(text.split(" ")):
+        keys = word.split("+")
+        parts = [key + "+" for key in keys[:-1]] + [keys[-1]] if len(word) > width else [word]
+        pieces += [(part, (" " if k else "") if j == 0 else "") for j, part in enumerate(parts)]
+    lines: list[str] = []
+    for part, glue in pieces:
+        if lines and len(lines[-1]) + len(glue) + len(part) <= width:
+            lines[-1] += glue + part
+        else:
+            lines += [part[i:i + width] for i in range(0, len(part), width)]
+    return "\n".join(lines)
+
+
 def _wrap(text: str, indent: str = "  ", width: int = WIDTH) -> list[str]:
     return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False) or [indent.rstrip()]
 
@@ -517,8 +535,9 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
             # leave (tabulate pads a header by two)
             used = sum(max(len(headers[k]) + 2, *(len(r[k]) for r in rows)) for k in (0, 1))
             room = max(width - 2 - 4 - used, 12)
-            table = tabulate(rows, headers=headers, tablefmt="simple", maxcolwidths=[None, None, room] if fits else None,
-                             maxheadercolwidths=[None, None, room - 2] if fits else None)
+            if fits:
+                rows = [[a, b, _break_sources(c, room)] for a, b, c in rows]
+            table = tabulate(rows, headers=headers, tablefmt="simple", maxheadercolwidths=[None, None, room - 2] if fits else None)
             laid |= set(range(len(lines), len(lines) + len(table.splitlines())))
             lines += ["  " + r for r in table.splitlines()]
         else:
