@@ -395,6 +395,19 @@ class TestDialogueStreams:
         assert [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in wrapped] == cli_module._fit(plain, False).splitlines()
         assert len(wrapped) == 2 and wrapped[0].endswith("\x1b[0m 19%,")
 
+    def test_a_painted_line_continues_under_its_own_indent(self, monkeypatch):
+        """A line painted from its first character (the dim 'why:') continues under its indent, as
+        the plain line does: the colour code at the start does not hide the indent."""
+        from ddx import cli as cli_module
+        from ddx.render import paint
+
+        monkeypatch.setenv("COLUMNS", "61")
+        monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+        plain = "  why: separates Intradural extramedullary from Extradural (widened in 60% vs 4%)"
+        wrapped = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in cli_module._fit(paint(plain, "dim", True), False).splitlines()]
+        assert wrapped == cli_module._fit(plain, False).splitlines()
+        assert wrapped[1].startswith("      ") and not wrapped[1].startswith("       ")
+
     def test_typed_answers_join_a_dialogue_sent_to_a_pipe(self, kb, monkeypatch):
         """ddx guide | tee log at a terminal: the log reads as the session, each answer after its prompt."""
         from ddx import cli as cli_module

@@ -499,7 +499,8 @@ def _fit(text: str, err: bool) -> str:
     width = max(width, MIN_WIDTH)
     out = []
     for line in text.split("\n"):
-        out += fit_painted(line, width, " " * (len(line) - len(line.lstrip()) + 4))
+        shown = click.unstyle(line)  # the indent a colour code at the start would hide
+        out += fit_painted(line, width, " " * (len(shown) - len(shown.lstrip()) + 4))
     return "\n".join(out)
 
 
