@@ -251,13 +251,14 @@ def _wrapped(text: str, width: int | None, indent: str = "", hang: str = "") -> 
     return fit_painted(indent + text, width, hang)
 
 
-def _other_compartments(a: Assessment) -> str:
-    return ", ".join(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}" for c in a.compartments[1:])
+def _other_compartments(a: Assessment) -> list[str]:
+    """The compartments after the first, each with its probability: 'extradural 5.1%'."""
+    return [f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}" for c in a.compartments[1:]]
 
 
 def _compartment_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
     head = COMPARTMENT_NAMES[a.compartment]
-    others = ", ".join(_keep(f"{COMPARTMENT_NAMES[c.id].lower()} {percent(c.probability)}") for c in a.compartments[1:])
+    others = ", ".join(_keep(share) for share in _other_compartments(a))
     return _wrapped(f"{paint('Compartment:', 'bold', color)} {paint(head, 'cyan', color)} "
                     f"{percent(a.compartment_probability)}  ({others})", width, hang="  ")
 
@@ -368,7 +369,7 @@ def render_markdown(a: Assessment, *, top: int = 5) -> str:
     _check_top(top)
 
     lines = [f"**Case:** {_code_span(_printable(a.case_id))}", ""] if a.case_id else []
-    lines += [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} {percent(a.compartment_probability)} ({_other_compartments(a)})", ""]
+    lines += [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} {percent(a.compartment_probability)} ({', '.join(_other_compartments(a))})", ""]
     rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
     lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))
     if not a.findings.values:
