@@ -65,34 +65,55 @@ def test_ci_installs_and_tests_as_the_readme_says():
     assert "venv" in ci
 
 
-@pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
-def test_readme_quotes_the_current_accuracy():
-    """The accuracy table in the README is what benchmarks/accuracy.py measures now, with its intervals."""
-    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_readme")
-    with CASES.open(encoding="utf-8", newline="") as fh:
+LABELS = {
+    "compartment accuracy": "compartment",
+    "top-1": "top1",
+    "top-3": "top3",
+    "don't-miss recall": "dont_miss_recall",
+    "don't-miss flags per case": "dont_miss_flags_per_case",
+    "calibration error (ECE, 10 bins)": "ece",
+}
+
+
+def _measure(accuracy, path: Path):
+    with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     records = {"published": accuracy.case_records(rows, dict), "recognised": accuracy.case_records(rows, accuracy.recognised)}
     measured = {reading: accuracy.summarise(r) for reading, r in records.items()}
     spread = {reading: accuracy.intervals(r) for reading, r in records.items()}
-    labels = {
-        "compartment accuracy": "compartment",
-        "top-1": "top1",
-        "top-3": "top3",
-        "don't-miss recall": "dont_miss_recall",
-        "don't-miss flags per case": "dont_miss_flags_per_case",
-        "calibration error (ECE, 10 bins)": "ece",
-    }
-    for label, key in labels.items():
-        row = re.search(rf"^\| {re.escape(label)} \|(.*)$", README, re.M)
+    return measured, spread
+
+
+def _check_table(accuracy, text: str, measured, spread, *, with_target: bool) -> None:
+    """Every row of an accuracy table quotes the measured figures and their intervals."""
+    for label, key in LABELS.items():
+        row = re.search(rf"^\| {re.escape(label)} \|(.*)$", text, re.M)
         assert row, f"the README has no accuracy row for {label}"
         cells = [c.strip() for c in row.group(1).strip().strip("|").split("|")]
-        assert len(cells) == 4, f"README {label}: expected published | recognised | target | interval, got {cells}"
+        if with_target:
+            assert len(cells) == 4, f"README {label}: expected published | recognised | target | interval, got {cells}"
+        else:
+            assert len(cells) == 3, f"README {label}: expected published | recognised | interval, got {cells}"
         quoted = (float(cells[0]), float(cells[1]))
         current = (round(measured["published"][key], 3), round(measured["recognised"][key], 3))
         assert quoted == current, f"README {label}: {quoted}, measured {current}: update the table"
-        interval = "; ".join(accuracy.interval_text(spread[r].get(key, (math.nan, math.nan))) for r in records)
+        interval = "; ".join(accuracy.interval_text(spread[r].get(key, (math.nan, math.nan))) for r in measured)
         interval = "—" if key not in accuracy.INTERVAL_METRICS else interval
-        assert cells[3] == interval, f"README {label}: interval {cells[3]!r}, measured {interval!r} (an en dash): update the table"
+        assert cells[-1] == interval, f"README {label}: interval {cells[-1]!r}, measured {interval!r} (an en dash): update the table"
+
+
+def _section(heading: str) -> str:
+    start = README.index(heading)
+    end = README.find("\n#", start + len(heading))
+    return README[start:] if end < 0 else README[start:end]
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
+def test_readme_quotes_the_current_accuracy():
+    """The accuracy table in the README is what benchmarks/accuracy.py measures now, with its intervals."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_readme")
+    measured, spread = _measure(accuracy, CASES)
+    _check_table(accuracy, _section("## Accuracy on real published cases"), measured, spread, with_target=True)
     # the proper scoring rules are quoted in the prose below the table, to two decimals
     text = " ".join(README.split())
     rules = re.search(r"the log loss of the true diagnosis \(([\d.]+) published, ([\d.]+) recognised\) and the Brier score \(([\d.]+), ([\d.]+)\)", text)
@@ -100,6 +121,44 @@ def test_readme_quotes_the_current_accuracy():
     quoted = tuple(float(x) for x in rules.groups())
     current = tuple(round(measured[r][k], 2) for k in ("log_loss", "brier") for r in ("published", "recognised"))
     assert quoted == current, f"README log loss and Brier score: {quoted}, measured {current}: update the text"
+
+
+VALIDATION = ROOT / "benchmarks" / "validation-cases.csv"
+
+
+def test_readme_quotes_the_figures_of_the_cases_coded_blind():
+    """The second table is what the benchmark measures on benchmarks/validation-cases.csv, with the
+    log loss quoted below it; every case of that file is scored (none left out as unreadable)."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation")
+    with VALIDATION.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows and all(not accuracy.case_problems(row) for row in rows)
+    section = _section("### A second set, coded blind")
+    assert f"holds {len(rows)} more published cases" in " ".join(section.split())
+    measured, spread = _measure(accuracy, VALIDATION)
+    _check_table(accuracy, section, measured, spread, with_target=False)
+    loss = re.search(r"log loss ([\d.]+) published, ([\d.]+) recognised", " ".join(section.split()))
+    assert loss and tuple(float(x) for x in loss.groups()) == tuple(round(measured[r]["log_loss"], 2) for r in measured)
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
+def test_the_cases_coded_blind_are_not_the_published_cases_and_agree_with_them_as_the_readme_says():
+    """No validation case repeats a published one, and each figure of either set lies inside the
+    other set's interval but for the recognised compartment, as the README says."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation_agree")
+    with CASES.open(encoding="utf-8", newline="") as fh:
+        published = list(csv.DictReader(fh))
+    with VALIDATION.open(encoding="utf-8", newline="") as fh:
+        blind = list(csv.DictReader(fh))
+    assert not {r["source_url"] for r in published} & {r["source_url"] for r in blind}
+    assert not {r["case_id"] for r in published} & {r["case_id"] for r in blind}
+    one, two = _measure(accuracy, CASES), _measure(accuracy, VALIDATION)
+    for (figures, _), (_, spread) in ((one, two), (two, one)):
+        for reading in figures:
+            for key in set(LABELS.values()) & set(accuracy.INTERVAL_METRICS):
+                low, high = spread[reading][key]
+                inside = round(low, 2) <= figures[reading][key] <= round(high, 2)
+                assert inside == ((reading, key) != ("recognised", "compartment")), (reading, key, figures[reading][key], low, high)
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
