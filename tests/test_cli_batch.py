@@ -221,6 +221,27 @@ class TestEncodingsAndLineEnds:
         assert result.exit_code == 2
         assert "unknown encoding 'klingon'" in result.stderr
 
+    @pytest.mark.parametrize("encoding", ["rot13", "base64", "zlib"])
+    def test_a_codec_that_is_not_a_text_encoding(self, encoding):
+        result = batch(IDEM, "--encoding", encoding)
+        assert_no_traceback(result)
+        assert result.exit_code == 2
+        assert f"--encoding {encoding}" in result.stderr and "not a text encoding" in result.stderr
+        assert "internal error" not in result.stderr
+        assert result.stdout == ""
+
+    @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+    def test_a_file_the_encoding_cannot_decode_names_the_encoding_and_the_fix(self, encoding):
+        # UTF-8 read as UTF-16 without its byte-order mark, or as UTF-32: the decoder fails
+        # on the file as a whole, which is an unreadable input (exit 2), not a bug
+        result = batch(IDEM, "--encoding", encoding)
+        assert_no_traceback(result)
+        assert result.exit_code == 2
+        assert "internal error" not in result.stderr
+        assert f"cannot be read as {encoding}" in result.stderr
+        assert "--encoding" in result.stderr
+        assert result.stdout == ""
+
 
 class TestDelimiters:
     def test_semicolon_is_sniffed_when_the_header_has_no_comma(self):

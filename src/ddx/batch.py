@@ -27,7 +27,7 @@ import attrs
 from . import engine, render
 from .assessment import TOLERANCE, Flag
 from .csv_input import (
-    DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, in_quotes, read_layout, readable, sniff_delimiter, text_problem,
+    DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, decoded, in_quotes, read_layout, readable, sniff_delimiter, text_problem,
     utf8_mark_read_as,
 )
 from .errors import BatchError, DdxError, FindingError
@@ -530,7 +530,7 @@ def run(
     if delimiter is not None and delimiter in '"\r\n':
         raise BatchError(f"--delimiter {delimiter!r}: a quote or a line end cannot separate cells; give a character such as ',' or ';' (or 'tab')")
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
-    records = Records(source, delimiter or ",")
+    records = Records(decoded(source, name, encoding), delimiter or ",")
     first = records.first_line()
     if first is None:
         raise BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")

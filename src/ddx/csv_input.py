@@ -16,7 +16,7 @@ import os
 import re
 import sys
 from collections import deque
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterable, Iterator, TextIO
 
 import attrs
 
@@ -66,9 +66,30 @@ class Input:
 def check_encoding(encoding: str) -> str:
     """The codec's canonical name, or BatchError naming the bad encoding."""
     try:
-        return codecs.lookup(encoding).name
+        name = codecs.lookup(encoding).name
     except LookupError:
         raise BatchError(f"unknown encoding {encoding!r}: try utf-8, cp1252, latin-1 or utf-16") from None
+    try:
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)  # rot13, base64, zlib: codecs, but not of bytes to text
+    except LookupError:
+        raise BatchError(f"--encoding {encoding}: {encoding!r} is not a text encoding; try utf-8, cp1252, latin-1 or utf-16") from None
+    return name
+
+
+def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
+    """The lines of ``lines``; a decoder that fails on the file itself (UTF-8 read as UTF-16
+    without its byte-order mark, say), which surrogate escapes cannot keep for a row's error,
+    is a BatchError naming the encoding and the fix."""
+    try:
+        for line in lines:  # not `yield from`, which would close the caller's stream with the generator
+            yield line
+    except UnicodeError as exc:
+        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
+        raise BatchError(
+            f"{name} cannot be read as {encoding} ({reason}); pass the file's encoding with --encoding "
+            "(leave it out for UTF-8, with or without a byte-order mark; for example cp1252 for Excel on Windows, "
+            "latin-1, or utf-16-le for UTF-16 without a byte-order mark)"
+        ) from None
 
 
 def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
