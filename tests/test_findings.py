@@ -163,6 +163,14 @@ class TestSpelling:
         assert error.column == "syndrome"
         assert "none" in error.message
 
+    def test_none_with_another_value_names_the_fix(self):
+        """The error says what to write instead: the other values alone, or none alone."""
+        error = failure({"syndrome": "NF1; vhl; none"})
+        assert error.message == (
+            "syndrome: 'NF1; vhl; none' mixes 'none' with other values: "
+            "give nf1;vhl without 'none', or 'none' alone for no syndrome"
+        )
+
 
 class TestVertebrae:
     """A radiologist names vertebrae: a vertebra reads as its region, a range as every region it spans."""

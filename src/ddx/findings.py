@@ -207,7 +207,9 @@ def parse_value(feature: Feature, raw: Any) -> Any:
         return None
     if feature.exclusive in chosen:
         if len(chosen) > 1:
-            raise _fail(column, str(raw), f"mixes {feature.exclusive!r} with other values")
+            others = ";".join(v for v in feature.values if v in chosen and v != feature.exclusive)
+            raise _fail(column, str(raw), f"mixes {feature.exclusive!r} with other values: give {others} without "
+                        f"{feature.exclusive!r}, or {feature.exclusive!r} alone for no {column}")
         return ()
     return tuple(v for v in feature.values if v in chosen)
 
