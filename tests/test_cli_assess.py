@@ -244,6 +244,33 @@ class TestBadInput:
         assert json.loads(capsys.readouterr().out)["error"] is None
 
 
+    @pytest.mark.parametrize("command", ["assess", "guide"])
+    @pytest.mark.parametrize(
+        "args, option, whole",
+        [
+            (["--enhancement", "mural", "nodule"], "--enhancement", "mural nodule"),
+            (["--cord", "displaced", "--level", "T12", "to", "L1"], "--level", "T12 to L1"),
+            (["--level=thoracic", "lumbar", "--cord", "displaced"], "--level", "thoracic lumbar"),
+        ],
+    )
+    def test_a_value_split_at_its_spaces_names_the_option_and_the_fix(self, command, args, option, whole):
+        """An unquoted value with spaces leaves words over: the error names the option, the
+        whole value and the quoting that fixes it, not just 'unexpected extra argument'."""
+        result = CliRunner().invoke(cli, [command, *args], input="")
+        assert result.exit_code == 2
+        assert isinstance(result.exception, SystemExit)
+        assert f"Invalid value for '{option}'" in result.stderr
+        assert f'{option} "{whole}"' in flat(result.stderr)
+        assert "quote" in result.stderr
+        assert result.stdout == ""
+
+    def test_a_value_without_its_option_says_findings_are_options(self):
+        """A word on its own (a value without its option) says how a finding is given."""
+        result = invoke("assess", "displaced")
+        assert result.exit_code == 2
+        assert "(displaced)" in result.stderr
+        assert "--cord displaced" in flat(result.stderr) and "ddx features" in result.stderr
+
 class TestHelpAndVersion:
     def test_top_level_help_has_the_disclaimer(self):
         """`ddx --help` says ddx is a teaching and research aid, not a medical device."""

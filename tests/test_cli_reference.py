@@ -49,6 +49,34 @@ def test_explain_unknown_entity_suggests_the_closest():
     assert "Traceback" not in result.output
 
 
+def test_explain_a_name_split_at_its_spaces_names_the_fix():
+    """`ddx explain epidural abscess` without quotes: the error says to quote the name."""
+    result = run("explain", "epidural", "abscess", "--top", "3")
+    assert result.exit_code == 2
+    assert "Invalid value for 'ENTITY'" in result.stderr
+    assert 'ddx explain "epidural abscess"' in " ".join(result.stderr.split())
+    assert result.stdout == ""
+
+
+def test_batch_a_path_split_at_its_spaces_names_the_fix(tmp_path):
+    result = run("batch", "my", "cases.csv")
+    assert result.exit_code == 2
+    assert "Invalid value for 'INPUT'" in result.stderr
+    assert 'ddx batch "my cases.csv"' in " ".join(result.stderr.split())
+
+
+def test_batch_two_files_is_not_taken_for_a_name_split_at_its_spaces(tmp_path):
+    """`ddx batch a.csv b.csv` (a shell glob, say) names two files that exist: ddx reads one."""
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("case_id,cord\nA,displaced\n")
+    first, second = str(tmp_path / "a.csv"), str(tmp_path / "b.csv")
+    result = run("batch", first, second)
+    assert result.exit_code == 2
+    message = " ".join(result.stderr.split())
+    assert "must be quoted" not in message
+    assert "reads one INPUT" in message and "once for each" in message
+
+
 def test_explain_without_an_entity_is_a_usage_error():
     result = run("explain")
     assert result.exit_code == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import io
+import itertools
 import os
 import re
 import signal
@@ -131,11 +132,76 @@ class ClosedPipe(Exception):
     """The reader of standard output went away (`ddx ... | head`): the end, not an error."""
 
 
+class Command(click.Command):
+    """A command whose stray words (a value with spaces left unquoted: `--enhancement mural
+    nodule`, `ddx explain epidural abscess`) are told apart from a mistyped command line:
+    the error names the option or argument, the whole value and the quoting that fixes it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not ctx.resilient_parsing and not set(args) & set(ctx.help_option_names):
+            problem = _stray_words(self, ctx, list(args))
+            if problem is not None:
+                raise problem
+        return super().parse_args(ctx, args)
+
+
+def _leftover(command: click.Command, ctx: click.Context, args: list[str]) -> list[str] | None:
+    """The words click's own parser leaves over from ``args``, or None when it cannot parse them
+    (click then says why)."""
+    try:
+        return command.make_parser(ctx).parse_args(args=list(args))[1]
+    except click.UsageError:
+        return None
+
+
+def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) -> click.UsageError | None:
+    """The error for the first word that no option or argument takes, or None when there is none."""
+    if not _leftover(command, ctx, args):
+        return None
+    # the shortest start of the command line that leaves a word over ends with that word
+    k = next((k for k in range(1, len(args) + 1) if _leftover(command, ctx, args[:k])), None)
+    if k is None:
+        return None
+    words = list(itertools.takewhile(lambda w: not w.startswith("-"), args[k - 1:]))
+    rest = " ".join(words)
+    before = args[k - 2] if k >= 2 else None
+    option = None
+    if before is not None and before.startswith("--") and "=" in before:
+        option, value = before.split("=", 1)
+    elif before is not None and k >= 3 and args[k - 3].startswith("-"):
+        option, value = args[k - 3], before
+    if option is not None:
+        param = next((p for p in command.params if option in p.opts), None)
+        if isinstance(param, click.Option) and not param.is_flag and isinstance(param.type, (click.types.StringParamType, click.Path)):
+            return click.BadParameter(
+                f"{value!r} is followed by {rest!r}, which no option takes: a value with spaces must be quoted "
+                f'({option} "{value} {rest}")', ctx=ctx, param_hint=f"'{option}'")
+    elif before is not None and not before.startswith("-"):
+        param = next((p for p in command.params if isinstance(p, click.Argument)), None)
+        if param is not None and isinstance(param.type, click.Path) and os.path.exists(before) and not os.path.exists(f"{before} {rest}"):
+            return click.BadParameter(
+                f"{before!r} is followed by {rest!r}: {ctx.command_path} reads one {param.human_readable_name}; "
+                "run it once for each", ctx=ctx, param_hint=f"'{param.human_readable_name}'")
+        if param is not None:
+            return click.BadParameter(
+                f"{before!r} is followed by {rest!r}: {ctx.command_path} takes one {param.human_readable_name}, "
+                f'so a name with spaces must be quoted ({ctx.command_path} "{before} {rest}")', ctx=ctx, param_hint=f"'{param.human_readable_name}'")
+    if any(p.name in FEATURES for p in command.params):
+        word = words[0] if words else args[k - 1]
+        owners = [f for f in FEATURES.values() if word.lower() in (f.values or ())]
+        example = f"{owners[0].option} {word}" if len(owners) == 1 else "--cord displaced"
+        return click.UsageError(
+            f"Got unexpected extra argument ({args[k - 1]}): each finding is an option followed by its value, "
+            f"such as {example} (`ddx features` lists them)", ctx=ctx)
+    return None
+
+
 class Group(click.Group):
     """A command group that shows its help when called with no command (exit 0), and hands a
     closed output pipe to main() as ClosedPipe (click itself would exit 1)."""
 
     group_class = type
+    command_class = Command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
