@@ -148,6 +148,25 @@ def test_a_columns_that_is_no_width_leaves_it_to_the_terminal(monkeypatch):
         assert result.exit_code == 0, (columns, result.output)
 
 
+def test_a_terminal_of_unknown_size_is_taken_as_80_columns(monkeypatch):
+    """A terminal that reports 0 columns (a pseudo-terminal whose size was never set: `script`,
+    a container started with -t) has no width to wrap to: ddx takes 80, as shutil and click do,
+    rather than squeezing a table to its minimum and a dialogue line to a word or two."""
+    import os
+
+    from ddx import cli as cli_module
+
+    monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream is not sys.stdin)
+    monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: False)
+    monkeypatch.setattr(os, "get_terminal_size", lambda *fd: os.terminal_size((0, 0)))
+    assert cli_module.terminal_width() == 79
+    result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input="widened\n", env={"COLUMNS": ""})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "Guided read: one question at a time, the most informative first." in lines
+    assert max(len(line) for line in lines) <= 79
+
+
 def test_a_batch_record_does_not_load_the_wrapping():
     import subprocess
 

@@ -542,16 +542,18 @@ def _read_answer() -> str:
 def _columns(stream) -> int:
     """The width to wrap to: COLUMNS when set to a width (a whole number above 0, as shutil reads
     it; '0', '80x' or a superscript two are none), else the width of the terminal ``stream``
-    writes to."""
+    writes to; a terminal that reports no width (0 columns: a pseudo-terminal whose size was
+    never set) gets shutil's, 80 when nothing tells it."""
     import shutil
 
     columns = os.environ.get("COLUMNS", "").strip()
     if columns.isascii() and columns.isdigit() and int(columns) > 0:
         return int(columns)
     try:
-        return os.get_terminal_size(stream.fileno()).columns
+        width = os.get_terminal_size(stream.fileno()).columns
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return shutil.get_terminal_size().columns
+        width = 0
+    return width if width > 0 else shutil.get_terminal_size().columns
 
 
 def _fit(text: str, err: bool) -> str:
