@@ -329,6 +329,17 @@ class TestBadRows:
         assert rows[2]["error"] == rows[3]["error"] == ""
         assert summary(result).startswith("ddx batch: 4 rows read, 2 assessed, 2 failed; first failure: row 1: the row has 2 cells")
 
+    def test_a_row_with_cells_past_the_header_names_them(self):
+        """The CSV has no value column: the message itself names the cells past the header."""
+        result = batch("case_id,cord,csf\nA,displaced,widened,,oops, again\nB,displaced,widened\n")
+        assert result.exit_code == 1
+        rows = records(result)
+        assert rows[0]["error"] == (
+            "the row has 6 cells but the header has 3: a value that contains the separator must be in double quotes, "
+            "or the header is missing a column (past the header: 'oops', ' again')"
+        )
+        assert rows[1]["error"] == ""
+
     @pytest.mark.parametrize("age", ["-3", "400", "54.5", "old"])
     def test_impossible_ages(self, age):
         result = batch(f"case_id,age,cord\nA,{age},displaced\nB,54,displaced\n")

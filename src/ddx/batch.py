@@ -283,7 +283,8 @@ class _Assessor:
                 return self.failure(
                     row, line, cells, None, readable(",".join(extra)),
                     f"the row has {n} cells but the header has {self.width}: a value that contains the separator "
-                    "must be in double quotes, or the header is missing a column",
+                    "must be in double quotes, or the header is missing a column "
+                    f"(past the header: {', '.join(quoted(c, in_quotes) for c in extra if c.strip())})",
                 )
         for i in self.layout.unnamed:
             if i < n and cells[i].strip():
