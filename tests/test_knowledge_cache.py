@@ -85,3 +85,13 @@ def test_a_broken_knowledge_base_is_never_stored(cache_home):
     with pytest.raises(KnowledgeError):
         cache.load(broken, FILES)
     assert not cache_home.exists() or not any(cache_home.iterdir())
+
+
+@pytest.mark.parametrize("relative", ["cache", "./cache", "."])
+def test_a_relative_xdg_cache_home_is_ignored(relative, tmp_path, monkeypatch):
+    """The XDG base directory spec ignores a relative XDG_CACHE_HOME: ddx must not leave a cache
+    folder in whatever directory it happens to run from."""
+    monkeypatch.setenv("XDG_CACHE_HOME", relative)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert cache.folder() == tmp_path / "home" / ".cache" / "ddx"

@@ -31,8 +31,11 @@ CODE = (
 
 
 def folder() -> Path:
-    """$XDG_CACHE_HOME/ddx, or ~/.cache/ddx."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    """$XDG_CACHE_HOME/ddx, or ~/.cache/ddx (also for a relative XDG_CACHE_HOME, which the XDG
+    base directory spec says to ignore: it would leave a cache wherever ddx is run)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "ddx"
 
 
