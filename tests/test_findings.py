@@ -229,10 +229,19 @@ class TestVertebrae:
         assert error.column == "level"
         assert "craniocervical, cervical, thoracic, lumbar, sacral" in error.message
 
+    @pytest.mark.parametrize("text, hint", [("T13", "T runs from T1 to T12"), ("L6", "L runs from L1 to L5"),
+                                            ("T10-T13", "T runs from T1 to T12"), ("th13", "TH runs from TH1 to TH12")])
+    def test_a_vertebra_past_its_region_says_how_far_the_region_runs(self, text, hint):
+        """Vertebrae are read (T10-L2), so T13 is a numbering slip, not a word ddx does not know."""
+        assert hint in failure({"level": text}).message
+
+    def test_a_word_that_is_no_vertebra_gets_no_vertebra_hint(self):
+        assert "runs from" not in failure({"level": "thorax"}).message
+
     def test_a_bad_part_is_named_as_written(self):
         """The error names the part as the cell wrote it, not lower-cased."""
         error = failure({"level": "Thoracic; L9"})
-        assert error.value == "L9" and "'L9' is not a value" in error.message
+        assert error.value == "L9" and "'L9' is no vertebra" in error.message
 
     @pytest.mark.parametrize("text", ["L5-S1", "S1-L5", "T12-L1", "th12-l1", "D12-L1", "C7-T1"])
     def test_a_junction_is_refused_with_the_regions_to_choose_from(self, text):

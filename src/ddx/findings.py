@@ -273,7 +273,24 @@ def _unread(feature: Feature, written: str) -> FindingError:
     if several:
         shown = f" ({several})" if len(several) <= SHOWN else ""  # a long cell is quoted cut short
         return _fail(feature.id, written, f"holds several values: separate them with ';'{shown}")
+    beyond = _beyond_the_run(feature, written)
+    if beyond:
+        return _fail(feature.id, written, beyond, feature.values)
     return _fail(feature.id, written, "is not a value", feature.values)
+
+
+def _beyond_the_run(feature: Feature, written: str) -> str | None:
+    """The problem of the first vertebra in ``written`` whose letters the aliases know but whose
+    number they do not ('is no vertebra: T runs from T1 to T12'), else None: a trainee who
+    wrote one should learn that vertebrae are read, and which."""
+    for word in re.findall(r"[a-z]+[0-9]+", written.lower()) if feature.ordered else ():
+        m = VERTEBRA.fullmatch(word)
+        run = sorted(int(n.group(2)) for n in map(VERTEBRA.fullmatch, feature.alias) if n and n.group(1) == m.group(1))
+        if run and word not in feature.alias:
+            letters = m.group(1).upper()
+            where = "is no vertebra" if word == written.strip().lower() else f"names {letters}{m.group(2)}, no vertebra"
+            return f"{where}: {letters} runs from {letters}{run[0]} to {letters}{run[-1]}"
+    return None
 
 
 def _several(feature: Feature, written: str) -> str | None:
