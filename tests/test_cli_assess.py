@@ -609,3 +609,26 @@ class TestMarkdownSaysWhatTheTableSays:
         assert "No findings given: these are the priors" in table
         assert "No findings given: these are the priors" in markdown
         assert "No findings given" not in invoke("assess", *IDEM, "--format", "markdown").stdout
+
+
+class TestUndecodedBytes:
+    """A command line in a locale that is not UTF-8 hands ddx a byte it could not decode (kept as
+    a surrogate escape); the error shows the byte as \\xff, as ddx batch does, and says why."""
+
+    @pytest.mark.parametrize("args", [["assess", "--cord", "\udcff"], ["assess", "--level", "T1\udcff"], ["assess", "--age", "4\udcff"]])
+    def test_a_finding_names_the_byte_and_the_encoding(self, args):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert "\\xff" in result.output and "\\udcff" not in result.output
+        assert "is not UTF-8 text" in flat(result.output)
+
+    @pytest.mark.parametrize("args", [["explain", "ab\udcff"], ["quiz", "--case", "ab\udcff"]])
+    def test_a_name_shows_the_byte(self, args):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert "\\xff" in result.output and "\\udcff" not in result.output
+
+    def test_the_api_refuses_it_with_the_column(self):
+        with pytest.raises(ddx.FindingError) as caught:
+            ddx.assess(cord="\udcff")
+        assert caught.value.column == "cord" and "is not UTF-8 text" in caught.value.message

@@ -108,7 +108,17 @@ def _misspelt(word: str, allowed: Iterable[str]) -> str | None:
 SHOWN = 60
 
 
-def quoted(raw: str, show: Callable[[str], str] = repr, longest: int = SHOWN) -> str:
+#: A byte that was not decoded, kept as a surrogate escape (a command line in a locale that
+#: is not UTF-8, a file read with errors="surrogateescape").
+UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def shown(raw: str) -> str:
+    """repr(), with an undecoded byte written as the byte (\\xff), not as its surrogate (\\udcff)."""
+    return re.sub(r"\\udc([89a-f][0-9a-f])", r"\\x\1", repr(raw))
+
+
+def quoted(raw: str, show: Callable[[str], str] = shown, longest: int = SHOWN) -> str:
     """A cell's text quoted for a message by ``show``, cut to its first SHOWN characters and
     its length when it is longer than ``longest`` (the cut is made in the text itself, so
     that an escape is never split, and its length counted there)."""
@@ -181,6 +191,8 @@ def parse_value(feature: Feature, raw: Any) -> Any:
     if text in UNKNOWN:
         return None
     column = feature.id
+    if UNDECODED.search(text):
+        raise _fail(column, str(raw), "is not UTF-8 text: it holds a byte the terminal's or the file's encoding could not read")
     if feature.kind == "yesno":
         if text in YES:
             return "yes"

@@ -14,7 +14,7 @@ import re
 
 import attrs
 
-from .findings import quoted
+from .findings import UNDECODED, quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Knowledge
 from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS, name_key
 
@@ -189,6 +189,8 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     else those that its telling words fit one by one. Nothing ambiguous is
     guessed.
     """
+    if UNDECODED.search(text):
+        raise UnknownEntityError(text, what="not UTF-8 text (it holds a byte the terminal's encoding could not read)")
     key = name_key(text)
     table = spellings(kb)
     if not key:

@@ -153,7 +153,7 @@ def choose(cases: tuple[QuizCase, ...], *, case_id: str | None = None, seed: int
                 return case
         ids = [c.case_id for c in cases]
         guess = difflib.get_close_matches(wanted, ids, n=1, cutoff=0.6)
-        message = f"no quiz case {case_id!r}"
+        message = f"no quiz case {quoted(case_id)}"
         if guess:
             message += f"; did you mean {guess[0]!r}?"
         raise QuizError(message + f" (cases: {', '.join(ids)})")
