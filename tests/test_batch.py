@@ -229,6 +229,8 @@ class TestLayout:
             (["csf_cap", "CSF cap"], (), "columns 1 ('csf_cap') and 2 ('CSF cap') both name csf_cap"),
             (["A1", "54"], (), "the first line is not a header"),
             (["enhancment", "cord_displacd"], (), "unknown columns 'enhancment' (did you mean 'enhancement'?)"),
+            (["case_id", "t2"], (), "unknown column 't2' (did you mean 't2_signal'?)"),
+            (["case_id", "dural"], (), "unknown column 'dural';"),
             (["age"], ("mrn",), "--passthrough mrn: there is no such column"),
             (["age", "error"], ("error",), "--passthrough error: it would clash with the output column"),
             (["case_id", "age"], ("case_id",), "--passthrough case_id: the case id is copied to the output already"),

@@ -357,9 +357,11 @@ class TestBadValues:
         assert "did you mean" not in error.message
         assert "(allowed: expanded, displaced, compressed, normal)" in error.message
 
-    @pytest.mark.parametrize(("column", "text", "guess"), [("enhancement", "nodule", "mural_nodule"), ("bone_pattern", "trabeculae", "coarse_trabeculae"), ("cord", "ompressed", "compressed")])
-    def test_a_value_named_by_its_last_word_or_a_letter_short_is_still_guessed(self, column, text, guess):
-        """A whole word in front ('mural_') makes a name shorter, not another word; one lost letter is a typo."""
+    @pytest.mark.parametrize(("column", "text", "guess"), [("enhancement", "nodule", "mural_nodule"), ("bone_pattern", "trabeculae", "coarse_trabeculae"), ("cord", "ompressed", "compressed"),
+                                                       ("enhancement", "mural", "mural_nodule"), ("bone_pattern", "coarse", "coarse_trabeculae")])
+    def test_a_value_named_by_one_of_its_words_or_a_letter_short_is_still_guessed(self, column, text, guess):
+        """A whole word in front ('mural_') or behind ('_nodule') makes a name shorter, not another
+        word; one lost letter is a typo."""
         assert f"did you mean {guess!r}?" in failure({column: text}).message
 
     @pytest.mark.parametrize(("column", "text", "value"), [("bone_pattern", "blastic", "sclerotic"), ("bone_pattern", "Osteoblastic", "sclerotic"), ("bone_pattern", "osteolytic", "lytic"), ("cord_position", "centric", "central")])

@@ -83,7 +83,14 @@ def format_value(value: Any) -> str:
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    """The choice ``word`` most likely meant: the one choice whose first word it is ('t2' for
+    t2_signal, 'mural' for mural_nodule), else a close spelling, else None. The first word of
+    several ('dural': dural_tail or dural_sac_displaced) is no guess at all."""
+    choices = list(choices)
+    starts = [c for c in choices if word and c.startswith(word + "_")]
+    if starts:
+        return starts[0] if len(starts) == 1 else None
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return match[0] if match else None
 
 
