@@ -272,6 +272,22 @@ class TestDelimiters:
         assert result.exit_code == 2
         assert f"--delimiter {char!r}: " in result.stderr and "cannot separate cells" in result.stderr
 
+    @pytest.mark.parametrize("mark, separator", [("sep=;", ";"), ("SEP=|", "|"), ("\ufeffsep=,", ","), ("sep=\t", "\t")])
+    def test_excels_separator_line_names_the_separator_and_is_no_header(self, mark, separator):
+        """Excel writes "sep=;" above the header when asked to, and reads it back: so does ddx."""
+        data = f"{mark}\r\ncase_id{separator}cord{separator}level\r\nA{separator}displaced{separator}cervical\r\nB{separator}sideways{separator}\r\n"
+        result = batch(data)
+        assert result.exit_code == 1, result.output
+        rows = records(result)
+        assert [r["case_id"] for r in rows] == ["A", "B"]
+        assert rows[0]["compartment"] == "intradural_extramedullary" and not rows[0]["error"]
+        assert "line 4" in rows[1]["error"] and "'sideways'" in rows[1]["error"]
+
+    def test_a_separator_line_that_disagrees_with_the_option_is_refused(self):
+        result = batch("sep=;\ncase_id;cord\nA;displaced\n", "--delimiter", ",")
+        assert result.exit_code == 2 and result.stdout == ""
+        assert "its first line (sep=;) says the cells are separated by ';', but --delimiter gives ','" in result.stderr
+
     def test_a_long_delimiter_is_refused(self):
         result = batch(IDEM, "--delimiter", ";;")
         assert result.exit_code == 2

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import sys
 from functools import partial, reduce
 from operator import add, itemgetter
@@ -502,6 +503,11 @@ class _JsonOut:
 # -- the batch ----------------------------------------------------------------
 
 
+#: Excel's first line naming the separator ("sep=;"), which it writes and reads in place of a
+#: header: read as the separator, and skipped.
+SEP_LINE = re.compile(r"sep=([^\r\n\"])", re.IGNORECASE)
+
+
 def run(
     source: TextIO,
     sink: TextIO,
@@ -542,14 +548,24 @@ def run(
             f"{name} starts with a UTF-8 byte-order mark, so it is UTF-8 text, not {encoding}: "
             "leave out --encoding (the default reads UTF-8 with or without the mark)"
         )
-    if delimiter is None:
+    sep = SEP_LINE.fullmatch(first.lstrip("\ufeff").rstrip("\r\n"))
+    if sep and delimiter is not None and sep.group(1) != delimiter:
+        raise BatchError(
+            f"{name}: its first line ({first.strip()}) says the cells are separated by {sep.group(1)!r}, "
+            f"but --delimiter gives {delimiter!r}: leave the option out, or give --delimiter {sep.group(1)!r}"
+        )
+    if sep:
+        records.set_delimiter(sep.group(1))
+    elif delimiter is None:
         records.set_delimiter(sniff_delimiter(first))
     rows = iter(records)
     header = None
     for line, cells in rows:
         if isinstance(cells, BadRecord):
             raise BatchError(f"{name}: the header (line {line}) cannot be read: {cells.reason}")
-        if cells:
+        if cells and sep:
+            sep = None  # the separator line is no header
+        elif cells:
             header = cells
             break
     if header is None:

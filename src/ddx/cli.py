@@ -866,7 +866,7 @@ def _progress(inp, enabled: bool | None):
 @click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column to the output (repeatable), e.g. an accession number; in CSV a value that a spreadsheet would run as a formula gets a leading apostrophe, as every text cell does")
 @click.option("--strict", is_flag=True, help="stop at the first row that cannot be read (exit 1) instead of writing its error record and going on")
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="encoding of INPUT (utf-8-sig also reads a BOM); e.g. cp1252 for Excel on Windows, latin-1, utf-16")
-@click.option("--delimiter", default=None, metavar="CHAR", help="separator of INPUT: ',', ';' or 'tab' (default ','; ';' or tab when the header has no comma)")
+@click.option("--delimiter", default=None, metavar="CHAR", help="separator of INPUT: ',', ';' or 'tab' (default: the one an Excel 'sep=' first line names, else ','; ';' or tab when the header has no comma)")
 @click.option("--progress/--no-progress", default=None, help="progress on stderr (default: when stderr is a terminal)")
 def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[str, ...], strict: bool, encoding: str, delimiter: str | None, progress: bool | None) -> None:
     """Assess every row of a CSV of findings: one result per row, in order.
