@@ -422,11 +422,12 @@ def _shown_folder(folder: str | None) -> str:
 def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) -> None:
     """Show the knowledge card of one ENTITY: what ddx knows about it and why.
 
-    ENTITY is an id from `ddx entities`, the entity's name or an alias, or a
-    word of them that fits one entity only ('abscess', 'pilocytic'); a word
-    that fits several ('sarcoma'), or one that only says where the lesion is
-    or what kind ('conus', 'malignant', 'cyst'), is refused with what it
-    could mean. The card
+    ENTITY is an id from `ddx entities`, the entity's name or a whole alias,
+    or a word of its id or name that fits one entity only ('abscess',
+    'pilocytic'); a word found only in an alias ('Pott') is suggested, not
+    taken, and a word that fits several ('sarcoma'), or one that only says
+    where the lesion is or what kind ('conus', 'malignant', 'cyst'), is
+    refused with what it could mean. The card
     gives the compartment, whether it is a don't-miss and why, the typical
     patient and level (from the card and from the numbers), the findings that
     favour and disfavour it with their likelihood ratios against the rest of
