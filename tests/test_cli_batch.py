@@ -140,6 +140,24 @@ class TestGoodInput:
         clash = batch(data, "--passthrough", "compartment")
         assert clash.exit_code == 2 and "it would clash with the output column" in clash.stderr
 
+    @pytest.mark.parametrize("fmt", ["ndjson", "json"])
+    @pytest.mark.parametrize(
+        "data",
+        [
+            "cord,csf\ndisplaced,widened\ndisplaced,bogus\n",  # no case_id column
+            "case_id,cord,csf\n,displaced,widened\n  ,displaced,bogus\n",  # a blank case_id cell
+        ],
+    )
+    def test_case_id_is_null_when_the_input_has_none(self, fmt, data):
+        """output.md: "case_id" is null when the input had none, for a good row and a failed one
+        alike; the CSV leaves its cell empty."""
+        result = batch(data, "--format", fmt)
+        assert result.exit_code == 1
+        found = json.loads(result.stdout) if fmt == "json" else [json.loads(line) for line in result.stdout.splitlines()]
+        assert [r["error"] is None for r in found] == [True, False]
+        assert [r["case_id"] for r in found] == [None, None]
+        assert [r["case_id"] for r in records(batch(data))] == ["", ""]
+
     def test_header_with_no_rows(self):
         for fmt, expected in (("csv", ",".join(COLUMNS) + "\n"), ("ndjson", ""), ("json", "[]\n")):
             result = batch("case_id,cord\n", "--format", fmt)
