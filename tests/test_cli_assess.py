@@ -116,6 +116,26 @@ class TestJsonFormat:
         assert math.fsum(probabilities) == pytest.approx(1, abs=1e-6)
         assert math.fsum(c["probability"] for c in record["compartments"]) == pytest.approx(1, abs=1e-6)
 
+    def test_each_candidate_is_its_entity_and_each_reason_a_finding_given(self, kb):
+        """output.md: a candidate's "name" and "compartment" are its entity's own (not the case's
+        compartment), and a reason names the finding and the value as given ("value": "yes"; a
+        list as its values joined by ';')."""
+        record = as_json(*IDEM, "--foraminal-extension", "yes", "--dural-tail", "yes", "--level", "thoracic;cervical")
+        for c in record["candidates"]:
+            entity = kb.entity(c["id"])
+            assert (c["name"], c["compartment"]) == (entity.name, entity.compartment), c["id"]
+        assert {c["compartment"] for c in record["candidates"]} == {c["id"] for c in record["compartments"]}
+        given = record["findings"]
+        assert given["level"] == "cervical;thoracic"
+        reasons = [r for c in record["candidates"] for r in (*c["for"], *c["against"])]
+        assert {r["feature"] for r in reasons} == set(given)
+        for r in reasons:
+            assert r["value"] == given[r["feature"]], r
+            assert r["text"].startswith(f"{r['feature'].replace('_', ' ')} {r['value']}: "), r
+        schwannoma = next(c for c in record["candidates"] if c["id"] == "schwannoma")
+        assert ("foraminal_extension", "yes") in {(r["feature"], r["value"]) for r in schwannoma["for"]}
+        assert ("dural_tail", "yes") in {(r["feature"], r["value"]) for r in schwannoma["against"]}
+
     def test_reasons_point_the_right_way(self):
         """In JSON, every `for` ratio is above 1 and every `against` ratio below 1."""
         record = as_json(*IDEM, "--dural-tail", "yes", "--sex", "female")
