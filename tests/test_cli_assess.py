@@ -136,6 +136,17 @@ class TestJsonFormat:
         assert ("foraminal_extension", "yes") in {(r["feature"], r["value"]) for r in schwannoma["for"]}
         assert ("dural_tail", "yes") in {(r["feature"], r["value"]) for r in schwannoma["against"]}
 
+    def test_every_probability_is_a_float_in_0_1(self):
+        """output.md: probabilities are floats in [0, 1], even one that rounds to 0 or 1 (written
+        0.0, never 0, which a typed reader would take for an integer)."""
+        record = as_json("--cord", "compressed", "--csf", "tapered", "--dural-sac-displaced", "yes", "--known-primary", "yes",
+                         "--vertebral-body", "yes", "--posterior-elements", "yes", "--pathologic-fracture", "yes",
+                         "--bone-pattern", "lytic", "--paraspinal-mass", "yes", "--age", "70", "--level", "thoracic")
+        flags = [f for f in record["flags"] if f["probability"] is not None]
+        probabilities = [record["compartment_probability"], *(c["probability"] for c in (*record["compartments"], *record["candidates"], *flags))]
+        assert flags and 0.0 in probabilities  # the candidates left behind round to 0
+        assert all(type(p) is float and 0 <= p <= 1 for p in probabilities), probabilities
+
     def test_reasons_point_the_right_way(self):
         """In JSON, every `for` ratio is above 1 and every `against` ratio below 1."""
         record = as_json(*IDEM, "--dural-tail", "yes", "--sex", "female")
