@@ -349,6 +349,30 @@ class TestWholeFileProblems:
         assert result.exit_code == 2
         assert "does not exist" in result.stderr
 
+    def test_a_broken_knowledge_base_exits_2_before_any_row(self, tmp_path):
+        """output.md: exit 2 when the command itself cannot run, a broken knowledge base among the
+        causes: no record is written (nor exit 1, as if the rows had failed), and the problem is named."""
+        import shutil
+        from importlib import resources
+        from pathlib import Path
+
+        package = tmp_path / "ddx"
+        shutil.copytree(Path(resources.files("ddx")), package, ignore=shutil.ignore_patterns("__pycache__"))
+        entities = package / "knowledge" / "entities.toml"
+        entities.write_text(entities.read_text(encoding="utf-8") + "\nnot toml\n", encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": str(tmp_path), "DDX_NO_CACHE": "1"}
+        out = tmp_path / "out.csv"
+        for fmt in ("csv", "ndjson"):
+            proc = subprocess.run([sys.executable, "-m", "ddx", "batch", "-", "--format", fmt], input=IDEM,
+                                  capture_output=True, text=True, env=env)
+            assert proc.returncode == 2, proc.stderr
+            assert proc.stdout == ""
+            assert proc.stderr.startswith("Error: the knowledge base has 1 problem(s):"), proc.stderr
+            assert "entities.toml:" in proc.stderr and "Traceback" not in proc.stderr
+        proc = subprocess.run([sys.executable, "-m", "ddx", "batch", "-", "-o", str(out)], input=IDEM,
+                              capture_output=True, text=True, env=env)
+        assert proc.returncode == 2 and not out.exists()
+
 
 class TestBadRows:
     """Exit 1, one error record per bad row naming the row, column, value and fix; the rest is assessed."""
