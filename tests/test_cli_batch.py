@@ -83,6 +83,20 @@ class TestGoodInput:
         assert header(result)[4:14] == [f"{k}_{i}" for i in range(1, 6) for k in ("candidate", "probability")]
         assert all(records(result)[0][f"candidate_{i}"] for i in range(1, 6))
 
+    def test_top_widens_the_columns_of_a_failed_row_too(self):
+        """A row that could not be read has as many cells as the header, whatever --top, so that its
+        error (and a passed-through column) stays under its own name."""
+        data = "case_id,cord,mrn\nA,displaced,1\nB,bogus,2\n"
+        for top in ("1", "3", "5"):
+            result = batch(data, "--top", top, "--passthrough", "mrn")
+            assert result.exit_code == 1
+            lines = list(csv.reader(io.StringIO(result.stdout, newline="")))
+            assert {len(line) for line in lines} == {len(lines[0])}
+            good, bad = records(result)
+            assert good["error"] == "" and bad["error"].startswith("cord: 'bogus' is not a value")
+            assert [good["mrn"], bad["mrn"]] == ["1", "2"]
+            assert bad["candidate_1"] == bad[f"candidate_{top}"] == bad["dont_miss"] == ""
+
     def test_top_beyond_the_candidates_is_refused(self):
         result = batch(IDEM, "--top", "99")
         assert result.exit_code == 2
