@@ -363,6 +363,25 @@ class TestWholeFileProblems:
         assert result.exit_code == 2
         assert "does not exist" in result.stderr
 
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (["-", "--format", "xml"], "Invalid value for '--format'"),
+            (["-", "--top", "0"], "Invalid value for '--top'"),
+            (["-", "--formt", "json"], "--formt"),
+            ([], "Missing argument 'INPUT'"),
+            (["{folder}"], "is a directory"),
+        ],
+    )
+    def test_a_bad_option_or_an_unreadable_input_exits_2(self, tmp_path, args, message):
+        """output.md: exit 2 when the command itself could not run (a bad option, an input that
+        cannot be read), before any row is read: nothing on standard output, the reason on stderr."""
+        result = invoke("batch", *(a.format(folder=tmp_path) for a in args), input=IDEM)
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        assert message in result.stderr
+        assert_no_traceback(result)
+
     def test_a_broken_knowledge_base_exits_2_before_any_row(self, tmp_path):
         """output.md: exit 2 when the command itself cannot run, a broken knowledge base among the
         causes: no record is written (nor exit 1, as if the rows had failed), and the problem is named."""
