@@ -450,11 +450,18 @@ class TestIntegers:
         """`segments` is an integer >= 1: a lesion of the whole spine (33 vertebrae) and beyond is read."""
         assert parse({"segments": text}).get("segments") == int(text)
 
-    @pytest.mark.parametrize("text", ["1001", "9" * 20])
-    def test_segments_past_the_tables_says_why_it_is_refused(self, text):
-        """features.md sets segments no upper bound, so a number past the likelihood tables is refused with the reason."""
-        error = failure({"segments": text})
-        assert error.message.endswith("is out of range (allowed: 1-1000): the likelihood tables stop at 1000, and the whole spine is 33 vertebrae long"), error.message
+    @pytest.mark.parametrize("text", ["1001", "9" * 20, "9" * 4000])
+    def test_segments_has_no_upper_bound(self, text):
+        """features.md bounds segments below only: any larger number is read, in the open last band
+        of the tables, and assesses as the top band's low end does."""
+        assert parse({"segments": text}).get("segments") == int(text)
+        far, seven = ddx.assess(segments=text, cord="expanded"), ddx.assess(segments=7, cord="expanded")
+        assert [(c.id, c.probability) for c in far.candidates] == [(c.id, c.probability) for c in seven.candidates]
+
+    def test_segments_of_more_digits_than_a_number_can_have_is_named(self):
+        error = failure({"segments": "9" * 5000})
+        assert "has 5,000 digits, too many to read as a number (allowed: 1 or more)" in error.message
+        assert len(error.message) < 300
 
     def test_segments_must_be_at_least_one(self):
         """`segments` is an integer >= 1: zero fails."""

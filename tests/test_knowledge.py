@@ -873,6 +873,27 @@ class TestACuratorsMistakes:
         # the line is the field's own, not its table's header
         assert lines[issue.row - 1].lstrip().startswith(field.group(1) + " ="), (issue, lines[issue.row - 1])
 
+    @pytest.mark.parametrize(
+        "old, new, words",
+        [
+            ("min = 1\nbands = [[1, 1], [2, 3], [4, 6], [7]]", "min = 1\nmax = 50\nbands = [[1, 1], [2, 3], [4, 6], [7]]",
+             "the last band is [low] alone (every number from low up) exactly when there is no max"),
+            ("bands = [[1, 1], [2, 3], [4, 6], [7]]", "bands = [[1, 1], [2, 3], [4, 6], [7, 50]]",
+             "the last band is [low] alone (every number from low up) exactly when there is no max"),
+            ("bands = [[1, 1], [2, 3], [4, 6], [7]]", "bands = [[1, 1], [2, 3], [5, 6], [7]]",
+             "bands must cover 1 and up without gaps or overlaps"),
+            ("bands = [[1, 1], [2, 3], [4, 6], [7]]", "bands = [[1], [2, 3], [4, 6], [7]]",
+             "bands must be a list of [low, high] whole-number pairs (the last may be [low] alone)"),
+        ],
+    )
+    def test_an_open_last_band_goes_with_no_max(self, tmp_path, old, new, words):
+        """segments has no max (features.md bounds it below only): its last band is open, and only
+        a finding without a max may have one."""
+        folder = _copy(tmp_path)
+        self._edit(folder, "features.toml", old, new)
+        issues = _issues(folder)
+        assert any(i.path == "features.toml" and words in i.reason for i in issues), issues
+
     def test_a_source_with_a_wrong_grade_is_one_problem(self, tmp_path):
         """The estimate source is cited by thousands of numbers: its bad grade is said once."""
         folder = _copy(tmp_path)

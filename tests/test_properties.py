@@ -48,6 +48,8 @@ def cell_for(feature_id: str, outcome: str) -> st.SearchStrategy[str]:
     """A cell whose value falls in the given outcome (for an integer feature: a number in the band)."""
     feature = FEATURES[feature_id]
     if feature.kind == "integer":
+        if outcome.endswith("+"):  # the open last band: any number from its low end up
+            return st.integers(int(outcome[:-1]), 10**12).map(str)
         low, high = (int(x) for x in outcome.split("-"))
         return st.integers(low, high).map(str)
     return st.just(outcome)
@@ -85,10 +87,16 @@ class TestUnknown:
 class TestMonotone:
     @given(st.data())
     def test_a_finding_most_likely_under_x_never_lowers_x(self, data):
-        """A finding at least as likely under X as under every other entity never lowers P(X)."""
+        """A finding at least as likely under X as under every other entity never lowers P(X).
+        A finding another implies (features.toml: implies; the vertebral body, which a bone
+        pattern says is involved, it or the posterior elements) also changes the odds the
+        implying finding counts for it, so the two are never drawn together: beside a lytic
+        pattern, an uninvolved vertebral body, likeliest with a dural fistula, leaves the posterior
+        elements as the bone involved, and lowered the fistula from 0.2499% to 0.2491%."""
         entity = data.draw(st.sampled_from(sorted(STRONGEST)), label="entity")
         feature_id, outcome = data.draw(st.sampled_from(STRONGEST[entity]), label="finding")
-        base = data.draw(cells(max_size=8, exclude=frozenset({feature_id})), label="base")
+        linked = {f.id for f in FEATURES.values() if feature_id in f.implies} | set(FEATURES[feature_id].implies)
+        base = data.draw(cells(max_size=8, exclude=frozenset({feature_id, *linked})), label="base")
         cell = data.draw(cell_for(feature_id, outcome), label="cell")
         before = run(base).probability(entity)
         after = run({**base, feature_id: cell}).probability(entity)

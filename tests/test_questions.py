@@ -288,7 +288,7 @@ class TestWhyIsHonest:
         cells = {}
         for fid, k in picks.items():
             f = kb.features[fid]
-            cells[fid] = str([f.min, 30, 60, f.max][k]) if f.kind == "integer" else f.values[k % len(f.values)]
+            cells[fid] = str([f.min, 30, 60, f.max or 1000][k]) if f.kind == "integer" else f.values[k % len(f.values)]
         for target in ("entity", "auto"):
             for n in questions.rank(kb, parse_findings(cells, kb), target=target, limit=5):
                 m = self.RATES.search(n.why)

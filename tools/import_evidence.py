@@ -685,7 +685,8 @@ def length_cdf(entity: str, typical: float):
 
 
 def band_probabilities(bands, cdf) -> list[float]:
-    raw = [max(cdf(hi + 0.5) - cdf(lo - 0.5), 1e-4) for lo, hi in bands]
+    """Each band's share of a distribution; an open last band (high None) takes the whole tail."""
+    raw = [max((1.0 if hi is None else cdf(hi + 0.5)) - cdf(lo - 0.5), 1e-4) for lo, hi in bands]
     total = sum(raw)
     return to_one([max(p / total, 0.0001) for p in raw])
 
@@ -697,19 +698,25 @@ def derived_bands(name: str, q: dict, centres: dict, bands: dict) -> list[tuple]
     rows = []
     mean = recentred(float(q[("overall", "age_mean_consolidated")]["value"]), centres.get((name, "age")))
     sd = float(q[("overall", "age_sd_consolidated")]["value"])
-    for (lo, hi), p in zip(bands["age"], band_probabilities(bands["age"], lambda x: normal_cdf(x, mean, sd))):
-        rows.append((name, "age", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+    for band, p in zip(bands["age"], band_probabilities(bands["age"], lambda x: normal_cdf(x, mean, sd))):
+        rows.append((name, "age", band_label(band), p, "DDX_ESTIMATE", "C"))
     typical = recentred(float(q[("overall", "segments_typical_consolidated")]["value"]), centres.get((name, "segments")))
-    for (lo, hi), p in zip(bands["segments"], band_probabilities(bands["segments"], length_cdf(name, typical))):
-        rows.append((name, "segments", f"{lo}-{hi}", p, "DDX_ESTIMATE", "C"))
+    for band, p in zip(bands["segments"], band_probabilities(bands["segments"], length_cdf(name, typical))):
+        rows.append((name, "segments", band_label(band), p, "DDX_ESTIMATE", "C"))
     return rows
+
+
+def band_label(band: tuple[int, int | None]) -> str:
+    """A band as the likelihood tables name it (records.band_label): "2-3", and "7+" when open."""
+    return f"{band[0]}+" if band[1] is None else f"{band[0]}-{band[1]}"
 
 
 def main(evidence_dir: Path) -> None:
     """Rebuild likelihoods.csv, priors.csv and sources.toml in OUT, then check what was written."""
     features = read_tables(OUT / "features.toml", "feature")
     entities = read_entities(OUT / "entities.toml")
-    bands = {f["id"]: f["bands"] for f in features if f.get("kind") == "integer" and "bands" in f}
+    bands = {f["id"]: [(b[0], b[1] if len(b) == 2 else None) for b in f["bands"]]
+             for f in features if f.get("kind") == "integer" and "bands" in f}
     sources = Sources(read_dossier_sources(evidence_dir / "dossier.md"))
     sources.entries["DDX_ESTIMATE"] = {
         "citation": "ddx knowledge base, consolidated estimate: an engine default set by the "

@@ -119,7 +119,7 @@ def _getter(indices) -> Callable[[list], tuple]:
 def _cardinality(feature: Feature) -> int:
     """About how many distinct cell texts a column takes (blank included)."""
     if feature.kind == "integer":
-        return feature.max - feature.min + 2
+        return (feature.max if feature.max is not None else feature.bands[-1][0] + 50) - feature.min + 2
     if feature.kind == "list":
         return 2 ** len(feature.values)
     return len(feature.values) + 1

@@ -22,7 +22,7 @@ import attrs
 from .assessment import percent, times
 from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
-from .knowledge.records import GRADES, outcome_text
+from .knowledge.records import GRADES, band_label, outcome_text
 from .render import DISCLAIMER, DONT_MISS_TAG, MIN_WIDTH, fit_painted, paint, ratio_value, shown_width
 
 #: Sections of the feature schema that describe the patient and the site:
@@ -124,7 +124,7 @@ def finding_values(feature: Feature) -> list[tuple[str, Any]]:
     finding is read per band.
     """
     if feature.kind == "integer":
-        return [(f"{lo}-{hi}", lo) for lo, hi in feature.bands]
+        return [(band_label(band), band[0]) for band in feature.bands]
     if feature.kind == "list":
         out: list[tuple[str, Any]] = [(v, (v,)) for v in feature.outcomes]
         if feature.exclusive:
@@ -636,7 +636,7 @@ def entity_rows(kb: Knowledge) -> list[dict[str, Any]]:
 def values_text(feature: Feature, sep: str = "|") -> str:
     """The values of a finding as a reader writes them (an integer as its range)."""
     if feature.kind == "integer":
-        return f"{feature.min}-{feature.max}"
+        return feature.range_text
     return sep.join(feature.values)
 
 
@@ -653,7 +653,7 @@ def feature_rows(kb_features: dict[str, Feature]) -> list[dict[str, Any]]:
             "help": f.help,
         }
         if f.kind == "integer":
-            row.update({"min": f.min, "max": f.max, "bands": [f"{lo}-{hi}" for lo, hi in f.bands]})
+            row.update({"min": f.min, "max": f.max, "bands": [band_label(b) for b in f.bands]})
         if f.kind == "list":
             row["exclusive"] = f.exclusive
         if f.meaning:

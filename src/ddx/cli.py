@@ -242,7 +242,7 @@ def finding_options(command):
     """One option per column of the feature schema (--foraminal-extension yes, ...)."""
     for feature in reversed(list(FEATURES.values())):
         if feature.kind == "integer":
-            metavar = f"{feature.min}-{feature.max}"
+            metavar = f"{feature.min}-{feature.max}" if feature.max is not None else f"{feature.min}+"
         elif feature.kind == "yesno":
             metavar = "yes|no"
         else:

@@ -8,6 +8,7 @@ values and the closest match.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from typing import Any, Callable, Iterable, Mapping
 
@@ -26,13 +27,12 @@ CASE_ID = "case_id"
 #: Underscores, exponents and other scripts' digits, which int() and float()
 #: would take, are not read as numbers.
 WHOLE_NUMBER = re.compile(r"([+-]?)0*([0-9]+?)(?:\.0*)?")
-#: More digits than this is out of any range of features.md, and is said so
+#: More digits than this is out of any bounded range of features.md, and is said so
 #: before int() is asked (which refuses numbers of thousands of digits).
 MAX_DIGITS = 9
-#: Why a number above a finding's max is refused where features.md sets no upper bound: the
-#: top band of the likelihood tables ends at max, and its label (7-1000) is a key of
-#: likelihoods.csv, so a higher max means relabelling that band there too.
-PAST_THE_TABLES = {"segments": "the likelihood tables stop at {max}, and the whole spine is 33 vertebrae long"}
+#: int() refuses a number of more than 4,300 digits; a finding with no upper bound reads
+#: any number up to this many.
+LONGEST_NUMBER = 4000
 
 
 def _pairs(values: Any) -> tuple[tuple[str, Any], ...]:
@@ -182,7 +182,7 @@ def parse_value(feature: Feature, raw: Any) -> Any:
     if isinstance(raw, bool):
         if feature.kind == "yesno":
             return "yes" if raw else "no"
-        problem = f"is not a whole number (allowed: {feature.min}-{feature.max})" if feature.kind == "integer" else "is not a value"
+        problem = f"is not a whole number (allowed: {feature.range_text})" if feature.kind == "integer" else "is not a value"
         raise _fail(feature.id, str(raw), problem, feature.values or None, shown=repr(raw))
     if isinstance(raw, (list, tuple, set, frozenset)):
         if feature.kind != "list":
@@ -211,12 +211,14 @@ def parse_value(feature: Feature, raw: Any) -> Any:
         if whole is None:
             band = re.fullmatch(r"(\d+)\s*(?:-|to)\s*(\d+)|(\d+)\s*\+", text)
             hint = ": give one number, not a band (the cards and hints group values in bands)" if band else ""
-            raise _fail(column, str(raw), f"is not a whole number (allowed: {feature.min}-{feature.max}){hint}")
+            raise _fail(column, str(raw), f"is not a whole number (allowed: {feature.range_text}){hint}")
         sign, digits = whole.groups()
-        if len(digits) > MAX_DIGITS or not feature.min <= int(sign + digits) <= feature.max:
-            above = sign != "-" and (len(digits) > MAX_DIGITS or int(digits) > feature.max)
-            why = PAST_THE_TABLES.get(column, "").format(max=feature.max) if above else ""
-            raise _fail(column, str(raw), f"is out of range (allowed: {feature.min}-{feature.max})" + (f": {why}" if why else ""))
+        if feature.max is None and sign != "-" and len(digits) > MAX_DIGITS:
+            if len(digits) > LONGEST_NUMBER:
+                raise _fail(column, str(raw), f"has {len(digits):,} digits, too many to read as a number (allowed: {feature.range_text})")
+            return int(digits)  # the open last band, whatever its size
+        if len(digits) > MAX_DIGITS or not feature.min <= int(sign + digits) <= (feature.max if feature.max is not None else math.inf):
+            raise _fail(column, str(raw), f"is out of range (allowed: {feature.range_text})")
         return int(sign + digits)
     if feature.kind == "choice":
         return _choice(feature, text, str(raw))

@@ -67,7 +67,7 @@ def hint(feature: Feature) -> str:
     if feature.kind == "yesno":
         return "yes/no"
     if feature.kind == "integer":
-        return f"{feature.min}-{feature.max}"
+        return feature.range_text
     question = feature.question.lower()
     if all(v.replace("_", " ") in question or v in question for v in feature.values):
         return ""

@@ -239,7 +239,8 @@ def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any], fin
 
 
 def _band_value(feature: Feature, label: str) -> int:
-    return int(label.split("-", 1)[0])
+    """A number in the band ``label`` names (its low end): "2-3" and "7+" give 2 and 7."""
+    return int(label.rstrip("+").split("-", 1)[0])
 
 
 def scores(kb: Knowledge, findings: Findings) -> list[float]:

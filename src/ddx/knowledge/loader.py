@@ -223,7 +223,7 @@ def _probability(text: str, name: str, row: int, issues: _Issues) -> float | Non
 #: it is read, with a message of its own.
 TEXT, FLAG, NUMBER, WHOLE, TEXTS, TABLE, MAPPING, TABLES, BANDS = (
     "text", "true or false", "a number", "a whole number", "a list of texts", "a table of texts", "a table",
-    "a list of tables", "a list of [low, high] whole-number pairs",
+    "a list of tables", "a list of [low, high] whole-number pairs (the last may be [low] alone)",
 )
 FEATURE_FIELDS = {
     "id": TEXT, "kind": TEXT, "section": TEXT, "help": TEXT, "question": TEXT, "values": TEXTS,
@@ -256,7 +256,8 @@ def _is(value: Any, kind: str) -> bool:
     if kind == TABLES:
         return isinstance(value, list) and all(isinstance(v, dict) for v in value)
     return isinstance(value, list) and all(
-        isinstance(b, list) and len(b) == 2 and all(_is(x, WHOLE) for x in b) for b in value
+        isinstance(b, list) and (len(b) == 2 or len(b) == 1 and i == len(value) - 1) and all(_is(x, WHOLE) for x in b)
+        for i, b in enumerate(value)
     )
 
 
@@ -340,12 +341,18 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
                 if kind in ("choice", "list") and len(values) < 2:
                     issues.add(name, line, f"{where}: a {kind} feature needs at least two values")
                     continue
-                bands = tuple(tuple(b) for b in f.get("bands", ()))
+                bands = tuple((b[0], b[1] if len(b) == 2 else None) for b in f.get("bands", ()))
                 if kind == "integer":
-                    lo, hi = f["min"], f["max"]
-                    edges = [lo] + [b[1] + 1 for b in bands]
-                    if not bands or [b[0] for b in bands] != edges[:-1] or edges[-1] != hi + 1:
-                        issues.add(name, line, f"{where}: bands must cover {lo}-{hi} without gaps or overlaps")
+                    lo, hi = f["min"], f.get("max")
+                    if bands and (bands[-1][1] is None) != (hi is None):
+                        issues.add(name, line, f"{where}: the last band is [low] alone (every number from low up) "
+                                               "exactly when there is no max")
+                        continue
+                    edges = [lo] + [b[1] + 1 for b in bands if b[1] is not None]
+                    end = [] if hi is None else [hi + 1]
+                    if not bands or [b[0] for b in bands] + end != edges:
+                        shown = f"{lo}-{hi}" if hi is not None else f"{lo} and up"
+                        issues.add(name, line, f"{where}: bands must cover {shown} without gaps or overlaps")
                         continue
                 feature = Feature(
                     id=f["id"],

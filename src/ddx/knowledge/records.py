@@ -41,7 +41,8 @@ class Feature:
     exclusive: str | None = None
     min: int | None = None
     max: int | None = None
-    bands: tuple[tuple[int, int], ...] = ()
+    # the last band is (low, None) when there is no max: every number from low up
+    bands: tuple[tuple[int, int | None], ...] = ()
     weight: float = 1.0
     alias: dict[str, str] = attrs.field(factory=dict)
     meaning: dict[str, str] = attrs.field(factory=dict)
@@ -79,10 +80,15 @@ class Feature:
         return self.values
 
     def band_of(self, number: int) -> str:
-        for band in self.bands:
-            if band[0] <= number <= band[1]:
-                return band_label(band)
+        for low, high in self.bands:
+            if low <= number and (high is None or number <= high):
+                return band_label((low, high))
         raise ValueError(f"{number} is outside the bands of {self.id}")
+
+    @property
+    def range_text(self) -> str:
+        """The numbers an integer finding takes, as a reader writes them: "0-120", "1 or more"."""
+        return f"{self.min} or more" if self.max is None else f"{self.min}-{self.max}"
 
 
 def outcome_text(feature: Feature, outcome: str) -> str:
@@ -95,8 +101,9 @@ def outcome_text(feature: Feature, outcome: str) -> str:
     return f"{lo}+" if feature.max is not None and int(hi) >= feature.max else outcome
 
 
-def band_label(band: tuple[int, int]) -> str:
-    return f"{band[0]}-{band[1]}"
+def band_label(band: tuple[int, int | None]) -> str:
+    """A band as the likelihood tables name it: "2-3", and "7+" for an open last band."""
+    return f"{band[0]}+" if band[1] is None else f"{band[0]}-{band[1]}"
 
 
 @attrs.frozen
