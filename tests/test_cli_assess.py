@@ -18,7 +18,8 @@ import click
 
 import ddx
 from ddx.cli import assess as assess_command
-from ddx.cli import cli, main, use_color
+from ddx.cli import cli, main
+from ddx.terminal import use_color
 
 from test_findings import SPEC
 

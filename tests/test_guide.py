@@ -343,10 +343,10 @@ class TestDialogueStreams:
         assert "Read ended: stopped by the reader." in result.stdout
 
     def test_a_reader_at_a_terminal_whose_stdout_is_a_file_sees_the_dialogue_on_stderr(self, kb, monkeypatch):
-        from ddx import cli as cli_module
+        from ddx import terminal as terminal_module
 
-        monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream in (sys.stdin, sys.stderr))
-        monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: stream is sys.stdout)
+        monkeypatch.setattr(terminal_module, "isatty", lambda stream: stream in (sys.stdin, sys.stderr))
+        monkeypatch.setattr(terminal_module, "to_a_file", lambda stream: stream is sys.stdout)
         first = answers_for(kb, IDEM, 1)[0]
         result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input=f"{first}\n")
         assert result.exit_code == 0
@@ -359,10 +359,10 @@ class TestDialogueStreams:
     def test_a_pipe_or_a_redirected_stderr_keeps_the_dialogue_on_stdout_once(self, kb, monkeypatch, terminal, to_a_file):
         """| tee log (stdout a pipe), or 2>&1 > log / 2>/dev/null (stderr no terminal): the dialogue
         stays on stdout, written once, as before."""
-        from ddx import cli as cli_module
+        from ddx import terminal as terminal_module
 
-        monkeypatch.setattr(cli_module, "_isatty", lambda stream: any(stream is getattr(sys, name) for name in terminal))
-        monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: to_a_file)
+        monkeypatch.setattr(terminal_module, "isatty", lambda stream: any(stream is getattr(sys, name) for name in terminal))
+        monkeypatch.setattr(terminal_module, "to_a_file", lambda stream: to_a_file)
         first = answers_for(kb, IDEM, 1)[0]
         result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input=f"{first}\n")
         assert result.exit_code == 0
@@ -372,48 +372,48 @@ class TestDialogueStreams:
     @pytest.mark.parametrize("columns, widest", [("1", 20), ("40", 39)])
     def test_a_narrow_terminal_is_wrapped_not_a_crash(self, monkeypatch, columns, widest):
         """COLUMNS sets the width, as click and shutil read it; one column still wraps to a readable minimum."""
-        from ddx import cli as cli_module
+        from ddx import terminal as terminal_module
 
         monkeypatch.setenv("COLUMNS", columns)
-        monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+        monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
         text = "  why: separates Intradural extramedullary from Extradural (widened in 60% vs 5%)"
-        lines = cli_module._fit(text, False).splitlines()
+        lines = terminal_module.fit(text, False).splitlines()
         assert len(lines) > 1 and "".join(line.strip() for line in lines).replace(" ", "") == text.replace(" ", "")
         assert max(len(line) for line in lines) <= widest
 
     def test_a_painted_line_wraps_by_what_shows(self, monkeypatch):
         """Colour codes take no room on the screen: a painted line wraps where the plain one does."""
-        from ddx import cli as cli_module
+        from ddx import terminal as terminal_module
         from ddx.render import paint
 
         monkeypatch.setenv("COLUMNS", "81")
-        monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+        monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
         name = "Vertebral / epidural metastasis [don't miss]"
         plain = f"  -> Extradural 64% | {name} 19%, Vertebral hemangioma 12%, Spinal meningioma 11%"
         painted = plain.replace(name, paint(name, "red", True))
-        wrapped = cli_module._fit(painted, False).splitlines()
-        assert [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in wrapped] == cli_module._fit(plain, False).splitlines()
+        wrapped = terminal_module.fit(painted, False).splitlines()
+        assert [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in wrapped] == terminal_module.fit(plain, False).splitlines()
         assert len(wrapped) == 2 and wrapped[0].endswith("\x1b[0m 19%,")
 
     def test_a_painted_line_continues_under_its_own_indent(self, monkeypatch):
         """A line painted from its first character (the dim 'why:') continues under its indent, as
         the plain line does: the colour code at the start does not hide the indent."""
-        from ddx import cli as cli_module
+        from ddx import terminal as terminal_module
         from ddx.render import paint
 
         monkeypatch.setenv("COLUMNS", "61")
-        monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+        monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
         plain = "  why: separates Intradural extramedullary from Extradural (widened in 60% vs 4%)"
-        wrapped = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in cli_module._fit(paint(plain, "dim", True), False).splitlines()]
-        assert wrapped == cli_module._fit(plain, False).splitlines()
+        wrapped = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in terminal_module.fit(paint(plain, "dim", True), False).splitlines()]
+        assert wrapped == terminal_module.fit(plain, False).splitlines()
         assert wrapped[1].startswith("      ") and not wrapped[1].startswith("       ")
 
     def test_typed_answers_join_a_dialogue_sent_to_a_pipe(self, kb, monkeypatch):
         """ddx guide | tee log at a terminal: the log reads as the session, each answer after its prompt."""
-        from ddx import cli as cli_module
+        from ddx import terminal as terminal_module
 
-        monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream is sys.stdin)
-        monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: False)
+        monkeypatch.setattr(terminal_module, "isatty", lambda stream: stream is sys.stdin)
+        monkeypatch.setattr(terminal_module, "to_a_file", lambda stream: False)
         first = answers_for(kb, IDEM, 1)[0]
         result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input=f"{first}\n")
         assert re.search(rf"^\[\w+\] .*\? {first}$", result.stdout, re.M), result.stdout

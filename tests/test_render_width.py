@@ -73,12 +73,12 @@ def test_a_dont_miss_mark_and_a_gain_are_never_split():
 def test_the_cli_wraps_to_the_terminal_and_leaves_a_pipe_whole(monkeypatch):
     """At a terminal (COLUMNS sets its width) the table fits it, a column to spare; to a file or a
     pipe, COLUMNS or not, lines stay whole."""
-    from ddx import cli as cli_module
+    from ddx import terminal as terminal_module
 
     args = ["assess", "--level", "lumbar", "--conus-cauda", "yes", "--segments", "2", "--age", "65"]
     piped = CliRunner().invoke(cli, args, env={"COLUMNS": "80"})
     assert piped.exit_code == 0 and max(len(line) for line in piped.output.splitlines()) > 120
-    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
     narrow = CliRunner().invoke(cli, args, env={"COLUMNS": "80"}, color=True)
     assert narrow.exit_code == 0 and "\x1b[" in narrow.output
     assert max(len(ANSI.sub("", line)) for line in narrow.output.splitlines()) <= 79
@@ -88,10 +88,10 @@ def test_the_cli_wraps_to_the_terminal_and_leaves_a_pipe_whole(monkeypatch):
 
 def test_the_guide_ends_with_the_table_at_the_terminal_width(monkeypatch):
     """The running lines wrap as every dialogue line does (_fit); the final table wraps too."""
-    from ddx import cli as cli_module
+    from ddx import terminal as terminal_module
 
-    monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream is not sys.stdin)
-    monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: False)
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: stream is not sys.stdin)
+    monkeypatch.setattr(terminal_module, "to_a_file", lambda stream: False)
     result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "4", "--age", "65", "--known-primary", "yes"],
                                 input="displaced\nwidened\nyes\n\n", env={"COLUMNS": "80"})
     assert result.exit_code == 0
@@ -118,9 +118,9 @@ def test_a_name_breaks_after_its_slash_and_the_header_between_its_parts(found, w
 
 
 def test_explain_at_a_terminal_fits_it(monkeypatch):
-    from ddx import cli as cli_module
+    from ddx import terminal as terminal_module
 
-    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
     result = CliRunner().invoke(cli, ["explain", "leptomeningeal_metastases", "--top", "4"], env={"COLUMNS": "80"}, color=True)
     assert result.exit_code == 0
     lines = [ANSI.sub("", line) for line in result.output.splitlines()]
@@ -128,11 +128,11 @@ def test_explain_at_a_terminal_fits_it(monkeypatch):
 
 
 def test_features_at_a_terminal_fit_it(monkeypatch):
-    from ddx import cli as cli_module
+    from ddx import terminal as terminal_module
 
     piped = CliRunner().invoke(cli, ["features"])
     assert max(len(line) for line in piped.output.splitlines()) > 100
-    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
     for columns in ("61", "81", "101"):
         result = CliRunner().invoke(cli, ["features"], env={"COLUMNS": columns})
         assert result.exit_code == 0 and max(len(line) for line in result.output.splitlines()) <= int(columns) - 1
@@ -140,9 +140,9 @@ def test_features_at_a_terminal_fit_it(monkeypatch):
 
 def test_a_columns_that_is_no_width_leaves_it_to_the_terminal(monkeypatch):
     """COLUMNS of 0, '80x' or a superscript two is no width (as shutil reads it): no failure."""
-    from ddx import cli as cli_module
+    from ddx import terminal as terminal_module
 
-    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
     for columns in ("0", "80x", "\u00b2", "-5"):
         result = CliRunner().invoke(cli, ["assess", "--cord", "displaced"], env={"COLUMNS": columns})
         assert result.exit_code == 0, (columns, result.output)
@@ -154,12 +154,12 @@ def test_a_terminal_of_unknown_size_is_taken_as_80_columns(monkeypatch):
     rather than squeezing a table to its minimum and a dialogue line to a word or two."""
     import os
 
-    from ddx import cli as cli_module
+    from ddx import terminal as terminal_module
 
-    monkeypatch.setattr(cli_module, "_isatty", lambda stream: stream is not sys.stdin)
-    monkeypatch.setattr(cli_module, "_to_a_file", lambda stream: False)
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: stream is not sys.stdin)
+    monkeypatch.setattr(terminal_module, "to_a_file", lambda stream: False)
     monkeypatch.setattr(os, "get_terminal_size", lambda *fd: os.terminal_size((0, 0)))
-    assert cli_module.terminal_width() == 79
+    assert terminal_module.terminal_width() == 79
     result = CliRunner().invoke(cli, ["guide", "--no-color", "--max-questions", "1"], input="widened\n", env={"COLUMNS": ""})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -175,11 +175,11 @@ def test_a_batch_record_does_not_load_the_wrapping():
 
 
 def test_kb_check_wraps_its_prose_at_a_terminal(monkeypatch):
-    from ddx import cli as cli_module
+    from ddx import terminal as terminal_module
 
     piped = CliRunner().invoke(cli, ["kb", "check", "--notes"])
     assert piped.exit_code == 0 and max(len(line) for line in piped.output.splitlines()) > 200
-    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
     for args in (["kb", "check"], ["kb", "check", "--notes"]):
         result = CliRunner().invoke(cli, args, env={"COLUMNS": "80"})
         assert result.exit_code == 0 and max(len(line) for line in result.output.splitlines()) <= 79
@@ -187,11 +187,11 @@ def test_kb_check_wraps_its_prose_at_a_terminal(monkeypatch):
 
 def test_entities_at_a_narrow_terminal_carry_the_marks_in_the_name(monkeypatch):
     """Too narrow for the whole table, the don't-miss and mimic marks move into the name; nothing is lost."""
-    from ddx import cli as cli_module
+    from ddx import terminal as terminal_module
 
     piped = CliRunner().invoke(cli, ["entities"])
     assert max(len(line) for line in piped.output.splitlines()) > 100 and "DON'T MISS" in piped.output
-    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
     result = CliRunner().invoke(cli, ["entities"], env={"COLUMNS": "80"}, color=True)
     lines = [ANSI.sub("", line) for line in result.output.splitlines()]
     assert result.exit_code == 0 and max(len(line) for line in lines) <= 79
@@ -207,14 +207,14 @@ def test_entities_at_a_narrow_terminal_carry_the_marks_in_the_name(monkeypatch):
 def test_a_dialogue_line_never_splits_a_dont_miss_mark(monkeypatch):
     """The guide's running line names a don't-miss leader with its mark; at a terminal the mark
     stays on one line, as it does in the table."""
-    from ddx import cli as cli_module
+    from ddx import terminal as terminal_module
     from ddx.guide import summary
 
     line = summary(assess(parse_findings({"cord": "expanded", "csf": "effaced"}, KB), KB), color=True)
     assert "[don't miss]" in line
-    monkeypatch.setattr(cli_module, "_isatty", lambda stream: True)
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: True)
     for columns in range(40, 100):
         monkeypatch.setenv("COLUMNS", str(columns))
-        fitted = ANSI.sub("", cli_module._fit(line, False))
+        fitted = ANSI.sub("", terminal_module.fit(line, False))
         assert "[don't\n" not in fitted, columns
         assert _words(fitted) == _words(line)

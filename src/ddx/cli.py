@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .errors import BatchError, DdxError, FindingError, KnowledgeError
 from .knowledge import load_features
+from .terminal import dialogue, fit, isatty, shows_on_stderr, terminal_width, use_color
 
 
 def exit_codes(*causes: str) -> str:
@@ -219,15 +220,6 @@ class Group(click.Group):
             raise ClosedPipe from None
 
 
-def use_color(flag: bool | None, stream=None) -> bool:
-    """--color/--no-color wins; then NO_COLOR (any non-empty value) turns colour off; then is it a terminal?"""
-    if flag is not None:
-        return flag
-    if os.environ.get("NO_COLOR"):
-        return False
-    return _isatty(stream or sys.stdout)
-
-
 def knowledge():
     """The packaged knowledge base, or a usage-level failure naming every problem."""
     from .knowledge import default_knowledge
@@ -384,16 +376,16 @@ def kb_check(folder: str | None, notes: bool) -> None:
             click.echo(os.path.join(where, str(issue)), err=True)
         click.echo(f"{len(exc.issues)} problem(s) in the knowledge base in {where}", err=True)
         click.get_current_context().exit(2)
-    click.echo(_fit(summary(kb_), False))
+    click.echo(fit(summary(kb_), False))
     for fid, n in idle_findings(kb_):
-        click.echo(_fit(f"note (not an error): {fid} has numbers for {n} entit{'y' if n == 1 else 'ies'}; an entity without "
+        click.echo(fit(f"note (not an error): {fid} has numbers for {n} entit{'y' if n == 1 else 'ies'}; an entity without "
                    "one takes the rate of those with one, so it cannot change any result until at least two differ", False))
     misfits = picture_misfits(kb_)
     if misfits and not notes:
-        click.echo(_fit(f"note (not an error): {len(misfits)} sign numbers differ from the compartment picture of "
+        click.echo(fit(f"note (not an error): {len(misfits)} sign numbers differ from the compartment picture of "
                         f"their entity by {MISFIT:g} or more; `ddx kb check --notes` lists them", False))
     elif misfits:
-        click.echo(_fit(
+        click.echo(fit(
             f"note (not an error): for {len(misfits)} sign numbers the compartment picture of the entity "
             f"(fitted, or counted in locations.csv) departs from likelihoods.csv by {MISFIT:g} or more. The "
             "engine uses the picture; each such number disagrees with the entity's other sign numbers, or "
@@ -401,7 +393,7 @@ def kb_check(folder: str | None, notes: bool) -> None:
         ))
         for entity, fid, value, table, model in sorted(misfits, key=lambda m: -abs(m[4] - m[3])):
             counted = " (counted in locations.csv: review the number against the count)" if entity in kb_.locations else ""
-            click.echo(_fit(f"  {entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}{counted}", False))
+            click.echo(fit(f"  {entity} {fid}={value}: likelihoods.csv {table:.2f}, picture model {model:.2f}{counted}", False))
 
 
 def _shown_folder(folder: str | None) -> str:
@@ -521,148 +513,6 @@ def features(fmt: str) -> None:
         click.echo(render_features_table(schema, width=terminal_width()))
 
 
-#: Dialogue lines are wrapped to the terminal, but never narrower than this.
-MIN_WIDTH = 20
-
-
-def _isatty(stream) -> bool:
-    return stream is not None and hasattr(stream, "isatty") and stream.isatty()
-
-
-def _read_answer() -> str:
-    """One line of standard input ('' at its end, or when it is closed: <&-); bytes that are
-    not UTF-8 become U+FFFD, so such an answer is refused like any misspelling."""
-    if sys.stdin is None:
-        return ""
-    buffer = getattr(sys.stdin, "buffer", None)
-    if buffer is None:
-        return sys.stdin.readline()
-    return buffer.readline().decode("utf-8", errors="replace")
-
-
-def _columns(stream) -> int:
-    """The width to wrap to: COLUMNS when set to a width (a whole number above 0, as shutil reads
-    it; '0', '80x' or a superscript two are none), else the width of the terminal ``stream``
-    writes to; a terminal that reports no width (0 columns: a pseudo-terminal whose size was
-    never set) gets shutil's, 80 when nothing tells it."""
-    import shutil
-
-    columns = os.environ.get("COLUMNS", "").strip()
-    if columns.isascii() and columns.isdigit() and int(columns) > 0:
-        return int(columns)
-    try:
-        width = os.get_terminal_size(stream.fileno()).columns
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        width = 0
-    return width if width > 0 else shutil.get_terminal_size().columns
-
-
-def _fit(text: str, err: bool) -> str:
-    """Wrap a dialogue line to the terminal's width, continuing under its indent (pipes get it
-    whole); colour codes take no room."""
-    from .render import fit_painted
-
-    width = terminal_width(sys.stderr if err else sys.stdout)
-    if width is None:
-        return text
-    width = max(width, MIN_WIDTH)
-    out = []
-    for line in text.split("\n"):
-        shown = click.unstyle(line)  # the indent a colour code at the start would hide
-        out += fit_painted(line, width, " " * (len(shown) - len(shown.lstrip()) + 4))
-    return "\n".join(out)
-
-
-def terminal_width(stream=None) -> int | None:
-    """The width text for a person wraps to (a dialogue line, a table): the terminal's (COLUMNS
-    when set) less one, so that a full line never wraps on its own; None, lines left whole, for
-    a file or a pipe."""
-    stream = stream or sys.stdout
-    return _columns(stream) - 1 if _isatty(stream) else None
-
-
-def shows_on_stderr(err: bool) -> bool:
-    """Whether an interactive command talks on stderr: asked to (err), or a reader at a terminal
-    (stdin and stderr) whose stdout goes to a file, who would otherwise answer questions not
-    shown. A pipe (| tee log) still gets the dialogue on stdout, as the reader sees it."""
-    return err or (_isatty(sys.stdin) and _isatty(sys.stderr) and _to_a_file(sys.stdout))
-
-
-def _to_a_file(stream) -> bool:
-    """Whether ``stream`` writes to a file or a device other than a terminal: not a pipe or a socket."""
-    import stat
-
-    if stream is None or _isatty(stream):
-        return False
-    try:
-        mode = os.fstat(stream.fileno()).st_mode
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return False
-    return not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode))
-
-
-#: A piped answer longer than this is echoed cut short (findings.quoted): three full names,
-#: the longest answer a reader types, come to about 200 characters.
-ECHOED = 300
-
-
-def _dialogue(err: bool, colored: bool):
-    """(ask, say) for an interactive command: lines to stdout (stderr with err), answers from stdin.
-
-    ask(prompt) reads one line and returns None at end of input. When the
-    answers come from a pipe they are echoed after the prompt, so a scripted
-    session prints as a readable transcript (an answer longer than ECHOED
-    as its start and its length). A byte-order mark that an editor put
-    before the first answer of a file is not part of that answer. A reader
-    at a terminal whose stdout is redirected sees the dialogue on stderr,
-    and stdout gets its transcript, each prompt with its answer. A stderr
-    whose reader has gone is written no more; the dialogue goes on.
-    """
-    from .findings import quoted
-
-    first = True
-    on_stderr = shows_on_stderr(err)
-    transcript = on_stderr and not err
-    stderr_gone = False
-
-    def show(text: str, nl: bool = True) -> None:
-        nonlocal stderr_gone
-        if on_stderr and stderr_gone:
-            return
-        try:
-            click.echo(text, nl=nl, err=on_stderr, color=colored)
-        except OSError:
-            if not on_stderr:
-                raise
-            stderr_gone = True
-
-    def say(text: str) -> None:
-        show(_fit(text, on_stderr))
-        if transcript:
-            click.echo(text)
-
-    def ask(prompt: str) -> str | None:
-        nonlocal first
-        show(_fit(prompt.rstrip(), on_stderr) + " ", nl=False)
-        line = _read_answer()
-        if not line:
-            show("")
-            return None
-        line = line.rstrip("\r\n")
-        if first:
-            first = False
-            line = line.removeprefix("\ufeff")
-        if not _isatty(sys.stdin) or not (on_stderr or _isatty(sys.stdout)):
-            # piped answers, and typed ones whose dialogue goes to a pipe or a file (| tee log),
-            # join the record after their prompt, so that it reads as the session
-            show(quoted(line, str, ECHOED))
-        if transcript:
-            click.echo(f"{prompt.rstrip()} {quoted(line, str, ECHOED)}")
-        return line
-
-    return ask, say
-
-
 @cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
 @finding_options
 @click.option("--max-questions", type=click.IntRange(0), default=None, help="stop after this many questions (default: while a finding would still change the picture)")
@@ -702,7 +552,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     err = fmt == "json"
     colored = use_color(color, sys.stderr if shows_on_stderr(err) else sys.stdout)
 
-    ask, say = _dialogue(err, colored)
+    ask, say = dialogue(err, colored)
     result = run_guide(knowledge(), ask, say, findings=findings, max_questions=max_questions, color=colored)
     say("")
     say(f"Read ended: {result.stopped}.")
@@ -774,7 +624,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     except QuizError as exc:
         raise CommandError(str(exc)) from None
     colored = use_color(color, sys.stderr if shows_on_stderr(False) else sys.stdout)
-    ask, say = _dialogue(False, colored)
+    ask, say = dialogue(False, colored)
 
     points = played = 0
     stopped = ""
@@ -812,7 +662,7 @@ PROGRESS_LINE_EVERY = 5.0
 
 def _progress(inp, enabled: bool | None):
     """A callback drawing progress on stderr, or None (the default unless stderr is a terminal)."""
-    terminal = _isatty(sys.stderr)
+    terminal = isatty(sys.stderr)
     if enabled is None:
         enabled = terminal
     if not enabled or sys.stderr is None:
