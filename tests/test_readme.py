@@ -141,6 +141,27 @@ def test_readme_quotes_the_figures_of_the_cases_coded_blind():
     assert loss and tuple(float(x) for x in loss.groups()) == tuple(round(measured[r]["log_loss"], 2) for r in measured)
 
 
+def test_the_temperature_the_blind_set_would_choose_is_quoted_as_measured():
+    """docs/accuracy.md quotes the blind set's averaged log loss at 1.2, 1.3 and 1.4 and says
+    1.3-1.4 would be lowest there: a data change that moves them must move the text."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation_temperature")
+    from ddx.knowledge import load_knowledge
+
+    with VALIDATION.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+
+    def loss(t):
+        kb = load_knowledge(model={"temperature": t})
+        return round(sum(accuracy.evaluate(rows, reading, kb)["log_loss"] for reading in (dict, accuracy.recognised)) / 2, 3)
+
+    text = " ".join((ROOT / "docs" / "accuracy.md").read_text(encoding="utf-8").split())
+    quoted = re.search(r"would be lowest at a temperature of 1\.3–1\.4 \(([\d.]+) and ([\d.]+), against ([\d.]+) at 1\.2;", text)
+    assert quoted, "docs/accuracy.md no longer quotes the temperature the blind set would choose"
+    at = {t: loss(t) for t in (1.1, 1.2, 1.3, 1.4, 1.5)}
+    assert tuple(float(x) for x in quoted.groups()) == (at[1.3], at[1.4], at[1.2]), at
+    assert min(at, key=at.get) in (1.3, 1.4), at
+
+
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
 def test_the_cases_coded_blind_are_not_the_published_cases_and_agree_with_them_as_the_readme_says():
     """No validation case repeats a published one, and each figure of either set lies inside the
