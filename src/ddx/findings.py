@@ -300,13 +300,18 @@ def _unread(feature: Feature, written: str) -> FindingError:
     return _fail(feature.id, written, "is not a value", feature.values)
 
 
+def _run(feature: Feature, letters: str) -> list[int]:
+    """The numbers of the vertebrae the aliases name with these letters, in order (t: 1 to 12)."""
+    return sorted(int(n.group(2)) for n in map(VERTEBRA.fullmatch, feature.alias) if n and n.group(1) == letters)
+
+
 def _beyond_the_run(feature: Feature, written: str) -> str | None:
     """The problem of the first vertebra in ``written`` whose letters the aliases know but whose
     number they do not ('is no vertebra: T runs from T1 to T12'), else None: a trainee who
     wrote one should learn that vertebrae are read, and which."""
     for word in re.findall(r"[a-z]+[0-9]+", written.lower()) if feature.ordered else ():
         m = VERTEBRA.fullmatch(word)
-        run = sorted(int(n.group(2)) for n in map(VERTEBRA.fullmatch, feature.alias) if n and n.group(1) == m.group(1))
+        run = _run(feature, m.group(1))
         if run and word not in feature.alias:
             letters = m.group(1).upper()
             where = "is no vertebra" if word == written.strip().lower() else f"names {letters}{m.group(2)}, no vertebra"
@@ -367,7 +372,7 @@ def _across_a_boundary(feature: Feature, *ends: re.Match) -> bool:
 
     def spot(m: re.Match) -> tuple[int, int, bool, bool]:
         letters, number = m.group(1), int(m.group(2))
-        run = [int(n.group(2)) for n in map(VERTEBRA.fullmatch, feature.alias) if n and n.group(1) == letters]
+        run = _run(feature, letters)
         places = [order.index(v) for v in feature.alias[m.group(0)].split(";")]
         return min(places), max(places), number == max(run), number == min(run)
 
