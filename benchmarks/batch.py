@@ -35,7 +35,8 @@ def cell(rng: random.Random, feature) -> str:
     if rng.random() < 1 / 3:
         return ""
     if feature.kind == "integer":
-        return str(rng.randint(feature.min, min(feature.max, 90)))
+        # segments has no max (features.md bounds it below only): its open last band is read too
+        return str(rng.randint(feature.min, 90 if feature.max is None else min(feature.max, 90)))
     if feature.kind == "list":
         values = [v for v in feature.values if v != feature.exclusive]
         return ";".join(rng.sample(values, rng.randint(1, 2)))
