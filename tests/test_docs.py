@@ -163,3 +163,17 @@ def test_the_python_examples_of_the_user_guide_run():
     result = doctest.testfile(str(DOCS / "user-guide.md"), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 5
     assert result.failed == 0
+
+
+def test_features_md_gives_each_integer_range_as_a_reader_writes_it():
+    """An integer finding without a max (segments: 1 or more) is described by its lower bound
+    alone, never as a range to 'None'."""
+    from ddx.knowledge import default_knowledge
+
+    page = (ROOT / "docs" / "features.md").read_text(encoding="utf-8")
+    assert "None" not in page
+    for feature in default_knowledge().features.values():
+        if feature.kind == "integer":
+            section = page[page.index(f"### {feature.id}\n"):]
+            bound = f"from {feature.min} to {feature.max}" if feature.max is not None else f"{feature.min} or more"
+            assert f"Whole number{' ' if feature.max is not None else ', '}{bound}." in section.split("###")[1], feature.id

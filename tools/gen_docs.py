@@ -250,7 +250,8 @@ def features_reference() -> str:
         lines += ["", f"### {f.id}", "", f"Option `{f.option}`; {f.kind}. {f.help[:1].upper()}{f.help[1:]}.", ""]
         if f.kind == "integer":
             bands = ", ".join(outcome_text(f, o) for o in f.outcomes)
-            lines.append(f"Whole number from {f.min} to {f.max}. The likelihood tables are given per band: {bands}.")
+            whole = f"Whole number from {f.min} to {f.max}" if f.max is not None else f"Whole number, {f.min} or more"
+            lines.append(f"{whole}. The likelihood tables are given per band: {bands}.")
         elif f.kind == "yesno":
             lines.append("`yes` or `no`.")
         else:
