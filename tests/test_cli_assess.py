@@ -660,6 +660,14 @@ class TestUndecodedBytes:
         assert result.exit_code == 2 and "Traceback" not in result.output
         assert "\\xff" in result.output and "\\udcff" not in result.output
 
+    @pytest.mark.parametrize("args", [["assess", "--cord", "a\\udcff"], ["explain", "a\\udcff"]])
+    def test_a_typed_backslash_escape_is_shown_as_typed(self, args):
+        """A backslash and 'udcff' typed as text are no undecoded byte: the message quotes them as
+        written (repr doubles the backslash), not as the byte \\xff."""
+        result = invoke(*args)
+        assert result.exit_code == 2
+        assert "'a\\\\udcff'" in result.output and "xff" not in result.output
+
     def test_the_api_refuses_it_with_the_column(self):
         with pytest.raises(ddx.FindingError) as caught:
             ddx.assess(cord="\udcff")

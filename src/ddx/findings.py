@@ -121,8 +121,10 @@ UNDECODED = re.compile("[\udc80-\udcff]")
 
 
 def shown(raw: str) -> str:
-    """repr(), with an undecoded byte written as the byte (\\xff), not as its surrogate (\\udcff)."""
-    return re.sub(r"\\udc([89a-f][0-9a-f])", r"\\x\1", repr(raw))
+    """repr(), with an undecoded byte written as the byte (\\xff), not as its surrogate (\\udcff).
+    Only an escape repr wrote is rewritten: one after an odd run of backslashes is text as typed
+    (repr doubles a typed backslash)."""
+    return re.sub(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])", r"\1\\x\2", repr(raw))
 
 
 def quoted(raw: str, show: Callable[[str], str] = shown, longest: int = SHOWN) -> str:
