@@ -296,6 +296,15 @@ class TestBadInput:
         assert "quote" in result.stderr
         assert result.stdout == ""
 
+    @pytest.mark.parametrize("flag", ["--sources", "--no-color"])
+    def test_a_flag_before_an_unquoted_name_still_names_the_argument(self, flag):
+        """A flag takes no value, so the word after it is the ENTITY, and the word after that the
+        rest of an unquoted name."""
+        result = invoke("explain", flag, "epidural", "abscess")
+        assert result.exit_code == 2
+        assert "Invalid value for 'ENTITY'" in result.stderr
+        assert 'explain "epidural abscess")' in flat(result.stderr)
+
     def test_a_value_without_its_option_says_findings_are_options(self):
         """A word on its own (a value without its option) says how a finding is given."""
         result = invoke("assess", "displaced")

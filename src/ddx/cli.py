@@ -155,6 +155,12 @@ def _leftover(command: click.Command, ctx: click.Context, args: list[str]) -> li
         return None
 
 
+def _takes_value(command: click.Command, word: str) -> bool:
+    """Whether ``word`` is an option that takes a value (--cord), not a flag (--sources, --no-color)."""
+    param = next((p for p in command.params if word in p.opts or word in p.secondary_opts), None)
+    return isinstance(param, click.Option) and not param.is_flag and not param.count
+
+
 def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) -> click.UsageError | None:
     """The error for the first word that no option or argument takes, or None when there is none."""
     if not _leftover(command, ctx, args):
@@ -169,7 +175,7 @@ def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) ->
     option = None
     if before is not None and before.startswith("--") and "=" in before:
         option, value = before.split("=", 1)
-    elif before is not None and k >= 3 and args[k - 3].startswith("-"):
+    elif before is not None and k >= 3 and _takes_value(command, args[k - 3]):
         option, value = args[k - 3], before
     if option is not None:
         param = next((p for p in command.params if option in p.opts), None)
