@@ -296,6 +296,18 @@ class TestBadInput:
         assert "quote" in result.stderr
         assert result.stdout == ""
 
+    @pytest.mark.parametrize(
+        "args, word, fix",
+        [(["--cord", "expanded", "rim"], "rim", "--enhancement rim"), (["--age", "40", "nodule"], "nodule", "--cord displaced")],
+    )
+    def test_a_finding_given_whole_and_a_word_after_it_is_no_unquoted_value(self, args, word, fix):
+        """When the option's value reads on its own and the words after it would not read with it
+        ('expanded rim' is no cord), quoting is the wrong fix: the word wants an option of its own."""
+        result = invoke("assess", *args)
+        assert result.exit_code == 2
+        assert "quote" not in result.stderr
+        assert f"({word})" in result.stderr and fix in flat(result.stderr)
+
     @pytest.mark.parametrize("flag", ["--sources", "--no-color"])
     def test_a_flag_before_an_unquoted_name_still_names_the_argument(self, flag):
         """A flag takes no value, so the word after it is the ENTITY, and the word after that the

@@ -161,6 +161,25 @@ def _takes_value(command: click.Command, word: str) -> bool:
     return isinstance(param, click.Option) and not param.is_flag and not param.count
 
 
+def _reads_alone(feature, value: str, joined: str) -> bool:
+    """Whether ``value`` is a finding of its own that ``joined`` (it with the words left over) is not,
+    so that quoting would not help. A list ('thoracic lumbar') is left to quote: its error then
+    says to separate the values with ';'."""
+    from .findings import parse_value
+
+    if feature.kind == "list":
+        return False
+    try:
+        parse_value(feature, value)
+    except FindingError:
+        return False
+    try:
+        parse_value(feature, joined)
+    except FindingError:
+        return True
+    return False
+
+
 def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) -> click.UsageError | None:
     """The error for the first word that no option or argument takes, or None when there is none."""
     if not _leftover(command, ctx, args):
@@ -179,6 +198,8 @@ def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) ->
         option, value = args[k - 3], before
     if option is not None:
         param = next((p for p in command.params if option in p.opts), None)
+        if param is not None and param.name in FEATURES and _reads_alone(FEATURES[param.name], value, f"{value} {rest}"):
+            param = None  # 'expanded rim' is no cord: the word after a whole value wants an option of its own
         if isinstance(param, click.Option) and not param.is_flag and isinstance(param.type, (click.types.StringParamType, click.Path)):
             return click.BadParameter(
                 f"{value!r} is followed by {rest!r}, which no option takes: a value with spaces must be quoted "
