@@ -320,6 +320,15 @@ class TestDelimiters:
         assert result.exit_code == 2 and result.stdout == ""
         assert "its first line (sep=;) says the cells are separated by ';', but --delimiter gives ','" in result.stderr
 
+    @pytest.mark.parametrize("data", ["sep=;\n", "sep=;\r\n\r\n"])
+    def test_a_separator_line_with_no_header_after_it_says_so(self, data):
+        """A file of Excel's separator line alone is not empty: the error names the line and what
+        is missing after it."""
+        result = batch(data)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert "is empty" not in result.stderr
+        assert "has no header after its first line (sep=;)" in " ".join(result.stderr.split())
+
     def test_a_long_delimiter_is_refused(self):
         result = batch(IDEM, "--delimiter", ";;")
         assert result.exit_code == 2

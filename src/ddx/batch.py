@@ -560,6 +560,7 @@ def run(
         records.set_delimiter(sniff_delimiter(first))
     rows = iter(records)
     header = None
+    sep_line = first.strip().lstrip("\ufeff") if sep else None
     for line, cells in rows:
         if isinstance(cells, BadRecord):
             raise BatchError(f"{name}: the header (line {line}) cannot be read: {cells.reason}")
@@ -568,6 +569,9 @@ def run(
         elif cells:
             header = cells
             break
+    if header is None and sep_line is not None:
+        raise BatchError(f"{name} has no header after its first line ({sep_line}): the line after it must name the columns "
+                         "(case_id, age, sex, ...); `ddx template` writes it")
     if header is None:
         raise BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")
     if delimiter is not None and len(header) == 1:
