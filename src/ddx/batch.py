@@ -116,10 +116,16 @@ def _getter(indices) -> Callable[[list], tuple]:
     return lambda seq: tuple(seq[i] for i in indices)
 
 
+#: The distinct texts counted for an integer column with no upper bound (segments): as many
+#: as when its tables stopped at 1000, which gives it a block of its own (a shared block ran
+#: 2.75-2.80 times the copy's time against 2.55-2.68 in benchmarks/batch.py).
+OPEN_RANGE = 1000
+
+
 def _cardinality(feature: Feature) -> int:
     """About how many distinct cell texts a column takes (blank included)."""
     if feature.kind == "integer":
-        return (feature.max if feature.max is not None else feature.bands[-1][0] + 50) - feature.min + 2
+        return (feature.max if feature.max is not None else OPEN_RANGE) - feature.min + 2
     if feature.kind == "list":
         return 2 ** len(feature.values)
     return len(feature.values) + 1
