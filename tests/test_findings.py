@@ -235,6 +235,14 @@ class TestVertebrae:
         """Vertebrae are read (T10-L2), so T13 is a numbering slip, not a word ddx does not know."""
         assert hint in failure({"level": text}).message
 
+    @pytest.mark.parametrize("text, region", [("L6", "lumbar"), ("T13", "thoracic"), ("S6", "sacral")])
+    def test_one_past_the_run_is_told_to_give_its_region(self, text, region):
+        """A sixth lumbar (transitional) or thirteenth thoracic vertebra exists; the reader writes its region."""
+        assert f"give its region: {region})" in failure({"level": text}).message
+
+    def test_a_number_far_from_the_run_gets_no_region_advice(self):
+        assert "give its region" not in failure({"level": "L9"}).message
+
     def test_a_word_that_is_no_vertebra_gets_no_vertebra_hint(self):
         assert "runs from" not in failure({"level": "thorax"}).message
 

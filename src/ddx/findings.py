@@ -317,7 +317,10 @@ def _beyond_the_run(feature: Feature, written: str) -> str | None:
         if run and word not in feature.alias:
             letters = m.group(1).upper()
             where = "is no vertebra" if word == written.strip().lower() else f"names {letters}{m.group(2)}, no vertebra"
-            return f"{where}: {letters} runs from {letters}{run[0]} to {letters}{run[-1]}"
+            problem = f"{where}: {letters} runs from {letters}{run[0]} to {letters}{run[-1]}"
+            if int(m.group(2)) == run[-1] + 1:  # L6, T13: a transitional or extra vertebra
+                problem += f" (for a transitional or extra vertebra, give its region: {feature.alias[m.group(1) + str(run[-1])]})"
+            return problem
     return None
 
 
