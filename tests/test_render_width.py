@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import sys
 
+import pytest
+
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -218,3 +220,22 @@ def test_a_dialogue_line_never_splits_a_dont_miss_mark(monkeypatch):
         fitted = ANSI.sub("", terminal_module.fit(line, False))
         assert "[don't\n" not in fitted, columns
         assert _words(fitted) == _words(line)
+
+
+@pytest.mark.parametrize("args", [["assess", "--level", "L5-S1"], ["assess", "--enhancement", "rimm"], ["explain", "osteosarcomma"]])
+def test_an_error_at_a_terminal_wraps_to_its_width(monkeypatch, capsys, args):
+    """click writes an error as one line (156 characters for a junction); at a terminal it wraps
+    like every other line ddx shows there, continuing indented; a pipe still gets it whole."""
+    from ddx import terminal as terminal_module
+    from ddx.cli import main
+
+    monkeypatch.setenv("COLUMNS", "64")
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: stream is sys.stderr)
+    assert main(args) == 2
+    wrapped = capsys.readouterr().err
+    assert max(len(line) for line in wrapped.splitlines()) <= 63
+    monkeypatch.setattr(terminal_module, "isatty", lambda stream: False)
+    assert main(args) == 2
+    whole = capsys.readouterr().err
+    assert any(len(line) > 63 for line in whole.splitlines())
+    assert " ".join(wrapped.split()) == " ".join(whole.split())

@@ -937,10 +937,17 @@ def _die_of_sigterm() -> None:
 
 
 def _tell(show: Callable[[], Any]) -> None:
-    """Say why the run failed on stderr; a stderr whose reader has gone is told nothing, and the
-    exit code still says it."""
+    """Say why the run failed on stderr, wrapped to the terminal when stderr is one (click writes
+    an error as one line); a stderr whose reader has gone is told nothing, and the exit code
+    still says it."""
     try:
-        show()
+        if terminal_width(sys.stderr) is None:
+            show()
+            return
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            show()
+        click.echo(fit(said.getvalue().rstrip("\n"), True), err=True)
     except OSError:
         pass
 
