@@ -548,6 +548,19 @@ class TestPicksWithoutCommas:
         assert "separate picks with commas" in result.stdout
         assert "top 3: meningioma, schwannoma" in result.stdout
 
+    def test_a_word_read_by_the_compartment_counts_as_one_of_the_picks(self, kb):
+        """'mets' alone after 'ed' is the vertebral metastasis; typed with spaces among other
+        picks it is still one of them, so the comma hint names it as the quiz would read it."""
+        (pick,) = read_picks("mets lymphoma myeloma", kb, compartment="extradural")
+        assert pick.entity is None
+        assert "names 3 diagnoses: separate picks with commas" in pick.problem
+        assert "vertebral_metastasis, lymphoma, myeloma_plasmacytoma" in pick.problem
+
+    def test_the_compartment_hint_is_given_in_the_quiz(self):
+        result = play(["--case", "ED011"], ["ed", "mets lymphoma", "mets, lymphoma"])
+        assert "'mets lymphoma' names 2 diagnoses: separate picks with commas" in result.stdout
+        assert "top 3: vertebral_metastasis, lymphoma: right (your #1)" in result.stdout
+
     @pytest.mark.parametrize("text", ["xyzzy meningioma", "meningioma conus", "plugh schwannoma"])
     def test_no_hint_for_words_that_do_not_each_name_a_diagnosis(self, kb, text):
         """Refused picks whose words do not each name a diagnosis get no comma hint."""

@@ -256,28 +256,41 @@ def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
     try:
         return Pick(text.strip(), find_entity(kb, text).id)
     except UnknownEntityError as exc:
-        inside = [c for c in exc.candidates if exc.ambiguous and not exc.generic and kb.entity(c).compartment == compartment]
-        if len(inside) == 1:
-            return Pick(text.strip(), inside[0], note=f"{quoted(text.strip())} read as {inside[0]}, the one in the compartment you chose")
-        apart = _word_by_word(text, kb)
+        inside = _inside(kb, exc, compartment)
+        if inside is not None:
+            return Pick(text.strip(), inside, note=f"{quoted(text.strip())} read as {inside}, the one in the compartment you chose")
+        apart = _word_by_word(text, kb, compartment)
         if apart:
             return Pick(text.strip(), problem=f"{quoted(text.strip())} names {len(apart)} diagnoses: separate picks with commas ({', '.join(apart)})")
         return Pick(text.strip(), problem=exc.message("a diagnosis"))
 
 
-def _word_by_word(text: str, kb: Knowledge) -> tuple[str, ...]:
-    """The diagnoses the words of ``text`` name one by one, when there are 2 to TOP of them
-    and each names a different one; else ()."""
+def _inside(kb: Knowledge, exc: Any, compartment: str | None) -> str | None:
+    """The one entity in ``compartment`` among those a name that fits several could mean
+    (exc: names.UnknownEntityError), or None."""
+    inside = [c for c in exc.candidates if exc.ambiguous and not exc.generic and kb.entity(c).compartment == compartment]
+    return inside[0] if len(inside) == 1 else None
+
+
+def _word_by_word(text: str, kb: Knowledge, compartment: str | None = None) -> tuple[str, ...]:
+    """The diagnoses the words of ``text`` name one by one, each read as a pick of its own
+    would be ('mets' as the one in ``compartment``), when there are 2 to TOP of them and each
+    names a different one; else ()."""
     from .names import UnknownEntityError, find_entity
 
     words = text.split()
     if not 2 <= len(words) <= TOP:
         return ()
-    try:
-        named = tuple(find_entity(kb, w).id for w in words)
-    except UnknownEntityError:
-        return ()
-    return named if len(set(named)) == len(named) else ()
+    named = []
+    for w in words:
+        try:
+            named.append(find_entity(kb, w).id)
+        except UnknownEntityError as exc:
+            inside = _inside(kb, exc, compartment)
+            if inside is None:
+                return ()
+            named.append(inside)
+    return tuple(named) if len(set(named)) == len(named) else ()
 
 
 def _once(picks) -> tuple[Pick, ...]:
