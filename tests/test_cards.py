@@ -272,3 +272,39 @@ def test_a_number_breaks_its_sources_between_keys(width):
         for key in text[text.index("(") + 1:text.rindex(",")].split("+"):
             if len(key) + 1 < width:
                 assert any(key in line for line in lines), (key, lines)
+
+
+#: How the cards' prose writes a share ('in about two thirds', 'in about 70%').
+SHARE_WORDS = {
+    "a fifth": 0.2,
+    "one in five": 0.2,
+    "a quarter": 0.25,
+    "a third": 1 / 3,
+    "half": 0.5,
+    "two thirds": 2 / 3,
+    "three in four": 0.75,
+    "four cases out of five": 0.8,
+}
+REGION_WORDS = {"sacrum": "sacral", "sacral": "sacral", "cervical": "cervical", "thoracic": "thoracic", "lumbar": "lumbar"}
+
+
+def _prose_shares(typical):
+    """Each (level, share) a card's typical patient states: 'thoracic spine in about 70%'."""
+    import re
+
+    pattern = r"\b(sacrum|sacral|cervical|thoracic|lumbar)\b(?: spine| cord)? in about (\d+%|" + "|".join(SHARE_WORDS) + ")"
+    for region, share in re.findall(pattern, typical):
+        yield REGION_WORDS[region], int(share[:-1]) / 100 if share.endswith("%") else SHARE_WORDS[share]
+
+
+@pytest.mark.parametrize("entity_id", ENTITY_IDS)
+def test_a_level_share_in_the_prose_is_the_one_the_card_shows(entity_id):
+    """'thoracic spine in about 70%' beside 'thoracic 59%' on the same card contradicts itself:
+    a share the typical patient states is the card's own level number, to five points."""
+    entity = KB.entity(entity_id)
+    result = CliRunner().invoke(cli, ["explain", entity_id, "--no-sources", "--no-color"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    line = next(t for t in result.stdout.splitlines() if t.strip().startswith("level (how often each is present):"))
+    shown = {k: float(v.rstrip("%").lstrip("<")) / 100 for k, v in (p.split() for p in line.split(":", 1)[1].split("·"))}
+    for region, share in _prose_shares(entity.typical):
+        assert abs(shown[region] - share) <= 0.05, f"{entity_id}: prose says {region} in about {share:.0%}, the card shows {shown[region]:.0%}"
