@@ -372,6 +372,17 @@ class TestBadValues:
         word; one lost letter is a typo."""
         assert f"did you mean {guess!r}?" in failure({column: text}).message
 
+    @pytest.mark.parametrize(("column", "text"), [("csf", "dorsal"), ("cord", "dorsal"), ("cord", "lateral"), ("t2_signal", "dim")])
+    def test_a_short_word_two_letters_from_a_value_is_no_typo_of_it(self, column, text):
+        """'dorsal' is where a mass lies, not a misspelt 'normal' (two letters apart): as with the
+        names of entities, a word shorter than 7 letters is guessed only one letter from a value."""
+        error = failure({column: text})
+        assert "did you mean" not in error.message
+
+    @pytest.mark.parametrize(("column", "text", "guess"), [("csf", "widend", "widened"), ("csf", "tapred", "tapered"), ("enhancement", "rimm", "rim"), ("bone_pattern", "lytc", "lytic"), ("level", "lumbr", "lumbar")])
+    def test_a_short_word_one_letter_from_a_value_is_still_guessed(self, column, text, guess):
+        assert f"did you mean {guess!r}?" in failure({column: text}).message
+
     @pytest.mark.parametrize(("column", "text", "value"), [("bone_pattern", "blastic", "sclerotic"), ("bone_pattern", "Osteoblastic", "sclerotic"), ("bone_pattern", "osteolytic", "lytic"), ("cord_position", "centric", "central")])
     def test_other_names_of_a_value(self, column, text, value):
         """Blastic bone is sclerotic and a centric mass central: read as such, not guessed as 'lytic' or 'eccentric'."""

@@ -98,7 +98,9 @@ def _misspelt(word: str, allowed: Iterable[str]) -> str | None:
     """The allowed value that ``word`` is a misspelling of, if any. A value with a prefix
     of two or more letters in front is another word, not a typo: 'decompressed' (or 'nf1 nf2')
     holds a value after one, and 'eccentric' holds 'centric' after one. A whole word in front
-    of a value is its shorter name ('nodule' for mural_nodule) and is still guessed."""
+    of a value is its shorter name ('nodule' for mural_nodule) and is still guessed. A word
+    shorter than SHORT_WORD letters is guessed only one letter from the value ('dorsal' is no
+    typo of 'normal')."""
     guess = closest(word, allowed)
     if guess is None:
         return None
@@ -107,7 +109,25 @@ def _misspelt(word: str, allowed: Iterable[str]) -> str | None:
     front = guess[: len(guess) - len(word)]
     if len(front) >= 2 and guess.endswith(word) and front[-1] not in "_ -":
         return None
+    if len(word) < SHORT_WORD and word not in re.split(r"[_ -]", guess) and not _one_edit(word, guess):
+        return None
     return guess
+
+
+#: A word shorter than this is guessed as a value only one letter from it ('widend' for
+#: widened), as a name is (names.LONG_TYPO): 'dorsal' is two letters from 'normal' and no typo.
+SHORT_WORD = 7
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` is ``b`` but for one letter added, removed, changed or swapped with the next."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return abs(len(a) - len(b)) <= 1
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 #: A bad value longer than this is shown cut short in a message (the error
