@@ -144,6 +144,16 @@ class TestQuestions:
         assert "Read ended: end of input." in result.stdout
         assert "Compartment:" in result.stdout
 
+    @pytest.mark.parametrize("answer", ["ring enhancing", "Ring-enhancing ", "rim enhancing", "rim-enhancing"])
+    def test_a_ring_enhancing_lesion_is_read_as_rim(self, kb, answer):
+        """'ring' is read as rim; the way a report writes it, 'ring enhancing', is read so too."""
+        result = CliRunner().invoke(
+            cli, ["guide", "--no-color", "--cord", "displaced", "--csf", "widened"], input=f"{answer}\nq\n"
+        )
+        assert QUESTION.findall(result.stdout)[0] == "enhancement"
+        assert "is not a value" not in result.stdout
+        assert "+ enhancement rim" in result.stdout
+
     def test_q_stops_and_shows_the_full_assessment(self, kb):
         result = CliRunner().invoke(cli, ["guide", "--no-color"], input="q\n")
         assert result.exit_code == 0
