@@ -109,25 +109,33 @@ def _misspelt(word: str, allowed: Iterable[str]) -> str | None:
     front = guess[: len(guess) - len(word)]
     if len(front) >= 2 and guess.endswith(word) and front[-1] not in "_ -":
         return None
-    if len(word) < SHORT_WORD and word not in re.split(r"[_ -]", guess) and not _one_edit(word, guess):
+    if len(word) < SHORT_WORD and word not in re.split(r"[_ -]", guess) and not one_edit(word, guess):
         return None
     return guess
 
 
 #: A word shorter than this is guessed as a value only one letter from it ('widend' for
-#: widened), as a name is (names.LONG_TYPO): 'dorsal' is two letters from 'normal' and no typo.
+#: widened), as a name is (names.LONG_TYPO is this): 'dorsal' is two letters from 'normal' and no typo.
 SHORT_WORD = 7
 
 
-def _one_edit(a: str, b: str) -> bool:
+def one_edit(a: str, b: str) -> bool:
     """Whether ``a`` is ``b`` but for one letter added, removed, changed or swapped with the next."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return abs(len(a) - len(b)) <= 1
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+    return abs(len(a) - len(b)) <= 1 and edits(a, b) <= 1
+
+
+def edits(a: str, b: str) -> int:
+    """The fewest letters added, removed, changed or swapped with the next to turn ``a`` into ``b``."""
+    before, row = None, list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        current = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+    return row[-1]
 
 
 #: A bad value longer than this is shown cut short in a message (the error

@@ -14,7 +14,7 @@ import re
 
 import attrs
 
-from .findings import UNDECODED, quoted
+from .findings import SHORT_WORD, UNDECODED, one_edit, quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Knowledge
 from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS, name_key
 
@@ -138,7 +138,7 @@ ONE_BY_ONE = 20
 #: LONG_TYPO letters must also be one edit away at most (one letter more, less, changed or
 #: swapped), and one of 3 letters or fewer, an abbreviation, only a letter short (see _slip).
 TYPO_CUTOFF = 0.75
-LONG_TYPO = 7
+LONG_TYPO = SHORT_WORD
 
 _SPELLINGS: dict[int, tuple[Knowledge, tuple[Spelling, ...]]] = {}
 
@@ -352,7 +352,7 @@ def _misspelt(kb: Knowledge, table: tuple[Spelling, ...], key: str, words: list[
     singles: dict[str, set[str]] = {}
     for s in table:
         theirs = s.key.split()
-        if _one_edit(key, s.key) or all(any(_fits(w, x) or _slip(w, x) for x in theirs) for w in telling):
+        if one_edit(key, s.key) or all(any(_fits(w, x) or _slip(w, x) for x in theirs) for w in telling):
             full.setdefault(s.key, set()).add(s.entity)
         for w in theirs:
             if len(w) >= MIN_START and w not in GENERIC_WORDS:
@@ -376,23 +376,4 @@ def _slip(typed: str, meant: str) -> bool:
         return False
     if len(typed) <= 3:
         return any(meant[:i] + meant[i + 1 :] == typed for i in range(len(meant)))
-    return len(typed) >= LONG_TYPO or _one_edit(typed, meant)
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """Whether ``a`` is ``b`` but for one letter added, removed, changed or swapped with the next."""
-    return abs(len(a) - len(b)) <= 1 and _edits(a, b) <= 1
-
-
-def _edits(a: str, b: str) -> int:
-    """The fewest letters added, removed, changed or swapped with the next to turn ``a`` into ``b``."""
-    before, row = None, list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (x != y))
-            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
-                cost = min(cost, before[j - 2] + 1)
-            current.append(cost)
-        before, row = row, current
-    return row[-1]
+    return len(typed) >= LONG_TYPO or one_edit(typed, meant)
