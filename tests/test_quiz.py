@@ -312,7 +312,13 @@ class TestPlaying:
     def test_end_of_input_ends_the_rounds(self, cases):
         result = play(["--seed", "5", "--rounds", "3"], [])
         assert "Quiz case 2 of 3" not in result.stdout
-        assert "Total: 0/0 over 0 case(s); the input ended at round 1 of 3." in result.stdout
+        assert "No case was scored; the input ended at round 1 of 3." in result.stdout
+        assert "Total:" not in result.stdout  # not 0/0 over 0 cases
+
+    def test_the_score_says_what_its_points_are_for(self):
+        """1/2 for a diagnosis at #3 reads the same as at #1: the line says why."""
+        result = play(["--case", "ED077"], ["ed", "mets, osteosarcoma, chordoma"])
+        assert "score 1/2 (a point for the compartment, a point for the diagnosis anywhere in your top 3)" in result.stdout
 
     def test_unknown_case_is_a_usage_error(self):
         result = play(["--case", "IN001"], [])

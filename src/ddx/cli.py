@@ -667,8 +667,10 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
                 why = "stopped" if result.ended == STOPPED else "the input ended"
                 stopped = f"; {why} at round {n} of {len(chosen)}"
             break
-    if len(chosen) > 1:
+    if len(chosen) > 1 and played:
         say(f"\nTotal: {points}/{2 * played} over {played} case(s){stopped}.")
+    elif len(chosen) > 1:
+        say(f"\nNo case was scored{stopped}.")
 
 
 class RowsFailed(click.ClickException):

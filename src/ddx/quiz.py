@@ -521,7 +521,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
             lines.append(f"     top {TOP}: {_picks_text(result.picks)}: {_mark(s.rank is not None, color)} ({where})")
         else:
             lines.append(f"     top {TOP}: none given ({result.ended})")
-        lines.append(f"     score {s.points}/2")
+        lines.append(f"     score {s.points}/2 (a point for the compartment, a point for the diagnosis anywhere in your top {TOP})")
     ddx_right = a.compartment == case.compartment
     lines.append(
         paint("ddx:", "bold", color)
