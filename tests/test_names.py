@@ -75,6 +75,7 @@ def test_spellings_and_abbreviations_resolve(kb, text, expected):
     [
         ("metastasis", {"vertebral_metastasis", "intramedullary_metastasis", "leptomeningeal_metastases"}),
         ("mets", {"vertebral_metastasis", "intramedullary_metastasis", "leptomeningeal_metastases"}),
+        ("metastatic", {"vertebral_metastasis", "intramedullary_metastasis", "leptomeningeal_metastases"}),
         ("PNST", {"schwannoma", "neurofibroma", "mpnst"}),
         ("nerve sheath tumour", {"schwannoma", "neurofibroma", "mpnst"}),
         ("epidural", {"vertebral_metastasis", "lymphoma", "epidural_abscess", "epidural_hematoma"}),

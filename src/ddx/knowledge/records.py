@@ -136,7 +136,7 @@ class Entity:
 
 
 #: Words spelt or shortened more than one way, written the one way names are compared in.
-WORD_FORMS = {"mets": "metastasis", "met": "metastasis", "tumour": "tumor", "disk": "disc"}
+WORD_FORMS = {"mets": "metastasis", "met": "metastasis", "metastatic": "metastasis", "tumour": "tumor", "disk": "disc"}
 
 
 def _word_form(word: str) -> str:
