@@ -102,6 +102,15 @@ def _check_table(accuracy, text: str, measured, spread, *, with_target: bool) ->
         assert cells[-1] == interval, f"README {label}: interval {cells[-1]!r}, measured {interval!r} (an en dash): update the table"
 
 
+def _averaged_log_loss(accuracy, rows: list[dict], **model: float) -> float:
+    """The log loss of the true diagnosis averaged over the two readings, with these model.toml
+    settings: what the temperature and the prior flattening are chosen by."""
+    from ddx.knowledge import load_knowledge
+
+    kb = load_knowledge(model=model)
+    return sum(accuracy.evaluate(rows, reading, kb)["log_loss"] for reading in (dict, accuracy.recognised)) / 2
+
+
 def _section(heading: str) -> str:
     start = README.index(heading)
     end = README.find("\n#", start + len(heading))
@@ -160,8 +169,7 @@ def test_the_temperature_the_blind_set_would_choose_is_quoted_as_measured():
     chosen = load_knowledge().settings.temperature
 
     def loss(t):
-        kb = load_knowledge(model={"temperature": t})
-        return round(sum(accuracy.evaluate(rows, reading, kb)["log_loss"] for reading in (dict, accuracy.recognised)) / 2, 3)
+        return round(_averaged_log_loss(accuracy, rows, temperature=t), 3)
 
     text = " ".join((ROOT / "docs" / "accuracy.md").read_text(encoding="utf-8").split())
     quoted = re.search(r"would be lowest at a temperature of 1\.5 \(([\d.]+), against ([\d.]+) at ([\d.]+), the published set's choice;", text)
@@ -211,8 +219,7 @@ def test_the_temperature_is_the_one_the_proper_scoring_rules_pick():
     chosen = load_knowledge().settings.temperature
 
     def loss(t):
-        kb = load_knowledge(model={"temperature": t})
-        return sum(accuracy.evaluate(rows, reading, kb)["log_loss"] for reading in (dict, accuracy.recognised)) / 2
+        return _averaged_log_loss(accuracy, rows, temperature=t)
 
     at = loss(chosen)
     for neighbour in (round(chosen - 0.05, 2), round(chosen + 0.05, 2)):
@@ -229,15 +236,10 @@ def test_the_prior_flattening_is_the_one_the_proper_scoring_rule_picks():
 
     with CASES.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    settings = load_knowledge().settings
-    chosen = settings.prior_flattening
+    chosen = load_knowledge().settings.prior_flattening
 
     def best(f):
-        losses = []
-        for t in (1.1, 1.15, 1.2, 1.25, 1.3, 1.35):
-            kb = load_knowledge(model={"prior_flattening": f, "temperature": t})
-            losses.append(sum(accuracy.evaluate(rows, reading, kb)["log_loss"] for reading in (dict, accuracy.recognised)) / 2)
-        return min(losses)
+        return min(_averaged_log_loss(accuracy, rows, prior_flattening=f, temperature=t) for t in (1.1, 1.15, 1.2, 1.25, 1.3, 1.35))
 
     at = {f: best(f) for f in (round(chosen - 0.1, 1), chosen, round(chosen + 0.1, 1), 0.5)}
     assert at[chosen] <= min(at.values()), at
