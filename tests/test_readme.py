@@ -207,6 +207,31 @@ def test_the_cases_coded_blind_are_not_the_published_cases_and_compare_as_the_re
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
+def test_the_readme_quotes_how_the_cases_coded_blind_fare_on_log_loss_and_dont_miss_recall():
+    """The blind set's published-reading log loss lies only just above the published set's interval,
+    and its don't-miss recall falls below the published set's: the README quotes both as measured."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation_dont_miss")
+    from ddx.knowledge import load_knowledge
+
+    (one, one_spread), (two, _) = _measure(accuracy, CASES), _measure(accuracy, VALIDATION)
+    text = " ".join(_section("### A second set, coded blind").split())
+    edge = re.search(r"published reading \(([\d.]+) against its upper end of ([\d.]+)\) and far above it in the recognised \(upper end ([\d.]+)\)", text)
+    assert edge, "the README no longer says how far the blind set's log loss lies above the published interval"
+    assert (float(edge[1]), float(edge[2])) == (round(two["published"]["log_loss"], 3), round(one_spread["published"]["log_loss"][1], 3))
+    assert float(edge[3]) == round(one_spread["recognised"]["log_loss"][1], 2)
+    recall = re.search(r"Nor is the don't-miss recall: ([\d.]+) in both readings, against ([\d.]+) and ([\d.]+), with (\d+) of the (\d+) don't-miss cases unflagged in both", text)
+    assert recall, "the README no longer quotes the blind set's don't-miss recall"
+    assert float(recall[1]) == round(two["published"]["dont_miss_recall"], 2) == round(two["recognised"]["dont_miss_recall"], 2)
+    assert (float(recall[2]), float(recall[3])) == (round(one["published"]["dont_miss_recall"], 2), round(one["recognised"]["dont_miss_recall"], 2))
+    with VALIDATION.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    kb = load_knowledge()
+    missed = [{r["case"] for r in accuracy.case_records(rows, reading, kb) if r["dont_miss_case"] and not r["dont_miss_hit"]} for reading in (dict, accuracy.recognised)]
+    cases = sum(r["dont_miss_case"] for r in accuracy.case_records(rows, dict, kb))
+    assert missed[0] == missed[1] and (int(recall[4]), int(recall[5])) == (len(missed[0]), cases), (missed, cases)
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
 def test_the_temperature_is_the_one_the_proper_scoring_rules_pick():
     """model.toml says its temperature minimises the log loss of the true diagnosis, averaged
     over the two readings, on a grid of 0.05; a data change that moves the optimum must move
