@@ -178,6 +178,36 @@ def intervals(records: list[dict], level: float = 0.95) -> dict[str, tuple[float
     return out
 
 
+def difference_intervals(first: list[dict], second: list[dict], level: float = 0.95) -> dict[str, tuple[float, float, float]]:
+    """Each measure's difference, second set minus first, with its percentile bootstrap interval
+    from resampling each set on its own (two independent samples of cases): whether two case
+    sets score differently beyond the luck of which cases each holds."""
+    first, second = sorted(first, key=lambda r: r["case"]), sorted(second, key=lambda r: r["case"])
+    rng = random.Random(SEED)
+    one, two = summarise(first), summarise(second)
+    draws: dict[str, list[float]] = {m: [] for m in INTERVAL_METRICS}
+    for _ in range(RESAMPLES):
+        a = summarise([first[rng.randrange(len(first))] for _ in first])
+        b = summarise([second[rng.randrange(len(second))] for _ in second])
+        for m in INTERVAL_METRICS:
+            if not (math.isnan(a[m]) or math.isnan(b[m])):
+                draws[m].append(b[m] - a[m])
+    tail = (1 - level) / 2
+    out = {}
+    for m, values in draws.items():
+        values.sort()
+        last = len(values) - 1
+        out[m] = (two[m] - one[m], *((values[round(tail * last)], values[round((1 - tail) * last)]) if values else (math.nan, math.nan)))
+    return out
+
+
+def difference_text(interval: tuple[float, float]) -> str:
+    """A difference's interval as the README quotes it: "−0.25 to +0.02" (signed, a minus sign)."""
+    if math.isnan(interval[0]):
+        return "\u2014"
+    return " to ".join(f"{x:+.2f}".replace("-", "\u2212") for x in interval)
+
+
 def interval_text(interval: tuple[float, float]) -> str:
     """An interval as the README quotes it: "0.72–0.89" (an en dash), or "—" when there is none."""
     low, high = interval
@@ -264,6 +294,9 @@ def main() -> None:
                          help="score each case at the temperature of this grid the other cases choose")
     parser.add_argument("--passthrough", metavar="COL,COL,...", default="",
                         help="columns of the cases file to leave unread besides the four of its README")
+    parser.add_argument("--compare", metavar="PATH", type=Path,
+                        help="also print each measure's difference, PATH's cases minus --cases', with a two-sample "
+                             "bootstrap interval (e.g. --compare benchmarks/validation-cases.csv)")
     args = parser.parse_args()
     rows, problems = read_cases(args.cases, [c for c in args.passthrough.split(",") if c.strip()])
     scope = f"{len(rows)} published cases ({args.cases.name})"
@@ -296,6 +329,17 @@ def main() -> None:
         cells = "".join(f"{results[r][m]:>11.3f}{interval_text(spread[r].get(m, (math.nan, math.nan))):>13}"
                         for r in records)
         print(f"{m:<26}{cells}")
+    if args.compare:
+        other, more = read_cases(args.compare, [c for c in args.passthrough.split(",") if c.strip()])
+        problems += more
+        differences = {r: difference_intervals(records[r], case_records(other, reading))
+                       for r, reading in (("published", dict), ("recognised", recognised))}
+        print(f"\ndifference, {len(other)} cases of {args.compare.name} minus these, with a two-sample 95% interval")
+        print(f"{'metric':<26}{'published':>11}{'interval':>17}{'recognised':>11}{'interval':>17}")
+        for m in INTERVAL_METRICS:
+            cells = "".join(f"{f'{d[m][0]:+.3f}'.replace('-', chr(0x2212)):>11}{difference_text(d[m][1:]):>17}"
+                            for d in differences.values())
+            print(f"{m:<26}{cells}")
     if args.misses:
         for reading, r in results.items():
             print(f"\n{reading}: cases outside the top 3 or in the wrong compartment")

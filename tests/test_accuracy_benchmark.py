@@ -144,3 +144,26 @@ def test_the_benchmark_stops_when_no_case_can_be_scored(tmp_path):
     done = _run(tmp_path, [dict(ROWS[0], diagnosis="lipoma")])
     assert done.returncode == 2 and done.stdout == ""
     assert "row 1 (case a): diagnosis 'lipoma'" in done.stderr and "no case in" in done.stderr
+
+
+def test_the_difference_of_two_sets_is_their_figures_apart_with_an_interval_that_holds_it(accuracy):
+    """--compare: the second set's figure minus the first's, with a bootstrap of each set on its own;
+    a set compared with itself differs by nothing, and two sets far apart differ beyond chance."""
+    good = [record(f"g{i:02}", True) for i in range(40)]
+    poor = [record(f"p{i:02}", i % 4 == 0) for i in range(40)]
+    same = accuracy.difference_intervals(good, good)
+    assert same["top1"] == (0.0, 0.0, 0.0)
+    diff, low, high = accuracy.difference_intervals(good, poor)["top1"]
+    assert diff == pytest.approx(-0.75) and low <= diff <= high < 0
+    assert accuracy.difference_text((low, high)).startswith("\u2212")
+
+
+def test_compare_prints_the_differences_under_the_table(tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    done = _run(other, [dict(r) for r in ROWS])
+    assert done.returncode == 0
+    both = _run(tmp_path, [dict(r) for r in ROWS], "--compare", str(other / "cases.csv"))
+    assert both.returncode == 0, both.stderr
+    assert "difference, 4 cases of cases.csv minus these, with a two-sample 95% interval" in both.stdout
+    assert "top3" in both.stdout.split("difference,")[1]

@@ -232,6 +232,31 @@ def test_the_readme_quotes_how_the_cases_coded_blind_fare_on_log_loss_and_dont_m
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
+def test_the_difference_of_the_two_sets_is_quoted_as_the_two_sample_bootstrap_gives_it():
+    """The README says which differences between the blind set and the published set lie beyond
+    the luck of either draw (only the recognised log loss) and quotes them with their intervals."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_difference")
+    rows = {}
+    for name, path in (("published", CASES), ("blind", VALIDATION)):
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows[name] = list(csv.DictReader(fh))
+    d = {r: accuracy.difference_intervals(accuracy.case_records(rows["published"], reading), accuracy.case_records(rows["blind"], reading))
+         for r, reading in (("published", dict), ("recognised", accuracy.recognised))}
+    beyond = {(r, m) for r in d for m in ("compartment", "top1", "top3", "dont_miss_recall", "log_loss") if d[r][m][1] > 0 or d[r][m][2] < 0}
+    assert beyond <= {("recognised", "log_loss"), ("recognised", "compartment")}, beyond
+    assert ("recognised", "log_loss") in beyond
+    text = " ".join(_section("### A second set, coded blind").split())
+
+    def signed(x):
+        return f"{x:+.2f}".replace("-", "\u2212")
+
+    diff, low, high = d["recognised"]["log_loss"]
+    assert f"(+{diff:.2f}, 95% interval {signed(low)} to {signed(high)})".replace("+-", "-") in text
+    (p3, pl, ph), (r3, rl, rh) = d["published"]["top3"], d["recognised"]["top3"]
+    assert f"({signed(p3)} and {signed(r3)}; intervals {signed(pl)} to {signed(ph)} and {signed(rl)} to {signed(rh)})" in text
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
 def test_the_temperature_is_the_one_the_proper_scoring_rules_pick():
     """model.toml says its temperature minimises the log loss of the true diagnosis, averaged
     over the two readings, on a grid of 0.05; a data change that moves the optimum must move
