@@ -75,9 +75,14 @@ LABELS = {
 }
 
 
-def _measure(accuracy, path: Path):
+def _rows(path: Path) -> list[dict]:
+    """The cases of a file coded as ../shared/cases/cases.csv, one mapping per row."""
     with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+        return list(csv.DictReader(fh))
+
+
+def _measure(accuracy, path: Path):
+    rows = _rows(path)
     records = {"published": accuracy.case_records(rows, dict), "recognised": accuracy.case_records(rows, accuracy.recognised)}
     measured = {reading: accuracy.summarise(r) for reading, r in records.items()}
     spread = {reading: accuracy.intervals(r) for reading, r in records.items()}
@@ -139,8 +144,7 @@ def test_readme_quotes_the_figures_of_the_cases_coded_blind():
     """The second table is what the benchmark measures on benchmarks/validation-cases.csv, with the
     log loss quoted below it; every case of that file is scored (none left out as unreadable)."""
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation")
-    with VALIDATION.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = _rows(VALIDATION)
     assert rows and all(not accuracy.case_problems(row) for row in rows)
     section = _section("### A second set, coded blind")
     assert f"holds {len(rows)} more published cases" in " ".join(section.split())
@@ -164,8 +168,7 @@ def test_the_temperature_the_blind_set_would_choose_is_quoted_as_measured():
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation_temperature")
     from ddx.knowledge import load_knowledge
 
-    with VALIDATION.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = _rows(VALIDATION)
     chosen = load_knowledge().settings.temperature
 
     def loss(t):
@@ -186,10 +189,8 @@ def test_the_cases_coded_blind_are_not_the_published_cases_and_compare_as_the_re
     bottom of the published interval (published reading) and below it (recognised), and its log
     loss above both, as the README says."""
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation_agree")
-    with CASES.open(encoding="utf-8", newline="") as fh:
-        published = list(csv.DictReader(fh))
-    with VALIDATION.open(encoding="utf-8", newline="") as fh:
-        blind = list(csv.DictReader(fh))
+    published = _rows(CASES)
+    blind = _rows(VALIDATION)
     assert not {r["source_url"] for r in published} & {r["source_url"] for r in blind}
     assert not {r["case_id"] for r in published} & {r["case_id"] for r in blind}
     (_, spread), (figures, _) = _measure(accuracy, CASES), _measure(accuracy, VALIDATION)
@@ -223,8 +224,7 @@ def test_the_readme_quotes_how_the_cases_coded_blind_fare_on_log_loss_and_dont_m
     assert recall, "the README no longer quotes the blind set's don't-miss recall"
     assert float(recall[1]) == round(two["published"]["dont_miss_recall"], 2) == round(two["recognised"]["dont_miss_recall"], 2)
     assert (float(recall[2]), float(recall[3])) == (round(one["published"]["dont_miss_recall"], 2), round(one["recognised"]["dont_miss_recall"], 2))
-    with VALIDATION.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = _rows(VALIDATION)
     kb = load_knowledge()
     missed = [{r["case"] for r in accuracy.case_records(rows, reading, kb) if r["dont_miss_case"] and not r["dont_miss_hit"]} for reading in (dict, accuracy.recognised)]
     cases = sum(r["dont_miss_case"] for r in accuracy.case_records(rows, dict, kb))
@@ -236,10 +236,7 @@ def test_the_difference_of_the_two_sets_is_quoted_as_the_two_sample_bootstrap_gi
     """The README says which differences between the blind set and the published set lie beyond
     the luck of either draw (only the recognised log loss) and quotes them with their intervals."""
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_difference")
-    rows = {}
-    for name, path in (("published", CASES), ("blind", VALIDATION)):
-        with path.open(encoding="utf-8", newline="") as fh:
-            rows[name] = list(csv.DictReader(fh))
+    rows = {"published": _rows(CASES), "blind": _rows(VALIDATION)}
     d = {r: accuracy.difference_intervals(accuracy.case_records(rows["published"], reading), accuracy.case_records(rows["blind"], reading))
          for r, reading in (("published", dict), ("recognised", accuracy.recognised))}
     beyond = {(r, m) for r in d for m in ("compartment", "top1", "top3", "dont_miss_recall", "log_loss") if d[r][m][1] > 0 or d[r][m][2] < 0}
@@ -264,8 +261,7 @@ def test_the_temperature_is_the_one_the_proper_scoring_rules_pick():
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_temperature")
     from ddx.knowledge import load_knowledge
 
-    with CASES.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = _rows(CASES)
     chosen = load_knowledge().settings.temperature
 
     def loss(t):
@@ -284,8 +280,7 @@ def test_the_prior_flattening_is_the_one_the_proper_scoring_rule_picks():
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_flattening")
     from ddx.knowledge import load_knowledge
 
-    with CASES.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = _rows(CASES)
     chosen = load_knowledge().settings.prior_flattening
 
     def best(f):
@@ -307,8 +302,7 @@ def test_leaving_each_case_out_of_the_temperature_moves_the_figures_as_the_readm
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_leave_one_out")
     from ddx.knowledge import load_knowledge
 
-    with CASES.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    rows = _rows(CASES)
     grid = [1.1, 1.15, 1.2, 1.25, 1.3]
     records, chosen = accuracy.leave_one_out(rows, grid)
     setting = load_knowledge().settings.temperature
