@@ -169,13 +169,16 @@ def intervals(records: list[dict], level: float = 0.95) -> dict[str, tuple[float
         for m in INTERVAL_METRICS:
             if not math.isnan(scores[m]):
                 draws[m].append(scores[m])
-    tail = (1 - level) / 2
-    out = {}
-    for m, values in draws.items():
-        values.sort()
-        last = len(values) - 1
-        out[m] = (values[round(tail * last)], values[round((1 - tail) * last)]) if values else (math.nan, math.nan)
-    return out
+    return {m: _percentiles(values, level) for m, values in draws.items()}
+
+
+def _percentiles(values: list[float], level: float) -> tuple[float, float]:
+    """The central ``level`` share of bootstrap draws, as (low, high); (nan, nan) for none."""
+    if not values:
+        return math.nan, math.nan
+    values = sorted(values)
+    tail, last = (1 - level) / 2, len(values) - 1
+    return values[round(tail * last)], values[round((1 - tail) * last)]
 
 
 def difference_intervals(first: list[dict], second: list[dict], level: float = 0.95) -> dict[str, tuple[float, float, float]]:
@@ -192,13 +195,7 @@ def difference_intervals(first: list[dict], second: list[dict], level: float = 0
         for m in INTERVAL_METRICS:
             if not (math.isnan(a[m]) or math.isnan(b[m])):
                 draws[m].append(b[m] - a[m])
-    tail = (1 - level) / 2
-    out = {}
-    for m, values in draws.items():
-        values.sort()
-        last = len(values) - 1
-        out[m] = (two[m] - one[m], *((values[round(tail * last)], values[round((1 - tail) * last)]) if values else (math.nan, math.nan)))
-    return out
+    return {m: (two[m] - one[m], *_percentiles(values, level)) for m, values in draws.items()}
 
 
 def difference_text(interval: tuple[float, float]) -> str:
