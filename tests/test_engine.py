@@ -589,6 +589,64 @@ class TestConflicts:
         assert text.endswith("Read the cord and the CSF to place it."), "the sac was read, the cord and the CSF were not"
 
 
+class TestDisagreements:
+    """Findings that cannot both hold (disagreements.toml) are named, with why; the answer stands."""
+
+    @pytest.mark.parametrize("cells_, named", [
+        ({"pathologic_fracture": "yes", "vertebral_body": "no"}, "pathologic_fracture=yes and vertebral_body=no"),
+        ({"dural_tail": "yes", "enhancement": "none"}, "dural_tail=yes and enhancement=none"),
+        ({"conus_cauda": "yes", "level": "cervical"}, "conus_cauda=yes and level=cervical"),
+        ({"conus_cauda": "yes", "level": "C1-C7"}, "conus_cauda=yes and level=craniocervical;cervical"),
+    ])
+    def test_findings_that_cannot_both_hold_are_named_with_why(self, kb, cells_, named):
+        a = run(kb, **cells_)
+        (text,) = a.conflicts
+        assert text.startswith(f"The findings disagree: {named}. ") and text.endswith(" Re-read them.")
+        assert math.fsum(c.probability for c in a.candidates) == pytest.approx(1, abs=1e-9)
+
+    @pytest.mark.parametrize("cells_", [
+        {"pathologic_fracture": "yes", "vertebral_body": "yes"},
+        {"pathologic_fracture": "no", "vertebral_body": "no"},
+        {"pathologic_fracture": "yes"},
+        {"dural_tail": "yes", "enhancement": "homogeneous"},
+        {"dural_tail": "no", "enhancement": "none"},
+        {"conus_cauda": "yes", "level": "thoracic"},
+        {"conus_cauda": "yes", "level": "cervical;thoracic"},
+        {"conus_cauda": "yes"},
+        {"conus_cauda": "no", "level": "cervical"},
+    ])
+    def test_findings_that_can_hold_together_are_not_named(self, kb, cells_):
+        """An unknown finding never makes a disagreement, nor does a reading that can be true."""
+        assert run(kb, **cells_).conflicts == ()
+
+    def test_the_findings_still_count_as_given(self, kb):
+        """Naming a disagreement changes no probability: each finding counts as it was given."""
+        both = run(kb, pathologic_fracture="yes", vertebral_body="no")
+        import attrs
+
+        empty = attrs.evolve(kb, disagreements=())
+        assert run(empty, pathologic_fracture="yes", vertebral_body="no").conflicts == ()
+        assert [(c.id, c.probability) for c in both.candidates] == [
+            (c.id, c.probability) for c in run(empty, pathologic_fracture="yes", vertebral_body="no").candidates]
+
+    def test_a_disagreement_is_data(self, kb, tmp_path):
+        """A new disagreement needs no code change: a table in disagreements.toml is enough."""
+        import shutil
+        from importlib import resources
+
+        folder = tmp_path / "knowledge"
+        shutil.copytree(resources.files("ddx.knowledge"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        with (folder / "disagreements.toml").open("a", encoding="utf-8") as fh:
+            fh.write('\n[[disagreement]]\nid = "test"\nwhen = [{ feature = "fat", is = "yes" }, '
+                     '{ feature = "t1_signal", is = "hypo" }]\nunless = [{ feature = "cystic", is = "yes" }]\n'
+                     'why = "Fat is bright on T1."\n')
+        extended = load_knowledge(folder)
+        (text,) = run(extended, fat="yes", t1_signal="hypo").conflicts
+        assert text == "The findings disagree: fat=yes and t1_signal=hypo. Fat is bright on T1. Re-read them."
+        assert run(extended, fat="yes", t1_signal="hypo", cystic="yes").conflicts == ()
+        assert run(kb, fat="yes", t1_signal="hypo").conflicts == ()
+
+
 class TestDeterminism:
     @pytest.mark.parametrize("case", [{}, NERVE_SHEATH, MENINGIOMA, HEMANGIOBLASTOMA, {"cord": "compressed"}])
     def test_same_findings_same_assessment(self, kb, case):

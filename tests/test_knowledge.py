@@ -59,7 +59,8 @@ DIAGNOSES: dict[str, tuple[str, bool, bool]] = {
 }
 # design.md: every entity gives an explicit probability for every value of these.
 COMPARTMENT_SIGNS = ("cord", "csf", "csf_cap", "dural_sac_displaced", "foraminal_extension", "enhancement", "multiplicity")
-KB_FILES = ("features.toml", "entities.toml", "sources.toml", "priors.csv", "likelihoods.csv", "pictures.csv", "locations.csv", "model.toml", "flags.toml")
+KB_FILES = ("features.toml", "entities.toml", "sources.toml", "priors.csv", "likelihoods.csv", "pictures.csv", "locations.csv", "model.toml", "flags.toml",
+            "disagreements.toml")
 SUM_TOLERANCE = 1e-3  # the tables are written to three or four decimals
 
 
@@ -1014,6 +1015,21 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         # a yes/no finding read within a picture would count the picture with its "no" too
         ("features.toml", 'id = "syrinx"\n', 'id = "syrinx"\nwithin = "extradural"\n',
          ["[[feature]] 'syrinx': within is for a choice finding (a yes/no one's 'no' would count the picture too)"]),
+        # a disagreement: a misspelt table, field, finding or value, a lone finding, a taken id
+        ("disagreements.toml", "\n[[disagreement]]\n", "\n[[disagreements]]\n",
+         ["unknown top-level key 'disagreements'; did you mean 'disagreement'?"]),
+        ("disagreements.toml", 'why = "A pathologic', 'wy = "A pathologic',
+         ["unknown field 'wy'; did you mean 'why'?"]),
+        ("disagreements.toml", '{ feature = "vertebral_body", is = "no" }', '{ feature = "vertebral_bdy", is = "no" }',
+         ["[[disagreement]] #1 'fracture_without_body': feature 'vertebral_bdy' is not in features.toml; did you mean 'vertebral_body'?"]),
+        ("disagreements.toml", '{ feature = "enhancement", is = "none" }', '{ feature = "enhancement", is = "nome" }',
+         ["[[disagreement]] #2 'tail_without_enhancement': enhancement has no value 'nome'; did you mean 'none'?"]),
+        ("disagreements.toml", '{ feature = "vertebral_body", is = "no" }', '{ feature = "pathologic_fracture", is = "no" }',
+         ["when and any name 1 finding: a disagreement is between two findings or more"]),
+        ("disagreements.toml", 'id = "tail_without_enhancement"', 'id = "fracture_without_body"',
+         ["[[disagreement]] #2 'fracture_without_body': the id is taken by #1"]),
+        ("disagreements.toml", 'why = "A dural tail', 'reason = "A dural tail',
+         ["unknown field 'reason'"]),
         # a model.toml written before a setting was added says which one is missing
         ("model.toml", "misplaced = 0.1", "", ["misplaced is missing: give it a number in [0.001, 0.5]"]),
         # an entity id is what the outputs name it by: no spaces, capitals or ';' (batch joins ids with it)

@@ -283,6 +283,12 @@ def features_reference() -> str:
                           "they are not counted twice. Given with all of them known no, it cannot be read where it was given: "
                           "it counts only as which value it is, the conflicts say the findings disagree, and the guided read "
                           "does not ask it."]
+        partners = [d for d in kb.disagreements if f.id in {c.feature for c in (*d.when, *d.any)}]
+        if partners:
+            others = dict.fromkeys(c.feature for d in partners for c in (*d.when, *d.any) if c.feature != f.id)
+            lines += ["", "Some of its values cannot hold with some of " + " or ".join(f"`{x}`" for x in others)
+                          + ": given together, the answer says the findings disagree "
+                          "([findings that disagree](knowledge-base.md#findings-that-disagree))."]
         if f.within:
             lines += ["", f"Read only in the {f.within.replace('_', ' ')} [compartment picture](knowledge-base.md#compartment-pictures): "
                           "each entity's share of that picture counts with it, and once cord or CSF signs are known, the odds "
@@ -394,6 +400,22 @@ def knowledge_reference() -> str:
         lines.append(
             f"| `{r.id}` | {r.kind} | {_cell('; '.join(map(_condition, r.when)))} | {_cell('; '.join(map(_condition, r.any)))} "
             f"| {_cell('; '.join(map(_condition, r.unless)))} | {_cell(entities)} | {_cell(r.message)} | {_cell(r.action)} |"
+        )
+    lines += [
+        "",
+        "## Findings that disagree",
+        "",
+        "Given together, these are named in the answer as disagreeing, with why (`disagreements.toml`);",
+        "every finding still counts as given. A bone pattern with neither the vertebral body nor the",
+        "posterior elements involved is named too (`implies` in the [feature reference](features.md)).",
+        "",
+        "| disagreement | when | if any of | unless | why |",
+        "|---|---|---|---|---|",
+    ]
+    for d in kb.disagreements:
+        lines.append(
+            f"| `{d.id}` | {_cell('; '.join(map(_condition, d.when)))} | {_cell('; '.join(map(_condition, d.any)))} "
+            f"| {_cell('; '.join(map(_condition, d.unless)))} | {_cell(d.why)} |"
         )
     lines += [
         "",

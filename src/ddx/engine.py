@@ -338,7 +338,7 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
             pointing.setdefault(best, []).append(shown)
         elif rate[worst] * ratio <= min(rate[c] for c in COMPARTMENTS if c != worst):
             against.setdefault(worst, []).append(shown)
-    said = tuple(unread.values())
+    said = tuple(unread.values()) + _disagreeing(kb, findings)
     contested = [c for c in pointing if c in against]
     if len(pointing) < 2 and not contested:
         return said
@@ -350,6 +350,16 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
     if findings.get("foraminal_extension") == "yes" and {"intradural_extramedullary", "extradural"} <= set(pointing):
         advice = "A mass running out through the foramen (a dumbbell) lies on both sides of the dura; if this one does not, " + advice[0].lower() + advice[1:]
     return ("The findings disagree: " + "; ".join(parts) + ". " + advice, *said)
+
+
+def _disagreeing(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
+    """The findings that cannot both hold (disagreements.toml), each group in words with why."""
+    out = []
+    for d in kb.disagreements:
+        if d.holds(findings):
+            shown = [f"{fid}={format_value(findings.get(fid))}" for fid in d.named(findings)]
+            out.append(f"The findings disagree: {', '.join(shown[:-1])} and {shown[-1]}. {d.why} Re-read them.")
+    return tuple(out)
 
 
 def _unweighted(kb: Knowledge, feature: Feature, vector: tuple[float, ...]) -> list[float]:

@@ -22,6 +22,7 @@ from .records import (
     GRADES,
     YES_NO,
     Condition,
+    Disagreement,
     Entity,
     Feature,
     Knowledge,
@@ -61,6 +62,7 @@ FILES = (
     "locations.csv",
     "model.toml",
     "flags.toml",
+    "disagreements.toml",
 )
 
 
@@ -119,6 +121,7 @@ TOP_LEVEL = {
     "features.toml": {"feature": "a list of [[feature]] tables", "schema_version": None},
     "entities.toml": {"entity": "a list of [[entity]] tables"},
     "flags.toml": {"rule": "a list of [[rule]] tables"},
+    "disagreements.toml": {"disagreement": "a list of [[disagreement]] tables"},
 }
 
 
@@ -1008,23 +1011,25 @@ def _locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...], s
 CONDITION_FIELDS = {"feature": TEXT, "is": TEXT, "below": NUMBER, "at_least": NUMBER}
 
 
-def _conditions(items, features, where: str, line: int | None, issues: _Issues) -> tuple[Condition, ...]:
-    """The conditions of a rule (``features`` None: features.toml is broken, nothing to check against)."""
+def _conditions(items, features, where: str, line: int | None, issues: _Issues,
+                name: str = "flags.toml") -> tuple[Condition, ...]:
+    """The conditions of a rule or a disagreement of file ``name`` (``features`` None:
+    features.toml is broken, nothing to check against)."""
     out = []
     for c in items:
-        if not _fields(c, CONDITION_FIELDS, "flags.toml", line, f"{where}: a condition", issues):
+        if not _fields(c, CONDITION_FIELDS, name, line, f"{where}: a condition", issues):
             continue
         fid = c.get("feature")
         feature = (features or {}).get(fid)
         if feature is None:
             if features is not None and fid not in issues.rejected_features:
-                issues.add("flags.toml", line, f"{where}: feature {fid!r} is not in features.toml{_guess(str(fid), features)}")
+                issues.add(name, line, f"{where}: feature {fid!r} is not in features.toml{_guess(str(fid), features)}")
             continue
         if "is" in c and c["is"] not in feature.values:
-            issues.add("flags.toml", line, f"{where}: {fid} has no value {c['is']!r}")
+            issues.add(name, line, f"{where}: {fid} has no value {c['is']!r}{_guess(str(c['is']), feature.values)}")
             continue
         if not any(k in c for k in ("is", "below", "at_least")):
-            issues.add("flags.toml", line, f"{where}: a condition needs is, below or at_least")
+            issues.add(name, line, f"{where}: a condition needs is, below or at_least")
             continue
         out.append(Condition(feature=fid, is_=c.get("is"), below=c.get("below"), at_least=c.get("at_least")))
     return tuple(out)
@@ -1080,6 +1085,40 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
                                "would never be raised (a [[rule]] of kind \"emergency\" with "
                                "when = [{ feature = \"cord\", is = \"compressed\" }])")
     return tuple(rules)
+
+
+#: The fields a [[disagreement]] of disagreements.toml may have, and what each must be.
+DISAGREEMENT_FIELDS = {"id": TEXT, "why": TEXT, "when": TABLES, "any": TABLES, "unless": TABLES}
+
+
+def _disagreements(data: dict, features, issues: _Issues) -> tuple[Disagreement, ...]:
+    """The findings that cannot both hold. Each names two findings or more in ``when`` and
+    ``any`` (one finding cannot disagree with itself) and says why in ``why``."""
+    name = "disagreements.toml"
+    out, seen = [], {}
+    lines = _table_lines(name, "disagreement", issues)
+    for i, d in enumerate(data.get("disagreement", []), 1):
+        where = f"[[disagreement]] #{i} {d.get('id', '?')!r}" if isinstance(d, dict) else f"[[disagreement]] #{i}"
+        line = _line(lines, i)
+        if not _fields(d, DISAGREEMENT_FIELDS, name, line, where, issues):
+            continue
+        missing = [k for k in ("id", "why", "when") if k not in d]
+        if missing:
+            issues.add(name, line, f"{where}: missing field{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+            continue
+        if d["id"] in seen:
+            issues.add(name, line, f"{where}: the id is taken by #{seen[d['id']]}")
+            continue
+        seen[d["id"]] = i
+        parts = {k: _conditions(d.get(k, ()), features, where, line, issues, name) for k in ("when", "any", "unless")}
+        named = {c.feature for c in (*parts["when"], *parts["any"])}
+        every_read = len(parts["when"]) + len(parts["any"]) == len(d["when"]) + len(d.get("any", ()))
+        if features is not None and every_read and len(named) < 2:
+            issues.add(name, line, f"{where}: when and any name {len(named)} finding{'' if len(named) == 1 else 's'}: "
+                                   "a disagreement is between two findings or more")
+            continue
+        out.append(Disagreement(id=d["id"], why=d["why"], **parts))
+    return tuple(out)
 
 
 def _compressed(features) -> bool:
@@ -1169,6 +1208,7 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
     pictures, signs, rates = _pictures(root, known_features, sources, issues)
     counted, located = _locations(root, entity_ids, pictures, sources, issues)
     rules = _rules(_toml(root, "flags.toml", issues) or {}, known_features, entity_ids, issues)
+    disagreements = _disagreements(_toml(root, "disagreements.toml", issues) or {}, known_features, issues)
     data = _toml(root, "model.toml", issues)
     settings = _settings({**data, **(model or {})}, issues) if data is not None else None
     numbers = [*priors.values(), *likelihoods.values(), *rates.values(), *located]
@@ -1217,6 +1257,7 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
         picture_tables=joint,
         implied_tables=implied,
         within_tables=within,
+        disagreements=disagreements,
     )
 
 

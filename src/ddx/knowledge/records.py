@@ -211,6 +211,27 @@ class Rule:
 
 
 @attrs.frozen
+class Disagreement:
+    """Findings that cannot both hold (disagreements.toml): a pathologic fracture with the
+    vertebral body uninvolved. Read as conditions like a flag rule's; the answer names them."""
+
+    id: str
+    why: str
+    when: tuple[Condition, ...] = ()
+    any: tuple[Condition, ...] = ()
+    unless: tuple[Condition, ...] = ()
+
+    def holds(self, findings) -> bool:
+        return (all(c.holds(findings.get(c.feature)) for c in self.when)
+                and (not self.any or any(c.holds(findings.get(c.feature)) for c in self.any))
+                and not any(c.holds(findings.get(c.feature)) for c in self.unless))
+
+    def named(self, findings) -> tuple[str, ...]:
+        """The findings whose conditions hold, each once, in the order the table names them."""
+        return tuple(dict.fromkeys(c.feature for c in (*self.when, *self.any) if c.holds(findings.get(c.feature))))
+
+
+@attrs.frozen
 class Settings:
     """Modelling choices of the engine (model.toml)."""
 
@@ -278,6 +299,8 @@ class Knowledge:
     # picture | those signs) per entity, for the findings read within it (Feature.within); with no
     # sign known it is the entity's share of the picture, which their log tables include
     within_tables: dict[tuple[str, tuple], tuple[float, ...]] = attrs.Factory(dict)
+    # findings that cannot both hold (disagreements.toml), named when they are given together
+    disagreements: tuple[Disagreement, ...] = ()
 
     def __repr__(self) -> str:
         return (f"<Knowledge: {len(self.entities)} entities, {len(self.features)} findings, "
