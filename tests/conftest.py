@@ -21,6 +21,26 @@ def kb():
     return default_knowledge()
 
 
+@pytest.fixture
+def curated(tmp_path):
+    """curated(file, text): a copy of the packaged knowledge folder with ``text`` added to the end of
+    ``file``, loaded: what a curator's new table does, with no code change."""
+    import shutil
+    from importlib import resources
+
+    from ddx.knowledge import load_knowledge
+
+    def load(name: str, text: str):
+        folder = tmp_path / "knowledge"
+        if not folder.exists():
+            shutil.copytree(resources.files("ddx.knowledge"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        with (folder / name).open("a", encoding="utf-8") as fh:
+            fh.write(text)
+        return load_knowledge(folder)
+
+    return load
+
+
 @pytest.fixture(autouse=True)
 def _no_terminal_width(monkeypatch):
     """At a terminal COLUMNS sets the width text wraps to: a test playing a terminal sets its own."""

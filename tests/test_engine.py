@@ -629,18 +629,11 @@ class TestDisagreements:
         assert [(c.id, c.probability) for c in both.candidates] == [
             (c.id, c.probability) for c in run(empty, pathologic_fracture="yes", vertebral_body="no").candidates]
 
-    def test_a_disagreement_is_data(self, kb, tmp_path):
+    def test_a_disagreement_is_data(self, kb, curated):
         """A new disagreement needs no code change: a table in disagreements.toml is enough."""
-        import shutil
-        from importlib import resources
-
-        folder = tmp_path / "knowledge"
-        shutil.copytree(resources.files("ddx.knowledge"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-        with (folder / "disagreements.toml").open("a", encoding="utf-8") as fh:
-            fh.write('\n[[disagreement]]\nid = "test"\nwhen = [{ feature = "fat", is = "yes" }, '
-                     '{ feature = "t1_signal", is = "hypo" }]\nunless = [{ feature = "cystic", is = "yes" }]\n'
-                     'why = "Fat is bright on T1."\n')
-        extended = load_knowledge(folder)
+        extended = curated("disagreements.toml", '\n[[disagreement]]\nid = "test"\nwhen = [{ feature = "fat", is = "yes" }, '
+                           '{ feature = "t1_signal", is = "hypo" }]\nunless = [{ feature = "cystic", is = "yes" }]\n'
+                           'why = "Fat is bright on T1."\n')
         (text,) = run(extended, fat="yes", t1_signal="hypo").conflicts
         assert text == "The findings disagree: fat=yes and t1_signal=hypo. Fat is bright on T1. Re-read them."
         assert run(extended, fat="yes", t1_signal="hypo", cystic="yes").conflicts == ()

@@ -488,25 +488,16 @@ class TestCordCompression:
         assert any(f.kind == "emergency" for f in result.assessment.flags)
         assert "!! EMERGENCY" in "\n".join(out)
 
-    def test_every_finding_an_emergency_rule_reads_is_asked_once_the_compartment_is_settled(self, kb, tmp_path):
+    def test_every_finding_an_emergency_rule_reads_is_asked_once_the_compartment_is_settled(self, curated):
         """Which findings are asked for their emergency comes from flags.toml, not from the code: a
         curator's emergency rule on another finding is asked too, after the cord, with its why."""
-        import shutil
-        from importlib import resources
-
-        from ddx.knowledge import load_knowledge
-
-        folder = tmp_path / "knowledge"
-        shutil.copytree(resources.files("ddx.knowledge"), folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
-        with (folder / "flags.toml").open("a", encoding="utf-8") as fh:
-            fh.write('\n[[rule]]\nid = "epidural_bleed"\nkind = "emergency"\n'
+        kb = curated("flags.toml", '\n[[rule]]\nid = "epidural_bleed"\nkind = "emergency"\n'
                      'when = [{ feature = "hemorrhage", is = "yes" }]\n'
                      'message = "Bleeding: an emergency."\naction = "Check clotting."\n')
-        curated = load_knowledge(folder)
-        ask, asked = oracle(curated, {"csf": "tapered", "cord": "normal", "hemorrhage": "yes"})
+        ask, asked = oracle(kb, {"csf": "tapered", "cord": "normal", "hemorrhage": "yes"})
         out = []
-        known = parse_findings({"known_primary": "yes", "age": "70"}, curated)
-        result = run_guide(curated, ask, out.append, findings=known)
+        known = parse_findings({"known_primary": "yes", "age": "70"}, kb)
+        result = run_guide(kb, ask, out.append, findings=known)
         assert asked[:3] == ["csf", "cord", "hemorrhage"]
         assert "it can raise the emergency flag (epidural bleed)" in "\n".join(out)
         assert [f.message for f in result.assessment.flags if f.kind == "emergency"] == ["Bleeding: an emergency."]
