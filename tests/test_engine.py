@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -622,8 +623,6 @@ class TestDisagreements:
     def test_the_findings_still_count_as_given(self, kb):
         """Naming a disagreement changes no probability: each finding counts as it was given."""
         both = run(kb, pathologic_fracture="yes", vertebral_body="no")
-        import attrs
-
         empty = attrs.evolve(kb, disagreements=())
         assert run(empty, pathologic_fracture="yes", vertebral_body="no").conflicts == ()
         assert [(c.id, c.probability) for c in both.candidates] == [

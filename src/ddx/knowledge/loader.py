@@ -265,7 +265,8 @@ def _is(value: Any, kind: str) -> bool:
 
 
 def _fields(table: Any, fields: dict[str, str], name: str, line: int | None, where: str, issues: _Issues) -> bool:
-    """Does a [[feature]] or [[entity]] table have only known fields, each of its type? Says why not."""
+    """Does a table (a [[feature]], an [[entity]], a rule, a condition...) have only known fields,
+    each of its type? Says why not."""
     if not isinstance(table, dict):
         issues.add(name, line, f"{where}: is not a table")
         return False
@@ -1009,30 +1010,61 @@ def _locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...], s
 
 
 CONDITION_FIELDS = {"feature": TEXT, "is": TEXT, "below": NUMBER, "at_least": NUMBER}
+#: The tests a condition makes; it makes exactly one.
+TESTS = ("is", "below", "at_least")
 
 
-def _conditions(items, features, where: str, line: int | None, issues: _Issues,
-                name: str = "flags.toml") -> tuple[Condition, ...]:
-    """The conditions of a rule or a disagreement of file ``name`` (``features`` None:
-    features.toml is broken, nothing to check against)."""
+def _conditions(table: dict, key: str, features, name: str, line: int | None, where: str,
+                issues: _Issues) -> tuple[Condition, ...]:
+    """The conditions under ``key`` (when, any or unless) of a rule or a disagreement of file
+    ``name``, reported at their own line (``features`` None: features.toml is broken, nothing
+    to check against)."""
     out = []
-    for c in items:
+    line = _field_line(name, line, key, issues) if key in table else line
+    for c in table.get(key, ()):
         if not _fields(c, CONDITION_FIELDS, name, line, f"{where}: a condition", issues):
             continue
         fid = c.get("feature")
         feature = (features or {}).get(fid)
+        tests = [t for t in TESTS if t in c]
         if feature is None:
             if features is not None and fid not in issues.rejected_features:
                 issues.add(name, line, f"{where}: feature {fid!r} is not in features.toml{_guess(str(fid), features)}")
-            continue
-        if "is" in c and c["is"] not in feature.values:
+        elif len(tests) != 1:
+            issues.add(name, line, f"{where}: a condition on {fid} needs one of is, below or at_least"
+                                   + (f", not {' and '.join(tests)} (write one condition for each)" if tests else ""))
+        elif "is" in c and c["is"] not in feature.values:
             issues.add(name, line, f"{where}: {fid} has no value {c['is']!r}{_guess(str(c['is']), feature.values)}")
-            continue
-        if not any(k in c for k in ("is", "below", "at_least")):
-            issues.add(name, line, f"{where}: a condition needs is, below or at_least")
-            continue
-        out.append(Condition(feature=fid, is_=c.get("is"), below=c.get("below"), at_least=c.get("at_least")))
+        elif "is" in c and c["is"] == feature.exclusive:
+            issues.add(name, line, f"{where}: {fid} is {c['is']!r} never holds ({c['is']!r} is read as no value given "
+                                   f"at all): name the other values in unless instead")
+        elif "is" not in c and feature.kind != "integer":
+            issues.add(name, line, f"{where}: {tests[0]} is for an integer finding; {fid} is {feature.kind}: use is")
+        else:
+            out.append(Condition(feature=fid, is_=c.get("is"), below=c.get("below"), at_least=c.get("at_least")))
     return tuple(out)
+
+
+def _texts_given(table: dict, keys: tuple[str, ...], name: str, line: int | None, where: str, issues: _Issues) -> bool:
+    """Whether each text field of ``keys`` is given and not blank (else says which is not)."""
+    ok = True
+    for key in keys:
+        if key not in table:
+            issues.add(name, line, f"{where}: missing field {key!r}")
+            ok = False
+        elif not table[key].strip():
+            issues.add(name, _field_line(name, line, key, issues), f"{where}: {key} is empty")
+            ok = False
+    return ok
+
+
+def _unique(ident: str, seen: dict[str, int], i: int, name: str, line: int | None, where: str, issues: _Issues) -> bool:
+    """Whether ``ident`` is the first table of its id in the file (else says which one was)."""
+    if ident in seen:
+        issues.add(name, _field_line(name, line, "id", issues), f"{where}: the id is taken by #{seen[ident]}")
+        return False
+    seen[ident] = i
+    return True
 
 
 #: The fields a [[rule]] of flags.toml may have, and what each must be.
@@ -1046,7 +1078,7 @@ RULE_KINDS = ("emergency", "syndrome")
 
 def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...]:
     name = "flags.toml"
-    rules = []
+    rules, seen = [], {}
     lines = _table_lines(name, "rule", issues)
     for i, r in enumerate(data.get("rule", []), 1):
         where = f"[[rule]] #{i} {r.get('id', '?')!r}"
@@ -1060,22 +1092,19 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
             issues.add(name, line, f"{where}: unknown entities {', '.join(unknown)}")
         if not 0 <= r.get("min_probability", 0.0) <= 1:
             issues.add(name, line, f"{where}: min_probability must be between 0 and 1")
-        try:
-            rules.append(
-                Rule(
-                    id=r["id"],
-                    kind=r["kind"],
-                    message=r["message"],
-                    action=r["action"],
-                    when=_conditions(r.get("when", ()), features, where, line, issues),
-                    any=_conditions(r.get("any", ()), features, where, line, issues),
-                    unless=_conditions(r.get("unless", ()), features, where, line, issues),
-                    entities=tuple(r.get("entities", ())),
-                    min_probability=float(r.get("min_probability", 0.0)),
-                )
-            )
-        except KeyError as exc:
-            issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
+        elif "min_probability" in r and not r.get("entities"):
+            issues.add(name, _field_line(name, line, "min_probability", issues),
+                       f"{where}: min_probability is the least summed probability of the rule's entities, and it names none")
+        if not any(r.get(k) for k in ("when", "any", "unless", "entities")):
+            issues.add(name, line, f"{where}: no condition and no entities: it would be raised on every case")
+        conditions = {k: _conditions(r, k, features, name, line, where, issues) for k in ("when", "any", "unless")}
+        if not _texts_given(r, ("id", "kind", "message", "action"), name, line, where, issues):
+            continue
+        if _id_refused(r["id"], "the guide names the rule by it", name, line, where, issues):
+            continue
+        if _unique(r["id"], seen, i, name, line, where, issues):
+            rules.append(Rule(id=r["id"], kind=r["kind"], message=r["message"], action=r["action"], **conditions,
+                              entities=tuple(r.get("entities", ())), min_probability=float(r.get("min_probability", 0.0))))
     if issues.items_in(name):
         pass  # missing, unreadable or broken already: what follows from it is not reported again
     elif not data.get("rule"):
@@ -1092,32 +1121,34 @@ DISAGREEMENT_FIELDS = {"id": TEXT, "why": TEXT, "when": TABLES, "any": TABLES, "
 
 
 def _disagreements(data: dict, features, issues: _Issues) -> tuple[Disagreement, ...]:
-    """The findings that cannot both hold. Each names two findings or more in ``when`` and
-    ``any`` (one finding cannot disagree with itself) and says why in ``why``."""
+    """The findings that cannot both hold. Each holds only with two findings or more named: those
+    of ``when`` and, when ``any`` is given, the one of it that holds (one finding cannot disagree
+    with itself); ``why`` says why they cannot."""
     name = "disagreements.toml"
     out, seen = [], {}
     lines = _table_lines(name, "disagreement", issues)
     for i, d in enumerate(data.get("disagreement", []), 1):
-        where = f"[[disagreement]] #{i} {d.get('id', '?')!r}" if isinstance(d, dict) else f"[[disagreement]] #{i}"
+        where = f"[[disagreement]] #{i} {d.get('id', '?')!r}"
         line = _line(lines, i)
         if not _fields(d, DISAGREEMENT_FIELDS, name, line, where, issues):
             continue
-        missing = [k for k in ("id", "why", "when") if k not in d]
-        if missing:
-            issues.add(name, line, f"{where}: missing field{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+        parts = {k: _conditions(d, k, features, name, line, where, issues) for k in ("when", "any", "unless")}
+        if not d.get("when"):
+            issues.add(name, line, f"{where}: when names no finding: a disagreement holds only with a finding given")
             continue
-        if d["id"] in seen:
-            issues.add(name, line, f"{where}: the id is taken by #{seen[d['id']]}")
+        given = {c.feature for c in parts["when"]}
+        alone = [c.feature for c in parts["any"] if given <= {c.feature}] if parts["any"] else ([] if len(given) > 1 else sorted(given))
+        sound = len(parts["when"]) == len(d["when"]) and len(parts["any"]) == len(d.get("any", ()))
+        if features is not None and sound and alone:
+            issues.add(name, line, f"{where}: it would hold with {alone[0]} alone: a disagreement is between two "
+                                   "findings or more (when, and one of any)")
             continue
-        seen[d["id"]] = i
-        parts = {k: _conditions(d.get(k, ()), features, where, line, issues, name) for k in ("when", "any", "unless")}
-        named = {c.feature for c in (*parts["when"], *parts["any"])}
-        every_read = len(parts["when"]) + len(parts["any"]) == len(d["when"]) + len(d.get("any", ()))
-        if features is not None and every_read and len(named) < 2:
-            issues.add(name, line, f"{where}: when and any name {len(named)} finding{'' if len(named) == 1 else 's'}: "
-                                   "a disagreement is between two findings or more")
+        if not _texts_given(d, ("id", "why"), name, line, where, issues):
             continue
-        out.append(Disagreement(id=d["id"], why=d["why"], **parts))
+        if _id_refused(d["id"], "the knowledge base reference names the disagreement by it", name, line, where, issues):
+            continue
+        if _unique(d["id"], seen, i, name, line, where, issues):
+            out.append(Disagreement(id=d["id"], why=d["why"], **parts))
     return tuple(out)
 
 

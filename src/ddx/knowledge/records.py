@@ -178,7 +178,9 @@ class Number:
 
 @attrs.frozen
 class Condition:
-    """One test on the findings inside a flag rule."""
+    """One test on the findings, in a flag rule or a disagreement: one of is (a value; for a
+    list finding, a value it holds), below or at_least (an integer finding). An unknown
+    finding never satisfies it."""
 
     feature: str
     is_: str | None = None
@@ -195,6 +197,14 @@ class Condition:
         return value >= self.at_least
 
 
+def conditions_hold(when, any_, unless, findings) -> bool:
+    """Every condition of ``when`` holds, one of ``any_`` does (when it has any), none of ``unless``."""
+    def holds(c: Condition) -> bool:
+        return c.holds(findings.get(c.feature))
+
+    return all(map(holds, when)) and (not any_ or any(map(holds, any_))) and not any(map(holds, unless))
+
+
 @attrs.frozen
 class Rule:
     """A flag raised by findings and, optionally, by the probability of some entities."""
@@ -209,6 +219,10 @@ class Rule:
     entities: tuple[str, ...] = ()
     min_probability: float = 0.0
 
+    def holds(self, findings) -> bool:
+        """Whether the findings raise it, leaving aside the probability of its entities."""
+        return conditions_hold(self.when, self.any, self.unless, findings)
+
 
 @attrs.frozen
 class Disagreement:
@@ -222,9 +236,7 @@ class Disagreement:
     unless: tuple[Condition, ...] = ()
 
     def holds(self, findings) -> bool:
-        return (all(c.holds(findings.get(c.feature)) for c in self.when)
-                and (not self.any or any(c.holds(findings.get(c.feature)) for c in self.any))
-                and not any(c.holds(findings.get(c.feature)) for c in self.unless))
+        return conditions_hold(self.when, self.any, self.unless, findings)
 
     def named(self, findings) -> tuple[str, ...]:
         """The findings whose conditions hold, each once, in the order the table names them."""
