@@ -473,6 +473,30 @@ def test_a_second_syndrome_flag_is_shown_when_it_is_raised(kb):
     assert nf1.message in said
 
 
+@pytest.mark.parametrize("start, picture", [
+    ({}, {"csf": "tapered", "cord": "compressed"}),
+    ({"known_primary": "yes"}, {"csf": "tapered", "cord": "compressed"}),
+    ({"cord": "compressed"}, {"csf": "tapered"}),
+])
+def test_every_dont_miss_entity_plausible_during_the_read_is_named_while_it_goes_on(kb, start, picture):
+    """A don't-miss entity the priors alone flag is still news: whichever step first shows it
+    above the floor names it, so a metastasis at 38% is not left for the final table while a
+    haematoma at 4.5% is named."""
+    from ddx.engine import assess
+
+    ask, _ = oracle(kb, picture)
+    out = []
+    result = run_guide(kb, ask, out.append, findings=parse_findings(start, kb), max_questions=3)
+    said = "\n".join(out)
+    known = parse_findings(start, kb)
+    for step in (s for s in result.steps if s.value is not None):
+        known = known.with_value(step.feature, step.value)
+        for f in assess(known, kb, suggest=0).flags:
+            if f.kind == "dont_miss":
+                name = result.assessment.candidate(f.entity).name.split(" (")[0]
+                assert f"!! DON'T MISS  {name}" in said, (f.entity, said)
+
+
 class TestCordCompression:
     def test_an_extradural_read_asks_the_cord_so_it_can_raise_the_emergency(self, kb):
         """The emergency flag is raised by a compressed cord alone. A read that settles an

@@ -161,10 +161,9 @@ def run_guide(
     asked: set[str] = set()
     seen_flags: set[tuple[str, str]] = set()
     say(INTRO)
-    # flags the priors alone raise are not news: they show in the final table
-    priors = assess(Findings(), kb, suggest=0)
-    flag_lines(priors, seen_flags, False)
-    current = assess(findings, kb, suggest=0) if findings.values else priors
+    # a flag the priors alone raise is shown with the first picture that still raises it:
+    # a don't-miss entity that stays plausible is named once while the read goes on
+    current = assess(findings, kb, suggest=0)
     if findings.values:
         say(summary(current, color=color))
         say_lines(say, flag_lines(current, seen_flags, color))
