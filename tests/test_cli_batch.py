@@ -154,6 +154,34 @@ class TestGoodInput:
         clash = batch(data, "--passthrough", "compartment")
         assert clash.exit_code == 2 and "it would clash with the output column" in clash.stderr
 
+    def test_ignored_columns_are_read_as_no_column(self):
+        """The shared cases sheet has columns that are no finding (diagnosis, evidence) and one named
+        like an output column (compartment): --ignore leaves them out, so it runs as it is. A finding
+        left out is not assessed, and a case id left out is none."""
+        data = "case_id,diagnosis,compartment,cord,csf,evidence\nA,schwannoma,intradural_extramedullary,bogus,widened,x\n"
+        refused = batch(data)
+        assert refused.exit_code == 2 and "or leave it out with --ignore NAME" in refused.stderr
+        clash = batch(data, "--passthrough", "compartment", "--ignore", "diagnosis", "--ignore", "evidence")
+        assert clash.exit_code == 2 and "or leave it out with --ignore compartment" in clash.stderr
+        result = batch(data, "--ignore", "diagnosis", "--ignore", "Compartment", "--ignore", "evidence", "--ignore", "cord")
+        assert result.exit_code == 0, result.output
+        assert header(result) == COLUMNS
+        plain = batch("case_id,csf\nA,widened\n")
+        assert records(result) == records(plain)
+        no_id = batch(data, "--ignore", "diagnosis", "--ignore", "compartment", "--ignore", "evidence", "--ignore", "case_id",
+                      "--format", "ndjson")
+        assert no_id.exit_code == 1 and json.loads(no_id.stdout)["case_id"] is None
+        assert json.loads(no_id.stdout)["error"]["column"] == "cord"
+
+    @pytest.mark.parametrize("args, words", [
+        (["--ignore", "mrn", "--ignore", "evidence"], "--ignore mrn: there is no such column in the header of standard input"),
+        (["--ignore", "evidence", "--passthrough", "Evidence"],
+         "--passthrough Evidence and --ignore evidence: a column is either copied to the output or left out; give one of them"),
+    ])
+    def test_an_ignored_column_must_be_there_and_not_also_passed_through(self, args, words):
+        result = batch("case_id,cord,evidence\nA,displaced,x\n", *args)
+        assert result.exit_code == 2 and words in result.stderr, result.stderr
+
     @pytest.mark.parametrize("fmt", ["ndjson", "json"])
     @pytest.mark.parametrize(
         "data",

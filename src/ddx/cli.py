@@ -744,11 +744,12 @@ def _progress(inp, enabled: bool | None):
 @click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 100-200x slower")
 @click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="candidate columns in the CSV, at most the number of candidates (`ddx entities`); more is an error, since a script relies on the columns it asked for (JSON always lists every candidate)")
 @click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column to the output (repeatable), e.g. an accession number; in CSV a value that a spreadsheet would run as a formula gets a leading apostrophe, as every text cell does")
+@click.option("--ignore", multiple=True, metavar="COLUMN", help="leave an input column out (repeatable), e.g. a diagnosis or notes column; a finding's column left out is read as not assessed")
 @click.option("--strict", is_flag=True, help="stop at the first row that cannot be read (exit 1) instead of writing its error record and going on")
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="encoding of INPUT (utf-8-sig also reads a BOM); e.g. cp1252 for Excel on Windows, latin-1, utf-16")
 @click.option("--delimiter", default=None, metavar="CHAR", help="separator of INPUT: ',', ';' or 'tab' (default: the one an Excel 'sep=' first line names, else ','; ';' or tab when the header has no comma)")
 @click.option("--progress/--no-progress", default=None, help="progress on stderr (default: when stderr is a terminal)")
-def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[str, ...], strict: bool, encoding: str, delimiter: str | None, progress: bool | None) -> None:
+def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[str, ...], ignore: tuple[str, ...], strict: bool, encoding: str, delimiter: str | None, progress: bool | None) -> None:
     """Assess every row of a CSV of findings: one result per row, in order.
 
     INPUT is a CSV whose header names the columns (`ddx template` writes it;
@@ -773,6 +774,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
       ddx template > cases.csv
       ddx batch cases.csv -o results.csv
       ddx batch cases.csv --format ndjson --passthrough accession
+      ddx batch cases.csv --ignore diagnosis --ignore notes
       ddx batch - --delimiter ';' < export.csv
     """
     from . import batch as b
@@ -797,7 +799,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
         with written_to(output) as sink:
             inp.before_waiting(sink.flush)
             summary = b.run(
-                inp.text, sink, fmt=fmt, top=top, passthrough=passthrough, strict=strict,
+                inp.text, sink, fmt=fmt, top=top, passthrough=passthrough, ignore=ignore, strict=strict,
                 delimiter=_delimiter(delimiter), encoding=encoding, knowledge=kb_, name=name, progress=show,
             )
         done = True

@@ -313,11 +313,13 @@ class Layout:
 
 
 def read_layout(
-    header: list[str], kb: Knowledge, passthrough: tuple[str, ...] = (), *, name: str = "the input", csv_output: bool = True
+    header: list[str], kb: Knowledge, passthrough: tuple[str, ...] = (), *, name: str = "the input", csv_output: bool = True,
+    ignore: tuple[str, ...] = (),
 ) -> Layout:
     """Check the header row and map its columns; BatchError for a problem with the whole file.
     A passed-through column named like a column of the CSV output is refused only for that
-    output (``csv_output``): JSON keeps passed-through columns apart, under "passthrough"."""
+    output (``csv_output``): JSON keeps passed-through columns apart, under "passthrough".
+    An ignored column is read as no column at all, a finding's or the case id's too."""
     header = list(header)
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
@@ -336,10 +338,15 @@ def read_layout(
             )
     keys = [normalise_column(h) for h in header]
     keep = {normalise_column(p): p for p in passthrough}
+    left_out = {normalise_column(p): p for p in ignore}
+    both = [p for k, p in keep.items() if k in left_out]
+    if both:
+        raise BatchError(f"--passthrough {both[0]} and --ignore {left_out[normalise_column(both[0])]}: a column is either "
+                         "copied to the output or left out; give one of them")
     known = set(kb.features) | {CASE_ID}
     named = [k for k in keys if k]
     misspelt = sum(1 for k in named if closest(k, sorted(known)))
-    if not any(k in known or k in keep for k in named) and not (named and 2 * misspelt >= len(named)):
+    if not any(k in known or k in keep or k in left_out for k in named) and not (named and 2 * misspelt >= len(named)):
         # a data row, or another sheet; a header whose names are mostly misspelt goes on,
         # to be told the columns it probably meant
         shown = ", ".join(repr(h) for h in header[:3]) + (", ..." if len(header) > 3 else "")
@@ -363,7 +370,7 @@ def read_layout(
                 "remove or rename one"
             )
         seen[k] = i
-    unknown = [i for i, k in enumerate(keys) if k and k not in known and k not in keep]
+    unknown = [i for i, k in enumerate(keys) if k and k not in known and k not in keep and k not in left_out]
     if unknown:
         parts = []
         for i in unknown:
@@ -371,20 +378,23 @@ def read_layout(
             parts.append(f"{header[i]!r}" + (f" (did you mean {guess!r}?)" if guess else ""))
         raise BatchError(
             f"{name}: unknown column{'s' if len(parts) > 1 else ''} {', '.join(parts)}; "
-            "see `ddx features` for the columns, or keep a column as it is with --passthrough NAME"
+            "see `ddx features` for the columns; copy a column to the output as it is with --passthrough NAME, "
+            "or leave it out with --ignore NAME"
         )
-    missing = [p for k, p in keep.items() if k not in seen]
-    if missing:
-        raise BatchError(f"--passthrough {missing[0]}: there is no such column in the header of {name}")
+    for option, given in (("--passthrough", keep), ("--ignore", left_out)):
+        missing = [p for k, p in given.items() if k not in seen]
+        if missing:
+            raise BatchError(f"{option} {missing[0]}: there is no such column in the header of {name}")
     if CASE_ID in keep:
         raise BatchError(f"--passthrough {keep[CASE_ID]}: the case id is copied to the output already; leave the option out")
     clash = [p for k, p in keep.items() if csv_output and (k in render.CSV_COLUMNS or re.fullmatch(r"(candidate|probability)_\d+", k))]
     if clash:
-        raise BatchError(f"--passthrough {clash[0]}: it would clash with the output column of that name; rename the column in the input (e.g. source_{clash[0]}) to keep it")
+        raise BatchError(f"--passthrough {clash[0]}: it would clash with the output column of that name; rename the column "
+                         f"in the input (e.g. source_{clash[0]}) to keep it, or leave it out with --ignore {clash[0]}")
     return Layout(
         header=tuple(header),
-        features=tuple((i, kb.features[k]) for i, k in enumerate(keys) if k in kb.features),
-        case_index=seen.get(CASE_ID),
+        features=tuple((i, kb.features[k]) for i, k in enumerate(keys) if k in kb.features and k not in left_out),
+        case_index=seen.get(CASE_ID) if CASE_ID not in left_out else None,
         passthrough=tuple(i for i, k in enumerate(keys) if k in keep),
         unnamed=tuple(i for i, k in enumerate(keys) if not k),
     )
