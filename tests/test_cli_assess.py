@@ -282,7 +282,9 @@ class TestBadInput:
         [
             (["--enhancement", "mural", "nodule"], "--enhancement", "mural nodule"),
             (["--cord", "displaced", "--level", "T12", "to", "L1"], "--level", "T12 to L1"),
-            (["--level=thoracic", "lumbar", "--cord", "displaced"], "--level", "thoracic lumbar"),
+            # several values of a list finding: separated by ';', which must be quoted from the shell too
+            (["--level=thoracic", "lumbar", "--cord", "displaced"], "--level", "thoracic;lumbar"),
+            (["--level", "T10", "L2"], "--level", "T10;L2"),
         ],
     )
     def test_a_value_split_at_its_spaces_names_the_option_and_the_fix(self, command, args, option, whole):
@@ -295,6 +297,22 @@ class TestBadInput:
         assert f'{option} "{whole}"' in flat(result.stderr)
         assert "quote" in result.stderr
         assert result.stdout == ""
+
+    @pytest.mark.parametrize("command", ["assess", "guide"])
+    @pytest.mark.parametrize("args, option, after, values", [
+        (["--cord", "--dural-tail", "yes"], "--cord", "--dural-tail", "expanded, displaced, compressed, normal"),
+        (["--known-primary", "--cord=expanded"], "--known-primary", "--cord=expanded", "yes, no"),
+        (["--age", "--cord", "expanded"], "--age", "--cord", None),
+    ])
+    def test_an_option_given_no_value_is_named_not_taken_for_a_value_with_spaces(self, command, args, option, after, values):
+        """click would read the next option as the value (cord '--dural-tail') and the word after it as
+        stray: the error says the option needs a value, and which."""
+        result = CliRunner().invoke(cli, [command, *args], input="")
+        assert result.exit_code == 2 and result.stdout == ""
+        message = flat(result.stderr)
+        assert f"'{option}': needs a value, but the option {after.split('=')[0]} follows it" in message
+        assert ("give one of " + values in message) if values else "give one of" not in message
+        assert "quote" not in message
 
     @pytest.mark.parametrize(
         "args, word, fix",

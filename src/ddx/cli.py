@@ -140,10 +140,30 @@ class Command(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not ctx.resilient_parsing and not set(args) & set(ctx.help_option_names):
-            problem = _stray_words(self, ctx, list(args))
+            problem = _missing_value(self, ctx, list(args)) or _stray_words(self, ctx, list(args))
             if problem is not None:
                 raise problem
         return super().parse_args(ctx, args)
+
+
+def _missing_value(command: click.Command, ctx: click.Context, args: list[str]) -> click.UsageError | None:
+    """The error for an option given no value, followed by another option (`--cord --dural-tail yes`),
+    which click would otherwise take as its value; or None."""
+    for word, after in zip(args, args[1:]):
+        if word == "--":
+            break
+        if _takes_value(command, word) and after.startswith("--") and _is_option(command, after.split("=", 1)[0]):
+            param = next(p for p in command.params if word in p.opts or word in p.secondary_opts)
+            feature = FEATURES.get(param.name)
+            values = feature.values if feature is not None and feature.values else ()
+            wanted = f": give one of {', '.join(values)}" if values else ""
+            return click.BadParameter(f"needs a value, but the option {after.split('=', 1)[0]} follows it{wanted}",
+                                      ctx=ctx, param_hint=f"'{word}'")
+    return None
+
+
+def _is_option(command: click.Command, word: str) -> bool:
+    return any(word in p.opts or word in p.secondary_opts for p in command.params if isinstance(p, click.Option))
 
 
 def _leftover(command: click.Command, ctx: click.Context, args: list[str]) -> list[str] | None:
@@ -180,6 +200,18 @@ def _reads_alone(feature, value: str, joined: str) -> bool:
     return False
 
 
+def _all_values(feature, words: list[str]) -> bool:
+    """Whether each word is a value of the list finding on its own (a vertebra such as T10 too)."""
+    from .findings import parse_value
+
+    try:
+        for w in words:
+            parse_value(feature, w)
+    except FindingError:
+        return False
+    return True
+
+
 def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) -> click.UsageError | None:
     """The error for the first word that no option or argument takes, or None when there is none."""
     if not _leftover(command, ctx, args):
@@ -200,6 +232,11 @@ def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) ->
         param = next((p for p in command.params if option in p.opts), None)
         if param is not None and param.name in FEATURES and _reads_alone(FEATURES[param.name], value, f"{value} {rest}"):
             param = None  # 'expanded rim' is no cord: the word after a whole value wants an option of its own
+        listed = FEATURES.get(param.name) if param is not None else None
+        if listed is not None and listed.kind == "list" and _all_values(listed, [value, *words]):
+            return click.BadParameter(
+                f"{value!r} is followed by {rest!r}, which no option takes: several values are separated by ';' "
+                f'and quoted ({option} "{";".join([value, *words])}")', ctx=ctx, param_hint=f"'{option}'")
         if isinstance(param, click.Option) and not param.is_flag and isinstance(param.type, (click.types.StringParamType, click.Path)):
             return click.BadParameter(
                 f"{value!r} is followed by {rest!r}, which no option takes: a value with spaces must be quoted "
