@@ -211,12 +211,25 @@ class TestImpliedFindings:
         findings = parse_findings({"vertebral_body": "no", "posterior_elements": "no", "bone_pattern": "lytic", **IM_SIGNS}, kb)
         assert not any("points to extradural" in c for c in assess(findings, kb).conflicts)
 
+    def test_a_pattern_not_characteristic_of_an_entity_is_no_reason_for_or_against_it(self, kb):
+        """An entity with no number for the bone pattern (an ependymoma, a leptomeningeal metastasis)
+        gets the rate of those that have one, weighted as the rest it is compared with is: with the
+        bone known involved, no pattern is listed for or against it."""
+        bare = [e for e in kb.entity_ids if not any(kb.likelihood(e, "bone_pattern", o) for o in kb.features["bone_pattern"].outcomes)]
+        assert {"ependymoma", "leptomeningeal_metastases", "disc_extrusion"} <= set(bare)
+        for value in kb.features["bone_pattern"].values:
+            a = run(kb, vertebral_body="yes", bone_pattern=value)
+            for c in a.candidates:
+                if c.id in bare:
+                    assert "bone_pattern" not in {r.feature for r in (*c.reasons_for, *c.reasons_against)}, (value, c.id)
+
     def test_the_card_says_the_pattern_is_weighed_with_the_bone_involved(self, kb):
         from ddx.cards import build_card, render_card_table
 
         text = render_card_table(build_card(kb, "ependymoma", top=40), kb)
         line = next(ln for ln in text.splitlines() if ln.strip().startswith("bone pattern"))
         assert "with vertebral body or posterior elements involved" in line
+        assert "not characteristic: the rate of the entities with a number" in line
 
 
 class TestReadWithinAPicture:

@@ -395,6 +395,21 @@ def test_kept_priors_that_leave_no_room_stop_the_import(tool, knowledge_copy, ca
 
 
 @pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_a_finding_the_dossier_calls_uninformative_for_an_entity_gets_no_number(tool, knowledge_copy, capsys):
+    """The dossier spreads a bone pattern evenly over an ependymoma, meaning "uninformative": the
+    import writes no number for it (the engine then reads it as not characteristic), and does
+    not carry over the even fifths an older file still holds."""
+    folder = knowledge_copy
+    _append(folder / "likelihoods.csv", "".join(f"ependymoma,bone_pattern,{v},0.2,DDX_ESTIMATE,C\n"
+                                                for v in ("lytic", "sclerotic", "mixed", "expansile", "coarse_trabeculae")))
+    tool.main(EVIDENCE)
+    written = (folder / "likelihoods.csv").read_text(encoding="utf-8")
+    assert "ependymoma,bone_pattern," not in written and "schwannoma,bone_pattern," not in written
+    assert "hemangioma,bone_pattern,coarse_trabeculae," in written
+    assert "kept as it was" not in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
 def test_a_hand_edit_of_a_dossier_number_is_rebuilt_and_said(tool, knowledge_copy, capsys):
     folder = knowledge_copy
     path = folder / "likelihoods.csv"

@@ -187,7 +187,8 @@ def test_the_cases_coded_blind_are_not_the_published_cases_and_compare_as_the_re
     """No validation case repeats a published one; the blind set's compartment (published reading)
     and don't-miss flags lie inside the published set's intervals, while its top-3 lies at the
     bottom of the published interval (published reading) and below it (recognised), and its log
-    loss above both, as the README says."""
+    loss at the top of the published interval (published reading) and above it (recognised), as
+    the README says."""
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation_agree")
     published = _rows(CASES)
     blind = _rows(VALIDATION)
@@ -204,12 +205,14 @@ def test_the_cases_coded_blind_are_not_the_published_cases_and_compare_as_the_re
     low = spread["published"]["top3"][0]
     assert low <= figures["published"]["top3"] <= low + 0.05
     assert figures["recognised"]["top3"] < spread["recognised"]["top3"][0]
-    assert all(figures[r]["log_loss"] > spread[r]["log_loss"][1] for r in ("published", "recognised"))
+    high = spread["published"]["log_loss"][1]
+    assert high - 0.05 <= figures["published"]["log_loss"] <= high + 0.05
+    assert figures["recognised"]["log_loss"] > spread["recognised"]["log_loss"][1]
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
 def test_the_readme_quotes_how_the_cases_coded_blind_fare_on_log_loss_and_dont_miss_recall():
-    """The blind set's published-reading log loss lies only just above the published set's interval,
+    """The blind set's published-reading log loss lies at the top of the published set's interval,
     and its don't-miss recall falls below the published set's: the README quotes both as measured."""
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation_dont_miss")
     from ddx.knowledge import load_knowledge
@@ -217,7 +220,7 @@ def test_the_readme_quotes_how_the_cases_coded_blind_fare_on_log_loss_and_dont_m
     (one, one_spread), (two, _) = _measure(accuracy, CASES), _measure(accuracy, VALIDATION)
     text = " ".join(_section("### A second set, coded blind").split())
     edge = re.search(r"published reading \(([\d.]+) against its upper end of ([\d.]+)\) and far above it in the recognised \(upper end ([\d.]+)\)", text)
-    assert edge, "the README no longer says how far the blind set's log loss lies above the published interval"
+    assert edge, "the README no longer says where the blind set's log loss lies against the published interval"
     assert (float(edge[1]), float(edge[2])) == (round(two["published"]["log_loss"], 3), round(one_spread["published"]["log_loss"][1], 3))
     assert float(edge[3]) == round(one_spread["recognised"]["log_loss"][1], 2)
     recall = re.search(r"So is the don't-miss recall: ([\d.]+) in both readings, against ([\d.]+) and ([\d.]+), with (\d+) of the (\d+) don't-miss cases unflagged in both", text)

@@ -78,6 +78,13 @@ SEGMENT_MIXTURES = {"demyelination": ((0.5, 1.5), (0.5, 5.0)), "myeloma_plasmacy
 SEGMENT_SPREAD = {"disc_extrusion": 0.25}
 #: Findings whose numbers the importer derives (bands of a distribution) rather than reads.
 DERIVED_BANDS = {"age", "segments"}
+#: What the dossier writes beside a finding it does not expect of an entity at all (a bone
+#: pattern of a nerve sheath tumour), whose numbers it spreads evenly meaning "uninformative".
+#: Even numbers are not uninformative: a fifth for every pattern is more than the rate of a
+#: haemangioma's coarse trabeculae among the metastases, so the pattern would count for a
+#: leptomeningeal metastasis. Left out, the finding is not characteristic of the entity, which
+#: the engine reads as the rate of the entities that have numbers (knowledge.weights).
+UNINFORMATIVE = "uniform = uninformative"
 #: Literature rows that give the centre of an entity's age or length (a mean or
 #: median, in the `frequency` column) rather than a share, by the feature they
 #: are filed under; and the dossier's quantities of the same kind.
@@ -742,10 +749,13 @@ def main(evidence_dir: Path) -> None:
         else:
             evidence[(r["entity_id"], r["feature"], r["value"])].append(r)
 
-    out = []
+    out, not_characteristic = [], set()
     for r in consolidated:
         entity, feature, value = r["entity_id"], r["feature"], r["value"]
         if feature in SKIP_FEATURES or (feature == "syndrome" and value == "none"):
+            continue
+        if UNINFORMATIVE in r["source"]:
+            not_characteristic.add((entity, feature))  # the engine gives it the rate of those that have one
             continue
         p = float(r["frequency"])
         ev = evidence.get((entity, feature, value), [])
@@ -803,7 +813,7 @@ def main(evidence_dir: Path) -> None:
 
     known_entities = {e["id"] for e in entities}
     known_features = {f["id"] for f in features}
-    kept, kept_priors, dropped, problems = carried_over(out, priors, OUT, known_entities, known_features)
+    kept, kept_priors, dropped, problems = carried_over(out, priors, OUT, known_entities, known_features, not_characteristic)
     current_sources = read_sources(OUT / "sources.toml")
     # the hand-written tables' sources: pictures.csv's (picture,feature,value,probability,source,grade)
     # and locations.csv's (entity,picture,share,source,grade)
@@ -913,7 +923,8 @@ def misspelt(name: str, known: set[str]) -> str | None:
     return close[0] if close else None
 
 
-def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: set[str], features: set[str]):
+def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: set[str], features: set[str],
+                 not_characteristic: set[tuple[str, str]] = frozenset()):
     """What of the current knowledge files the dossier and the sweeps cannot make, kept as it is:
     the rows of an entity, or of a finding of an entity, that a curator added by hand (the
     dossier has no number for that pair), and the prior of such an entity (the dossier's priors
@@ -921,7 +932,9 @@ def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: 
     problems that stop the import before anything is written). Dropped: a value added by hand
     to a finding the dossier gives (it would break that finding's sum), and the rows of an
     entity or a finding no longer in entities.toml or features.toml; an id close to a known one
-    (MISSPELT) is taken for its misspelling, a problem, so that its number is not lost."""
+    (MISSPELT) is taken for its misspelling, a problem, so that its number is not lost. The rows
+    of a finding the dossier calls not characteristic of an entity (UNINFORMATIVE) are not kept:
+    it has no number for them on purpose."""
     made = {(e, f) for e, f, *_ in out}
     made_values = {(e, f, v) for e, f, v, *_ in out}
     kept, dropped, problems = [], [], []
@@ -930,7 +943,7 @@ def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: 
             problems.append(f"likelihoods.csv line {line} has {len(r)} cells, not 6: {','.join(r)}")
             continue
         e, f, v, p, src, grade = (c.strip() for c in r)
-        if (e, f) in made and (e, f, v) in made_values:
+        if (e, f) in made and (e, f, v) in made_values or (e, f) in not_characteristic:
             continue
         try:
             row = (e, f, v, float(p), ";".join(split_keys(src)), grade)

@@ -60,6 +60,9 @@ class Pull:
     # entity's share of the picture, which the ratio also weighs; and which lesions these are
     implied: float | None = None
     implied_by: str = ""
+    # no number for the finding at all: not characteristic of the entity, which the engine
+    # reads as the rate of the entities that have one (a bone pattern of an ependymoma)
+    uncharacteristic: bool = False
 
     @property
     def label(self) -> str:
@@ -149,6 +152,7 @@ def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
     i = kb.entity_ids.index(entity_id)
     out = []
     for feature in kb.features.values():
+        uncharacteristic = not any(kb.likelihood(entity_id, feature.id, o) for o in feature.outcomes)
         for label, value in finding_values(feature):
             vector = finding_vector(kb, feature, value)
             if vector is None:
@@ -156,7 +160,7 @@ def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
             number = kb.likelihood(entity_id, feature.id, label)
             model = math.exp(vector[i]) if feature.picture else None
             out.append(Pull(feature.id, label, likelihood_ratio(kb, vector, i), number, outcome_text(feature, label), model,
-                            *_implied(kb, feature, i)))
+                            *_implied(kb, feature, i), uncharacteristic))
     return out
 
 
@@ -337,9 +341,12 @@ MODEL_SHOWN = 0.05
 
 
 def _number_text(n: Number | None, model: float | None = None, p: Pull | None = None) -> str:
-    if n is None:
+    if n is None and p is not None and p.uncharacteristic:
+        text = "not characteristic: the rate of the entities with a number"
+    elif n is None:
         return "-"
-    text = f"{_prob(n.probability)} ({'+'.join(source_keys(n))}, {n.grade})"
+    else:
+        text = f"{_prob(n.probability)} ({'+'.join(source_keys(n))}, {n.grade})"
     if model is not None and abs(model - n.probability) >= MODEL_SHOWN:
         text += f"; picture model {_prob(model)}"
     if p is not None and p.implied is not None:
@@ -433,6 +440,8 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
         record = {"feature": p.feature, "value": p.value, "ratio": ratio_value(p.ratio), "likelihood": number(p.number), "text": _pull_text(p, e.name)}
         if p.model is not None:
             record["picture_model"] = round(p.model, 4)
+        if p.uncharacteristic:
+            record["characteristic"] = False
         feature = kb.features[p.feature]
         if p.implied is not None and feature.within is not None:
             record["within"] = {"picture": feature.within, "probability": round(p.implied, 4)}

@@ -94,7 +94,7 @@ def log_tables(features, entities, priors, likelihoods, settings: Settings):
     log_prior = tuple(quantise(math.log(p)) for p in prior)
     s, c, t = settings.smoothing, settings.clamp, settings.temperature
     tables, bases, smoothed_rates = {}, {}, {}
-    weights = [priors[e].probability for e in ids]
+    weights = prior
     for feature in features.values():
         scale = feature.weight / t
         raw = {}
