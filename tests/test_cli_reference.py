@@ -255,3 +255,18 @@ def test_explain_does_not_repeat_a_long_unknown_name_in_full():
     assert result.exit_code == 2
     assert "(5,000 characters)" in result.output
     assert max(len(line) for line in result.output.splitlines()) < 300
+
+
+def test_entities_and_features_sent_to_a_pipe_keep_each_row_on_one_line():
+    """Sent to a file or a pipe, a table's lines stay whole (README): `ddx entities | grep
+    astrocytoma` finds its whole name, and each column of `ddx features` is one line."""
+    from ddx.knowledge import default_knowledge
+
+    kb = default_knowledge()
+    entities = run("entities").stdout
+    for e in kb.entities:
+        assert any(line.startswith(e.id + " ") and e.name in line for line in entities.splitlines()), e.id
+    features = run("features").stdout.splitlines()
+    for f in kb.features.values():
+        (line,) = [ln for ln in features if ln.startswith(f.id + " ")]
+        assert line.rstrip().endswith(f.help), f.id

@@ -679,7 +679,7 @@ def _entities_whole(group: list[dict], color: bool) -> str:
     table = [[r["id"], r["name"], paint("DON'T MISS", "red", color) if r["dont_miss"] else "", "mimic" if r["mimic"] else "",
               percent(r["prior"], tenths=True), f"{r['data_prior']:.1%}"] for r in group]
     return tabulate(table, headers=["id", "name", "don't miss", "mimic", "prior", "data"], tablefmt="simple",
-                    disable_numparse=True, maxcolwidths=[None, 44, None, None, None, None])
+                    disable_numparse=True)
 
 
 def _entities_narrow(group: list[dict], width: int) -> str:
@@ -721,17 +721,17 @@ def render_entities_table(kb: Knowledge, *, color: bool = False, width: int | No
 
 
 def render_features_table(kb_features: dict[str, Feature], width: int | None = None) -> str:
-    """Every column with its kind, values and help; the values wrap at 30 and the help at 50, or
-    narrower to fit ``width`` (a terminal's)."""
+    """Every column with its kind, values and help, a line each; at a terminal (``width``) the
+    values and the help wrap to fit it (the values at 30 and the help at 50 at most)."""
     from tabulate import tabulate
 
     rows = [[f.id, f.kind, values_text(f, sep=", "), f.help] for f in kb_features.values()]
-    values, helps = 30, 50
+    values, helps = None, None
     if width is not None:
         # what the column and kind columns and the three gaps leave, two fifths to the values
         room = max(width, MIN_WIDTH) - 6 - max(len(r[0]) for r in rows) - max(len("kind") + 2, *(len(r[1]) for r in rows))
-        values = min(values, max(12, room * 2 // 5))
-        helps = min(helps, max(12, room - values))
+        values = min(30, max(12, room * 2 // 5))
+        helps = min(50, max(12, room - values))
     table = tabulate(rows, headers=["column", "kind", "values", "help"], tablefmt="simple", maxcolwidths=[None, None, values, helps])
     note = "list: several values separated by ';'. Blank or `unknown`: not assessed."
     return table + "\n\n" + (note if width is None else "\n".join(_wrap(note, "", width=max(width, MIN_WIDTH))))
