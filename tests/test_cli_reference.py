@@ -270,3 +270,21 @@ def test_entities_and_features_sent_to_a_pipe_keep_each_row_on_one_line():
     for f in kb.features.values():
         (line,) = [ln for ln in features if ln.startswith(f.id + " ")]
         assert line.rstrip().endswith(f.help), f.id
+
+
+def _command_paths(group=cli, prefix=()):
+    import click
+
+    out = [prefix]
+    for name, command in group.commands.items():
+        out += _command_paths(command, (*prefix, name)) if isinstance(command, click.Group) else [(*prefix, name)]
+    return out
+
+
+@pytest.mark.parametrize("path", _command_paths(), ids=lambda p: " ".join(p) or "ddx")
+def test_every_commands_help_says_what_ddx_is_not(path):
+    """Each command's help, not only the top one's, says ddx is a teaching and research aid,
+    not a medical device: a trainee who reads `ddx explain --help` alone is told too."""
+    result = run(*path, "--help")
+    assert result.exit_code == 0
+    assert " ".join(result.output.split()).count("ddx is a teaching and research aid, not a medical device.") == 1

@@ -133,10 +133,19 @@ class ClosedPipe(Exception):
     """The reader of standard output went away (`ddx ... | head`): the end, not an error."""
 
 
+def _with_disclaimer(epilog: str | None) -> str:
+    """Every command's help ends by saying what ddx is not, before its exit codes."""
+    return DISCLAIMER if not epilog else f"{DISCLAIMER}\n\n{epilog}"
+
+
 class Command(click.Command):
     """A command whose stray words (a value with spaces left unquoted: `--enhancement mural
     nodule`, `ddx explain epidural abscess`) are told apart from a mistyped command line:
-    the error names the option or argument, the whole value and the quoting that fixes it."""
+    the error names the option or argument, the whole value and the quoting that fixes it.
+    Its help says that ddx is a teaching and research aid, not a medical device."""
+
+    def __init__(self, *args: Any, epilog: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, epilog=_with_disclaimer(epilog), **kwargs)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not ctx.resilient_parsing and not set(args) & set(ctx.help_option_names):
@@ -263,10 +272,14 @@ def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) ->
 
 class Group(click.Group):
     """A command group that shows its help when called with no command (exit 0), and hands a
-    closed output pipe to main() as ClosedPipe (click itself would exit 1)."""
+    closed output pipe to main() as ClosedPipe (click itself would exit 1); its help, as its
+    commands', says that ddx is not a medical device."""
 
     group_class = type
     command_class = Command
+
+    def __init__(self, *args: Any, epilog: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, epilog=_with_disclaimer(epilog), **kwargs)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -352,7 +365,7 @@ def parse_cli_findings(cells: dict[str, Any]):
 @click.group(
     cls=Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog=f"{DISCLAIMER}\n\n{ALL_EXIT_CODES}",
+    epilog=ALL_EXIT_CODES,
 )
 @click.version_option(__version__, "-V", "--version", prog_name="ddx")
 def cli() -> None:
@@ -367,7 +380,7 @@ def cli() -> None:
     """
 
 
-@cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
+@cli.command(epilog=EXIT_CODES)
 @finding_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
 @click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="candidates shown in the table and markdown (JSON always lists every entity)")
@@ -577,7 +590,7 @@ def features(fmt: str) -> None:
         click.echo(render_features_table(schema, width=terminal_width()))
 
 
-@cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
+@cli.command(epilog=EXIT_CODES)
 @finding_options
 @click.option("--max-questions", type=click.IntRange(0), default=None, help="stop after this many questions (default: while a finding would still change the picture)")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True, help="format of the final assessment (json: the questions go to stderr, the record alone to stdout)")
@@ -636,7 +649,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
             click.echo(render_table(result.assessment, top=top, color=colored, width=terminal_width()), color=colored)
 
 
-@cli.command(epilog=f"{DISCLAIMER}\n\n{EXIT_CODES}")
+@cli.command(epilog=EXIT_CODES)
 @click.option("--seed", type=int, default=None, help="pick the case this seed picks (the same seed replays the same case); not used with --case")
 @click.option("--case", "case_id", default=None, metavar="ID", help="pick the case with this id (shown when a case is revealed)")
 @click.option("--rounds", type=click.IntRange(1), default=1, show_default=True, help="play this many different cases in a row, with a total score")
@@ -775,7 +788,7 @@ def _progress(inp, enabled: bool | None):
     return count, end
 
 
-@cli.command(epilog=f"{DISCLAIMER}\n\n{BATCH_EXIT_CODES}")
+@cli.command(epilog=BATCH_EXIT_CODES)
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, readable=False, allow_dash=True), help="write to this file instead of standard output, atomically: it appears once every row has a record, and is left untouched when the whole file fails or --strict stops")
 @click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 100-200x slower")
