@@ -202,7 +202,7 @@ class TestVertebrae:
             ("C1", ("craniocervical",)),
             ("C2", ("craniocervical",)),
             ("C1-C2", ("craniocervical",)),
-            ("C2-C3", ("craniocervical", "cervical")),
+            ("C2 to C3", ("craniocervical", "cervical")),
             ("C2-C4", ("craniocervical", "cervical")),
             ("occiput", ("craniocervical",)),
             ("C3", ("cervical",)),
@@ -249,12 +249,13 @@ class TestVertebrae:
     def test_a_bad_part_is_named_as_written(self):
         """The error names the part as the cell wrote it, not lower-cased."""
         error = failure({"level": "Thoracic; L9"})
-        assert error.value == "L9" and "'L9' is no vertebra" in error.message
+        assert error.value == "L9" and "'L9' is not a vertebra" in error.message
 
-    @pytest.mark.parametrize("text", ["L5-S1", "S1-L5", "T12-L1", "th12-l1", "D12-L1", "C7-T1"])
+    @pytest.mark.parametrize("text", ["L5-S1", "S1-L5", "T12-L1", "th12-l1", "D12-L1", "C7-T1", "C2-C3", "C3/C2", "C2-3"])
     def test_a_junction_is_refused_with_the_regions_to_choose_from(self, text):
         """Reports write L5-S1 for the disc; read as both regions it would make a disc look sacral.
-        (Joined by "to" the two vertebrae are a range: see above.)"""
+        The craniocervical junction ends at C2 within the run of C vertebrae, and C2-C3 is refused
+        as C7-T1 is. (Joined by "to" the two vertebrae are a range: see above.)"""
         error = failure({"level": text})
         assert "is the junction of" in error.message and "give the region(s) the lesion lies in" in error.message
 

@@ -344,7 +344,7 @@ def _beyond_the_run(feature: Feature, written: str) -> str | None:
         run = _run(feature, m.group(1))
         if run and word not in feature.alias:
             letters = m.group(1).upper()
-            where = "is no vertebra" if word == written.strip().lower() else f"names {letters}{m.group(2)}, no vertebra"
+            where = "is not a vertebra" if word == written.strip().lower() else f"names {letters}{m.group(2)}, which is not a vertebra"
             problem = f"{where}: {letters} runs from {letters}{run[0]} to {letters}{run[-1]}"
             if int(m.group(2)) == run[-1] + 1:  # L6, T13: a transitional or extra vertebra
                 problem += f" (for a transitional or extra vertebra, give its region: {feature.alias[m.group(1) + str(run[-1])]})"
@@ -399,7 +399,8 @@ def _next_region(feature: Feature, v1: re.Match, number: str) -> str | None:
 
 def _across_a_boundary(feature: Feature, *ends: re.Match) -> bool:
     """Whether two vertebrae are neighbours across the boundary of two neighbouring regions:
-    the last of one run of aliases (c7, t12, l5) and the first of the next (t1, l1, s1),
+    neighbours in one run of aliases that name different regions (c2, craniocervical, and c3,
+    cervical), or the last of one run (c7, t12, l5) and the first of the next (t1, l1, s1),
     either way round."""
     order = feature.outcomes
 
@@ -410,7 +411,12 @@ def _across_a_boundary(feature: Feature, *ends: re.Match) -> bool:
         return min(places), max(places), number == max(run), number == min(run)
 
     low, high = sorted((spot(m) for m in ends), key=lambda s: s[0])
-    return low[1] + 1 == high[0] and low[2] and high[3]
+    if low[1] + 1 != high[0]:
+        return False
+    a, b = ends
+    if a.group(1) == b.group(1):
+        return abs(int(a.group(2)) - int(b.group(2))) == 1
+    return low[2] and high[3]
 
 
 def _named(feature: Feature, part: str, written: str) -> list[str]:
