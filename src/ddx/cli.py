@@ -318,7 +318,8 @@ def finding_options(command):
             metavar = "|".join(feature.values)
             if feature.kind == "list":
                 metavar = f"[{metavar}];..."
-        help_text = f"{feature.help}; the option can be repeated" if feature.kind == "list" else feature.help
+        help_text = (f"{feature.help}; quote several in a shell ({feature.option} '{feature.values[0]};{feature.values[1]}'), "
+                     "or repeat the option") if feature.kind == "list" else feature.help
         # every finding option collects its uses, so that a one-value finding given twice
         # with two values is refused (as a column twice in a batch header is), not overwritten
         command = click.option(feature.option, feature.id, metavar=metavar, help=help_text, multiple=True)(command)
