@@ -218,6 +218,20 @@ class TestOutput:
         assert record["next_findings"]
         assert QUESTION.search(result.stderr)
 
+    def test_markdown_keeps_stdout_for_the_assessment_as_assess_writes_it(self, kb):
+        """A read written up for notes: the questions on stderr, and on stdout the markdown of
+        `ddx assess` for the findings the read ended with."""
+        from ddx.engine import assess
+        from ddx.render import render_markdown
+
+        answers = answers_for(kb, IDEM, 2)
+        result = CliRunner().invoke(cli, ["guide", "--format", "markdown", "--max-questions", "2", "--top", "3"],
+                                    input="\n".join(answers) + "\n")
+        assert result.exit_code == 0
+        assert QUESTION.search(result.stderr) and not QUESTION.search(result.stdout)
+        findings = parse_findings(dict(zip([q for q in QUESTION.findall(result.stderr)][:2], answers)), kb)
+        assert result.stdout == render_markdown(assess(findings, kb), top=3) + "\n"
+
     def test_json_tells_a_skip_from_a_question_left_at_end_of_input(self, kb):
         first = answers_for(kb, IDEM, 1)[0]
         result = CliRunner().invoke(cli, ["guide", "--format", "json"], input=f"{first}\nskip\n")

@@ -594,8 +594,8 @@ def features(fmt: str) -> None:
 @cli.command(epilog=EXIT_CODES)
 @finding_options
 @click.option("--max-questions", type=click.IntRange(0), default=None, help="stop after this many questions (default: while a finding would still change the picture)")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True, help="format of the final assessment (json: the questions go to stderr, the record alone to stdout)")
-@click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="candidates shown in the final table")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="format of the final assessment (json and markdown: the questions go to stderr, the assessment alone to stdout)")
+@click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="candidates shown in the final table or markdown")
 @click.option("--color/--no-color", default=None, help="colour the flags (default: on a terminal, unless NO_COLOR is set)")
 def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     """A guided read of one case: one question at a time, the most informative first.
@@ -611,7 +611,8 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     it ends (on 'q', at end of input, after --max-questions, or when nothing
     left would change the picture) with the full assessment. Findings you
     already have can be given as options and are not asked. With --format
-    json the record of `ddx assess --format json` gains "guide": each
+    markdown the assessment is that of `ddx assess --format markdown`, for
+    notes; with --format json the record of `ddx assess --format json` gains "guide": each
     question with its answer and status (answered, skipped, stopped for the
     one 'q' was typed at, or end_of_input for the one the input ended on),
     and why the read stopped. Answered at a terminal with stdout sent to a
@@ -624,10 +625,10 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
       printf 'widened\\ndisplaced\\nq\\n' | ddx guide --format json
     """
     from .guide import run_guide, transcript
-    from .render import render_table, to_record
+    from .render import render_markdown, render_table, to_record
 
     findings = parse_cli_findings(cells)
-    err = fmt == "json"
+    err = fmt in ("json", "markdown")
     colored = use_color(color, sys.stderr if shows_on_stderr(err) else sys.stdout)
 
     ask, say = dialogue(err, colored)
@@ -640,6 +641,8 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
         record = to_record(result.assessment)
         record["guide"] = {"questions": transcript(result), "stopped": result.stopped}
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        click.echo(render_markdown(result.assessment, top=top))
     else:
         say("")
         if shows_on_stderr(False):
