@@ -380,6 +380,11 @@ class TestBadValues:
         error = failure({column: text})
         assert "did you mean" not in error.message
 
+    @pytest.mark.parametrize(("column", "text"), [("syndrome", "nf"), ("syndrome", "NF")])
+    def test_a_word_as_close_to_two_values_guesses_neither(self, column, text):
+        """'nf' is as close to nf1 as to nf2: guessing one would be a coin toss."""
+        assert "did you mean" not in failure({column: text}).message
+
     @pytest.mark.parametrize(("column", "text", "guess"), [("csf", "widend", "widened"), ("csf", "tapred", "tapered"), ("enhancement", "rimm", "rim"), ("bone_pattern", "lytc", "lytic"), ("level", "lumbr", "lumbar")])
     def test_a_short_word_one_letter_from_a_value_is_still_guessed(self, column, text, guess):
         assert f"did you mean {guess!r}?" in failure({column: text}).message

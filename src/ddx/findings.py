@@ -85,13 +85,21 @@ def format_value(value: Any) -> str:
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice ``word`` most likely meant: the one choice whose first word it is ('t2' for
     t2_signal, 'mural' for mural_nodule), else a close spelling, else None. The first word of
-    several ('dural': dural_tail or dural_sac_displaced) is no guess at all."""
+    several ('dural': dural_tail or dural_sac_displaced) is no guess at all, nor is a spelling
+    as close to two choices ('nf': nf1 or nf2)."""
     choices = list(choices)
     starts = [c for c in choices if word and c.startswith(word + "_")]
     if starts:
         return starts[0] if len(starts) == 1 else None
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    match = difflib.get_close_matches(word, choices, n=2, cutoff=0.6)
+    if len(match) == 2 and _likeness(word, match[0]) == _likeness(word, match[1]):
+        return None
     return match[0] if match else None
+
+
+def _likeness(a: str, b: str) -> float:
+    """How alike two words are, as difflib ranks its close matches."""
+    return difflib.SequenceMatcher(None, b, a).ratio()
 
 
 def _misspelt(word: str, allowed: Iterable[str]) -> str | None:
