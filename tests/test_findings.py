@@ -380,6 +380,17 @@ class TestBadValues:
         error = failure({column: text})
         assert "did you mean" not in error.message
 
+    def test_a_yes_no_error_names_the_other_spellings_it_reads(self):
+        assert "(allowed: yes, no; also y, n, true, false, 1, 0)" in failure({"cystic": "t"}).message
+
+    @pytest.mark.parametrize("text", ["rim;homogeneous", "Rim, Patchy"])
+    def test_several_values_of_a_one_value_finding_are_named_as_such(self, text):
+        """A reader who gives two enhancement patterns is told the column takes one, not that the
+        cell is no value."""
+        message = failure({"enhancement": text}).message
+        assert "holds 2 values, but enhancement takes one" in message and "is not a value" not in message
+        assert "is not a value" in failure({"enhancement": "rim;bogus"}).message
+
     @pytest.mark.parametrize(("column", "text"), [("syndrome", "nf"), ("syndrome", "NF")])
     def test_a_word_as_close_to_two_values_guesses_neither(self, column, text):
         """'nf' is as close to nf1 as to nf2: guessing one would be a coin toss."""

@@ -178,10 +178,12 @@ NOT_ASSESSED_HINT = "; if it was not assessed, write unknown (or leave it out)"
 
 
 def _fail(
-    column: str, raw: str, problem: str, allowed: Iterable[str] | None = None, *, shown: str | None = None, own: Feature | None = None
+    column: str, raw: str, problem: str, allowed: Iterable[str] | None = None, *, shown: str | None = None, own: Feature | None = None,
+    also: str = "",
 ) -> FindingError:
     """The error for a cell; ``shown`` names a value that was not text (True) as the caller gave
-    it, and ``own`` the finding of its own that the value describes, in place of a guess."""
+    it, ``own`` the finding of its own that the value describes, in place of a guess, and ``also``
+    the other spellings read as the allowed values."""
     message = f"{column}: {shown or quoted(raw)} {problem}"
     allowed = None if allowed is None else list(allowed)
     guess = None
@@ -192,7 +194,7 @@ def _fail(
         if guess:
             message += f"; did you mean {guess!r}?"
     if allowed is not None:
-        message += f" (allowed: {', '.join(allowed)})"
+        message += f" (allowed: {', '.join(allowed)}{'; also ' + also if also else ''})"
     if guess is None and raw.strip().lower() in PLACEHOLDERS:
         message += NOT_ASSESSED_HINT
     return FindingError(column=column, value=raw, message=message)
@@ -243,7 +245,7 @@ def parse_value(feature: Feature, raw: Any) -> Any:
             return "yes"
         if text in NO:
             return "no"
-        raise _fail(column, str(raw), "is not yes or no", ["yes", "no"])
+        raise _fail(column, str(raw), "is not yes or no", ["yes", "no"], also="y, n, true, false, 1, 0")
     if feature.kind == "integer":
         whole = WHOLE_NUMBER.fullmatch(text)
         if whole is None:
@@ -445,7 +447,16 @@ def _choice(feature: Feature, text: str, raw: str) -> str:
         return text_us
     if text in feature.alias:
         return feature.alias[text]
+    parts = [p.strip() for p in re.split(r"[;,]", text) if p.strip()]
+    if len(parts) > 1 and all(_choice_or_none(feature, p) for p in parts):
+        raise _fail(feature.id, raw, f"holds {len(parts)} values, but {feature.id} takes one: give the one that "
+                                     "describes the lesion best", feature.values)
     raise _fail(feature.id, raw, "is not a value", feature.values, own=_own_finding(feature, text) if feature.kind == "choice" else None)
+
+
+def _choice_or_none(feature: Feature, text: str) -> str | None:
+    """The value ``text`` names as a whole, or None."""
+    return next((v for v in (text, text.replace("-", "_").replace(" ", "_")) if v in feature.values), feature.alias.get(text))
 
 
 def _own_finding(feature: Feature, word: str) -> Feature | None:
