@@ -298,6 +298,13 @@ class TestBadInput:
         assert "quote" in result.stderr
         assert result.stdout == ""
 
+    @pytest.mark.parametrize("command", ["assess", "guide", "explain schwannoma", "quiz"])
+    def test_a_count_that_is_no_whole_number_is_named_so(self, command):
+        option = "--rounds" if command == "quiz" else "--top"
+        result = CliRunner().invoke(cli, [*command.split(), option, "3.5"], input="")
+        assert result.exit_code == 2
+        assert f"Invalid value for '{option}': '3.5' is not a valid whole number." in result.stderr
+
     @pytest.mark.parametrize("command", ["assess", "guide"])
     @pytest.mark.parametrize("args, option, after, values", [
         (["--cord", "--dural-tail", "yes"], "--cord", "--dural-tail", "expanded, displaced, compressed, normal"),

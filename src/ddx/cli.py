@@ -133,6 +133,15 @@ class ClosedPipe(Exception):
     """The reader of standard output went away (`ddx ... | head`): the end, not an error."""
 
 
+class Whole(click.IntRange):
+    """A whole number in a range, named so in errors ('3.5' is not a valid whole number)."""
+
+    name = "whole number"
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "N"
+
+
 def _with_disclaimer(epilog: str | None) -> str:
     """Every command's help ends by saying what ddx is not, before its exit codes."""
     return DISCLAIMER if not epilog else f"{DISCLAIMER}\n\n{epilog}"
@@ -384,7 +393,7 @@ def cli() -> None:
 @cli.command(epilog=EXIT_CODES)
 @finding_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
-@click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="candidates shown in the table and markdown (JSON always lists every entity)")
+@click.option("--top", type=Whole(1), default=5, show_default=True, help="candidates shown in the table and markdown (JSON always lists every entity)")
 @click.option("--color/--no-color", default=None, help="colour the flags (default: on a terminal, unless NO_COLOR is set)")
 def assess(fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     """Assess one lesion from its findings.
@@ -486,7 +495,7 @@ def _shown_folder(folder: str | None) -> str:
 @cli.command(epilog=exit_codes("bad option or value", "unknown entity", "unwritable output", "broken knowledge base"))
 @click.argument("entity")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
-@click.option("--top", type=click.IntRange(1), default=8, show_default=True, help="findings listed each way (for and against)")
+@click.option("--top", type=Whole(1), default=8, show_default=True, help="findings listed each way (for and against)")
 @click.option("--sources/--no-sources", default=True, show_default=True, help="list every number under its citation (table format; json and markdown always do)")
 @click.option("--color/--no-color", default=None, help="colour the don't-miss flag (default: on a terminal, unless NO_COLOR is set)")
 def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) -> None:
@@ -593,9 +602,9 @@ def features(fmt: str) -> None:
 
 @cli.command(epilog=EXIT_CODES)
 @finding_options
-@click.option("--max-questions", type=click.IntRange(0), default=None, help="stop after this many questions (default: while a finding would still change the picture)")
+@click.option("--max-questions", type=Whole(0), default=None, help="stop after this many questions (default: while a finding would still change the picture)")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="format of the final assessment (json and markdown: the questions go to stderr, the assessment alone to stdout)")
-@click.option("--top", type=click.IntRange(1), default=5, show_default=True, help="candidates shown in the final table or markdown")
+@click.option("--top", type=Whole(1), default=5, show_default=True, help="candidates shown in the final table or markdown")
 @click.option("--color/--no-color", default=None, help="colour the flags (default: on a terminal, unless NO_COLOR is set)")
 def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     """A guided read of one case: one question at a time, the most informative first.
@@ -656,7 +665,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
 @cli.command(epilog=EXIT_CODES)
 @click.option("--seed", type=int, default=None, help="pick the case this seed picks (the same seed replays the same case); not used with --case")
 @click.option("--case", "case_id", default=None, metavar="ID", help="pick the case with this id (shown when a case is revealed)")
-@click.option("--rounds", type=click.IntRange(1), default=1, show_default=True, help="play this many different cases in a row, with a total score")
+@click.option("--rounds", type=Whole(1), default=1, show_default=True, help="play this many different cases in a row, with a total score")
 @click.option("--color/--no-color", default=None, help="colour the score and the flags (default: on a terminal, unless NO_COLOR is set)")
 def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None) -> None:
     """Commit-first practice on a real published case shipped with ddx.
@@ -796,7 +805,7 @@ def _progress(inp, enabled: bool | None):
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, readable=False, allow_dash=True), help="write to this file instead of standard output, atomically: it appears once every row has a record, and is left untouched when the whole file fails or --strict stops")
 @click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 100-200x slower")
-@click.option("--top", type=click.IntRange(1), default=3, show_default=True, help="candidate columns in the CSV, at most the number of candidates (`ddx entities`); more is an error, since a script relies on the columns it asked for (JSON always lists every candidate)")
+@click.option("--top", type=Whole(1), default=3, show_default=True, help="candidate columns in the CSV, at most the number of candidates (`ddx entities`); more is an error, since a script relies on the columns it asked for (JSON always lists every candidate)")
 @click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column to the output (repeatable), e.g. an accession number; in CSV a value that a spreadsheet would run as a formula gets a leading apostrophe, as every text cell does")
 @click.option("--ignore", multiple=True, metavar="COLUMN", help="leave an input column out (repeatable), e.g. a diagnosis or notes column; a finding's column left out is read as not assessed")
 @click.option("--strict", is_flag=True, help="stop at the first row that cannot be read (exit 1) instead of writing its error record and going on")
