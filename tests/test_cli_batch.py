@@ -261,6 +261,13 @@ class TestEncodingsAndLineEnds:
         )
         assert "--encoding cp1252" in summary(result)
 
+    def test_a_header_that_is_not_utf8_is_shown_with_each_byte_escaped_once(self):
+        """An undecoded byte and a control character both read as one escape (\\xbc, \\x05), not
+        one of them with its backslash doubled."""
+        result = batch(b"!\xbc_8\x05[,cord\nA,displaced\n")
+        assert result.exit_code == 2
+        assert "the header is not valid text in this encoding ('!\\xbc_8\\x05[')" in result.stderr
+
     def test_encoding_option_reads_it(self):
         data = "case_id,cord\nMüller,displaced\n".encode("latin-1")
         result = batch(data, "--encoding", "latin-1")
@@ -539,6 +546,16 @@ class TestBadRows:
         assert [r["case_id"] for r in records(result)] == ["A"]
         as_json = batch("case_id,age\nA,40\nB,400\n", "--strict", "--format", "json")
         assert as_json.exit_code == 1 and [r["case_id"] for r in json.loads(as_json.stdout)] == ["A"]
+
+    def test_strict_says_whether_the_output_file_was_kept_or_never_made(self, tmp_path):
+        out = tmp_path / "s.csv"
+        new = batch("case_id,age\nB,400\n", "--strict", "-o", str(out))
+        assert new.exit_code == 1 and f"(stopped by --strict; {out} was not created)" in new.stderr
+        assert not out.exists()
+        out.write_text("kept\n")
+        kept = batch("case_id,age\nB,400\n", "--strict", "-o", str(out))
+        assert kept.exit_code == 1 and f"(stopped by --strict; {out} was left as it was)" in kept.stderr
+        assert out.read_text() == "kept\n"
 
 
 class TestSafeOutput:

@@ -90,6 +90,11 @@ class CommandError(click.ClickException):
     exit_code = 2
 
 
+def untouched(path: str) -> str:
+    """What became of an -o file that is written only at the end, when the end never came."""
+    return f"{path} was left as it was" if os.path.lexists(path) else f"{path} was not created"
+
+
 class OutputError(CommandError):
     """Writing the output failed (a full disk, say): the command could not run, not a bug."""
 
@@ -98,8 +103,8 @@ class OutputError(CommandError):
         if path != "-":
             reason = f"{path}: {reason}"
             special = _own_stream(path) or (os.path.exists(path) and not os.path.isfile(path))
-            if not special:  # a file is replaced only at the end: it was left as it was
-                reason += f"; {path} was left as it was"
+            if not special:  # a file is replaced only at the end
+                reason += f"; {untouched(path)}"
         super().__init__(f"cannot write the output: {reason}")
 
     def show(self, file=None) -> None:
@@ -867,7 +872,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
             )
         done = True
     except b.StrictStop as exc:
-        kept = f"{output} was left as it was" if output != "-" else f"{exc.written} row(s) were written before it"
+        kept = untouched(output) if output != "-" else f"{exc.written} row(s) were written before it"
         raise RowsFailed(f"{exc} (stopped by --strict; {kept})") from None
     finally:
         inp.close()

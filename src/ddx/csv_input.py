@@ -22,7 +22,7 @@ import attrs
 
 from . import render
 from .errors import BatchError
-from .findings import CASE_ID, closest, normalise_column
+from .findings import CASE_ID, closest, normalise_column, quoted
 from .knowledge import Feature, Knowledge
 
 DEFAULT_ENCODING = "utf-8-sig"
@@ -333,7 +333,7 @@ def read_layout(
             )
         if text_problem(cell, "utf-8"):
             raise BatchError(
-                f"{name}: the header is not valid text in this encoding ({readable(cell)!r}); "
+                f"{name}: the header is not valid text in this encoding ({quoted(cell)}); "
                 "pass the file's encoding with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"
             )
     keys = [normalise_column(h) for h in header]
