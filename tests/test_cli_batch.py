@@ -620,7 +620,10 @@ class TestSafeOutput:
         out = tmp_path / "out.csv"
         result = invoke("batch", "-", "-o", str(out), input=IDEM)
         assert result.exit_code == 2
-        assert result.stderr == f"ddx: cannot write the output: {out}: {os.strerror(errno.ENOSPC)}; {out} was left as it was\n"
+        assert result.stderr == f"ddx: cannot write the output: {out}: {os.strerror(errno.ENOSPC)}; {out} was not created\n"
+        out.write_text("earlier results\n")
+        again = invoke("batch", "-", "-o", str(out), input=IDEM)
+        assert again.stderr == f"ddx: cannot write the output: {out}: {os.strerror(errno.ENOSPC)}; {out} was left as it was\n"
 
     @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
     def test_standard_output_on_a_full_disk(self, tmp_path):
