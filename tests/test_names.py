@@ -337,3 +337,13 @@ def test_a_line_of_many_names_still_gets_its_suggestions(kb):
     with pytest.raises(UnknownEntityError) as info:
         find_entity(kb, text)
     assert {"ependymoma", "astrocytoma", "meningioma"} <= set(info.value.candidates)
+
+
+@pytest.mark.parametrize("name", ["TB", "tb", "spinal tuberculosis", "Pott disease"])
+def test_tuberculosis_of_the_spine_names_the_abscess_entity(kb, name):
+    """Tuberculous spondylitis is filed under the epidural abscess / spondylodiscitis entity: a
+    trainee who looks up TB finds its card."""
+    from ddx.names import find_entity
+
+    assert find_entity(kb, name).id == "epidural_abscess"
+
