@@ -172,14 +172,14 @@ def test_the_temperature_the_blind_set_would_choose_is_quoted_as_measured():
     chosen = load_knowledge().settings.temperature
 
     def loss(t):
-        return round(_averaged_log_loss(accuracy, rows, temperature=t), 3)
+        return _averaged_log_loss(accuracy, rows, temperature=t)
 
     text = " ".join((ROOT / "docs" / "accuracy.md").read_text(encoding="utf-8").split())
     quoted = re.search(r"would be lowest at a temperature of 1\.5 \(([\d.]+), against ([\d.]+) at ([\d.]+), the published set's choice;", text)
     assert quoted, "docs/accuracy.md no longer quotes the temperature the blind set would choose"
     at = {t: loss(t) for t in (1.3, 1.4, 1.5, 1.6, 1.7)}
     assert min(at, key=at.get) == 1.5, at
-    assert (float(quoted[1]), float(quoted[2]), float(quoted[3])) == (at[1.5], loss(chosen), chosen)
+    assert (float(quoted[1]), float(quoted[2]), float(quoted[3])) == (round(at[1.5], 3), round(loss(chosen), 3), chosen)
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
@@ -300,7 +300,7 @@ def test_the_prior_flattening_is_the_one_the_proper_scoring_rule_picks():
 def test_leaving_each_case_out_of_the_temperature_moves_the_figures_as_the_readme_says():
     """The README says that scoring each case at the temperature the other cases choose gives
     every case one of two neighbouring temperatures and moves compartment, top-1 and top-3 by
-    one case at most, the don't-miss flags by two at most in either reading and the log loss by
+    one case at most, the don't-miss flags by three at most in either reading and the log loss by
     less than 0.02."""
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_leave_one_out")
     from ddx.knowledge import load_knowledge
@@ -314,6 +314,6 @@ def test_leaving_each_case_out_of_the_temperature_moves_the_figures_as_the_readm
     n = len(rows)
     for name, reading in (("published", dict), ("recognised", accuracy.recognised)):
         plain, left = accuracy.evaluate(rows, reading), accuracy.summarise(records[name])
-        for measure, most in (("compartment", 1), ("top1", 1), ("top3", 1), ("dont_miss_flags_per_case", 2)):
+        for measure, most in (("compartment", 1), ("top1", 1), ("top3", 1), ("dont_miss_flags_per_case", 3)):
             assert round(abs(left[measure] - plain[measure]) * n) <= most, (name, measure, left[measure], plain[measure])
         assert abs(left["log_loss"] - plain["log_loss"]) < 0.02, (name, left["log_loss"], plain["log_loss"])

@@ -691,6 +691,26 @@ def length_cdf(entity: str, typical: float):
     return lambda x: sum(w * normal_cdf(math.log(max(x, 0.5)), math.log(t), spread) for w, t in mixture)
 
 
+#: Below this age a patient is a child, as the dossier's paediatric share counts them.
+ADULT_AGE = 18
+
+
+def age_cdf(mean: float, sd: float, children: float | None):
+    """P(age < x) for an entity: a normal about its centre, with children added, of every age
+    alike, up to the share of them the dossier gives (``children``, under ADULT_AGE) where
+    the normal's thin tail falls short of it: drop metastases of a medulloblastoma, a lymphoma
+    or an abscess in a child are uncommon, not the one in a thousand a normal about 55 gives.
+    A normal that already holds that many children is left as it is."""
+    def normal(x: float) -> float:
+        return normal_cdf(x, mean, sd)
+
+    held = (normal(ADULT_AGE - 0.5) - normal(-0.5)) / (1 - normal(-0.5))
+    if children is None or children <= held:
+        return normal
+    w = (children - held) / (1 - held)
+    return lambda x: (1 - w) * normal(x) + w * min(max((x + 0.5) / ADULT_AGE, 0.0), 1.0)
+
+
 def band_probabilities(bands, cdf) -> list[float]:
     """Each band's share of a distribution; an open last band (high None) takes the whole tail."""
     raw = [max((1.0 if hi is None else cdf(hi + 0.5)) - cdf(lo - 0.5), 1e-4) for lo, hi in bands]
@@ -705,7 +725,8 @@ def derived_bands(name: str, q: dict, centres: dict, bands: dict) -> list[tuple]
     rows = []
     mean = recentred(float(q[("overall", "age_mean_consolidated")]["value"]), centres.get((name, "age")))
     sd = float(q[("overall", "age_sd_consolidated")]["value"])
-    for band, p in zip(bands["age"], band_probabilities(bands["age"], lambda x: normal_cdf(x, mean, sd))):
+    children = q.get(("overall", "paediatric_under18_fraction_consolidated"))
+    for band, p in zip(bands["age"], band_probabilities(bands["age"], age_cdf(mean, sd, float(children["value"]) if children else None))):
         rows.append((name, "age", band_label(band), p, "DDX_ESTIMATE", "C"))
     typical = recentred(float(q[("overall", "segments_typical_consolidated")]["value"]), centres.get((name, "segments")))
     for band, p in zip(bands["segments"], band_probabilities(bands["segments"], length_cdf(name, typical))):
