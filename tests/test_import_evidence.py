@@ -492,3 +492,25 @@ def test_a_hand_written_file_that_cannot_be_read_stops_the_import_with_its_line_
     message = str(info.value.code)
     assert f"{folder / name}" in message and expected.format(line=line) in message and "nothing was written" in message
     assert {n: (folder / n).read_bytes() for n in before} == before
+
+
+def test_children_are_added_up_to_the_dossiers_share_where_the_normal_holds_fewer(tool):
+    """A normal about 55 holds about one child in 170; the dossier gives leptomeningeal
+    metastases one in ten: the bands under 18 then hold a tenth, spread over the childhood
+    years alike. A normal that holds more children than the share is left as it is."""
+    bands = [(0, 9), (10, 19), (20, 39), (40, 59), (60, 74), (75, 120)]
+    cdf = tool.age_cdf(55, 15, 0.10)
+    under_18 = cdf(17.5) - cdf(-0.5)
+    assert under_18 == pytest.approx(0.10, abs=1e-5)
+    first, second = tool.band_probabilities(bands, cdf)[:2]
+    assert first > 0.05 and second > 0.04
+    normal = tool.age_cdf(10, 12, 0.5)
+    assert normal(17.5) == tool.normal_cdf(17.5, 10, 12)
+
+
+def test_a_child_with_drop_metastases_reads_them_first():
+    """What the packaged tables, imported so, make of the classic paediatric picture."""
+    import ddx
+
+    a = ddx.assess(age="6", known_primary="yes", enhancement="leptomeningeal")
+    assert a.candidates[0].id == "leptomeningeal_metastases" and a.candidates[0].probability > 0.5
