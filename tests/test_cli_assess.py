@@ -285,6 +285,8 @@ class TestBadInput:
             # several values of a list finding: separated by ';', which must be quoted from the shell too
             (["--level=thoracic", "lumbar", "--cord", "displaced"], "--level", "thoracic;lumbar"),
             (["--level", "T10", "L2"], "--level", "T10;L2"),
+            # a bare '-' is a word of the value, not an option: the whole range is quoted
+            (["--level", "T10", "-", "T12"], "--level", "T10 - T12"),
         ],
     )
     def test_a_value_split_at_its_spaces_names_the_option_and_the_fix(self, command, args, option, whole):

@@ -173,6 +173,16 @@ class TestGoodInput:
         assert no_id.exit_code == 1 and json.loads(no_id.stdout)["case_id"] is None
         assert json.loads(no_id.stdout)["error"]["column"] == "cord"
 
+    def test_an_ignored_column_may_appear_twice(self):
+        """A column left out is as if the file did not have it, however often its name appears."""
+        result = batch("case_id,cord,notes,Notes \nA,displaced,x,y\n", "--ignore", "notes")
+        assert result.exit_code == 0, result.output
+        assert records(result)[0]["compartment"] == "intradural_extramedullary"
+
+    def test_an_ignore_given_no_value_is_told_so(self, tmp_path):
+        result = invoke("batch", "-", "--ignore", "-o", str(tmp_path / "out.csv"), input=IDEM)
+        assert result.exit_code == 2 and "'--ignore': needs a value, but the option -o follows it" in " ".join(result.stderr.split())
+
     @pytest.mark.parametrize("args, words", [
         (["--ignore", "mrn", "--ignore", "evidence"], "--ignore mrn: there is no such column in the header of standard input"),
         (["--ignore", "evidence", "--passthrough", "Evidence"],

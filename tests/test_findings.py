@@ -381,7 +381,12 @@ class TestBadValues:
         assert "did you mean" not in error.message
 
     def test_a_yes_no_error_names_the_other_spellings_it_reads(self):
-        assert "(allowed: yes, no; also y, n, true, false, 1, 0)" in failure({"cystic": "t"}).message
+        from ddx.findings import NO, YES
+
+        message = failure({"cystic": "t"}).message
+        assert "(allowed: yes, no; also y, n, true, false, 1, 0, 1.0, 0.0)" in message
+        also = message.split("; also ")[1].rstrip(")").split(", ")
+        assert set(also) | {"yes", "no"} == YES | NO
 
     @pytest.mark.parametrize("text", ["rim;homogeneous", "Rim, Patchy"])
     def test_several_values_of_a_one_value_finding_are_named_as_such(self, text):

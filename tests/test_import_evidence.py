@@ -410,6 +410,18 @@ def test_a_finding_the_dossier_calls_uninformative_for_an_entity_gets_no_number(
 
 
 @pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
+def test_a_curators_cited_numbers_for_an_uninformative_finding_are_kept(tool, knowledge_copy, capsys):
+    """Only the dossier's own even fifths are left out; a curator who cites a count keeps it."""
+    folder = knowledge_copy
+    rows = (("lytic", 0.7), ("sclerotic", 0.1), ("mixed", 0.1), ("expansile", 0.05), ("coarse_trabeculae", 0.05))
+    _append(folder / "likelihoods.csv", "".join(f"leptomeningeal_metastases,bone_pattern,{v},{p},CHAMBERLAIN1995,A\n" for v, p in rows))
+    tool.main(EVIDENCE)
+    written = (folder / "likelihoods.csv").read_text(encoding="utf-8")
+    assert "leptomeningeal_metastases,bone_pattern,lytic,0.7,CHAMBERLAIN1995,A" in written
+    assert "kept as it was (the dossier has no number for it): leptomeningeal_metastases bone_pattern" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")
 def test_a_hand_edit_of_a_dossier_number_is_rebuilt_and_said(tool, knowledge_copy, capsys):
     folder = knowledge_copy
     path = folder / "likelihoods.csv"

@@ -511,6 +511,14 @@ class TestBrokenKnowledge:
         assert any("picture_floor 0.2 times 5 pictures leaves nothing to fit" in r for r in reasons), reasons
         assert any("[UNUSED_KEY] is not cited" in r for r in reasons), reasons
 
+    def test_a_missing_disagreements_file_says_an_empty_one_will_do(self, tmp_path):
+        folder = _copy(tmp_path)
+        (folder / "disagreements.toml").unlink()
+        (issue,) = _issues(folder)
+        assert issue.path == "disagreements.toml" and "(with no [[disagreement]] it may be empty, but it must be there)" in issue.reason
+        (folder / "disagreements.toml").write_text("", encoding="utf-8")
+        assert load_knowledge(folder).disagreements == ()
+
     def test_an_empty_folder_reports_each_missing_file_once(self, tmp_path):
         """A missing file is one problem, not that problem and its consequences."""
         issues = _issues(tmp_path)
@@ -1048,7 +1056,13 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         ("disagreements.toml", '{ feature = "enhancement", is = "none" }', '{ feature = "enhancement" }',
          ["a condition on enhancement needs one of is, below or at_least"]),
         # a rule that would be raised on every case, or whose threshold has nothing to sum
-        ("flags.toml", FLAG_RULES, "", ["[[rule]] #1 'cord_compression': no condition and no entities: it would be raised on every case"]),
+        ("flags.toml", FLAG_RULES, "", ["[[rule]] #1 'cord_compression': no condition in when or any and no entities: it would be raised on every case"]),
+        ("flags.toml", FLAG_RULES, 'unless = [{ feature = "cord", is = "normal" }]',
+         ["no condition in when or any and no entities: it would be raised on every case that does not meet its unless"]),
+        ("flags.toml", '{ feature = "syndrome", is = "nf1" },\n  { feature = "syndrome", is = "nf2" },',
+         '{ feature = "syndrome", is = "none" },', ["name the other values in any instead"]),
+        ("disagreements.toml", '{ feature = "dural_tail", is = "yes" }', '{ is = "yes" }',
+         ["[[disagreement]] #2 'tail_without_enhancement': a condition is missing field 'feature'"]),
         ("flags.toml", 'id = "cord_compression"\nkind = "emergency"\nwhen = [{ feature = "cord", is = "compressed" }]\n',
          'id = "cord_compression"\nkind = "emergency"\nmin_probability = 0.5\nwhen = [{ feature = "cord", is = "compressed" }]\n',
          ["min_probability is the least summed probability of the rule's entities, and it names none"]),

@@ -284,6 +284,7 @@ class TestParsing:
             else:
                 spots.append(order.index(region[letter.lower()]))
         text = f"{letters[0]}{numbers[0]}{joint}{letters[1]}{numbers[1]}"
-        junction = {(letters[0].lower(), numbers[0]), (letters[1].lower(), numbers[1])} == {("l", 5), ("s", 1)}
-        assume(joint == " to " or not junction)  # L5-S1 is refused (test_findings); L5 to S1 is a range
+        ends = {(letters[0].lower(), numbers[0]), (letters[1].lower(), numbers[1])}
+        junction = ends in ({("l", 5), ("s", 1)}, {("c", 2), ("c", 3)})
+        assume(joint == " to " or not junction)  # L5-S1 and C2-C3 are refused (test_findings); L5 to S1 is a range
         assert parse_findings({"level": text}, KB).get("level") == tuple(order[min(spots) : max(spots) + 1])

@@ -954,8 +954,9 @@ def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: 
     to a finding the dossier gives (it would break that finding's sum), and the rows of an
     entity or a finding no longer in entities.toml or features.toml; an id close to a known one
     (MISSPELT) is taken for its misspelling, a problem, so that its number is not lost. The rows
-    of a finding the dossier calls not characteristic of an entity (UNINFORMATIVE) are not kept:
-    it has no number for them on purpose."""
+    of a finding the dossier calls not characteristic of an entity (UNINFORMATIVE) are not kept
+    when they are its own even numbers (DDX_ESTIMATE): it has no number for them on purpose; a
+    curator's cited ones are kept."""
     made = {(e, f) for e, f, *_ in out}
     made_values = {(e, f, v) for e, f, v, *_ in out}
     kept, dropped, problems = [], [], []
@@ -964,7 +965,7 @@ def carried_over(out: list[tuple], priors: list[tuple], folder: Path, entities: 
             problems.append(f"likelihoods.csv line {line} has {len(r)} cells, not 6: {','.join(r)}")
             continue
         e, f, v, p, src, grade = (c.strip() for c in r)
-        if (e, f) in made and (e, f, v) in made_values or (e, f) in not_characteristic:
+        if (e, f) in made and (e, f, v) in made_values or (e, f) in not_characteristic and src == "DDX_ESTIMATE":
             continue
         try:
             row = (e, f, v, float(p), ";".join(split_keys(src)), grade)

@@ -347,7 +347,7 @@ def _number_text(n: Number | None, model: float | None = None, p: Pull | None = 
         return "-"
     else:
         text = f"{_prob(n.probability)} ({'+'.join(source_keys(n))}, {n.grade})"
-    if model is not None and abs(model - n.probability) >= MODEL_SHOWN:
+    if model is not None and n is not None and abs(model - n.probability) >= MODEL_SHOWN:
         text += f"; picture model {_prob(model)}"
     if p is not None and p.implied is not None:
         text += f", of the {percent(p.implied)} {p.implied_by}"

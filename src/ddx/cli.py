@@ -175,7 +175,7 @@ def _missing_value(command: click.Command, ctx: click.Context, args: list[str]) 
     for word, after in zip(args, args[1:]):
         if word == "--":
             break
-        if _takes_value(command, word) and after.startswith("--") and _is_option(command, after.split("=", 1)[0]):
+        if _takes_value(command, word) and after.startswith("-") and _is_option(command, after.split("=", 1)[0]):
             param = next(p for p in command.params if word in p.opts or word in p.secondary_opts)
             feature = FEATURES.get(param.name)
             values = feature.values if feature is not None and feature.values else ()
@@ -243,7 +243,7 @@ def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) ->
     k = next((k for k in range(1, len(args) + 1) if _leftover(command, ctx, args[:k])), None)
     if k is None:
         return None
-    words = list(itertools.takewhile(lambda w: not w.startswith("-"), args[k - 1:]))
+    words = list(itertools.takewhile(lambda w: w == "-" or not w.startswith("-"), args[k - 1:]))
     rest = " ".join(words)
     before = args[k - 2] if k >= 2 else None
     option = None
@@ -256,10 +256,12 @@ def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) ->
         if param is not None and param.name in FEATURES and _reads_alone(FEATURES[param.name], value, f"{value} {rest}"):
             param = None  # 'expanded rim' is no cord: the word after a whole value wants an option of its own
         listed = FEATURES.get(param.name) if param is not None else None
-        if listed is not None and listed.kind == "list" and _all_values(listed, [value, *words]):
+        if listed is not None and listed.kind == "list" and _all_values(listed, [value, *words, ";".join([value, *words])]):
             return click.BadParameter(
                 f"{value!r} is followed by {rest!r}, which no option takes: several values are separated by ';' "
                 f'and quoted ({option} "{";".join([value, *words])}")', ctx=ctx, param_hint=f"'{option}'")
+        if listed is not None and not _all_values(listed, [f"{value} {rest}"]):
+            param = None  # quoting would not help: the words after it want options of their own
         if isinstance(param, click.Option) and not param.is_flag and isinstance(param.type, (click.types.StringParamType, click.Path)):
             return click.BadParameter(
                 f"{value!r} is followed by {rest!r}, which no option takes: a value with spaces must be quoted "

@@ -356,7 +356,8 @@ def read_layout(
         )
     seen: dict[str, int] = {}
     for i, k in enumerate(keys):
-        if not k:
+        if not k or k in left_out:
+            seen.setdefault(k, i)
             continue
         if k in seen:
             j = seen[k]

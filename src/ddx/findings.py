@@ -21,6 +21,9 @@ UNKNOWN = frozenset({"", "unknown", "?", "na", "n/a", "skip"})
 #: "1.0" and "0.0" are how a spreadsheet or pandas writes a 0/1 column that has a blank.
 YES = frozenset({"yes", "y", "true", "1", "1.0"})
 NO = frozenset({"no", "n", "false", "0", "0.0"})
+#: The other spellings of yes and no, as an error lists them.
+OTHER_YES_NO = ", ".join(w for pair in zip(*(sorted(words - {word}, key=lambda w: (w[0].isdigit(), len(w)))
+                                              for words, word in ((YES, "yes"), (NO, "no")))) for w in pair)
 CASE_ID = "case_id"
 #: A whole number as people and spreadsheets write it: ASCII digits, an optional
 #: sign, and an optional decimal point followed only by zeros ("54", "54.0").
@@ -245,7 +248,7 @@ def parse_value(feature: Feature, raw: Any) -> Any:
             return "yes"
         if text in NO:
             return "no"
-        raise _fail(column, str(raw), "is not yes or no", ["yes", "no"], also="y, n, true, false, 1, 0")
+        raise _fail(column, str(raw), "is not yes or no", ["yes", "no"], also=OTHER_YES_NO)
     if feature.kind == "integer":
         whole = WHOLE_NUMBER.fullmatch(text)
         if whole is None:
@@ -440,13 +443,9 @@ def _named(feature: Feature, part: str, written: str) -> list[str]:
 
 def _choice(feature: Feature, text: str, raw: str) -> str:
     """The canonical value of ``text``; an error names ``raw``, the cell as it was written."""
-    if text in feature.values:
-        return text
-    text_us = text.replace("-", "_").replace(" ", "_")
-    if text_us in feature.values:
-        return text_us
-    if text in feature.alias:
-        return feature.alias[text]
+    value = _choice_or_none(feature, text)
+    if value is not None:
+        return value
     parts = [p.strip() for p in re.split(r"[;,]", text) if p.strip()]
     if len(parts) > 1 and all(_choice_or_none(feature, p) for p in parts):
         raise _fail(feature.id, raw, f"holds {len(parts)} values, but {feature.id} takes one: give the one that "

@@ -98,6 +98,10 @@ class _Issues:
         return any(i.path == path for i in self.items)
 
 
+#: What a missing file may hold at the least, for the files whose tables may all be left out.
+OPTIONAL_CONTENT = {"disagreements.toml": " (with no [[disagreement]] it may be empty, but it must be there)"}
+
+
 def _read(folder, name: str, issues: _Issues) -> str | None:
     """The file's text (a byte-order mark, which Excel and some editors write, dropped)."""
     try:
@@ -105,7 +109,7 @@ def _read(folder, name: str, issues: _Issues) -> str | None:
         issues.texts[name] = text
         return text
     except FileNotFoundError:
-        issues.unreadable(name, None, "file is missing")
+        issues.unreadable(name, None, "file is missing" + OPTIONAL_CONTENT.get(name, ""))
     except (OSError, UnicodeDecodeError) as exc:
         issues.unreadable(name, None, f"cannot be read: {exc}")
     return None
@@ -1027,7 +1031,9 @@ def _conditions(table: dict, key: str, features, name: str, line: int | None, wh
         fid = c.get("feature")
         feature = (features or {}).get(fid)
         tests = [t for t in TESTS if t in c]
-        if feature is None:
+        if fid is None:
+            issues.add(name, line, f"{where}: a condition is missing field 'feature'")
+        elif feature is None:
             if features is not None and fid not in issues.rejected_features:
                 issues.add(name, line, f"{where}: feature {fid!r} is not in features.toml{_guess(str(fid), features)}")
         elif len(tests) != 1:
@@ -1036,8 +1042,9 @@ def _conditions(table: dict, key: str, features, name: str, line: int | None, wh
         elif "is" in c and c["is"] not in feature.values:
             issues.add(name, line, f"{where}: {fid} has no value {c['is']!r}{_guess(str(c['is']), feature.values)}")
         elif "is" in c and c["is"] == feature.exclusive:
+            instead = "any" if key == "unless" else "unless"
             issues.add(name, line, f"{where}: {fid} is {c['is']!r} never holds ({c['is']!r} is read as no value given "
-                                   f"at all): name the other values in unless instead")
+                                   f"at all): name the other values in {instead} instead")
         elif "is" not in c and feature.kind != "integer":
             issues.add(name, line, f"{where}: {tests[0]} is for an integer finding; {fid} is {feature.kind}: use is")
         else:
@@ -1095,8 +1102,9 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
         elif "min_probability" in r and not r.get("entities"):
             issues.add(name, _field_line(name, line, "min_probability", issues),
                        f"{where}: min_probability is the least summed probability of the rule's entities, and it names none")
-        if not any(r.get(k) for k in ("when", "any", "unless", "entities")):
-            issues.add(name, line, f"{where}: no condition and no entities: it would be raised on every case")
+        if not any(r.get(k) for k in ("when", "any", "entities")):
+            issues.add(name, line, f"{where}: no condition in when or any and no entities: it would be raised on every "
+                                   "case" + (" that does not meet its unless" if r.get("unless") else ""))
         conditions = {k: _conditions(r, k, features, name, line, where, issues) for k in ("when", "any", "unless")}
         if not _texts_given(r, ("id", "kind", "message", "action"), name, line, where, issues):
             continue
