@@ -589,6 +589,16 @@ class TestConflicts:
         (text,) = run(kb, **IM_SIGNS, bone_pattern="lytic").conflicts
         assert "bone_pattern=lytic points to extradural" in text
 
+    def test_a_compressed_cord_beside_the_signs_of_a_mass_inside_the_sac_says_what_compressed_means(self, kb):
+        """A meningioma that flattens the cord is read 'displaced' in ddx's vocabulary: the
+        disagreement tells a reader who wrote 'compressed' why it points outside the dura."""
+        (text,) = run(kb, cord="compressed", csf="widened", csf_cap="yes", dural_tail="yes").conflicts
+        assert "cord=compressed points to extradural" in text
+        assert text.endswith("A mass inside the sac that flattens the cord displaces it; compressed is the whole sac "
+                             "squeezed from outside the dura.")
+        (plain,) = run(kb, cord="expanded", dural_sac_displaced="yes", csf="tapered").conflicts
+        assert "flattens the cord" not in plain
+
     def test_a_finding_against_a_compartment_no_sign_shows_is_no_conflict(self, kb):
         """Arguing against the extradural space beside the signs of an intradural mass agrees with them."""
         assert run(kb, **IDEM_SIGNS, hemosiderin_cap="yes").conflicts == ()

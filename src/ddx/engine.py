@@ -352,6 +352,9 @@ def _compartment_conflict(kb: Knowledge, findings: Findings, unread: set[str]) -
     advice = "Re-read the cord and the CSF." if read & {"cord", "csf"} else "Read the cord and the CSF to place it."
     if findings.get("foraminal_extension") == "yes" and {"intradural_extramedullary", "extradural"} <= set(pointing):
         advice = "A mass running out through the foramen (a dumbbell) lies on both sides of the dura; if this one does not, " + advice[0].lower() + advice[1:]
+    elif findings.get("cord") == "compressed" and "intradural_extramedullary" in pointing:
+        advice += (" A mass inside the sac that flattens the cord displaces it; compressed is the whole sac squeezed "
+                   "from outside the dura.")
     return ("The findings disagree: " + "; ".join(parts) + ". " + advice,)
 
 
