@@ -462,6 +462,15 @@ class TestSyndromeFlags:
         a = run(kb, **NERVE_SHEATH, age="16")
         assert syndrome_flags(a, "neurofibromatosis")
 
+    @pytest.mark.parametrize("extra", [{"multiplicity": "multiple"}, {"age": "22"}])
+    def test_a_meningioma_that_is_multiple_or_in_a_young_patient_suggests_nf2(self, kb, extra):
+        """Several meningiomas, or one in a young patient, raise the NF2 flag (the meningioma
+        card's next step says so); one in an older woman, or with NF2 known, does not."""
+        assert syndrome_flags(run(kb, **{**MENINGIOMA, **extra}), "NF2-related schwannomatosis")
+        assert not syndrome_flags(run(kb, **MENINGIOMA), "NF2")
+        known = run(kb, **{**MENINGIOMA, **extra}, syndrome="nf2")
+        assert not [f for f in known.flags if "think NF2" in f.message]
+
     def test_a_single_nerve_sheath_tumour_in_an_older_adult_does_not(self, kb):
         """A single nerve sheath tumour in a 60-year-old raises no neurofibromatosis flag."""
         a = run(kb, **NERVE_SHEATH, age="60", multiplicity="single")

@@ -1066,7 +1066,7 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         ("flags.toml", 'id = "cord_compression"\nkind = "emergency"\nwhen = [{ feature = "cord", is = "compressed" }]\n',
          'id = "cord_compression"\nkind = "emergency"\nmin_probability = 0.5\nwhen = [{ feature = "cord", is = "compressed" }]\n',
          ["min_probability is the least summed probability of the rule's entities, and it names none"]),
-        ("flags.toml", 'id = "known_vhl"', 'id = "known_nf2"', ["[[rule]] #6 'known_nf2': the id is taken by #4"]),
+        ("flags.toml", 'id = "known_vhl"', 'id = "known_nf2"', ["[[rule]] #7 'known_nf2': the id is taken by #5"]),
         ("flags.toml", 'message = "Cord compression: the cord or the cauda equina is squeezed, an emergency whatever the cause."',
          'message = ""', ["[[rule]] #1 'cord_compression': message is empty"]),
         # a model.toml written before a setting was added says which one is missing
