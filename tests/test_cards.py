@@ -308,3 +308,15 @@ def test_a_level_share_in_the_prose_is_the_one_the_card_shows(entity_id):
     shown = {k: float(v.rstrip("%").lstrip("<")) / 100 for k, v in (p.split() for p in line.split(":", 1)[1].split("·"))}
     for region, share in _prose_shares(entity.typical):
         assert abs(shown[region] - share) <= 0.05, f"{entity_id}: prose says {region} in about {share:.0%}, the card shows {shown[region]:.0%}"
+
+
+@pytest.mark.parametrize("entity", ["hemangioblastoma", "astrocytoma", "demyelination", "ependymoma"])
+def test_a_cord_tumours_card_weighs_the_position_in_the_cord_against_the_other_cord_lesions(kb, entity):
+    """Against every entity, central and eccentric would both favour a cord tumour (both say the
+    mass is in the cord); the card compares a position with the other intramedullary entities,
+    so the two positions pull opposite ways and say against whom."""
+    from ddx.cards import pulls
+
+    position = {p.value: p for p in pulls(kb, entity) if p.feature == "cord_position"}
+    assert (position["central"].ratio > 1) != (position["eccentric"].ratio > 1), entity
+    assert all(p.among == "intramedullary" for p in position.values())

@@ -63,6 +63,9 @@ class Pull:
     # no number for the finding at all: not characteristic of the entity, which the engine
     # reads as the rate of the entities that have one (a bone pattern of an ependymoma)
     uncharacteristic: bool = False
+    # the entities the ratio is taken against, when not all of them: for a finding read only in
+    # its own compartment's picture (a position in the cord), the others of that compartment
+    among: str = ""
 
     @property
     def label(self) -> str:
@@ -159,9 +162,23 @@ def pulls(kb: Knowledge, entity_id: str) -> list[Pull]:
                 continue
             number = kb.likelihood(entity_id, feature.id, label)
             model = math.exp(vector[i]) if feature.picture else None
-            out.append(Pull(feature.id, label, likelihood_ratio(kb, vector, i), number, outcome_text(feature, label), model,
-                            *_implied(kb, feature, i), uncharacteristic))
+            ratio, among = likelihood_ratio(kb, vector, i), ""
+            if feature.within is not None and kb.entities[i].compartment == feature.within:
+                ratio, among = _ratio_within(kb, vector, i, feature.within), COMPARTMENT_NAMES[feature.within].lower()
+            out.append(Pull(feature.id, label, ratio, number, outcome_text(feature, label), model,
+                            *_implied(kb, feature, i), uncharacteristic, among))
     return out
+
+
+def _ratio_within(kb: Knowledge, vector: tuple[float, ...], i: int, compartment: str) -> float:
+    """A finding read only in ``compartment``'s picture, for entity i of that compartment: its
+    likelihood ratio against the prior-weighted others of the compartment. Against every entity
+    both positions in the cord would favour a cord tumour, as both say the mass is in the cord;
+    among cord tumours, a central one argues against a haemangioblastoma."""
+    members = [j for j, e in enumerate(kb.entities) if e.compartment == compartment and j != i]
+    weights = [kb.prior[j] for j in members]
+    rest = math.fsum(w * math.exp(vector[j]) for w, j in zip(weights, members)) / math.fsum(weights)
+    return math.exp(vector[i]) / rest
 
 
 def _implied(kb: Knowledge, feature: Feature, i: int) -> tuple[float | None, str]:
@@ -351,6 +368,8 @@ def _number_text(n: Number | None, model: float | None = None, p: Pull | None = 
         text += f"; picture model {_prob(model)}"
     if p is not None and p.implied is not None:
         text += f", of the {percent(p.implied)} {p.implied_by}"
+    if p is not None and p.among:
+        text += f"; against the other {p.among} entities"
     return text
 
 
@@ -359,9 +378,10 @@ def _provenance(n: Number) -> str:
 
 
 def _pull_text(p: Pull, name: str) -> str:
+    others = f"the other {p.among} entities" if p.among else "the alternatives"
     if p.ratio >= 1:
-        return f"{p.label}: {times(p.ratio)}x as likely with {name} as with the alternatives"
-    return f"{p.label}: {times(1 / p.ratio)}x less likely with {name} than with the alternatives"
+        return f"{p.label}: {times(p.ratio)}x as likely with {name} as with {others}"
+    return f"{p.label}: {times(1 / p.ratio)}x less likely with {name} than with {others}"
 
 
 def _profile_parts(p: Profile) -> tuple[str, list[str]]:
