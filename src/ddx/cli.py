@@ -698,8 +698,8 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     \b
     Examples:
       ddx quiz
-      ddx quiz --seed 7 --rounds 5
-      printf 'idem\\nmeningioma, schwannoma, MPNST\\n' | ddx quiz --seed 7
+      ddx quiz --seed 16 --rounds 5
+      printf 'idem\\nmeningioma, schwannoma, MPNST\\n' | ddx quiz --seed 16
     """
     import random
 
@@ -723,7 +723,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     colored = use_color(color, sys.stderr if shows_on_stderr(False) else sys.stdout)
     ask, say = dialogue(False, colored)
 
-    points = played = 0
+    points = possible = played = 0
     stopped = ""
     for n, case in enumerate(chosen, 1):
         if n > 1:
@@ -731,6 +731,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
         result = run_quiz(kb_, case, ask, say, color=colored)
         if result.compartment is not None:
             points += result.score.points
+            possible += result.score.possible
             played += 1
         if result.ended:
             if n < len(chosen):
@@ -738,7 +739,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
                 stopped = f"; {why} at round {n} of {len(chosen)}"
             break
     if len(chosen) > 1 and played:
-        say(f"\nTotal: {points}/{2 * played} over {played} case(s){stopped}.")
+        say(f"\nTotal: {points}/{possible} over {played} case(s){stopped}.")
     elif len(chosen) > 1:
         say(f"\nNo case was scored{stopped}.")
 

@@ -308,7 +308,17 @@ def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:
 def _compartment_conflict(kb: Knowledge, findings: Findings, unread: set[str]) -> tuple[str, ...]:
     """Image findings that point to different compartments, or one that argues against the
     compartment others point to (each read on its own), in words (none or one sentence). The
-    findings in ``unread`` are left out: what placed them was the involvement others deny.
+    findings in ``unread`` are left out: what placed them was the involvement others deny."""
+    pointing, against = compartment_pointers(kb, findings, unread)
+    contested = [c for c in pointing if c in against]
+    if len(pointing) < 2 and not contested:
+        return ()
+    return _conflict_sentence(findings, pointing, against, contested)
+
+
+def compartment_pointers(kb: Knowledge, findings: Findings, unread: set[str] = frozenset()) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The image findings that point to a compartment, and those that argue against one, each
+    read on its own ("cord=expanded"), by compartment.
 
     A finding points to a compartment at least conflict_ratio times as likely
     as any other, and argues against one at most 1/conflict_ratio times as
@@ -342,9 +352,12 @@ def _compartment_conflict(kb: Knowledge, findings: Findings, unread: set[str]) -
             pointing.setdefault(best, []).append(shown)
         elif rate[worst] * ratio <= min(rate[c] for c in COMPARTMENTS if c != worst):
             against.setdefault(worst, []).append(shown)
-    contested = [c for c in pointing if c in against]
-    if len(pointing) < 2 and not contested:
-        return ()
+    return pointing, against
+
+
+def _conflict_sentence(findings: Findings, pointing: dict[str, list[str]], against: dict[str, list[str]],
+                       contested: list[str]) -> tuple[str, ...]:
+    """The disagreement over the compartment in words, with the advice that fits it."""
     parts = [f"{' and '.join(fs)} {'points' if len(fs) == 1 else 'point'} to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
     parts += [f"{' and '.join(against[c])} {'argues' if len(against[c]) == 1 else 'argue'} against {COMPARTMENT_NAMES[c].lower()}"
               for c in contested]

@@ -88,15 +88,22 @@ class QuizCase:
 
 @attrs.frozen
 class Score:
-    """How the read went: compartment right or wrong, where the diagnosis was in the top 3."""
+    """How the read went: compartment right or wrong, where the diagnosis was in the top 3.
+    ``told``: the case gave no finding that places it, so its compartment was told rather than
+    asked, and only the diagnosis scores."""
 
     compartment_right: bool | None
     rank: int | None  # 1-based place of the true diagnosis in the trainee's list, None if absent
     ddx_rank: int  # its place in ddx's differential
+    told: bool = False
 
     @property
     def points(self) -> int:
-        return int(bool(self.compartment_right)) + int(self.rank is not None)
+        return (0 if self.told else int(bool(self.compartment_right))) + int(self.rank is not None)
+
+    @property
+    def possible(self) -> int:
+        return 1 if self.told else 2
 
 
 @attrs.frozen
@@ -332,13 +339,23 @@ def read_picks(text: str, kb: Knowledge, top: int = TOP, compartment: str | None
     return _once(read_pick(part, kb, compartment) for part in parts)
 
 
-def score(case: QuizCase, compartment: str | None, picks: tuple[str | None, ...], a: Assessment) -> Score:
+def score(case: QuizCase, compartment: str | None, picks: tuple[str | None, ...], a: Assessment, *, told: bool = False) -> Score:
     ids = [c.id for c in a.candidates]
     return Score(
         compartment_right=None if compartment is None else compartment == case.compartment,
         rank=picks.index(case.diagnosis) + 1 if case.diagnosis in picks else None,
         ddx_rank=ids.index(case.diagnosis) + 1,
+        told=told,
     )
+
+
+def places(kb: Knowledge, findings: Findings) -> bool:
+    """Whether the case gives a finding read off the images that points to a compartment (a cord
+    or CSF sign, a mass through a foramen, a bone pattern...), as the conflicts read one: without
+    one the compartment is a guess, so it is told."""
+    from .engine import compartment_pointers
+
+    return bool(compartment_pointers(kb, findings)[0])
 
 
 def findings_lines(kb: Knowledge, findings: Findings) -> list[str]:
@@ -457,17 +474,24 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     say("")
     say_all(say, findings_lines(kb, case.findings))
     say("  (findings not listed were not described: unknown, not absent)")
+    told = not places(kb, case.findings)
+    if told:
+        say(f"  The page describes no sign that places it, but names where it lies: "
+            f"{COMPARTMENT_NAMES[case.compartment].lower()}. Only your top {TOP} scores.")
     say("")
-    compartment: str | None = None
+    compartment: str | None = case.compartment if told else None
     picks: tuple[str | None, ...] = ()
     ended = None
     try:
-        compartment = _ask(ask, say, COMPARTMENT_QUESTION, parse_compartment, COMPARTMENT_HELP)
+        if not told:
+            compartment = _ask(ask, say, COMPARTMENT_QUESTION, parse_compartment, COMPARTMENT_HELP)
         picks = _ask_picks(kb, ask, say, compartment)
     except Ended as exc:
         ended, picks = exc.reason, exc.picks
     a = assess(case.findings, kb, suggest=0)
-    result = QuizResult(case, compartment, picks, score(case, compartment, picks, a), a, ended)
+    if told and not picks and ended:
+        compartment = None  # nothing was answered: no score
+    result = QuizResult(case, compartment, picks, score(case, compartment, picks, a, told=told), a, ended)
     say("")
     say_all(say, reveal(kb, result, color=color))
     return result
@@ -512,16 +536,22 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     if result.compartment is None:
         lines.append(paint("You:", "bold", color) + f" no answer given ({result.ended}), so no score.")
     else:
-        lines.append(
-            paint("You:", "bold", color)
-            + f" compartment {COMPARTMENT_NAMES[result.compartment].lower()}: {_mark(bool(s.compartment_right), color)}"
-        )
+        if s.told:
+            lines.append(paint("You:", "bold", color) + " compartment told (the page describes no sign that places it)")
+        else:
+            lines.append(
+                paint("You:", "bold", color)
+                + f" compartment {COMPARTMENT_NAMES[result.compartment].lower()}: {_mark(bool(s.compartment_right), color)}"
+            )
         if result.picks:
             where = f"your #{s.rank}" if s.rank else "not in your top 3"
             lines.append(f"     top {TOP}: {_picks_text(result.picks)}: {_mark(s.rank is not None, color)} ({where})")
         else:
             lines.append(f"     top {TOP}: none given ({result.ended})")
-        lines.append(f"     score {s.points}/2 (a point for the compartment, a point for the diagnosis anywhere in your top {TOP})")
+        if s.told:
+            lines.append(f"     score {s.points}/1 (a point for the diagnosis anywhere in your top {TOP})")
+        else:
+            lines.append(f"     score {s.points}/2 (a point for the compartment, a point for the diagnosis anywhere in your top {TOP})")
     ddx_right = a.compartment == case.compartment
     lines.append(
         paint("ddx:", "bold", color)
