@@ -632,3 +632,12 @@ class TestToldCompartment:
         assert sum(places(kb, c.findings) for c in cases) >= 20
         assert "Compartment?" in play(["--case", "ID058"], []).stdout
 
+
+@pytest.mark.parametrize("answer, compartment", [("im", "intramedullary"), ("ed", "extradural"), ("idem", "intradural_extramedullary")])
+def test_the_example_picks_are_of_the_compartment_chosen(kb, answer, compartment):
+    """After 'im' the example names cord lesions, not the nerve sheath tumours it once always named."""
+    out = play(["--case", "ID058"], [answer]).stdout
+    line = next(ln for ln in out.splitlines() if ln.startswith("Your top 3"))
+    examples = line.split("(e.g. ")[1].split(")")[0].split(", ")
+    assert len(examples) == 3 and all(kb.entity(e).compartment == compartment for e in examples)
+

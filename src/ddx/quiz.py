@@ -372,7 +372,7 @@ COMPARTMENT_HELP = """\
     idem  intradural extramedullary: inside the dural sac but outside the cord; it pushes the cord aside
     ed    extradural: outside the dural sac, in the bone or the epidural space; it pushes the sac in
   The names work too (intra-dural extramedullary, extradural, ...). 'q' stops and shows the answer."""
-PICKS_QUESTION = f"Your top {TOP}, best first, comma-separated (e.g. schwannoma, meningioma, neurofibroma) "
+PICKS_QUESTION = f"Your top {TOP}, best first, comma-separated (e.g. {{examples}}) "
 PICKS_HELP = f"""\
   Name 1 to {TOP} diagnoses, best first, separated by commas: ids as `ddx entities` lists them,
   names, aliases or abbreviations (MPNST, SFT, drop mets), in British or American spelling.
@@ -408,11 +408,19 @@ def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any], help_te
             say(f"  {exc}; try again")
 
 
+def _examples(kb: Knowledge, compartment: str) -> list[str]:
+    """The ids of the compartment's TOP most likely entities before any finding: how a pick is
+    written, shown among the diagnoses of the compartment the trainee chose."""
+    ranked = sorted((p, e.id) for e, p in zip(kb.entities, kb.prior) if e.compartment == compartment)
+    return [i for _, i in reversed(ranked)][:TOP]
+
+
 def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str | None = None) -> tuple[str, ...]:
     """Ask for the top 3 until every pick names one diagnosis. A pick that does not is asked
     for again on its own, the others kept; an answer with a comma replaces the whole list
     and an empty one drops the pick. Raises Ended as _line does, with the picks already read."""
-    picks = _ask(ask, say, PICKS_QUESTION, lambda t: read_picks(t, kb, compartment=compartment), PICKS_HELP)
+    question = PICKS_QUESTION.format(examples=", ".join(_examples(kb, compartment or "intradural_extramedullary")))
+    picks = _ask(ask, say, question, lambda t: read_picks(t, kb, compartment=compartment), PICKS_HELP)
     told: set[str] = set()
     while True:
         for p in picks:
