@@ -320,3 +320,11 @@ def test_a_cord_tumours_card_weighs_the_position_in_the_cord_against_the_other_c
     position = {p.value: p for p in pulls(kb, entity) if p.feature == "cord_position"}
     assert (position["central"].ratio > 1) != (position["eccentric"].ratio > 1), entity
     assert all(p.among == "intramedullary" for p in position.values())
+
+
+def test_a_profile_shows_the_table_numbers_rounded_not_cut(kb):
+    """Five eighths and three eighths read 62.5% and 37.5%, not the 62% and 37% that cutting
+    gives (which looked like shares that do not add up)."""
+    from ddx.cards import _share
+
+    assert [_share(p) for p in (0.625, 0.375, 0.25, 0.0012, 0.0004, 0.0)] == ["62.5%", "37.5%", "25%", "0.1%", "<0.1%", "0%"]

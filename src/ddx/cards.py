@@ -387,7 +387,19 @@ def _pull_text(p: Pull, name: str) -> str:
 def _profile_parts(p: Profile) -> tuple[str, list[str]]:
     """A profile's head and its shares: ('level (how often each is present)', ['cervical 25%', ...])."""
     head = f"{p.feature.replace('_', ' ')}{' (how often each is present)' if p.each else ''}"
-    return head, [f"{s.shown or s.value} {percent(s.number.probability)}" for s in p.shares]
+    return head, [f"{s.shown or s.value} {_share(s.number.probability)}" for s in p.shares]
+
+
+def _share(p: float) -> str:
+    """A table number as a percentage to a tenth, rounded (62.5%, 37.5%, 25%): a profile
+    describes the data, so its shares are not cut as a probability that meets a threshold is
+    (percent), which would show 62% and 37% for five eighths and three."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    tenths = (Decimal(repr(p)) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    if tenths == 0:
+        return "<0.1%" if p > 0 else "0%"
+    return f"{tenths.normalize():f}%"
 
 
 def _profile_text(p: Profile) -> str:
