@@ -641,3 +641,14 @@ def test_the_example_picks_are_of_the_compartment_chosen(kb, answer, compartment
     examples = line.split("(e.g. ")[1].split(")")[0].split(", ")
     assert len(examples) == 3 and all(kb.entity(e).compartment == compartment for e in examples)
 
+
+def test_the_user_guide_counts_the_cases_whose_compartment_is_told(cases, kb):
+    import re
+    from pathlib import Path
+
+    from ddx.quiz import places
+
+    guide = " ".join((Path(__file__).resolve().parent.parent / "docs" / "user-guide.md").read_text(encoding="utf-8").split())
+    told, total = map(int, re.search(r"compartment \((\d+) of the (\d+):", guide).groups())
+    assert (told, total) == (sum(not places(kb, c.findings) for c in cases), len(cases))
+
