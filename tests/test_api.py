@@ -563,3 +563,54 @@ def test_an_empty_knowledge_folder_name_is_no_folder():
     with pytest.raises(ddx.KnowledgeError) as info:
         ddx.load_knowledge("")
     assert len(info.value.issues) == 1 and "does not exist" in str(info.value)
+
+
+class TestThirdTrial:
+    """What a script author met trying the API."""
+
+    @pytest.mark.parametrize("level", [
+        (x for x in ["cervical", "thoracic"]),
+        {"cervical": 1, "thoracic": 2}.keys(),
+        frozenset({"thoracic", "cervical"}),
+    ])
+    def test_any_iterable_but_text_is_a_list_of_values(self, level):
+        assert ddx.assess(level=level).findings.get("level") == ("cervical", "thoracic")
+
+    def test_an_array_with_one_comparison_per_item_is_read_as_a_list(self):
+        """A data frame's list cell (numpy): != compares item by item and the result has no truth value."""
+        class Array:
+            def __init__(self, items):
+                self.items = items
+
+            def __iter__(self):
+                return iter(self.items)
+
+            def __ne__(self, other):
+                return Array([a != other for a in self.items])
+
+            def __bool__(self):
+                raise ValueError("the truth value of an array is ambiguous")
+
+        assert ddx.assess(level=Array(["cervical", "thoracic"])).findings.get("level") == ("cervical", "thoracic")
+
+    def test_a_hand_made_record_with_a_list_value_hashes(self):
+        record = ddx.Findings({"level": ["cervical", "thoracic"]})
+        assert hash(record) == hash(ddx.Findings({"level": ("cervical", "thoracic")}))
+        assert ddx.assess(record).findings.get("level") == ("cervical", "thoracic")
+
+    def test_a_hand_made_record_with_a_key_that_is_no_text_is_a_finding_error(self):
+        with pytest.raises(ddx.FindingError, match="1 is not a known column"):
+            ddx.assess(ddx.Findings({"cord": "expanded", 1: "x"}))
+
+    def test_parse_findings_takes_the_knowledge_and_passthrough_assess_takes(self, tmp_path):
+        from importlib import resources
+
+        folder = resources.files("ddx.knowledge")
+        assert ddx.parse_findings({"cord": "expanded"}, str(folder), passthrough=None).get("cord") == "expanded"
+        with pytest.raises(TypeError, match="knowledge is a base from ddx.load_knowledge"):
+            ddx.parse_findings({"cord": "expanded"}, 5)
+
+    @pytest.mark.parametrize("width", [0, -5, True, "80", 2.5])
+    def test_a_table_width_that_is_no_count_is_refused_as_top_is(self, width):
+        with pytest.raises(ValueError, match="width is the columns of a terminal"):
+            ddx.to_table(ddx.assess(cord="displaced"), width=width)

@@ -1069,6 +1069,9 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         ("flags.toml", 'id = "known_vhl"', 'id = "known_nf2"', ["[[rule]] #7 'known_nf2': the id is taken by #5"]),
         ("flags.toml", 'message = "Cord compression: the cord or the cauda equina is squeezed, an emergency whatever the cause."',
          'message = ""', ["[[rule]] #1 'cord_compression': message is empty"]),
+        # a quote left open in a knowledge CSV is said at its line, not read into the lines after it
+        ("likelihoods.csv", "ependymoma,cord,displaced,0.03,DDX_ESTIMATE,C", 'ependymoma,cord,displaced,0.03,"DDX_ESTIMATE,C',
+         ["a quote opened on this line is not closed (a row is one line)"]),
         # a model.toml written before a setting was added says which one is missing
         ("model.toml", "misplaced = 0.1", "", ["misplaced is missing: give it a number in [0.001, 0.5]"]),
         # an entity id is what the outputs name it by: no spaces, capitals or ';' (batch joins ids with it)
@@ -1154,6 +1157,9 @@ NEW_FINDING = '\n[[feature]]\nid = {id}\nkind = "{kind}"\n{values}section = "Pat
         ('"format"', "yesno", "", "id 'format' is taken"),
         ('"case_id"', "yesno", "", "id 'case_id' is taken"),
         ('"help"', "yesno", "", "id 'help' is taken"),
+        # ddx.assess's own keywords: such a finding could not be given as a keyword
+        ('"passthrough"', "yesno", "", "id 'passthrough' is taken"),
+        ('"knowledge"', "yesno", "", "id 'knowledge' is taken"),
         # a value no reader could give: input is lower-cased, ';' separates, 'unknown' is not assessed
         ('"cord_atrophy"', "choice", 'values = ["Mild", "severe"]\n', "'Mild'"),
         ('"cord_atrophy"', "choice", 'values = ["mild atrophy", "severe"]\n', "'mild atrophy'"),
@@ -1230,3 +1236,20 @@ def test_an_alias_given_to_two_entities_is_reported_at_its_line(tmp_path):
     issues = _issues(folder)
     line = _line_of(text.splitlines(), 'aliases = ["MS", "multiple sclerosis"')
     assert [(i.path, i.row) for i in issues] == [("entities.toml", line)] and "alias 'MS' is also an alias" in issues[0].reason
+
+
+def test_a_quote_left_open_neither_swallows_nor_shifts_the_lines_after_it(tmp_path):
+    """Each line of a knowledge CSV is one row: a quote left open on line 13 is said there, and a
+    bad number on line 21 is still said at line 21 (the csv module reading the whole file ran the
+    quote over the following lines and numbered them one short)."""
+    folder = _copy(tmp_path)
+    path = folder / "likelihoods.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[12] = 'ependymoma,cord,displaced,0.03,"DDX_ESTIMATE,C'
+    cells = lines[20].split(",")
+    cells[3] = "0.o251"
+    lines[20] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = {(i.row, i.reason.split(" (")[0]) for i in _issues(folder) if i.path == "likelihoods.csv"}
+    assert (13, "a quote opened on this line is not closed") in found
+    assert (21, "probability '0.o251' is not a number") in found

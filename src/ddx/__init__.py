@@ -65,14 +65,9 @@ def assess(
     """
     from .engine import assess as _assess
     from .findings import Findings, canonical, normalise_column, parse_findings
-    from .knowledge import Knowledge
+    from .knowledge import given_knowledge
 
-    if isinstance(knowledge, (str, os.PathLike)):
-        from .knowledge import load_knowledge
-
-        knowledge = load_knowledge(knowledge)
-    elif knowledge is not None and not isinstance(knowledge, Knowledge):
-        raise TypeError(f"knowledge is a base from ddx.load_knowledge() or the folder to load it from, not {type(knowledge).__name__}")
+    knowledge = given_knowledge(knowledge)
     if "findings" in cells and (isinstance(cells["findings"], Findings) or hasattr(cells["findings"], "items")):
         raise TypeError("give the findings first, without a name: ddx.assess(findings), not ddx.assess(findings=...)")
     passthrough = () if passthrough is None else passthrough

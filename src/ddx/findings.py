@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 from typing import Any, Callable, Iterable, Mapping
 
 import attrs
 
 from .errors import FindingError, KnowledgeError
-from .knowledge import Feature, Knowledge, default_knowledge
+from .knowledge import Feature, Knowledge
 
 UNKNOWN = frozenset({"", "unknown", "?", "na", "n/a", "skip"})
 #: "1.0" and "0.0" are how a spreadsheet or pandas writes a 0/1 column that has a blank.
@@ -42,9 +43,17 @@ def _pairs(values: Any) -> tuple[tuple[str, Any], ...]:
     """A record's values as a tuple of (column, value) pairs: a mapping gives its items, in
     column order, and a list its elements, so that a record built by hand stays hashable and
     readable (ddx.assess reads its values again; see canonical)."""
-    if isinstance(values, Mapping):
-        return tuple(sorted(values.items()))
-    return values if isinstance(values, tuple) else tuple(values)
+    pairs = sorted(values.items(), key=lambda kv: str(kv[0])) if isinstance(values, Mapping) else list(values)
+    return tuple(_hashable(pair) for pair in pairs)
+
+
+def _hashable(pair: Any) -> Any:
+    """A (column, value) pair with a list or set value as a tuple (a set's in a fixed order), so
+    that the record hashes; anything that is no pair is left for canonical() to refuse."""
+    if isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], (list, set, frozenset)):
+        value = pair[1]
+        return pair[0], tuple(sorted(value, key=str) if isinstance(value, (set, frozenset)) else value)
+    return pair
 
 
 @attrs.frozen
@@ -208,10 +217,20 @@ def _missing(raw: Any) -> bool:
     the one that is not equal to itself (pandas' NA cannot even say that)."""
     if raw is None or isinstance(raw, (str, bool, int)):
         return raw is None
+    if _listed(raw):
+        return False  # a list's items are read one by one (an array's != is one per item)
     try:
         return bool(raw != raw)
     except TypeError:
         return True
+
+
+def _listed(raw: Any) -> bool:
+    """Whether ``raw`` holds several values: any iterable but text, bytes and mappings (a list, a
+    set, a generator, dict keys, an array from a data frame)."""
+    from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+
+    return isinstance(raw, _Iterable) and not isinstance(raw, (str, bytes, bytearray, _Mapping))
 
 
 def _blank(raw: Any) -> bool:
@@ -227,7 +246,8 @@ def parse_value(feature: Feature, raw: Any) -> Any:
             return "yes" if raw else "no"
         problem = f"is not a whole number (allowed: {feature.range_text})" if feature.kind == "integer" else "is not a value"
         raise _fail(feature.id, str(raw), problem, feature.values or None, shown=repr(raw))
-    if isinstance(raw, (list, tuple, set, frozenset)):
+    if _listed(raw):
+        raw = list(raw)
         if feature.kind != "list":
             raise _fail(feature.id, repr(raw), f"is a list, but {feature.id} takes one value", feature.values or None)
         if not raw:
@@ -503,18 +523,21 @@ def normalise_column(name: str) -> str:
 
 def parse_findings(
     cells: Mapping[str, Any],
-    knowledge: Knowledge | None = None,
+    knowledge: Knowledge | str | os.PathLike[str] | None = None,
     *,
-    passthrough: Iterable[str] = (),
+    passthrough: Iterable[str] | str | None = (),
 ) -> Findings:
     """Findings from a mapping of column -> text (a CSV row, CLI options, keywords).
 
     An unknown column is an error naming the closest known column, unless it
-    is listed in ``passthrough``.
+    is listed in ``passthrough``. ``knowledge`` is taken as ddx.assess takes it.
     """
+    from .knowledge import given_knowledge
+
     if not hasattr(cells, "items"):
         raise TypeError(f"findings are a mapping of column -> value, not {type(cells).__name__}")
-    kb = knowledge or default_knowledge()
+    kb = given_knowledge(knowledge)
+    passthrough = () if passthrough is None else passthrough
     if isinstance(passthrough, str):
         passthrough = (passthrough,)
     keep = {normalise_column(p) for p in passthrough}

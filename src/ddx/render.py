@@ -326,6 +326,8 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int
     _check_assessment(a)
     _check_top(top)
     if width is not None:
+        if _counting(width) < 1:
+            raise ValueError(f"width is the columns of a terminal, 1 or more (or None for whole lines), not {width!r}")
         width = max(width, MIN_WIDTH)
 
     parts = [*_compartment_lines(a, color, width), "", _candidates_table(a.candidates[:top], width)]

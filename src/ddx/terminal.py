@@ -76,7 +76,7 @@ def terminal_width(stream=None) -> int | None:
     when set) less one, so that a full line never wraps on its own; None, lines left whole, for
     a file or a pipe."""
     stream = stream or sys.stdout
-    return _columns(stream) - 1 if isatty(stream) else None
+    return max(_columns(stream) - 1, 1) if isatty(stream) else None
 
 
 def shows_on_stderr(err: bool) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from .loader import SUM_TOLERANCE, load_features, load_knowledge, summary
@@ -18,6 +19,7 @@ __all__ = [
     "Rule",
     "Source",
     "default_knowledge",
+    "given_knowledge",
     "load_features",
     "load_knowledge",
     "summary",
@@ -31,3 +33,16 @@ def default_knowledge() -> Knowledge:
     from .loader import FILES
 
     return cache.load(load_knowledge, FILES)
+
+
+def given_knowledge(knowledge: Knowledge | str | os.PathLike[str] | None) -> Knowledge:
+    """The base a caller gave: a Knowledge, the folder to load one from, or None for the packaged
+    one; anything else is a TypeError that says what is taken."""
+    if knowledge is None:
+        return default_knowledge()
+    if isinstance(knowledge, (str, os.PathLike)):
+        return load_knowledge(knowledge)
+    if not isinstance(knowledge, Knowledge):
+        raise TypeError(f"knowledge is a base from ddx.load_knowledge() or the folder to load it from, not {type(knowledge).__name__}")
+    return knowledge
+

@@ -48,7 +48,9 @@ FEATURE_ID = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 FEATURE_VALUE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 #: Ids the commands already use for an option or a column of their own (assess and guide:
 #: --case-id, --format, --top, --color/--no-color, --max-questions, --help).
-RESERVED_FEATURE_IDS = frozenset({"case_id", "format", "top", "color", "no_color", "max_questions", "help"})
+RESERVED_FEATURE_IDS = frozenset({"case_id", "format", "top", "color", "no_color", "max_questions", "help",
+                                   # ddx.assess's own keywords: a finding so named could not be given as one
+                                   "findings", "knowledge", "passthrough"})
 #: Values that mean "not assessed" wherever a finding is read (findings.UNKNOWN), so never a value.
 NOT_ASSESSED = frozenset({"unknown", "na", "skip"})
 
@@ -189,17 +191,23 @@ def _csv_rows(folder, name: str, columns: tuple[str, ...], issues: _Issues) -> l
         return None
     import csv
 
-    reader = csv.reader([line for _, line in numbered])
-    header = next(reader)
+    # each line is read on its own: a row is one line, so a quote left open cannot swallow the
+    # lines after it, and every problem is reported at the line an editor shows
+    header = next(csv.reader([numbered[0][1]]))
     if tuple(h.strip() for h in header) != columns:
         issues.unreadable(name, numbered[0][0], f"header must be {','.join(columns)} (found {','.join(header)})")
         return None
     width = len(columns)
     rows = []
     at = columns.index("source") if "source" in columns else None
-    for (lineno, _), cells in zip(numbered[1:], reader):
+    for lineno, line in numbered[1:]:
+        cells = next(csv.reader([line]))
         if at is not None and at < len(cells):
             issues.cited.update(source_keys(cells[at]))
+        if line.count('"') % 2:
+            issues.add(name, lineno, "a quote opened on this line is not closed (a row is one line)")
+            rows.append((lineno, {**dict(zip(columns, map(str.strip, cells))), BROKEN: True}))
+            continue
         if len(cells) != width:
             issues.add(name, lineno, f"expected {width} cells, found {len(cells)}")
             rows.append((lineno, {**dict(zip(columns, map(str.strip, cells))), BROKEN: True}))
