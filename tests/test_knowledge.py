@@ -334,10 +334,10 @@ def broken(tmp_path):
 
     # an unknown entity in flags.toml
     flags = (folder / "flags.toml").read_text(encoding="utf-8")
-    rule_line = len(flags.splitlines()) + 2
+    entities_line = len(flags.splitlines()) + 5  # the field's own line, after [[rule]], id and kind
     flags += '\n[[rule]]\nid = "bogus"\nkind = "syndrome"\nentities = ["hemangioblastoma", "no_such_entity"]\nmessage = "m"\naction = "a"\n'
     (folder / "flags.toml").write_text(flags, encoding="utf-8")
-    where["flags"] = ("flags.toml", rule_line, "no_such_entity")
+    where["flags"] = ("flags.toml", entities_line, "no_such_entity")
     return folder, where
 
 
@@ -904,14 +904,15 @@ class TestACuratorsMistakes:
         assert any(i.path == "features.toml" and words in i.reason for i in issues), issues
 
     def test_a_source_with_a_wrong_grade_is_one_problem(self, tmp_path):
-        """The estimate source is cited by thousands of numbers: its bad grade is said once."""
+        """The estimate source is cited by thousands of numbers: its bad grade is said once, at the
+        grade's own line."""
         folder = _copy(tmp_path)
         text = (folder / "sources.toml").read_text(encoding="utf-8")
         table = text.index("[DDX_ESTIMATE]\n")
         grade = text.index('grade = "C"', table)
         (folder / "sources.toml").write_text(text[:grade] + 'grade = "D"' + text[grade + 11:], encoding="utf-8")
         issues = _issues(folder)
-        assert [(i.row, i.reason) for i in issues] == [(text[:table].count("\n") + 1, "[DDX_ESTIMATE]: grade 'D' is not A, B or C")]
+        assert [(i.row, i.reason) for i in issues] == [(text[:grade].count("\n") + 1, "[DDX_ESTIMATE]: grade 'D' is not A, B or C")]
 
     def test_an_ungraded_only_source_of_a_number_is_named_once(self, tmp_path):
         """A number's grade is checked against its sources; with none graded it could claim anything."""
@@ -1253,3 +1254,27 @@ def test_a_quote_left_open_neither_swallows_nor_shifts_the_lines_after_it(tmp_pa
     found = {(i.row, i.reason.split(" (")[0]) for i in _issues(folder) if i.path == "likelihoods.csv"}
     assert (13, "a quote opened on this line is not closed") in found
     assert (21, "probability '0.o251' is not a number") in found
+
+
+@pytest.mark.parametrize("name, old, new, key", [
+    ("model.toml", "temperature = 1.2", 'temperature = "1.2"', "temperature ="),
+    ("flags.toml", 'kind = "emergency"', 'kind = "emergncy"', 'kind = "emergncy"'),
+    ("entities.toml", 'sources = ["', 'sources = ["NO_SUCH_SOURCE", "', 'sources = ["NO_SUCH_SOURCE"'),
+    ("features.toml", 'occiput = "craniocervical"', 'occiput = "craniocervicl"', "[feature.alias]"),
+])
+def test_a_fields_mistake_is_said_at_the_fields_line(tmp_path, name, old, new, key):
+    """curating.md: a mistake is reported at the line an editor shows, the field's own line in a
+    TOML table (the table's alias subtable for an alias), not the table's header."""
+    folder = _copy(tmp_path)
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if ln.strip().startswith(key))
+    if name == "features.toml":  # the alias subtable of the finding whose alias is wrong
+        before = text[: text.index(new)]
+        line = before[: before.rindex("[feature.alias]")].count("\n") + 1
+    issues = [i for i in _issues(folder) if i.path == name]
+    assert issues and issues[0].row == line, issues
+

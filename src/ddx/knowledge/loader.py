@@ -295,6 +295,22 @@ def _fields(table: Any, fields: dict[str, str], name: str, line: int | None, whe
     return ok
 
 
+def _alias_line(name: str, table_line: int | None, issues: _Issues) -> int | None:
+    """The line of a [[feature]]'s alias: its `alias = {...}` line, or the header of the
+    [feature.alias] table that follows it."""
+    line = _field_line(name, table_line, "alias", issues)
+    if line != table_line or table_line is None:
+        return line
+    lines = LINE_END.split(issues.texts.get(name, ""))
+    for i in range(table_line, len(lines)):  # the lines after the header, up to the next [[feature]]
+        stripped = lines[i].strip()
+        if stripped == "[feature.alias]":
+            return i + 1
+        if stripped.startswith("[["):
+            break
+    return table_line
+
+
 def _field_line(name: str, table_line: int | None, key: str, issues: _Issues) -> int | None:
     """The line of ``key = ...`` in the TOML table starting at ``table_line`` (else that line)."""
     if table_line is None:
@@ -439,14 +455,14 @@ def _features(data: dict | None, issues: _Issues) -> dict[str, Feature]:
                 issues.add(name, line, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
             odd = [k for k, v in feature.alias.items() if not isinstance(k, str) or k != k.lower() or not isinstance(v, str)]
             if odd:
-                issues.add(name, line, f"{where}: an alias is a lower-case spelling naming a value as a string "
+                issues.add(name, _alias_line(name, line, issues), f"{where}: an alias is a lower-case spelling naming a value as a string "
                                        f"(several values of a list finding: \"a;b\"): {', '.join(map(str, odd))}")
                 continue
             # a list finding's alias may name several values ("thoracic;lumbar")
             named = [t for v in feature.alias.values() for t in (v.split(";") if feature.kind == "list" else [v])]
             bad_alias = [v for v in named if v not in feature.values]
             if bad_alias:
-                issues.add(name, line, f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
+                issues.add(name, _alias_line(name, line, issues), f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
             features[feature.id] = feature
         finally:
             if not isinstance(f, dict) or not isinstance(f.get("id"), str) or f["id"] not in features:
@@ -564,7 +580,7 @@ def _sources(data: dict | None, issues: _Issues) -> dict[str, Source] | None:
             url = ""
         grade = s.get("grade")
         if grade is not None and grade not in GRADES:
-            issues.add(name, line, f"[{key}]: grade {grade!r} is not A, B or C")
+            issues.add(name, _field_line(name, line, "grade", issues), f"[{key}]: grade {grade!r} is not A, B or C")
             issues.badly_graded.add(key)
             grade = None
         sources[key] = Source(key=key, citation=s["citation"], url=url, grade=grade)
@@ -665,7 +681,7 @@ def _entities(data: dict | None, sources: dict[str, Source], features: dict[str,
                 issues.add(name, line, f"{where}: a don't-miss entity needs an action")
             for key in entity.sources if check_sources else ():
                 if key not in sources and key not in issues.rejected_sources:
-                    issues.add(name, line, f"{where}: source {key!r} is not in sources.toml")
+                    issues.add(name, _field_line(name, line, "sources", issues), f"{where}: source {key!r} is not in sources.toml")
             for a in entity.associations if check_syndromes and "syndrome" not in issues.rejected_features else ():
                 if a not in syndromes:
                     issues.add(name, line, f"{where}: association {a!r} is not a syndrome value")
@@ -1101,12 +1117,13 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
         if not _fields(r, RULE_FIELDS, name, line, where, issues):
             continue
         if "kind" in r and r["kind"] not in RULE_KINDS:
-            issues.add(name, line, f"{where}: kind {r['kind']!r} is not one of {', '.join(RULE_KINDS)}{_guess(r['kind'], RULE_KINDS)}")
+            issues.add(name, _field_line(name, line, "kind", issues),
+                       f"{where}: kind {r['kind']!r} is not one of {', '.join(RULE_KINDS)}{_guess(r['kind'], RULE_KINDS)}")
         unknown = [e for e in r.get("entities", ()) if entity_ids is not None and e not in entity_ids and e not in issues.rejected_entities]
         if unknown:
-            issues.add(name, line, f"{where}: unknown entities {', '.join(unknown)}")
+            issues.add(name, _field_line(name, line, "entities", issues), f"{where}: unknown entities {', '.join(unknown)}")
         if not 0 <= r.get("min_probability", 0.0) <= 1:
-            issues.add(name, line, f"{where}: min_probability must be between 0 and 1")
+            issues.add(name, _field_line(name, line, "min_probability", issues), f"{where}: min_probability must be between 0 and 1")
         elif "min_probability" in r and not r.get("entities"):
             issues.add(name, _field_line(name, line, "min_probability", issues),
                        f"{where}: min_probability is the least summed probability of the rule's entities, and it names none")
@@ -1192,15 +1209,18 @@ def _settings(data: dict, issues: _Issues) -> Settings | None:
         "conflict_ratio": (1, 1000),
         "misplaced": (0.001, 0.5),
     }
+    def at(key: str) -> int | None:
+        return _field_line("model.toml", 0, key, issues) or None
+
     for key in sorted(set(data) - set(limits)):
-        issues.add("model.toml", None, f"{key} is not a setting (known: {', '.join(limits)})")
+        issues.add("model.toml", at(key), f"{key} is not a setting{_guess(key, limits)} (known: {', '.join(limits)})")
     values = {}
     for key, (lo, hi) in limits.items():
         v = data.get(key)
         if v is None:
             issues.add("model.toml", None, f"{key} is missing: give it a number in [{lo}, {hi}] (the packaged model.toml says why each has its value)")
         elif not isinstance(v, (int, float)) or not lo <= v <= hi:
-            issues.add("model.toml", None, f"{key} must be a number in [{lo}, {hi}] (found {v!r})")
+            issues.add("model.toml", at(key), f"{key} must be a number in [{lo}, {hi}] (found {v!r})")
         else:
             values[key] = float(v)
     return Settings(**values) if len(values) == len(limits) else None
