@@ -349,7 +349,16 @@ def _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit=None) -
         if g >= min_gain:
             ranked.append((g, fid, q))
     ranked.sort(key=lambda item: (-item[0], item[1]))
-    return [NextFinding(fid, g, why(kb, q, post, groups)) for g, fid, q in ranked[:limit]]
+    return [NextFinding(fid, g, why(kb, q, post, groups if groups is not None else _explained_by(kb, q, log_post, g)))
+            for g, fid, q in ranked[:limit]]
+
+
+def _explained_by(kb: Knowledge, q: Question, log_post: Sequence[float], g: float) -> tuple[int, ...] | None:
+    """The compartments, when most of what a finding would tell about the differential is where
+    the lesion lies (a sac pushed in, read beside an expanded cord): its why then names the
+    compartments it separates, not two entities of one compartment it barely does."""
+    groups = compartment_groups(kb)
+    return groups if gain(q, log_post, groups) >= COMPARTMENT_SHARE * g else None
 
 
 def _unreadable(kb: Knowledge, findings: Findings) -> set[str]:
@@ -380,6 +389,11 @@ def next_findings(
         return ()
     elsewhere = [f.id for f in kb.features.values() if f.read_from != read_from]
     return tuple(rank(kb, findings, target=target, exclude=elsewhere, limit=n))
+
+
+#: A finding whose gain on the compartments is at least this share of its gain on the
+#: differential is explained by the compartments it separates.
+COMPARTMENT_SHARE = 0.5
 
 
 def leading(post: Sequence[float]) -> list[int]:
