@@ -614,3 +614,29 @@ class TestThirdTrial:
     def test_a_table_width_that_is_no_count_is_refused_as_top_is(self, width):
         with pytest.raises(ValueError, match="width is the columns of a terminal"):
             ddx.to_table(ddx.assess(cord="displaced"), width=width)
+
+    def test_a_one_value_array_and_a_memoryview_are_no_lists(self):
+        """A numpy scalar array (ndim 0) holds one value; bytes-like views are no list of values."""
+        class Scalar:
+            ndim = 0
+
+            def __init__(self, value):
+                self.value = value
+
+            def __iter__(self):
+                raise TypeError("iteration over a 0-d array")
+
+            def __ne__(self, other):
+                return False
+
+            def __str__(self):
+                return self.value
+
+        assert ddx.assess(cord=Scalar("expanded")).findings.get("cord") == "expanded"
+        with pytest.raises(ddx.FindingError):
+            ddx.assess(cord=memoryview(b"expanded"))
+
+    def test_a_hand_made_record_holding_an_iterator_reads_the_same_every_time(self):
+        record = ddx.Findings({"level": iter(["cervical", "thoracic"]), "cord": "expanded"})
+        assert ddx.assess(record).findings == ddx.assess(record).findings
+        assert ddx.assess(record).findings.get("level") == ("cervical", "thoracic")

@@ -512,12 +512,13 @@ def test_children_are_added_up_to_the_dossiers_share_where_the_normal_holds_fewe
     years alike. A normal that holds more children than the share is left as it is."""
     bands = [(0, 9), (10, 19), (20, 39), (40, 59), (60, 74), (75, 120)]
     cdf = tool.age_cdf(55, 15, 0.10)
-    under_18 = cdf(17.5) - cdf(-0.5)
-    assert under_18 == pytest.approx(0.10, abs=1e-5)
+    assert cdf(17.5) - cdf(-0.5) == pytest.approx(0.10, abs=1e-9)
     first, second = tool.band_probabilities(bands, cdf)[:2]
     assert first > 0.05 and second > 0.04
-    normal = tool.age_cdf(10, 12, 0.5)
-    assert normal(17.5) == tool.normal_cdf(17.5, 10, 12)
+    young = tool.age_cdf(10, 12, 0.75)  # the normal cut at birth holds fewer than three in four
+    assert young(17.5) == pytest.approx(0.75, abs=1e-9)
+    held = tool.age_cdf(10, 12, 0.5)  # ... and more than one in two, so it is left as it is
+    assert held(17.5) > 0.5 and held(-0.5) == 0
 
 
 def test_a_child_with_drop_metastases_reads_them_first():

@@ -1182,6 +1182,17 @@ def test_a_finding_whose_id_or_values_no_reader_could_use_is_reported(tmp_path, 
     assert (issues[0].path, issues[0].row) == ("features.toml", line)
 
 
+def test_the_ids_a_finding_may_not_take_include_the_keywords_of_assess():
+    """A finding named as one of ddx.assess's own keywords could not be given as a keyword."""
+    import inspect
+
+    import ddx
+    from ddx.knowledge.loader import RESERVED_FEATURE_IDS
+
+    own = {name for name, p in inspect.signature(ddx.assess).parameters.items() if p.kind is not p.VAR_KEYWORD}
+    assert own <= RESERVED_FEATURE_IDS
+
+
 def test_the_ids_a_finding_may_not_take_are_the_options_of_the_finding_commands():
     """Every option of assess and guide that is not a finding is a reserved id (and --case-id is
     the batch's case column), so a new finding cannot take its name."""

@@ -701,10 +701,12 @@ def age_cdf(mean: float, sd: float, children: float | None):
     the normal's thin tail falls short of it: drop metastases of a medulloblastoma, a lymphoma
     or an abscess in a child are uncommon, not the one in a thousand a normal about 55 gives.
     A normal that already holds that many children is left as it is."""
-    def normal(x: float) -> float:
-        return normal_cdf(x, mean, sd)
+    below = normal_cdf(-0.5, mean, sd)
 
-    held = (normal(ADULT_AGE - 0.5) - normal(-0.5)) / (1 - normal(-0.5))
+    def normal(x: float) -> float:  # cut at birth, as the bands are
+        return max(normal_cdf(x, mean, sd) - below, 0.0) / (1 - below)
+
+    held = normal(ADULT_AGE - 0.5)
     if children is None or children <= held:
         return normal
     w = (children - held) / (1 - held)

@@ -143,7 +143,8 @@ def likelihood_ratio(kb: Knowledge, vector: tuple[float, ...], i: int) -> float:
     """A finding's likelihood ratio for entity i against the prior-weighted rest.
 
     The engine's own computation (engine.likelihood_ratios), so a card's ratio
-    is the ratio `ddx assess` shows for that finding alone.
+    is the ratio `ddx assess` shows for that finding alone (but for a position
+    in the cord on a cord lesion's card: see _ratio_within).
     """
     from .engine import likelihood_ratios
 
@@ -177,6 +178,8 @@ def _ratio_within(kb: Knowledge, vector: tuple[float, ...], i: int, compartment:
     among cord tumours, a central one argues against a haemangioblastoma."""
     members = [j for j, e in enumerate(kb.entities) if e.compartment == compartment and j != i]
     weights = [kb.prior[j] for j in members]
+    if not members:
+        return 1.0  # the only entity of its compartment: nothing to tell it from there
     rest = math.fsum(w * math.exp(vector[j]) for w, j in zip(weights, members)) / math.fsum(weights)
     return math.exp(vector[i]) / rest
 
@@ -474,6 +477,8 @@ def card_record(card: Card, kb: Knowledge) -> dict[str, Any]:
             record["picture_model"] = round(p.model, 4)
         if p.uncharacteristic:
             record["characteristic"] = False
+        if p.among:
+            record["against"] = f"the other {p.among} entities"
         feature = kb.features[p.feature]
         if p.implied is not None and feature.within is not None:
             record["within"] = {"picture": feature.within, "probability": round(p.implied, 4)}

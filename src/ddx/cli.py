@@ -517,7 +517,8 @@ def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) 
     gives the compartment, whether it is a don't-miss and why, the typical
     patient and level (from the card and from the numbers), the findings that
     favour and disfavour it with their likelihood ratios against the rest of
-    the differential, the next step, and the source and grade of every number.
+    the differential (a position in the cord, on a cord lesion's card, against
+    the other intramedullary entities), the next step, and the source and grade of every number.
     In JSON, "model_prior" is what ddx starts from and "data_prior" the
     number of priors.csv, as in `ddx entities --format json`; "prior" is
     that number with its source and grade.
@@ -678,7 +679,9 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     """Commit-first practice on a real published case shipped with ddx.
 
     You see the findings the case's page described; you commit a compartment
-    (im, idem or ed, or its name), then your top 3 diagnoses, best first,
+    (im, idem or ed, or its name; a case whose page describes no finding that
+    points to one is told its compartment and scores the diagnosis only),
+    then your top 3 diagnoses, best first,
     comma-separated (ids as `ddx entities` lists them; names, aliases,
     abbreviations such as MPNST, British spellings, unambiguous starts and
     words that fit one diagnosis only work too, but not a place or an

@@ -40,8 +40,8 @@ LONGEST_NUMBER = 4000
 
 
 def _pairs(values: Any) -> tuple[tuple[str, Any], ...]:
-    """A record's values as a tuple of (column, value) pairs: a mapping gives its items, in
-    column order, and a list its elements, so that a record built by hand stays hashable and
+    """A record's values as a tuple of (column, value) pairs: a mapping gives its items, sorted
+    by column name, and a list its elements, so that a record built by hand stays hashable and
     readable (ddx.assess reads its values again; see canonical)."""
     pairs = sorted(values.items(), key=lambda kv: str(kv[0])) if isinstance(values, Mapping) else list(values)
     return tuple(_hashable(pair) for pair in pairs)
@@ -50,7 +50,7 @@ def _pairs(values: Any) -> tuple[tuple[str, Any], ...]:
 def _hashable(pair: Any) -> Any:
     """A (column, value) pair with a list or set value as a tuple (a set's in a fixed order), so
     that the record hashes; anything that is no pair is left for canonical() to refuse."""
-    if isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], (list, set, frozenset)):
+    if isinstance(pair, tuple) and len(pair) == 2 and not isinstance(pair[1], tuple) and _listed(pair[1]):
         value = pair[1]
         return pair[0], tuple(sorted(value, key=str) if isinstance(value, (set, frozenset)) else value)
     return pair
@@ -230,7 +230,9 @@ def _listed(raw: Any) -> bool:
     set, a generator, dict keys, an array from a data frame)."""
     from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 
-    return isinstance(raw, _Iterable) and not isinstance(raw, (str, bytes, bytearray, _Mapping))
+    if not isinstance(raw, _Iterable) or isinstance(raw, (str, bytes, bytearray, memoryview, _Mapping)):
+        return False
+    return getattr(raw, "ndim", 1) != 0  # a numpy scalar array holds one value
 
 
 def _blank(raw: Any) -> bool:
