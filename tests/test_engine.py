@@ -603,8 +603,8 @@ class TestConflicts:
         disagreement tells a reader who wrote 'compressed' why it points outside the dura."""
         (text,) = run(kb, cord="compressed", csf="widened", csf_cap="yes", dural_tail="yes").conflicts
         assert "cord=compressed points to extradural" in text
-        assert text.endswith("A mass inside the sac that flattens the cord displaces it; compressed is the whole sac "
-                             "squeezed from outside the dura.")
+        assert text.endswith("Displaced: pushed to the far wall inside the thecal sac (a mass inside the sac that "
+                             "flattens the cord displaces it); compressed: the whole dural sac and cord are squeezed from outside.")
         (plain,) = run(kb, cord="expanded", dural_sac_displaced="yes", csf="tapered").conflicts
         assert "flattens the cord" not in plain
 

@@ -313,7 +313,7 @@ def _compartment_conflict(kb: Knowledge, findings: Findings, unread: set[str]) -
     contested = [c for c in pointing if c in against]
     if len(pointing) < 2 and not contested:
         return ()
-    return _conflict_sentence(findings, pointing, against, contested)
+    return _conflict_sentence(kb, findings, pointing, against, contested)
 
 
 def compartment_pointers(kb: Knowledge, findings: Findings, unread: set[str] = frozenset()) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
@@ -355,7 +355,7 @@ def compartment_pointers(kb: Knowledge, findings: Findings, unread: set[str] = f
     return pointing, against
 
 
-def _conflict_sentence(findings: Findings, pointing: dict[str, list[str]], against: dict[str, list[str]],
+def _conflict_sentence(kb: Knowledge, findings: Findings, pointing: dict[str, list[str]], against: dict[str, list[str]],
                        contested: list[str]) -> tuple[str, ...]:
     """The disagreement over the compartment in words, with the advice that fits it."""
     parts = [f"{' and '.join(fs)} {'points' if len(fs) == 1 else 'point'} to {COMPARTMENT_NAMES[c].lower()}" for c, fs in pointing.items()]
@@ -366,8 +366,9 @@ def _conflict_sentence(findings: Findings, pointing: dict[str, list[str]], again
     if findings.get("foraminal_extension") == "yes" and {"intradural_extramedullary", "extradural"} <= set(pointing):
         advice = "A mass running out through the foramen (a dumbbell) lies on both sides of the dura; if this one does not, " + advice[0].lower() + advice[1:]
     elif findings.get("cord") == "compressed" and "intradural_extramedullary" in pointing:
-        advice += (" A mass inside the sac that flattens the cord displaces it; compressed is the whole sac squeezed "
-                   "from outside the dura.")
+        meaning = kb.features["cord"].meaning  # what the vocabulary's two words mean, from features.toml
+        if {"displaced", "compressed"} <= set(meaning):
+            advice += f" Displaced: {meaning['displaced']}; compressed: {meaning['compressed']}."
     return ("The findings disagree: " + "; ".join(parts) + ". " + advice,)
 
 
