@@ -116,6 +116,11 @@ def _averaged_log_loss(accuracy, rows: list[dict], **model: float) -> float:
     return sum(accuracy.evaluate(rows, reading, kb)["log_loss"] for reading in (dict, accuracy.recognised)) / 2
 
 
+def _loss_by_temperature(accuracy, rows: list[dict]):
+    """temperature -> the averaged log loss of ``rows`` at it, the other settings as model.toml has them."""
+    return lambda t: _averaged_log_loss(accuracy, rows, temperature=t)
+
+
 def _section(heading: str) -> str:
     start = README.index(heading)
     end = README.find("\n#", start + len(heading))
@@ -168,11 +173,8 @@ def test_the_temperature_the_blind_set_would_choose_is_quoted_as_measured():
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_validation_temperature")
     from ddx.knowledge import load_knowledge
 
-    rows = _rows(VALIDATION)
+    loss = _loss_by_temperature(accuracy, _rows(VALIDATION))
     chosen = load_knowledge().settings.temperature
-
-    def loss(t):
-        return _averaged_log_loss(accuracy, rows, temperature=t)
 
     text = " ".join((ROOT / "docs" / "accuracy.md").read_text(encoding="utf-8").split())
     quoted = re.search(r"would be lowest at a temperature of 1\.5 \(([\d.]+), against ([\d.]+) at ([\d.]+), the published set's choice;", text)
@@ -264,11 +266,8 @@ def test_the_temperature_is_the_one_the_proper_scoring_rules_pick():
     accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_temperature")
     from ddx.knowledge import load_knowledge
 
-    rows = _rows(CASES)
+    loss = _loss_by_temperature(accuracy, _rows(CASES))
     chosen = load_knowledge().settings.temperature
-
-    def loss(t):
-        return _averaged_log_loss(accuracy, rows, temperature=t)
 
     at = loss(chosen)
     for neighbour in (round(chosen - 0.05, 2), round(chosen + 0.05, 2)):

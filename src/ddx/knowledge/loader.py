@@ -1076,6 +1076,26 @@ def _conditions(table: dict, key: str, features, name: str, line: int | None, wh
     return tuple(out)
 
 
+def _tables(data: dict, table: str, name: str, fields: dict[str, str], issues: _Issues):
+    """(number, table, where, line) for each [[table]] of ``data`` whose fields are known and of
+    their types (the others are reported)."""
+    lines = _table_lines(name, table, issues)
+    for i, t in enumerate(data.get(table, []), 1):
+        where = f"[[{table}]] #{i} {t.get('id', '?')!r}"
+        line = _line(lines, i)
+        if _fields(t, fields, name, line, where, issues):
+            yield i, t, where, line
+
+
+def _named_once(t: dict, texts: tuple[str, ...], use: str, seen: dict[str, int], i: int, name: str, line: int | None,
+                where: str, issues: _Issues) -> bool:
+    """Whether a table gives its texts (``texts``, its id among them), an id that is a lower-case
+    word (``use``: what names it by the id) and the first of that id in its file."""
+    return (_texts_given(t, texts, name, line, where, issues)
+            and not _id_refused(t["id"], use, name, line, where, issues)
+            and _unique(t["id"], seen, i, name, line, where, issues))
+
+
 def _texts_given(table: dict, keys: tuple[str, ...], name: str, line: int | None, where: str, issues: _Issues) -> bool:
     """Whether each text field of ``keys`` is given and not blank (else says which is not)."""
     ok = True
@@ -1110,12 +1130,7 @@ RULE_KINDS = ("emergency", "syndrome")
 def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...]:
     name = "flags.toml"
     rules, seen = [], {}
-    lines = _table_lines(name, "rule", issues)
-    for i, r in enumerate(data.get("rule", []), 1):
-        where = f"[[rule]] #{i} {r.get('id', '?')!r}"
-        line = _line(lines, i)
-        if not _fields(r, RULE_FIELDS, name, line, where, issues):
-            continue
+    for i, r, where, line in _tables(data, "rule", name, RULE_FIELDS, issues):
         if "kind" in r and r["kind"] not in RULE_KINDS:
             issues.add(name, _field_line(name, line, "kind", issues),
                        f"{where}: kind {r['kind']!r} is not one of {', '.join(RULE_KINDS)}{_guess(r['kind'], RULE_KINDS)}")
@@ -1131,11 +1146,7 @@ def _rules(data: dict, features, entity_ids, issues: _Issues) -> tuple[Rule, ...
             issues.add(name, line, f"{where}: no condition in when or any and no entities: it would be raised on every "
                                    "case" + (" that does not meet its unless" if r.get("unless") else ""))
         conditions = {k: _conditions(r, k, features, name, line, where, issues) for k in ("when", "any", "unless")}
-        if not _texts_given(r, ("id", "kind", "message", "action"), name, line, where, issues):
-            continue
-        if _id_refused(r["id"], "the guide names the rule by it", name, line, where, issues):
-            continue
-        if _unique(r["id"], seen, i, name, line, where, issues):
+        if _named_once(r, ("id", "kind", "message", "action"), "the guide names the rule by it", seen, i, name, line, where, issues):
             rules.append(Rule(id=r["id"], kind=r["kind"], message=r["message"], action=r["action"], **conditions,
                               entities=tuple(r.get("entities", ())), min_probability=float(r.get("min_probability", 0.0))))
     if issues.items_in(name):
@@ -1159,12 +1170,7 @@ def _disagreements(data: dict, features, issues: _Issues) -> tuple[Disagreement,
     with itself); ``why`` says why they cannot."""
     name = "disagreements.toml"
     out, seen = [], {}
-    lines = _table_lines(name, "disagreement", issues)
-    for i, d in enumerate(data.get("disagreement", []), 1):
-        where = f"[[disagreement]] #{i} {d.get('id', '?')!r}"
-        line = _line(lines, i)
-        if not _fields(d, DISAGREEMENT_FIELDS, name, line, where, issues):
-            continue
+    for i, d, where, line in _tables(data, "disagreement", name, DISAGREEMENT_FIELDS, issues):
         parts = {k: _conditions(d, k, features, name, line, where, issues) for k in ("when", "any", "unless")}
         if not d.get("when"):
             issues.add(name, line, f"{where}: when names no finding: a disagreement holds only with a finding given")
@@ -1176,11 +1182,7 @@ def _disagreements(data: dict, features, issues: _Issues) -> tuple[Disagreement,
             issues.add(name, line, f"{where}: it would hold with {alone[0]} alone: a disagreement is between two "
                                    "findings or more (when, and one of any)")
             continue
-        if not _texts_given(d, ("id", "why"), name, line, where, issues):
-            continue
-        if _id_refused(d["id"], "the knowledge base reference names the disagreement by it", name, line, where, issues):
-            continue
-        if _unique(d["id"], seen, i, name, line, where, issues):
+        if _named_once(d, ("id", "why"), "the knowledge base reference names the disagreement by it", seen, i, name, line, where, issues):
             out.append(Disagreement(id=d["id"], why=d["why"], **parts))
     return tuple(out)
 
