@@ -300,6 +300,14 @@ class TestBadInput:
         assert "quote" in result.stderr
         assert result.stdout == ""
 
+    def test_values_of_a_list_split_at_spaces_that_cannot_go_together_say_why(self):
+        """'nf1 none' is two values that do not go together: the fix is not the ';' form."""
+        result = invoke("assess", "--syndrome", "nf1", "none")
+        assert result.exit_code == 2
+        message = flat(result.stderr)
+        assert "'nf1' is followed by 'none': 'nf1;none' mixes 'none' with other values" in message
+        assert "quote" not in message
+
     @pytest.mark.parametrize("command", ["assess", "guide", "explain schwannoma", "quiz"])
     def test_a_count_that_is_no_whole_number_is_named_so(self, command):
         option = "--rounds" if command == "quiz" else "--top"

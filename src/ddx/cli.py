@@ -260,6 +260,15 @@ def _stray_words(command: click.Command, ctx: click.Context, args: list[str]) ->
             return click.BadParameter(
                 f"{value!r} is followed by {rest!r}, which no option takes: several values are separated by ';' "
                 f'and quoted ({option} "{";".join([value, *words])}")', ctx=ctx, param_hint=f"'{option}'")
+        if listed is not None and listed.kind == "list" and _all_values(listed, [value, *words]):
+            # each a value, but not together (nf1 with none): say why, as the joined value would
+            from .findings import parse_value
+
+            try:
+                parse_value(listed, ";".join([value, *words]))
+            except FindingError as exc:
+                return click.BadParameter(f"{value!r} is followed by {rest!r}: {exc.message.split(': ', 1)[1]}",
+                                          ctx=ctx, param_hint=f"'{option}'")
         if listed is not None and not _all_values(listed, [f"{value} {rest}"]):
             param = None  # quoting would not help: the words after it want options of their own
         if isinstance(param, click.Option) and not param.is_flag and isinstance(param.type, (click.types.StringParamType, click.Path)):
