@@ -543,29 +543,29 @@ class TestPicksWithoutCommas:
     """Picks typed with spaces between them are one name that names no diagnosis: the quiz says to
     separate them with commas."""
 
-    def test_space_separated_picks_are_told_to_use_commas(self, kb):
-        (pick,) = read_picks("meningioma schwannoma neurofibroma", kb)
+    @pytest.mark.parametrize("text, compartment, hint, joined", [
+        ("meningioma schwannoma neurofibroma", None, "separate picks with commas", "meningioma, schwannoma, neurofibroma"),
+        # 'mets' alone after 'ed' is the vertebral metastasis; typed with spaces among other
+        # picks it is still one of them, so the comma hint names it as the quiz would read it
+        ("mets lymphoma myeloma", "extradural", "names 3 diagnoses: separate picks with commas",
+         "vertebral_metastasis, lymphoma, myeloma_plasmacytoma"),
+    ])
+    def test_space_separated_picks_are_told_to_use_commas(self, kb, text, compartment, hint, joined):
+        (pick,) = read_picks(text, kb, compartment=compartment)
         assert pick.entity is None
-        assert "separate picks with commas" in pick.problem
-        assert "meningioma, schwannoma, neurofibroma" in pick.problem
+        assert hint in pick.problem
+        assert joined in pick.problem
 
-    def test_the_hint_is_given_in_the_quiz_and_the_list_then_read(self):
-        result = play(["--case", "ID013"], ["idem", "meningioma schwannoma", "meningioma, schwannoma"])
-        assert "separate picks with commas" in result.stdout
-        assert "top 3: meningioma, schwannoma" in result.stdout
-
-    def test_a_word_read_by_the_compartment_counts_as_one_of_the_picks(self, kb):
-        """'mets' alone after 'ed' is the vertebral metastasis; typed with spaces among other
-        picks it is still one of them, so the comma hint names it as the quiz would read it."""
-        (pick,) = read_picks("mets lymphoma myeloma", kb, compartment="extradural")
-        assert pick.entity is None
-        assert "names 3 diagnoses: separate picks with commas" in pick.problem
-        assert "vertebral_metastasis, lymphoma, myeloma_plasmacytoma" in pick.problem
-
-    def test_the_compartment_hint_is_given_in_the_quiz(self):
-        result = play(["--case", "ED011"], ["ed", "mets lymphoma", "mets, lymphoma"])
-        assert "'mets lymphoma' names 2 diagnoses: separate picks with commas" in result.stdout
-        assert "top 3: vertebral_metastasis, lymphoma: right (your #1)" in result.stdout
+    @pytest.mark.parametrize("case, answers, hint, top", [
+        ("ID013", ["idem", "meningioma schwannoma", "meningioma, schwannoma"], "separate picks with commas",
+         "top 3: meningioma, schwannoma"),
+        ("ED011", ["ed", "mets lymphoma", "mets, lymphoma"], "'mets lymphoma' names 2 diagnoses: separate picks with commas",
+         "top 3: vertebral_metastasis, lymphoma: right (your #1)"),
+    ])
+    def test_the_hint_is_given_in_the_quiz_and_the_list_then_read(self, case, answers, hint, top):
+        result = play(["--case", case], answers)
+        assert hint in result.stdout
+        assert top in result.stdout
 
     @pytest.mark.parametrize("text", ["xyzzy meningioma", "meningioma conus", "plugh schwannoma"])
     def test_no_hint_for_words_that_do_not_each_name_a_diagnosis(self, kb, text):
