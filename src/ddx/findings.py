@@ -228,9 +228,7 @@ def _missing(raw: Any) -> bool:
 def _listed(raw: Any) -> bool:
     """Whether ``raw`` holds several values: any iterable but text, bytes and mappings (a list, a
     set, a generator, dict keys, an array from a data frame)."""
-    from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-
-    if not isinstance(raw, _Iterable) or isinstance(raw, (str, bytes, bytearray, memoryview, _Mapping)):
+    if not isinstance(raw, Iterable) or isinstance(raw, (str, bytes, bytearray, memoryview, Mapping)):
         return False
     return getattr(raw, "ndim", 1) != 0  # a numpy scalar array holds one value
 
