@@ -16,7 +16,7 @@ from ddx.cli import cli
 from ddx.engine import finding_vector
 from ddx.errors import KnowledgeError
 from ddx.knowledge import default_knowledge, load_knowledge
-from ddx.knowledge.loader import picture_misfits
+from ddx.knowledge.review import picture_misfits
 from ddx.knowledge.weights import smoothed
 
 IM, IDEM, ED = "intramedullary", "intradural_extramedullary", "extradural"
@@ -961,7 +961,7 @@ def test_a_finding_given_for_one_entity_is_noted_as_idle(tmp_path):
     from click.testing import CliRunner
 
     from ddx.cli import cli
-    from ddx.knowledge.loader import idle_findings
+    from ddx.knowledge.review import idle_findings
 
     folder = _copy(tmp_path)
     with (folder / "features.toml").open("a", encoding="utf-8") as fh:
@@ -1187,7 +1187,7 @@ def test_the_ids_a_finding_may_not_take_include_the_keywords_of_assess():
     import inspect
 
     import ddx
-    from ddx.knowledge.loader import RESERVED_FEATURE_IDS
+    from ddx.knowledge.schema import RESERVED_FEATURE_IDS
 
     own = {name for name, p in inspect.signature(ddx.assess).parameters.items() if p.kind is not p.VAR_KEYWORD}
     assert own <= RESERVED_FEATURE_IDS
@@ -1197,7 +1197,7 @@ def test_the_ids_a_finding_may_not_take_are_the_options_of_the_finding_commands(
     """Every option of assess and guide that is not a finding is a reserved id (and --case-id is
     the batch's case column), so a new finding cannot take its name."""
     from ddx.cli import FEATURES
-    from ddx.knowledge.loader import RESERVED_FEATURE_IDS
+    from ddx.knowledge.schema import RESERVED_FEATURE_IDS
 
     for name in ("assess", "guide"):
         own = {o.lstrip("-").replace("-", "_") for p in cli.commands[name].params

@@ -452,7 +452,7 @@ def knowledge_reference() -> str:
                 lines += ["", render_card_markdown(build_card(kb, e.id), kb, level=4)]
     lines += ["", "## Citations", ""]
     number_grades: dict[str, set[str]] = {}
-    from ddx.knowledge.loader import all_numbers
+    from ddx.knowledge.review import all_numbers
 
     for n in all_numbers(kb):
         for key in source_keys(n):

@@ -469,7 +469,7 @@ def kb_check(folder: str | None, notes: bool) -> None:
       ddx kb check --notes
     """
     from .knowledge import load_knowledge, summary
-    from .knowledge.loader import MISFIT, idle_findings, picture_misfits
+    from .knowledge.review import MISFIT, idle_findings, picture_misfits
 
     try:
         kb_ = load_knowledge(folder)

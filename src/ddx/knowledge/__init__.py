@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from .loader import SUM_TOLERANCE, load_features, load_knowledge, summary
+from .loader import load_features, load_knowledge
+from .review import summary
+from .tables import SUM_TOLERANCE
 from .records import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number, Rule, Source
 
 __all__ = [

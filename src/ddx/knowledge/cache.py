@@ -25,8 +25,10 @@ from .records import Knowledge
 MAGIC = b"ddx-knowledge-cache-1\n"
 #: The code whose output is cached: a change to any of it is a cache miss.
 CODE = (
-    ("ddx", "__init__.py"), ("ddx", "errors.py"), ("ddx.knowledge", "__init__.py"), ("ddx.knowledge", "loader.py"),
-    ("ddx.knowledge", "records.py"), ("ddx.knowledge", "weights.py"),
+    ("ddx", "__init__.py"), ("ddx", "errors.py"),
+    *(("ddx.knowledge", f"{name}.py") for name in (
+        "__init__", "loader", "parsing", "schema", "citations", "entities", "tables", "rules", "records", "weights",
+    )),
 )
 
 
