@@ -301,6 +301,8 @@ def parse_value(feature: Feature, raw: Any) -> Any:
 #: What joins two ends of a range or a pair: a hyphen (or the dashes and minus sign
 #: that word processors put in its place), a slash, or "to".
 JOIN = re.compile(r"\s*(?:[-/\u2010-\u2015\u2212]|\bto\b)\s*")
+#: The dashes and minus sign a word processor writes for a hyphen (thoraco\u2013lumbar).
+DASH = re.compile(r"[\u2010-\u2015\u2212]")
 #: A vertebra: letters and a number (L4, th12, co1); a bare number takes the letters of
 #: the other end (L4-5).
 VERTEBRA = re.compile(r"([a-z]*)([0-9]+)")
@@ -455,7 +457,7 @@ def _across_a_boundary(feature: Feature, *ends: re.Match) -> bool:
 def _named(feature: Feature, part: str, written: str) -> list[str]:
     """The value or values one word of a list cell names: a value, or an alias of one or
     several ("thoracic;lumbar")."""
-    several = feature.alias.get(part, "")
+    several = _alias(feature, part) or ""
     if ";" in several:
         return several.split(";")
     return [_choice(feature, part, written)]
@@ -475,7 +477,15 @@ def _choice(feature: Feature, text: str, raw: str) -> str:
 
 def _choice_or_none(feature: Feature, text: str) -> str | None:
     """The value ``text`` names as a whole, or None."""
-    return next((v for v in (text, text.replace("-", "_").replace(" ", "_")) if v in feature.values), feature.alias.get(text))
+    text = DASH.sub("-", text)
+    return next((v for v in (text, text.replace("-", "_").replace(" ", "_")) if v in feature.values), _alias(feature, text))
+
+
+def _alias(feature: Feature, text: str) -> str | None:
+    """What an alias of ``text`` names, written with a dash or a space for its hyphen
+    (thoraco\u2013lumbar, thoraco lumbar), or None."""
+    text = DASH.sub("-", text)
+    return feature.alias.get(text) or feature.alias.get(re.sub(r"[\s_]+", "-", text))
 
 
 def _own_finding(feature: Feature, word: str) -> Feature | None:
