@@ -93,10 +93,22 @@ class TestQuestions:
         assert "(0-120)" in prompt(kb.features["age"])
 
     def test_no_question_is_asked_twice_even_when_everything_is_skipped(self, kb):
+        """The read ends when every question was asked, and says that the skipped ones would
+        still help, as the next best findings then show (not that nothing would)."""
         result, asked, _ = guided(kb, {})
         assert len(asked) == len(set(asked))
-        assert result.stopped == "no finding left would change the picture much"
+        assert result.stopped == (f"every question that would change the picture was asked, and {len(asked)} were "
+                                  "skipped: the next best findings say which would still help")
+        assert result.assessment.next_findings
         assert result.findings == Findings()
+
+    def test_a_read_answered_to_the_end_stops_when_no_finding_would_change_it(self, kb):
+        def ask(text):
+            return format_value(questions.questions(kb)[QUESTION.match(text).group(1)].outcomes[0].value)
+
+        result = run_guide(kb, ask, lambda _: None)
+        assert result.stopped == "no finding left would change the picture much"
+        assert all(step.value is not None for step in result.steps)
 
     @settings(max_examples=25)
     @given(st.data())

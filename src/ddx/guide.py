@@ -175,6 +175,10 @@ def run_guide(
         urgent = _emergency_question(kb, findings, asked, current, target)
         ranked = [urgent] if urgent is not None else rank(kb, findings, target=target, exclude=asked)
         if not ranked:
+            skipped = sum(s.value is None for s in steps)
+            if skipped and rank(kb, findings, target=target):
+                stopped = (f"every question that would change the picture was asked, and {skipped} "
+                           f"{'was' if skipped == 1 else 'were'} skipped: the next best findings say which would still help")
             break
         nxt: NextFinding = ranked[0]
         feature = kb.features[nxt.feature]
