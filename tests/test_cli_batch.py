@@ -320,6 +320,51 @@ class TestEncodingsAndLineEnds:
         assert result.stdout == ""
 
 
+    def test_a_file_cut_short_in_its_encoding_says_where_reading_stopped(self, tmp_path):
+        """The encoding read the start, so it is right: the message says where the file stops
+        being readable, not to pass another encoding; -o is not created."""
+        data = "case_id,cord\nA,displaced\nB,expanded\n".encode("utf-16") + b"\x00"
+        result = batch(data, "--encoding", "utf-16")
+        assert_no_traceback(result)
+        assert result.exit_code == 2
+        assert "cannot be read as utf-16 after line" in result.stderr
+        assert "cut short" in result.stderr and "pass the file's encoding" not in result.stderr
+        out = tmp_path / "out.csv"
+        to_file = batch(data, "--encoding", "utf-16", "-o", str(out))
+        assert to_file.exit_code == 2
+        assert f"{out} was not created" in to_file.stderr and not out.exists()
+
+    def test_a_failed_read_is_the_input_s_error_not_the_output_s(self, monkeypatch):
+        from ddx import csv_input
+
+        def failing(lines, name, encoding):
+            yield "case_id,cord\n"
+            raise OSError(errno.EIO, "Input/output error")
+
+        monkeypatch.setattr("ddx.batch.decoded", lambda lines, name, encoding: csv_input.decoded(failing(lines, name, encoding), name, encoding))
+        result = batch(IDEM)
+        assert_no_traceback(result)
+        assert result.exit_code == 2
+        assert "cannot read standard input: Input/output error" in result.stderr
+        assert "cannot write the output" not in result.stderr
+
+    def test_a_standard_input_left_non_blocking_is_waited_for(self):
+        from ddx.csv_input import _Waiting
+
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        try:
+            writer = __import__("threading").Timer(0.05, os.write, (w, b"case_id\n"))
+            writer.start()
+            buffer = bytearray(64)
+            n = _Waiting(r).readinto(buffer)
+            writer.join()
+            assert bytes(buffer[:n]) == b"case_id\n"
+        finally:
+            os.close(r)
+            os.close(w)
+
+
 class TestDelimiters:
     def test_semicolon_is_sniffed_when_the_header_has_no_comma(self):
         result = batch("case_id;cord;level\nA;displaced;cervical,thoracic\n")
@@ -566,6 +611,13 @@ class TestBadRows:
         kept = batch("case_id,age\nB,400\n", "--strict", "-o", str(out))
         assert kept.exit_code == 1 and f"(stopped by --strict; {out} was left as it was)" in kept.stderr
         assert out.read_text() == "kept\n"
+
+    @pytest.mark.skipif(not os.path.exists(os.devnull) or os.name != "posix", reason="a device to write through")
+    def test_strict_to_a_device_counts_the_rows_written_through_it(self):
+        """A device or a pipe gets each record as it is written: nothing is 'left as it was'."""
+        result = batch("case_id,age\nA,40\nB,400\n", "--strict", "-o", os.devnull)
+        assert result.exit_code == 1
+        assert "(stopped by --strict; 1 row(s) were written before it)" in result.stderr
 
 
 class TestSafeOutput:

@@ -102,8 +102,7 @@ class OutputError(CommandError):
         reason = exc.strerror or str(exc)
         if path != "-":
             reason = f"{path}: {reason}"
-            special = _own_stream(path) or (os.path.exists(path) and not os.path.isfile(path))
-            if not special:  # a file is replaced only at the end
+            if not written_through(path):
                 reason += f"; {untouched(path)}"
         super().__init__(f"cannot write the output: {reason}")
 
@@ -111,10 +110,12 @@ class OutputError(CommandError):
         click.echo(f"ddx: {self.format_message()}", err=True)
 
 
-def _own_stream(path: str) -> bool:
+def written_through(path: str) -> bool:
+    """Whether output to ``path`` goes out as it is written (standard output, a device, a pipe)
+    rather than to a file that appears only at the end."""
     from .files import own_stream
 
-    return own_stream(path) is not None
+    return path == "-" or own_stream(path) is not None or (os.path.exists(path) and not os.path.isfile(path))
 
 
 @contextlib.contextmanager
@@ -127,7 +128,7 @@ def written_to(output: str) -> Iterator[Any]:
         with files.stdout_text() if output == "-" else files.atomic_output(output) as sink:
             yield sink
     except BatchError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(str(exc) if written_through(output) else f"{exc}; {untouched(output)}") from None
     except OSError as exc:
         if isinstance(exc, BrokenPipeError) and output == "-":
             raise
@@ -887,7 +888,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
             )
         done = True
     except b.StrictStop as exc:
-        kept = untouched(output) if output != "-" else f"{exc.written} row(s) were written before it"
+        kept = f"{exc.written} row(s) were written before it" if written_through(output) else untouched(output)
         raise RowsFailed(f"{exc} (stopped by --strict; {kept})") from None
     finally:
         inp.close()

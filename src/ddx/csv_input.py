@@ -79,17 +79,27 @@ def check_encoding(encoding: str) -> str:
 def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
     """The lines of ``lines``; a decoder that fails on the file itself (UTF-8 read as UTF-16
     without its byte-order mark, say), which surrogate escapes cannot keep for a row's error,
-    is a BatchError naming the encoding and the fix."""
+    is a BatchError naming the encoding and the fix, and so is a failed read (an I/O error
+    is the input's, not the output's)."""
+    read = 0
     try:
         for line in lines:  # not `yield from`, which would close the caller's stream with the generator
+            read += 1
             yield line
     except UnicodeError as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
+        if read:  # the encoding read the start: the rest is cut short or in another encoding
+            raise BatchError(
+                f"{name} cannot be read as {encoding} after line {read} ({reason}): the lines before it were "
+                f"read in {encoding}, so the file is cut short there or the rest is in another encoding"
+            ) from None
         raise BatchError(
             f"{name} cannot be read as {encoding} ({reason}); pass the file's encoding with --encoding "
             "(leave it out for UTF-8, with or without a byte-order mark; for example cp1252 for Excel on Windows, "
             "latin-1, or utf-16-le for UTF-16 without a byte-order mark)"
         ) from None
+    except OSError as exc:
+        raise BatchError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
@@ -143,7 +153,14 @@ class _Waiting(io.RawIOBase):
     def readinto(self, buffer) -> int:
         if self.before is not None:
             self.before()
-        data = os.read(self.fd, len(buffer))
+        while True:
+            try:
+                data = os.read(self.fd, len(buffer))
+                break
+            except BlockingIOError:  # a descriptor left non-blocking by the writer: wait for data
+                import select
+
+                select.select([self.fd], [], [])
         buffer[: len(data)] = data
         return len(data)
 
