@@ -275,6 +275,20 @@ class TestBadInput:
         assert main(["assess", *IDEM, "--format", "json"]) == 0
         assert json.loads(capsys.readouterr().out)["error"] is None
 
+    def test_a_bug_exits_70_without_a_traceback(self, capsys, monkeypatch):
+        """A script tells a bug (70, asking for a report) from a bad option or input (2)."""
+        import ddx.engine
+
+        def broken(*args, **kwargs):
+            raise ZeroDivisionError("division by zero")
+
+        monkeypatch.delenv("DDX_TRACEBACK", raising=False)
+        monkeypatch.setattr(ddx.engine, "assess", broken)
+        assert main(["assess", *IDEM]) == 70
+        err = capsys.readouterr().err
+        assert "internal error (ZeroDivisionError: division by zero); please report it" in err
+        assert "Traceback" not in err
+
 
     @pytest.mark.parametrize("command", ["assess", "guide"])
     @pytest.mark.parametrize(
@@ -403,7 +417,7 @@ class TestHelpWithoutACommand:
         assert "Commands:" in capsys.readouterr().out
 
 
-SIMPLE = "Exit codes: 0 done; 2 the command could not run (bad option or value, unwritable output, broken knowledge base); 130 interrupted, 143 terminated."
+SIMPLE = "Exit codes: 0 done; 2 the command could not run (bad option or value, unwritable output, broken knowledge base); 70 internal error (a bug), 130 interrupted, 143 terminated."
 
 
 class TestExitCodesInHelp:
@@ -417,10 +431,10 @@ class TestExitCodesInHelp:
             (["quiz"], SIMPLE),
             (["entities"], SIMPLE),
             (["features"], SIMPLE),
-            (["explain"], "Exit codes: 0 done; 2 the command could not run (bad option or value, unknown entity, unwritable output, broken knowledge base); 130 interrupted, 143 terminated."),
-            (["template"], "Exit codes: 0 done; 2 the command could not run (bad option or value, -o FILE is not empty and --force was not given, unwritable output, broken knowledge base); 130 interrupted, 143 terminated."),
-            (["kb", "check"], "Exit codes: 0 the knowledge base is valid; 2 it has problems (each one is listed), or the command could not run (bad option, FOLDER not found, unwritable output); 130 interrupted, 143 terminated."),
-            (["batch"], "Exit codes: 0 every case assessed; 1 at least one row could not be read (the others were still written; with --strict, the run stopped there); 2 the command itself could not run (bad option or value, unreadable input, unknown column, unwritable output, broken knowledge base); 130 interrupted, 143 terminated."),
+            (["explain"], "Exit codes: 0 done; 2 the command could not run (bad option or value, unknown entity, unwritable output, broken knowledge base); 70 internal error (a bug), 130 interrupted, 143 terminated."),
+            (["template"], "Exit codes: 0 done; 2 the command could not run (bad option or value, -o FILE is not empty and --force was not given, unwritable output, broken knowledge base); 70 internal error (a bug), 130 interrupted, 143 terminated."),
+            (["kb", "check"], "Exit codes: 0 the knowledge base is valid; 2 it has problems (each one is listed), or the command could not run (bad option, FOLDER not found, unwritable output); 70 internal error (a bug), 130 interrupted, 143 terminated."),
+            (["batch"], "Exit codes: 0 every case assessed; 1 at least one row could not be read (the others were still written; with --strict, the run stopped there); 2 the command itself could not run (bad option or value, unreadable input, unknown column, unwritable output, broken knowledge base); 70 internal error (a bug), 130 interrupted, 143 terminated."),
         ],
     )
     def test_exit_codes_of_each_command(self, command, expected):
