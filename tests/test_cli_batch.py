@@ -20,6 +20,7 @@ from click.testing import CliRunner
 
 import ddx.cli as cli_module
 from ddx.cli import cli
+from ddx.errors import BatchError
 from ddx.knowledge import default_knowledge
 
 KB = default_knowledge()
@@ -320,19 +321,41 @@ class TestEncodingsAndLineEnds:
         assert result.stdout == ""
 
 
-    def test_a_file_cut_short_in_its_encoding_says_where_reading_stopped(self, tmp_path):
-        """The encoding read the start, so it is right: the message says where the file stops
-        being readable, not to pass another encoding; -o is not created."""
-        data = "case_id,cord\nA,displaced\nB,expanded\n".encode("utf-16") + b"\x00"
+    @pytest.mark.parametrize(
+        "bad, row",
+        [(b"\x00\xd8", 2), (b"\x00", 4)],  # a lone surrogate before row 2; a last byte without its pair
+    )
+    def test_a_unit_utf16_cannot_read_is_its_row_s_error_and_the_rows_after_it_are_read(self, bad, row):
+        """The bytes of a bad UTF-16 unit may be below 0x80, which surrogate escapes cannot keep:
+        they are kept all the same, so that one bad unit costs its row, not the rest of the file."""
+        head = "case_id,cord\nA,displaced\n".encode("utf-16")
+        tail = "B,expanded\nC,normal\n".encode("utf-16-le")
+        data = head + bad + tail if row == 2 else head + tail + bad
         result = batch(data, "--encoding", "utf-16")
         assert_no_traceback(result)
-        assert result.exit_code == 2
-        assert "cannot be read as utf-16 after line" in result.stderr
-        assert "cut short" in result.stderr and "pass the file's encoding" not in result.stderr
+        assert result.exit_code == 1
+        rows = records(result)
+        assert [r["row"] for r in rows] == ["1", "2", "3"] + (["4"] if row == 4 else [])
+        assert [r["row"] for r in rows if r["error"]] == [str(row)]
+        assert "\\x00" in rows[row - 1]["case_id"]
+
+    def test_an_input_that_cannot_be_read_says_the_output_file_was_not_created(self, tmp_path):
         out = tmp_path / "out.csv"
-        to_file = batch(data, "--encoding", "utf-16", "-o", str(out))
-        assert to_file.exit_code == 2
-        assert f"{out} was not created" in to_file.stderr and not out.exists()
+        result = batch("", "-o", str(out))
+        assert result.exit_code == 2
+        assert "is empty: the first line must name the columns" in result.stderr
+        assert f"; {out} was not created" in result.stderr and not out.exists()
+
+    def test_a_decoder_failing_after_the_header_says_where_reading_stopped(self):
+        from ddx.csv_input import decoded
+
+        def lines():
+            yield "case_id,cord\n"
+            raise UnicodeDecodeError("utf-16-le", b"\x00", 0, 1, "truncated data")
+
+        with pytest.raises(BatchError, match="cannot be read as utf-16 after line 1 .*cut short there") as caught:
+            list(decoded(lines(), "cases.csv", "utf-16"))
+        assert "--encoding" not in str(caught.value)
 
     def test_a_failed_read_is_the_input_s_error_not_the_output_s(self, monkeypatch):
         from ddx import csv_input
@@ -772,6 +795,17 @@ class TestSafeOutput:
         lines = log.read_text().splitlines()
         assert lines[0] == "PRECIOUS" and lines[1] == ",".join(COLUMNS) and len(lines) == 2 + len(IDEM.splitlines()) - 1
         assert sorted(os.listdir(tmp_path)) == ["cases.csv", "log"]
+
+    @pytest.mark.skipif(not os.path.exists("/dev/stdout"), reason="needs /dev/stdout")
+    def test_dev_stdout_closed_by_its_reader_ends_quietly_as_stdout_does(self, tmp_path):
+        src = tmp_path / "cases.csv"
+        src.write_text("case_id,cord\n" + "".join(f"C{i},displaced\n" for i in range(3000)))
+        proc = subprocess.run(
+            ["bash", "-c", f"set -o pipefail; {sys.executable} -m ddx batch {src} -o /dev/stdout | head -n 2"],
+            capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr == "" and len(proc.stdout.splitlines()) == 2
 
     @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
     def test_a_named_pipe_whose_reader_leaves_is_a_failed_write(self, tmp_path):

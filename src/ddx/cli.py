@@ -134,8 +134,8 @@ def written_to(output: str) -> Iterator[Any]:
     except BatchError as exc:
         raise CommandError(str(exc) if written_through(output) else f"{exc}; {untouched(output)}") from None
     except OSError as exc:
-        if isinstance(exc, BrokenPipeError) and output == "-":
-            raise
+        if isinstance(exc, BrokenPipeError) and (output == "-" or files.own_stream(output) is not None):
+            raise  # our own standard output's reader went away (| head, even through -o /dev/stdout): the end
         raise OutputError(exc, output) from None
 
 

@@ -1,8 +1,8 @@
 """Reading a CSV of findings: its encoding, its records with their physical
 line numbers, and what each column of its header is.
 
-Undecodable bytes are kept (surrogate escapes) so that a bad cell becomes an
-error of its row, not of the file; a record the csv module rejects is
+Undecodable bytes are kept (as surrogate escapes) so that a bad cell becomes
+an error of its row, not of the file; a record the csv module rejects is
 reported and reading resumes on the next line. A problem with the file as a
 whole (no header, an unknown or duplicated column) raises BatchError.
 """
@@ -102,6 +102,21 @@ def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
         raise BatchError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
+def _keep_undecoded(exc: UnicodeError) -> tuple[str, int]:
+    """Keep each byte a decoder cannot read as the surrogate U+DC00 + byte, so that a bad cell
+    becomes its row's error and the rows after it are read. surrogateescape keeps only bytes
+    from 0x80, and a bad UTF-16 or UTF-32 unit (a lone surrogate, a truncated last unit)
+    may hold lower ones, which would stop the whole file."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "".join(chr(0xDC00 + b) for b in exc.object[exc.start : exc.end]), exc.end
+
+
+#: The error handler every input is decoded with (registered once, by name, as codecs need).
+KEEP_UNDECODED = "ddx-keep-undecoded"
+codecs.register_error(KEEP_UNDECODED, _keep_undecoded)
+
+
 def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
     """Open a file (or '-' for standard input) as text, keeping undecodable bytes for a per-row error."""
     check_encoding(encoding)
@@ -121,7 +136,7 @@ def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
             size = os.fstat(binary.fileno()).st_size
         except OSError:
             size = None
-    text = io.TextIOWrapper(binary, encoding=encoding, errors="surrogateescape", newline="")
+    text = io.TextIOWrapper(binary, encoding=encoding, errors=KEEP_UNDECODED, newline="")
     return Input(name=path, text=text, binary=binary, size=size, encoding=encoding, waits=waits)
 
 
@@ -165,8 +180,13 @@ class _Waiting(io.RawIOBase):
         return len(data)
 
 
+#: A byte below 0x80 that a decoder could not read (see _keep_undecoded).
+LOW_UNDECODED = re.compile("[\udc00-\udc7f]")
+
+
 def readable(text: str) -> str:
     """Text with undecodable bytes and NUL written as \\xNN, safe to print and to write as UTF-8."""
+    text = LOW_UNDECODED.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
 
 
