@@ -6,7 +6,7 @@ import pytest
 
 from ddx.errors import KnowledgeError, KnowledgeIssue
 from ddx.knowledge import cache, load_knowledge
-from ddx.knowledge.loader import FILES
+from ddx.knowledge import FILES
 
 
 @pytest.fixture

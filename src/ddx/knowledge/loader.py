@@ -23,20 +23,6 @@ from .tables import read_likelihoods, read_locations, read_pictures, read_priors
 from .weights import SCORE_LIMIT, add_within, log_tables, picture_model, score_bound
 
 
-FILES = (
-    "features.toml",
-    "entities.toml",
-    "sources.toml",
-    "priors.csv",
-    "likelihoods.csv",
-    "pictures.csv",
-    "locations.csv",
-    "model.toml",
-    "flags.toml",
-    "disagreements.toml",
-)
-
-
 def _settings(data: dict, issues: Issues) -> Settings | None:
     limits = {
         "prior_flattening": (0, 1),
