@@ -287,4 +287,4 @@ def test_every_commands_help_says_what_ddx_is_not(path):
     not a medical device: a trainee who reads `ddx explain --help` alone is told too."""
     result = run(*path, "--help")
     assert result.exit_code == 0
-    assert " ".join(result.output.split()).count("ddx is a teaching and research aid, not a medical device.") == 1
+    assert " ".join(result.output.split()).count("ddx is a teaching and research aid, not a medical device: it does not replace a radiologist's read.") == 1

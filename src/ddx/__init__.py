@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # imported lazily at run time (by __getattr__), to start fast
     from .render import to_record
 
 __version__ = "0.1.0"
+#: What ddx is and is not, said by every output for a person and every command's help.
+DISCLAIMER = "ddx is a teaching and research aid, not a medical device: it does not replace a radiologist's read."
 
 __all__ = [
     "Assessment",

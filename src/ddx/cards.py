@@ -23,7 +23,8 @@ from .assessment import percent, times
 from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, band_label, outcome_text
-from .render import DISCLAIMER, DONT_MISS_TAG, MIN_WIDTH, fit_painted, paint, ratio_value, shown_width
+from . import DISCLAIMER
+from .render import DONT_MISS_TAG, MIN_WIDTH, fit_painted, paint, ratio_value, shown_width
 
 #: Sections of the feature schema that describe the patient and the site:
 #: their numbers are shown on the card as the entity's typical profile.

@@ -15,9 +15,8 @@ from typing import Any, Callable, Iterator
 
 import click
 
-from . import __version__
+from . import DISCLAIMER, __version__
 from .errors import BatchError, DdxError, FindingError, KnowledgeError
-from .knowledge import load_features
 from .terminal import dialogue, fit, isatty, shows_on_stderr, terminal_width, use_color
 
 
@@ -46,7 +45,6 @@ knowledge base); 70 internal error (a bug), 130 interrupted, 143
 terminated.
 """
 
-DISCLAIMER = "ddx is a teaching and research aid, not a medical device."
 
 
 #: Why the finding options could not be built (features.toml is broken), or None.
@@ -63,6 +61,8 @@ def _schema() -> dict:
         return default_knowledge().features
     except KnowledgeError:
         pass
+    from .knowledge import load_features
+
     try:
         return load_features()
     except KnowledgeError as exc:  # commands that need it fail on use, naming the problems

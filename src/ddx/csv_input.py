@@ -40,7 +40,6 @@ class Input:
     text: TextIO
     binary: Any
     size: int | None
-    encoding: str
     waits: Any = None
 
     def before_waiting(self, callback) -> None:
@@ -63,17 +62,16 @@ class Input:
             self.text.detach()
 
 
-def check_encoding(encoding: str) -> str:
-    """The codec's canonical name, or BatchError naming the bad encoding."""
+def check_encoding(encoding: str) -> None:
+    """BatchError naming the bad encoding, when it is not a text encoding Python knows."""
     try:
-        name = codecs.lookup(encoding).name
+        codecs.lookup(encoding)
     except LookupError:
         raise BatchError(f"unknown encoding {encoding!r}: try utf-8, cp1252, latin-1 or utf-16") from None
     try:
         io.TextIOWrapper(io.BytesIO(), encoding=encoding)  # rot13, base64, zlib: codecs, but not of bytes to text
     except LookupError:
         raise BatchError(f"--encoding {encoding}: {encoding!r} is not a text encoding; try utf-8, cp1252, latin-1 or utf-16") from None
-    return name
 
 
 def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
@@ -137,7 +135,7 @@ def open_input(path: str, encoding: str = DEFAULT_ENCODING) -> Input:
         except OSError:
             size = None
     text = io.TextIOWrapper(binary, encoding=encoding, errors=KEEP_UNDECODED, newline="")
-    return Input(name=path, text=text, binary=binary, size=size, encoding=encoding, waits=waits)
+    return Input(name=path, text=text, binary=binary, size=size, waits=waits)
 
 
 class _Waiting(io.RawIOBase):

@@ -180,7 +180,8 @@ def _normalise(kb: Knowledge, vectors) -> tuple[float, ...]:
 
 
 def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: int = 3) -> Assessment:
-    """Assess one case; ``suggest`` next best findings (0 skips them: a batch needs no advice)."""
+    """Assess one case; ``suggest`` next best findings (0 skips them: the guide and the quiz ask
+    their own questions)."""
     kb = knowledge or default_knowledge()
     ev = evidence(kb, findings)
     post = _normalise(kb, [v for _, _, v in ev])

@@ -157,7 +157,7 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
     totals = [math.fsum(col) for col in zip(*raw)]
     built = []
     for (o, v), r in zip(vectors, raw):
-        value = _band_value(feature, o) if feature.kind == "integer" else o
+        value = _band_value(o) if feature.kind == "integer" else o
         built.append(Outcome.build(value, o, [p / total for p, total in zip(r, totals)], v))
     return Question(feature, tuple(built), tuple((o.label, o.probability) for o in built))
 
@@ -238,7 +238,7 @@ def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any], fin
     return Question(feature, built, tuple((o.label, o.probability) for o in built))
 
 
-def _band_value(feature: Feature, label: str) -> int:
+def _band_value(label: str) -> int:
     """A number in the band ``label`` names (its low end): "2-3" and "7+" give 2 and 7."""
     return int(label.rstrip("+").split("-", 1)[0])
 
@@ -251,7 +251,7 @@ def scores(kb: Knowledge, findings: Findings) -> list[float]:
     return [math.fsum(col) for col in zip(kb.log_prior, *vectors)]
 
 
-def log_posterior(kb: Knowledge, score: Sequence[float]) -> list[float]:
+def log_posterior(score: Sequence[float]) -> list[float]:
     """log P(entity | findings) in nats, as the engine normalises it."""
     top = max(score)
     log_total = top + math.log(math.fsum(math.exp(s - top) for s in score))
@@ -322,7 +322,7 @@ def rank(
     """
     if target not in TARGETS:
         raise ValueError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
-    log_post = log_posterior(kb, scores(kb, findings))
+    log_post = log_posterior(scores(kb, findings))
     post = [math.exp(x) for x in log_post]
     if target == "auto":
         groups = compartment_groups(kb)

@@ -8,10 +8,10 @@ import operator
 import re
 from typing import Any
 
+from . import DISCLAIMER
 from .assessment import Assessment, Candidate, Flag, NextFinding, percent, times
 from .knowledge import COMPARTMENT_NAMES
 
-DISCLAIMER = "ddx is a teaching and research aid, not a medical device: it does not replace a radiologist's read."
 FLAG_LABELS = {"emergency": "EMERGENCY", "dont_miss": "DON'T MISS", "syndrome": "SYNDROME"}
 #: How a don't-miss candidate is marked in text, so the mark does not rely on colour.
 DONT_MISS_TAG = "[don't miss]"
@@ -437,12 +437,6 @@ def csv_result_row(
 def csv_error_row(row: int, case_id: str | None, error: str, passthrough, top: int = 3) -> list:
     """One CSV output row of a data row that could not be read: blanks but the row, case id and error."""
     return [row, neutralise(case_id) if case_id else "", "", ""] + ["", ""] * top + ["", neutralise(error)] + [neutralise(p) for p in passthrough]
-
-
-def csv_row_of(a: Assessment, *, row: int, top: int = 3, passthrough: tuple[str, ...] = ()) -> list:
-    """The CSV output row of an assessment (what the batch fast path must reproduce)."""
-    candidates = [(c.id, c.probability) for c in a.candidates[:top]]
-    return csv_result_row(row, a.case_id, a.compartment, a.compartment_probability, candidates, list(a.flagged), list(passthrough))
 
 
 #: Characters some readers take for a line break inside a JSON string (str.splitlines, JavaScript).
