@@ -121,11 +121,16 @@ def without_implied(kb: Knowledge, feature: Feature, vector: tuple[float, ...], 
         return vector
     if any(known.get(x) == "yes" for x in feature.implies):
         return tuple(v - i for v, i in zip(vector, implied))
-    known_no = tuple(sorted(x for x in feature.implies if known.get(x) == "no" and (feature.id, (x,)) in kb.implied_tables))
+    known_no = implied_known_no(kb, feature, known)
     if not known_no:
         return vector
     narrowed = kb.implied_tables[(feature.id, known_no)]
     return tuple(v - i + n for v, i, n in zip(vector, implied, narrowed))
+
+
+def implied_known_no(kb: Knowledge, feature: Feature, known: dict[str, Any]) -> tuple[str, ...]:
+    """The findings ``feature`` implies that are known no (sorted, as kb.implied_tables keys them)."""
+    return tuple(sorted(x for x in feature.implies if known.get(x) == "no" and (feature.id, (x,)) in kb.implied_tables))
 
 
 def within_change(kb: Knowledge, findings: Findings, before: dict[str, Any], after: dict[str, Any]) -> tuple[float, ...] | None:
@@ -171,8 +176,13 @@ def posterior(kb: Knowledge, findings: Findings) -> tuple[float, ...]:
     return _normalise(kb, [v for _, _, v in evidence(kb, findings)])
 
 
+def log_scores(kb: Knowledge, vectors) -> list[float]:
+    """Each entity's unnormalised log posterior: its log prior and the findings' vectors summed."""
+    return [math.fsum(col) for col in zip(kb.log_prior, *vectors)]
+
+
 def _normalise(kb: Knowledge, vectors) -> tuple[float, ...]:
-    scores = [math.fsum(col) for col in zip(kb.log_prior, *vectors)]
+    scores = log_scores(kb, vectors)
     top = max(scores)
     weights = [math.exp(s - top) for s in scores]
     total = math.fsum(weights)

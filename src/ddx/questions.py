@@ -28,6 +28,10 @@ from typing import Any, Iterable, Sequence
 import attrs
 
 from .assessment import NextFinding
+from .engine import (
+    evidence, finding_vector, implied_known_no, log_scores, shown_signs, sign_vector, within_change, within_table,
+    without_implied,
+)
 from .findings import Findings
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge
 
@@ -145,8 +149,6 @@ def _question(kb: Knowledge, feature: Feature) -> Question | None:
         return None
     implied = kb.implied_tables.get((feature.id, ()))
     if implied is None and feature.within is not None:
-        from .engine import within_table
-
         implied = within_table(kb, feature, {})
     if implied is not None:
         # asked as which value it is where it can be read (the pattern of a bone lesion, the
@@ -167,14 +169,10 @@ def question_for(kb: Knowledge, findings: Findings, fid: str, signs: dict[str, A
     other signs of the picture already known (``signs``: engine.shown_signs of the findings,
     when the caller has them); for a finding a known one implies, with what each answer does to
     the odds that one carries; otherwise as the tables give it."""
-    from .engine import within_change
-
     q = questions(kb)[fid]
     if fid not in kb.picture_signs:
         return _as_implied(kb, findings, q)
     if signs is None:
-        from .engine import shown_signs
-
         signs = shown_signs(kb, findings)
     shown = {k: v for k, v in signs.items() if k != fid}
     if not shown and within_change(kb, findings, shown, shown) is None:
@@ -189,8 +187,6 @@ def _as_implied(kb: Knowledge, findings: Findings, q: Question) -> Question:
     pattern carries), and a yes takes the pattern's odds of involvement back out while a no
     narrows them (engine.without_implied). Its rates, which the why quotes, are those answers'
     probabilities, as a picture sign's are given the signs known."""
-    from .engine import finding_vector, without_implied
-
     known = dict(findings.values)
     implying = [(f, v) for f in kb.features.values() if q.feature.id in f.implies and f.id in known
                 and (v := finding_vector(kb, f, known[f.id])) is not None]
@@ -199,7 +195,7 @@ def _as_implied(kb: Knowledge, findings: Findings, q: Question) -> Question:
     f, vector = implying[0]  # a finding is implied by one other at most (kb check)
     if any(known.get(x) == "yes" for x in f.implies):
         return q  # the involvement is said already: the answers are as their tables give them
-    known_no = tuple(sorted(x for x in f.implies if known.get(x) == "no" and (f.id, (x,)) in kb.implied_tables))
+    known_no = implied_known_no(kb, f, known)
     carried = kb.implied_tables.get((f.id, known_no))
     if carried is None or not any(carried):
         return q
@@ -224,8 +220,6 @@ def picture_question(kb: Knowledge, feature: Feature, shown: dict[str, Any], fin
     picture (a position in the cord), are known: each answer's probability and update given them
     (the signs of a picture are not independent, and each changes the odds of the picture the
     position is read in)."""
-    from .engine import sign_vector, within_change
-
     outcomes = []
     for o in feature.outcomes:
         vector = sign_vector(kb, shown, feature.id, o)
@@ -245,10 +239,7 @@ def _band_value(label: str) -> int:
 
 def scores(kb: Knowledge, findings: Findings) -> list[float]:
     """The engine's unnormalised log posterior."""
-    from .engine import evidence
-
-    vectors = [v for _, _, v in evidence(kb, findings)]
-    return [math.fsum(col) for col in zip(kb.log_prior, *vectors)]
+    return log_scores(kb, [v for _, _, v in evidence(kb, findings)])
 
 
 def log_posterior(score: Sequence[float]) -> list[float]:
@@ -336,8 +327,6 @@ def rank(
 
 
 def _rank(kb, findings, log_post, post, groups, exclude, min_gain, limit=None) -> list[NextFinding]:
-    from .engine import shown_signs
-
     skip = set(exclude) | {k for k, _ in findings.values} | _unreadable(kb, findings)
     signs = shown_signs(kb, findings)
     ranked = []
