@@ -96,3 +96,23 @@ def test_a_relative_xdg_cache_home_is_ignored(relative, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     assert cache.folder() == tmp_path / "home" / ".cache" / "ddx"
+
+
+def test_per_base_builds_once_for_each_knowledge_base():
+    """What is derived from a base (the questions, the spellings of names) is built once for it,
+    and anew for another base, told apart by identity."""
+    from ddx.knowledge import load_knowledge, per_base
+
+    built = []
+
+    @per_base
+    def derived(kb):
+        built.append(kb)
+        return object()
+
+    first = load_knowledge()
+    assert derived(first) is derived(first)
+    second = load_knowledge()
+    assert derived(second) is not derived(first)
+    assert [id(kb) for kb in built] == [id(first), id(second)]
+

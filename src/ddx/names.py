@@ -15,7 +15,7 @@ import re
 import attrs
 
 from .findings import SHORT_WORD, UNDECODED, one_edit, quoted
-from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Knowledge
+from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Knowledge, per_base
 from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS, name_key
 
 
@@ -140,16 +140,11 @@ ONE_BY_ONE = 20
 TYPO_CUTOFF = 0.75
 LONG_TYPO = SHORT_WORD
 
-_SPELLINGS: dict[int, tuple[Knowledge, tuple[Spelling, ...]]] = {}
-
-
+@per_base
 def spellings(kb: Knowledge) -> tuple[Spelling, ...]:
     """Every way to name each entity: its id, its name, the name without its parenthesis,
     each phrase of the name ("drop metastases", "hemangiopericytoma") that belongs to it
     alone, and its aliases (cached per knowledge base)."""
-    cached = _SPELLINGS.get(id(kb))
-    if cached is not None and cached[0] is kb:
-        return cached[1]
     full = {e.id: f" {name_key(e.name)} " for e in kb.entities}
     out = []
     for e in kb.entities:
@@ -161,11 +156,7 @@ def spellings(kb: Knowledge) -> tuple[Spelling, ...]:
                 keys.append(key)
         out += [Spelling(k, e.id, False) for k in dict.fromkeys(keys)]
         out += [Spelling(name_key(a), e.id, True) for a in e.aliases]
-    table = tuple(out)
-    if len(_SPELLINGS) > 8:
-        _SPELLINGS.clear()
-    _SPELLINGS[id(kb)] = (kb, table)
-    return table
+    return tuple(out)
 
 
 def find_entity(kb: Knowledge, text: str) -> Entity:

@@ -33,7 +33,7 @@ from .engine import (
     without_implied,
 )
 from .findings import Findings
-from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge
+from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge, per_base
 
 #: A finding whose expected gain is below this (in bits) is not worth asking.
 MIN_GAIN = 0.05
@@ -90,14 +90,9 @@ class Question:
     own: frozenset[int] | None = None
 
 
-_TABLES: dict[int, tuple[Knowledge, dict[str, Question]]] = {}
-
-
+@per_base
 def questions(kb: Knowledge) -> dict[str, Question]:
     """Every finding that carries information, as a Question (cached per knowledge base)."""
-    cached = _TABLES.get(id(kb))
-    if cached is not None and cached[0] is kb:
-        return cached[1]
     table = {}
     for feature in kb.features.values():
         q = _question(kb, feature)
@@ -105,9 +100,6 @@ def questions(kb: Knowledge) -> dict[str, Question]:
             first = feature.outcomes[0]
             own = frozenset(i for i, e in enumerate(kb.entities) if kb.likelihood(e.id, feature.id, first) is not None)
             table[feature.id] = attrs.evolve(q, own=own)
-    if len(_TABLES) > 8:
-        _TABLES.clear()
-    _TABLES[id(kb)] = (kb, table)
     return table
 
 

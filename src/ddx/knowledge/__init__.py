@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from .records import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number, Rule, Source
 
@@ -21,6 +22,7 @@ __all__ = [
     "Source",
     "default_knowledge",
     "given_knowledge",
+    "per_base",
     "load_features",
     "load_knowledge",
     "summary",
@@ -64,6 +66,30 @@ def default_knowledge() -> Knowledge:
     from . import cache
 
     return cache.load(_load, FILES)
+
+
+T = TypeVar("T")
+#: How many knowledge bases per_base keeps its results for (a process seldom has more than one).
+PER_BASE = 8
+
+
+def per_base(build: Callable[[Knowledge], T]) -> Callable[[Knowledge], T]:
+    """``build(kb)``, computed once per knowledge base for the last few bases used. Bases are told
+    apart by identity: a Knowledge holds dicts, so it has no hash."""
+    made: dict[int, tuple[Knowledge, T]] = {}
+
+    @functools.wraps(build)
+    def cached(kb: Knowledge) -> T:
+        hit = made.get(id(kb))
+        if hit is not None and hit[0] is kb:
+            return hit[1]
+        value = build(kb)
+        if len(made) >= PER_BASE:
+            made.clear()
+        made[id(kb)] = (kb, value)
+        return value
+
+    return cached
 
 
 def given_knowledge(knowledge: Knowledge | str | os.PathLike[str] | None) -> Knowledge:
