@@ -327,6 +327,19 @@ class Group(click.Group):
             raise ClosedPipe from None
 
 
+def format_option(*formats: str, help: str = "output format"):
+    """--format, the first of ``formats`` by default, taken in any case as finding values are
+    (`--format JSON`)."""
+    return click.option("--format", "fmt", type=click.Choice(formats, case_sensitive=False), default=formats[0],
+                        show_default=True, help=help)
+
+
+def color_option(what: str):
+    """--color/--no-color for a command whose output colours ``what``."""
+    return click.option("--color/--no-color", default=None,
+                        help=f"colour {what} (default: on a terminal, unless NO_COLOR is set)")
+
+
 def knowledge():
     """The packaged knowledge base, or a usage-level failure naming every problem."""
     from .knowledge import default_knowledge
@@ -413,9 +426,9 @@ def cli() -> None:
 
 @cli.command(epilog=EXIT_CODES)
 @finding_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
+@format_option("table", "json", "markdown")
 @click.option("--top", type=Whole(1), default=5, show_default=True, help="candidates shown in the table and markdown (JSON always lists every entity)")
-@click.option("--color/--no-color", default=None, help="colour the flags (default: on a terminal, unless NO_COLOR is set)")
+@color_option("the flags")
 def assess(fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     """Assess one lesion from its findings.
 
@@ -515,10 +528,10 @@ def _shown_folder(folder: str | None) -> str:
 
 @cli.command(epilog=exit_codes("bad option or value", "unknown entity", "unwritable output", "broken knowledge base"))
 @click.argument("entity")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="output format")
+@format_option("table", "json", "markdown")
 @click.option("--top", type=Whole(1), default=8, show_default=True, help="findings listed each way (for and against)")
 @click.option("--sources/--no-sources", default=True, show_default=True, help="list every number under its citation (table format; json and markdown always do)")
-@click.option("--color/--no-color", default=None, help="colour the don't-miss flag (default: on a terminal, unless NO_COLOR is set)")
+@color_option("the don't-miss flag")
 def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) -> None:
     """Show the knowledge card of one ENTITY: what ddx knows about it and why.
 
@@ -562,8 +575,8 @@ def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) 
 
 
 @cli.command(epilog=EXIT_CODES)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True, help="output format (json for scripts)")
-@click.option("--color/--no-color", default=None, help="colour the don't-miss column (default: on a terminal, unless NO_COLOR is set)")
+@format_option("table", "json", help="output format (json for scripts)")
+@color_option("the don't-miss column")
 def entities(fmt: str, color: bool | None) -> None:
     """List the candidate diagnoses: id, name, compartment, don't-miss, prior.
 
@@ -593,7 +606,7 @@ def entities(fmt: str, color: bool | None) -> None:
 
 
 @cli.command(epilog=EXIT_CODES)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True, help="output format (json for scripts)")
+@format_option("table", "json", help="output format (json for scripts)")
 def features(fmt: str) -> None:
     """List the findings ddx reads: column, kind, values, help.
 
@@ -625,9 +638,9 @@ def features(fmt: str) -> None:
 @cli.command(epilog=EXIT_CODES)
 @finding_options
 @click.option("--max-questions", type=Whole(0), default=None, help="stop after this many questions (default: while a finding would still change the picture)")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True, help="format of the final assessment (json and markdown: the questions go to stderr, the assessment alone to stdout)")
+@format_option("table", "json", "markdown", help="format of the final assessment (json and markdown: the questions go to stderr, the assessment alone to stdout)")
 @click.option("--top", type=Whole(1), default=5, show_default=True, help="candidates shown in the final table or markdown")
-@click.option("--color/--no-color", default=None, help="colour the flags (default: on a terminal, unless NO_COLOR is set)")
+@color_option("the flags")
 def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     """A guided read of one case: one question at a time, the most informative first.
 
@@ -688,7 +701,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
 @click.option("--seed", type=int, default=None, help="pick the case this seed picks (the same seed replays the same case); not used with --case")
 @click.option("--case", "case_id", default=None, metavar="ID", help="pick the case with this id (shown when a case is revealed)")
 @click.option("--rounds", type=Whole(1), default=1, show_default=True, help="play this many different cases in a row, with a total score")
-@click.option("--color/--no-color", default=None, help="colour the score and the flags (default: on a terminal, unless NO_COLOR is set)")
+@color_option("the score and the flags")
 def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None) -> None:
     """Commit-first practice on a real published case shipped with ddx.
 
@@ -829,7 +842,7 @@ def _progress(inp, enabled: bool | None):
 @cli.command(epilog=BATCH_EXIT_CODES)
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, readable=False, allow_dash=True), help="write to this file instead of standard output, atomically: it appears once every row has a record, and is left untouched when the whole file fails or --strict stops")
-@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson", "json"]), default="csv", show_default=True, help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 100-200x slower")
+@format_option("csv", "ndjson", "json", help="csv: one line per row with the top candidates; ndjson/json: the full assessment of each row (as assess --format json), about 100-200x slower")
 @click.option("--top", type=Whole(1), default=3, show_default=True, help="candidate columns in the CSV, at most the number of candidates (`ddx entities`); more is an error, since a script relies on the columns it asked for (JSON always lists every candidate)")
 @click.option("--passthrough", multiple=True, metavar="COLUMN", help="copy an input column to the output (repeatable), e.g. an accession number; in CSV a value that a spreadsheet would run as a formula gets a leading apostrophe, as every text cell does")
 @click.option("--ignore", multiple=True, metavar="COLUMN", help="leave an input column out (repeatable), e.g. a diagnosis or notes column; a finding's column left out is read as not assessed")
@@ -922,19 +935,6 @@ def template(output: str, force: bool) -> None:
         raise CommandError(f"{output} already exists and is not empty; pass --force to replace it, or choose another -o")
     with written_to(output) as sink:
         csv.writer(sink, lineterminator="\n").writerow(columns)
-
-
-def _any_case(group: click.Group) -> None:
-    """Every choice (--format) takes its values in any case, as finding values do: `--format JSON`."""
-    for command in group.commands.values():
-        if isinstance(command, click.Group):
-            _any_case(command)
-        for param in command.params:
-            if isinstance(param.type, click.Choice):
-                param.type.case_sensitive = False
-
-
-_any_case(cli)
 
 
 class _ClosedOutput(io.RawIOBase):
