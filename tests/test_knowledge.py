@@ -565,6 +565,24 @@ class TestBrokenKnowledge:
         assert len(reasons) == 1 and "has no rows" in reasons[0], reasons
         assert "cord" not in reasons[0] and "features.toml" in reasons[0], reasons
 
+    def test_a_setting_given_as_true_or_false_is_no_number(self, tmp_path):
+        """TOML's true is no temperature, though Python counts a bool as an int."""
+        folder = _copy(tmp_path)
+        model = (folder / "model.toml").read_text(encoding="utf-8")
+        (folder / "model.toml").write_text(re.sub(r"(?m)^temperature = .*$", "temperature = true", model), encoding="utf-8")
+        assert any(i.path == "model.toml" and "temperature must be a number in [0.1, 10] (found True)" in i.reason
+                   for i in _issues(folder))
+
+    def test_a_compartment_without_an_entity_is_refused(self, tmp_path):
+        """Its probability, the sum of its entities', would be none, and the engine divides by it."""
+        folder = _copy(tmp_path)
+        text = (folder / "entities.toml").read_text(encoding="utf-8")
+        (folder / "entities.toml").write_text(text.replace('compartment = "intramedullary"', 'compartment = "extradural"'),
+                                              encoding="utf-8")
+        issues = _issues(folder)
+        assert [i.reason for i in issues] == ["no [[entity]] lies in the intramedullary compartment: a compartment's "
+                                              "probability is the sum of its entities', so each needs one at least"]
+
     def test_an_unknown_setting_in_model_toml_is_reported(self, tmp_path):
         """A misspelt setting is an error, not silently ignored beside the default it meant to change."""
         folder = _copy(tmp_path)
@@ -893,6 +911,8 @@ class TestACuratorsMistakes:
              "bands must cover 1 and up without gaps or overlaps"),
             ("bands = [[1, 1], [2, 3], [4, 6], [7]]", "bands = [[1], [2, 3], [4, 6], [7]]",
              "bands must be a list of [low, high] whole-number pairs (the last may be [low] alone)"),
+            ("bands = [[1, 1], [2, 3], [4, 6], [7]]", "bands = [[1, 1], [2, 3], [4, 3], [4, 6], [7]]",
+             "a band runs from its low end up to its high end: [4, 3]"),
         ],
     )
     def test_an_open_last_band_goes_with_no_max(self, tmp_path, old, new, words):

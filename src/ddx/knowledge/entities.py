@@ -76,6 +76,12 @@ def read_entities(data: dict | None, sources: dict[str, Source], features: dict[
                 issues.reject(issues.rejected_entities, e)
     if not data.get("entity"):
         issues.unreadable(name, None, "defines no [[entity]]")
+    else:
+        named = {e.get("compartment") for e in data["entity"] if isinstance(e, dict)}
+        for compartment in COMPARTMENTS:
+            if compartment not in named:
+                issues.add(name, None, f"no [[entity]] lies in the {compartment} compartment: a compartment's "
+                                       "probability is the sum of its entities', so each needs one at least")
     _check_aliases(entities, issues, {e.id: field_line(name, seen.get(e.id), "aliases", issues) for e in entities})
     return tuple(entities)
 
@@ -88,7 +94,7 @@ def _aliases(value: Any, where: str, issues: Issues) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _check_aliases(entities: list[Entity], issues: Issues, lines: dict[str, int | None] | None = None) -> None:
+def _check_aliases(entities: list[Entity], issues: Issues, lines: dict[str, int | None]) -> None:
     """Each alias names one entity only: not given twice, not another entity's id or name
     (compared as the matcher compares them: case, punctuation and British spelling aside)."""
     owner: dict[str, str] = {}
@@ -101,7 +107,7 @@ def _check_aliases(entities: list[Entity], issues: Issues, lines: dict[str, int 
             key = name_key(alias)
             where = f"[[entity]] {e.id!r}: alias {alias!r}"
             if key in given:
-                issues.add("entities.toml", (lines or {}).get(e.id), f"{where} is also an alias of {given[key]!r}")
+                issues.add("entities.toml", lines.get(e.id), f"{where} is also an alias of {given[key]!r}")
             elif owner.get(key, e.id) != e.id:
-                issues.add("entities.toml", (lines or {}).get(e.id), f"{where} is the id or name of {owner[key]!r}")
+                issues.add("entities.toml", lines.get(e.id), f"{where} is the id or name of {owner[key]!r}")
             given.setdefault(key, e.id)

@@ -45,17 +45,16 @@ def _settings(data: dict, issues: Issues) -> Settings | None:
         v = data.get(key)
         if v is None:
             issues.add("model.toml", None, f"{key} is missing: give it a number in [{lo}, {hi}] (the packaged model.toml says why each has its value)")
-        elif not isinstance(v, (int, float)) or not lo <= v <= hi:
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
             issues.add("model.toml", at(key), f"{key} must be a number in [{lo}, {hi}] (found {v!r})")
         else:
             values[key] = float(v)
     return Settings(**values) if len(values) == len(limits) else None
 
 
-def _population(folder) -> str:
-    """The comment paragraph of priors.csv that starts 'Reference population' (the whole
-    leading comment of a file that has none)."""
-    text = (folder / "priors.csv").read_text(encoding="utf-8-sig")
+def _population(text: str) -> str:
+    """The comment paragraph of priors.csv (``text``) that starts 'Reference population' (the
+    whole leading comment of a file that has none)."""
     lines = [ln[1:].strip() for ln in LINE_END.split(text) if ln.startswith("#")]
     start = next((i for i, ln in enumerate(lines) if ln.startswith("Reference population")), None)
     if start is None:
@@ -130,7 +129,7 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
         likelihoods=likelihoods,
         rules=rules,
         settings=settings,
-        population=_population(root),
+        population=_population(issues.texts["priors.csv"]),
         log_prior=log_prior,
         prior=prior,
         log_tables=tables,

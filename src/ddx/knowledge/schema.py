@@ -86,6 +86,11 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
                         issues.add(name, line, f"{where}: the last band is [low] alone (every number from low up) "
                                                "exactly when there is no max")
                         continue
+                    backwards = [f"[{a}, {b}]" for a, b in bands if b is not None and b < a]
+                    if backwards:
+                        issues.add(name, field_line(name, line, "bands", issues),
+                                   f"{where}: a band runs from its low end up to its high end: {', '.join(backwards)}")
+                        continue
                     edges = [lo] + [b[1] + 1 for b in bands if b[1] is not None]
                     end = [] if hi is None else [hi + 1]
                     if not bands or [b[0] for b in bands] + end != edges:
@@ -140,12 +145,6 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
             if feature.id in features:
                 issues.add(name, line, f"{where}: duplicate feature id (the first one is kept)")
                 continue
-            flags = {"required": feature.required, "picture": feature.picture, "places": feature.places, "ordered": feature.ordered}
-            not_bool = [field for field, value in flags.items() if not isinstance(value, bool)]
-            for field in not_bool:
-                issues.add(name, line, f"{where}: {field} must be true or false")
-            if not_bool:
-                continue
             if not 0 < feature.weight <= 1:
                 issues.add(name, line, f"{where}: weight must be in (0, 1]")
             if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
@@ -179,6 +178,12 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
     return features
 
 
+def _line_of(fid: str, key: str, data: dict, lines: list[int | None], issues: Issues) -> int | None:
+    """The line of ``key`` in the [[feature]] whose id is ``fid`` (for a check across findings)."""
+    number = next((i for i, f in enumerate(data.get("feature", []), 1) if isinstance(f, dict) and f.get("id") == fid), 0)
+    return field_line("features.toml", nth_line(lines, number), key, issues)
+
+
 def check_within(features: dict[str, Feature], pictures, signs, data, issues: Issues) -> None:
     """A finding read within a picture names one of pictures.csv, is a choice finding (a list's
     values would each count the picture's odds, a yes/no one's 'no' too), neither a picture sign nor one
@@ -187,7 +192,6 @@ def check_within(features: dict[str, Feature], pictures, signs, data, issues: Is
     if not data or "pictures.csv" in issues.unread:
         return
     lines = table_lines("features.toml", "feature", issues)
-    order = {f.get("id"): i for i, f in enumerate(data.get("feature", []), 1) if isinstance(f, dict)}
     first: dict[str, str] = {}
     for feature in features.values():
         if feature.within is None:
@@ -206,7 +210,7 @@ def check_within(features: dict[str, Feature], pictures, signs, data, issues: Is
             problem = "within is for a finding that is neither a picture sign nor implies others"
         first.setdefault(feature.within, feature.id)
         if problem:
-            line = field_line("features.toml", nth_line(lines, order.get(feature.id, 0)), "within", issues)
+            line = _line_of(feature.id, "within", data, lines, issues)
             issues.add("features.toml", line, f"[[feature]] {feature.id!r}: {problem}")
 
 
@@ -217,12 +221,11 @@ def _check_implied(features: dict[str, Feature], lines, data: dict, issues: Issu
     finding's value tables and taken out once (engine.without_implied): a list adds one table per
     value present, a picture sign is weighed by the picture model (not its tables) and read by the
     batch in the picture's block, and a finding implied twice would have its odds counted twice."""
-    order = {f.get("id"): i for i, f in enumerate(data.get("feature", []), 1) if isinstance(f, dict)}
     implied_by: dict[str, str] = {}
     for feature in list(features.values()):
         if not feature.implies:
             continue
-        line = field_line("features.toml", nth_line(lines, order.get(feature.id, 0)), "implies", issues)
+        line = _line_of(feature.id, "implies", data, lines, issues)
         where = f"[[feature]] {feature.id!r}: implies"
         problems = []
         # a finding whose own table was refused is reported there already, not again here
