@@ -553,8 +553,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
         lines += [paint("Also called:", "bold", color) + also[0][len("Also called:"):]] + also[1:]
     lines.append("")
     if e.dont_miss:
-        why = e.why.removeprefix("Don't-miss:").strip()
-        why = why[:1].upper() + why[1:]
+        why = e.stakes[:1].upper() + e.stakes[1:]
         text = _wrap(f"{DONT_MISS_LABEL}  {why}", "", width=width)
         lines.append(paint(DONT_MISS_LABEL, "red", color) + text[0][len(DONT_MISS_LABEL):])
         lines += ["   " + t for t in text[1:]]

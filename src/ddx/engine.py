@@ -301,8 +301,7 @@ def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
         key=lambda e: -probability[e.id],
     )
     for e in dont_miss:
-        why = e.why.removeprefix("Don't-miss:").strip()
-        message = f"{e.name}, {standing(probability[e.id])} ({percent(probability[e.id])}): {why}"
+        message = f"{e.name}, {standing(probability[e.id])} ({percent(probability[e.id])}): {e.stakes}"
         flags.append(Flag("dont_miss", e.id, probability[e.id], message, e.action))
     rank = {"emergency": 0, "dont_miss": 1}
     return tuple(sorted(flags, key=lambda f: rank.get(f.kind, 2)))

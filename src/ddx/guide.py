@@ -122,14 +122,15 @@ def flag_lines(a: Assessment, seen: set[tuple[str, str]], color: bool) -> list[s
         label = paint("!! " + FLAG_LABELS.get(f.kind, f.kind.upper()), style, color)
         if f.entity is not None:
             p = f.probability or 0.0
-            text = f"{kb_name(a, f.entity)}, {standing(p)} ({percent(p)})"
+            text = f"{_candidate_name(a, f.entity)}, {standing(p)} ({percent(p)})"
         else:
             text = f.message
         lines.append(f"  {label}  {text}")
     return lines
 
 
-def kb_name(a: Assessment, entity: str) -> str:
+def _candidate_name(a: Assessment, entity: str) -> str:
+    """The short name of an entity among the assessment's candidates."""
     from .questions import short_name
 
     return short_name(a.candidate(entity).name)
@@ -166,7 +167,8 @@ def run_guide(
     current = assess(findings, kb, suggest=0)
     if findings.values:
         say(summary(current, color=color))
-        say_lines(say, flag_lines(current, seen_flags, color))
+        for line in flag_lines(current, seen_flags, color):
+            say(line)
     stopped = "no finding left would change the picture much"
     while True:
         if max_questions is not None and len(steps) >= max_questions:
@@ -202,7 +204,8 @@ def run_guide(
         findings = findings.with_value(feature.id, value)
         current = assess(findings, kb, suggest=0)
         say(summary(current, color=color))
-        say_lines(say, flag_lines(current, seen_flags, color))
+        for line in flag_lines(current, seen_flags, color):
+            say(line)
     final = assess(findings, kb)
     return GuideResult(findings=findings, steps=tuple(steps), stopped=stopped, assessment=final)
 
@@ -229,11 +232,6 @@ def _emergency_question(kb: Knowledge, findings: Findings, asked: set[str], curr
             name = rule.id.replace("_", " ")
             return NextFinding(fid, gain, f"{fid}: it can raise the emergency flag ({name}), so it is asked before naming the lesion")
     return None
-
-
-def say_lines(say: Say, lines: list[str]) -> None:
-    for line in lines:
-        say(line)
 
 
 def _ask_one(feature: Feature, ask: Ask, say: Say) -> tuple[str, Any] | None:

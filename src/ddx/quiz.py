@@ -415,11 +415,11 @@ def _examples(kb: Knowledge, compartment: str) -> list[str]:
     return [i for _, i in reversed(ranked)][:TOP]
 
 
-def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str | None = None) -> tuple[str, ...]:
+def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str) -> tuple[str, ...]:
     """Ask for the top 3 until every pick names one diagnosis. A pick that does not is asked
     for again on its own, the others kept; an answer with a comma replaces the whole list
     and an empty one drops the pick. Raises Ended as _line does, with the picks already read."""
-    question = PICKS_QUESTION.format(examples=", ".join(_examples(kb, compartment or "intradural_extramedullary")))
+    question = PICKS_QUESTION.format(examples=", ".join(_examples(kb, compartment)))
     picks = _ask(ask, say, question, lambda t: read_picks(t, kb, compartment=compartment), PICKS_HELP)
     told: set[str] = set()
     while True:
@@ -480,7 +480,8 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
         + ": a real published case. Read it, then commit before you see the answer ('help' explains a question, 'q' stops)."
     )
     say("")
-    say_all(say, findings_lines(kb, case.findings))
+    for line in findings_lines(kb, case.findings):
+        say(line)
     say("  (findings not listed were not described: unknown, not absent)")
     told = not places(kb, case.findings)
     if told:
@@ -501,13 +502,9 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
         compartment = None  # nothing was answered: no score
     result = QuizResult(case, compartment, picks, score(case, compartment, picks, a, told=told), a, ended)
     say("")
-    say_all(say, reveal(kb, result, color=color))
-    return result
-
-
-def say_all(say: Say, lines: list[str]) -> None:
-    for line in lines:
+    for line in reveal(kb, result, color=color):
         say(line)
+    return result
 
 
 def _mark(right: bool, color: bool) -> str:

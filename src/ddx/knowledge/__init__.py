@@ -28,7 +28,8 @@ __all__ = [
     "summary",
 ]
 
-#: The knowledge files, each read and checked by the module named for it (loader.py says which).
+#: The knowledge files (load_knowledge reads each one and checks it with the module for its kind:
+#: schema.py for features.toml, citations.py for sources.toml, tables.py for the CSVs...).
 FILES = (
     "features.toml",
     "entities.toml",

@@ -134,6 +134,11 @@ class Entity:
     sources: tuple[str, ...]
     aliases: tuple[str, ...] = ()
 
+    @property
+    def stakes(self) -> str:
+        """``why`` without its "Don't-miss:" lead, for a line that is flagged don't-miss already."""
+        return self.why.removeprefix("Don't-miss:").strip()
+
 
 #: Words spelt or shortened more than one way, written the one way names are compared in.
 WORD_FORMS = {"mets": "metastasis", "met": "metastasis", "metastatic": "metastasis", "tumour": "tumor", "disk": "disc"}

@@ -80,6 +80,13 @@ def _lines(rows: list[int]) -> str:
     return f" (lines {min(rows)}-{max(rows)})"
 
 
+def _count(rows: list[int]) -> str:
+    """' (4 rows, lines 72-75)': how many rows name what is unknown, and where they lie."""
+    if len(rows) < 2:
+        return ""
+    return f" ({len(rows)} rows, lines {min(rows)}-{max(rows)})"
+
+
 def read_likelihoods(folder, entity_ids: set[str] | None, features: dict[str, Feature] | None, sources, issues: Issues):
     """likelihoods.csv. ``entity_ids`` or ``features`` None: that file could not be read
     (reported), so rows are not matched against it and nothing is said to be missing."""
@@ -137,8 +144,7 @@ def read_likelihoods(folder, entity_ids: set[str] | None, features: dict[str, Fe
     for (what, text), where in unknown.items():  # said once per name, not once per row
         known_names = entity_ids if what == "entity" else outcomes
         home = "entities.toml" if what == "entity" else "features.toml"
-        count = f" ({len(where)} rows, lines {min(where)}-{max(where)})" if len(where) > 1 else ""
-        issues.add(name, where[0], f"{what} {text!r} is not in {home}{guess(text, known_names)}{count}")
+        issues.add(name, where[0], f"{what} {text!r} is not in {home}{guess(text, known_names)}{_count(where)}")
     if entity_ids is None or features is None:
         return table
     for entity in sorted(entity_ids):
@@ -206,8 +212,7 @@ def read_pictures(folder, features: dict[str, Feature] | None, sources, issues: 
         else:
             invalid.add((picture, fid))
     for fid, where in unknown.items():
-        count = f" ({len(where)} rows, lines {min(where)}-{max(where)})" if len(where) > 1 else ""
-        issues.add(name, where[0], f"feature {fid!r} is not in features.toml{guess(fid, features)}{count}")
+        issues.add(name, where[0], f"feature {fid!r} is not in features.toml{guess(fid, features)}{_count(where)}")
     pictures = tuple(first_row)
     if signs and not pictures:
         issues.add(name, None, f"gives no picture, but features.toml marks {', '.join(signs)} as picture signs")
@@ -244,7 +249,7 @@ def read_locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...
     rows = csv_rows(folder, name, ("entity", "picture", "share", "source", "grade"), issues)
     if rows is None:
         return {}, []
-    pictures_sound = bool(pictures) and not any(i.path == "pictures.csv" for i in issues.items)
+    pictures_sound = bool(pictures) and not issues.items_in("pictures.csv")
     for row, r in rows:
         entity, picture = r.get("entity", ""), r.get("picture", "")
         if r.get(BROKEN):
@@ -278,8 +283,7 @@ def read_locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...
             continue
         given[entity][picture] = Number(share, r["source"], r["grade"])
     for entity, where in unknown.items():
-        count = f" ({len(where)} rows, lines {min(where)}-{max(where)})" if len(where) > 1 else ""
-        issues.add(name, where[0], f"entity {entity!r} is not in entities.toml{guess(entity, entity_ids)}{count}")
+        issues.add(name, where[0], f"entity {entity!r} is not in entities.toml{guess(entity, entity_ids)}{_count(where)}")
     sound = [n for shares in given.values() for n in shares.values()]
     if entity_ids is None or not pictures_sound:
         return {}, sound
