@@ -145,6 +145,15 @@ class TestSpelling:
         b = parse({"level": "thoracic;lumbar;thoracic"}).get("level")
         assert a == b
 
+    @pytest.mark.parametrize(
+        "text, values",
+        [("von Hippel-Lindau", ("vhl",)), ("NF-1", ("nf1",)), ("neurofibromatosis type 2", ("nf2",)),
+         ("nf 1; von hippel lindau disease", ("nf1", "vhl"))],
+    )
+    def test_a_syndrome_is_read_by_its_name_as_written(self, text, values):
+        """The names and spellings are features.toml's (meaning, alias), as `ddx explain` reads them."""
+        assert parse({"syndrome": text}).get("syndrome") == values
+
     def test_syndrome_none_is_known(self):
         """`syndrome none` is a known answer (no syndrome), not an unknown one."""
         findings = parse({"syndrome": "none"})

@@ -117,14 +117,7 @@ COMPARTMENT_WORDS = {
     **{name_key(w): (c,) for w, c in COMPARTMENT_SYNONYMS.items() if w != "epidural"},
     **{name_key(w): cs for w, cs in AMBIGUOUS_COMPARTMENTS.items()},
 }
-#: The names of the syndromes of the entities' associations and how a reader writes them
-#: (name_key form, without the words of SYNDROME_FILLER); a syndrome features.toml adds is
-#: read by its id.
-SYNDROME_NAMES = {
-    "nf1": ("neurofibromatosis type 1", ("nf 1", "neurofibromatosis", "neurofibromatosis 1")),
-    "nf2": ("neurofibromatosis type 2", ("nf 2", "neurofibromatosis", "neurofibromatosis 2")),
-    "vhl": ("von Hippel-Lindau disease", ("von hippel lindau",)),
-}
+#: Words a syndrome's name may go with or without ('von Hippel-Lindau disease').
 SYNDROME_FILLER = frozenset({"type", "disease", "syndrome"})
 #: A start of a name must be at least this long to name it.
 MIN_START = 4
@@ -258,13 +251,25 @@ def _refuse_a_finding(kb: Knowledge, text: str, key: str) -> None:
 
 
 def _syndromes(kb: Knowledge) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Each syndrome value of the syndrome finding (not its 'none'): its name and how it is written."""
+    """Each syndrome value of the syndrome finding (not its 'none'): its name (features.toml:
+    meaning) and how it is written, in name_key form without the words of SYNDROME_FILLER: its
+    id, its name, its aliases, and its name without a closing type number ('neurofibromatosis'),
+    which may name several."""
     feature = kb.features.get("syndrome")
-    values = [v for v in feature.values if v != feature.exclusive] if feature is not None else list(SYNDROME_NAMES)
+    if feature is None:
+        return {}
+
+    def bare(text: str) -> str:
+        return " ".join(w for w in name_key(text).split() if w not in SYNDROME_FILLER)
+
     out = {}
-    for v in values:
-        name, written = SYNDROME_NAMES.get(v, (v, ()))
-        out[v] = (name, (name_key(v), *written))
+    for v in feature.values:
+        if v == feature.exclusive:
+            continue
+        name = feature.meaning.get(v, v)
+        written = [bare(v), bare(name), *(bare(a) for a, named in feature.alias.items() if named == v)]
+        family = re.sub(r" \d+$", "", bare(name))
+        out[v] = (name, tuple(dict.fromkeys([*written, family])))
     return out
 
 
