@@ -95,7 +95,13 @@ class TestChoosing:
 
     def test_an_unknown_case_id_suggests_the_closest(self, cases):
         with pytest.raises(QuizError, match="did you mean 'IM001'"):
+            choose(cases, case_id="IM0001")
+
+    def test_an_id_as_close_to_two_cases_gets_no_coin_toss_guess(self, cases):
+        """IN001 is one letter from IM001 and from ID001: the cases are listed instead."""
+        with pytest.raises(QuizError) as caught:
             choose(cases, case_id="IN001")
+        assert "did you mean" not in str(caught.value) and "(cases: ED002, " in str(caught.value)
 
 
 class TestAnswers:
@@ -321,7 +327,7 @@ class TestPlaying:
         assert "score 1/2 (a point for the compartment, a point for the diagnosis anywhere in your top 3)" in result.stdout
 
     def test_unknown_case_is_a_usage_error(self):
-        result = play(["--case", "IN001"], [])
+        result = play(["--case", "IM0001"], [])
         assert result.exit_code == 2
         assert "did you mean 'IM001'" in result.stderr
 

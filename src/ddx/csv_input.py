@@ -22,7 +22,8 @@ import attrs
 
 from . import render
 from .errors import BatchError
-from .findings import CASE_ID, closest, normalise_column, quoted
+from .findings import CASE_ID, normalise_column, quoted
+from .spelling import closest
 from .knowledge import Feature, Knowledge
 
 DEFAULT_ENCODING = "utf-8-sig"

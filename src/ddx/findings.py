@@ -7,7 +7,6 @@ values and the closest match.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -17,6 +16,7 @@ import attrs
 
 from .errors import FindingError, KnowledgeError
 from .knowledge import Feature, Knowledge
+from .spelling import SHORT_WORD, closest, one_edit
 
 UNKNOWN = frozenset({"", "unknown", "?", "na", "n/a", "skip"})
 #: "1.0" and "0.0" are how a spreadsheet or pandas writes a 0/1 column that has a blank.
@@ -94,26 +94,6 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The choice ``word`` most likely meant: the one choice whose first word it is ('t2' for
-    t2_signal, 'mural' for mural_nodule), else a close spelling, else None. The first word of
-    several ('dural': dural_tail or dural_sac_displaced) is no guess at all, nor is a spelling
-    as close to two choices ('nf': nf1 or nf2)."""
-    choices = list(choices)
-    starts = [c for c in choices if word and c.startswith(word + "_")]
-    if starts:
-        return starts[0] if len(starts) == 1 else None
-    match = difflib.get_close_matches(word, choices, n=2, cutoff=0.6)
-    if len(match) == 2 and _likeness(word, match[0]) == _likeness(word, match[1]):
-        return None
-    return match[0] if match else None
-
-
-def _likeness(a: str, b: str) -> float:
-    """How alike two words are, as difflib ranks its close matches."""
-    return difflib.SequenceMatcher(None, b, a).ratio()
-
-
 def _misspelt(word: str, allowed: Iterable[str]) -> str | None:
     """The allowed value that ``word`` is a misspelling of, if any. A value with a prefix
     of two or more letters in front is another word, not a typo: 'decompressed' (or 'nf1 nf2')
@@ -132,30 +112,6 @@ def _misspelt(word: str, allowed: Iterable[str]) -> str | None:
     if len(word) < SHORT_WORD and word not in re.split(r"[_ -]", guess) and not one_edit(word, guess):
         return None
     return guess
-
-
-#: A word shorter than this is guessed as a value only one letter from it ('widend' for
-#: widened), as a name is (names.LONG_TYPO is this): 'dorsal' is two letters from 'normal' and no typo.
-SHORT_WORD = 7
-
-
-def one_edit(a: str, b: str) -> bool:
-    """Whether ``a`` is ``b`` but for one letter added, removed, changed or swapped with the next."""
-    return abs(len(a) - len(b)) <= 1 and edits(a, b) <= 1
-
-
-def edits(a: str, b: str) -> int:
-    """The fewest letters added, removed, changed or swapped with the next to turn ``a`` into ``b``."""
-    before, row = None, list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        current = [i]
-        for j, y in enumerate(b, 1):
-            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (x != y))
-            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
-                cost = min(cost, before[j - 2] + 1)
-            current.append(cost)
-        before, row = row, current
-    return row[-1]
 
 
 #: A bad value longer than this is shown cut short in a message (the error

@@ -14,7 +14,8 @@ import re
 
 import attrs
 
-from .findings import SHORT_WORD, UNDECODED, one_edit, quoted
+from .findings import UNDECODED, quoted
+from .spelling import SHORT_WORD, one_edit
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Knowledge, per_base
 from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS, name_key
 

@@ -10,7 +10,6 @@ No click here: the dialogue goes through ``ask(prompt) -> line or None`` and
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import random
 import re
@@ -22,6 +21,7 @@ import attrs
 from .assessment import Assessment, percent, times
 from .errors import DdxError, FindingError
 from .findings import Findings, format_value, parse_findings, quoted
+from .spelling import closest
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
 from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS
 from .render import paint
@@ -159,10 +159,10 @@ def choose(cases: tuple[QuizCase, ...], *, case_id: str | None = None, seed: int
             if case.case_id.upper() == wanted:
                 return case
         ids = [c.case_id for c in cases]
-        guess = difflib.get_close_matches(wanted, ids, n=1, cutoff=0.6)
+        guess = closest(wanted, ids)
         message = f"no quiz case {quoted(case_id)}"
         if guess:
-            message += f"; did you mean {guess[0]!r}?"
+            message += f"; did you mean {guess!r}?"
         raise QuizError(message + f" (cases: {', '.join(ids)})")
     return draw(cases, seed=seed, rounds=1)[0]
 
@@ -233,12 +233,12 @@ def parse_compartment(text: str) -> str:
         return accepted[key][0]
     if key in AMBIGUOUS_COMPARTMENTS:
         raise AnswerError(f"{quoted(text.strip())} is not one compartment: it could be {_either_compartment(key)}")
-    guess = difflib.get_close_matches(key, [*accepted, *AMBIGUOUS_COMPARTMENTS], n=1, cutoff=0.6)
+    guess = closest(key, [*accepted, *AMBIGUOUS_COMPARTMENTS])
     message = f"{quoted(text.strip())} is not a compartment"
-    if guess and guess[0] in AMBIGUOUS_COMPARTMENTS:
-        raise AnswerError(f"{message}; {guess[0]} alone could be {_either_compartment(guess[0])}")
+    if guess in AMBIGUOUS_COMPARTMENTS:
+        raise AnswerError(f"{message}; {guess} alone could be {_either_compartment(guess)}")
     if guess:
-        message += f"; did you mean {accepted[guess[0]][1]!r}?"
+        message += f"; did you mean {accepted[guess][1]!r}?"
     raise AnswerError(message + " (im = intramedullary, idem = intradural extramedullary, ed = extradural)")
 
 

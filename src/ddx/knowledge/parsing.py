@@ -272,7 +272,7 @@ def id_refused(ident: str, use: str, name: str, line: int | None, where: str, is
 
 def guess(text: str, known) -> str:
     """'; did you mean X?' for a near miss among ``known``, else ''."""
-    from ..findings import closest
+    from ..spelling import closest
 
     guess = closest(text, sorted(known))
     return f"; did you mean {guess!r}?" if guess else ""

@@ -346,8 +346,8 @@ class Knowledge:
 
 def unknown_id(entity_id: Any, ids: list[str], noun: str) -> KeyError:
     """The KeyError for an id that is none of ``ids``: the closest one, else where they are listed."""
-    import difflib
+    from ..spelling import closest
 
-    close = difflib.get_close_matches(str(entity_id).lower().replace(" ", "_"), ids, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else " (the ids `ddx entities` lists)"
+    close = closest(str(entity_id).lower().replace(" ", "_"), ids)
+    hint = f"; did you mean {close!r}?" if close else " (the ids `ddx entities` lists)"
     return KeyError(f"{entity_id!r} is not {noun}{hint}")
