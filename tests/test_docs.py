@@ -99,6 +99,15 @@ def test_tutorial_teaches(needle):
     assert needle in _read("tutorial.md").lower()
 
 
+def test_the_tutorial_quotes_the_data_prior_of_a_metastasis_as_priors_csv_gives_it():
+    """The output beside it is checked by its marker; the prior of priors.csv is not output."""
+    from ddx.knowledge import default_knowledge
+
+    quoted = re.search(r"Metastasis is (\d+) % of it in `priors.csv`", " ".join(_read("tutorial.md").split()))
+    assert quoted, "the tutorial no longer quotes the data prior of a vertebral metastasis: update this test"
+    assert int(quoted.group(1)) == round(100 * default_knowledge().priors["vertebral_metastasis"].probability)
+
+
 def test_live_pages_run_real_output():
     for name in gen_docs.LIVE:
         assert gen_docs.markers(_read(name)), f"docs/{name} embeds no ddx output"

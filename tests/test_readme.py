@@ -81,8 +81,9 @@ def _rows(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def _measure(accuracy, path: Path):
-    rows = _rows(path)
+def _measure(accuracy, source: Path | list[dict]):
+    """The figures of the cases of a file (or of these rows) in both readings, and their intervals."""
+    rows = _rows(source) if isinstance(source, Path) else source
     records = {"published": accuracy.case_records(rows, dict), "recognised": accuracy.case_records(rows, accuracy.recognised)}
     measured = {reading: accuracy.summarise(r) for reading, r in records.items()}
     spread = {reading: accuracy.intervals(r) for reading, r in records.items()}
@@ -164,6 +165,22 @@ def test_readme_quotes_the_figures_of_the_cases_coded_blind():
         for match, key, digits in ((rises, "log_loss", 2), (falls, "top3", 2)):
             quoted = tuple(float(x) for x in match.groups())
             assert quoted == tuple(round(s[r][key], digits) for r in ("published", "recognised") for s in (published, measured)), (key, quoted)
+
+
+def test_the_blind_set_s_common_and_rare_halves_are_quoted_as_measured():
+    """The README splits the blind set into its first cases, mostly common entities, and the rarer
+    ones after them, and quotes each part's top-3 in both readings."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_halves")
+    rows = _rows(VALIDATION)
+    text = " ".join(README.split())
+    split = re.search(r"The first (\d+) cases, mostly common entities, score close to the published set "
+                      r"\(top-3 ([\d.]+) and ([\d.]+)\); the (\d+) rarer ones far lower \(top-3 ([\d.]+) and ([\d.]+)\)", text)
+    assert split, "the README no longer quotes the blind set's two parts"
+    first, rest = int(split.group(1)), int(split.group(4))
+    assert first + rest == len(rows)
+    for part, quoted in ((rows[:first], split.group(2, 3)), (rows[first:], split.group(5, 6))):
+        measured, _ = _measure(accuracy, part)
+        assert tuple(float(q) for q in quoted) == tuple(round(measured[r]["top3"], 2) for r in ("published", "recognised"))
 
 
 def test_the_temperature_the_blind_set_would_choose_is_quoted_as_measured():
