@@ -660,6 +660,18 @@ class TestDisagreements:
         assert [(c.id, c.probability) for c in both.candidates] == [
             (c.id, c.probability) for c in run(empty, pathologic_fracture="yes", vertebral_body="no").candidates]
 
+    def test_advice_for_a_compartment_disagreement_is_data(self, kb, curated):
+        """An [[advice]] needs no code change either: its text is said when its conditions hold and
+        the findings point to its compartments, with {feature.value} read from features.toml."""
+        extended = curated("disagreements.toml", '\n[[advice]]\nid = "test"\nwhen = [{ feature = "hemosiderin_cap", is = "yes" }]\n'
+                           'pointing = ["intramedullary", "extradural"]\ntext = "A cap and {csf.tapered}."\n')
+        advice = next(a for a in extended.advice if a.id == "test")
+        assert advice.text == f"A cap and {kb.features['csf'].meaning['tapered']}."
+        (text,) = run(extended, cord="expanded", csf="effaced", hemosiderin_cap="yes", dural_sac_displaced="yes").conflicts
+        assert text.endswith("Re-read the cord and the CSF. " + advice.text)
+        (without,) = run(extended, cord="expanded", csf="effaced", dural_sac_displaced="yes").conflicts
+        assert advice.text not in without
+
     def test_a_disagreement_is_data(self, kb, curated):
         """A new disagreement needs no code change: a table in disagreements.toml is enough."""
         extended = curated("disagreements.toml", '\n[[disagreement]]\nid = "test"\nwhen = [{ feature = "fat", is = "yes" }, '

@@ -1066,6 +1066,16 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
          ["[[disagreement]] #2 'fracture_without_body': the id is taken by #1"]),
         ("disagreements.toml", 'why = "A dural tail', 'reason = "A dural tail',
          ["unknown field 'reason'"]),
+        # an advice: compartments named as they are, narrowed, and a meaning features.toml gives
+        ("disagreements.toml", 'pointing = ["intradural_extramedullary", "extradural"]', 'pointing = ["intradural", "extradural"]',
+         ["[[advice]] #1 'dumbbell': pointing names what is not a compartment: 'intradural'; did you mean 'intradural_extramedullary'?"]),
+        ("disagreements.toml", 'when = [{ feature = "foraminal_extension", is = "yes" }]\npointing = ["intradural_extramedullary", "extradural"]',
+         'pointing = ["intradural_extramedullary"]',
+         ["[[advice]] #1 'dumbbell': pointing names no two compartments and no condition narrows it"]),
+        ("disagreements.toml", "{cord.compressed}", "{cord.squashed}",
+         ["[[advice]] #2 'compressed_or_displaced': text quotes {cord.squashed}, and features.toml gives no meaning of 'squashed' for 'cord'"]),
+        ("disagreements.toml", 'id = "compressed_or_displaced"', 'id = "dumbbell"',
+         ["[[advice]] #2 'dumbbell': the id is taken by #1"]),
         # a condition makes one test, which can hold: a threshold is for an integer finding,
         # and a list finding's "none" is read as no value at all
         ("flags.toml", "below = 30", "below = 30, at_least = 18",

@@ -419,6 +419,20 @@ def knowledge_reference() -> str:
         )
     lines += [
         "",
+        "When the findings that place a lesion point to different compartments, the answer says which",
+        "points where and asks for the cord and the CSF to be re-read, adding the advice below whose",
+        "conditions hold when the findings point to every compartment it names (`[[advice]]`).",
+        "",
+        "| advice | the findings point to | when | if any of | unless | text |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a in kb.advice:
+        lines.append(
+            f"| `{a.id}` | {_cell(', '.join(a.pointing))} | {_cell('; '.join(map(_condition, a.when)))} "
+            f"| {_cell('; '.join(map(_condition, a.any)))} | {_cell('; '.join(map(_condition, a.unless)))} | {_cell(a.text)} |"
+        )
+    lines += [
+        "",
         "## Priors",
         "",
         "`data` is the number in `priors.csv`; `prior` is what the engine starts from, the",

@@ -341,16 +341,16 @@ def _prob(p: float) -> str:
 
 
 PICTURE_NOTE = (
-    "The cord and CSF signs (cord, csf, csf cap, dural sac displaced) count together, as one "
+    "The cord and CSF signs ({signs}) count together, as one "
     "compartment picture: each ratio here is the sign read alone, and in an assessment each is "
     "weighed given the others (so two signs that say the same thing count about once). Where "
     "the picture {how} differs from the table, 'picture model' is what the engine uses."
 )
 
 
-def _picture_note(card: Card) -> str:
+def _picture_note(card: Card, kb: Knowledge) -> str:
     how = "counted where this entity's lesions lie (locations.csv)" if card.pictures_counted else "fitted to this entity"
-    return PICTURE_NOTE.format(how=how)
+    return PICTURE_NOTE.format(signs=", ".join(s.replace("_", " ") for s in kb.picture_signs), how=how)
 
 
 def _shows_picture_signs(card: Card) -> bool:
@@ -589,7 +589,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
         else:
             lines.append("  none strong enough to list")
     if _shows_picture_signs(card):
-        lines += [""] + _wrap(_picture_note(card), "  ", width=width)
+        lines += [""] + _wrap(_picture_note(card, kb), "  ", width=width)
     lines += ["", paint("Next step", "bold", color)] + _wrap(e.next_step, width=width)
 
     if not sources:
@@ -654,7 +654,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
         else:
             lines.append("None strong enough to list.")
     if _shows_picture_signs(card):
-        lines += ["", f"*{_picture_note(card)}*"]
+        lines += ["", f"*{_picture_note(card, kb)}*"]
     lines += ["", f"**Sources** ({card.number_count} numbers)", ""]
     for c in card.cited:
         cite = f"[{_md_escape(c.citation)}]({c.url})" if c.url else _md_escape(c.citation)

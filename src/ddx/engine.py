@@ -372,14 +372,9 @@ def _conflict_sentence(kb: Knowledge, findings: Findings, pointing: dict[str, li
     parts += [f"{' and '.join(against[c])} {'argues' if len(against[c]) == 1 else 'argue'} against {COMPARTMENT_NAMES[c].lower()}"
               for c in contested]
     read = {fid for fid, _ in findings.values}
-    advice = "Re-read the cord and the CSF." if read & {"cord", "csf"} else "Read the cord and the CSF to place it."
-    if findings.get("foraminal_extension") == "yes" and {"intradural_extramedullary", "extradural"} <= set(pointing):
-        advice = "A mass running out through the foramen (a dumbbell) lies on both sides of the dura; if this one does not, " + advice[0].lower() + advice[1:]
-    elif findings.get("cord") == "compressed" and "intradural_extramedullary" in pointing:
-        meaning = kb.features["cord"].meaning  # what the vocabulary's two words mean, from features.toml
-        if {"displaced", "compressed"} <= set(meaning):
-            advice += f" Displaced: {meaning['displaced']}; compressed: {meaning['compressed']}."
-    return ("The findings disagree: " + "; ".join(parts) + ". " + advice,)
+    advice = ["Re-read the cord and the CSF." if read & {"cord", "csf"} else "Read the cord and the CSF to place it."]
+    advice += [a.text for a in kb.advice if a.applies(findings, pointing)]
+    return ("The findings disagree: " + "; ".join(parts) + ". " + " ".join(advice),)
 
 
 def _disagreeing(kb: Knowledge, findings: Findings) -> tuple[str, ...]:

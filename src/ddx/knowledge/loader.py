@@ -17,7 +17,7 @@ from .citations import check_cited, check_graded, read_sources
 from .entities import read_entities
 from .parsing import LINE_END, Issues, field_line, guess, read_toml
 from .records import Feature, Knowledge, Settings
-from .rules import read_disagreements, read_rules
+from .rules import read_advice, read_disagreements, read_rules
 from .schema import check_within, read_features
 from .tables import read_likelihoods, read_locations, read_pictures, read_priors
 from .weights import SCORE_LIMIT, add_within, log_tables, picture_model, score_bound
@@ -100,7 +100,9 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
     pictures, signs, rates = read_pictures(root, known_features, sources, issues)
     counted, located = read_locations(root, entity_ids, pictures, sources, issues)
     rules = read_rules(read_toml(root, "flags.toml", issues) or {}, known_features, entity_ids, issues)
-    disagreements = read_disagreements(read_toml(root, "disagreements.toml", issues) or {}, known_features, issues)
+    disagreement_data = read_toml(root, "disagreements.toml", issues) or {}
+    disagreements = read_disagreements(disagreement_data, known_features, issues)
+    advice = read_advice(disagreement_data, known_features, issues)
     data = read_toml(root, "model.toml", issues)
     settings = _settings({**data, **(model or {})}, issues) if data is not None else None
     numbers = [*priors.values(), *likelihoods.values(), *rates.values(), *located]
@@ -143,6 +145,7 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
         implied_tables=implied,
         within_tables=within,
         disagreements=disagreements,
+        advice=advice,
     )
 
 

@@ -68,7 +68,7 @@ TOP_LEVEL = {
     "features.toml": {"feature": "a list of [[feature]] tables", "schema_version": None},
     "entities.toml": {"entity": "a list of [[entity]] tables"},
     "flags.toml": {"rule": "a list of [[rule]] tables"},
-    "disagreements.toml": {"disagreement": "a list of [[disagreement]] tables"},
+    "disagreements.toml": {"disagreement": "a list of [[disagreement]] tables", "advice": "a list of [[advice]] tables"},
 }
 
 

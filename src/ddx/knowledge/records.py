@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import Any, Iterable
 
 import attrs
 
@@ -249,6 +249,24 @@ class Disagreement:
 
 
 @attrs.frozen
+class Advice:
+    """What to tell a reader whose findings point to different compartments (disagreements.toml
+    [[advice]]): said when its conditions hold and the findings point to every compartment of
+    ``pointing``. ``text`` is final: a {feature.value} in the file is the meaning features.toml
+    gives that value, put in at load."""
+
+    id: str
+    text: str
+    pointing: tuple[str, ...]
+    when: tuple[Condition, ...] = ()
+    any: tuple[Condition, ...] = ()
+    unless: tuple[Condition, ...] = ()
+
+    def applies(self, findings, pointed: Iterable[str]) -> bool:
+        return set(self.pointing) <= set(pointed) and conditions_hold(self.when, self.any, self.unless, findings)
+
+
+@attrs.frozen
 class Settings:
     """Modelling choices of the engine (model.toml)."""
 
@@ -318,6 +336,8 @@ class Knowledge:
     within_tables: dict[tuple[str, tuple], tuple[float, ...]] = attrs.Factory(dict)
     # findings that cannot both hold (disagreements.toml), named when they are given together
     disagreements: tuple[Disagreement, ...] = ()
+    # advice for findings that point to different compartments (disagreements.toml [[advice]])
+    advice: tuple[Advice, ...] = ()
 
     def __repr__(self) -> str:
         return (f"<Knowledge: {len(self.entities)} entities, {len(self.features)} findings, "

@@ -3,8 +3,10 @@ for findings that cannot both hold."""
 
 from __future__ import annotations
 
+import re
+
 from .parsing import NUMBER, TABLES, TEXT, TEXTS, Issues, check_fields, field_line, guess, id_refused, nth_line, table_lines
-from .records import Condition, Disagreement, Rule
+from .records import COMPARTMENTS, Advice, Condition, Disagreement, Rule
 
 
 #: The fields of a condition of when, any or unless: a finding and one test of it.
@@ -157,6 +159,48 @@ def read_disagreements(data: dict, features, issues: Issues) -> tuple[Disagreeme
             continue
         if _named_once(d, ("id", "why"), "the knowledge base reference names the disagreement by it", seen, i, name, line, where, issues):
             out.append(Disagreement(id=d["id"], why=d["why"], **parts))
+    return tuple(out)
+
+
+#: The fields an [[advice]] of disagreements.toml may have, and what each must be.
+ADVICE_FIELDS = {"id": TEXT, "text": TEXT, "pointing": TEXTS, "when": TABLES, "any": TABLES, "unless": TABLES}
+#: A value's meaning quoted in an advice's text: {feature.value}.
+MEANING = re.compile(r"\{(\w+)\.(\w+)\}")
+
+
+def read_advice(data: dict, features, issues: Issues) -> tuple[Advice, ...]:
+    """What to tell a reader whose findings point to different compartments: each [[advice]]
+    names the compartments the findings must point to (two or more, or one with a condition) and
+    its text, in which {feature.value} is put in as that value's meaning in features.toml."""
+    name = "disagreements.toml"
+    out, seen = [], {}
+    for i, a, where, line in _tables(data, "advice", name, ADVICE_FIELDS, issues):
+        parts = {k: _conditions(a, k, features, name, line, where, issues) for k in ("when", "any", "unless")}
+        pointing = a.get("pointing", [])
+        odd = [c for c in pointing if c not in COMPARTMENTS]
+        if odd:
+            issues.add(name, field_line(name, line, "pointing", issues), f"{where}: pointing names what is not a compartment: "
+                       f"{', '.join(map(repr, odd))}{guess(odd[0], COMPARTMENTS)} (compartments: {', '.join(COMPARTMENTS)})")
+            continue
+        if not pointing or (len(pointing) < 2 and not a.get("when") and not a.get("any")):
+            issues.add(name, line, f"{where}: pointing names no two compartments and no condition narrows it: it would "
+                                   "be said whenever the findings point anywhere")
+            continue
+        if not _named_once(a, ("id", "text"), "the knowledge base reference names the advice by it", seen, i, name, line, where, issues):
+            continue
+        text = a["text"]
+        for fid, value in MEANING.findall(text):
+            meaning = (features or {}).get(fid, None)
+            meaning = meaning.meaning.get(value) if meaning is not None else None
+            if meaning is None and features is not None:
+                issues.add(name, field_line(name, line, "text", issues), f"{where}: text quotes {{{fid}.{value}}}, and "
+                           f"features.toml gives no meaning of {value!r} for {fid!r}")
+                text = None
+                break
+            if meaning is not None:
+                text = text.replace(f"{{{fid}.{value}}}", meaning)
+        if text is not None:
+            out.append(Advice(id=a["id"], text=text, pointing=tuple(pointing), **parts))
     return tuple(out)
 
 
