@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from ddx.cli import cli
 from ddx.engine import assess
 from ddx.findings import parse_findings
-from ddx.render import MIN_WIDTH, render_table
+from ddx.render import MIN_TABLE_WIDTH, render_table
 from strategies import KB, cells
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -48,7 +48,7 @@ def _after_table(text: str) -> str:
 
 
 @settings(max_examples=60)
-@given(cells(), st.sampled_from([MIN_WIDTH, 72, 80, 100, 132]), st.integers(1, 8), st.booleans())
+@given(cells(), st.sampled_from([MIN_TABLE_WIDTH, 72, 80, 100, 132]), st.integers(1, 8), st.booleans())
 def test_every_line_fits_and_every_word_stays(found, width, top, color):
     """No line is wider than the width (colour codes take no room on screen), and the wrapped
     table says what the whole-line table says: the same compartment line, the same cells row by
@@ -66,7 +66,7 @@ def test_every_line_fits_and_every_word_stays(found, width, top, color):
 
 def test_a_dont_miss_mark_and_a_gain_are_never_split():
     a = assess(parse_findings({"level": "lumbar", "conus_cauda": "yes", "segments": "2", "age": "65"}, KB), KB)
-    for width in range(MIN_WIDTH, 121, 3):
+    for width in range(MIN_TABLE_WIDTH, 121, 3):
         text = render_table(a, width=width)
         assert "[don't\n" not in text and "[don't " + "\n" not in text
         assert not re.search(r"\(\+\d\.\d\d\n", text), width
@@ -85,7 +85,7 @@ def test_the_cli_wraps_to_the_terminal_and_leaves_a_pipe_whole(monkeypatch):
     assert narrow.exit_code == 0 and "\x1b[" in narrow.output
     assert max(len(ANSI.sub("", line)) for line in narrow.output.splitlines()) <= 79
     tiny = CliRunner().invoke(cli, args, env={"COLUMNS": "20"})
-    assert max(len(ANSI.sub("", line)) for line in tiny.output.splitlines()) <= MIN_WIDTH
+    assert max(len(ANSI.sub("", line)) for line in tiny.output.splitlines()) <= MIN_TABLE_WIDTH
 
 
 def test_the_guide_ends_with_the_table_at_the_terminal_width(monkeypatch):
@@ -111,7 +111,7 @@ def test_short_reasons_leave_the_names_their_room():
     assert max(len(line) for line in lines) <= 79
 
 
-@given(cells(max_size=6), st.sampled_from([MIN_WIDTH, 66, 72, 79]))
+@given(cells(max_size=6), st.sampled_from([MIN_TABLE_WIDTH, 66, 72, 79]))
 def test_a_name_breaks_after_its_slash_and_the_header_between_its_parts(found, width):
     text = ANSI.sub("", render_table(assess(parse_findings(found, KB), KB), width=width))
     table = text.split("\n\n")[1]

@@ -514,6 +514,10 @@ class _JsonOut:
 SEP_LINE = re.compile(r"sep=([^\r\n\"])", re.IGNORECASE)
 
 
+def _empty(name: str) -> BatchError:
+    return BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")
+
+
 def run(
     source: TextIO,
     sink: TextIO,
@@ -549,7 +553,7 @@ def run(
     records = Records(decoded(source, name, encoding), delimiter or ",")
     first = records.first_line()
     if first is None:
-        raise BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")
+        raise _empty(name)
     mark = utf8_mark_read_as(encoding)
     if mark and first.startswith(mark):
         # read on, every accented letter would be garbled (é as Ã©) without a word
@@ -582,7 +586,7 @@ def run(
         raise BatchError(f"{name} has no header after its first line ({sep_line}): the line after it must name the columns "
                          "(case_id, age, sex, ...); `ddx template` writes it")
     if header is None:
-        raise BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")
+        raise _empty(name)
     if delimiter is not None and len(header) == 1:
         # a separator given by hand that the header does not use: say so, rather than
         # that the first line is not a header or names an unknown column

@@ -24,7 +24,7 @@ from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, band_label, outcome_text
 from . import DISCLAIMER
-from .render import DONT_MISS_TAG, MIN_WIDTH, fit_painted, paint, ratio_value, shown_width
+from .render import DONT_MISS_TAG, MIN_TABLE_WIDTH, fit_painted, paint, ratio_value, shown_width
 
 #: Sections of the feature schema that describe the patient and the site:
 #: their numbers are shown on the card as the entity's typical profile.
@@ -534,7 +534,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     from tabulate import tabulate
 
     fits = width is not None
-    width = WIDTH if width is None else max(MIN_WIDTH, min(WIDTH, width))
+    width = WIDTH if width is None else max(MIN_TABLE_WIDTH, min(WIDTH, width))
     laid: set[int] = set()  # lines of the finding tables, laid out to the width already
 
     e = card.entity
@@ -740,7 +740,7 @@ def render_entities_table(kb: Knowledge, *, color: bool = False, width: int | No
     groups = [(c, [r for r in rows if r["compartment"] == c]) for c in COMPARTMENTS]
     tables = [_entities_whole(g, color) for _, g in groups]
     if width is not None:
-        width = max(width, MIN_WIDTH)
+        width = max(width, MIN_TABLE_WIDTH)
         if max(shown_width(line) for table in tables for line in table.splitlines()) > width:
             # painted after the layout, which the colour codes would otherwise widen
             tables = [_entities_narrow(g, width).replace(DONT_MISS_TAG, paint(DONT_MISS_TAG, "red", color)) for _, g in groups]
@@ -766,9 +766,9 @@ def render_features_table(kb_features: dict[str, Feature], width: int | None = N
     values, helps = None, None
     if width is not None:
         # what the column and kind columns and the three gaps leave, two fifths to the values
-        room = max(width, MIN_WIDTH) - 6 - max(len(r[0]) for r in rows) - max(len("kind") + 2, *(len(r[1]) for r in rows))
+        room = max(width, MIN_TABLE_WIDTH) - 6 - max(len(r[0]) for r in rows) - max(len("kind") + 2, *(len(r[1]) for r in rows))
         values = min(30, max(12, room * 2 // 5))
         helps = min(50, max(12, room - values))
     table = tabulate(rows, headers=["column", "kind", "values", "help"], tablefmt="simple", maxcolwidths=[None, None, values, helps])
     note = "list: several values separated by ';'. Blank or `unknown`: not assessed."
-    return table + "\n\n" + (note if width is None else "\n".join(_wrap(note, "", width=max(width, MIN_WIDTH))))
+    return table + "\n\n" + (note if width is None else "\n".join(_wrap(note, "", width=max(width, MIN_TABLE_WIDTH))))

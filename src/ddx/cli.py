@@ -374,11 +374,16 @@ def finding_options(command):
     return click.option("--case-id", multiple=True, callback=_one_case_id, help="an identifier copied to the output")(command)
 
 
+def _given_twice(uses: tuple[str, ...], **where: Any) -> click.BadParameter:
+    """The error of an option given twice with different values: the last one does not silently win."""
+    shown = " and ".join(repr(u) for u in dict.fromkeys(uses))
+    return click.BadParameter(f"given twice, as {shown}: give it once", **where)
+
+
 def _one_case_id(ctx: click.Context, param: click.Parameter, uses: tuple[str, ...]) -> str | None:
     """--case-id given twice with two ids is refused, as a finding given twice is, not overwritten."""
     if len(set(uses)) > 1:
-        shown = " and ".join(repr(u) for u in dict.fromkeys(uses))
-        raise click.BadParameter(f"given twice, as {shown}: give it once")
+        raise _given_twice(uses)
     if uses and re.search("[\udc80-\udcff]", uses[0]):  # bytes the locale could not decode
         raise click.BadParameter(f"{uses[0]!r} is not UTF-8 text: the record could not carry it")
     return uses[0] if uses else None
@@ -395,8 +400,7 @@ def parse_cli_findings(cells: dict[str, Any]):
             elif FEATURES[column].kind == "list":
                 given[column] = ";".join(uses) if uses else None
             elif len({parse_value(FEATURES[column], u) for u in uses}) > 1:
-                shown = " and ".join(repr(u) for u in dict.fromkeys(uses))
-                raise click.BadParameter(f"given twice, as {shown}: give it once", param_hint=f"'{FEATURES[column].option}'")
+                raise _given_twice(uses, param_hint=f"'{FEATURES[column].option}'")
             else:
                 given[column] = uses[0] if uses else None
         return parse_findings({k: v for k, v in given.items() if v is not None}, knowledge())

@@ -165,6 +165,8 @@ def render_json(a: Assessment) -> str:
 
 
 def _why_bits(c: Candidate, n: int = 3) -> list[str]:
+    """The ``n`` strongest findings for a candidate, then those against it to fill ``n``: at least
+    one against when there is one, so a candidate's table line may hold ``n`` + 1."""
     bits = [f"+ {r.feature.replace('_', ' ')} {r.value} x{times(r.ratio)}" for r in c.reasons_for[:n]]
     room = max(n - len(bits), 1)
     bits += [f"- {r.feature.replace('_', ' ')} {r.value} /{times(1 / r.ratio)}" for r in c.reasons_against[:room]]
@@ -177,7 +179,7 @@ def _why(c: Candidate, n: int = 3) -> str:
 
 #: The narrowest width a table for a person is wrapped to: narrower, its columns would be
 #: too thin to read (a narrower terminal wraps the lines itself).
-MIN_WIDTH = 60
+MIN_TABLE_WIDTH = 60
 #: What the candidates table spends outside its two text columns: the '#' and 'P' columns
 #: (3 and 4 wide) and the three gaps of two between the four columns.
 _TABLE_FRAME = 13
@@ -322,13 +324,13 @@ def _check_row(row: int) -> int:
 
 def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int | None = None) -> str:
     """The human view: compartment first, then candidates and reasons, then the flags. With
-    ``width`` (a terminal's, at least MIN_WIDTH), every line wraps to it; without, lines stay whole."""
+    ``width`` (a terminal's, at least MIN_TABLE_WIDTH), every line wraps to it; without, lines stay whole."""
     _check_assessment(a)
     _check_top(top)
     if width is not None:
         if _counting(width) < 1:
             raise ValueError(f"width is the columns of a terminal, 1 or more (or None for whole lines), not {width!r}")
-        width = max(width, MIN_WIDTH)
+        width = max(width, MIN_TABLE_WIDTH)
 
     parts = [*_compartment_lines(a, color, width), "", _candidates_table(a.candidates[:top], width)]
     if a.case_id:

@@ -20,7 +20,7 @@ def use_color(flag: bool | None, stream=None) -> bool:
 
 
 #: Dialogue lines are wrapped to the terminal, but never narrower than this.
-MIN_WIDTH = 20
+MIN_DIALOGUE_WIDTH = 20
 
 
 def isatty(stream) -> bool:
@@ -63,7 +63,7 @@ def fit(text: str, err: bool) -> str:
     width = terminal_width(sys.stderr if err else sys.stdout)
     if width is None:
         return text
-    width = max(width, MIN_WIDTH)
+    width = max(width, MIN_DIALOGUE_WIDTH)
     out = []
     for line in text.split("\n"):
         shown = click.unstyle(line)  # the indent a colour code at the start would hide
