@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .parsing import FLAG, TEXT, TEXTS, Issues, check_fields, field_line, guess, id_refused, nth_line, table_lines
+from .parsing import FLAG, TEXT, TEXTS, Issues, field_line, guess, id_refused, valid_tables
 from .records import COMPARTMENTS, Entity, Feature, Source, name_key
 
 
@@ -26,13 +26,8 @@ def read_entities(data: dict | None, sources: dict[str, Source], features: dict[
         return ()
     entities, seen = [], {}
     syndromes = set(features["syndrome"].values) if "syndrome" in features else set()
-    lines = table_lines(name, "entity", issues)
-    for i, e in enumerate(data.get("entity", []), 1):
+    for _, e, where, line in valid_tables(data, "entity", name, ENTITY_FIELDS, issues, issues.rejected_entities):
         try:
-            where = f"[[entity]] #{i} {e.get('id', '?') if isinstance(e, dict) else '?'!r}"
-            line = nth_line(lines, i)
-            if not check_fields(e, ENTITY_FIELDS, name, line, where, issues):
-                continue
             try:
                 entity = Entity(
                     id=e["id"],
@@ -72,7 +67,7 @@ def read_entities(data: dict | None, sources: dict[str, Source], features: dict[
                     issues.add(name, line, f"{where}: association {a!r} is not a syndrome value")
             entities.append(entity)
         finally:
-            if not isinstance(e, dict) or not isinstance(e.get("id"), str) or e["id"] not in seen:
+            if not isinstance(e.get("id"), str) or e["id"] not in seen:
                 issues.reject(issues.rejected_entities, e)
     if not data.get("entity"):
         issues.unreadable(name, None, "defines no [[entity]]")

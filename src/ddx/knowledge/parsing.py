@@ -260,6 +260,21 @@ def nth_line(lines: list[int | None], i: int) -> int | None:
 ID = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 
+def valid_tables(data: dict, table: str, name: str, fields: dict[str, str], issues: Issues,
+                 rejected: set[str] | None = None):
+    """(number, table, where, line) for each [[table]] of ``data`` whose fields are known and of
+    their types; the others are reported (and their ids added to ``rejected``, so that what names
+    them is not reported again)."""
+    lines = table_lines(name, table, issues)
+    for i, t in enumerate(data.get(table, []), 1):
+        where = f"[[{table}]] #{i} {t.get('id', '?') if isinstance(t, dict) else '?'!r}"
+        line = nth_line(lines, i)
+        if check_fields(t, fields, name, line, where, issues):
+            yield i, t, where, line
+        elif rejected is not None:
+            issues.reject(rejected, t)
+
+
 def id_refused(ident: str, use: str, name: str, line: int | None, where: str, issues: Issues) -> bool:
     """Whether an id is not lower-case words of letters and digits joined by '_' (then reported,
     at its field's line, with what the id is used as)."""

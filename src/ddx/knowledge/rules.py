@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .parsing import NUMBER, TABLES, TEXT, TEXTS, Issues, check_fields, field_line, guess, id_refused, nth_line, table_lines
+from .parsing import NUMBER, TABLES, TEXT, TEXTS, Issues, check_fields, field_line, guess, id_refused, valid_tables
 from .records import COMPARTMENTS, Advice, Condition, Disagreement, Rule
 
 
@@ -48,17 +48,6 @@ def _conditions(table: dict, key: str, features, name: str, line: int | None, wh
         else:
             out.append(Condition(feature=fid, is_=c.get("is"), below=c.get("below"), at_least=c.get("at_least")))
     return tuple(out)
-
-
-def _tables(data: dict, table: str, name: str, fields: dict[str, str], issues: Issues):
-    """(number, table, where, line) for each [[table]] of ``data`` whose fields are known and of
-    their types (the others are reported)."""
-    lines = table_lines(name, table, issues)
-    for i, t in enumerate(data.get(table, []), 1):
-        where = f"[[{table}]] #{i} {t.get('id', '?')!r}"
-        line = nth_line(lines, i)
-        if check_fields(t, fields, name, line, where, issues):
-            yield i, t, where, line
 
 
 def _named_once(t: dict, texts: tuple[str, ...], use: str, seen: dict[str, int], i: int, name: str, line: int | None,
@@ -105,7 +94,7 @@ RULE_KINDS = ("emergency", "syndrome")
 def read_rules(data: dict, features, entity_ids, issues: Issues) -> tuple[Rule, ...]:
     name = "flags.toml"
     rules, seen = [], {}
-    for i, r, where, line in _tables(data, "rule", name, RULE_FIELDS, issues):
+    for i, r, where, line in valid_tables(data, "rule", name, RULE_FIELDS, issues):
         if "kind" in r and r["kind"] not in RULE_KINDS:
             issues.add(name, field_line(name, line, "kind", issues),
                        f"{where}: kind {r['kind']!r} is not one of {', '.join(RULE_KINDS)}{guess(r['kind'], RULE_KINDS)}")
@@ -145,7 +134,7 @@ def read_disagreements(data: dict, features, issues: Issues) -> tuple[Disagreeme
     with itself); ``why`` says why they cannot."""
     name = "disagreements.toml"
     out, seen = [], {}
-    for i, d, where, line in _tables(data, "disagreement", name, DISAGREEMENT_FIELDS, issues):
+    for i, d, where, line in valid_tables(data, "disagreement", name, DISAGREEMENT_FIELDS, issues):
         parts = {k: _conditions(d, k, features, name, line, where, issues) for k in ("when", "any", "unless")}
         if not d.get("when"):
             issues.add(name, line, f"{where}: when names no finding: a disagreement holds only with a finding given")
@@ -174,7 +163,7 @@ def read_advice(data: dict, features, issues: Issues) -> tuple[Advice, ...]:
     its text, in which {feature.value} is put in as that value's meaning in features.toml."""
     name = "disagreements.toml"
     out, seen = [], {}
-    for i, a, where, line in _tables(data, "advice", name, ADVICE_FIELDS, issues):
+    for i, a, where, line in valid_tables(data, "advice", name, ADVICE_FIELDS, issues):
         parts = {k: _conditions(a, k, features, name, line, where, issues) for k in ("when", "any", "unless")}
         pointing = a.get("pointing", [])
         odd = [c for c in pointing if c not in COMPARTMENTS]

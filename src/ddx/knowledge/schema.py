@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from .parsing import (
-    BANDS, FLAG, LINE_END, MAPPING, NUMBER, TABLE, TEXT, TEXTS, WHOLE, Issues, check_fields, field_line, guess,
-    id_refused, nth_line, table_lines,
+    BANDS, FLAG, LINE_END, MAPPING, NUMBER, TABLE, TEXT, TEXTS, WHOLE, Issues, field_line, guess, id_refused, nth_line,
+    table_lines, valid_tables,
 )
 from .records import FEATURE_KINDS, YES_NO, Feature
 
@@ -59,12 +59,8 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
         return {}
     features: dict[str, Feature] = {}
     lines = table_lines(name, "feature", issues)
-    for i, f in enumerate(data.get("feature", []), 1):
+    for _, f, where, line in valid_tables(data, "feature", name, FEATURE_FIELDS, issues, issues.rejected_features):
         try:
-            where = f"[[feature]] #{i} {f.get('id', '?') if isinstance(f, dict) else '?'!r}"
-            line = nth_line(lines, i)
-            if not check_fields(f, FEATURE_FIELDS, name, line, where, issues):
-                continue
             try:
                 kind = f["kind"]
                 if kind not in FEATURE_KINDS:
@@ -170,7 +166,7 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
                 issues.add(name, _alias_line(name, line, issues), f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
             features[feature.id] = feature
         finally:
-            if not isinstance(f, dict) or not isinstance(f.get("id"), str) or f["id"] not in features:
+            if not isinstance(f.get("id"), str) or f["id"] not in features:
                 issues.reject(issues.rejected_features, f)
     if not data.get("feature"):
         issues.unreadable(name, None, "defines no [[feature]]")
