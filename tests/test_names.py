@@ -81,7 +81,7 @@ def test_spellings_and_abbreviations_resolve(kb, text, expected):
         ("epidural", {"vertebral_metastasis", "lymphoma", "epidural_abscess", "epidural_hematoma"}),
         ("hemangio", {"hemangioblastoma", "hemangioma", "solitary_fibrous_tumor"}),
         ("solitary", {"solitary_fibrous_tumor", "myeloma_plasmacytoma"}),
-        ("sarcoma", {"ewing_sarcoma", "osteosarcoma", "chondrosarcoma"}),
+        ("sarcoma", {"ewing_sarcoma", "osteosarcoma", "chondrosarcoma", "mpnst"}),  # neurofibrosarcoma
     ],
 )
 def test_an_ambiguous_name_is_refused_with_every_candidate(kb, text, candidates):
@@ -114,7 +114,7 @@ def test_a_word_of_one_entity_alone_names_it(kb, text, expected):
     [
         ("men", {"meningioma", "leptomeningeal_metastases"}, {"disc_extrusion"}),  # not 'fragment'
         ("glioma", {"astrocytoma", "ganglioglioma"}, {"paraganglioma"}),  # ganglio-glioma, but not paragan-glioma
-        ("blastoma", {"hemangioblastoma", "osteoid_osteoma_osteoblastoma"}, set()),
+        ("blastoma", {"hemangioblastoma", "osteoid_osteoma_osteoblastoma", "astrocytoma"}, set()),  # glioblastoma
     ],
 )
 def test_suggestions_fit_words_not_any_run_of_letters(kb, text, meant, not_meant):
