@@ -102,6 +102,19 @@ class TestQuestions:
         assert result.assessment.next_findings
         assert result.findings == Findings()
 
+    def test_findings_that_disagree_are_said_after_the_answer_that_makes_them(self, kb):
+        answers = iter(["tapered", "expanded"])
+        out = []
+
+        def ask(prompt):
+            out.append(prompt)
+            return next(answers, "q")
+
+        run_guide(kb, ask, out.append)
+        text = "\n".join(out)
+        said = text.index("The findings disagree: cord=expanded points to intramedullary")
+        assert text.index("[cord]") < said < text.index("\n[", text.index("[cord]"))
+
     def test_a_read_answered_to_the_end_stops_when_no_finding_would_change_it(self, kb):
         def ask(text):
             return format_value(questions.questions(kb)[QUESTION.match(text).group(1)].outcomes[0].value)

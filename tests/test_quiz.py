@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 from click.testing import CliRunner
 
@@ -607,6 +610,28 @@ class TestWordsThatNameNoDiagnosis:
         assert pick.entity is None and says in pick.problem
 
 
+class TestReadingPicksInTheCompartment:
+    @pytest.mark.parametrize(
+        "compartment, entity",
+        [("intradural_extramedullary", "myxopapillary_ependymoma"), ("intramedullary", "ependymoma"), (None, "ependymoma")],
+    )
+    def test_a_family_name_is_read_as_the_one_in_the_compartment(self, kb, compartment, entity):
+        """'ependymoma' is the cord ependymoma's id, and the family name of the myxopapillary one:
+        after 'idem' it is read as the one there, as 'mets' is, and said so."""
+        (pick,) = read_picks("ependymoma", kb, compartment=compartment)
+        assert pick.entity == entity
+        assert (pick.note is not None) == (entity == "myxopapillary_ependymoma")
+
+    def test_a_misspelt_pick_takes_its_suggestion_on_a_y(self, kb):
+        out = play(["--case", "ID013"], ["idem", "meningeoma", "y"]).stdout
+        assert "(y takes meningioma; a list with commas replaces all)" in out
+        assert "top 3: meningioma: right (your #1)" in out
+
+    def test_a_malignant_synonym_is_not_suggested_as_the_benign_tumour(self, kb):
+        (pick,) = read_picks("neurofibrosarcoma", kb)
+        assert pick.entity == "mpnst"
+
+
 class TestToldCompartment:
     """A case whose page describes no finding that points to a compartment (ID024 gives the level,
     the conus and the signal only) has its compartment told, not asked: guessing it would be luck."""
@@ -621,6 +646,27 @@ class TestToldCompartment:
         assert "Compartment?" not in result.stdout
         assert "names where it lies: intradural extramedullary. Only your top 3 scores." in result.stdout
         assert "You: compartment told" in result.stdout and "score 1/1 (a point for the diagnosis" in result.stdout
+
+    @pytest.mark.parametrize("case_id", ["ID024", "ID031", "IM023"])
+    def test_ddx_answers_with_the_compartment_it_told(self, cases, kb, case_id):
+        """The trainee is told where the lesion lies, and so is ddx: its differential holds only
+        that compartment's entities (an epidural abscess is no answer for a told intradural mass),
+        their probabilities scaled to sum to 1, and its line says the compartment was told."""
+        from ddx.engine import assess
+        from ddx.quiz import confined
+
+        case = choose(cases, case_id=case_id)
+        a = confined(assess(case.findings, kb, suggest=0), case.compartment)
+        inside = [c for c in a.candidates if c.probability > 0]
+        assert a.compartment == case.compartment and a.compartment_probability == 1.0
+        assert {c.compartment for c in inside} == {case.compartment}
+        assert math.isclose(math.fsum(c.probability for c in a.candidates), 1.0)
+        out = play(["--case", case_id], []).stdout
+        assert "ddx: compartment told, as to you;" in out
+        listed = [ln for ln in out.splitlines() if re.match(r"  \d\. ", ln)]
+        names = {kb.entity(e).name: kb.entity(e).compartment for e in kb.entity_ids}
+        assert all(any(ln.startswith(f"  {i}. {n}") and names[n] == case.compartment for n in names)
+                   for i, ln in enumerate(listed, 1)), listed
 
     def test_a_series_adds_up_the_points_each_case_could_give(self, cases, kb):
         from ddx.quiz import draw, places

@@ -717,7 +717,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
     abbreviations such as MPNST, British spellings, unambiguous starts and
     words that fit one diagnosis only work too, but not a place or an
     adjective alone, such as 'conus' or 'malignant'; a name that fits several is
-    read as the one in the compartment you chose, if only one is, and a pick
+    read as the one in the compartment you chose (or were told), if only one is, and a pick
     that still cannot be read, such as 'sarcoma', is asked for again on its
     own, with what it could mean, the other picks kept). Only then does ddx
     reveal the answer with its source and case id, score your read, show

@@ -111,8 +111,14 @@ def summary(a: Assessment, *, top: int = 3, color: bool = False) -> str:
 def flag_lines(a: Assessment, seen: set[tuple[str, str]], color: bool) -> list[str]:
     """Flags newly raised (each shown once, in one short line, red on a terminal); the final table has them in full.
     A don't-miss flag is the same flag while its entity is (its message carries the probability);
-    a rule's flag names no entity, so each rule's message is a flag of its own (two syndromes)."""
+    a rule's flag names no entity, so each rule's message is a flag of its own (two syndromes).
+    Findings that disagree are said as soon as the answer that makes them disagree is given
+    (again when a later answer changes what disagrees), in yellow."""
     lines = []
+    for c in a.conflicts:
+        if ("conflict", c) not in seen:
+            seen.add(("conflict", c))
+            lines.append(f"  {paint(c, 'yellow', color)}")
     for f in a.flags:
         key = (f.kind, f.entity if f.entity is not None else f.message)
         if key in seen:

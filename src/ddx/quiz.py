@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import random
 import re
 from importlib import resources
@@ -18,13 +19,13 @@ from typing import Any, Callable
 
 import attrs
 
-from .assessment import Assessment, percent, times
+from .assessment import Assessment, CompartmentScore, percent, times
 from .errors import DdxError, FindingError
 from .findings import Findings, format_value, parse_findings, quoted
-from .spelling import closest
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
 from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS
 from .render import paint
+from .spelling import closest
 
 META = ("case_id", "source_url", "diagnosis", "compartment", "evidence")
 
@@ -250,26 +251,47 @@ class Pick:
     entity: str | None = None
     problem: str | None = None
     note: str | None = None
+    # the one diagnosis a misspelt pick most likely meant, taken on a 'y'
+    suggestion: str | None = None
 
 
 def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
     """One name read as `ddx explain` reads it (names.find_entity: id, name, alias or
     abbreviation, British spelling), kept with its problem when it names no one diagnosis.
     A name that fits several ('mets') is read as the one of them in the ``compartment`` the
-    trainee committed to, when there is exactly one; words that each name a different
-    diagnosis ('meningioma schwannoma') are picks to separate with commas."""
+    trainee committed to (or was told), when there is exactly one, and so is a name of one
+    entity that is also the family name of one in that compartment ('ependymoma' with the
+    intradural extramedullary compartment: the myxopapillary one); words that each name a
+    different diagnosis ('meningioma schwannoma') are picks to separate with commas."""
     from .names import UnknownEntityError, find_entity
 
+    def in_compartment(entity: str) -> Pick:
+        where = COMPARTMENT_NAMES[compartment].lower()
+        return Pick(text.strip(), entity, note=f"{quoted(text.strip())} read as {entity}, the one in the {where} compartment")
+
     try:
-        return Pick(text.strip(), find_entity(kb, text).id)
+        found = find_entity(kb, text)
     except UnknownEntityError as exc:
         inside = _inside(kb, exc, compartment)
         if inside is not None:
-            return Pick(text.strip(), inside, note=f"{quoted(text.strip())} read as {inside}, the one in the compartment you chose")
+            return in_compartment(inside)
         apart = _word_by_word(text, kb, compartment)
         if apart:
             return Pick(text.strip(), problem=f"{quoted(text.strip())} names {len(apart)} diagnoses: separate picks with commas ({', '.join(apart)})")
-        return Pick(text.strip(), problem=exc.message("a diagnosis"))
+        suggestion = exc.guess if len(exc.candidates) == 1 and not exc.ambiguous and not exc.what else None
+        return Pick(text.strip(), problem=exc.message("a diagnosis"), suggestion=suggestion)
+    twin = _namesake(kb, text, compartment) if compartment is not None and found.compartment != compartment else None
+    return in_compartment(twin) if twin is not None else Pick(text.strip(), found.id)
+
+
+def _namesake(kb: Knowledge, text: str, compartment: str) -> str | None:
+    """The one entity in ``compartment`` whose name holds ``text`` as whole words (its family
+    name: 'ependymoma' in 'Myxopapillary ependymoma'), or None."""
+    from .knowledge.records import name_key
+
+    key = f" {name_key(text)} "
+    inside = [e.id for e in kb.entities if e.compartment == compartment and key in f" {name_key(e.name)} "]
+    return inside[0] if len(inside) == 1 else None
 
 
 def _inside(kb: Knowledge, exc: Any, compartment: str | None) -> str | None:
@@ -376,7 +398,7 @@ PICKS_QUESTION = f"Your top {TOP}, best first, comma-separated (e.g. {{examples}
 PICKS_HELP = f"""\
   Name 1 to {TOP} diagnoses, best first, separated by commas: ids as `ddx entities` lists them,
   names, aliases or abbreviations (MPNST, SFT, drop mets), in British or American spelling.
-  A name that fits several diagnoses is read as the one in the compartment you chose, if only
+  A name that fits several diagnoses is read as the one in the compartment you chose (or were told), if only
   one is; one that still cannot be read is asked for again on its own, with what it could mean,
   and the others are kept. 'q' stops and shows the answer."""
 
@@ -436,12 +458,17 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str) -> tuple[str
         if kept:
             say(f"  kept: {', '.join(kept)}")
         n = bad[0]
-        question = f"Your top {TOP}: pick {n + 1} instead of {quoted(picks[n].text)}? (Enter drops it; a list with commas replaces all) "
+        take = f"y takes {picks[n].suggestion}; " if picks[n].suggestion else ""
+        drop = "Enter drops it; " if len(picks) > 1 else ""
+        question = (f"Your top {TOP}: pick {n + 1} instead of {quoted(picks[n].text)}? "
+                    f"({take}{drop}a list with commas replaces all) ")
         try:
             line = _line(ask, say, question, PICKS_HELP)
         except Ended as exc:
             raise Ended(exc.reason, _placed(picks)) from None
-        if len(split_names(line)) > 1:
+        if picks[n].suggestion and line.strip().lower() in ("y", "yes"):
+            picks = _once((*picks[:n], Pick(line.strip(), picks[n].suggestion), *picks[n + 1 :]))
+        elif len(split_names(line)) > 1:
             try:
                 picks = read_picks(line, kb, compartment=compartment)
             except AnswerError as exc:
@@ -498,6 +525,8 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     except Ended as exc:
         ended, picks = exc.reason, exc.picks
     a = assess(case.findings, kb, suggest=0)
+    if told:
+        a = confined(a, case.compartment)
     if told and not picks and ended:
         compartment = None  # nothing was answered: no score
     result = QuizResult(case, compartment, picks, score(case, compartment, picks, a, told=told), a, ended)
@@ -505,6 +534,19 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     for line in reveal(kb, result, color=color):
         say(line)
     return result
+
+
+def confined(a: Assessment, compartment: str) -> Assessment:
+    """``a`` once the lesion is known to lie in ``compartment``, as the quiz tells a trainee whose
+    case gives no sign that places it: the other compartments' candidates fall to 0 and the rest
+    are scaled to sum to 1, so that ddx answers with what the trainee was told."""
+    total = math.fsum(c.probability for c in a.candidates if c.compartment == compartment)
+    if total <= 0:
+        return a
+    inside = [attrs.evolve(c, probability=c.probability / total) for c in a.candidates if c.compartment == compartment]
+    outside = [attrs.evolve(c, probability=0.0) for c in a.candidates if c.compartment != compartment]
+    scores = (CompartmentScore(compartment, 1.0), *(CompartmentScore(c, 0.0) for c in COMPARTMENTS if c != compartment))
+    return attrs.evolve(a, compartments=scores, candidates=(*sorted(inside, key=lambda c: -c.probability), *outside))
 
 
 def _mark(right: bool, color: bool) -> str:
@@ -558,10 +600,11 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
         else:
             lines.append(f"     score {s.points}/2 (a point for the compartment, a point for the diagnosis anywhere in your top {TOP})")
     ddx_right = a.compartment == case.compartment
+    where = ("compartment told, as to you;" if s.told else
+             f"compartment {COMPARTMENT_NAMES[a.compartment].lower()} {percent(a.compartment_probability)} ({_mark(ddx_right, color)});")
     lines.append(
         paint("ddx:", "bold", color)
-        + f" compartment {COMPARTMENT_NAMES[a.compartment].lower()} {percent(a.compartment_probability)} ({_mark(ddx_right, color)});"
-        + f" {short_name(truth.name)} ranked #{s.ddx_rank} ({percent(a.probability(case.diagnosis))})"
+        + f" {where} {short_name(truth.name)} ranked #{s.ddx_rank} ({percent(a.probability(case.diagnosis))})"
     )
     for i, c in enumerate(a.candidates[:top], 1):
         star = " <- answer" if c.id == case.diagnosis else ""
