@@ -22,7 +22,8 @@ says how many were, and the exit status is 1 (0 when every case was scored,
 2 when none could be or the file cannot be read).
 
 Usage: python benchmarks/accuracy.py [--cases PATH] [--passthrough COL,...] [--misses]
-       [--scan-temperature 1.1,1.15,1.2,1.25,1.3 | --leave-one-out 1.1,1.15,1.2,1.25,1.3]
+       [--scan-temperature 1.1,1.15,1.2,1.25,1.3 | --leave-one-out 1.1,1.15,1.2,1.25,1.3
+       [--flattenings 0.1,0.2,0.3,0.4,0.5]] [--compare PATH]
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def case_records(rows: list[dict], reading, kb=None) -> list[dict]:
             "case": row.get("case_id") or f"row {len(records) + 1}",
             "truth": truth,
             "compartment_ok": a.compartment == row["compartment"].strip(),
+            "true_compartment": row["compartment"].strip(),
             "predicted_compartment": a.compartment,
             "top3": ranked[:3],
             "top_probability": a.candidates[0].probability,
@@ -134,7 +136,8 @@ def summarise(records: list[dict]) -> dict:
         "ece": ece([(r["top_probability"], r["top3"][0] == r["truth"]) for r in records]),
         "log_loss": math.fsum(r["log_loss"] for r in records) / n,
         "brier": math.fsum(r["brier"] for r in records) / n,
-        "misses": [(r["case"], r["truth"], r["predicted_compartment"], r["top3"], round(r["top_probability"], 2))
+        "misses": [(r["case"], r["truth"], f"{r['true_compartment']} -> {r['predicted_compartment']}", r["top3"],
+                    round(r["top_probability"], 2))
                    for r in records if r["truth"] not in r["top3"] or not r["compartment_ok"]],
     }
 
@@ -150,26 +153,61 @@ METRICS = ("compartment", "top1", "top3", "dont_miss_recall", "dont_miss_flags_p
 #: accuracy and confidence noisier, and the gap's absolute value turns noise
 #: into excess.
 INTERVAL_METRICS = tuple(m for m in METRICS if m != "ece")
-#: The percentile bootstrap behind the intervals: resamples of the cases, and a
-#: fixed seed so that the printed intervals are the same on every run.
+#: The measures that are a share of cases (so many of n): their interval is Wilson's score
+#: interval, which a percentile bootstrap of a few dozen cases makes too narrow (80 of 80 right
+#: would read 1.00-1.00) or degenerate.
+PROPORTIONS = ("compartment", "top1", "top3", "dont_miss_recall")
+#: The percentile bootstrap behind the other intervals: resamples of the cases, and a
+#: fixed seed so that the printed intervals are the same on every run. A difference of two
+#: sets, whose interval decides "beyond chance", takes more resamples, so that its ends do not
+#: move with the seed.
 RESAMPLES = 2000
+COMPARE_RESAMPLES = 20000
 SEED = 0
+INTERVALS_TEXT = (f"95% intervals: Wilson's for a share of cases, {RESAMPLES} bootstrap resamples of the cases "
+                  "for the rest")
+#: The normal quantile of a two-sided 95% interval.
+Z95 = 1.959963984540054
+
+
+def _successes(records: list[dict], m: str) -> tuple[int, int]:
+    """(cases counted right, cases counted) for a proportion measure."""
+    if m == "dont_miss_recall":
+        dm = [r for r in records if r["dont_miss_case"]]
+        return sum(r["dont_miss_hit"] for r in dm), len(dm)
+    right = {"compartment": lambda r: r["compartment_ok"], "top1": lambda r: r["top3"][0] == r["truth"],
+             "top3": lambda r: r["truth"] in r["top3"]}[m]
+    return sum(map(right, records)), len(records)
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson's score interval for k successes in n trials; (nan, nan) for none."""
+    if n == 0:
+        return math.nan, math.nan
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def intervals(records: list[dict], level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """Each measure's percentile bootstrap interval over resamples of the cases: how far
-    the figure of this many cases could move by the luck of which cases were published.
-    (nan, nan) where no resample can measure it (no don't-miss case among the records)."""
+    """Each measure's interval: how far the figure of this many cases could move by the luck of
+    which cases were published. Wilson's for a share of cases, else the percentile bootstrap over
+    resamples of the cases; (nan, nan) where nothing can be measured (no don't-miss case)."""
+    assert level == 0.95, "Wilson's intervals here are 95% ones"
     records = sorted(records, key=lambda r: r["case"])
     rng = random.Random(SEED)
     n = len(records)
-    draws: dict[str, list[float]] = {m: [] for m in INTERVAL_METRICS}
+    resampled = [m for m in INTERVAL_METRICS if m not in PROPORTIONS]
+    draws: dict[str, list[float]] = {m: [] for m in resampled}
     for _ in range(RESAMPLES):
         scores = summarise([records[rng.randrange(n)] for _ in range(n)])
-        for m in INTERVAL_METRICS:
+        for m in resampled:
             if not math.isnan(scores[m]):
                 draws[m].append(scores[m])
-    return {m: _percentiles(values, level) for m, values in draws.items()}
+    out = {m: wilson(*_successes(records, m)) for m in PROPORTIONS}
+    out.update({m: _percentiles(values, level) for m, values in draws.items()})
+    return {m: out[m] for m in INTERVAL_METRICS}
 
 
 def _percentiles(values: list[float], level: float) -> tuple[float, float]:
@@ -189,7 +227,7 @@ def difference_intervals(first: list[dict], second: list[dict], level: float = 0
     rng = random.Random(SEED)
     one, two = summarise(first), summarise(second)
     draws: dict[str, list[float]] = {m: [] for m in INTERVAL_METRICS}
-    for _ in range(RESAMPLES):
+    for _ in range(COMPARE_RESAMPLES):
         a = summarise([first[rng.randrange(len(first))] for _ in first])
         b = summarise([second[rng.randrange(len(second))] for _ in second])
         for m in INTERVAL_METRICS:
@@ -222,24 +260,28 @@ def scan_temperature(rows: list[dict], temperatures: list[float]) -> None:
         print(f"{t:<12g}{cells[0]:>18}" + "".join(f"{c:>16}" for c in cells[1:]))
 
 
-def leave_one_out(rows: list[dict], temperatures: list[float]) -> tuple[dict[str, list[dict]], list[float]]:
-    """Each case scored at the temperature that the other cases choose by model.toml's rule
-    (the lowest log loss averaged over the two readings): the records of each reading, and
-    the temperature each case was scored at. A tie goes to the temperature listed first."""
+def leave_one_out(rows: list[dict], temperatures: list[float], flattenings: list[float] | None = None,
+                  ) -> tuple[dict[str, list[dict]], list]:
+    """Each case scored at the temperature (and, given ``flattenings``, the prior flattening too)
+    that the other cases choose by model.toml's rule (the lowest log loss averaged over the two
+    readings): the records of each reading, and the setting each case was scored at (a
+    temperature, or a (temperature, flattening) pair). A tie goes to the one listed first."""
     readings = {"published": dict, "recognised": recognised}
+    grid = [(t, f) for f in flattenings for t in temperatures] if flattenings else list(temperatures)
     at = {}
-    for t in temperatures:
-        kb = load_knowledge(model={"temperature": t})
-        at[t] = {name: case_records(rows, reading, kb) for name, reading in readings.items()}
-    total = {t: [sum(r[i]["log_loss"] for r in at[t].values()) for i in range(len(rows))] for t in temperatures}
-    whole = {t: math.fsum(losses) for t, losses in total.items()}
+    for g in grid:
+        model = {"temperature": g[0], "prior_flattening": g[1]} if flattenings else {"temperature": g}
+        kb = load_knowledge(model=model)
+        at[g] = {name: case_records(rows, reading, kb) for name, reading in readings.items()}
+    total = {g: [sum(r[i]["log_loss"] for r in at[g].values()) for i in range(len(rows))] for g in grid}
+    whole = {g: math.fsum(losses) for g, losses in total.items()}
     records: dict[str, list[dict]] = {name: [] for name in readings}
     chosen = []
     for i in range(len(rows)):
-        t = min(temperatures, key=lambda t: whole[t] - total[t][i])
-        chosen.append(t)
+        g = min(grid, key=lambda g: whole[g] - total[g][i])
+        chosen.append(g)
         for name in readings:
-            records[name].append(at[t][name][i])
+            records[name].append(at[g][name][i])
     return records, chosen
 
 
@@ -289,12 +331,16 @@ def main() -> None:
                          help="scores at each of these temperatures instead")
     instead.add_argument("--leave-one-out", metavar="T,T,...", type=temperatures,
                          help="score each case at the temperature of this grid the other cases choose")
+    parser.add_argument("--flattenings", metavar="F,F,...", type=temperatures,
+                        help="with --leave-one-out: choose the prior flattening from this grid too, with each temperature")
     parser.add_argument("--passthrough", metavar="COL,COL,...", default="",
                         help="columns of the cases file to leave unread besides the four of its README")
     parser.add_argument("--compare", metavar="PATH", type=Path,
                         help="also print each measure's difference, PATH's cases minus --cases', with a two-sample "
                              "bootstrap interval (e.g. --compare benchmarks/validation-cases.csv)")
     args = parser.parse_args()
+    if args.flattenings and not args.leave_one_out:
+        parser.error("--flattenings goes with --leave-one-out")
     rows, problems = read_cases(args.cases, [c for c in args.passthrough.split(",") if c.strip()])
     scope = f"{len(rows)} published cases ({args.cases.name})"
     if problems:
@@ -307,17 +353,18 @@ def main() -> None:
         raise SystemExit(1 if problems else 0)
     if args.leave_one_out:
         try:
-            records, chosen = leave_one_out(rows, args.leave_one_out)
+            records, chosen = leave_one_out(rows, args.leave_one_out, args.flattenings)
         except KnowledgeError as err:
             parser.error(f"--leave-one-out: {err}")
-        picked = ", ".join(f"{t:g} for {chosen.count(t)}" for t in sorted(set(chosen)))
+        shown = [f"{g[0]:g}/{g[1]:g}" if isinstance(g, tuple) else f"{g:g}" for g in chosen]
+        picked = ", ".join(f"{g} for {shown.count(g)}" for g in sorted(set(shown)))
+        chosen_what = "temperature/prior flattening" if args.flattenings else "temperature"
         heading = (f"ddx accuracy on {scope}, each scored at the "
-                   f"temperature the other cases choose ({picked}); 95% intervals from {RESAMPLES} "
-                   "bootstrap resamples of the cases")
+                   f"{chosen_what} the other cases choose ({picked}); {INTERVALS_TEXT}")
     else:
         records = {"published": case_records(rows, dict), "recognised": case_records(rows, recognised)}
         heading = (f"ddx accuracy on {scope}; "
-                   f"95% intervals from {RESAMPLES} bootstrap resamples of the cases")
+                   f"{INTERVALS_TEXT}")
     results = {reading: summarise(r) for reading, r in records.items()}
     spread = {reading: intervals(r) for reading, r in records.items()}
     print(heading)
@@ -339,7 +386,8 @@ def main() -> None:
             print(f"{m:<26}{cells}")
     if args.misses:
         for reading, r in results.items():
-            print(f"\n{reading}: cases outside the top 3 or in the wrong compartment")
+            print(f"\n{reading}: cases outside the top 3 or in the wrong compartment "
+                  "(case, diagnosis, true -> read compartment, top 3, top probability)")
             for miss in r["misses"]:
                 print("  ", *miss)
     raise SystemExit(1 if problems else 0)

@@ -22,7 +22,8 @@ def record(case: str, right: bool, dont_miss: bool = False, p: float = 0.6) -> d
     """A case record whose top candidate is the truth when ``right``."""
     top3 = ["a", "b", "c"] if right else ["b", "c", "d"]
     return {
-        "case": case, "truth": "a", "compartment_ok": right, "predicted_compartment": "x", "top3": top3,
+        "case": case, "truth": "a", "compartment_ok": right, "true_compartment": "y", "predicted_compartment": "x",
+        "top3": top3,
         "top_probability": p, "dont_miss_case": dont_miss, "dont_miss_hit": dont_miss and right,
         "flags": int(dont_miss), "log_loss": -math.log(p if right else 1 - p), "brier": 0.5,
     }
@@ -54,9 +55,17 @@ def test_an_interval_holds_its_figure_and_is_narrower_with_more_cases(accuracy):
 
 
 def test_without_a_dont_miss_case_the_recall_has_no_interval(accuracy):
+    """And ten cases of ten right is no proof of 1.00: a share's interval is Wilson's, which a
+    bootstrap of the cases would have made 1.00-1.00."""
     spread = accuracy.intervals([record(f"c{i}", True) for i in range(10)])
     assert accuracy.interval_text(spread["dont_miss_recall"]) == "—"
-    assert accuracy.interval_text(spread["top1"]) == "1.00–1.00"
+    assert accuracy.interval_text(spread["top1"]) == "0.72–1.00"
+
+
+@pytest.mark.parametrize("k, n, low, high", [(80, 80, 0.9542, 1.0), (16, 19, 0.6243, 0.9448), (0, 5, 0.0, 0.4345), (36, 75, 0.3707, 0.5913)])
+def test_wilson_s_interval_is_the_textbook_one(accuracy, k, n, low, high):
+    got = accuracy.wilson(k, n)
+    assert got == pytest.approx((low, high), abs=1e-4)
 
 
 ROWS = [

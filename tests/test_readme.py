@@ -313,6 +313,35 @@ def test_the_prior_flattening_is_the_one_the_proper_scoring_rule_picks():
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
+def test_leaving_each_case_out_of_the_prior_flattening_too_moves_the_figures_as_the_readme_says():
+    """The README quotes what choosing the flattening again for each case, with the temperature,
+    does: how many cases take another flattening, the log loss in both readings, and the cases
+    each measure gains or loses."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_leave_one_out_flattening")
+    rows = _rows(CASES)
+    text = " ".join(README.split())
+    quoted = re.search(r"choosing it again for each case as well \(`--flattenings ([\d.,]+)` beside `--leave-one-out`\), "
+                       r"(\d+) of the (\d+) cases take ([\d.]+), the log loss rises by ([\d.]+) in both readings "
+                       r"\(to ([\d.]+) and ([\d.]+)\), and compartment \(published\), top-1 in both readings and "
+                       r"top-3 \(published\) each lose one case, while the don't-miss flags rise by (\w+) cases in each", text)
+    assert quoted, "the README no longer quotes the leave-one-out of the prior flattening"
+    flattenings = [float(x) for x in quoted.group(1).split(",")]
+    records, chosen = accuracy.leave_one_out(rows, [1.1, 1.15, 1.2, 1.25, 1.3], flattenings)
+    assert int(quoted.group(3)) == len(rows)
+    assert sum(f == float(quoted.group(4)) for _, f in chosen) == int(quoted.group(2))
+    n = len(rows)
+    moved = {}
+    for name, reading in (("published", dict), ("recognised", accuracy.recognised)):
+        plain, left = accuracy.evaluate(rows, reading), accuracy.summarise(records[name])
+        moved[name] = {m: round((left[m] - plain[m]) * n) for m in ("compartment", "top1", "top3", "dont_miss_flags_per_case")}
+        assert round(left["log_loss"] - plain["log_loss"], 2) == float(quoted.group(5)), name
+    assert (round(accuracy.summarise(records["published"])["log_loss"], 2),
+            round(accuracy.summarise(records["recognised"])["log_loss"], 2)) == (float(quoted.group(6)), float(quoted.group(7)))
+    assert moved["published"] == {"compartment": -1, "top1": -1, "top3": -1, "dont_miss_flags_per_case": 3}
+    assert moved["recognised"] == {"compartment": 0, "top1": -1, "top3": 0, "dont_miss_flags_per_case": 3}
+    assert quoted.group(8) == "three"
+
+
 def test_leaving_each_case_out_of_the_temperature_moves_the_figures_as_the_readme_says():
     """The README says that scoring each case at the temperature the other cases choose gives
     every case one of two neighbouring temperatures and moves compartment, top-1 and top-3 by
