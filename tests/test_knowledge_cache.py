@@ -35,6 +35,16 @@ def test_a_second_load_comes_from_the_cache_and_equals_a_fresh_load(cache_home):
     assert [p.name for p in cache_home.iterdir()] == [cache._path().name]
 
 
+def test_a_base_with_other_priors_is_kept_apart(cache_home):
+    """--priors registry keeps its own base beside the default one: neither is taken for the other."""
+    default, registry = Counting(), Counting(lambda: load_knowledge(model={"prior_flattening": 1.0}))
+    assert cache.load(default, FILES) != cache.load(registry, FILES, variant="registry")
+    assert cache.load(registry, FILES, variant="registry").settings.prior_flattening == 1.0
+    assert cache.load(default, FILES).settings.prior_flattening != 1.0
+    assert (default.calls, registry.calls) == (1, 1)
+    assert sorted(p.name for p in cache_home.iterdir()) == sorted([cache._path().name, cache._path("registry").name])
+
+
 def test_every_module_that_builds_the_knowledge_base_is_part_of_the_fingerprint():
     """A change to any code the loaded Knowledge depends on must be a cache miss (review.py only
     reads a loaded one for kb check)."""

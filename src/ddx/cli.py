@@ -340,14 +340,26 @@ def color_option(what: str):
                         help=f"colour {what} (default: on a terminal, unless NO_COLOR is set)")
 
 
-def knowledge():
-    """The packaged knowledge base, or a usage-level failure naming every problem."""
-    from .knowledge import default_knowledge
+def knowledge(priors: str = "case-reports"):
+    """The packaged knowledge base (with the priors named, --priors), or a usage-level failure
+    naming every problem."""
+    from .knowledge import knowledge_with_priors
 
     try:
-        return default_knowledge()
+        return knowledge_with_priors(priors)
     except KnowledgeError as exc:
         raise CommandError(broken_knowledge(exc)) from None
+
+
+def priors_option(command):
+    """--priors: the model's priors, fitted to published cases, or the reference population's."""
+    return click.option(
+        "--priors", type=click.Choice(["case-reports", "registry"], case_sensitive=False), default="case-reports",
+        show_default=True,
+        help="case-reports: the reference population's priors flattened within each compartment, as fits "
+             "published cases, where rare entities are over-represented (the accuracy figures are measured so); "
+             "registry: as common as they are among lesions imaged for a suspected spinal tumour, as a "
+             "routine list meets them (common entities come first; not what the figures measure)")(command)
 
 
 def finding_options(command):
@@ -433,14 +445,16 @@ def cli() -> None:
 @format_option("table", "json", "markdown")
 @click.option("--top", type=Whole(1), default=5, show_default=True, help="candidates shown in the table and markdown (JSON always lists every entity)")
 @color_option("the flags")
-def assess(fmt: str, top: int, color: bool | None, **cells: Any) -> None:
+@priors_option
+def assess(fmt: str, top: int, color: bool | None, priors: str, **cells: Any) -> None:
     """Assess one lesion from its findings.
 
     Every column of the feature schema is an option (`ddx features` lists
     them); values are case-insensitive, yes/no also take y/n/true/false/1/0,
     and list columns separate values with ';'. With no findings at all you get
     the priors ddx starts from: the reference population's, with the spread
-    within each compartment flattened (`ddx entities` shows both).
+    within each compartment flattened (`ddx entities` shows both), or as they
+    are with --priors registry.
 
     \b
     Examples:
@@ -452,7 +466,7 @@ def assess(fmt: str, top: int, color: bool | None, **cells: Any) -> None:
     from .render import render_json, render_markdown, render_table
 
     findings = parse_cli_findings(cells)
-    result = run(findings, knowledge())
+    result = run(findings, knowledge(priors))
     if fmt == "json":
         click.echo(render_json(result))
     elif fmt == "markdown":
@@ -645,7 +659,8 @@ def features(fmt: str) -> None:
 @format_option("table", "json", "markdown", help="format of the final assessment (json and markdown: the questions go to stderr, the assessment alone to stdout)")
 @click.option("--top", type=Whole(1), default=5, show_default=True, help="candidates shown in the final table or markdown")
 @color_option("the flags")
-def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **cells: Any) -> None:
+@priors_option
+def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, priors: str, **cells: Any) -> None:
     """A guided read of one case: one question at a time, the most informative first.
 
     Each question names its column in brackets and reads one answer line: a
@@ -680,7 +695,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, **c
     colored = use_color(color, sys.stderr if shows_on_stderr(err) else sys.stdout)
 
     ask, say = dialogue(err, colored)
-    result = run_guide(knowledge(), ask, say, findings=findings, max_questions=max_questions, color=colored)
+    result = run_guide(knowledge(priors), ask, say, findings=findings, max_questions=max_questions, color=colored)
     say("")
     say(f"Read ended: {result.stopped}.")
     if fmt == "json":
@@ -854,7 +869,8 @@ def _progress(inp, enabled: bool | None):
 @click.option("--encoding", default="utf-8-sig", show_default=True, help="encoding of INPUT (utf-8-sig also reads a BOM); e.g. cp1252 for Excel on Windows, latin-1, utf-16")
 @click.option("--delimiter", default=None, metavar="CHAR", help="separator of INPUT: ',', ';' or 'tab' (default: the one an Excel 'sep=' first line names, else ','; ';' or tab when the header has no comma)")
 @click.option("--progress/--no-progress", default=None, help="progress on stderr (default: when stderr is a terminal)")
-def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[str, ...], ignore: tuple[str, ...], strict: bool, encoding: str, delimiter: str | None, progress: bool | None) -> None:
+@priors_option
+def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[str, ...], ignore: tuple[str, ...], strict: bool, encoding: str, delimiter: str | None, progress: bool | None, priors: str) -> None:
     """Assess every row of a CSV of findings: one result per row, in order.
 
     INPUT is a CSV whose header names the columns (`ddx template` writes it;
@@ -886,7 +902,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     from .csv_input import open_input
     from .files import same_file, stream_is_file
 
-    kb_ = knowledge()
+    kb_ = knowledge(priors)
     if output != "-" and input_path != "-" and same_file(input_path, output):
         raise CommandError(f"refusing to write the output over the input {input_path}; choose another -o")
     if output != "-" and input_path == "-" and sys.stdin is not None and stream_is_file(sys.stdin, output):

@@ -13,6 +13,7 @@ __all__ = [
     "COMPARTMENTS",
     "COMPARTMENT_NAMES",
     "FILES",
+    "PRIORS",
     "SUM_TOLERANCE",
     "Entity",
     "Feature",
@@ -22,6 +23,7 @@ __all__ = [
     "Source",
     "default_knowledge",
     "given_knowledge",
+    "knowledge_with_priors",
     "per_base",
     "load_features",
     "load_knowledge",
@@ -55,10 +57,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _load() -> Knowledge:
+def _load(model: dict[str, float] | None = None) -> Knowledge:
     from .loader import load_knowledge
 
-    return load_knowledge()
+    return load_knowledge(model=model)
 
 
 @lru_cache(maxsize=1)
@@ -91,6 +93,26 @@ def per_base(build: Callable[[Knowledge], T]) -> Callable[[Knowledge], T]:
         return value
 
     return cached
+
+
+#: The priors a reader can rank with. case-reports, model.toml's: the reference population's
+#: flattened within each compartment (prior_flattening), as fits published cases, where rare
+#: entities are over-represented (the accuracy figures are measured so). registry: the
+#: reference population's as priors.csv gives them, as a routine list meets them.
+PRIORS = {"case-reports": {}, "registry": {"prior_flattening": 1.0}}
+
+
+@lru_cache(maxsize=None)
+def knowledge_with_priors(priors: str) -> Knowledge:
+    """The packaged knowledge base with the priors named (PRIORS), cached between runs as the
+    default one is."""
+    if priors not in PRIORS:
+        raise ValueError(f"priors must be one of {', '.join(PRIORS)}, not {priors!r}")
+    if not PRIORS[priors]:
+        return default_knowledge()
+    from . import cache
+
+    return cache.load(lambda: _load(PRIORS[priors]), FILES, variant=priors)
 
 
 def given_knowledge(knowledge: Knowledge | str | os.PathLike[str] | None) -> Knowledge:

@@ -51,19 +51,21 @@ def _fingerprint(data_files: tuple[str, ...]) -> bytes:
     return b"\0".join(f"{len(p)}:".encode() + p for p in parts)
 
 
-def _path() -> Path:
-    return folder() / f"knowledge-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
+def _path(variant: str = "") -> Path:
+    suffix = f"-{variant}" if variant else ""
+    return folder() / f"knowledge-py{sys.version_info[0]}{sys.version_info[1]}{suffix}.pickle"
 
 
-def load(build: Callable[[], Knowledge], data_files: tuple[str, ...]) -> Knowledge:
-    """The cached knowledge base if it matches the files exactly, else build() (and keep it)."""
+def load(build: Callable[[], Knowledge], data_files: tuple[str, ...], variant: str = "") -> Knowledge:
+    """The cached knowledge base if it matches the files exactly, else build() (and keep it).
+    ``variant`` names a base built with other settings (its own file, its own key)."""
     if os.environ.get("DDX_NO_CACHE"):
         return build()
     try:
-        key = _fingerprint(data_files)
+        key = _fingerprint(data_files) + b"\0" + variant.encode()
     except OSError:
         return build()
-    path = _path()
+    path = _path(variant)
     try:
         blob = path.read_bytes()
         head = len(MAGIC) + len(key)

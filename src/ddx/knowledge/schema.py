@@ -19,8 +19,8 @@ READ_FROM = ("images", "history")
 FEATURE_VALUE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 
 #: Ids the commands already use for an option or a column of their own (assess and guide:
-#: --case-id, --format, --top, --color/--no-color, --max-questions, --help).
-RESERVED_FEATURE_IDS = frozenset({"case_id", "format", "top", "color", "no_color", "max_questions", "help",
+#: --case-id, --format, --top, --color/--no-color, --max-questions, --priors, --help).
+RESERVED_FEATURE_IDS = frozenset({"case_id", "format", "top", "color", "no_color", "max_questions", "priors", "help",
                                    # ddx.assess's own keywords: a finding so named could not be given as one
                                    "findings", "knowledge", "passthrough"})
 
