@@ -62,7 +62,7 @@ def test_every_id_name_and_alias_names_its_entity(kb, entity_id):
         ("DAVF", "dural_av_fistula"),
         ("cavernoma", "cavernous_malformation"),
         ("herniated disk", "disc_extrusion"),
-        ("neurofib", "neurofibroma"),
+        ("neurofibrom", "neurofibroma"),
         ("leptomeningeal", "leptomeningeal_metastases"),
     ],
 )
@@ -82,6 +82,7 @@ def test_spellings_and_abbreviations_resolve(kb, text, expected):
         ("hemangio", {"hemangioblastoma", "hemangioma", "solitary_fibrous_tumor"}),
         ("solitary", {"solitary_fibrous_tumor", "myeloma_plasmacytoma"}),
         ("sarcoma", {"ewing_sarcoma", "osteosarcoma", "chondrosarcoma", "mpnst"}),  # neurofibrosarcoma
+        ("neurofib", {"neurofibroma", "mpnst"}),  # neurofibroma, or neurofibrosarcoma (an MPNST)
     ],
 )
 def test_an_ambiguous_name_is_refused_with_every_candidate(kb, text, candidates):

@@ -180,7 +180,7 @@ class TestAnswers:
             parse_compartment("intramedulary")
 
     def test_picks_by_id_name_or_unambiguous_start(self, kb):
-        assert parse_picks("meningioma, Schwannoma,neurofib", kb) == ("meningioma", "schwannoma", "neurofibroma")
+        assert parse_picks("meningioma, Schwannoma,neurofibrom", kb) == ("meningioma", "schwannoma", "neurofibroma")
         assert parse_picks("leptomeningeal", kb) == ("leptomeningeal_metastases",)
         assert parse_picks("Spinal meningioma", kb) == ("meningioma",)
 
@@ -627,6 +627,11 @@ class TestReadingPicksInTheCompartment:
         assert "(y takes meningioma; a list with commas replaces all)" in out
         assert "top 3: meningioma: right (your #1)" in out
 
+    def test_a_place_alone_gets_no_suggestion_to_take(self, kb):
+        """'conus' names no diagnosis (a place): y must not score it as the one entity there."""
+        (pick,) = read_picks("conus", kb, compartment="intradural_extramedullary")
+        assert pick.entity is None and pick.suggestion is None
+
     def test_a_malignant_synonym_is_not_suggested_as_the_benign_tumour(self, kb):
         (pick,) = read_picks("neurofibrosarcoma", kb)
         assert pick.entity == "mpnst"
@@ -656,11 +661,12 @@ class TestToldCompartment:
         from ddx.quiz import confined
 
         case = choose(cases, case_id=case_id)
-        a = confined(assess(case.findings, kb, suggest=0), case.compartment)
+        a = confined(kb, assess(case.findings, kb, suggest=0), case.compartment)
         inside = [c for c in a.candidates if c.probability > 0]
         assert a.compartment == case.compartment and a.compartment_probability == 1.0
         assert {c.compartment for c in inside} == {case.compartment}
         assert math.isclose(math.fsum(c.probability for c in a.candidates), 1.0)
+        assert all(kb.entity(f.entity).compartment == case.compartment for f in a.flags if f.entity is not None)
         out = play(["--case", case_id], []).stdout
         assert "ddx: compartment told, as to you;" in out
         listed = [ln for ln in out.splitlines() if re.match(r"  \d\. ", ln)]

@@ -223,7 +223,7 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
         findings=findings,
         compartments=compartments,
         candidates=candidates,
-        flags=_flags(kb, findings, post),
+        flags=flags_for(kb, findings, post),
         conflicts=_conflicts(kb, findings),
         next_findings=_next_findings(kb, findings, suggest, "images"),
         history_questions=_next_findings(kb, findings, min(suggest, HISTORY_QUESTIONS), "history"),
@@ -292,7 +292,9 @@ def rule_flags(kb: Knowledge, findings: Findings, probability: dict[str, float] 
     return flags
 
 
-def _flags(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
+def flags_for(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
+    """The flags of these findings with these probabilities (knowledge-base entity order): the
+    rules' (emergency, syndrome), and every don't-miss entity at the floor or above."""
     probability = dict(zip(kb.entity_ids, post))
     flags = rule_flags(kb, findings, probability)
     floor = kb.settings.dont_miss_floor

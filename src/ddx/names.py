@@ -193,11 +193,9 @@ def find_entity(kb: Knowledge, text: str) -> Entity:
     if len(key) >= MIN_START:
         starts = [s for s in table if s.key.startswith(key)]
         owners = _owners(kb, starts)
-        # an alias's start is suggested, not taken: one entity whose own spellings start so is named
-        # although an alias of another starts so too ('neurofib': neurofibroma, not neurofibrosarcoma)
-        own = _owners(kb, (s for s in starts if not s.alias))
-        if len(own) == 1 and (_tells(words, every[own[0]]) or _whole_start(words) or _typed_id(text, own[0], starts)):
-            return kb.entity(own[0])
+        if len(owners) == 1 and any(not s.alias for s in starts) and (
+                _tells(words, every[owners[0]]) or _whole_start(words) or _typed_id(text, owners[0], starts)):
+            return kb.entity(owners[0])
         if len(owners) > 1:
             raise UnknownEntityError(text, owners, ambiguous=True, generic=not any(_tells(words, every[o]) for o in owners))
     by_words = _by_words(kb, every, words)

@@ -278,7 +278,7 @@ def read_pick(text: str, kb: Knowledge, compartment: str | None = None) -> Pick:
         apart = _word_by_word(text, kb, compartment)
         if apart:
             return Pick(text.strip(), problem=f"{quoted(text.strip())} names {len(apart)} diagnoses: separate picks with commas ({', '.join(apart)})")
-        suggestion = exc.guess if len(exc.candidates) == 1 and not exc.ambiguous and not exc.what else None
+        suggestion = exc.guess if len(exc.candidates) == 1 and not (exc.ambiguous or exc.generic or exc.what) else None
         return Pick(text.strip(), problem=exc.message("a diagnosis"), suggestion=suggestion)
     twin = _namesake(kb, text, compartment) if compartment is not None and found.compartment != compartment else None
     return in_compartment(twin) if twin is not None else Pick(text.strip(), found.id)
@@ -526,7 +526,7 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
         ended, picks = exc.reason, exc.picks
     a = assess(case.findings, kb, suggest=0)
     if told:
-        a = confined(a, case.compartment)
+        a = confined(kb, a, case.compartment)
     if told and not picks and ended:
         compartment = None  # nothing was answered: no score
     result = QuizResult(case, compartment, picks, score(case, compartment, picks, a, told=told), a, ended)
@@ -536,17 +536,23 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     return result
 
 
-def confined(a: Assessment, compartment: str) -> Assessment:
+def confined(kb: Knowledge, a: Assessment, compartment: str) -> Assessment:
     """``a`` once the lesion is known to lie in ``compartment``, as the quiz tells a trainee whose
-    case gives no sign that places it: the other compartments' candidates fall to 0 and the rest
-    are scaled to sum to 1, so that ddx answers with what the trainee was told."""
+    case gives no sign that places it: the other compartments' candidates fall to 0, the rest
+    are scaled to sum to 1 and the flags are raised again from them, so that ddx answers with
+    what the trainee was told."""
+    from .engine import flags_for
+
     total = math.fsum(c.probability for c in a.candidates if c.compartment == compartment)
     if total <= 0:
         return a
     inside = [attrs.evolve(c, probability=c.probability / total) for c in a.candidates if c.compartment == compartment]
     outside = [attrs.evolve(c, probability=0.0) for c in a.candidates if c.compartment != compartment]
     scores = (CompartmentScore(compartment, 1.0), *(CompartmentScore(c, 0.0) for c in COMPARTMENTS if c != compartment))
-    return attrs.evolve(a, compartments=scores, candidates=(*sorted(inside, key=lambda c: -c.probability), *outside))
+    probability = {c.id: c.probability for c in (*inside, *outside)}
+    flags = flags_for(kb, a.findings, [probability[e] for e in kb.entity_ids])
+    return attrs.evolve(a, compartments=scores, candidates=(*sorted(inside, key=lambda c: -c.probability), *outside),
+                        flags=flags)
 
 
 def _mark(right: bool, color: bool) -> str:
