@@ -1072,6 +1072,8 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         ("disagreements.toml", 'when = [{ feature = "foraminal_extension", is = "yes" }]\npointing = ["intradural_extramedullary", "extradural"]',
          'pointing = ["intradural_extramedullary"]',
          ["[[advice]] #1 'dumbbell': pointing names no two compartments and no condition narrows it"]),
+        ("disagreements.toml", 'pointing = ["intradural_extramedullary", "extradural"]', 'pointing = ["extradural", "extradural"]',
+         ["[[advice]] #1 'dumbbell': pointing names a compartment twice: 'extradural'"]),
         ("disagreements.toml", "{cord.compressed}", "{cord.squashed}",
          ["[[advice]] #2 'compressed_or_displaced': text quotes {cord.squashed}, and features.toml gives no meaning of 'squashed' for 'cord'"]),
         ("disagreements.toml", 'id = "compressed_or_displaced"', 'id = "dumbbell"',

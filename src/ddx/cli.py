@@ -353,8 +353,10 @@ def knowledge(priors: str = "case-reports"):
 
 def priors_option(command):
     """--priors: the model's priors, fitted to published cases, or the reference population's."""
+    from .knowledge import PRIORS
+
     return click.option(
-        "--priors", type=click.Choice(["case-reports", "registry"], case_sensitive=False), default="case-reports",
+        "--priors", type=click.Choice(list(PRIORS), case_sensitive=False), default=next(iter(PRIORS)),
         show_default=True,
         help="case-reports: the reference population's priors flattened within each compartment, as fits "
              "published cases, where rare entities are over-represented (the accuracy figures are measured so); "

@@ -267,7 +267,8 @@ def _compartment_lines(a: Assessment, color: bool, width: int | None = None) -> 
 
 #: Said under the differential when no finding was given.
 PRIORS_NOTE = ("No findings given: these are the priors ddx starts from (the reference population's, with the "
-               "spread within each compartment flattened; see `ddx entities`).")
+               "spread within each compartment flattened, or as they are with --priors registry; `ddx entities` "
+               "shows both).")
 
 
 def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:

@@ -171,6 +171,11 @@ def read_advice(data: dict, features, issues: Issues) -> tuple[Advice, ...]:
             issues.add(name, field_line(name, line, "pointing", issues), f"{where}: pointing names what is not a compartment: "
                        f"{', '.join(map(repr, odd))}{guess(odd[0], COMPARTMENTS)} (compartments: {', '.join(COMPARTMENTS)})")
             continue
+        twice = sorted({c for c in pointing if pointing.count(c) > 1})
+        if twice:
+            issues.add(name, field_line(name, line, "pointing", issues), f"{where}: pointing names a compartment twice: "
+                       f"{', '.join(map(repr, twice))}")
+            continue
         if not pointing or (len(pointing) < 2 and not a.get("when") and not a.get("any")):
             issues.add(name, line, f"{where}: pointing names no two compartments and no condition narrows it: it would "
                                    "be said whenever the findings point anywhere")
