@@ -7,12 +7,15 @@ Prints compartment accuracy, top-1, top-3, don't-miss recall, don't-miss
 flags per case, the expected calibration error (ECE, 10 bins) of the top
 probability, and two proper scoring rules of the whole differential: the log
 loss of the true diagnosis and the Brier score. Each figure but the ECE comes
-with a 95% percentile bootstrap interval over the cases (seeded, so every run
-prints the same), in the form the README quotes. --scan-temperature prints
-the scores for other temperatures of model.toml (how its value was chosen);
---leave-one-out scores each case at the temperature the other cases choose by
-the same rule, so the figures owe nothing to the case itself having helped
-choose it.
+with a 95% interval, in the form the README quotes: Wilson's for a share of
+cases (compartment, top-1, top-3, don't-miss recall), else a percentile
+bootstrap over the cases (seeded, so every run prints the same).
+--scan-temperature prints the scores for other temperatures of model.toml
+(how its value was chosen); --leave-one-out scores each case at the
+temperature the other cases choose by the same rule (with --flattenings, the
+prior flattening too), so the figures owe nothing to the case itself having
+helped choose them; --compare prints each measure's difference from another
+file's cases with a two-sample bootstrap interval.
 
 Every case is checked before any is scored: one that cannot be (a diagnosis
 that is no entity id, a compartment that is none of the three, a finding ddx
@@ -125,13 +128,17 @@ def case_records(rows: list[dict], reading, kb=None) -> list[dict]:
 def summarise(records: list[dict]) -> dict:
     """The measures of a set of case records."""
     n = len(records)
-    dm = [r for r in records if r["dont_miss_case"]]
+
+    def share(m: str) -> float:
+        right, counted = _successes(records, m)
+        return right / counted if counted else float("nan")
+
     return {
         "cases": n,
-        "compartment": sum(r["compartment_ok"] for r in records) / n,
-        "top1": sum(r["top3"][0] == r["truth"] for r in records) / n,
-        "top3": sum(r["truth"] in r["top3"] for r in records) / n,
-        "dont_miss_recall": sum(r["dont_miss_hit"] for r in dm) / len(dm) if dm else float("nan"),
+        "compartment": share("compartment"),
+        "top1": share("top1"),
+        "top3": share("top3"),
+        "dont_miss_recall": share("dont_miss_recall"),
         "dont_miss_flags_per_case": sum(r["flags"] for r in records) / n,
         "ece": ece([(r["top_probability"], r["top3"][0] == r["truth"]) for r in records]),
         "log_loss": math.fsum(r["log_loss"] for r in records) / n,
@@ -190,11 +197,11 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def intervals(records: list[dict], level: float = 0.95) -> dict[str, tuple[float, float]]:
-    """Each measure's interval: how far the figure of this many cases could move by the luck of
-    which cases were published. Wilson's for a share of cases, else the percentile bootstrap over
-    resamples of the cases; (nan, nan) where nothing can be measured (no don't-miss case)."""
-    assert level == 0.95, "Wilson's intervals here are 95% ones"
+def intervals(records: list[dict]) -> dict[str, tuple[float, float]]:
+    """Each measure's 95% interval: how far the figure of this many cases could move by the luck
+    of which cases were published. Wilson's for a share of cases, else the percentile bootstrap
+    over resamples of the cases; (nan, nan) where nothing can be measured (no don't-miss case)."""
+    level = 0.95
     records = sorted(records, key=lambda r: r["case"])
     rng = random.Random(SEED)
     n = len(records)

@@ -536,9 +536,10 @@ def run(
     """Assess every data row of a CSV text stream and write one record per row to ``sink``.
 
     Raises BatchError when the input as a whole cannot be read (nothing is
-    written when that is found before the first row; an input that cannot be
-    read or decoded further on stops there, after the records of the rows
-    before), StrictStop for the first bad row under ``strict``.
+    written when that is found before the first row; a read that fails further
+    on stops there, after the records of the rows before; bytes the encoding
+    cannot read are their row's error), StrictStop for the first bad row
+    under ``strict``.
     """
     if fmt not in FORMATS:
         raise BatchError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")

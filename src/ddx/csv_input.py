@@ -76,22 +76,15 @@ def check_encoding(encoding: str) -> None:
 
 
 def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
-    """The lines of ``lines``; a decoder that fails on the file itself (UTF-8 read as UTF-16
-    without its byte-order mark, say), which surrogate escapes cannot keep for a row's error,
-    is a BatchError naming the encoding and the fix, and so is a failed read (an I/O error
-    is the input's, not the output's)."""
-    read = 0
+    """The lines of ``lines``. A byte the decoder cannot read is kept for its row's error
+    (_keep_undecoded); what fails on the file itself (UTF-8 read as UTF-16 without its
+    byte-order mark, say) is a BatchError naming the encoding and the fix, and so is a failed
+    read (an I/O error is the input's, not the output's)."""
     try:
         for line in lines:  # not `yield from`, which would close the caller's stream with the generator
-            read += 1
             yield line
     except UnicodeError as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
-        if read:  # the encoding read the start: the rest is cut short or in another encoding
-            raise BatchError(
-                f"{name} cannot be read as {encoding} after line {read} ({reason}): the lines before it were "
-                f"read in {encoding}, so the file is cut short there or the rest is in another encoding"
-            ) from None
         raise BatchError(
             f"{name} cannot be read as {encoding} ({reason}); pass the file's encoding with --encoding "
             "(leave it out for UTF-8, with or without a byte-order mark; for example cp1252 for Excel on Windows, "
@@ -213,13 +206,18 @@ def utf8_mark_read_as(encoding: str) -> str | None:
 
 
 def text_problem(text: str, encoding: str) -> str | None:
-    """Why a cell's text cannot be taken as it is (a NUL byte, bytes the encoding cannot read), or None."""
+    """Why a cell's text cannot be taken as it is (a NUL byte, bytes the encoding cannot read), or None.
+    Bytes UTF-16 or UTF-32 cannot read in a file it reads (a lone surrogate, a last unit cut short)
+    are damage in the file, not another encoding."""
     if "\x00" in text:
         return "contains a NUL byte: the file is not plain text (if it is UTF-16, pass --encoding utf-16)"
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
+            if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+                return (f"holds bytes that {encoding} cannot read (a lone surrogate, or a last unit cut short): "
+                        "the file is damaged or cut short here")
             return (
                 f"is not valid {encoding_label(encoding)} text; if the file was saved in another encoding, "
                 "pass it with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"
