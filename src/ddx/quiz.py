@@ -398,9 +398,9 @@ PICKS_QUESTION = f"Your top {TOP}, best first, comma-separated (e.g. {{examples}
 PICKS_HELP = f"""\
   Name 1 to {TOP} diagnoses, best first, separated by commas: ids as `ddx entities` lists them,
   names, aliases or abbreviations (MPNST, SFT, drop mets), in British or American spelling.
-  A name that fits several diagnoses is read as the one in the compartment you chose (or were told), if only
-  one is; one that still cannot be read is asked for again on its own, with what it could mean,
-  and the others are kept. 'q' stops and shows the answer."""
+  A name that fits several diagnoses is read as the one in the compartment you chose (or were
+  told), if only one is; one that still cannot be read is asked for again on its own, with what
+  it could mean, and the others are kept. 'q' stops and shows the answer."""
 
 
 def _line(ask: Ask, say: Say, question: str, help_text: str) -> str:
