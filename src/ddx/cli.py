@@ -340,13 +340,13 @@ def color_option(what: str):
                         help=f"colour {what} (default: on a terminal, unless NO_COLOR is set)")
 
 
-def knowledge(priors: str = "case-reports"):
-    """The packaged knowledge base (with the priors named, --priors), or a usage-level failure
-    naming every problem."""
-    from .knowledge import knowledge_with_priors
+def knowledge(priors: str | None = None):
+    """The packaged knowledge base (with the priors --priors names, else the default ones), or a
+    usage-level failure naming every problem."""
+    from .knowledge import PRIORS, knowledge_with_priors
 
     try:
-        return knowledge_with_priors(priors)
+        return knowledge_with_priors(priors or next(iter(PRIORS)))
     except KnowledgeError as exc:
         raise CommandError(broken_knowledge(exc)) from None
 
