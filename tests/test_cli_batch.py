@@ -337,9 +337,9 @@ class TestEncodingsAndLineEnds:
         assert [r["row"] for r in rows] == ["1", "2", "3"] + (["4"] if row == 4 else [])
         assert [r["row"] for r in rows if r["error"]] == [str(row)]
         assert "\\x00" in rows[row - 1]["case_id"]
-        if row == 2:  # the damage is said as damage, not as another encoding to try
-            assert "utf-16 cannot read (a lone surrogate, or a last unit cut short)" in rows[1]["error"]
-            assert "--encoding" not in rows[1]["error"]
+        # the damage is said as damage, not as another encoding to try nor as a missing separator
+        assert "utf-16 cannot read (a lone surrogate, or a last unit cut short)" in rows[row - 1]["error"]
+        assert "--encoding" not in rows[row - 1]["error"] and "separator is missing" not in rows[row - 1]["error"]
 
     def test_an_input_that_cannot_be_read_says_the_output_file_was_not_created(self, tmp_path):
         out = tmp_path / "out.csv"

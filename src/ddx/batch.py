@@ -279,6 +279,14 @@ class _Assessor:
                 return None
         n = len(cells)
         if n != self.width:
+            text = ",".join(cells)
+            damaged = text_problem(text, self.encoding)
+            if n < self.width and damaged:  # bytes the encoding cannot read, not a missing separator
+                return self.failure(
+                    row, line, cells, None, readable(text),
+                    f"the row {quoted(text, in_quotes)} {damaged}; it has {n} cell{'' if n == 1 else 's'} "
+                    f"but the header has {self.width}",
+                )
             if n < self.width:
                 return self.failure(
                     row, line, cells, None, None,
