@@ -235,6 +235,14 @@ class TestPriors:
     DUMBBELL = ["--age", "45", "--sex", "female", "--level", "thoracic", *IDEM, "--foraminal-extension", "yes",
                 "--enhancement", "heterogeneous"]
 
+    def test_the_no_findings_note_says_which_priors_are_shown(self):
+        registry, fitted = invoke("assess", "--priors", "registry"), invoke("assess")
+        assert "the reference population's priors as priors.csv gives them (--priors registry" in flat(registry.stdout)
+        assert "with the spread within each compartment flattened" in flat(fitted.stdout)
+        assert "flag floor more often" in flat(invoke("assess", "--help").stdout)
+        with pytest.raises(ValueError, match="priors is one of case-reports, registry"):
+            ddx.to_table(ddx.assess(), priors="published")
+
     def test_registry_priors_are_the_reference_population_s(self, kb):
         """With no findings, --priors registry gives priors.csv's numbers; the compartments are the
         same in both, as the flattening keeps each compartment's total."""

@@ -361,7 +361,8 @@ def priors_option(command):
         help="case-reports: the reference population's priors flattened within each compartment, as fits "
              "published cases, where rare entities are over-represented (the accuracy figures are measured so); "
              "registry: as common as they are among lesions imaged for a suspected spinal tumour, as a "
-             "routine list meets them (common entities come first; not what the figures measure)")(command)
+             "routine list meets them (common entities come first, and a rare don't-miss entity falls under the "
+             "flag floor more often; not what the figures measure)")(command)
 
 
 def finding_options(command):
@@ -472,9 +473,10 @@ def assess(fmt: str, top: int, color: bool | None, priors: str, **cells: Any) ->
     if fmt == "json":
         click.echo(render_json(result))
     elif fmt == "markdown":
-        click.echo(render_markdown(result, top=top))
+        click.echo(render_markdown(result, top=top, priors=priors))
     else:
-        click.echo(render_table(result, top=top, color=use_color(color), width=terminal_width()), color=use_color(color))
+        click.echo(render_table(result, top=top, color=use_color(color), width=terminal_width(), priors=priors),
+                   color=use_color(color))
 
 
 @cli.group()
@@ -707,15 +709,16 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, pri
         record["guide"] = {"questions": transcript(result), "stopped": result.stopped}
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
     elif fmt == "markdown":
-        click.echo(render_markdown(result.assessment, top=top))
+        click.echo(render_markdown(result.assessment, top=top, priors=priors))
     else:
         say("")
         if shows_on_stderr(False):
-            click.echo(render_table(result.assessment, top=top))
-            table = render_table(result.assessment, top=top, color=colored, width=terminal_width(sys.stderr))
+            click.echo(render_table(result.assessment, top=top, priors=priors))
+            table = render_table(result.assessment, top=top, color=colored, width=terminal_width(sys.stderr), priors=priors)
             _tell(lambda: click.echo(table, err=True, color=colored))
         else:
-            click.echo(render_table(result.assessment, top=top, color=colored, width=terminal_width()), color=colored)
+            click.echo(render_table(result.assessment, top=top, color=colored, width=terminal_width(), priors=priors),
+                   color=colored)
 
 
 @cli.command(epilog=EXIT_CODES)
