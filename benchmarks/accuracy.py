@@ -348,6 +348,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.flattenings and not args.leave_one_out:
         parser.error("--flattenings goes with --leave-one-out")
+    if args.flattenings and not all(0 <= f <= 1 for f in args.flattenings):
+        parser.error("--flattenings: a prior flattening is a power from 0 (every entity of a compartment alike) to 1 "
+                     "(the priors as they are)")
     rows, problems = read_cases(args.cases, [c for c in args.passthrough.split(",") if c.strip()])
     scope = f"{len(rows)} published cases ({args.cases.name})"
     if problems:

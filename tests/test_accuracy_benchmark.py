@@ -3,6 +3,8 @@
 import importlib.util
 import math
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,14 @@ def test_an_interval_holds_its_figure_and_is_narrower_with_more_cases(accuracy):
     assert low < accuracy.summarise(few)["top1"] < high
     low_many, high_many = accuracy.intervals(many)["top1"]
     assert high_many - low_many < (high - low) / 2
+
+
+def test_a_flattening_outside_0_to_1_is_the_command_line_s_error():
+    """Not model.toml's: the value came from --flattenings."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), "--leave-one-out", "1.2",
+                           "--flattenings", "0,1.5"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "--flattenings: a prior flattening is a power from 0" in proc.stderr and "model.toml" not in proc.stderr
 
 
 def test_without_a_dont_miss_case_the_recall_has_no_interval(accuracy):

@@ -148,7 +148,7 @@ class TestSpelling:
     @pytest.mark.parametrize(
         "text, values",
         [("von Hippel-Lindau", ("vhl",)), ("NF-1", ("nf1",)), ("neurofibromatosis type 2", ("nf2",)),
-         ("nf 1; von hippel lindau disease", ("nf1", "vhl")), ("no", ())],
+         ("nf 1; von hippel lindau disease", ("nf1", "vhl")), ("no", ()), ("VHL disease", ("vhl",))],
     )
     def test_a_syndrome_is_read_by_its_name_as_written(self, text, values):
         """The names and spellings are features.toml's (meaning, alias), as `ddx explain` reads them."""
@@ -223,6 +223,8 @@ class TestVertebrae:
             ("lumbo\u2013sacral", ("lumbar", "sacral")),
             ("craniocervical junction", ("craniocervical",)),
             ("thoraco lumbar", ("thoracic", "lumbar")),
+            ("thoracolumbar junction", ("thoracic", "lumbar")),
+            ("CTJ", ("cervical", "thoracic")),
             ("T12 to L1", ("thoracic", "lumbar")),
             ("c7 TO t1", ("cervical", "thoracic")),
             ("L5 to S1", ("lumbar", "sacral")),

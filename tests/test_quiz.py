@@ -627,6 +627,12 @@ class TestReadingPicksInTheCompartment:
         assert "(y takes meningioma; a list with commas replaces all)" in out
         assert "top 3: meningioma: right (your #1)" in out
 
+    def test_a_suggestion_taken_is_read_in_the_compartment_as_typed_would_be(self, kb):
+        """'ependimoma' then y is 'ependymoma' as if typed: after idem, the myxopapillary one."""
+        out = play(["--case", "ID024"], ["ependimoma", "y"]).stdout
+        assert "'ependymoma' read as myxopapillary_ependymoma" in out
+        assert "top 3: myxopapillary_ependymoma: right (your #1)" in out
+
     def test_a_place_alone_gets_no_suggestion_to_take(self, kb):
         """'conus' names no diagnosis (a place): y must not score it as the one entity there."""
         (pick,) = read_picks("conus", kb, compartment="intradural_extramedullary")

@@ -466,8 +466,8 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str) -> tuple[str
             line = _line(ask, say, question, PICKS_HELP)
         except Ended as exc:
             raise Ended(exc.reason, _placed(picks)) from None
-        if picks[n].suggestion and line.strip().lower() in ("y", "yes"):
-            picks = _once((*picks[:n], Pick(line.strip(), picks[n].suggestion), *picks[n + 1 :]))
+        if picks[n].suggestion and line.strip().lower() in ("y", "yes"):  # read as if typed: in the compartment
+            picks = _once((*picks[:n], read_pick(picks[n].suggestion, kb, compartment), *picks[n + 1 :]))
         elif len(split_names(line)) > 1:
             try:
                 picks = read_picks(line, kb, compartment=compartment)
