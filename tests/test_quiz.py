@@ -680,6 +680,13 @@ class TestToldCompartment:
         assert all(any(ln.startswith(f"  {i}. {n}") and names[n] == case.compartment for n in names)
                    for i, ln in enumerate(listed, 1)), listed
 
+    def test_a_compartment_answered_where_none_was_asked_is_passed_over(self, cases, kb):
+        """A script that answers every case's compartment stays in step: on a told case its
+        compartment line is passed over, not read as pick 1, and the top 3 is asked again."""
+        out = play(["--case", "IM023"], ["ed", "mets"]).stdout
+        assert "the compartment is given for this case (intramedullary): name your top 3 diagnoses" in out
+        assert "pick 1" not in out and "top 3: intramedullary_metastasis: right (your #1)" in out
+
     def test_a_series_adds_up_the_points_each_case_could_give(self, cases, kb):
         from ddx.quiz import draw, places
 

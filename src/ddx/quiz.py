@@ -430,6 +430,15 @@ def _ask(ask: Ask, say: Say, question: str, parse: Callable[[str], Any], help_te
             say(f"  {exc}; try again")
 
 
+def _names_a_compartment(text: str) -> bool:
+    """Whether ``text`` is an answer to the compartment question ('ed', 'extradural')."""
+    try:
+        parse_compartment(text)
+    except AnswerError:
+        return False
+    return True
+
+
 def _examples(kb: Knowledge, compartment: str) -> list[str]:
     """The ids of the compartment's TOP most likely entities before any finding: how a pick is
     written, shown among the diagnoses of the compartment the trainee chose."""
@@ -437,12 +446,21 @@ def _examples(kb: Knowledge, compartment: str) -> list[str]:
     return [i for _, i in reversed(ranked)][:TOP]
 
 
-def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str) -> tuple[str, ...]:
+def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str, *, told: bool = False) -> tuple[str, ...]:
     """Ask for the top 3 until every pick names one diagnosis. A pick that does not is asked
     for again on its own, the others kept; an answer with a comma replaces the whole list
-    and an empty one drops the pick. Raises Ended as _line does, with the picks already read."""
+    and an empty one drops the pick. When the compartment was ``told``, an answer that only
+    names a compartment (a script's line for the question not asked) is passed over, and the
+    top 3 asked again. Raises Ended as _line does, with the picks already read."""
     question = PICKS_QUESTION.format(examples=", ".join(_examples(kb, compartment)))
-    picks = _ask(ask, say, question, lambda t: read_picks(t, kb, compartment=compartment), PICKS_HELP)
+
+    def first(text: str) -> tuple[Pick, ...]:
+        if told and _names_a_compartment(text):
+            raise AnswerError(f"the compartment is given for this case ({COMPARTMENT_NAMES[compartment].lower()}): "
+                              f"name your top {TOP} diagnoses")
+        return read_picks(text, kb, compartment=compartment)
+
+    picks = _ask(ask, say, question, first, PICKS_HELP)
     told: set[str] = set()
     while True:
         for p in picks:
@@ -521,7 +539,7 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     try:
         if not told:
             compartment = _ask(ask, say, COMPARTMENT_QUESTION, parse_compartment, COMPARTMENT_HELP)
-        picks = _ask_picks(kb, ask, say, compartment)
+        picks = _ask_picks(kb, ask, say, compartment, told=told)
     except Ended as exc:
         ended, picks = exc.reason, exc.picks
     a = assess(case.findings, kb, suggest=0)
