@@ -208,6 +208,25 @@ class TestSurface:
         for name in ddx.__all__:
             assert getattr(ddx, name) is not None
 
+    def test_the_package_docstring_s_example_runs_as_shown(self):
+        import doctest
+
+        result = doctest.testmod(ddx)
+        assert result.attempted and not result.failed
+
+    def test_an_assessment_built_by_hand_without_compartments_still_has_a_repr(self):
+        assert repr(ddx.Assessment(findings=ddx.Findings(), compartments=(), candidates=())).startswith(
+            "<Assessment no compartment; top: none")
+
+    def test_the_types_of_the_signatures_are_exported(self):
+        """A type named in a signature or an error's attributes can be imported from ddx itself."""
+        from ddx.assessment import Candidate, Flag, NextFinding, Reason
+        from ddx.errors import DdxError, KnowledgeIssue
+        from ddx.knowledge import Knowledge
+
+        assert (ddx.Knowledge, ddx.DdxError, ddx.KnowledgeIssue) == (Knowledge, DdxError, KnowledgeIssue)
+        assert (ddx.Candidate, ddx.Flag, ddx.NextFinding, ddx.Reason) == (Candidate, Flag, NextFinding, Reason)
+
     def test_errors_module_is_reachable(self):
         """ddx.errors.FindingError (named in the docstrings) is reachable after a bare import ddx."""
         assert ddx.errors.FindingError is ddx.FindingError is FindingError

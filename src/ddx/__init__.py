@@ -5,11 +5,11 @@ candidate diagnoses with probabilities and the findings behind each, and
 flags the entities that must not be missed.
 
     >>> import ddx
-    >>> a = ddx.assess(cord="displaced", csf="widened", foraminal_extension="yes")
+    >>> a = ddx.assess(cord="displaced", csf="widened", dural_tail="yes", sex="female", level="thoracic")
     >>> a.compartment
     'intradural_extramedullary'
     >>> ddx.to_record(a)["candidates"][0]["id"]
-    'schwannoma'
+    'meningioma'
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import os
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:  # imported lazily at run time (by __getattr__), to start fast
-    from .assessment import Assessment
-    from .errors import FindingError, KnowledgeError
+    from .assessment import Assessment, Candidate, Flag, NextFinding, Reason
+    from .errors import DdxError, FindingError, KnowledgeError, KnowledgeIssue
     from .findings import Findings, parse_findings
     from .knowledge import Knowledge, load_knowledge
     from .render import render_markdown as to_markdown
@@ -32,9 +32,16 @@ DISCLAIMER = "ddx is a teaching and research aid, not a medical device: it does 
 
 __all__ = [
     "Assessment",
+    "Candidate",
+    "DdxError",
     "FindingError",
     "Findings",
+    "Flag",
+    "Knowledge",
     "KnowledgeError",
+    "KnowledgeIssue",
+    "NextFinding",
+    "Reason",
     "assess",
     "load_knowledge",
     "parse_findings",
@@ -88,15 +95,19 @@ def assess(
 
 
 def __getattr__(name: str):
-    if name == "Assessment":
-        from .assessment import Assessment
+    if name in ("Assessment", "Candidate", "Flag", "NextFinding", "Reason"):
+        from . import assessment
 
-        return Assessment
+        return getattr(assessment, name)
+    if name == "Knowledge":
+        from .knowledge import Knowledge
+
+        return Knowledge
     if name in ("Findings", "parse_findings"):
         from . import findings
 
         return getattr(findings, name)
-    if name in ("FindingError", "KnowledgeError"):
+    if name in ("DdxError", "FindingError", "KnowledgeError", "KnowledgeIssue"):
         from . import errors
 
         return getattr(errors, name)

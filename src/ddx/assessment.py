@@ -121,10 +121,15 @@ class Assessment:
     next_findings: tuple[NextFinding, ...] = ()
     # worth asking of the history (the request, the chart)
     history_questions: tuple[NextFinding, ...] = ()
+    # the power the priors were flattened to within each compartment (model.toml prior_flattening;
+    # 1: as priors.csv gives them, --priors registry); None for an assessment built by hand
+    prior_flattening: float | None = None
 
     def __repr__(self) -> str:
         top = ", ".join(f"{c.id} {c.probability:.3f}" for c in self.candidates[:3])
         case = f"case_id={self.case_id!r}, " if self.case_id is not None else ""
+        if not self.compartments:  # built by hand without them: still shown, as a notebook shows it
+            return f"<Assessment {case}no compartment; top: {top or 'none'}; {len(self.flags)} flag(s)>"
         return (
             f"<Assessment {case}compartment={self.compartment!r} {self.compartment_probability:.3f}; "
             f"top: {top}; {len(self.flags)} flag(s); {len(self.findings.values)} finding(s)>"
