@@ -240,8 +240,9 @@ class TestPriors:
         assert "the reference population's priors as priors.csv gives them (--priors registry" in flat(registry.stdout)
         assert "with the spread within each compartment flattened" in flat(fitted.stdout)
         assert "flag floor more often" in flat(invoke("assess", "--help").stdout)
-        with pytest.raises(ValueError, match="priors is one of case-reports, registry"):
-            ddx.to_table(ddx.assess(), priors="published")
+        registry_base = ddx.load_knowledge(model={"prior_flattening": 1})
+        assert "as priors.csv gives them" in flat(ddx.to_table(ddx.assess(knowledge=registry_base)))
+        assert "as priors.csv gives them" not in flat(ddx.to_markdown(ddx.assess()))
 
     def test_registry_priors_are_the_reference_population_s(self, kb):
         """With no findings, --priors registry gives priors.csv's numbers; the compartments are the

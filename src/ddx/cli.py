@@ -473,10 +473,9 @@ def assess(fmt: str, top: int, color: bool | None, priors: str, **cells: Any) ->
     if fmt == "json":
         click.echo(render_json(result))
     elif fmt == "markdown":
-        click.echo(render_markdown(result, top=top, priors=priors))
+        click.echo(render_markdown(result, top=top))
     else:
-        click.echo(render_table(result, top=top, color=use_color(color), width=terminal_width(), priors=priors),
-                   color=use_color(color))
+        click.echo(render_table(result, top=top, color=use_color(color), width=terminal_width()), color=use_color(color))
 
 
 @cli.group()
@@ -709,16 +708,15 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, pri
         record["guide"] = {"questions": transcript(result), "stopped": result.stopped}
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
     elif fmt == "markdown":
-        click.echo(render_markdown(result.assessment, top=top, priors=priors))
+        click.echo(render_markdown(result.assessment, top=top))
     else:
         say("")
         if shows_on_stderr(False):
-            click.echo(render_table(result.assessment, top=top, priors=priors))
-            table = render_table(result.assessment, top=top, color=colored, width=terminal_width(sys.stderr), priors=priors)
+            click.echo(render_table(result.assessment, top=top))
+            table = render_table(result.assessment, top=top, color=colored, width=terminal_width(sys.stderr))
             _tell(lambda: click.echo(table, err=True, color=colored))
         else:
-            click.echo(render_table(result.assessment, top=top, color=colored, width=terminal_width(), priors=priors),
-                   color=colored)
+            click.echo(render_table(result.assessment, top=top, color=colored, width=terminal_width()), color=colored)
 
 
 @cli.command(epilog=EXIT_CODES)

@@ -227,6 +227,7 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
         conflicts=_conflicts(kb, findings),
         next_findings=_next_findings(kb, findings, suggest, "images"),
         history_questions=_next_findings(kb, findings, min(suggest, HISTORY_QUESTIONS), "history"),
+        prior_flattening=kb.settings.prior_flattening,
     )
 
 

@@ -98,7 +98,8 @@ def _question_record(n: NextFinding) -> dict[str, Any]:
 
 
 def to_record(a: Assessment, *, row: int | None = None) -> dict[str, Any]:
-    """The JSON record of output.md for one assessment; ``row``, the 1-based data row number, as batch gives it."""
+    """The JSON record of one assessment (the scripts' contract, output.md, which the user guide
+    describes field by field); ``row``, the 1-based data row number, as batch gives it."""
     _check_assessment(a)
     if row is not None:
         row = _check_row(row)
@@ -265,14 +266,17 @@ def _compartment_lines(a: Assessment, color: bool, width: int | None = None) -> 
                     f"{percent(a.compartment_probability)}  ({others})", width, hang="  ")
 
 
-#: Said under the differential when no finding was given, for each kind of priors (knowledge.PRIORS).
-PRIORS_NOTES = {
-    "case-reports": ("No findings given: these are the priors ddx starts from (the reference population's, with the "
-                     "spread within each compartment flattened; --priors registry gives them as they are; "
-                     "`ddx entities` shows both)."),
-    "registry": ("No findings given: these are the reference population's priors as priors.csv gives them "
-                 "(--priors registry; the default flattens them within each compartment; `ddx entities` shows both)."),
-}
+#: Said under the differential when no finding was given: which priors these are.
+PRIORS_NOTE = ("No findings given: these are the priors ddx starts from (the reference population's, with the "
+               "spread within each compartment flattened; --priors registry gives them as they are; "
+               "`ddx entities` shows both).")
+REGISTRY_PRIORS_NOTE = ("No findings given: these are the reference population's priors as priors.csv gives them "
+                        "(--priors registry; the default flattens them within each compartment; `ddx entities` "
+                        "shows both).")
+
+
+def _priors_note(a: Assessment) -> str:
+    return REGISTRY_PRIORS_NOTE if a.prior_flattening == 1 else PRIORS_NOTE
 
 
 def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
@@ -327,19 +331,10 @@ def _check_row(row: int) -> int:
     return number
 
 
-def _check_priors(priors: str) -> None:
-    if priors not in PRIORS_NOTES:
-        raise ValueError(f"priors is one of {', '.join(PRIORS_NOTES)}, not {priors!r}")
-
-
-def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int | None = None,
-                 priors: str = "case-reports") -> str:
+def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int | None = None) -> str:
     """The human view: compartment first, then candidates and reasons, then the flags. With
-    ``width`` (a terminal's, at least MIN_TABLE_WIDTH), every line wraps to it; without, lines stay whole.
-    ``priors`` says which priors the assessment started from (knowledge.PRIORS), for the note
-    shown when no finding was given."""
+    ``width`` (a terminal's, at least 60 columns), every line wraps to it; without, lines stay whole."""
     _check_assessment(a)
-    _check_priors(priors)
     _check_top(top)
     if width is not None:
         if _counting(width) < 1:
@@ -350,7 +345,7 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int
     if a.case_id:
         parts = [f"{paint('Case:', 'bold', color)} {_printable(a.case_id)}"] + parts
     if not a.findings.values:
-        parts += ["", *_wrapped(PRIORS_NOTES[priors], width)]
+        parts += ["", *_wrapped(_priors_note(a), width)]
     if a.conflicts:
         parts += [""] + [paint(line, "yellow", color) for c in a.conflicts for line in _wrapped(c, width, hang="  ")]
     flags = _flag_lines(a, color, width)
@@ -380,11 +375,11 @@ def _tagged(c: Candidate) -> str:
     return f"{c.name} {DONT_MISS_TAG}" if c.dont_miss else c.name
 
 
-def render_markdown(a: Assessment, *, top: int = 5, priors: str = "case-reports") -> str:
+def render_markdown(a: Assessment, *, top: int = 5) -> str:
+    """The answer as Markdown, for notes: the table's content, with the flags as a list."""
     from tabulate import tabulate
 
     _check_assessment(a)
-    _check_priors(priors)
     _check_top(top)
 
     lines = [f"**Case:** {_code_span(_printable(a.case_id))}", ""] if a.case_id else []
@@ -392,7 +387,7 @@ def render_markdown(a: Assessment, *, top: int = 5, priors: str = "case-reports"
     rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
     lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))
     if not a.findings.values:
-        lines += ["", PRIORS_NOTES[priors]]
+        lines += ["", _priors_note(a)]
     if a.conflicts:
         lines += [""] + [f"> {c}" for c in a.conflicts]
     if a.flags:
