@@ -565,6 +565,24 @@ class TestBrokenKnowledge:
         assert len(reasons) == 1 and "has no rows" in reasons[0], reasons
         assert "cord" not in reasons[0] and "features.toml" in reasons[0], reasons
 
+    @pytest.mark.parametrize(
+        "model, words",
+        [({"prior_flattening": 1.5}, "prior_flattening must be a number in [0, 1] (found 1.5)"),
+         ({"temprature": 1.2}, "temprature is not a setting; did you mean 'temperature'?"),
+         ({1: 1}, "1 is not a setting name")],
+    )
+    def test_a_setting_given_to_load_knowledge_is_said_to_be_the_argument_s(self, model, words):
+        """Not model.toml's line: the value came from model=."""
+        with pytest.raises(KnowledgeError) as caught:
+            load_knowledge(model=model)
+        (issue,) = caught.value.issues
+        assert issue.path == "model= (load_knowledge's argument)" and issue.row is None and words in issue.reason
+
+    def test_a_setting_may_be_any_real_number(self):
+        from fractions import Fraction
+
+        assert load_knowledge(model={"prior_flattening": Fraction(1, 2)}).settings.prior_flattening == 0.5
+
     def test_a_setting_given_as_true_or_false_is_no_number(self, tmp_path):
         """TOML's true is no temperature, though Python counts a bool as an int."""
         folder = _copy(tmp_path)

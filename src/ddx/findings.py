@@ -493,7 +493,8 @@ def parse_findings(
     *,
     passthrough: Iterable[str] | str | None = (),
 ) -> Findings:
-    """Findings from a mapping of column -> text (a CSV row, CLI options, keywords).
+    """Findings from a mapping of column -> text (a CSV row, CLI options, the keywords given to
+    ddx.assess, which passes them here as a mapping).
 
     An unknown column is an error naming the closest known column, unless it
     is listed in ``passthrough``. ``knowledge`` is taken as ddx.assess takes it.

@@ -7,10 +7,11 @@ knowledge-base author fixes them all in one pass.
 
 from __future__ import annotations
 
+import numbers
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from ..errors import KnowledgeError, KnowledgeIssue
 from .citations import check_cited, check_graded, read_sources
@@ -23,7 +24,13 @@ from .tables import read_likelihoods, read_locations, read_pictures, read_priors
 from .weights import SCORE_LIMIT, add_within, log_tables, picture_model, score_bound
 
 
-def _settings(data: dict, issues: Issues) -> Settings | None:
+#: Where a setting given to load_knowledge(model=...) is said to come from.
+MODEL_ARGUMENT = "model= (load_knowledge's argument)"
+
+
+def _settings(data: dict, issues: Issues, given: Mapping[Any, Any] | None = None) -> Settings | None:
+    """model.toml's settings, those of ``given`` (load_knowledge's model=) in their place, each a
+    number in its range; a problem of a given one is said to be the argument's."""
     limits = {
         "prior_flattening": (0, 1),
         "smoothing": (0, 0.5),
@@ -35,18 +42,24 @@ def _settings(data: dict, issues: Issues) -> Settings | None:
         "conflict_ratio": (1, 1000),
         "misplaced": (0.001, 0.5),
     }
-    def at(key: str) -> int | None:
-        return field_line("model.toml", 0, key, issues) or None
+    given = dict(given or {})
+    odd = [k for k in given if not isinstance(k, str)]
+    for key in odd:
+        issues.add(MODEL_ARGUMENT, None, f"{key!r} is not a setting name (known: {', '.join(limits)})")
+    data = {**data, **{k: v for k, v in given.items() if isinstance(k, str)}}
+
+    def where(key: str) -> tuple[str, int | None]:
+        return (MODEL_ARGUMENT, None) if key in given else ("model.toml", field_line("model.toml", 0, key, issues) or None)
 
     for key in sorted(set(data) - set(limits)):
-        issues.add("model.toml", at(key), f"{key} is not a setting{guess(key, limits)} (known: {', '.join(limits)})")
+        issues.add(*where(key), f"{key} is not a setting{guess(key, limits)} (known: {', '.join(limits)})")
     values = {}
     for key, (lo, hi) in limits.items():
         v = data.get(key)
         if v is None:
             issues.add("model.toml", None, f"{key} is missing: give it a number in [{lo}, {hi}] (the packaged model.toml says why each has its value)")
-        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            issues.add("model.toml", at(key), f"{key} must be a number in [{lo}, {hi}] (found {v!r})")
+        elif isinstance(v, bool) or not isinstance(v, numbers.Real) or not lo <= v <= hi:
+            issues.add(*where(key), f"{key} must be a number in [{lo}, {hi}] (found {v!r})")
         else:
             values[key] = float(v)
     return Settings(**values) if len(values) == len(limits) else None
@@ -104,7 +117,7 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
     disagreements = read_disagreements(disagreement_data, known_features, issues)
     advice = read_advice(disagreement_data, known_features, issues)
     data = read_toml(root, "model.toml", issues)
-    settings = _settings({**data, **(model or {})}, issues) if data is not None else None
+    settings = _settings(data, issues, model) if data is not None else None
     numbers = [*priors.values(), *likelihoods.values(), *rates.values(), *located]
     check_graded(sources, numbers, issues)
     check_cited(sources, entity_data, issues)
