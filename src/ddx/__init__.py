@@ -67,10 +67,11 @@ def assess(
     or ``["cervical", "thoracic"]``); None, a blank and NaN are not assessed.
     ``knowledge`` is a base from ``load_knowledge()`` (or the folder to load it
     from, loaded and validated on every call: load it once for a loop), the
-    packaged one by default. Columns named in ``passthrough`` (a
-    name or a list of names) are left unread (a CSV row's
-    accession number); any other unknown column, and a value that cannot be
-    read, raise ddx.FindingError.
+    packaged one by default. Columns ddx does not know, named in
+    ``passthrough`` (a name or a list of names), are left unread (a CSV row's
+    accession number); a finding's own column is read whether or not it is
+    named there. Any other unknown column, and a value that cannot be read,
+    raise ddx.FindingError.
     """
     from .engine import assess as _assess
     from .findings import Findings, canonical, normalise_column, parse_findings
