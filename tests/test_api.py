@@ -214,6 +214,11 @@ class TestSurface:
         result = doctest.testmod(ddx)
         assert result.attempted and not result.failed
 
+    def test_a_record_built_by_hand_is_the_same_whatever_the_order_of_its_findings(self):
+        a = ddx.Findings([("cord", "displaced"), ("csf", "widened")])
+        b = ddx.Findings([("csf", "widened"), ("cord", "displaced")])
+        assert a == b and hash(a) == hash(b) and a == ddx.Findings({"csf": "widened", "cord": "displaced"})
+
     def test_an_assessment_built_by_hand_without_compartments_still_has_a_repr(self):
         assert repr(ddx.Assessment(findings=ddx.Findings(), compartments=(), candidates=())).startswith(
             "<Assessment no compartment; top: none")

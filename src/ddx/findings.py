@@ -40,10 +40,13 @@ LONGEST_NUMBER = 4000
 
 
 def _pairs(values: Any) -> tuple[tuple[str, Any], ...]:
-    """A record's values as a tuple of (column, value) pairs: a mapping gives its items, sorted
-    by column name, and a list its elements, so that a record built by hand stays hashable and
-    readable (ddx.assess reads its values again; see canonical)."""
-    pairs = sorted(values.items(), key=lambda kv: str(kv[0])) if isinstance(values, Mapping) else list(values)
+    """A record's values as a tuple of (column, value) pairs sorted by column name (a mapping's
+    items, or a list's pairs: two records of the same findings given in another order are equal),
+    so that a record built by hand stays hashable and readable (ddx.assess reads its values again;
+    see canonical). What is no pair keeps its place, for canonical() to refuse."""
+    pairs = list(values.items()) if isinstance(values, Mapping) else list(values)
+    if all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
+        pairs.sort(key=lambda kv: str(kv[0]))
     return tuple(_hashable(pair) for pair in pairs)
 
 
