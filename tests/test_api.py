@@ -163,6 +163,27 @@ class TestValues:
             ddx.parse_findings(None)
 
 
+class TestSuggest:
+    """suggest= says how many next best findings ddx.assess chooses; 0 skips the search."""
+
+    def test_zero_skips_them_and_changes_nothing_else(self):
+        full = ddx.assess(**CELLS)
+        bare = ddx.assess(suggest=0, **CELLS)
+        assert full.next_findings and full.history_questions
+        assert bare.next_findings == () and bare.history_questions == ()
+        assert bare.candidates == full.candidates and bare.flags == full.flags and bare.compartments == full.compartments
+
+    def test_it_says_how_many(self):
+        assert len(ddx.assess(cord="displaced", suggest=5).next_findings) == 5
+        assert len(ddx.assess(cord="displaced", suggest=1).next_findings) == 1
+        assert ddx.assess(ddx.parse_findings(CELLS), suggest=0).next_findings == ()
+
+    @pytest.mark.parametrize("bad", [-1, 1.5, "3", True, None])
+    def test_anything_but_a_count_is_refused(self, bad):
+        with pytest.raises(ValueError if bad == -1 else TypeError, match="next best findings"):
+            ddx.assess(cord="displaced", suggest=bad)
+
+
 class TestHandMadeFindings:
     """A Findings record built by hand is read again: the engine never scores a value it would misread."""
 

@@ -58,6 +58,7 @@ def assess(
     *,
     knowledge: Knowledge | str | os.PathLike[str] | None = None,
     passthrough: Iterable[str] | str | None = (),
+    suggest: int = 3,
     **cells: Any,
 ) -> Assessment:
     """Assess one case: a Findings record, a mapping of column -> value, or keywords.
@@ -71,20 +72,26 @@ def assess(
     ``passthrough`` (a name or a list of names), are left unread (a CSV row's
     accession number); a finding's own column is read whether or not it is
     named there. Any other unknown column, and a value that cannot be read,
-    raise ddx.FindingError.
+    raise ddx.FindingError. ``suggest`` is how many next best findings to
+    compute (and at most one question for the history); choosing them takes
+    most of each call's time, so a loop that does not read them passes 0.
     """
     from .engine import assess as _assess
     from .findings import Findings, canonical, normalise_column, parse_findings
     from .knowledge import given_knowledge
 
     knowledge = given_knowledge(knowledge)
+    if isinstance(suggest, bool) or not isinstance(suggest, int):
+        raise TypeError(f"suggest is how many next best findings to give, a whole number, not {suggest!r}")
+    if suggest < 0:
+        raise ValueError(f"suggest is how many next best findings to give, 0 or more, not {suggest}")
     if "findings" in cells and (isinstance(cells["findings"], Findings) or hasattr(cells["findings"], "items")):
         raise TypeError("give the findings first, without a name: ddx.assess(findings), not ddx.assess(findings=...)")
     passthrough = () if passthrough is None else passthrough
     if isinstance(findings, Findings):
         if cells:
             raise TypeError("give either a Findings record or keyword findings, not both")
-        return _assess(canonical(findings, knowledge, passthrough=passthrough), knowledge)
+        return _assess(canonical(findings, knowledge, passthrough=passthrough), knowledge, suggest=suggest)
     if findings is not None and not hasattr(findings, "items"):
         raise TypeError(f"findings are a Findings record or a mapping of column -> value, not {type(findings).__name__}")
     merged = dict(findings.items()) if findings is not None else {}
@@ -92,7 +99,7 @@ def assess(
         replaced = {normalise_column(column) for column in cells}
         merged = {k: v for k, v in merged.items() if normalise_column(str(k)) not in replaced}
         merged.update(cells)
-    return _assess(parse_findings(merged, knowledge, passthrough=passthrough), knowledge)
+    return _assess(parse_findings(merged, knowledge, passthrough=passthrough), knowledge, suggest=suggest)
 
 
 def __getattr__(name: str):
