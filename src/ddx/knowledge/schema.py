@@ -22,7 +22,7 @@ FEATURE_VALUE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 #: --case-id, --format, --top, --color/--no-color, --max-questions, --priors, --help).
 RESERVED_FEATURE_IDS = frozenset({"case_id", "format", "top", "color", "no_color", "max_questions", "priors", "help",
                                    # ddx.assess's own keywords: a finding so named could not be given as one
-                                   "findings", "knowledge", "passthrough"})
+                                   "findings", "knowledge", "passthrough", "suggest"})
 
 #: Values that mean "not assessed" wherever a finding is read (findings.UNKNOWN), so never a value.
 NOT_ASSESSED = frozenset({"unknown", "na", "skip"})
