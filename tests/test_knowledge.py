@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+
+from ddx.knowledge import entities
 from click.testing import CliRunner
 
 from ddx.cli import cli
@@ -863,6 +865,71 @@ class TestACuratorsMistakes:
         path.write_text(text.replace(old, new, count), encoding="utf-8")
         return text
 
+    def test_every_problem_of_one_entry_is_said_at_once(self, tmp_path):
+        """A misspelt field does not hide the entry's other problems; the misspelt field is read
+        as the one it resembles, so it is not reported missing as well."""
+        folder = _copy(tmp_path)
+        block = self._edit(folder, "entities.toml", 'id = "ganglioglioma"', 'id = "ganglioglioma"')
+        start = block.index('id = "ganglioglioma"')
+        end = block.index("[[entity]]", start)
+        entry = block[start:end]
+        broken = (entry.replace("dont_miss = false", "dont_mis = false")
+                       .replace('compartment = "intramedullary"', 'compartment = "intramedulary"')
+                       .replace("aliases = [", 'aliases = ["HB", ', 1))
+        (folder / "entities.toml").write_text(block[:start] + broken + block[end:], encoding="utf-8")
+        reasons = [i.reason for i in _issues(folder)]
+        assert any("unknown field 'dont_mis'; did you mean 'dont_miss'?" in r for r in reasons), reasons
+        assert any("compartment 'intramedulary' is not one of" in r for r in reasons), reasons
+        assert any("alias 'HB' is" in r for r in reasons), reasons
+        assert not any("missing field" in r for r in reasons), reasons
+
+    @pytest.mark.parametrize("field", ["typical", "summary", "next_step", "why", "sources"])
+    def test_an_entity_without_its_card_is_refused(self, tmp_path, field):
+        """An entity must say who and where, its look, the next step, why it is (not) a don't-miss,
+        and what these rest on: `ddx explain` shows them, and a card with gaps teaches nothing."""
+        folder = _copy(tmp_path)
+        text = (folder / "entities.toml").read_text(encoding="utf-8")
+        start = text.index('id = "ganglioglioma"')
+        line = next(ln for ln in text[start:].splitlines() if ln.startswith(f"{field} = "))
+        (folder / "entities.toml").write_text(text[:start] + text[start:].replace(line + "\n", "", 1), encoding="utf-8")
+        reasons = [i.reason for i in _issues(folder)]
+        assert reasons[0] == f"[[entity]] #5 'ganglioglioma': missing field {field!r} ({entities.REQUIRED[field]})"
+        # the sources it no longer names are then cited by nothing, which is said too
+        assert all("is not cited by any number or entity" in r for r in reasons[1:]) and (field == "sources") == (len(reasons) > 1)
+
+    @pytest.mark.parametrize("old, new, words", [
+        ('name = "Schwannoma"', 'name = ""', "name is empty"),
+        ('summary = "', 'summary = " "\nzz = "', None),
+        ('sources = ["', 'sources = []\nzz = ["', None),
+    ])
+    def test_a_blank_text_is_refused_at_its_line(self, tmp_path, old, new, words):
+        folder = _copy(tmp_path)
+        if words is None:  # blank the schwannoma's field, whatever its text was
+            text = (folder / "entities.toml").read_text(encoding="utf-8")
+            start = text.index('id = "schwannoma"')
+            field = old.split(" ")[0]
+            line = next(ln for ln in text[start:].splitlines() if ln.startswith(f"{field} = "))
+            blank = f'{field} = " "' if field == "summary" else f"{field} = []"
+            text = text[:start] + text[start:].replace(line, blank, 1)
+            (folder / "entities.toml").write_text(text, encoding="utf-8")
+            words = f"{field} is empty"
+        else:
+            self._edit(folder, "entities.toml", old, new)
+        issues = _issues(folder)
+        assert len(issues) == 1 and words in issues[0].reason, issues
+        lines = (folder / "entities.toml").read_text(encoding="utf-8").splitlines()
+        assert lines[issues[0].row - 1].startswith(words.split(" ")[0] + " = "), issues[0]
+
+    def test_a_dont_miss_entity_with_a_blank_action_is_refused(self, tmp_path):
+        folder = _copy(tmp_path)
+        text = (folder / "entities.toml").read_text(encoding="utf-8")
+        start = text.index('id = "epidural_abscess"')
+        line = next(ln for ln in text[start:].splitlines() if ln.startswith("action = "))
+        (folder / "entities.toml").write_text(text[:start] + text[start:].replace(line, 'action = "  "', 1), encoding="utf-8")
+        issues = _issues(folder)
+        assert len(issues) == 1 and "a don't-miss entity needs an action" in issues[0].reason, issues
+        assert (folder / "entities.toml").read_text(encoding="utf-8").splitlines()[issues[0].row - 1] == 'action = "  "'
+
     @pytest.mark.parametrize("name", ["entities.toml", "features.toml", "sources.toml"])
     def test_a_toml_syntax_error_is_one_problem(self, tmp_path, name):
         folder = _copy(tmp_path)
@@ -1082,8 +1149,12 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
          'why = " "', ["[[disagreement]] #2 'tail_without_enhancement': why is empty"]),
         ("disagreements.toml", 'id = "tail_without_enhancement"', 'id = "fracture_without_body"',
          ["[[disagreement]] #2 'fracture_without_body': the id is taken by #1"]),
+        # a field under a name the file does not know is said, and so is the one it then lacks
         ("disagreements.toml", 'why = "A dural tail', 'reason = "A dural tail',
-         ["unknown field 'reason'"]),
+         ["unknown field 'reason'", "missing field 'why'"]),
+        # a misspelt field is read as the one it resembles, so it is not also missing
+        ("disagreements.toml", 'why = "A dural tail', 'whyy = "A dural tail',
+         ["unknown field 'whyy'; did you mean 'why'?"]),
         # an advice: compartments named as they are, narrowed, and a meaning features.toml gives
         ("disagreements.toml", 'pointing = ["intradural_extramedullary", "extradural"]', 'pointing = ["intradural", "extradural"]',
          ["[[advice]] #1 'dumbbell': pointing names what is not a compartment: 'intradural'; did you mean 'intradural_extramedullary'?"]),

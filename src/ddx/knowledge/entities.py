@@ -15,6 +15,20 @@ ENTITY_FIELDS = {
     "aliases": None,
 }
 
+#: The fields every entity must give (texts and sources not blank), and what each is for (the card of `ddx explain`,
+#: the candidate's line, the flag).
+REQUIRED = {
+    "id": "what the outputs name the entity by",
+    "name": "what a reader sees",
+    "compartment": "where the entity lies",
+    "dont_miss": "whether it is flagged",
+    "typical": "who and where, on its card",
+    "summary": "its look on MRI, on its card",
+    "next_step": "what to do next, on its card",
+    "why": "why it is or is not a don't-miss",
+    "sources": "the keys of sources.toml its texts rest on",
+}
+
 
 def read_entities(data: dict | None, sources: dict[str, Source], features: dict[str, Feature], issues: Issues, *,
               check_sources: bool = True, check_syndromes: bool = True) -> tuple[Entity, ...]:
@@ -36,16 +50,16 @@ def read_entities(data: dict | None, sources: dict[str, Source], features: dict[
                     dont_miss=e["dont_miss"],
                     mimic=e.get("mimic", False),
                     associations=tuple(e.get("associations", ())),
-                    typical=e.get("typical", ""),
-                    summary=e.get("summary", ""),
-                    next_step=e.get("next_step", ""),
-                    why=e.get("why", ""),
+                    typical=e["typical"],
+                    summary=e["summary"],
+                    next_step=e["next_step"],
+                    why=e["why"],
                     action=e.get("action", ""),
-                    sources=tuple(e.get("sources", ())),
-                    aliases=_aliases(e.get("aliases", ()), where, issues),
+                    sources=tuple(e["sources"]),
+                    aliases=_aliases(e.get("aliases", ()), where, field_line(name, line, "aliases", issues), issues),
                 )
             except KeyError as exc:
-                issues.add(name, line, f"{where}: missing field {exc.args[0]!r}")
+                issues.add(name, line, f"{where}: missing field {exc.args[0]!r} ({REQUIRED[exc.args[0]]})")
                 continue
             if id_refused(entity.id, "it is what batch, JSON and the flags name the entity by", name, line, where, issues):
                 continue
@@ -57,8 +71,13 @@ def read_entities(data: dict | None, sources: dict[str, Source], features: dict[
             if entity.compartment not in COMPARTMENTS:
                 issues.add(name, field_line(name, line, "compartment", issues), f"{where}: compartment "
                            f"{entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}{guess(entity.compartment, COMPARTMENTS)}")
-            if entity.dont_miss and not entity.action:
-                issues.add(name, line, f"{where}: a don't-miss entity needs an action")
+            for field in REQUIRED:
+                value = getattr(entity, field)
+                if isinstance(value, (str, tuple)) and not (value.strip() if isinstance(value, str) else value):
+                    issues.add(name, field_line(name, line, field, issues), f"{where}: {field} is empty ({REQUIRED[field]})")
+            if entity.dont_miss and not entity.action.strip():
+                issues.add(name, field_line(name, line, "action", issues), f"{where}: a don't-miss entity needs an action "
+                                                                            "(the next step its flag says)")
             for key in entity.sources if check_sources else ():
                 if key not in sources and key not in issues.rejected_sources:
                     issues.add(name, field_line(name, line, "sources", issues), f"{where}: source {key!r} is not in sources.toml")
@@ -81,10 +100,10 @@ def read_entities(data: dict | None, sources: dict[str, Source], features: dict[
     return tuple(entities)
 
 
-def _aliases(value: Any, where: str, issues: Issues) -> tuple[str, ...]:
+def _aliases(value: Any, where: str, line: int | None, issues: Issues) -> tuple[str, ...]:
     """The aliases of one entity: a list of non-empty strings."""
     if not isinstance(value, (list, tuple)) or not all(isinstance(a, str) and a.strip() and name_key(a) for a in value):
-        issues.add("entities.toml", None, f"{where}: aliases must be a list of names (non-empty strings)")
+        issues.add("entities.toml", line, f"{where}: aliases must be a list of names (non-empty strings)")
         return ()
     return tuple(value)
 

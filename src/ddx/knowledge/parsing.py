@@ -262,17 +262,37 @@ ID = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 def valid_tables(data: dict, table: str, name: str, fields: dict[str, str], issues: Issues,
                  rejected: set[str] | None = None):
-    """(number, table, where, line) for each [[table]] of ``data`` whose fields are known and of
-    their types; the others are reported (and their ids added to ``rejected``, so that what names
-    them is not reported again)."""
+    """(number, table, where, line) for each [[table]] of ``data``, its fields checked first.
+
+    An unknown field is reported and the rest of the table is still checked, so that every
+    problem of an entry is said at once (a base with any problem does not load); a misspelt
+    field (``dont_mis``) is read as the one it is the misspelling of, so that field is not also
+    reported missing. A table with a field of the wrong type (whose absence would be reported
+    again as a consequence) or a value that is no table is reported and its id added to
+    ``rejected``, so that what names it is not reported again."""
     lines = table_lines(name, table, issues)
     for i, t in enumerate(data.get(table, []), 1):
         where = f"[[{table}]] #{i} {t.get('id', '?') if isinstance(t, dict) else '?'!r}"
         line = nth_line(lines, i)
         if check_fields(t, fields, name, line, where, issues):
             yield i, t, where, line
+        elif isinstance(t, dict) and all(fields[k] is None or _is(v, fields[k]) for k, v in t.items() if k in fields):
+            yield i, _known_fields(t, fields), where, line
         elif rejected is not None:
             issues.reject(rejected, t)
+
+
+def _known_fields(table: dict, fields: dict[str, str]) -> dict:
+    """A table's known fields, and a misspelt one under the name it is the misspelling of (when
+    that name is not given too and the value is of its type), so that it is not also missing."""
+    from ..spelling import closest
+
+    kept = {k: v for k, v in table.items() if k in fields}
+    for key, value in table.items():
+        meant = None if key in fields else closest(key, sorted(fields))
+        if meant and meant not in table and (fields[meant] is None or _is(value, fields[meant])):
+            kept[meant] = value
+    return kept
 
 
 def id_refused(ident: str, use: str, name: str, line: int | None, where: str, issues: Issues) -> bool:
