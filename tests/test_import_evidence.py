@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ddx.knowledge import COMPARTMENTS
+
 TOOL = Path(__file__).resolve().parent.parent / "tools" / "import_evidence.py"
 
 
@@ -350,7 +352,12 @@ def test_an_entity_and_a_finding_added_by_hand_survive_an_import(tool, tmp_path,
     err = capsys.readouterr().err
     assert "kept as it was (the dossier has no number for it): zz_test_entity prior" in err
     # the room made for the kept prior is one change, not one line per prior
-    assert [ln for ln in err.splitlines() if ln.startswith("changed: ")] == ["changed: every prior scaled by 0.9900 (room for the priors kept as they were)"]
+    # the room is made within the entity's own compartment, whose weight is kept
+    assert [ln for ln in err.splitlines() if ln.startswith("changed: ")] == [
+        "changed: the intramedullary priors scaled by 0.9333 (room for the priors kept as they were)"]
+    weights = {c: sum(after.priors[e.id].probability for e in after.entities if e.compartment == c) for c in COMPARTMENTS}
+    assert weights == pytest.approx({"intramedullary": 0.15, "intradural_extramedullary": 0.25, "extradural": 0.60}, abs=1e-5)
+    assert err.rstrip().endswith("is a valid knowledge base")
 
 
 @pytest.fixture
@@ -390,7 +397,7 @@ def test_kept_priors_that_leave_no_room_stop_the_import(tool, knowledge_copy, ca
     before = (folder / "priors.csv").read_bytes()
     with pytest.raises(SystemExit, match="nothing was written"):
         tool.main(EVIDENCE)
-    assert "leaving the dossier's entities nothing" in capsys.readouterr().err
+    assert "leaving the dossier's entities of their compartment (intramedullary, weight 0.1500) nothing" in capsys.readouterr().err
     assert (folder / "priors.csv").read_bytes() == before
 
 
@@ -406,7 +413,7 @@ def test_a_finding_the_dossier_calls_uninformative_for_an_entity_gets_no_number(
     written = (folder / "likelihoods.csv").read_text(encoding="utf-8")
     assert "ependymoma,bone_pattern," not in written and "schwannoma,bone_pattern," not in written
     assert "hemangioma,bone_pattern,coarse_trabeculae," in written
-    assert "kept as it was" not in capsys.readouterr().err
+    assert "ependymoma bone_pattern" not in capsys.readouterr().err  # not kept as it was: it is gone
 
 
 @pytest.mark.skipif(not EVIDENCE.is_dir(), reason="needs the evidence dossier beside the repository")

@@ -107,7 +107,8 @@ LIKELIHOOD_HEADER = """\
 # values of one finding sum to 1 per entity. list findings (level, syndrome):
 # each value is the probability that the value is present.
 # grade: A cohort with counts, B review or textbook, C estimate (see sources.toml).
-# Integer findings (age, segments) are given per band of features.toml.
+# Integer findings (age, segments) are given per band of features.toml, each band
+# named by its ends (0-9, 1-1 for a band of one), the last, open one as 75+ or 7+.
 """
 PRIOR_HEADER = """\
 # ddx knowledge base: prior probability of each entity.
@@ -121,7 +122,8 @@ PRIOR_HEADER = """\
 # Written by tools/import_evidence.py from the evidence dossier and tools/literature/
 # (docs/curating.md): a number the dossier gives is changed there, not here, since
 # the next import rebuilds it; the prior of an entity the dossier does not know is
-# kept as it is (the others are scaled to make room for it).
+# kept as it is (the others of its compartment are scaled to make room for it,
+# so that each compartment keeps its weight).
 """
 
 
@@ -849,18 +851,16 @@ def main(evidence_dir: Path) -> None:
                                 "is in neither the dossier nor sources.toml")
             elif key not in sources.entries:
                 sources.entries[key] = dict(current_sources[key])
-    room = 1 - sum(p for _, p, _, _ in kept_priors)
-    if room <= 0:
-        problems.append(f"the priors kept as they were ({', '.join(e for e, *_ in kept_priors)}) sum to "
-                        f"{1 - room:.4f}, leaving the dossier's entities nothing")
+    compartment_of = {e["id"]: e.get("compartment") for e in entities}
+    scale, room_problems = compartment_room(priors, kept_priors, compartment_of)
+    problems += room_problems
     if problems:
         for problem in problems:
             print(f"cannot import: {problem}", file=sys.stderr)
         raise SystemExit(f"nothing was written: {len(problems)} problem(s) in what the import would keep")
     out += kept
-    total = sum(p for _, p, _, _ in priors)
-    priors = [(e, round(p / total * room, 6), s, g) for e, p, s, g in priors] + kept_priors
-    changed = changes(OUT, out, priors)
+    priors = [(e, round(p * scale[compartment_of[e]], 6), s, g) for e, p, s, g in priors] + kept_priors
+    changed = changes(OUT, out, priors, compartment_of)
 
     used = {k for row in out for k in split_keys(row[4])} | {k for row in priors for k in split_keys(row[2])}
     used |= picture_keys & set(sources.entries)
@@ -919,6 +919,7 @@ def check(folder: Path) -> None:
             print(f"{folder / issue.path}{'' if issue.row is None else f':{issue.row}'}: {issue.reason}", file=sys.stderr)
         raise SystemExit(f"the import left {len(exc.issues)} problem(s) in {folder}; fix the sweeps, entities.toml or "
                          "features.toml and import again")
+    print(f"loaded and checked: {folder} is a valid knowledge base", file=sys.stderr)
 
 
 def current_rows(path: Path) -> list[list[str]]:
@@ -1042,20 +1043,45 @@ def _number(text) -> bool:
         return False
 
 
-def changes(folder: Path, out: list[tuple], priors: list[tuple]) -> list[str]:
+def compartment_room(priors: list[tuple], kept_priors: list[tuple], compartment_of: dict[str, str]):
+    """The factor each compartment's dossier priors are scaled by, so that they sum to 1 with the
+    priors kept as they were while every compartment keeps the weight the dossier gives it (a
+    new cord entity takes its prior from the cord lesions, not from the extradural ones); and
+    the problems that stop the import (kept priors that leave a compartment's others nothing)."""
+    total = sum(p for _, p, _, _ in priors)
+    weight: dict[str, float] = {}
+    for e, p, _, _ in priors:
+        weight[compartment_of.get(e)] = weight.get(compartment_of.get(e), 0.0) + p / total
+    kept: dict[str, list[tuple[str, float]]] = {}
+    for e, p, _, _ in kept_priors:
+        kept.setdefault(compartment_of.get(e), []).append((e, p))
+    problems = []
+    for compartment, rows in kept.items():
+        room = weight.get(compartment, 0.0) - sum(p for _, p in rows)
+        if room <= 0:
+            problems.append(f"the priors kept as they were ({', '.join(e for e, _ in rows)}) sum to "
+                            f"{sum(p for _, p in rows):.4f}, leaving the dossier's entities of their compartment "
+                            f"({compartment}, weight {weight.get(compartment, 0.0):.4f}) nothing")
+    scale = {c: (w - sum(p for _, p in kept.get(c, ()))) / w / total for c, w in weight.items()}
+    return scale, problems
+
+
+def changes(folder: Path, out: list[tuple], priors: list[tuple], compartment_of: dict[str, str]) -> list[str]:
     """The numbers this import gives differently from the current files (a hand edit of a number
     the dossier gives is among them: it is rebuilt, and said so)."""
     now = {(r[0], r[1], r[2]): r[3] for r in current_rows(folder / "likelihoods.csv") if len(r) == 6}
     now |= {(r[0], "prior", ""): r[1] for r in current_rows(folder / "priors.csv") if len(r) == 4}
     new = {(e, f, v): p for e, f, v, p, *_ in out} | {(e, "prior", ""): p for e, p, *_ in priors}
-    # priors all scaled by one factor (room made for a kept prior) are one change, not one each
-    ratios = sorted(float(p) / float(now[(e, "prior", "")]) for e, p, *_ in priors
-                    if _number(now.get((e, "prior", ""))))
-    common = ratios[len(ratios) // 2] if ratios else 1.0
+    # a compartment's priors all scaled by one factor (room made for a kept prior) are one change
     found = []
-    if abs(common - 1) > 1e-4:
-        found.append(f"every prior scaled by {common:.4f} (room for the priors kept as they were)")
-        for e, p, *_ in priors:
+    for compartment in sorted({compartment_of.get(e) or "" for e, *_ in priors}):
+        members = [(e, p) for e, p, *_ in priors if (compartment_of.get(e) or "") == compartment]
+        ratios = sorted(float(p) / float(now[(e, "prior", "")]) for e, p in members if _number(now.get((e, "prior", ""))))
+        common = ratios[len(ratios) // 2] if ratios else 1.0
+        if abs(common - 1) <= 1e-4:
+            continue
+        found.append(f"the {compartment.replace('_', ' ')} priors scaled by {common:.4f} (room for the priors kept as they were)")
+        for e, p in members:
             old = now.get((e, "prior", ""))
             if _number(old) and abs(float(p) - float(old) * common) <= 5e-6:
                 now[(e, "prior", "")] = str(p)
