@@ -721,6 +721,45 @@ def test_a_broken_features_file_is_named_not_taken_for_an_unknown_option(tmp_pat
     assert "The finding options are missing: features.toml is broken" in " ".join(helped.stdout.split())
 
 
+def _broken_package(tmp_path, name, old, new):
+    """A copy of the ddx package, one file of its knowledge folder edited, importable from tmp_path."""
+    import shutil
+    from importlib import resources
+    from pathlib import Path
+
+    package = tmp_path / "ddx"
+    shutil.copytree(Path(resources.files("ddx")), package, ignore=shutil.ignore_patterns("__pycache__"))
+    path = package / "knowledge" / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return {**os.environ, "PYTHONPATH": str(tmp_path), "DDX_NO_CACHE": "1"}
+
+
+def test_a_value_renamed_in_features_toml_alone_is_the_bases_error_not_the_users(tmp_path):
+    """The options are then built from features.toml alone: `--cord displaced` must not be
+    answered "did you mean 'displace'?", which blames a right answer, but with the base's problems."""
+    env = _broken_package(tmp_path, "features.toml", '"expanded", "displaced"', '"expanded", "displace"')
+    proc = subprocess.run([sys.executable, "-m", "ddx", "assess", "--cord", "displaced"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("Error: the knowledge base has 37 problem(s):"), proc.stderr
+    assert "did you mean" not in proc.stderr and "Traceback" not in proc.stderr
+    # kb check still reads its own options, and says what is wrong
+    proc = subprocess.run([sys.executable, "-m", "ddx", "kb", "check", "--bogus"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and "No such option '--bogus'" in proc.stderr
+
+
+def test_a_bug_met_while_the_options_are_built_is_no_traceback(tmp_path):
+    """The base is loaded when the command line is built, before main() can catch anything: a
+    bug met there is reported as an internal error (exit 70), not a traceback."""
+    env = _broken_package(tmp_path, "loader.py", "\ndef load_knowledge(", "\ndef _planted(")
+    with (tmp_path / "ddx" / "knowledge" / "loader.py").open("a", encoding="utf-8") as fh:
+        fh.write("\n\ndef load_knowledge(*args, **kwargs):\n    raise ZeroDivisionError('a planted bug')\n")
+    proc = subprocess.run([sys.executable, "-m", "ddx", "assess", "--cord", "expanded"], capture_output=True, text=True, env=env)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 70 and "internal error (ZeroDivisionError: a planted bug)" in proc.stderr
+
+
 @pytest.mark.parametrize("text", ["", "# emptied by mistake\n"])
 def test_an_emptied_features_file_is_named_not_taken_for_an_unknown_option(tmp_path, text):
     """features.toml emptied by mistake names no finding any more: `--cord` is

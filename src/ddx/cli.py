@@ -49,25 +49,31 @@ terminated.
 
 #: Why the finding options could not be built (features.toml is broken), or None.
 SCHEMA_ERROR: KnowledgeError | None = None
+#: Why the knowledge base could not be loaded when the options were built, or None: the options
+#: then come from features.toml alone, and an option they refuse may be the base's fault.
+BASE_ERROR: Exception | None = None
 
 
 def _schema() -> dict:
     """The feature schema the options are built from: the knowledge base's (usually cached, and
-    needed by the command anyway), else features.toml alone, else none (SCHEMA_ERROR says why)."""
-    global SCHEMA_ERROR
+    needed by the command anyway), else features.toml alone, else none (SCHEMA_ERROR says why).
+    Nothing raised here may escape: this runs on import, before main() can report it."""
+    global SCHEMA_ERROR, BASE_ERROR
     from .knowledge import default_knowledge
 
     try:
         return default_knowledge().features
-    except KnowledgeError:
-        pass
+    except Exception as exc:  # a broken base, or a bug: said when a command needs the base
+        BASE_ERROR = exc
     from .knowledge import load_features
 
     try:
         return load_features()
     except KnowledgeError as exc:  # commands that need it fail on use, naming the problems
         SCHEMA_ERROR = exc
-        return {}
+    except Exception:  # a bug, raised again where a command loads the base, and reported there
+        pass
+    return {}
 
 
 FEATURES = _schema()
@@ -996,6 +1002,15 @@ def main(argv: list[str] | None = None) -> int:
             _die_of_sigterm()
 
 
+def _in_kb(ctx: click.Context | None) -> bool:
+    """Whether a context is that of `ddx kb` or one of its commands, which check a base, broken or not."""
+    while ctx is not None:
+        if ctx.info_name == "kb":
+            return True
+        ctx = ctx.parent
+    return False
+
+
 def _names_a_finding(option: str) -> bool:
     """Whether an option is one features.toml would have made, read off its text alone (the
     file cannot be loaded): a finding's option is then missing, not misspelt."""
@@ -1075,12 +1090,16 @@ def _run(argv: list[str] | None) -> int:
     except click.exceptions.Abort:
         _tell(lambda: click.echo("Aborted.", err=True))
         return 130
-    except click.NoSuchOption as exc:
-        if SCHEMA_ERROR is None or not _names_a_finding(exc.option_name):
-            _tell(exc.show)
-            return exc.exit_code
-        _tell(lambda: click.echo(f"Error: {exc.option_name} cannot be read: {broken_knowledge(SCHEMA_ERROR)}", err=True))
-        return 2
+    except click.UsageError as exc:
+        if isinstance(exc, click.NoSuchOption) and SCHEMA_ERROR is not None and _names_a_finding(exc.option_name):
+            _tell(lambda: click.echo(f"Error: {exc.option_name} cannot be read: {broken_knowledge(SCHEMA_ERROR)}", err=True))
+            return 2
+        if isinstance(BASE_ERROR, KnowledgeError) and not _in_kb(exc.ctx):
+            # the options were built from a broken base, whose error is the one to fix first
+            _tell(lambda: click.echo(f"Error: {broken_knowledge(BASE_ERROR)}", err=True))
+            return 2
+        _tell(exc.show)
+        return exc.exit_code
     except click.ClickException as exc:
         _tell(exc.show)
         return exc.exit_code
