@@ -464,6 +464,11 @@ class TestMistakesAreNamed:
             ddx.load_knowledge(tmp_path)
         assert "KnowledgeError" in ddx.__all__ and ddx.KnowledgeError is ddx.errors.KnowledgeError
 
+    @pytest.mark.parametrize("folder", [5, b"/tmp", ["a"]])
+    def test_a_folder_that_is_no_path_is_a_type_error_saying_so(self, folder):
+        with pytest.raises(TypeError, match="the knowledge folder is a path"):
+            ddx.load_knowledge(folder)
+
     def test_the_knowledge_base_has_a_short_repr(self):
         text = repr(ddx.load_knowledge())
         assert len(text) < 200 and "entities" in text

@@ -930,6 +930,52 @@ class TestACuratorsMistakes:
         assert len(issues) == 1 and "a don't-miss entity needs an action" in issues[0].reason, issues
         assert (folder / "entities.toml").read_text(encoding="utf-8").splitlines()[issues[0].row - 1] == 'action = "  "'
 
+    def test_a_file_not_in_utf8_is_said_at_its_line(self, tmp_path):
+        folder = _copy(tmp_path)
+        text = (folder / "entities.toml").read_text(encoding="utf-8")
+        (folder / "entities.toml").write_bytes(text.replace('name = "Schwannoma"', 'name = "Schwannome"').encode("utf-8")
+                                               .replace(b"Schwannome", b"Schwannom\xe9"))
+        line = text[:text.index('name = "Schwannoma"')].count("\n") + 1
+        assert [(i.row, i.reason) for i in _issues(folder)] == [(line, "is not UTF-8 text (byte 0xe9 on this line): save it as UTF-8")]
+        (folder / "entities.toml").write_bytes(text.encode("utf-16"))
+        assert [i.reason for i in _issues(folder)] == ["is UTF-16 text: save it as UTF-8"]
+
+    def test_a_folder_in_place_of_a_file_is_said_so(self, tmp_path):
+        folder = _copy(tmp_path)
+        (folder / "flags.toml").unlink()
+        (folder / "flags.toml").mkdir()
+        assert [(i.path, i.reason) for i in _issues(folder)] == [("flags.toml", "is a folder, not a file")]
+
+    def test_a_cell_too_long_for_the_csv_reader_is_said_at_its_line(self, tmp_path):
+        """A cell over the csv module's limit (131,072 characters) is its row's problem, not a crash."""
+        folder = _copy(tmp_path)
+        lines = (folder / "likelihoods.csv").read_text(encoding="utf-8").split("\n")
+        row = _line_of(lines, "ependymoma,cord,displaced,")
+        lines[row - 1] = lines[row - 1].replace(",0.03,", ",0.0" + "0" * 140_000 + "3,")
+        (folder / "likelihoods.csv").write_text("\n".join(lines), encoding="utf-8")
+        issues = _issues(folder)
+        assert (issues[0].row, issues[0].reason) == (row, "cannot be read as CSV: field larger than field limit (131072)")
+
+    def test_a_toml_nested_too_deep_is_said_not_a_crash(self, tmp_path):
+        folder = _copy(tmp_path)
+        (folder / "model.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+        assert [i.reason for i in _issues(folder)] == ["is not valid TOML here: its arrays or tables are nested too deep to read"]
+
+    def test_an_unknown_source_is_said_once_for_every_row_that_cites_it(self, tmp_path):
+        """A source deleted from sources.toml is one problem naming the key (not the whole cell of
+        each row citing it beside others), with how many rows cite it, and the key it resembles."""
+        import re
+
+        folder = _copy(tmp_path)
+        text = (folder / "sources.toml").read_text(encoding="utf-8")
+        (folder / "sources.toml").write_text(re.sub(r"\[J_KOREAN_RADIOL1997\]\n(?:[^\[\n].*\n)*", "", text), encoding="utf-8")
+        cited = [n for n, ln in enumerate((folder / "likelihoods.csv").read_text(encoding="utf-8").splitlines(), 1)
+                 if "J_KOREAN_RADIOL1997" in ln]
+        issues = _issues(folder)
+        assert [(i.path, i.row, i.reason) for i in issues] == [(
+            "likelihoods.csv", cited[0], f"source 'J_KOREAN_RADIOL1997' is not in sources.toml; did you mean 'J_KOREAN_RADIOL1996'? "
+            f"({len(cited)} rows: likelihoods.csv lines {cited[0]}-{cited[-1]})")]
+
     @pytest.mark.parametrize("name", ["entities.toml", "features.toml", "sources.toml"])
     def test_a_toml_syntax_error_is_one_problem(self, tmp_path, name):
         folder = _copy(tmp_path)
@@ -1198,6 +1244,19 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         ("model.toml", "misplaced = 0.1", "", ["misplaced is missing: give it a number in [0.001, 0.5]"]),
         # an entity id is what the outputs name it by: no spaces, capitals or ';' (batch joins ids with it)
         ("entities.toml", 'id = "ganglioglioma"', 'id = "Gangli oglioma"', ["id must be a lower-case word"] + ["entity 'ganglioglioma' is not in entities.toml"] * 2),  # priors, likelihoods
+        # a value that fits no finding's shape: each is said where it stands, and nothing crashes
+        ("features.toml", 'exclusive = "none"', 'exclusive = "nothing"', ["exclusive 'nothing' is not one of its values"]),
+        ("features.toml", "weight = 0.8\n", "weight = 1" + "0" * 400 + "\n", ["'hemorrhage': weight must be in (0, 1]"]),
+        ("features.toml", 'id = "cord"\n', 'id = "cord"\nmin = 0\n', ["min is for integer findings, and this one is choice"]),
+        ("features.toml", 'nf2 = "neurofibromatosis type 2"', 'nf22 = "neurofibromatosis type 2"',
+         ["meaning is given for what is not one of its values: 'nf22'"]),
+        ("features.toml", "schema_version = 1", 'schema_version = "two"', ["schema_version must be 1"]),
+        ("flags.toml", "below = 30", "below = nan", ["below = nan on age is not a finite number"]),
+        ("flags.toml", "below = 30", "below = -5", ["below = -5 on age is outside what age can be (0-120)"]),
+        ("disagreements.toml", "Displaced: {cord.displaced}", "Displaced: {cord displaced}",
+         ["text has a '{' that quotes no meaning: write {feature.value}"]),
+        ("likelihoods.csv", "ependymoma,cord,displaced,0.03,", "ependymoma,cord,displaced,0.0_3,", ["probability '0.0_3' is not a number"]),
+        ("locations.csv", "schwannoma,intramedullary,0.0136,", "schwannoma,intramedullary,0.01_36,", ["share '0.01_36' is not a number"]),
         # a table whose id is not text cannot crash the loader (the rows naming it are then unknown)
         ("entities.toml", 'id = "ependymoma"', "id = {x = 1}", ["id must be text", "entity 'ependymoma' is not in entities.toml"]),
     ],

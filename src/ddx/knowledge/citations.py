@@ -104,16 +104,41 @@ def provenance(name: str, row: int, values: dict, sources: dict[str, Source] | N
     values["source"] = ";".join(keys)
     if sources is None:
         return ok
+    if not all(keys):
+        issues.add(name, row, f"source {values['source']!r} names no source" if not any(keys) else
+                   f"source {values['source']!r} has an empty key between its ';'")
+        return False
     missing = [k for k in keys if k not in sources]
-    if missing or not all(keys):
-        if not all(keys) or set(missing) - issues.rejected_sources:  # else: that source is reported
-            issues.add(name, row, f"source {values['source']!r} is not in sources.toml")
+    if missing:
+        for key in missing:
+            if key not in issues.rejected_sources:  # else: that source is reported already
+                issues.unknown_sources.setdefault(key, []).append((name, row))
         return False
     graded = [sources[k].grade for k in keys if sources[k].grade is not None]
     if graded and values["grade"] in GRADES and min(graded) != values["grade"]:
         issues.add(name, row, f"grade {values['grade']} differs from the best grade {min(graded)} of its sources")
         ok = False
     return ok
+
+
+def report_unknown_sources(sources: dict[str, Source] | None, issues: Issues) -> None:
+    """Each source key that rows cite and sources.toml lacks, said once, at the first row that
+    cites it, with how many rows do and where."""
+    for key, rows in issues.unknown_sources.items():
+        (first, row), *_ = rows
+        issues.add(first, row, f"source {key!r} is not in sources.toml{guess(key, sources or {})}{_where(rows)}")
+
+
+def _where(rows: list[tuple[str, int]]) -> str:
+    """' (20 rows: likelihoods.csv lines 21-400, priors.csv line 3)', or '' for one row."""
+    if len(rows) < 2:
+        return ""
+    files: dict[str, list[int]] = {}
+    for name, row in rows:
+        files.setdefault(name, []).append(row)
+    parts = [f"{name} line {lines[0]}" if len(lines) == 1 else f"{name} lines {min(lines)}-{max(lines)}"
+             for name, lines in files.items()]
+    return f" ({len(rows)} rows: {', '.join(parts)})"
 
 
 def check_cited(sources: dict[str, Source] | None, entity_data: dict | None, issues: Issues) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import KnowledgeError, KnowledgeIssue
-from .citations import check_cited, check_graded, read_sources
+from .citations import check_cited, check_graded, read_sources, report_unknown_sources
 from .entities import read_entities
 from .parsing import LINE_END, Issues, field_line, guess, read_toml
 from .records import Feature, Knowledge, Settings
@@ -81,6 +81,8 @@ def _root(folder: str | os.PathLike[str] | None):
     problem, not every knowledge file reported missing from a folder that is not there)."""
     if folder is None:
         return resources.files("ddx.knowledge")
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"the knowledge folder is a path (text or a pathlib.Path), not {type(folder).__name__}")
     root = Path(folder)
     if not str(folder).strip() or not root.is_dir():
         # an empty name would be read as the current folder
@@ -119,6 +121,7 @@ def load_knowledge(folder: str | os.PathLike[str] | None = None, *, model: Mappi
     data = read_toml(root, "model.toml", issues)
     settings = _settings(data, issues, model) if data is not None else None
     numbers = [*priors.values(), *likelihoods.values(), *rates.values(), *located]
+    report_unknown_sources(sources, issues)
     check_graded(sources, numbers, issues)
     check_cited(sources, entity_data, issues)
     check_within(features, pictures, signs, feature_data, issues)

@@ -22,6 +22,9 @@ class Issues:
         self.rejected_sources: set[str] = set()
         self.badly_graded: set[str] = set()  # sources whose grade was reported as wrong
         self.cited: set[str] = set()  # every source key a row of a table names, read or not
+        # source keys a row cites that sources.toml lacks, with the (file, line) of each such row:
+        # said once a key, when every table is read (citations.report_unknown_sources)
+        self.unknown_sources: dict[str, list[tuple[str, int]]] = {}
 
     def reject(self, kind: set[str], table: Any) -> None:
         """Remember the id of a table that failed, when it has one."""
@@ -48,19 +51,35 @@ OPTIONAL_CONTENT = {"disagreements.toml": " (with no [[disagreement]] it may be 
 def read_text(folder, name: str, issues: Issues) -> str | None:
     """The file's text (a byte-order mark, which Excel and some editors write, dropped)."""
     try:
-        text = (folder / name).read_text(encoding="utf-8-sig")
-        issues.texts[name] = text
-        return text
+        data = (folder / name).read_bytes()
     except FileNotFoundError:
         issues.unreadable(name, None, "file is missing" + OPTIONAL_CONTENT.get(name, ""))
-    except (OSError, UnicodeDecodeError) as exc:
-        issues.unreadable(name, None, f"cannot be read: {exc}")
-    return None
+        return None
+    except IsADirectoryError:
+        issues.unreadable(name, None, "is a folder, not a file")
+        return None
+    except OSError as exc:
+        issues.unreadable(name, None, f"cannot be read: {exc.strerror or exc}")
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            issues.unreadable(name, None, "is UTF-16 text: save it as UTF-8")
+        else:
+            issues.unreadable(name, data.count(b"\n", 0, exc.start) + 1,
+                              f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on this line): save it as UTF-8")
+        return None
+    issues.texts[name] = text
+    return text
 
 
 #: The last parse of each TOML file by name, with its text: the CLI reads
 #: features.toml for its options and again with the whole knowledge base.
 _PARSED: dict[str, tuple[str, dict[str, Any]]] = {}
+
+#: The version of features.toml this ddx reads.
+SCHEMA_VERSION = 1
 
 #: The tables each TOML file may hold at its top level (a misspelt [[rules]] would
 #: otherwise leave the file without its rules, and load).
@@ -91,6 +110,9 @@ def read_toml(folder, name: str, issues: Issues) -> dict[str, Any] | None:
         line = re.search(r"at line (\d+)", str(exc))
         issues.unreadable(name, int(line.group(1)) if line else None, f"is not valid TOML: {exc}")
         return None
+    except RecursionError:
+        issues.unreadable(name, None, "is not valid TOML here: its arrays or tables are nested too deep to read")
+        return None
 
 
 def _top_level(name: str, data: dict[str, Any], issues: Issues) -> dict[str, Any] | None:
@@ -103,6 +125,10 @@ def _top_level(name: str, data: dict[str, Any], issues: Issues) -> dict[str, Any
     for key, value in data.items():
         if key not in allowed:
             issues.add(name, None, f"unknown top-level key {key!r}{guess(key, allowed)} (known: {', '.join(allowed)})")
+            ok = False
+        elif key == "schema_version" and value != SCHEMA_VERSION:
+            issues.add(name, None, f"schema_version must be {SCHEMA_VERSION}, the version of features.toml this ddx reads "
+                                   f"(found {value!r})")
             ok = False
         elif allowed[key] and not (isinstance(value, list) and all(isinstance(t, dict) for t in value)):
             issues.add(name, None, f"{key} must be {allowed[key]}")
@@ -134,7 +160,11 @@ def csv_rows(folder, name: str, columns: tuple[str, ...], issues: Issues) -> lis
 
     # each line is read on its own: a row is one line, so a quote left open cannot swallow the
     # lines after it, and every problem is reported at the line an editor shows
-    header = next(csv.reader([numbered[0][1]]))
+    try:
+        header = next(csv.reader([numbered[0][1]]))
+    except csv.Error as exc:
+        issues.unreadable(name, numbered[0][0], f"the header cannot be read as CSV: {exc}")
+        return None
     if tuple(h.strip() for h in header) != columns:
         issues.unreadable(name, numbered[0][0], f"header must be {','.join(columns)} (found {','.join(header)})")
         return None
@@ -142,7 +172,12 @@ def csv_rows(folder, name: str, columns: tuple[str, ...], issues: Issues) -> lis
     rows = []
     at = columns.index("source") if "source" in columns else None
     for lineno, line in numbered[1:]:
-        cells = next(csv.reader([line]))
+        try:
+            cells = next(csv.reader([line]))
+        except csv.Error as exc:  # a cell longer than the csv module reads (131,072 characters)
+            issues.add(name, lineno, f"cannot be read as CSV: {exc}")
+            rows.append((lineno, {BROKEN: True}))
+            continue
         if at is not None and at < len(cells):
             issues.cited.update(source_keys(cells[at]))
         if line.count('"') % 2:
@@ -157,15 +192,25 @@ def csv_rows(folder, name: str, columns: tuple[str, ...], issues: Issues) -> lis
     return rows
 
 
+def read_number(text: str) -> float | None:
+    """The number a cell holds, as a reader sees it: None for text that is none, and for what
+    Python alone would take for one (``0.01_36``)."""
+    if "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 #: The key marking a row whose cells could not be read (already reported).
 BROKEN = "\0broken"
 
 
 def read_probability(text: str, name: str, row: int, issues: Issues) -> float | None:
     """The number of a probability cell, strictly between 0 and 1, or None (reported)."""
-    try:
-        p = float(text)
-    except ValueError:
+    p = read_number(text)
+    if p is None:
         issues.add(name, row, f"probability {text!r} is not a number")
         return None
     if not 0 < p < 1:

@@ -3,6 +3,7 @@ for findings that cannot both hold."""
 
 from __future__ import annotations
 
+import math
 import re
 
 from .parsing import NUMBER, TABLES, TEXT, TEXTS, Issues, check_fields, field_line, guess, id_refused, valid_tables
@@ -45,9 +46,23 @@ def _conditions(table: dict, key: str, features, name: str, line: int | None, wh
                                    f"at all): name the other values in {instead} instead")
         elif "is" not in c and feature.kind != "integer":
             issues.add(name, line, f"{where}: {tests[0]} is for an integer finding; {fid} is {feature.kind}: use is")
+        elif "is" not in c and (reason := _out_of_range(c[tests[0]], feature)):
+            issues.add(name, line, f"{where}: {tests[0]} = {c[tests[0]]!r} on {fid} {reason}")
         else:
             out.append(Condition(feature=fid, is_=c.get("is"), below=c.get("below"), at_least=c.get("at_least")))
     return tuple(out)
+
+
+def _out_of_range(number: float, feature) -> str | None:
+    """Why a threshold on an integer finding could never decide (not a finite number, or outside
+    the finding's min and max, where it would always or never hold), or None."""
+    if not math.isfinite(number):
+        return "is not a finite number"
+    top = feature.max if feature.max is not None else math.inf
+    if not feature.min < number <= top:
+        shown = f"{feature.min}-{feature.max}" if feature.max is not None else f"{feature.min} and up"
+        return f"is outside what {feature.id} can be ({shown}): the condition would always or never hold"
+    return None
 
 
 def _named_once(t: dict, texts: tuple[str, ...], use: str, seen: dict[str, int], i: int, name: str, line: int | None,
@@ -186,13 +201,18 @@ def read_advice(data: dict, features, issues: Issues) -> tuple[Advice, ...]:
         for fid, value in MEANING.findall(text):
             meaning = (features or {}).get(fid, None)
             meaning = meaning.meaning.get(value) if meaning is not None else None
-            if meaning is None and features is not None:
+            if meaning is None and features is not None and fid not in issues.rejected_features:
                 issues.add(name, field_line(name, line, "text", issues), f"{where}: text quotes {{{fid}.{value}}}, and "
                            f"features.toml gives no meaning of {value!r} for {fid!r}")
                 text = None
                 break
             if meaning is not None:
                 text = text.replace(f"{{{fid}.{value}}}", meaning)
+        stray = re.search(r"[{}]", MEANING.sub("", text)) if text is not None else None
+        if stray:
+            issues.add(name, field_line(name, line, "text", issues), f"{where}: text has a {stray.group(0)!r} that quotes "
+                       "no meaning: write {feature.value}, as {cord.displaced}")
+            text = None
         if text is not None:
             out.append(Advice(id=a["id"], text=text, pointing=tuple(pointing), **parts))
     return tuple(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from .parsing import (
@@ -26,6 +27,9 @@ RESERVED_FEATURE_IDS = frozenset({"case_id", "format", "top", "color", "no_color
 
 #: Values that mean "not assessed" wherever a finding is read (findings.UNKNOWN), so never a value.
 NOT_ASSESSED = frozenset({"unknown", "na", "skip"})
+
+#: The fields that only some kinds of finding take, and those kinds.
+KIND_ONLY = {"exclusive": ("list",), "min": ("integer",), "max": ("integer",), "bands": ("integer",)}
 
 #: The fields a [[feature]] may have, and what each must be.
 FEATURE_FIELDS = {
@@ -76,6 +80,20 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
                     issues.add(name, line, f"{where}: a {kind} feature needs at least two values")
                     continue
                 bands = tuple((b[0], b[1] if len(b) == 2 else None) for b in f.get("bands", ()))
+                misplaced = [k for k, kinds in KIND_ONLY.items() if k in f and kind not in kinds]
+                if misplaced:
+                    issues.add(name, field_line(name, line, misplaced[0], issues),
+                               f"{where}: {', '.join(misplaced)} {'is' if len(misplaced) == 1 else 'are'} for "
+                               f"{' or '.join(KIND_ONLY[misplaced[0]])} findings, and this one is {kind}")
+                    continue
+                if "exclusive" in f and f["exclusive"] not in values:
+                    issues.add(name, field_line(name, line, "exclusive", issues),
+                               f"{where}: exclusive {f['exclusive']!r} is not one of its values{guess(f['exclusive'], values)}")
+                    continue
+                try:
+                    weight = float(f.get("weight", 1.0))
+                except OverflowError:
+                    weight = math.inf
                 if kind == "integer":
                     lo, hi = f["min"], f.get("max")
                     if bands and (bands[-1][1] is None) != (hi is None):
@@ -104,7 +122,7 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
                     min=f.get("min"),
                     max=f.get("max"),
                     bands=bands,
-                    weight=float(f.get("weight", 1.0)),
+                    weight=weight,
                     alias=dict(f.get("alias", {})),
                     meaning=dict(f.get("meaning", {})),
                     required=f.get("required", False),
@@ -142,7 +160,12 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
                 issues.add(name, line, f"{where}: duplicate feature id (the first one is kept)")
                 continue
             if not 0 < feature.weight <= 1:
-                issues.add(name, line, f"{where}: weight must be in (0, 1]")
+                issues.add(name, field_line(name, line, "weight", issues), f"{where}: weight must be in (0, 1]")
+            unmeant = [k for k in feature.meaning if k not in feature.values]
+            if unmeant:
+                issues.add(name, field_line(name, line, "meaning", issues),
+                           f"{where}: meaning is given for what is not one of its values: {', '.join(map(repr, unmeant))}"
+                           f"{guess(unmeant[0], feature.values)}")
             if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
                 issues.add(name, line, f"{where}: a picture sign must be a required choice or yes/no finding without a weight "
                                        "(the picture accounts for what its signs share)")

@@ -7,7 +7,7 @@ import math
 from collections import defaultdict
 
 from .citations import provenance
-from .parsing import BROKEN, Issues, csv_rows, guess, read_probability, source_keys
+from .parsing import BROKEN, Issues, csv_rows, guess, read_number, read_probability, source_keys
 from .records import Feature, Number
 
 
@@ -270,11 +270,8 @@ def read_locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...
             issues.add(name, row, f"picture {picture!r} is not one of {', '.join(pictures)}")
             broken.add(entity)
             continue
-        try:
-            share = float(r["share"])
-        except ValueError:
-            share = math.nan
-        if not 0 <= share <= 1:
+        share = read_number(r["share"])
+        if share is None or not 0 <= share <= 1:
             issues.add(name, row, f"share {r['share']!r} is not a number from 0 to 1")
             broken.add(entity)
             continue
