@@ -930,6 +930,17 @@ class TestACuratorsMistakes:
         assert len(issues) == 1 and "a don't-miss entity needs an action" in issues[0].reason, issues
         assert (folder / "entities.toml").read_text(encoding="utf-8").splitlines()[issues[0].row - 1] == 'action = "  "'
 
+    def test_a_misspelt_picture_is_said_so_not_read_as_a_picture_of_its_own(self, tmp_path):
+        folder = _copy(tmp_path)
+        lines = (folder / "pictures.csv").read_text(encoding="utf-8").split("\n")
+        row = _line_of(lines, "intramedullary,cord,expanded,")
+        lines[row - 1] = lines[row - 1].replace("intramedullary,", "intramedulary,", 1)
+        (folder / "pictures.csv").write_text("\n".join(lines), encoding="utf-8")
+        issues = _issues(folder)
+        assert (issues[0].row, issues[0].reason) == (row, "picture 'intramedulary' is one letter from 'intramedullary': "
+                                                          "a typo of it? (each picture is the rows under one name)")
+        assert [i.reason for i in issues[1:]] == [f"picture intramedullary cord: no probability for expanded (lines {row + 1}-{row + 3})"]
+
     def test_a_file_not_in_utf8_is_said_at_its_line(self, tmp_path):
         folder = _copy(tmp_path)
         text = (folder / "entities.toml").read_text(encoding="utf-8")

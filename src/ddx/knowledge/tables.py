@@ -176,6 +176,7 @@ def read_pictures(folder, features: dict[str, Feature] | None, sources, issues: 
     signs = tuple(fid for fid, f in (features or {}).items() if f.picture)
     table: dict[tuple[str, str, str], Number] = {}
     first_row: dict[str, int] = {}
+    row_count: dict[str, int] = defaultdict(int)
     rows_of: dict[tuple[str, str], list[int]] = defaultdict(list)
     invalid: set[tuple[str, str]] = set()  # (picture, sign) with a row already reported
     line_of: dict[tuple[str, str, str], int] = {}
@@ -192,6 +193,7 @@ def read_pictures(folder, features: dict[str, Feature] | None, sources, issues: 
             issues.add(name, row, "picture is empty")
             continue
         first_row.setdefault(picture, row)
+        row_count[picture] += 1
         if fid not in features:
             if fid not in issues.rejected_features:
                 unknown[fid].append(row)
@@ -213,7 +215,7 @@ def read_pictures(folder, features: dict[str, Feature] | None, sources, issues: 
             invalid.add((picture, fid))
     for fid, where in unknown.items():
         issues.add(name, where[0], f"feature {fid!r} is not in features.toml{guess(fid, features)}{_count(where)}")
-    pictures = tuple(first_row)
+    pictures = _spelt_once(name, first_row, row_count, issues)
     if signs and not pictures:
         issues.add(name, None, f"gives no picture, but features.toml marks {', '.join(signs)} as picture signs")
     for picture in pictures:
@@ -230,6 +232,23 @@ def read_pictures(folder, features: dict[str, Feature] | None, sources, issues: 
             if abs(total - 1) > SUM_TOLERANCE:
                 issues.add(name, min(where, default=None), f"picture {picture} {fid}: values sum to {total:.4f}, not 1{_lines(where)}")
     return pictures, signs, table
+
+
+def _spelt_once(name: str, first_row: dict[str, int], row_count: dict[str, int], issues: Issues) -> tuple[str, ...]:
+    """The pictures of pictures.csv; one whose name is one letter from another's with more rows
+    (those rows are that picture's, under a typo) is reported at its first row, not taken for a
+    picture of its own."""
+    from ..spelling import one_edit
+
+    pictures = list(first_row)
+    for picture in list(pictures):
+        meant = next((p for p in pictures if p != picture and one_edit(picture, p)
+                      and (row_count[p], -first_row[p]) > (row_count[picture], -first_row[picture])), None)
+        if meant:
+            issues.add(name, first_row[picture], f"picture {picture!r} is one letter from {meant!r}: a typo of it? "
+                                                 "(each picture is the rows under one name)")
+            pictures.remove(picture)
+    return tuple(pictures)
 
 
 def read_locations(folder, entity_ids: set[str] | None, pictures: tuple[str, ...], sources, issues: Issues):
