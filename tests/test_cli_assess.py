@@ -737,13 +737,13 @@ def _broken_package(tmp_path, name, old, new):
 
 
 def test_a_value_renamed_in_features_toml_alone_is_the_bases_error_not_the_users(tmp_path):
-    """The options are then built from features.toml alone: `--cord displaced` must not be
-    answered "did you mean 'displace'?", which blames a right answer, but with the base's problems."""
-    env = _broken_package(tmp_path, "features.toml", '"expanded", "displaced"', '"expanded", "displace"')
-    proc = subprocess.run([sys.executable, "-m", "ddx", "assess", "--cord", "displaced"], capture_output=True, text=True, env=env)
+    """The options are then built from features.toml alone: `--multiplicity multiple` must not be
+    answered "did you mean 'multipl'?", which blames a right answer, but with the base's problems."""
+    env = _broken_package(tmp_path, "features.toml", 'values = ["single", "multiple"]', 'values = ["single", "multipl"]')
+    proc = subprocess.run([sys.executable, "-m", "ddx", "assess", "--multiplicity", "multiple"], capture_output=True, text=True, env=env)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("Error: the knowledge base has 37 problem(s):"), proc.stderr
-    assert "did you mean" not in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("Error: the knowledge base has 3 problem(s):"), proc.stderr
+    assert "Invalid value for '--multiplicity'" not in proc.stderr and "Traceback" not in proc.stderr
     # kb check still reads its own options, and says what is wrong
     proc = subprocess.run([sys.executable, "-m", "ddx", "kb", "check", "--bogus"], capture_output=True, text=True, env=env)
     assert proc.returncode == 2 and "No such option '--bogus'" in proc.stderr

@@ -930,6 +930,15 @@ class TestACuratorsMistakes:
         assert len(issues) == 1 and "a don't-miss entity needs an action" in issues[0].reason, issues
         assert (folder / "entities.toml").read_text(encoding="utf-8").splitlines()[issues[0].row - 1] == 'action = "  "'
 
+    def test_a_value_a_finding_lacks_is_said_once_for_all_its_rows(self, tmp_path):
+        """A value renamed in likelihoods.csv by a search and replace is one problem, not one a row."""
+        folder = _copy(tmp_path)
+        text = (folder / "likelihoods.csv").read_text(encoding="utf-8")
+        rows = [n for n, ln in enumerate(text.splitlines(), 1) if ",multiplicity,multiple," in ln]
+        (folder / "likelihoods.csv").write_text(text.replace(",multiplicity,multiple,", ",multiplicity,multiples,"), encoding="utf-8")
+        assert [(i.row, i.reason) for i in _issues(folder)] == [(rows[0], "multiplicity value 'multiples' is not one of single, "
+                                                                 f"multiple; did you mean 'multiple'? ({len(rows)} rows, lines {rows[0]}-{rows[-1]})")]
+
     def test_a_misspelt_picture_is_said_so_not_read_as_a_picture_of_its_own(self, tmp_path):
         folder = _copy(tmp_path)
         lines = (folder / "pictures.csv").read_text(encoding="utf-8").split("\n")

@@ -60,17 +60,26 @@ def read_priors(folder, entity_ids: set[str] | None, sources, issues: Issues) ->
     return priors
 
 
-def _new_value(name: str, row: int, key: tuple[str, str, str], values, line_of: dict, issues: Issues) -> bool:
+def _new_value(name: str, row: int, key: tuple[str, str, str], values, line_of: dict, issues: Issues,
+               strays: dict[tuple[str, str], list[int]]) -> bool:
     """Is (owner, feature, value) a value of the feature not given before (``line_of``: the
-    line of each one given)? If not, says why."""
+    line of each one given)? If not, says why: a value the feature does not have is added to
+    ``strays``, to be said once for all its rows (_say_strays)."""
     owner, fid, value = key
     if value not in values:
-        issues.add(name, row, f"{fid} value {value!r} is not one of {', '.join(values)}")
+        strays.setdefault((fid, value), []).append(row)
         return False
     if key in line_of:
         issues.add(name, row, f"{owner} {fid}={value} is given twice (line {line_of[key]} is the first)")
         return False
     return True
+
+
+def _say_strays(name: str, strays: dict[tuple[str, str], list[int]], outcomes, issues: Issues) -> None:
+    """Each value a finding does not have, said once for all the rows that give it."""
+    for (fid, value), rows in strays.items():
+        values = outcomes(fid)
+        issues.add(name, rows[0], f"{fid} value {value!r} is not one of {', '.join(values)}{guess(value, values)}{_count(rows)}")
 
 
 def _lines(rows: list[int]) -> str:
@@ -110,6 +119,7 @@ def read_likelihoods(folder, entity_ids: set[str] | None, features: dict[str, Fe
                                       f"findings{f' ({required})' if required else ' of features.toml'}")
         return table
     unknown: dict[tuple[str, str], list[int]] = defaultdict(list)  # a name not known, and its rows
+    strays: dict[tuple[str, str], list[int]] = {}  # a value its finding does not have, and its rows
     for row, r in rows:
         entity, fid, value = r.get("entity", ""), r.get("feature", ""), r.get("value", "")
         if r.get(BROKEN):
@@ -125,7 +135,7 @@ def read_likelihoods(folder, entity_ids: set[str] | None, features: dict[str, Fe
         if values is None and features is not None and fid not in issues.rejected_features:
             unknown[("feature", fid)].append(row)
         if values is not None:
-            if not _new_value(name, row, (entity, fid, value), values, line_of, issues):
+            if not _new_value(name, row, (entity, fid, value), values, line_of, issues, strays):
                 invalid.add((entity, fid))
                 continue
             line_of[(entity, fid, value)] = row
@@ -141,6 +151,7 @@ def read_likelihoods(folder, entity_ids: set[str] | None, features: dict[str, Fe
             rows_of[(entity, fid)].append(row)
         else:
             invalid.add((entity, fid))
+    _say_strays(name, strays, outcomes.get, issues)
     for (what, text), where in unknown.items():  # said once per name, not once per row
         known_names = entity_ids if what == "entity" else outcomes
         home = "entities.toml" if what == "entity" else "features.toml"
@@ -184,6 +195,7 @@ def read_pictures(folder, features: dict[str, Feature] | None, sources, issues: 
     if rows is None or features is None:
         return (), signs, table
     unknown: dict[str, list[int]] = defaultdict(list)  # a feature not known, and its rows
+    strays: dict[tuple[str, str], list[int]] = {}  # a value its finding does not have, and its rows
     for row, r in rows:
         picture, fid, value = r.get("picture", ""), r.get("feature", ""), r.get("value", "")
         if r.get(BROKEN):
@@ -203,7 +215,7 @@ def read_pictures(folder, features: dict[str, Feature] | None, sources, issues: 
         if fid not in signs:
             issues.add(name, row, f"{fid} is not a picture sign: mark it picture = true in features.toml, or remove the row")
             continue
-        if not _new_value(name, row, (picture, fid, value), features[fid].outcomes, line_of, issues):
+        if not _new_value(name, row, (picture, fid, value), features[fid].outcomes, line_of, issues, strays):
             invalid.add((picture, fid))
             continue
         line_of[(picture, fid, value)] = row
@@ -213,6 +225,7 @@ def read_pictures(folder, features: dict[str, Feature] | None, sources, issues: 
             rows_of[(picture, fid)].append(row)
         else:
             invalid.add((picture, fid))
+    _say_strays(name, strays, lambda fid: features[fid].outcomes, issues)
     for fid, where in unknown.items():
         issues.add(name, where[0], f"feature {fid!r} is not in features.toml{guess(fid, features)}{_count(where)}")
     pictures = _spelt_once(name, first_row, row_count, issues)
