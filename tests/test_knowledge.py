@@ -966,8 +966,12 @@ class TestACuratorsMistakes:
         (folder / "flags.toml").mkdir()
         assert [(i.path, i.reason) for i in _issues(folder)] == [("flags.toml", "is a folder, not a file")]
 
-    def test_a_cell_too_long_for_the_csv_reader_is_said_at_its_line(self, tmp_path):
+    def test_a_cell_too_long_for_the_csv_reader_is_said_at_its_line(self, tmp_path, request):
         """A cell over the csv module's limit (131,072 characters) is its row's problem, not a crash."""
+        import csv
+
+        previous = csv.field_size_limit(131_072)  # the default, which reading a batch raises for the process
+        request.addfinalizer(lambda: csv.field_size_limit(previous))
         folder = _copy(tmp_path)
         lines = (folder / "likelihoods.csv").read_text(encoding="utf-8").split("\n")
         row = _line_of(lines, "ependymoma,cord,displaced,")
