@@ -839,3 +839,26 @@ class TestUndecodedBytes:
         with pytest.raises(ddx.FindingError) as caught:
             ddx.assess(cord="\udcff")
         assert caught.value.column == "cord" and "is not UTF-8 text" in caught.value.message
+
+
+def test_ctrl_c_while_the_command_line_loads_ends_quietly():
+    """The knowledge base is read as the options are built, when ddx.cli is imported: a Ctrl-C
+    then ends with 130 and no traceback, as one during the command does."""
+    code = ("import sys\n"
+            "class Interrupting:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'ddx.cli':\n"
+            "            raise KeyboardInterrupt\n"
+            "sys.meta_path.insert(0, Interrupting())\n"
+            "from ddx.__main__ import main\n"
+            "sys.exit(main())\n")
+    proc = subprocess.run([sys.executable, "-c", code, "assess"], capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr) == (130, "")
+
+
+def test_the_ddx_command_is_the_one_python_m_ddx_runs():
+    """The console script enters where an interrupt during start-up is caught (ddx.__main__)."""
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "ddx"]
+    assert script.value == "ddx.__main__:main"

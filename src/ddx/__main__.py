@@ -1,5 +1,16 @@
-"""python -m ddx"""
+"""`python -m ddx` and the `ddx` command: the command line, imported where a Ctrl-C during its
+start (it reads the knowledge base as its options are built) ends quietly, as one later does."""
 
-from ddx.cli import main
+import sys
 
-raise SystemExit(main())
+
+def main() -> int:
+    try:
+        from ddx.cli import main as run
+    except KeyboardInterrupt:
+        return 130
+    return run(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -983,15 +983,16 @@ def main(argv: list[str] | None = None) -> int:
     closed = sys.stdout is None
     if closed:
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
-    previous = _on_terminate()
+    previous = {signum: _on_terminate(signum) for signum in _ENDING_SIGNALS}
     try:
         try:
             return _run(argv)
         except _Terminated:  # after the command returned: nothing left to clean up
-            return 143
+            return 128 + _TERMINATED[0]
     finally:
-        if previous is not _NOT_SET:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        for signum, handler in previous.items():
+            if handler is not _NOT_SET:
+                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         if closed:  # drop what could not be written, so that nothing is left to flush at exit
             stream, sys.stdout = sys.stdout, None
             try:
@@ -999,7 +1000,7 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, ValueError):
                 pass
         if _TERMINATED:
-            _die_of_sigterm()
+            _die_of(_TERMINATED[0])
 
 
 def _in_kb(ctx: click.Context | None) -> bool:
@@ -1026,35 +1027,39 @@ def _names_a_finding(option: str) -> bool:
 
 
 class _Terminated(BaseException):
-    """SIGTERM (a scheduler's time limit, `timeout`, `kill`): unwinds like Ctrl-C, so that a
-    partly written -o file is removed; then ddx ends by the signal (a shell shows 143)."""
+    """SIGTERM (a scheduler's time limit, `timeout`, `kill`) or SIGHUP (the terminal closed):
+    unwinds like Ctrl-C, so that a partly written -o file is removed; then ddx ends by the
+    signal (a shell shows 143 or 129)."""
 
 
-#: Set once SIGTERM has arrived.
-_TERMINATED: list[bool] = []
+#: The signals that end a run as if it were killed, after its clean-up (where the platform has them).
+_ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+#: The signal that ended the run, once one has arrived.
+_TERMINATED: list[int] = []
 _NOT_SET = object()
 
 
 def _terminate(signum, frame) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
-    _TERMINATED.append(True)
+    for ending in _ENDING_SIGNALS:  # a second one must not cut the clean-up short
+        signal.signal(ending, signal.SIG_IGN)
+    _TERMINATED.append(signum)
     raise _Terminated()
 
 
-def _on_terminate():
-    """Turn SIGTERM into _Terminated where it would otherwise kill the process (a caller that
+def _on_terminate(signum: int):
+    """Turn ``signum`` into _Terminated where it would otherwise kill the process (a caller that
     ignores it, or runs ddx in-process with a handler of its own, keeps it); the previous
-    handler, or _NOT_SET where none was installed (not the main thread, no SIGTERM here)."""
+    handler, or _NOT_SET where none was installed (not the main thread)."""
     try:
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:  # ignored, or a caller's own handler
+        if signal.getsignal(signum) is not signal.SIG_DFL:  # ignored, or a caller's own handler
             return _NOT_SET
-        return signal.signal(signal.SIGTERM, _terminate)
+        return signal.signal(signum, _terminate)
     except (ValueError, OSError, AttributeError):
         return _NOT_SET
 
 
-def _die_of_sigterm() -> None:
-    """End the process by SIGTERM itself, as an unhandled one would, so that a parent (a shell,
+def _die_of(signum: int) -> None:
+    """End the process by the signal itself, as an unhandled one would, so that a parent (a shell,
     xargs, make) sees a process killed by the signal rather than one that chose to exit."""
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -1062,8 +1067,8 @@ def _die_of_sigterm() -> None:
                 stream.flush()
         except (OSError, ValueError):
             pass
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def _tell(show: Callable[[], Any]) -> None:
@@ -1086,7 +1091,7 @@ def _run(argv: list[str] | None) -> int:
     try:
         code = cli.main(args=argv, prog_name="ddx", standalone_mode=False)
     except _Terminated:
-        return 143
+        return 128 + _TERMINATED[0]
     except click.exceptions.Abort:
         _tell(lambda: click.echo("Aborted.", err=True))
         return 130
