@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import errno
 import os
+import re
 import stat
 import threading
 import tracemalloc
@@ -408,6 +410,29 @@ class TestAtomicOutput:
         with pytest.raises(BatchError, match="does not exist"):
             with files.atomic_output(str(tmp_path / "nowhere" / "out.csv")):
                 pass
+
+    def test_a_file_inside_a_file_is_said_so(self, tmp_path):
+        (tmp_path / "in.csv").write_text("x")
+        with pytest.raises(BatchError, match=r"in\.csv is a file, not a folder"):
+            with files.atomic_output(str(tmp_path / "in.csv" / "out.csv")):
+                pass
+
+    def test_an_empty_name_is_said_so(self):
+        with pytest.raises(BatchError, match="the file name is empty"):
+            with files.atomic_output(""):
+                pass
+
+    def test_a_file_the_user_may_not_write_is_not_replaced(self, tmp_path, monkeypatch):
+        """Replacing a file needs only the folder's permission; ddx refuses where the user could
+        not write over the file itself, as `>` in a shell would."""
+        target = tmp_path / "theirs.csv"
+        target.write_text("precious")
+        real = os.access
+        monkeypatch.setattr(files.os, "access", lambda p, mode: False if os.fspath(p) == str(target) else real(p, mode))
+        with pytest.raises(BatchError, match=f"cannot write {re.escape(str(target))}: {os.strerror(errno.EACCES)}"):
+            with files.atomic_output(str(target)) as fh:
+                fh.write("ours")
+        assert target.read_text() == "precious" and os.listdir(tmp_path) == ["theirs.csv"]
 
     def test_a_symbolic_link_is_followed_and_kept(self, tmp_path):
         (tmp_path / "real.csv").write_text("old")

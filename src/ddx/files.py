@@ -28,6 +28,8 @@ def atomic_output(path: str):
     (/dev/stdout, /dev/fd/1), whatever they are redirected to, without
     truncating it (``>> log`` keeps the log).
     """
+    if not path:
+        raise BatchError("cannot write the output: the file name is empty")
     stream = own_stream(path)
     if stream is not None:
         with _opened(path, stream) as fh:
@@ -49,7 +51,11 @@ def atomic_output(path: str):
         raise BatchError(f"cannot write {path}: it is a folder")
     if not os.path.isdir(folder):
         via = f" (the symbolic link {path} points into it)" if os.path.islink(path) else ""
-        raise BatchError(f"cannot write {path}: the folder {folder} does not exist{via}")
+        what = f"{folder} is a file, not a folder" if os.path.exists(folder) else f"the folder {folder} does not exist"
+        raise BatchError(f"cannot write {path}: {what}{via}")
+    if info is not None and not os.access(target, os.W_OK):
+        # replacing needs only the folder's permission; writing over the file in place needs the file's
+        raise BatchError(f"cannot write {path}: {os.strerror(errno.EACCES)} (the file is read-only to you)")
     if info is not None:
         mode = info.st_mode & 0o7777
     else:
