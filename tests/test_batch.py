@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
-import errno
 import os
 import re
 import stat
