@@ -683,6 +683,30 @@ class TestSafeOutput:
             ok = invoke("batch", "-", "-o", str(other), input=stdin)
         assert ok.exit_code == 0 and len(list(csv.DictReader(other.open(newline="")))) == 1
 
+    @pytest.mark.parametrize("through_stdin", [False, True])
+    def test_appending_the_output_to_the_input_is_refused(self, tmp_path, through_stdin):
+        """`ddx batch X >> X` would read its own records back for ever."""
+        src = tmp_path / "cases.csv"
+        src.write_text(IDEM)
+        with src.open("ab") as out, src.open("rb") as stdin:
+            proc = subprocess.run([sys.executable, "-m", "ddx", "batch", "-" if through_stdin else str(src)],
+                                  stdin=stdin if through_stdin else subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+                                  text=True, timeout=60)
+        assert proc.returncode == 2
+        assert proc.stderr == ("Error: refusing to write the output over the input: standard output is "
+                               f"{'standard input' if through_stdin else src}; redirect it to another file\n")
+        assert src.read_text() == IDEM
+
+    def test_a_stderr_that_cannot_take_the_summary_leaves_the_exit_code_to_the_rows(self, tmp_path):
+        if not os.path.exists("/dev/full"):
+            pytest.skip("needs /dev/full")
+        src = tmp_path / "cases.csv"
+        src.write_text(IDEM)
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "ddx", "batch", str(src)], stdout=subprocess.PIPE, stderr=full,
+                                  text=True, timeout=60)
+        assert proc.returncode == 0 and len(proc.stdout.splitlines()) == 2
+
     def test_a_full_disk_is_named_not_reported_as_a_bug(self, tmp_path, monkeypatch):
         @contextlib.contextmanager
         def full(path):

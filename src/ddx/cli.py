@@ -909,13 +909,18 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     """
     from . import batch as b
     from .csv_input import open_input
-    from .files import same_file, stream_is_file
+    from .files import same_file, same_stream, stream_is_file
 
     kb_ = knowledge(priors)
     if output != "-" and input_path != "-" and same_file(input_path, output):
         raise CommandError(f"refusing to write the output over the input {input_path}; choose another -o")
     if output != "-" and input_path == "-" and sys.stdin is not None and stream_is_file(sys.stdin, output):
         raise CommandError(f"refusing to write the output over the input: standard input is {output}; choose another -o")
+    if output == "-" and sys.stdout is not None and (
+            stream_is_file(sys.stdout, input_path) if input_path != "-" else sys.stdin is not None and same_stream(sys.stdin, sys.stdout)):
+        # `ddx batch X >> X` would read its own records back for ever
+        raise CommandError("refusing to write the output over the input: standard output is "
+                           f"{'standard input' if input_path == '-' else input_path}; redirect it to another file")
     try:
         inp = open_input(input_path, encoding)
     except BatchError as exc:
@@ -939,7 +944,10 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     finally:
         inp.close()
         finish(done)
-    click.echo(f"ddx batch: {summary.line()}", err=True)
+    try:
+        click.echo(f"ddx batch: {summary.line()}", err=True)
+    except OSError:  # stderr gone or full: the records are written, and the exit code still tells
+        pass
     if summary.exit_code:
         click.get_current_context().exit(summary.exit_code)
 

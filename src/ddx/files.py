@@ -153,6 +153,15 @@ def same_file(a: str, b: str) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+def same_stream(a, b) -> bool:
+    """Are two open streams the same regular file (standard input and output both redirected to it)?"""
+    try:
+        x, y = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISREG(x.st_mode) and (x.st_dev, x.st_ino) == (y.st_dev, y.st_ino)
+
+
 def stream_is_file(stream, path: str) -> bool:
     """Is the open stream (standard input, say) the file at ``path``? False when either cannot be looked at."""
     try:
