@@ -369,6 +369,30 @@ class TestRecords:
             assert out.endswith("]\n")
 
 
+class TestBoundedLines:
+    """A file with no line end (/dev/zero, a binary dump) is not read whole into memory."""
+
+    def test_a_line_longer_than_a_cell_may_be_ends_the_read_naming_it(self, monkeypatch):
+        monkeypatch.setattr(csv_input, "FIELD_LIMIT", 1000)
+        asked = []
+
+        class Stream(io.StringIO):
+            def readline(self, size=-1):
+                asked.append(size)
+                return super().readline(size)
+
+        lines = csv_input.decoded(Stream("cord\ndisplaced\n" + "x" * 5000), "in.csv", "utf-8")
+        assert next(lines) == "cord\n" and next(lines) == "displaced\n"
+        with pytest.raises(BatchError, match="in.csv: line 3 runs over 0 MiB without a line end: it is not a CSV file of findings"):
+            next(lines)
+        assert set(asked) == {1001}  # never a whole line of unknown length
+
+    def test_lines_of_any_ending_come_as_they_are(self):
+        text = "cord,csf\r\ndisplaced,widened\rexpanded,effaced\n"
+        assert list(csv_input.decoded(io.StringIO(text, newline=""), "in.csv", "utf-8")) == [
+            "cord,csf\r\n", "displaced,widened\r", "expanded,effaced\n"]
+
+
 class TestRender:
     @pytest.mark.parametrize("text", ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "  =1+1"])
     def test_formula_cells_get_an_apostrophe_once(self, text):

@@ -81,7 +81,10 @@ def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
     byte-order mark, say) is a BatchError naming the encoding and the fix, and so is a failed
     read (an I/O error is the input's, not the output's)."""
     try:
-        for line in lines:  # not `yield from`, which would close the caller's stream with the generator
+        for number, line in enumerate(_bounded(lines), 1):
+            if len(line) > FIELD_LIMIT and not line.endswith(("\n", "\r")):
+                raise BatchError(f"{name}: line {number} runs over {FIELD_LIMIT // (1024 * 1024)} MiB without a line end: "
+                                 "it is not a CSV file of findings")
             yield line
     except UnicodeError as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
@@ -92,6 +95,15 @@ def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
         ) from None
     except OSError as exc:
         raise BatchError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def _bounded(lines: Iterable[str]) -> Iterator[str]:
+    """The lines of a stream, none longer than FIELD_LIMIT + 1 characters (a longer one is cut
+    there, for the caller to refuse): a file with no line end (/dev/zero) is not read whole into
+    memory. Not `yield from`, which would close the caller's stream with the generator."""
+    readline = getattr(lines, "readline", None)
+    for line in iter(lambda: readline(FIELD_LIMIT + 1), "") if readline is not None else lines:
+        yield line
 
 
 def _keep_undecoded(exc: UnicodeError) -> tuple[str, int]:
