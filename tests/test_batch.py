@@ -326,6 +326,16 @@ class TestRecords:
         summary, out = run_text("case_id,age,cord\nA,4O,compressed\n")
         assert "still raise EMERGENCY" in next(csv.DictReader(io.StringIO(out)))["error"]
 
+    def test_a_row_cut_short_still_raises_the_compression_of_its_first_cells(self):
+        """A row with fewer cells than the header keeps its first cells under their columns: a
+        compressed cord there is not lost; a row with cells to spare may have shifted them."""
+        summary, out = run_text("case_id,cord,age,sex\nC,compressed\nD,compressed,40,male,extra\nE,normal\n", "ndjson")
+        c, d, e = map(json.loads, out.splitlines())
+        assert [f["kind"] for f in c["flags"]] == ["emergency"]
+        assert c["error"]["message"].startswith("the row has 2 cells but the header has 4")
+        assert "still raise EMERGENCY: Cord compression" in c["error"]["message"]
+        assert d["flags"] == [] and e["flags"] == [] and summary.failed == 3
+
     @pytest.mark.parametrize("header, line", [
         ("case_id,age,cord", "A,4O,compressed,"),
         ("case_id,age,cord", "A,4O,compressed, ,"),

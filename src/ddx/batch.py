@@ -353,7 +353,10 @@ class _Assessor:
                 message += f"; the row has {len(cells)} cells but the header has {self.width}"
             message += f"; {self.list_hint}"
         aligned = len(cells) >= self.width and not any(c.strip() for c in cells[self.width:])  # trailing commas allowed
-        flags = self.standing_flags(cells) if aligned else ()
+        # a row cut short keeps its first cells under their columns: what they say of a compressed
+        # cord stands (a row with cells to spare may have shifted them, so it raises nothing)
+        short = len(cells) < self.width
+        flags = self.standing_flags(cells + [""] * (self.width - len(cells)) if short else cells) if aligned or short else ()
         for flag in flags:
             message += f"; the cells that could be read still raise {render.FLAG_LABELS.get(flag.kind, flag.kind)}: {flag.message}"
         return error if message == error.message else attrs.evolve(error, message=message, flags=flags)
