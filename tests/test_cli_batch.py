@@ -267,7 +267,7 @@ class TestEncodingsAndLineEnds:
         assert rows[0]["case_id"] == "M\\xfcller"
         assert rows[0]["error"] == (
             "case_id: 'M\\xfcller' is not valid UTF-8 text; if the file was saved in another encoding, "
-            "pass it with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"
+            "pass it with --encoding (for example --encoding cp1252 for Excel on Windows, or --encoding latin-1)"
         )
         assert "--encoding cp1252" in summary(result)
 
@@ -292,6 +292,27 @@ class TestEncodingsAndLineEnds:
         assert result.stdout == ""
         ok = batch(data, "--encoding", "utf-16")
         assert ok.exit_code == 0 and records(ok)[0]["case_id"] == "A"
+
+    @pytest.mark.parametrize("codec", ["utf-32", "utf-32-le"])
+    def test_utf32_file_is_named_as_such(self, codec):
+        """A UTF-32 file is not sent round in a circle to --encoding utf-16."""
+        data = "case_id,cord\nA,displaced\n".encode(codec)
+        result = batch(data)
+        assert result.exit_code == 2 and "UTF-32" in result.stderr and "--encoding utf-32" in result.stderr
+        assert "utf-32" in batch(data, "--encoding", "utf-16").stderr
+        ok = batch(data, "--encoding", codec)
+        assert ok.exit_code == 0 and records(ok)[0]["case_id"] == "A"
+
+    @pytest.mark.parametrize("codec", ["idna", "punycode"])
+    def test_an_encoding_of_names_not_files_is_refused_up_front(self, codec):
+        result = batch(IDEM, "--encoding", codec)
+        assert result.exit_code == 2
+        assert result.stderr == f"Error: --encoding {codec}: {codec!r} is not a text encoding of files; try utf-8, cp1252, latin-1 or utf-16\n"
+
+    def test_the_advice_for_an_unreadable_byte_names_other_encodings_than_the_one_given(self):
+        result = batch(b"case_id,cord\nA,displaced\x81\n", "--encoding", "cp1252", "--format", "ndjson")
+        message = json.loads(result.stdout)["error"]["message"]
+        assert "is not valid cp1252 text" in message and "--encoding cp1252" not in message and "--encoding latin-1" in message
 
     def test_unknown_encoding(self):
         result = batch(IDEM, "--encoding", "klingon")

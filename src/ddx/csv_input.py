@@ -71,8 +71,9 @@ def check_encoding(encoding: str) -> None:
         raise BatchError(f"unknown encoding {encoding!r}: try utf-8, cp1252, latin-1 or utf-16") from None
     try:
         io.TextIOWrapper(io.BytesIO(), encoding=encoding)  # rot13, base64, zlib: codecs, but not of bytes to text
-    except LookupError:
-        raise BatchError(f"--encoding {encoding}: {encoding!r} is not a text encoding; try utf-8, cp1252, latin-1 or utf-16") from None
+        codecs.decode(b"\xff", encoding, KEEP_UNDECODED)  # idna, punycode: of names, and keep no byte they cannot read
+    except (LookupError, UnicodeError, TypeError, ValueError):
+        raise BatchError(f"--encoding {encoding}: {encoding!r} is not a text encoding of files; try utf-8, cp1252, latin-1 or utf-16") from None
 
 
 def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
@@ -91,7 +92,7 @@ def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
         raise BatchError(
             f"{name} cannot be read as {encoding} ({reason}); pass the file's encoding with --encoding "
             "(leave it out for UTF-8, with or without a byte-order mark; for example cp1252 for Excel on Windows, "
-            "latin-1, or utf-16-le for UTF-16 without a byte-order mark)"
+            "latin-1, utf-16-le for UTF-16 without a byte-order mark, or utf-32)"
         ) from None
     except OSError as exc:
         raise BatchError(f"cannot read {name}: {exc.strerror or exc}") from None
@@ -217,6 +218,14 @@ def utf8_mark_read_as(encoding: str) -> str | None:
     return text if text and text != "\ufeff" else None
 
 
+def other_encodings(encoding: str) -> str:
+    """The encodings to suggest for a file that ``encoding`` cannot read: not the one it was read with."""
+    tried = codecs.lookup(encoding).name
+    shown = [f"--encoding {e}{why}" for e, why in (("cp1252", " for Excel on Windows"), ("latin-1", ""), ("utf-8", ""))
+             if codecs.lookup(e).name != tried]
+    return "for example " + ", or ".join(shown[:2])
+
+
 def text_problem(text: str, encoding: str) -> str | None:
     """Why a cell's text cannot be taken as it is (a NUL byte, bytes the encoding cannot read), or None.
     Bytes UTF-16 or UTF-32 cannot read in a file it reads (a lone surrogate, a last unit cut short)
@@ -232,7 +241,7 @@ def text_problem(text: str, encoding: str) -> str | None:
                         "the file is damaged or cut short here")
             return (
                 f"is not valid {encoding_label(encoding)} text; if the file was saved in another encoding, "
-                "pass it with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"
+                f"pass it with --encoding ({other_encodings(encoding)})"
             )
     return None
 
@@ -369,18 +378,23 @@ def read_layout(
     header = list(header)
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
+    if header and header[0].startswith(("\udcff\udcfe\x00\x00", "\x00\x00\udcfe\udcff")):
+        raise BatchError(f"{name} is UTF-32: pass --encoding utf-32, or save it as 'CSV UTF-8'")
     if header and header[0].startswith(("\udcff\udcfe", "\udcfe\udcff")):
         raise BatchError(f"{name} is UTF-16 (Excel 'Unicode Text'): pass --encoding utf-16, or save it as 'CSV UTF-8'")
     for cell in header:
+        if "\x00\x00\x00" in cell:
+            raise BatchError(f"{name}: the header contains runs of three NUL bytes, so the file is UTF-32 text: "
+                             "pass --encoding utf-32 (utf-32-le or utf-32-be without a byte-order mark), or save it as 'CSV UTF-8'")
         if "\x00" in cell:
             raise BatchError(
-                f"{name}: the header contains NUL bytes, so the file is not UTF-8 text; if it is UTF-16 "
-                "(Excel 'Unicode Text'), pass --encoding utf-16, or save it as 'CSV UTF-8'"
+                f"{name}: the header contains NUL bytes, so the file is not text in the encoding it was read with; if it is "
+                "UTF-16 (Excel 'Unicode Text'), pass --encoding utf-16, if UTF-32, --encoding utf-32, or save it as 'CSV UTF-8'"
             )
         if text_problem(cell, "utf-8"):
             raise BatchError(
                 f"{name}: the header is not valid text in this encoding ({quoted(cell)}); "
-                "pass the file's encoding with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"
+                "pass the file's encoding with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"  # read as UTF-8
             )
     keys = [normalise_column(h) for h in header]
     keep = {normalise_column(p): p for p in passthrough}
