@@ -314,6 +314,18 @@ class TestEncodingsAndLineEnds:
         message = json.loads(result.stdout)["error"]["message"]
         assert "is not valid cp1252 text" in message and "--encoding cp1252" not in message and "--encoding latin-1" in message
 
+    def test_a_column_name_with_a_lookalike_letter_says_which(self):
+        """'cоrd' with a Cyrillic o reads as 'cord' on screen: the message names the odd letter."""
+        result = batch("c\u043erd\ndisplaced\n".encode("utf-8"))
+        assert result.exit_code == 2
+        assert "unknown column 'c\u043erd' (did you mean 'cord'? it holds U+043E, not a Latin letter)" in result.stderr
+
+    def test_thousands_of_unknown_columns_are_counted_not_listed(self):
+        header = "cord," + ",".join(f"x{i}" for i in range(20000))
+        result = batch((header + "\n" + ",".join(["displaced"] + ["1"] * 20000) + "\n").encode())
+        assert result.exit_code == 2
+        assert "'x9', and 19,990 more; see `ddx features`" in result.stderr and len(result.stderr) < 1000
+
     def test_unknown_encoding(self):
         result = batch(IDEM, "--encoding", "klingon")
         assert result.exit_code == 2

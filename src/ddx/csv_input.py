@@ -31,6 +31,8 @@ DEFAULT_ENCODING = "utf-8-sig"
 #: module's own limit, 128 KiB, would reject honest long notes).
 FIELD_LIMIT = 64 * 1024 * 1024
 SNIFFED = (";", "\t")
+#: Unknown columns named one by one in the error; the rest are counted.
+SHOWN_COLUMNS = 10
 
 
 @attrs.frozen
@@ -434,11 +436,17 @@ def read_layout(
     unknown = [i for i, k in enumerate(keys) if k and k not in known and k not in keep and k not in left_out]
     if unknown:
         parts = []
-        for i in unknown:
+        for i in unknown[:SHOWN_COLUMNS]:
             guess = closest(keys[i], sorted(known))
-            parts.append(f"{header[i]!r}" + (f" (did you mean {guess!r}?)" if guess else ""))
+            odd = sorted({c for c in header[i] if not c.isascii()})
+            # a letter from another alphabet that looks like a Latin one ('о' for 'o') is named
+            notes = ([f"did you mean {guess!r}?"] if guess else []) + (
+                [f"it holds {', '.join(f'U+{ord(c):04X}' for c in odd[:3])}, not a Latin letter"] if odd and guess else [])
+            parts.append(quoted(header[i]) + (f" ({' '.join(notes)})" if notes else ""))
+        if len(unknown) > SHOWN_COLUMNS:
+            parts.append(f"and {len(unknown) - SHOWN_COLUMNS:,} more")
         raise BatchError(
-            f"{name}: unknown column{'s' if len(parts) > 1 else ''} {', '.join(parts)}; "
+            f"{name}: unknown column{'s' if len(unknown) > 1 else ''} {', '.join(parts)}; "
             "see `ddx features` for the columns; copy a column to the output as it is with --passthrough NAME, "
             "or leave it out with --ignore NAME"
         )
