@@ -333,19 +333,27 @@ class TestBadInput:
         assert main(["assess", *IDEM, "--format", "json"]) == 0
         assert json.loads(capsys.readouterr().out)["error"] is None
 
-    def test_a_bug_exits_70_without_a_traceback(self, capsys, monkeypatch):
-        """A script tells a bug (70, asking for a report) from a bad option or input (2)."""
+    @pytest.mark.parametrize("setting", [None, "0", "no", "false", ""])
+    def test_a_bug_exits_70_without_a_traceback(self, capsys, monkeypatch, setting):
+        """A script tells a bug (70, asking for a report) from a bad option or input (2); only
+        DDX_TRACEBACK set to something that means yes shows the traceback."""
         import ddx.engine
 
         def broken(*args, **kwargs):
             raise ZeroDivisionError("division by zero")
 
-        monkeypatch.delenv("DDX_TRACEBACK", raising=False)
+        if setting is None:
+            monkeypatch.delenv("DDX_TRACEBACK", raising=False)
+        else:
+            monkeypatch.setenv("DDX_TRACEBACK", setting)
         monkeypatch.setattr(ddx.engine, "assess", broken)
         assert main(["assess", *IDEM]) == 70
         err = capsys.readouterr().err
         assert "internal error (ZeroDivisionError: division by zero); please report it" in err
         assert "Traceback" not in err
+        monkeypatch.setenv("DDX_TRACEBACK", "1")
+        with pytest.raises(ZeroDivisionError):
+            main(["assess", *IDEM])
 
 
     @pytest.mark.parametrize("command", ["assess", "guide"])

@@ -326,6 +326,13 @@ class TestEncodingsAndLineEnds:
         assert result.exit_code == 2
         assert "'x9', and 19,990 more; see `ddx features`" in result.stderr and len(result.stderr) < 1000
 
+    @pytest.mark.parametrize("letter", ["c", "1", "_", "-", "."])
+    def test_a_delimiter_that_is_part_of_the_names_is_refused(self, letter):
+        """--delimiter c would split 'cord' into 'ord'."""
+        result = batch(IDEM, "--delimiter", letter)
+        assert result.exit_code == 2
+        assert f"--delimiter {letter!r}: it is part of the column names and values" in result.stderr
+
     def test_unknown_encoding(self):
         result = batch(IDEM, "--encoding", "klingon")
         assert result.exit_code == 2

@@ -561,6 +561,10 @@ def run(
         raise BatchError(f"--delimiter {delimiter!r}: give a single character such as ',' or ';' (or 'tab')")
     if delimiter is not None and delimiter in '"\r\n':
         raise BatchError(f"--delimiter {delimiter!r}: a quote or a line end cannot separate cells; give a character such as ',' or ';' (or 'tab')")
+    if delimiter is not None and (delimiter.isalnum() or delimiter in "_-."):
+        # a letter, a digit, '_', '-' or '.' is part of the names and values themselves ('c' splits 'cord')
+        raise BatchError(f"--delimiter {delimiter!r}: it is part of the column names and values; give a character "
+                         "such as ',' or ';' (or 'tab')")
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     records = Records(decoded(source, name, encoding), delimiter or ",")
     first = records.first_line()

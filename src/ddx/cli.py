@@ -1133,7 +1133,7 @@ def _run(argv: list[str] | None) -> int:
         _tell(lambda: click.echo(f"Error: {exc}", err=True))
         return 2
     except Exception as exc:  # a bug: say so plainly, no traceback unless asked
-        if os.environ.get("DDX_TRACEBACK"):
+        if os.environ.get("DDX_TRACEBACK", "").strip().lower() not in ("", "0", "no", "false", "off"):
             raise
         _tell(lambda: click.echo(f"ddx: internal error ({type(exc).__name__}: {exc}); please report it. "
                                  "Re-run with DDX_TRACEBACK=1 for details.", err=True))
