@@ -380,22 +380,42 @@ class TestRecords:
 
 
 class TestBoundedLines:
-    """A file with no line end (/dev/zero, a binary dump) is not read whole into memory."""
+    """No line is held whole: one longer than a cell may be is its own row's error, and a file
+    with no line end (/dev/zero, a binary dump) ends the read instead of filling memory."""
 
-    def test_a_line_longer_than_a_cell_may_be_ends_the_read_naming_it(self, monkeypatch):
-        monkeypatch.setattr(csv_input, "FIELD_LIMIT", 1000)
-        asked = []
-
+    @staticmethod
+    def _stream(text, asked):
         class Stream(io.StringIO):
             def readline(self, size=-1):
                 asked.append(size)
                 return super().readline(size)
 
-        lines = csv_input.decoded(Stream("cord\ndisplaced\n" + "x" * 5000), "in.csv", "utf-8")
-        assert next(lines) == "cord\n" and next(lines) == "displaced\n"
-        with pytest.raises(BatchError, match="in.csv: line 3 runs over 0 MiB without a line end: it is not a CSV file of findings"):
-            next(lines)
+        return Stream(text, newline="")
+
+    def test_a_line_too_long_is_cut_for_its_row_and_the_next_line_is_read(self, monkeypatch):
+        monkeypatch.setattr(csv_input, "FIELD_LIMIT", 1000)
+        asked = []
+        lines = list(csv_input.decoded(self._stream("cord\n" + "x" * 5000 + "\ndisplaced\n", asked), "in.csv", "utf-8"))
+        assert lines == ["cord\n", "x" * 1001 + "\n", "displaced\n"]
         assert set(asked) == {1001}  # never a whole line of unknown length
+
+    def test_a_line_that_never_ends_stops_the_read_naming_it(self, monkeypatch):
+        monkeypatch.setattr(csv_input, "FIELD_LIMIT", 1000)
+        monkeypatch.setattr(csv_input, "LONGEST_LINE", 20_000)
+        lines = csv_input.decoded(self._stream("cord\n" + "x" * 50_000, []), "in.csv", "utf-8")
+        assert next(lines) == "cord\n" and next(lines) == "x" * 1001 + "\n"
+        with pytest.raises(BatchError, match="in.csv: line 2 runs over 0 MiB without a line end: it is not a CSV file of findings"):
+            next(lines)
+
+    def test_a_long_line_at_the_end_of_the_file_is_its_rows_error(self, monkeypatch):
+        monkeypatch.setattr(csv_input, "FIELD_LIMIT", 1000)
+        lines = list(csv_input.decoded(self._stream("cord\n" + "x" * 5000, []), "in.csv", "utf-8"))
+        assert lines == ["cord\n", "x" * 1001 + "\n"]
+
+    def test_an_unquoted_line_too_large_is_not_blamed_on_a_quote(self):
+        reason = "field larger than field limit (67108864)"
+        assert csv_input.record_problem(reason, ",", "1,1111").startswith("the line is longer than 64 MiB")
+        assert "a quote that is never closed" in csv_input.record_problem(reason, ",", '1,"1111')
 
     def test_lines_of_any_ending_come_as_they_are(self):
         text = "cord,csf\r\ndisplaced,widened\rexpanded,effaced\n"

@@ -30,6 +30,8 @@ DEFAULT_ENCODING = "utf-8-sig"
 #: A cell larger than this is taken for a quote that is never closed (the csv
 #: module's own limit, 128 KiB, would reject honest long notes).
 FIELD_LIMIT = 64 * 1024 * 1024
+#: A line that has not ended after this many characters is no CSV row: the read stops there.
+LONGEST_LINE = 16 * FIELD_LIMIT
 SNIFFED = (";", "\t")
 #: Unknown columns named one by one in the error; the rest are counted.
 SHOWN_COLUMNS = 10
@@ -84,10 +86,7 @@ def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
     byte-order mark, say) is a BatchError naming the encoding and the fix, and so is a failed
     read (an I/O error is the input's, not the output's)."""
     try:
-        for number, line in enumerate(_bounded(lines), 1):
-            if len(line) > FIELD_LIMIT and not line.endswith(("\n", "\r")):
-                raise BatchError(f"{name}: line {number} runs over {FIELD_LIMIT // (1024 * 1024)} MiB without a line end: "
-                                 "it is not a CSV file of findings")
+        for line in _bounded(lines, name):  # not `yield from`, which would close the caller's stream with the generator
             yield line
     except UnicodeError as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
@@ -100,13 +99,34 @@ def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
         raise BatchError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
-def _bounded(lines: Iterable[str]) -> Iterator[str]:
-    """The lines of a stream, none longer than FIELD_LIMIT + 1 characters (a longer one is cut
-    there, for the caller to refuse): a file with no line end (/dev/zero) is not read whole into
-    memory. Not `yield from`, which would close the caller's stream with the generator."""
+def _bounded(lines: Iterable[str], name: str) -> Iterator[str]:
+    """The lines of a stream, read at most FIELD_LIMIT + 1 characters at a time, so that no line
+    is held whole: a line longer than that is given cut there, with a line end (its cell is then
+    too large, its row's error), and the rest of it is read past; a line that has not ended within
+    LONGEST_LINE (/dev/zero, a binary dump) ends the read, naming it."""
     readline = getattr(lines, "readline", None)
-    for line in iter(lambda: readline(FIELD_LIMIT + 1), "") if readline is not None else lines:
-        yield line
+    if readline is None:
+        yield from iter(lines)
+        return
+    number = 0
+    while True:
+        line = readline(FIELD_LIMIT + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) <= FIELD_LIMIT or line.endswith(("\n", "\r")):
+            yield line
+            continue
+        yield line + "\n"
+        read = len(line)
+        while not line.endswith(("\n", "\r")):
+            if read > LONGEST_LINE:
+                raise BatchError(f"{name}: line {number} runs over {LONGEST_LINE // (1024 * 1024)} MiB without a line end: "
+                                 "it is not a CSV file of findings")
+            line = readline(FIELD_LIMIT + 1)
+            if not line:
+                return
+            read += len(line)
 
 
 def _keep_undecoded(exc: UnicodeError) -> tuple[str, int]:
@@ -305,7 +325,7 @@ class Records:
                 self._pending.extendleft(reversed(buf[1:]))
                 self.consumed += 1
                 reader = self._reader = self._new_reader()
-                yield line, BadRecord(csv_problem(str(exc), self._delimiter), buf[0] if buf else "")
+                yield line, BadRecord(record_problem(str(exc), self._delimiter, buf[0] if buf else ""), buf[0] if buf else "")
                 continue
             self.consumed += len(buf)
             if len(cells) == 1 and len(buf) == 1 and not cells[0].strip(" \t\ufeff") and '"' not in buf[0]:
@@ -349,6 +369,14 @@ def csv_problem(reason: str, delimiter: str) -> str:
     if "field larger than field limit" in reason:
         return f"a value is larger than {FIELD_LIMIT // (1024 * 1024)} MiB, most likely a quote that is never closed; close it (the lines after it were read on their own)"
     return f"the line is not valid CSV ({reason})"
+
+
+def record_problem(reason: str, delimiter: str, line: str) -> str:
+    """csv_problem, for a record whose first physical line is ``line``: a value too large on a
+    line with no quote at all is the line's own length, not a quote left open."""
+    if "field larger than field limit" in reason and '"' not in line:
+        return f"the line is longer than {FIELD_LIMIT // (1024 * 1024)} MiB; a row of findings is a few hundred characters"
+    return csv_problem(reason, delimiter)
 
 
 # -- the header ---------------------------------------------------------------
