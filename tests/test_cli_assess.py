@@ -757,6 +757,19 @@ def test_a_value_renamed_in_features_toml_alone_is_the_bases_error_not_the_users
     assert proc.returncode == 2 and "No such option '--bogus'" in proc.stderr
 
 
+def test_a_mistake_in_the_commands_own_options_is_said_as_it_is_when_the_base_is_broken(tmp_path):
+    """Only a finding's option, built from features.toml alone, defers to the broken base: a
+    misspelt command or option of the command's own is still named."""
+    env = _broken_package(tmp_path, "likelihoods.csv", "ependymoma,cord,displaced,0.03,", "ependymoma,cord,displaced,1.5,")
+    for args, said in ((["features", "--formt", "json"], "No such option '--formt'"),
+                       (["asess"], "No such command 'asess'"),
+                       (["assess", "--top", "0"], "Invalid value for '--top'")):
+        proc = subprocess.run([sys.executable, "-m", "ddx", *args], capture_output=True, text=True, env=env)
+        assert proc.returncode == 2 and said in proc.stderr and "knowledge base has" not in proc.stderr, (args, proc.stderr)
+    proc = subprocess.run([sys.executable, "-m", "ddx", "assess", "--cord", "displace"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and proc.stderr.startswith("Error: the knowledge base has 1 problem(s):"), proc.stderr
+
+
 def test_a_bug_met_while_the_options_are_built_is_no_traceback(tmp_path):
     """The base is loaded when the command line is built, before main() can catch anything: a
     bug met there is reported as an internal error (exit 70), not a traceback."""

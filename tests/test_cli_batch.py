@@ -737,6 +737,16 @@ class TestSafeOutput:
                                f"{'standard input' if through_stdin else src}; redirect it to another file\n")
         assert src.read_text() == IDEM
 
+    def test_a_device_for_input_and_output_is_not_taken_for_the_same_file(self):
+        """/dev/null in and out (or /dev/stdin typed at a terminal) cannot harm each other."""
+        proc = subprocess.run([sys.executable, "-m", "ddx", "batch", "/dev/null"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, timeout=60)
+        assert proc.returncode == 2 and "is empty" in proc.stderr and "refusing" not in proc.stderr
+        from ddx.files import stream_is_file
+
+        with open("/dev/null") as null:
+            assert not stream_is_file(null, "/dev/null")
+
     def test_a_stderr_that_cannot_take_the_summary_leaves_the_exit_code_to_the_rows(self, tmp_path):
         if not os.path.exists("/dev/full"):
             pytest.skip("needs /dev/full")

@@ -1011,13 +1011,13 @@ def main(argv: list[str] | None = None) -> int:
             _die_of(_TERMINATED[0])
 
 
-def _in_kb(ctx: click.Context | None) -> bool:
-    """Whether a context is that of `ddx kb` or one of its commands, which check a base, broken or not."""
-    while ctx is not None:
-        if ctx.info_name == "kb":
-            return True
-        ctx = ctx.parent
-    return False
+def _of_a_finding(exc: click.BadParameter) -> bool:
+    """Whether a refused value is a finding's (its option built from features.toml), not that of
+    one of the command's own options."""
+    options = {f.option for f in FEATURES.values()}
+    if exc.param is not None:
+        return any(o in options for o in getattr(exc.param, "opts", ()))
+    return isinstance(exc.param_hint, str) and exc.param_hint.strip("'\"") in options
 
 
 def _names_a_finding(option: str) -> bool:
@@ -1107,8 +1107,9 @@ def _run(argv: list[str] | None) -> int:
         if isinstance(exc, click.NoSuchOption) and SCHEMA_ERROR is not None and _names_a_finding(exc.option_name):
             _tell(lambda: click.echo(f"Error: {exc.option_name} cannot be read: {broken_knowledge(SCHEMA_ERROR)}", err=True))
             return 2
-        if isinstance(BASE_ERROR, KnowledgeError) and not _in_kb(exc.ctx):
-            # the options were built from a broken base, whose error is the one to fix first
+        if isinstance(BASE_ERROR, KnowledgeError) and isinstance(exc, click.BadParameter) and _of_a_finding(exc):
+            # the finding options were built from features.toml alone: a value they refuse may
+            # be right, and the broken base is the error to fix first
             _tell(lambda: click.echo(f"Error: {broken_knowledge(BASE_ERROR)}", err=True))
             return 2
         _tell(exc.show)

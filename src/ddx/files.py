@@ -156,16 +156,20 @@ def same_file(a: str, b: str) -> bool:
 def same_stream(a, b) -> bool:
     """Are two open streams the same regular file (standard input and output both redirected to it)?"""
     try:
-        x, y = os.fstat(a.fileno()), os.fstat(b.fileno())
+        return _same_regular_file(os.fstat(a.fileno()), os.fstat(b.fileno()))
     except (OSError, ValueError, AttributeError):
         return False
-    return stat.S_ISREG(x.st_mode) and (x.st_dev, x.st_ino) == (y.st_dev, y.st_ino)
 
 
 def stream_is_file(stream, path: str) -> bool:
-    """Is the open stream (standard input, say) the file at ``path``? False when either cannot be looked at."""
+    """Is the open stream (standard input, say) the regular file at ``path``? False when either
+    cannot be looked at, and for a terminal, a pipe or a device (/dev/stdin typed at a terminal,
+    /dev/null), which reading and writing at once cannot harm."""
     try:
-        a, b = os.fstat(stream.fileno()), os.stat(path)
+        return _same_regular_file(os.fstat(stream.fileno()), os.stat(path))
     except (OSError, ValueError, AttributeError):
         return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _same_regular_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return stat.S_ISREG(a.st_mode) and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
