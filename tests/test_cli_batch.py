@@ -276,7 +276,7 @@ class TestEncodingsAndLineEnds:
         one of them with its backslash doubled."""
         result = batch(b"!\xbc_8\x05[,cord\nA,displaced\n")
         assert result.exit_code == 2
-        assert "the header is not valid text in this encoding ('!\\xbc_8\\x05[')" in result.stderr
+        assert "the header is not valid UTF-8 text ('!\\xbc_8\\x05[')" in result.stderr
 
     def test_encoding_option_reads_it(self):
         data = "case_id,cord\nMüller,displaced\n".encode("latin-1")
@@ -319,6 +319,22 @@ class TestEncodingsAndLineEnds:
         result = batch("c\u043erd\ndisplaced\n".encode("utf-8"))
         assert result.exit_code == 2
         assert "unknown column 'c\u043erd' (did you mean 'cord'? it holds U+043E, not a Latin letter)" in result.stderr
+
+    def test_an_accented_latin_letter_is_not_called_foreign(self):
+        result = batch("\u00e2ge\n40\n".encode("utf-8"))
+        assert "unknown column '\u00e2ge' (did you mean 'age'?);" in result.stderr and "not a Latin letter" not in result.stderr
+
+    def test_a_header_the_encoding_given_cannot_read_is_not_sent_back_to_it(self):
+        result = batch(b"case_id,ag\x81e\n1,40\n", "--encoding", "cp1252")
+        assert result.exit_code == 2
+        assert "the header is not valid cp1252 text" in result.stderr and "--encoding cp1252" not in result.stderr
+
+    def test_an_empty_output_name_is_said_plainly(self, tmp_path):
+        src = tmp_path / "cases.csv"
+        src.write_text(IDEM)
+        result = invoke("batch", str(src), "-o", "")
+        assert result.exit_code == 2
+        assert result.stderr.endswith("cannot write the output: the file name is empty; nothing was written\n"), result.stderr
 
     def test_thousands_of_unknown_columns_are_counted_not_listed(self):
         header = "cord," + ",".join(f"x{i}" for i in range(20000))

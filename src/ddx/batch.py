@@ -614,7 +614,7 @@ def run(
                 f"{name}: the header is one cell when split at --delimiter {shown(delimiter)}, but it is separated by "
                 f"{shown(other)}: pass --delimiter {shown(other)}, or leave the option out (',', ';' and tab are found by themselves)"
             )
-    layout = read_layout(header, kb, tuple(passthrough), name=name, csv_output=fmt == "csv", ignore=tuple(ignore))
+    layout = read_layout(header, kb, tuple(passthrough), name=name, csv_output=fmt == "csv", ignore=tuple(ignore), encoding=encoding)
     assessor = _Assessor(kb, layout, encoding, top)
     out = _CsvOut(sink, assessor, top) if fmt == "csv" else _JsonOut(sink, assessor, array=fmt == "json")
     read = failed = 0

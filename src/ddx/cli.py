@@ -102,6 +102,8 @@ class CommandError(click.ClickException):
 
 def untouched(path: str) -> str:
     """What became of an -o file that is written only at the end, when the end never came."""
+    if not path:
+        return "nothing was written"
     return f"{path} was left as it was" if os.path.lexists(path) else f"{path} was not created"
 
 

@@ -15,6 +15,7 @@ import io
 import os
 import re
 import sys
+import unicodedata
 from collections import deque
 from typing import Any, Iterable, Iterator, TextIO
 
@@ -399,7 +400,7 @@ class Layout:
 
 def read_layout(
     header: list[str], kb: Knowledge, passthrough: tuple[str, ...] = (), *, name: str = "the input", csv_output: bool = True,
-    ignore: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (), encoding: str = DEFAULT_ENCODING,
 ) -> Layout:
     """Check the header row and map its columns; BatchError for a problem with the whole file.
     A passed-through column named like a column of the CSV output is refused only for that
@@ -421,10 +422,10 @@ def read_layout(
                 f"{name}: the header contains NUL bytes, so the file is not text in the encoding it was read with; if it is "
                 "UTF-16 (Excel 'Unicode Text'), pass --encoding utf-16, if UTF-32, --encoding utf-32, or save it as 'CSV UTF-8'"
             )
-        if text_problem(cell, "utf-8"):
+        if text_problem(cell, encoding):
             raise BatchError(
-                f"{name}: the header is not valid text in this encoding ({quoted(cell)}); "
-                "pass the file's encoding with --encoding (for example --encoding cp1252 for Excel on Windows, or latin-1)"  # read as UTF-8
+                f"{name}: the header is not valid {encoding_label(encoding)} text ({quoted(cell)}); "
+                f"pass the file's encoding with --encoding ({other_encodings(encoding)})"
             )
     keys = [normalise_column(h) for h in header]
     keep = {normalise_column(p): p for p in passthrough}
@@ -466,7 +467,7 @@ def read_layout(
         parts = []
         for i in unknown[:SHOWN_COLUMNS]:
             guess = closest(keys[i], sorted(known))
-            odd = sorted({c for c in header[i] if not c.isascii()})
+            odd = sorted({c for c in header[i] if c.isalpha() and not unicodedata.name(c, "").startswith("LATIN")})
             # a letter from another alphabet that looks like a Latin one ('о' for 'o') is named
             notes = ([f"did you mean {guess!r}?"] if guess else []) + (
                 [f"it holds {', '.join(f'U+{ord(c):04X}' for c in odd[:3])}, not a Latin letter"] if odd and guess else [])
