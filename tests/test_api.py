@@ -173,6 +173,13 @@ class TestSuggest:
         assert bare.next_findings == () and bare.history_questions == ()
         assert bare.candidates == full.candidates and bare.flags == full.flags and bare.compartments == full.compartments
 
+    def test_a_whole_number_of_another_kind_is_taken(self):
+        class Whole:  # numpy's integers and the like: whole numbers that are not int
+            def __index__(self):
+                return 2
+
+        assert len(ddx.assess(cord="displaced", suggest=Whole()).next_findings) == 2
+
     def test_it_says_how_many(self):
         assert len(ddx.assess(cord="displaced", suggest=5).next_findings) == 5
         assert len(ddx.assess(cord="displaced", suggest=1).next_findings) == 1

@@ -343,7 +343,13 @@ def broken(tmp_path):
     return folder, where
 
 
-def _issues(folder):
+def _issues(folder, allow_none=False):
+    if allow_none:
+        try:
+            load_knowledge(folder)
+        except KnowledgeError as exc:
+            return exc.issues
+        return ()
     with pytest.raises(KnowledgeError) as info:
         load_knowledge(folder)
     return info.value.issues
@@ -939,6 +945,27 @@ class TestACuratorsMistakes:
         assert [(i.row, i.reason) for i in _issues(folder)] == [(rows[0], "multiplicity value 'multiples' is not one of single, "
                                                                  f"multiple; did you mean 'multiple'? ({len(rows)} rows, lines {rows[0]}-{rows[-1]})")]
 
+    def test_a_line_of_schema_version_is_named(self, tmp_path):
+        folder = _copy(tmp_path)
+        text = self._edit(folder, "features.toml", "schema_version = 1", "schema_version = 2")
+        line = text[:text.index("schema_version = 1")].count("\n") + 1
+        assert [(i.row, i.reason[:24]) for i in _issues(folder)] == [(line, "schema_version must be 1")]
+
+    def test_a_meaning_for_no_value_is_said_at_its_table(self, tmp_path):
+        folder = _copy(tmp_path)
+        text = self._edit(folder, "features.toml", 'nf2 = "neurofibromatosis type 2"', 'nf22 = "neurofibromatosis type 2"')
+        start = text.index('nf2 = "neurofibromatosis type 2"')
+        line = text[:text.rindex("[feature.meaning]", 0, start)].count("\n") + 1
+        issue = next(i for i in _issues(folder) if "meaning is given" in i.reason)
+        assert issue.row == line
+
+    def test_two_complete_pictures_a_letter_apart_are_both_kept(self, tmp_path):
+        """Only the one with fewer rows is taken for the other's typo."""
+        folder = _copy(tmp_path)
+        text = (folder / "pictures.csv").read_text(encoding="utf-8")
+        (folder / "pictures.csv").write_text(text.replace("\nnone,", "\nextradura,"), encoding="utf-8")
+        assert not any("a typo of it" in i.reason for i in _issues(folder, allow_none=True))
+
     def test_a_misspelt_picture_is_said_so_not_read_as_a_picture_of_its_own(self, tmp_path):
         folder = _copy(tmp_path)
         lines = (folder / "pictures.csv").read_text(encoding="utf-8").split("\n")
@@ -966,11 +993,31 @@ class TestACuratorsMistakes:
         (folder / "flags.toml").mkdir()
         assert [(i.path, i.reason) for i in _issues(folder)] == [("flags.toml", "is a folder, not a file")]
 
-    def test_a_cell_too_long_for_the_csv_reader_is_said_at_its_line(self, tmp_path, request):
-        """A cell over the csv module's limit (131,072 characters) is its row's problem, not a crash."""
+    def test_a_header_the_csv_reader_refuses_is_said_at_its_line(self, tmp_path):
+        folder = _copy(tmp_path)
+        text = (folder / "priors.csv").read_text(encoding="utf-8")
+        header = "entity,probability,source,grade"
+        line = text[:text.index(header)].count("\n") + 1
+        (folder / "priors.csv").write_text(text.replace(header, header.replace("entity", "entity" + "x" * 140_000), 1), encoding="utf-8")
+        issues = _issues(folder)
+        assert (issues[0].path, issues[0].row, issues[0].reason) == ("priors.csv", line, "the header is longer than 131,072 characters")
+
+    def test_a_csv_limit_set_low_by_the_calling_program_is_said_not_a_crash(self, tmp_path, request):
+        """The csv module's limit is the process's: a program that set it below a knowledge row's
+        length gets each such row (and header) reported, not a csv.Error."""
         import csv
 
-        previous = csv.field_size_limit(131_072)  # the default, which reading a batch raises for the process
+        previous = csv.field_size_limit(20)
+        request.addfinalizer(lambda: csv.field_size_limit(previous))
+        issues = _issues(_copy(tmp_path))
+        assert any("cannot be read as CSV: field larger than field limit (20)" in i.reason for i in issues)
+
+    def test_a_cell_too_long_for_the_csv_reader_is_said_at_its_line(self, tmp_path, request):
+        """A row over the csv module's default limit (131,072 characters) is its row's problem, not a
+        crash, whatever limit a batch run in the same process has set."""
+        import csv
+
+        previous = csv.field_size_limit(10**9)  # as reading a batch leaves it for the process
         request.addfinalizer(lambda: csv.field_size_limit(previous))
         folder = _copy(tmp_path)
         lines = (folder / "likelihoods.csv").read_text(encoding="utf-8").split("\n")
@@ -978,7 +1025,7 @@ class TestACuratorsMistakes:
         lines[row - 1] = lines[row - 1].replace(",0.03,", ",0.0" + "0" * 140_000 + "3,")
         (folder / "likelihoods.csv").write_text("\n".join(lines), encoding="utf-8")
         issues = _issues(folder)
-        assert (issues[0].row, issues[0].reason) == (row, "cannot be read as CSV: field larger than field limit (131072)")
+        assert (issues[0].row, issues[0].reason) == (row, "the line is longer than 131,072 characters")
 
     def test_a_toml_nested_too_deep_is_said_not_a_crash(self, tmp_path):
         folder = _copy(tmp_path)
@@ -1275,6 +1322,15 @@ FLAG_RULES = 'when = [{ feature = "cord", is = "compressed" }]'
         ("features.toml", 'nf2 = "neurofibromatosis type 2"', 'nf22 = "neurofibromatosis type 2"',
          ["meaning is given for what is not one of its values: 'nf22'"]),
         ("features.toml", "schema_version = 1", 'schema_version = "two"', ["schema_version must be 1"]),
+        ("features.toml", "schema_version = 1", "schema_version = true", ["schema_version must be 1"]),
+        ("features.toml", "schema_version = 1", "schema_version = 1.0", ["schema_version must be 1"]),
+        ("features.toml", 'id = "cord"\n', 'id = "cord"\nexclusive = "normal"\nmin = 0\n',
+         ["exclusive is for list findings, and this one is choice", "min is for integer findings, and this one is choice"]),
+        ("entities.toml", 'compartment = "intramedullary"', 'compartment = ""', ["compartment '' is not one of"]),
+        ("likelihoods.csv", "ependymoma,cord,displaced,0.03,DDX_ESTIMATE,", "ependymoma,cord,displaced,0.03, ; ,",
+         ["source ';' names no source"]),
+        ("likelihoods.csv", "ependymoma,cord,displaced,0.03,DDX_ESTIMATE,", "ependymoma,cord,displaced,0.03,DDX_ESTIMATE;;DDX_EXPERT,",
+         ["source 'DDX_ESTIMATE;;DDX_EXPERT' has an empty key between its ';'"]),
         ("flags.toml", "below = 30", "below = nan", ["below = nan on age is not a finite number"]),
         ("flags.toml", "below = 30", "below = -5", ["below = -5 on age is outside what age can be (0-120)"]),
         ("disagreements.toml", "Displaced: {cord.displaced}", "Displaced: {cord displaced}",

@@ -14,6 +14,7 @@ flags the entities that must not be missed.
 
 from __future__ import annotations
 
+import operator
 import os
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
@@ -81,8 +82,12 @@ def assess(
     from .knowledge import given_knowledge
 
     knowledge = given_knowledge(knowledge)
-    if isinstance(suggest, bool) or not isinstance(suggest, int):
-        raise TypeError(f"suggest is how many next best findings to give, a whole number, not {suggest!r}")
+    try:
+        if isinstance(suggest, bool):
+            raise TypeError
+        suggest = operator.index(suggest)  # an int, or a whole number of another kind (numpy's)
+    except TypeError:
+        raise TypeError(f"suggest is how many next best findings to give, a whole number, not {suggest!r}") from None
     if suggest < 0:
         raise ValueError(f"suggest is how many next best findings to give, 0 or more, not {suggest}")
     if "findings" in cells and (isinstance(cells["findings"], Findings) or hasattr(cells["findings"], "items")):

@@ -21,8 +21,8 @@ from .terminal import dialogue, fit, isatty, shows_on_stderr, terminal_width, us
 
 
 def exit_codes(*causes: str) -> str:
-    """The exit codes of a command that either runs or cannot: 0, 2 for these causes, 70, 130 and 143."""
-    return f"Exit codes: 0 done; 2 the command could not run ({', '.join(causes)}); 70 internal error (a bug), 130 interrupted, 143 terminated.\n"
+    """The exit codes of a command that either runs or cannot: 0, 2 for these causes, 70, 129, 130 and 143."""
+    return f"Exit codes: 0 done; 2 the command could not run ({', '.join(causes)}); 70 internal error (a bug), 129 hung up, 130 interrupted, 143 terminated.\n"
 
 
 #: A bug, not a bad input or option (sysexits' EX_SOFTWARE): a script can tell the two apart.
@@ -34,15 +34,15 @@ Exit codes: 0 every case assessed; 1 at least one row could not be read
 (the others were still written; with --strict, the run stopped there); 2 the
 command itself could not run (bad option or value, unreadable input, unknown
 column, unwritable output, broken knowledge base); 70 internal error (a bug),
-130 interrupted, 143 terminated.
+129 hung up, 130 interrupted, 143 terminated.
 """
 ALL_EXIT_CODES = """\
 Exit codes: 0 done (batch: every case assessed); 1 batch only: at least one
 row could not be read (the others were still written; with --strict, the run
 stopped there); 2 the command itself could not run (bad option or value,
 unknown entity, unreadable input, unknown column, unwritable output, broken
-knowledge base); 70 internal error (a bug), 130 interrupted, 143
-terminated.
+knowledge base); 70 internal error (a bug), 129 hung up, 130 interrupted,
+143 terminated.
 """
 
 
@@ -500,7 +500,7 @@ def kb() -> None:
 @kb.command(
     "check",
     epilog="Exit codes: 0 the knowledge base is valid; 2 it has problems (each one is listed), or the command "
-    "could not run (bad option, FOLDER not found, unwritable output); 70 internal error (a bug), 130 interrupted, 143 terminated.",
+    "could not run (bad option, FOLDER not found, unwritable output); 70 internal error (a bug), 129 hung up, 130 interrupted, 143 terminated.",
 )
 @click.argument("folder", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--notes", is_flag=True, help="list the sign numbers the compartment pictures do not follow (not errors)")

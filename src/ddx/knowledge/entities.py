@@ -29,6 +29,9 @@ REQUIRED = {
     "sources": "the keys of sources.toml its texts rest on",
 }
 
+#: The required fields a blank would leave empty (an id and a compartment are checked as such).
+NOT_BLANK = ("name", "typical", "summary", "next_step", "why", "sources")
+
 
 def read_entities(data: dict | None, sources: dict[str, Source], features: dict[str, Feature], issues: Issues, *,
               check_sources: bool = True, check_syndromes: bool = True) -> tuple[Entity, ...]:
@@ -71,9 +74,9 @@ def read_entities(data: dict | None, sources: dict[str, Source], features: dict[
             if entity.compartment not in COMPARTMENTS:
                 issues.add(name, field_line(name, line, "compartment", issues), f"{where}: compartment "
                            f"{entity.compartment!r} is not one of {', '.join(COMPARTMENTS)}{guess(entity.compartment, COMPARTMENTS)}")
-            for field in REQUIRED:
+            for field in NOT_BLANK:
                 value = getattr(entity, field)
-                if isinstance(value, (str, tuple)) and not (value.strip() if isinstance(value, str) else value):
+                if not (value.strip() if isinstance(value, str) else value):
                     issues.add(name, field_line(name, line, field, issues), f"{where}: {field} is empty ({REQUIRED[field]})")
             if entity.dont_miss and not entity.action.strip():
                 issues.add(name, field_line(name, line, "action", issues), f"{where}: a don't-miss entity needs an action "

@@ -64,7 +64,9 @@ def read_text(folder, name: str, issues: Issues) -> str | None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+            issues.unreadable(name, None, "is UTF-32 text: save it as UTF-8")
+        elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
             issues.unreadable(name, None, "is UTF-16 text: save it as UTF-8")
         else:
             issues.unreadable(name, data.count(b"\n", 0, exc.start) + 1,
@@ -126,9 +128,9 @@ def _top_level(name: str, data: dict[str, Any], issues: Issues) -> dict[str, Any
         if key not in allowed:
             issues.add(name, None, f"unknown top-level key {key!r}{guess(key, allowed)} (known: {', '.join(allowed)})")
             ok = False
-        elif key == "schema_version" and value != SCHEMA_VERSION:
-            issues.add(name, None, f"schema_version must be {SCHEMA_VERSION}, the version of features.toml this ddx reads "
-                                   f"(found {value!r})")
+        elif key == "schema_version" and not (type(value) is int and value == SCHEMA_VERSION):
+            issues.add(name, field_line(name, 0, key, issues) or None, f"schema_version must be {SCHEMA_VERSION}, the version of "
+                                                              f"features.toml this ddx reads (found {value!r})")
             ok = False
         elif allowed[key] and not (isinstance(value, list) and all(isinstance(t, dict) for t in value)):
             issues.add(name, None, f"{key} must be {allowed[key]}")
@@ -160,6 +162,9 @@ def csv_rows(folder, name: str, columns: tuple[str, ...], issues: Issues) -> lis
 
     # each line is read on its own: a row is one line, so a quote left open cannot swallow the
     # lines after it, and every problem is reported at the line an editor shows
+    if len(numbered[0][1]) > LONGEST_ROW:
+        issues.unreadable(name, numbered[0][0], f"the header is longer than {LONGEST_ROW:,} characters")
+        return None
     try:
         header = next(csv.reader([numbered[0][1]]))
     except csv.Error as exc:
@@ -172,10 +177,13 @@ def csv_rows(folder, name: str, columns: tuple[str, ...], issues: Issues) -> lis
     rows = []
     at = columns.index("source") if "source" in columns else None
     for lineno, line in numbered[1:]:
+        problem = f"the line is longer than {LONGEST_ROW:,} characters" if len(line) > LONGEST_ROW else None
         try:
-            cells = next(csv.reader([line]))
-        except csv.Error as exc:  # a cell longer than the csv module reads (131,072 characters)
-            issues.add(name, lineno, f"cannot be read as CSV: {exc}")
+            cells = next(csv.reader([line])) if problem is None else []
+        except csv.Error as exc:
+            problem = f"cannot be read as CSV: {exc}"
+        if problem:
+            issues.add(name, lineno, problem)
             rows.append((lineno, {BROKEN: True}))
             continue
         if at is not None and at < len(cells):
@@ -202,6 +210,10 @@ def read_number(text: str) -> float | None:
     except ValueError:
         return None
 
+
+#: No row of a knowledge table is longer (the csv module's own default limit of a cell, which a
+#: batch run in the same process raises: the knowledge base is read alike whatever ran before).
+LONGEST_ROW = 131_072
 
 #: The key marking a row whose cells could not be read (already reported).
 BROKEN = "\0broken"

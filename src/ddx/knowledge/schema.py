@@ -40,16 +40,16 @@ FEATURE_FIELDS = {
 }
 
 
-def _alias_line(name: str, table_line: int | None, issues: Issues) -> int | None:
-    """The line of a [[feature]]'s alias: its `alias = {...}` line, or the header of the
-    [feature.alias] table that follows it."""
-    line = field_line(name, table_line, "alias", issues)
+def _subtable_line(name: str, table_line: int | None, key: str, issues: Issues) -> int | None:
+    """The line of a [[feature]]'s ``key`` table (alias, meaning): its `key = {...}` line, or
+    the header of the [feature.key] table that follows it."""
+    line = field_line(name, table_line, key, issues)
     if line != table_line or table_line is None:
         return line
     lines = LINE_END.split(issues.texts.get(name, ""))
     for i in range(table_line, len(lines)):  # the lines after the header, up to the next [[feature]]
         stripped = lines[i].strip()
-        if stripped == "[feature.alias]":
+        if stripped == f"[feature.{key}]":
             return i + 1
         if stripped.startswith("[["):
             break
@@ -81,10 +81,10 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
                     continue
                 bands = tuple((b[0], b[1] if len(b) == 2 else None) for b in f.get("bands", ()))
                 misplaced = [k for k, kinds in KIND_ONLY.items() if k in f and kind not in kinds]
+                for key in misplaced:
+                    issues.add(name, field_line(name, line, key, issues),
+                               f"{where}: {key} is for {' or '.join(KIND_ONLY[key])} findings, and this one is {kind}")
                 if misplaced:
-                    issues.add(name, field_line(name, line, misplaced[0], issues),
-                               f"{where}: {', '.join(misplaced)} {'is' if len(misplaced) == 1 else 'are'} for "
-                               f"{' or '.join(KIND_ONLY[misplaced[0]])} findings, and this one is {kind}")
                     continue
                 if "exclusive" in f and f["exclusive"] not in values:
                     issues.add(name, field_line(name, line, "exclusive", issues),
@@ -163,7 +163,7 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
                 issues.add(name, field_line(name, line, "weight", issues), f"{where}: weight must be in (0, 1]")
             unmeant = [k for k in feature.meaning if k not in feature.values]
             if unmeant:
-                issues.add(name, field_line(name, line, "meaning", issues),
+                issues.add(name, _subtable_line(name, line, "meaning", issues),
                            f"{where}: meaning is given for what is not one of its values: {', '.join(map(repr, unmeant))}"
                            f"{guess(unmeant[0], feature.values)}")
             if feature.picture and (feature.kind not in ("choice", "yesno") or feature.weight != 1 or not feature.required):
@@ -179,14 +179,14 @@ def read_features(data: dict | None, issues: Issues) -> dict[str, Feature]:
                 issues.add(name, line, f"{where}: read_from must be one of {', '.join(READ_FROM)}")
             odd = [k for k, v in feature.alias.items() if not isinstance(k, str) or k != k.lower() or not isinstance(v, str)]
             if odd:
-                issues.add(name, _alias_line(name, line, issues), f"{where}: an alias is a lower-case spelling naming a value as a string "
+                issues.add(name, _subtable_line(name, line, "alias", issues), f"{where}: an alias is a lower-case spelling naming a value as a string "
                                        f"(several values of a list finding: \"a;b\"): {', '.join(map(str, odd))}")
                 continue
             # a list finding's alias may name several values ("thoracic;lumbar")
             named = [t for v in feature.alias.values() for t in (v.split(";") if feature.kind == "list" else [v])]
             bad_alias = [v for v in named if v not in feature.values]
             if bad_alias:
-                issues.add(name, _alias_line(name, line, issues), f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
+                issues.add(name, _subtable_line(name, line, "alias", issues), f"{where}: alias points to unknown value(s) {', '.join(bad_alias)}")
             features[feature.id] = feature
         finally:
             if not isinstance(f.get("id"), str) or f["id"] not in features:

@@ -250,13 +250,12 @@ def read_pictures(folder, features: dict[str, Feature] | None, sources, issues: 
 def _spelt_once(name: str, first_row: dict[str, int], row_count: dict[str, int], issues: Issues) -> tuple[str, ...]:
     """The pictures of pictures.csv; one whose name is one letter from another's with more rows
     (those rows are that picture's, under a typo) is reported at its first row, not taken for a
-    picture of its own."""
+    picture of its own (two complete pictures a letter apart are both kept)."""
     from ..spelling import one_edit
 
     pictures = list(first_row)
     for picture in list(pictures):
-        meant = next((p for p in pictures if p != picture and one_edit(picture, p)
-                      and (row_count[p], -first_row[p]) > (row_count[picture], -first_row[picture])), None)
+        meant = next((p for p in pictures if p != picture and one_edit(picture, p) and row_count[p] > row_count[picture]), None)
         if meant:
             issues.add(name, first_row[picture], f"picture {picture!r} is one letter from {meant!r}: a typo of it? "
                                                  "(each picture is the rows under one name)")
