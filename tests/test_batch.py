@@ -379,43 +379,54 @@ class TestRecords:
             assert out.endswith("]\n")
 
 
-class TestBoundedLines:
-    """No line is held whole: one longer than a cell may be is its own row's error, and a file
-    with no line end (/dev/zero, a binary dump) ends the read instead of filling memory."""
+class TestLinesTooLong:
+    """No line is held whole: one longer than a cell may be is its own row's error, once, and the
+    read goes on; a file with no line end (/dev/zero, a binary dump) ends the read instead of
+    filling memory. FIELD_LIMIT is made small here, in both modules that read it."""
+
+    @pytest.fixture(autouse=True)
+    def small_limit(self, monkeypatch):
+        monkeypatch.setattr(csv_input, "FIELD_LIMIT", 1000)
+        monkeypatch.setattr(batch, "FIELD_LIMIT", 1000)
 
     @staticmethod
-    def _stream(text, asked):
+    def _records(text):
+        summary, out = run_text(text, "ndjson", passthrough=("notes",))
+        return summary, [json.loads(line) for line in out.splitlines()]
+
+    @pytest.mark.parametrize("cell", ["x" * 5000, '"' + "x" * 5000 + '"', '"a' + "x" * 5000 + ',b"'])
+    def test_a_row_too_long_is_its_own_error_and_the_next_row_is_read(self, cell):
+        summary, (first, second) = self._records(f"case_id,cord,notes\n1,displaced,{cell}\n2,displaced,ok\n")
+        assert first["case_id"] == "1" and first["error"]["message"].startswith("the line is longer than 0 MiB")
+        assert "quote" not in first["error"]["message"]
+        assert second["case_id"] == "2" and second["error"] is None and (summary.read, summary.failed) == (2, 1)
+
+    def test_a_quoted_cell_across_lines_with_one_too_long_is_one_row(self):
+        text = 'case_id,cord,notes\n1,displaced,"a\n' + "x" * 5000 + '\nb"\n2,displaced,ok\n'
+        summary, records = self._records(text)
+        assert [(r["row"], r["case_id"], r["error"] is None) for r in records] == [(1, "1", False), (2, "2", True)]
+
+    def test_a_line_too_long_at_the_end_of_the_file_is_its_rows_error(self):
+        summary, records = self._records("case_id,cord,notes\n1,displaced," + "x" * 5000)
+        assert [(r["case_id"], r["error"]["message"][:26]) for r in records] == [("1", "the line is longer than 0 ")]
+
+    def test_a_line_that_never_ends_stops_the_read_naming_it(self, monkeypatch):
+        monkeypatch.setattr(csv_input, "LONGEST_LINE", 20_000)
+        monkeypatch.setattr(csv_input, "SKIP_CHUNK", 100)
+        with pytest.raises(BatchError, match="line 2 runs over 20,000 characters without a line end: it is not a CSV file"):
+            run_text("case_id,cord\n1," + "x" * 50_000)
+
+    def test_no_line_is_read_whole(self):
+        asked = []
+
         class Stream(io.StringIO):
             def readline(self, size=-1):
                 asked.append(size)
                 return super().readline(size)
 
-        return Stream(text, newline="")
-
-    def test_a_line_too_long_is_cut_for_its_row_and_the_next_line_is_read(self, monkeypatch):
-        monkeypatch.setattr(csv_input, "FIELD_LIMIT", 1000)
-        asked = []
-        lines = list(csv_input.decoded(self._stream("cord\n" + "x" * 5000 + "\ndisplaced\n", asked), "in.csv", "utf-8"))
-        assert lines == ["cord\n", "x" * 1001 + "\n", "displaced\n"]
-        assert set(asked) == {1001}  # never a whole line of unknown length
-
-    def test_a_line_that_never_ends_stops_the_read_naming_it(self, monkeypatch):
-        monkeypatch.setattr(csv_input, "FIELD_LIMIT", 1000)
-        monkeypatch.setattr(csv_input, "LONGEST_LINE", 20_000)
-        lines = csv_input.decoded(self._stream("cord\n" + "x" * 50_000, []), "in.csv", "utf-8")
-        assert next(lines) == "cord\n" and next(lines) == "x" * 1001 + "\n"
-        with pytest.raises(BatchError, match="in.csv: line 2 runs over 0 MiB without a line end: it is not a CSV file of findings"):
-            next(lines)
-
-    def test_a_long_line_at_the_end_of_the_file_is_its_rows_error(self, monkeypatch):
-        monkeypatch.setattr(csv_input, "FIELD_LIMIT", 1000)
-        lines = list(csv_input.decoded(self._stream("cord\n" + "x" * 5000, []), "in.csv", "utf-8"))
-        assert lines == ["cord\n", "x" * 1001 + "\n"]
-
-    def test_an_unquoted_line_too_large_is_not_blamed_on_a_quote(self):
-        reason = "field larger than field limit (67108864)"
-        assert csv_input.record_problem(reason, ",", "1,1111").startswith("the line is longer than 64 MiB")
-        assert "a quote that is never closed" in csv_input.record_problem(reason, ",", '1,"1111')
+        lines = list(csv_input.decoded(Stream("cord\n" + "x" * 5000 + "\ndisplaced\n", newline=""), "in.csv", "utf-8"))
+        assert lines[0] == "cord\n" and lines[2] == "displaced\n" and lines[1].__class__ is csv_input.CutLine
+        assert asked and all(0 < size <= 1001 or size == csv_input.SKIP_CHUNK for size in asked)
 
     def test_lines_of_any_ending_come_as_they_are(self):
         text = "cord,csf\r\ndisplaced,widened\rexpanded,effaced\n"

@@ -318,11 +318,13 @@ class TestEncodingsAndLineEnds:
         """'cоrd' with a Cyrillic o reads as 'cord' on screen: the message names the odd letter."""
         result = batch("c\u043erd\ndisplaced\n".encode("utf-8"))
         assert result.exit_code == 2
-        assert "unknown column 'c\u043erd' (did you mean 'cord'? it holds U+043E, not a Latin letter)" in result.stderr
+        assert "unknown column 'c\u043erd' (did you mean 'cord'? it holds U+043E, which is no Latin letter)" in result.stderr
+        hidden = batch("cor\u200bd\ndisplaced\n".encode("utf-8"))
+        assert "it holds U+200B, which is no Latin letter" in hidden.stderr
 
     def test_an_accented_latin_letter_is_not_called_foreign(self):
         result = batch("\u00e2ge\n40\n".encode("utf-8"))
-        assert "unknown column '\u00e2ge' (did you mean 'age'?);" in result.stderr and "not a Latin letter" not in result.stderr
+        assert "unknown column '\u00e2ge' (did you mean 'age'?);" in result.stderr and "no Latin letter" not in result.stderr
 
     def test_a_header_the_encoding_given_cannot_read_is_not_sent_back_to_it(self):
         result = batch(b"case_id,ag\x81e\n1,40\n", "--encoding", "cp1252")
@@ -753,9 +755,10 @@ class TestSafeOutput:
                                f"{'standard input' if through_stdin else src}; redirect it to another file\n")
         assert src.read_text() == IDEM
 
-    def test_a_device_for_input_and_output_is_not_taken_for_the_same_file(self):
+    @pytest.mark.parametrize("out", [[], ["-o", "/dev/null"]])
+    def test_a_device_for_input_and_output_is_not_taken_for_the_same_file(self, out):
         """/dev/null in and out (or /dev/stdin typed at a terminal) cannot harm each other."""
-        proc = subprocess.run([sys.executable, "-m", "ddx", "batch", "/dev/null"], stdout=subprocess.DEVNULL,
+        proc = subprocess.run([sys.executable, "-m", "ddx", "batch", "/dev/null", *out], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, timeout=60)
         assert proc.returncode == 2 and "is empty" in proc.stderr and "refusing" not in proc.stderr
         from ddx.files import stream_is_file

@@ -975,6 +975,8 @@ class TestACuratorsMistakes:
         assert [(i.row, i.reason) for i in _issues(folder)] == [(line, "is not UTF-8 text (byte 0xe9 on this line): save it as UTF-8")]
         (folder / "entities.toml").write_bytes(text.encode("utf-16"))
         assert [i.reason for i in _issues(folder)] == ["is UTF-16 text: save it as UTF-8"]
+        (folder / "entities.toml").write_bytes(text.encode("utf-32"))
+        assert [i.reason for i in _issues(folder)] == ["is UTF-32 text: save it as UTF-8"]
 
     def test_a_folder_in_place_of_a_file_is_said_so(self, tmp_path):
         folder = _copy(tmp_path)

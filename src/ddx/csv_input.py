@@ -33,6 +33,8 @@ DEFAULT_ENCODING = "utf-8-sig"
 FIELD_LIMIT = 64 * 1024 * 1024
 #: A line that has not ended after this many characters is no CSV row: the read stops there.
 LONGEST_LINE = 16 * FIELD_LIMIT
+#: How much of a line too long is kept, to show the case id of its row's error.
+SHOWN_OF_A_CUT_LINE = 4096
 SNIFFED = (";", "\t")
 #: Unknown columns named one by one in the error; the rest are counted.
 SHOWN_COLUMNS = 10
@@ -100,11 +102,29 @@ def decoded(lines: Iterable[str], name: str, encoding: str) -> Iterator[str]:
         raise BatchError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
+class CutLine(str):
+    """What stands in the stream for a line longer than a cell may be: a line end, after a quote
+    when the line held an odd number of them (so that a quoted cell it opens or closes is still
+    opened or closed there), and the start of the line, to show its case id. Records turns the
+    record that holds it into that row's error."""
+
+    head: str
+
+    def __new__(cls, head: str, quotes: int) -> CutLine:
+        line = super().__new__(cls, '"\n' if quotes % 2 else "\n")
+        line.head = head
+        return line
+
+
+#: How much of a line too long is read at a time while it is passed over.
+SKIP_CHUNK = 1024 * 1024
+
+
 def _bounded(lines: Iterable[str], name: str) -> Iterator[str]:
-    """The lines of a stream, read at most FIELD_LIMIT + 1 characters at a time, so that no line
-    is held whole: a line longer than that is given cut there, with a line end (its cell is then
-    too large, its row's error), and the rest of it is read past; a line that has not ended within
-    LONGEST_LINE (/dev/zero, a binary dump) ends the read, naming it."""
+    """The lines of a stream, none held whole when it is longer than a cell may be (FIELD_LIMIT):
+    such a line is passed over in chunks and a CutLine given in its place, so that it becomes its
+    own row's error and the read goes on; a line that has not ended within LONGEST_LINE characters
+    (/dev/zero, a binary dump) ends the read, naming it."""
     readline = getattr(lines, "readline", None)
     if readline is None:
         yield from iter(lines)
@@ -118,16 +138,18 @@ def _bounded(lines: Iterable[str], name: str) -> Iterator[str]:
         if len(line) <= FIELD_LIMIT or line.endswith(("\n", "\r")):
             yield line
             continue
-        yield line + "\n"
-        read = len(line)
-        while not line.endswith(("\n", "\r")):
+        head, quotes, read = line[:SHOWN_OF_A_CUT_LINE], line.count('"'), len(line)
+        del line
+        while True:
+            chunk = readline(SKIP_CHUNK)
+            quotes += chunk.count('"')
+            read += len(chunk)
+            if not chunk or chunk.endswith(("\n", "\r")):
+                break
             if read > LONGEST_LINE:
-                raise BatchError(f"{name}: line {number} runs over {LONGEST_LINE // (1024 * 1024)} MiB without a line end: "
+                raise BatchError(f"{name}: line {number} runs over {LONGEST_LINE:,} characters without a line end: "
                                  "it is not a CSV file of findings")
-            line = readline(FIELD_LIMIT + 1)
-            if not line:
-                return
-            read += len(line)
+        yield CutLine(head, quotes)
 
 
 def _keep_undecoded(exc: UnicodeError) -> tuple[str, int]:
@@ -326,12 +348,26 @@ class Records:
                 self._pending.extendleft(reversed(buf[1:]))
                 self.consumed += 1
                 reader = self._reader = self._new_reader()
-                yield line, BadRecord(record_problem(str(exc), self._delimiter, buf[0] if buf else ""), buf[0] if buf else "")
+                yield line, _cut(buf[:1]) or BadRecord(csv_problem(str(exc), self._delimiter), buf[0] if buf else "")
                 continue
             self.consumed += len(buf)
+            cut = _cut(buf)
+            if cut:
+                yield line, cut
+                continue
             if len(cells) == 1 and len(buf) == 1 and not cells[0].strip(" \t\ufeff") and '"' not in buf[0]:
                 cells = []  # a line of only spaces and tabs is a blank line; a quoted blank cell is a row
             yield line, cells
+
+
+def _cut(buf: list[str]) -> BadRecord | None:
+    """The error of a record that holds a line too long to read (a CutLine), else None."""
+    for line in buf:
+        if line.__class__ is CutLine:
+            shown = buf[0].head if buf[0].__class__ is CutLine else buf[0]
+            return BadRecord(f"the line is longer than {FIELD_LIMIT // (1024 * 1024)} MiB; a row of findings is a few "
+                             "hundred characters", shown)
+    return None
 
 
 def _without_bom(lines: Iterator[str]) -> Iterator[str]:
@@ -342,7 +378,8 @@ def _without_bom(lines: Iterator[str]) -> Iterator[str]:
     for line in lines:  # not `yield from`, which would close the caller's stream with the generator
         if first:
             first = False
-            line = line.removeprefix("\ufeff")
+            if line.startswith("\ufeff"):  # (a CutLine, which is no text of the file, never does)
+                line = line[1:]
         yield line
 
 
@@ -370,14 +407,6 @@ def csv_problem(reason: str, delimiter: str) -> str:
     if "field larger than field limit" in reason:
         return f"a value is larger than {FIELD_LIMIT // (1024 * 1024)} MiB, most likely a quote that is never closed; close it (the lines after it were read on their own)"
     return f"the line is not valid CSV ({reason})"
-
-
-def record_problem(reason: str, delimiter: str, line: str) -> str:
-    """csv_problem, for a record whose first physical line is ``line``: a value too large on a
-    line with no quote at all is the line's own length, not a quote left open."""
-    if "field larger than field limit" in reason and '"' not in line:
-        return f"the line is longer than {FIELD_LIMIT // (1024 * 1024)} MiB; a row of findings is a few hundred characters"
-    return csv_problem(reason, delimiter)
 
 
 # -- the header ---------------------------------------------------------------
@@ -467,10 +496,11 @@ def read_layout(
         parts = []
         for i in unknown[:SHOWN_COLUMNS]:
             guess = closest(keys[i], sorted(known))
-            odd = sorted({c for c in header[i] if c.isalpha() and not unicodedata.name(c, "").startswith("LATIN")})
-            # a letter from another alphabet that looks like a Latin one ('о' for 'o') is named
+            # what reads as a Latin letter or nothing at all (a Cyrillic 'о', a zero-width space) is named
+            odd = sorted({c for c in header[i] if not c.isascii() and not unicodedata.name(c, "").startswith("LATIN")})
             notes = ([f"did you mean {guess!r}?"] if guess else []) + (
-                [f"it holds {', '.join(f'U+{ord(c):04X}' for c in odd[:3])}, not a Latin letter"] if odd and guess else [])
+                [f"it holds {', '.join(f'U+{ord(c):04X}' for c in odd[:3])}, which {'is' if len(odd) == 1 else 'are'} "
+                 f"no Latin letter{'' if len(odd) == 1 else 's'}"] if odd and guess else [])
             parts.append(quoted(header[i]) + (f" ({' '.join(notes)})" if notes else ""))
         if len(unknown) > SHOWN_COLUMNS:
             parts.append(f"and {len(unknown) - SHOWN_COLUMNS:,} more")

@@ -147,8 +147,10 @@ def silence_stdout() -> None:
 
 
 def same_file(a: str, b: str) -> bool:
+    """Are two paths one regular file (a device or a pipe, /dev/null, is read and written at
+    once without harm)? Two names of a file not there yet are compared as paths."""
     try:
-        return os.path.samefile(a, b)
+        return _same_regular_file(os.stat(a), os.stat(b))
     except OSError:
         return os.path.abspath(a) == os.path.abspath(b)
 
