@@ -351,6 +351,25 @@ class TestEncodingsAndLineEnds:
         assert result.exit_code == 2
         assert f"--delimiter {letter!r}: it is part of the column names and values" in result.stderr
 
+    @pytest.mark.parametrize("fmt", ["ndjson", "json"])
+    def test_next_findings_says_how_many_each_record_carries(self, fmt):
+        """A script that does not read the next best findings leaves their search out; nothing
+        else of the record changes."""
+        full = invoke("batch", "-", "--format", fmt, input=IDEM)
+        bare = invoke("batch", "-", "--format", fmt, "--next-findings", "0", input=IDEM)
+        five = invoke("batch", "-", "--format", fmt, "--next-findings", "5", input=IDEM)
+        assert full.exit_code == bare.exit_code == five.exit_code == 0
+        first = lambda result: json.loads(result.stdout)[0] if fmt == "json" else json.loads(result.stdout.splitlines()[0])
+        a, b, c = first(full), first(bare), first(five)
+        assert len(a["next_findings"]) == 3 and b["next_findings"] == [] and b["history_questions"] == []
+        assert len(c["next_findings"]) == 5
+        assert {k: v for k, v in a.items() if k not in ("next_findings", "history_questions")} == {
+            k: v for k, v in b.items() if k not in ("next_findings", "history_questions")}
+
+    def test_next_findings_is_a_count(self):
+        result = invoke("batch", "-", "--next-findings", "-1", input=IDEM)
+        assert result.exit_code == 2 and "--next-findings" in result.stderr
+
     def test_unknown_encoding(self):
         result = batch(IDEM, "--encoding", "klingon")
         assert result.exit_code == 2

@@ -134,11 +134,12 @@ def _cardinality(feature: Feature) -> int:
 class _Assessor:
     """Turns the cells of one data row into an output record (or a RowError)."""
 
-    def __init__(self, kb: Knowledge, layout: Layout, encoding: str, top: int):
+    def __init__(self, kb: Knowledge, layout: Layout, encoding: str, top: int, suggest: int = 3):
         self.kb = kb
         self.layout = layout
         self.encoding = encoding
         self.top = top
+        self.suggest = suggest
         self.width = len(layout.header)
         self.ids = kb.entity_ids
         self.text_columns = tuple(i for i in ((layout.case_index,) if layout.case_index is not None else ()) + layout.passthrough)
@@ -443,7 +444,7 @@ class _Assessor:
 
     def record(self, row: int, cells: list[str]) -> dict[str, Any]:
         """The JSON record of a readable data row: to_record(engine.assess(...)) plus the row."""
-        a = engine.assess(self.findings(cells), self.kb)
+        a = engine.assess(self.findings(cells), self.kb, suggest=self.suggest)
         record = render.to_record(a, row=row)
         if self.layout.passthrough:
             record["passthrough"] = {self.layout.header[i]: cells[i] for i in self.layout.passthrough}
@@ -543,6 +544,7 @@ def run(
     knowledge: Knowledge | None = None,
     name: str = "the input",
     progress: Callable[[int], None] | None = None,
+    suggest: int = 3,
 ) -> Summary:
     """Assess every data row of a CSV text stream and write one record per row to ``sink``.
 
@@ -550,11 +552,14 @@ def run(
     written when that is found before the first row; a read that fails further
     on stops there, after the records of the rows before; bytes the encoding
     cannot read are their row's error), StrictStop for the first bad row
-    under ``strict``.
+    under ``strict``. ``suggest`` is how many next best findings each JSON record carries (0
+    skips their search, most of a JSON record's time).
     """
     if fmt not in FORMATS:
         raise BatchError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     kb = knowledge or default_knowledge()
+    if suggest < 0:
+        raise BatchError(f"--next-findings {suggest}: give 0 or more")
     if not 1 <= top <= len(kb.entities):
         raise BatchError(f"--top {top}: choose between 1 and {len(kb.entities)} (the number of candidates)")
     if delimiter is not None and len(delimiter) != 1:
@@ -615,7 +620,7 @@ def run(
                 f"{shown(other)}: pass --delimiter {shown(other)}, or leave the option out (',', ';' and tab are found by themselves)"
             )
     layout = read_layout(header, kb, tuple(passthrough), name=name, csv_output=fmt == "csv", ignore=tuple(ignore), encoding=encoding)
-    assessor = _Assessor(kb, layout, encoding, top)
+    assessor = _Assessor(kb, layout, encoding, top, suggest)
     out = _CsvOut(sink, assessor, top) if fmt == "csv" else _JsonOut(sink, assessor, array=fmt == "json")
     read = failed = 0
     first_error = None
