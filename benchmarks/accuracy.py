@@ -24,9 +24,16 @@ reported on stderr with its row, column and value and left out, the heading
 says how many were, and the exit status is 1 (0 when every case was scored,
 2 when none could be or the file cannot be read).
 
-Usage: python benchmarks/accuracy.py [--cases PATH] [--passthrough COL,...] [--misses]
+The measures: compartment, top-1 and top-3 are shares of cases; don't-miss recall is the share
+of cases whose diagnosis is a don't-miss entity that carry its flag, and the flags per case count
+don't-miss flags (not the emergency); the ECE bins the top candidate's probability into ten
+equal-width bins and weighs each bin's |accuracy - confidence| by its cases; the log loss is
+-ln P(true diagnosis); the Brier score sums (P - truth)^2 over every candidate (0 to 2).
+
+Usage: python benchmarks/accuracy.py [--cases PATH] [--passthrough COL,...] [--misses] [--per-case PATH]
        [--scan-temperature 1.1,1.15,1.2,1.25,1.3 | --leave-one-out 1.1,1.15,1.2,1.25,1.3
-       [--flattenings 0.1,0.2,0.3,0.4,0.5]] [--compare PATH]
+       [--flattenings 0.1,0.2,0.3,0.4,0.5]] [--compare PATH] [--priors registry]
+       [--encoding ENCODING] [--delimiter CHAR]
 """
 
 from __future__ import annotations
@@ -37,18 +44,24 @@ import math
 import random
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from ddx.csv_input import sniff_delimiter  # noqa: E402
 from ddx.engine import assess  # noqa: E402
 from ddx.errors import FindingError, KnowledgeError  # noqa: E402
 from ddx.files import silence_stdout  # noqa: E402
-from ddx.findings import normalise_column, parse_findings  # noqa: E402
-from ddx.knowledge import COMPARTMENTS, default_knowledge, load_knowledge  # noqa: E402
+from ddx.findings import CASE_ID, normalise_column, parse_findings  # noqa: E402
+from ddx.knowledge import COMPARTMENTS, PRIORS, default_knowledge, knowledge_with_priors, load_knowledge  # noqa: E402
+from ddx.spelling import closest  # noqa: E402
 
 DEFAULT_CASES = ROOT.parent / "shared" / "cases" / "cases.csv"
 META = ("source_url", "diagnosis", "compartment", "evidence")
+#: Where read_cases keeps a case's row of its file (its number from 1 after the header): the
+#: name of a case without a case_id.
+ROW = "\0row"
 CANONICAL = {
     "intramedullary": {"cord": "expanded", "csf": "effaced"},
     "intradural_extramedullary": {"cord": "displaced", "csf": "widened"},
@@ -57,8 +70,9 @@ CANONICAL = {
 
 
 def recognised(row: dict) -> dict:
+    """The case with the canonical signs of its true compartment where it gives none."""
     out = dict(row)
-    for column, value in CANONICAL[row["compartment"].strip()].items():
+    for column, value in CANONICAL[truth_of(row, "compartment")].items():
         if not (out.get(column) or "").strip():
             out[column] = value
     return out
@@ -85,16 +99,44 @@ def case_problems(row: dict, kb=None, passthrough=()) -> list[str]:
     if None in row:
         return ["more cells than the header has columns"]
     problems = []
-    diagnosis, compartment = (row.get("diagnosis") or "").strip(), (row.get("compartment") or "").strip()
+    diagnosis, compartment = truth_of(row, "diagnosis"), truth_of(row, "compartment")
     if diagnosis not in kb.entity_ids:
-        problems.append(f"diagnosis {diagnosis!r} is not an entity id (`ddx entities` lists them)")
+        guess = meant_entity(kb, diagnosis)
+        problems.append(f"diagnosis {row.get('diagnosis') or ''!r} is not an entity id"
+                        + (f"; did you mean {guess!r}?" if guess else " (`ddx entities` lists them)"))
     if compartment not in COMPARTMENTS:
-        problems.append(f"compartment {compartment!r} is not one of {', '.join(COMPARTMENTS)}")
+        guess = COMPARTMENT_NAMES.get(compartment) or closest(compartment, COMPARTMENTS)
+        problems.append(f"compartment {row.get('compartment') or ''!r} is not one of {', '.join(COMPARTMENTS)}"
+                        + (f"; did you mean {guess!r}?" if guess else ""))
     try:
-        parse_findings({k: v for k, v in row.items() if k not in META}, kb, passthrough=passthrough)
+        parse_findings({k: v for k, v in row.items() if k not in META and k != ROW}, kb, passthrough=passthrough)
     except FindingError as err:
         problems.append(str(err))
     return problems
+
+
+#: Short names a reader writes for a compartment: suggested, not taken (a case file is coded
+#: with the ids, as the cases' README says).
+COMPARTMENT_NAMES = {"im": "intramedullary", "idem": "intradural_extramedullary", "ide": "intradural_extramedullary",
+                     "intradural": "intradural_extramedullary", "ed": "extradural", "epidural": "extradural"}
+
+
+def meant_entity(kb, text: str) -> str | None:
+    """The entity id a diagnosis written otherwise names, as `ddx explain` reads names (an alias,
+    a name, British spelling), or one a letter off; else None."""
+    from ddx.errors import DdxError
+    from ddx.names import find_entity
+    from ddx.spelling import one_edit
+
+    try:
+        return find_entity(kb, text).id if text else None
+    except (DdxError, LookupError, ValueError):
+        return next((e for e in sorted(kb.entity_ids) if one_edit(text, e)), None)
+
+
+def truth_of(row: dict, column: str) -> str:
+    """The diagnosis or compartment of a case as an id: case and spaces aside, as ddx reads values."""
+    return (row.get(column) or "").strip().lower()
 
 
 def case_records(rows: list[dict], reading, kb=None) -> list[dict]:
@@ -104,15 +146,17 @@ def case_records(rows: list[dict], reading, kb=None) -> list[dict]:
     records = []
     for row in rows:
         cells = reading(row)
-        findings = parse_findings({k: v for k, v in cells.items() if k not in META}, kb)
-        a = assess(findings, kb)
-        truth = row["diagnosis"].strip()
+        findings = parse_findings({k: v for k, v in cells.items() if k not in META and k != ROW}, kb)
+        a = assess(findings, kb, suggest=0)
+        truth, compartment = truth_of(row, "diagnosis"), truth_of(row, "compartment")
         ranked = [c.id for c in a.candidates]
         records.append({
-            "case": row.get("case_id") or f"row {len(records) + 1}",
+            "case": (row.get(CASE_ID) or "").strip() or f"row {row.get(ROW, len(records) + 1)}",
             "truth": truth,
-            "compartment_ok": a.compartment == row["compartment"].strip(),
-            "true_compartment": row["compartment"].strip(),
+            "rank": ranked.index(truth) + 1,
+            "probability": a.probability(truth),
+            "compartment_ok": a.compartment == compartment,
+            "true_compartment": compartment,
             "predicted_compartment": a.compartment,
             "top3": ranked[:3],
             "top_probability": a.candidates[0].probability,
@@ -256,9 +300,10 @@ def interval_text(interval: tuple[float, float]) -> str:
     return "—" if math.isnan(low) else f"{low:.2f}–{high:.2f}"
 
 
-def scan_temperature(rows: list[dict], temperatures: list[float]) -> None:
-    """Scores at each temperature: the proper scoring rules pick it, the binned ECE is too noisy to."""
-    bases = [(t, load_knowledge(model={"temperature": t})) for t in temperatures]
+def scan_temperature(rows: list[dict], temperatures: list[float], model: dict | None = None) -> None:
+    """Scores at each temperature (``model``: other settings, as --priors gives them): the proper
+    scoring rules pick it, the binned ECE is too noisy to."""
+    bases = [(t, load_knowledge(model={**(model or {}), "temperature": t})) for t in temperatures]
     print(f"{'temperature':<12}{'log loss':>18}{'Brier':>16}{'ECE':>16}{'top-1':>16}{'top-3':>16}")
     print(f"{'':<12}" + f"{'pub / rec':>18}" + "".join(f"{'pub / rec':>16}" for _ in range(4)))
     for t, kb in bases:
@@ -268,7 +313,7 @@ def scan_temperature(rows: list[dict], temperatures: list[float]) -> None:
 
 
 def leave_one_out(rows: list[dict], temperatures: list[float], flattenings: list[float] | None = None,
-                  ) -> tuple[dict[str, list[dict]], list]:
+                  model: dict | None = None) -> tuple[dict[str, list[dict]], list]:
     """Each case scored at the temperature (and, given ``flattenings``, the prior flattening too)
     that the other cases choose by model.toml's rule (the lowest log loss averaged over the two
     readings): the records of each reading, and the setting each case was scored at (a
@@ -277,8 +322,8 @@ def leave_one_out(rows: list[dict], temperatures: list[float], flattenings: list
     grid = [(t, f) for f in flattenings for t in temperatures] if flattenings else list(temperatures)
     at = {}
     for g in grid:
-        model = {"temperature": g[0], "prior_flattening": g[1]} if flattenings else {"temperature": g}
-        kb = load_knowledge(model=model)
+        setting = {"temperature": g[0], "prior_flattening": g[1]} if flattenings else {"temperature": g}
+        kb = load_knowledge(model={**(model or {}), **setting})
         at[g] = {name: case_records(rows, reading, kb) for name, reading in readings.items()}
     total = {g: [sum(r[i]["log_loss"] for r in at[g].values()) for i in range(len(rows))] for g in grid}
     whole = {g: math.fsum(losses) for g, losses in total.items()}
@@ -300,39 +345,86 @@ def temperatures(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
 
 
-def read_cases(path: Path, passthrough: list[str]) -> tuple[list[dict], list[str]]:
-    """The cases of ``path`` that can be scored (the passthrough columns taken out) and the
-    problems of those that cannot, each naming its row. A file that cannot be read, or holds
-    no case that can be scored, stops the run with exit status 2."""
+def read_cases(path: Path, passthrough: list[str], kb=None, *, encoding: str = "utf-8-sig",
+               delimiter: str | None = None) -> tuple[list[dict], list[str]]:
+    """The cases of ``path`` that can be scored (its columns named as ddx names them, the
+    passthrough ones taken out, each case's row of the file kept under ROW) and the problems of
+    those that cannot, each naming its row. A file that cannot be read, a column ddx does not
+    know and --passthrough does not name, or no case that can be scored stops the run with exit
+    status 2. The separator is sniffed as `ddx batch` sniffs it (';' or a tab for a header with
+    no comma) unless given."""
+    kb = kb or default_knowledge()
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = list(csv.DictReader(fh))
+        with path.open(encoding=encoding, newline="") as fh:
+            lines = fh.read().splitlines(keepends=True)
     except FileNotFoundError:
-        print(f"accuracy.py: no cases at {path} (pass --cases PATH)", file=sys.stderr)
-        raise SystemExit(2) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        print(f"accuracy.py: cannot read {path}: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
-    unread = {normalise_column(c) for c in passthrough}
+        stop(f"no cases at {path} (pass --cases PATH)")
+    except UnicodeDecodeError as err:
+        stop(f"cannot read {path} as {encoding} ({err.reason}); pass its encoding with --encoding (cp1252 for Excel "
+             "on Windows, latin-1)")
+    except (OSError, LookupError) as err:
+        stop(f"cannot read {path}: {getattr(err, 'strerror', None) or err}")
+    if lines and lines[0].strip().lower().startswith("sep=") and len(lines[0].strip()) == 5:
+        delimiter, lines = delimiter or lines[0].strip()[4], lines[1:]  # Excel's line naming the separator
+    try:
+        table = list(csv.reader(lines, delimiter=delimiter or sniff_delimiter(lines[0] if lines else "")))
+    except csv.Error as err:
+        stop(f"cannot read {path}: {err}")
+    if not table:
+        stop(f"{path} is empty: the first line must name the columns (case_id, diagnosis, compartment, ...)")
+    header = [normalise_column(h) for h in table[0]]
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:
+        stop(f"{path}: the header names {', '.join(twice)} twice; remove or rename one")
+    left_out = {normalise_column(c) for c in passthrough}
+    read = set(kb.features) | {CASE_ID} | set(META)
+    for column in sorted(left_out & read):
+        stop(f"--passthrough {column}: the benchmark reads this column "
+             f"({'it is the truth' if column in META else 'it is a finding' if column in kb.features else 'it names the case'}); "
+             "leave it out of --passthrough")
+    unknown = [table[0][i] for i, h in enumerate(header) if h and h not in read and h not in left_out]
+    if unknown:
+        named = ", ".join(repr(c) + (f" (did you mean {g!r}?)" if (g := closest(normalise_column(c), sorted(read))) else "")
+                          for c in unknown)
+        stop(f"{path}: unknown column{'s' if len(unknown) > 1 else ''} {named}; the columns are those of "
+             f"`ddx features` and {', '.join(META)}; leave a column unread with --passthrough "
+             f"{','.join(normalise_column(c) for c in unknown)}")
     kept, problems = [], []
-    for n, row in enumerate(rows, 1):
-        found = case_problems(row, passthrough=passthrough)
-        case = (row.get("case_id") or "").strip()
-        problems += [f"{path.name} row {n}" + (f" (case {case})" if case else "") + f": {p}" for p in found]
-        if not found:
-            kept.append({k: v for k, v in row.items() if normalise_column(k) not in unread})
+    for n, cells in enumerate(table[1:], 1):
+        if not any(c.strip() for c in cells):
+            problems.append(f"{path.name} row {n}: the row is empty")
+            continue
+        row = dict(zip(header, cells))
+        if len(cells) > len(header):
+            row[None] = cells[len(header):]
+        found = case_problems({k: v for k, v in row.items() if k not in left_out}, kb)
+        case = (row.get(CASE_ID) or "").strip()
+        if found:  # one line a case, so that the heading's count is of the cases left out
+            problems.append(f"{path.name} row {n}" + (f" (case {case})" if case else "") + ": " + "; also ".join(found))
+        else:
+            kept.append({**{k: v for k, v in row.items() if k and k not in left_out}, ROW: n})
     for problem in problems:
         print(problem, file=sys.stderr)
     if not kept:
-        print(f"accuracy.py: no case in {path} can be scored", file=sys.stderr)
-        raise SystemExit(2)
+        stop(f"no case in {path} can be scored")
     return kept, problems
 
 
+def stop(message: str) -> NoReturn:
+    """End the run with exit status 2: the cases cannot be read or none can be scored."""
+    print(f"accuracy.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=Path, default=DEFAULT_CASES, metavar="PATH",
+                        help="the cases to score, coded as ../shared/cases/README.md says (default: the published cases)")
     parser.add_argument("--misses", action="store_true", help="list the cases ranked wrongly")
+    parser.add_argument("--per-case", type=Path, metavar="PATH",
+                        help="also write one CSV row per case and reading: the diagnosis, its rank and probability, "
+                             "the compartment read, the top 3, whether the case is a don't-miss one and its diagnosis "
+                             "flagged, how many don't-miss flags were raised, its log loss and Brier score")
     instead = parser.add_mutually_exclusive_group()
     instead.add_argument("--scan-temperature", metavar="T,T,...", type=temperatures,
                          help="scores at each of these temperatures instead")
@@ -341,29 +433,52 @@ def main() -> None:
     parser.add_argument("--flattenings", metavar="F,F,...", type=temperatures,
                         help="with --leave-one-out: choose the prior flattening from this grid too, with each temperature")
     parser.add_argument("--passthrough", metavar="COL,COL,...", default="",
-                        help="columns of the cases file to leave unread besides the four of its README")
+                        help="columns of the cases file to leave unread (an accession number, notes)")
     parser.add_argument("--compare", metavar="PATH", type=Path,
                         help="also print each measure's difference, PATH's cases minus --cases', with a two-sample "
                              "bootstrap interval (e.g. --compare benchmarks/validation-cases.csv)")
+    parser.add_argument("--priors", choices=list(PRIORS), default=next(iter(PRIORS)),
+                        help="the priors to score with, as `ddx assess --priors` (default: %(default)s)")
+    parser.add_argument("--encoding", default="utf-8-sig", help="encoding of the case files (default: UTF-8, with or "
+                                                               "without a byte-order mark; cp1252 for Excel on Windows)")
+    parser.add_argument("--delimiter", metavar="CHAR",
+                        help="separator of the case files (default: ',', or ';' or a tab when the header has no comma)")
     args = parser.parse_args()
     if args.flattenings and not args.leave_one_out:
         parser.error("--flattenings goes with --leave-one-out")
     if args.flattenings and not all(0 <= f <= 1 for f in args.flattenings):
         parser.error("--flattenings: a prior flattening is a power from 0 (every entity of a compartment alike) to 1 "
                      "(the priors as they are)")
-    rows, problems = read_cases(args.cases, [c for c in args.passthrough.split(",") if c.strip()])
-    scope = f"{len(rows)} published cases ({args.cases.name})"
+    if args.flattenings and PRIORS[args.priors]:
+        parser.error(f"--priors {args.priors} fixes the prior flattening that --flattenings chooses: give one of them")
+    if args.scan_temperature and (args.compare or args.misses or args.per_case):
+        parser.error("--scan-temperature prints its own table: --compare, --misses and --per-case go with a plain run")
+    if args.leave_one_out and args.compare:
+        parser.error("--compare scores the other cases at model.toml's settings: it goes with a plain run, not --leave-one-out")
+    if args.delimiter == "tab":
+        args.delimiter = "\t"
+    if args.delimiter is not None and (len(args.delimiter) != 1 or args.delimiter in '"\r\n'):
+        parser.error(f"--delimiter {args.delimiter!r}: give one character such as ',' or ';' (or 'tab')")
+    try:
+        kb = knowledge_with_priors(args.priors)
+    except KnowledgeError as err:
+        parser.error(str(err))
+    passthrough = [c for c in args.passthrough.split(",") if c.strip()]
+    rows, problems = read_cases(args.cases, passthrough, kb, encoding=args.encoding, delimiter=args.delimiter)
+    scope = f"{len(rows)} {'published ' if args.cases == DEFAULT_CASES else ''}cases ({args.cases.name})"
     if problems:
-        scope += f", {len(problems)} problem(s) above leaving out the cases they name"
+        scope += f", {len(problems)} left out for the problems above"
+    if args.priors != next(iter(PRIORS)):
+        scope += f", {args.priors} priors"
     if args.scan_temperature:
         try:
-            scan_temperature(rows, args.scan_temperature)
+            scan_temperature(rows, args.scan_temperature, PRIORS[args.priors])
         except KnowledgeError as err:
             parser.error(f"--scan-temperature: {err}")
         raise SystemExit(1 if problems else 0)
     if args.leave_one_out:
         try:
-            records, chosen = leave_one_out(rows, args.leave_one_out, args.flattenings)
+            records, chosen = leave_one_out(rows, args.leave_one_out, args.flattenings, PRIORS[args.priors])
         except KnowledgeError as err:
             parser.error(f"--leave-one-out: {err}")
         shown = [f"{g[0]:g}/{g[1]:g}" if isinstance(g, tuple) else f"{g:g}" for g in chosen]
@@ -372,7 +487,7 @@ def main() -> None:
         heading = (f"ddx accuracy on {scope}, each scored at the "
                    f"{chosen_what} the other cases choose ({picked}); {INTERVALS_TEXT}")
     else:
-        records = {"published": case_records(rows, dict), "recognised": case_records(rows, recognised)}
+        records = {"published": case_records(rows, dict, kb), "recognised": case_records(rows, recognised, kb)}
         heading = (f"ddx accuracy on {scope}; "
                    f"{INTERVALS_TEXT}")
     results = {reading: summarise(r) for reading, r in records.items()}
@@ -380,13 +495,17 @@ def main() -> None:
     print(heading)
     print(f"{'metric':<26}{'published':>11}{'interval':>13}{'recognised':>11}{'interval':>13}")
     for m in METRICS:
-        cells = "".join(f"{results[r][m]:>11.3f}{interval_text(spread[r].get(m, (math.nan, math.nan))):>13}"
+        cells = "".join(f"{figure_text(results[r][m]):>11}{interval_text(spread[r].get(m, (math.nan, math.nan))):>13}"
                         for r in records)
         print(f"{m:<26}{cells}")
+    if any(math.isnan(results[r]["dont_miss_recall"]) for r in records):
+        print("(no case's diagnosis is a don't-miss entity: there is no recall to measure)")
+    if args.per_case:
+        write_per_case(args.per_case, records)
     if args.compare:
-        other, more = read_cases(args.compare, [c for c in args.passthrough.split(",") if c.strip()])
+        other, more = read_cases(args.compare, passthrough, kb, encoding=args.encoding, delimiter=args.delimiter)
         problems += more
-        differences = {r: difference_intervals(records[r], case_records(other, reading))
+        differences = {r: difference_intervals(records[r], case_records(other, reading, kb))
                        for r, reading in (("published", dict), ("recognised", recognised))}
         print(f"\ndifference, {len(other)} cases of {args.compare.name} minus these, with a two-sample 95% interval")
         print(f"{'metric':<26}{'published':>11}{'interval':>17}{'recognised':>11}{'interval':>17}")
@@ -401,6 +520,36 @@ def main() -> None:
             for miss in r["misses"]:
                 print("  ", *miss)
     raise SystemExit(1 if problems else 0)
+
+
+def figure_text(value: float) -> str:
+    """A measure as the table prints it: three decimals, or a dash where there is nothing to measure."""
+    return "—" if math.isnan(value) else f"{value:.3f}"
+
+
+#: The columns of --per-case, one row per case and reading.
+PER_CASE = ("reading", "case", "diagnosis", "rank", "probability", "true_compartment", "read_compartment",
+            "candidate_1", "candidate_2", "candidate_3", "dont_miss_case", "diagnosis_flagged", "dont_miss_flags",
+            "log_loss", "brier")
+
+
+YES_NO = {True: "yes", False: "no"}
+
+
+def write_per_case(path: Path, records: dict[str, list[dict]]) -> None:
+    """One CSV row per case and reading, for a reader who wants to check or pool the figures."""
+    try:
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(PER_CASE)
+            for reading, rs in records.items():
+                for r in rs:
+                    top = (r["top3"] + ["", "", ""])[:3]
+                    out.writerow([reading, r["case"], r["truth"], r["rank"], f"{r['probability']:.6f}", r["true_compartment"],
+                                  r["predicted_compartment"], *top, YES_NO[r["dont_miss_case"]], YES_NO[r["dont_miss_hit"]], r["flags"],
+                                  f"{r['log_loss']:.6f}", f"{r['brier']:.6f}"])
+    except OSError as err:
+        stop(f"cannot write {path}: {err.strerror or err}")
 
 
 if __name__ == "__main__":

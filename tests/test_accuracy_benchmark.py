@@ -152,11 +152,11 @@ def test_the_benchmark_scores_the_cases_it_can_and_names_the_others(tmp_path):
     done = _run(tmp_path, rows, "--passthrough", "accession", bom=True)
     assert done.returncode == 1, done.stderr
     assert "cases.csv row 2 (case b): cord: 'sideways' is not a value" in done.stderr
-    assert done.stdout.startswith("ddx accuracy on 3 published cases (cases.csv), 1 problem(s) above leaving out")
+    assert done.stdout.startswith("ddx accuracy on 3 cases (cases.csv), 1 left out for the problems above")
     assert "Traceback" not in done.stderr
     clean = _run(tmp_path, [dict(r) for r in ROWS])
     assert clean.returncode == 0 and clean.stderr == ""
-    assert clean.stdout.startswith("ddx accuracy on 4 published cases (cases.csv); 95% intervals")
+    assert clean.stdout.startswith("ddx accuracy on 4 cases (cases.csv); 95% intervals")
 
 
 def test_the_benchmark_stops_when_no_case_can_be_scored(tmp_path):
@@ -186,3 +186,99 @@ def test_compare_prints_the_differences_under_the_table(tmp_path):
     assert both.returncode == 0, both.stderr
     assert "difference, 4 cases of cases.csv minus these, with a two-sample 95% interval" in both.stdout
     assert "top3" in both.stdout.split("difference,")[1]
+
+
+def _write(tmp_path, text: str, name="mine.csv", encoding="utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _bench(*args):
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / "accuracy.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+class TestAResearchersOwnFile:
+    """A researcher's own case file, written as spreadsheets write them, is read as `ddx batch`
+    reads a file, and every mistake in it is named with its row, column, value and the fix."""
+
+    CASES = ("Case ID;Diagnosis;Compartment;Cord;CSF;Dural tail;Age\n"
+             "A;Meningioma ;intradural_extramedullary;displaced;widened;yes;70\n"
+             "B;schwannoma;Intradural_Extramedullary;displaced;widened;;45\n")
+
+    def test_an_excel_export_with_a_bom_and_semicolons_is_read(self, tmp_path):
+        done = _bench("--cases", _write(tmp_path, "\ufeff" + self.CASES))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("ddx accuracy on 2 cases (mine.csv); 95% intervals")
+        assert "top1                            1.000" in done.stdout
+
+    def test_an_encoding_and_a_separator_can_be_given(self, tmp_path):
+        text = self.CASES.replace(";", "|").replace("B|", "B\u00e9|")
+        path = _write(tmp_path, text, encoding="cp1252")
+        refused = _bench("--cases", path, "--delimiter", "|")
+        assert refused.returncode == 2 and "pass its encoding with --encoding" in refused.stderr
+        done = _bench("--cases", path, "--delimiter", "|", "--encoding", "cp1252")
+        assert done.returncode == 0, done.stderr
+
+    def test_unknown_columns_are_named_once_for_the_file_with_the_fix(self, tmp_path):
+        path = _write(tmp_path, "case_id,diagnosis,compartment,cord,MRN,notes\na,meningioma,extradural,displaced,1,x\n")
+        done = _bench("--cases", path)
+        assert done.returncode == 2 and done.stdout == ""
+        assert "unknown columns 'MRN', 'notes'" in done.stderr and "--passthrough mrn,notes" in done.stderr
+        assert done.stderr.count("\n") == 1
+        assert _bench("--cases", path, "--passthrough", "MRN,notes").returncode == 0
+
+    @pytest.mark.parametrize("column, why", [("diagnosis", "it is the truth"), ("age", "it is a finding"), ("Case ID", "it names the case")])
+    def test_passing_through_a_column_the_benchmark_reads_is_refused(self, tmp_path, column, why):
+        done = _bench("--cases", _write(tmp_path, "\ufeff" + self.CASES), "--passthrough", column)
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert f"the benchmark reads this column ({why})" in done.stderr
+
+    def test_a_value_written_otherwise_gets_the_id_it_means(self, tmp_path):
+        path = _write(tmp_path, "case_id,diagnosis,compartment,cord\na,nerve sheath,IDEM,displaced\n"
+                                "b,meningiona,extradural,displaced\nc,meningioma,extradural,displaced\n")
+        done = _bench("--cases", path)
+        assert done.returncode == 1
+        assert "mine.csv row 1 (case a): diagnosis 'nerve sheath' is not an entity id" in done.stderr
+        assert "compartment 'IDEM' is not one of intramedullary, intradural_extramedullary, extradural; did you mean 'intradural_extramedullary'?" in done.stderr
+        assert "row 2 (case b): diagnosis 'meningiona' is not an entity id; did you mean 'meningioma'?" in done.stderr
+        assert done.stdout.startswith("ddx accuracy on 1 cases (mine.csv), 2 left out for the problems above")
+
+    def test_a_case_without_an_id_is_named_by_its_row_of_the_file_and_an_empty_row_is_said(self, tmp_path):
+        path = _write(tmp_path, "diagnosis,compartment,age,cord\nmeningioma,extradural,zz,displaced\n,,,\n"
+                                "ependymoma,intradural_extramedullary,40,displaced\n")
+        done = _bench("--cases", path, "--misses")
+        assert "mine.csv row 1: age: 'zz'" in done.stderr and "mine.csv row 2: the row is empty" in done.stderr
+        assert "   row 3 ependymoma" in done.stdout  # its row of the file, not its place among the cases kept
+
+    def test_no_dont_miss_case_is_said_not_printed_as_nan(self, tmp_path):
+        done = _bench("--cases", _write(tmp_path, self.CASES))
+        assert "nan" not in done.stdout and "dont_miss_recall                    —" in done.stdout
+        assert "no case's diagnosis is a don't-miss entity" in done.stdout
+
+    def test_per_case_writes_a_row_for_each_case_and_reading(self, tmp_path):
+        import csv
+
+        out = tmp_path / "per-case.csv"
+        done = _bench("--cases", _write(tmp_path, self.CASES), "--per-case", out)
+        assert done.returncode == 0, done.stderr
+        rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
+        assert [(r["reading"], r["case"], r["diagnosis"], r["rank"]) for r in rows] == [
+            ("published", "A", "meningioma", "1"), ("published", "B", "schwannoma", "1"),
+            ("recognised", "A", "meningioma", "1"), ("recognised", "B", "schwannoma", "1")]
+        assert 0 < float(rows[0]["probability"]) <= 1 and rows[0]["candidate_1"] == "meningioma"
+        assert (rows[0]["dont_miss_case"], rows[0]["diagnosis_flagged"]) == ("no", "no")
+
+    @pytest.mark.parametrize("args, said", [
+        (["--scan-temperature", "1.2", "--misses"], "--scan-temperature prints its own table"),
+        (["--leave-one-out", "1.2", "--compare", "x.csv"], "--compare scores the other cases at model.toml's settings"),
+        (["--leave-one-out", "1.2", "--flattenings", "0.3", "--priors", "registry"], "fixes the prior flattening"),
+    ])
+    def test_options_that_would_be_ignored_or_mixed_are_refused(self, tmp_path, args, said):
+        done = _bench("--cases", _write(tmp_path, self.CASES), *args)
+        assert done.returncode == 2 and said in done.stderr
+
+    def test_the_registry_priors_can_be_scored(self, tmp_path):
+        done = _bench("--cases", _write(tmp_path, self.CASES), "--priors", "registry")
+        assert done.returncode == 0 and done.stdout.startswith("ddx accuracy on 2 cases (mine.csv), registry priors;")
