@@ -15,7 +15,8 @@ bootstrap over the cases (seeded, so every run prints the same).
 temperature the other cases choose by the same rule (with --flattenings, the
 prior flattening too), so the figures owe nothing to the case itself having
 helped choose them; --compare prints each measure's difference from another
-file's cases with a two-sample bootstrap interval.
+file's cases with a two-sample interval (Newcombe's for a share of cases, a
+bootstrap of each set on its own for the rest).
 
 Every case is checked before any is scored: one that cannot be (a diagnosis
 that is no entity id, a compartment that is none of the three, a finding ddx
@@ -271,20 +272,37 @@ def _percentiles(values: list[float], level: float) -> tuple[float, float]:
 
 
 def difference_intervals(first: list[dict], second: list[dict], level: float = 0.95) -> dict[str, tuple[float, float, float]]:
-    """Each measure's difference, second set minus first, with its percentile bootstrap interval
-    from resampling each set on its own (two independent samples of cases): whether two case
-    sets score differently beyond the luck of which cases each holds."""
+    """Each measure's difference, second set minus first, with its interval: whether two case
+    sets score differently beyond the luck of which cases each holds. For a share of cases,
+    Newcombe's hybrid score interval (from the two Wilson intervals, so that a difference of
+    two shares at 1.00 is not read as certain); else the percentile bootstrap, resampling each
+    set on its own (two independent samples of cases)."""
     first, second = sorted(first, key=lambda r: r["case"]), sorted(second, key=lambda r: r["case"])
     rng = random.Random(SEED)
     one, two = summarise(first), summarise(second)
-    draws: dict[str, list[float]] = {m: [] for m in INTERVAL_METRICS}
+    resampled = [m for m in INTERVAL_METRICS if m not in PROPORTIONS]
+    draws: dict[str, list[float]] = {m: [] for m in resampled}
     for _ in range(COMPARE_RESAMPLES):
         a = summarise([first[rng.randrange(len(first))] for _ in first])
         b = summarise([second[rng.randrange(len(second))] for _ in second])
-        for m in INTERVAL_METRICS:
-            if not (math.isnan(a[m]) or math.isnan(b[m])):
-                draws[m].append(b[m] - a[m])
-    return {m: (two[m] - one[m], *_percentiles(values, level)) for m, values in draws.items()}
+        for m in resampled:
+            draws[m].append(b[m] - a[m])
+    out = {m: (two[m] - one[m], *_percentiles(values, level)) for m, values in draws.items()}
+    for m in PROPORTIONS:
+        out[m] = (two[m] - one[m], *newcombe(_successes(first, m), _successes(second, m)))
+    return {m: out[m] for m in INTERVAL_METRICS}
+
+
+def newcombe(first: tuple[int, int], second: tuple[int, int]) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (his method 10) of the difference of two shares, second
+    minus first, each (successes, cases); (nan, nan) when either has no case."""
+    (k1, n1), (k2, n2) = first, second
+    if not n1 or not n2:
+        return math.nan, math.nan
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = wilson(k1, n1), wilson(k2, n2)
+    d = p2 - p1
+    return d - math.hypot(p2 - l2, u1 - p1), d + math.hypot(u2 - p2, p1 - l1)
 
 
 def difference_text(interval: tuple[float, float]) -> str:
@@ -435,8 +453,9 @@ def main() -> None:
     parser.add_argument("--passthrough", metavar="COL,COL,...", default="",
                         help="columns of the cases file to leave unread (an accession number, notes)")
     parser.add_argument("--compare", metavar="PATH", type=Path,
-                        help="also print each measure's difference, PATH's cases minus --cases', with a two-sample "
-                             "bootstrap interval (e.g. --compare benchmarks/validation-cases.csv)")
+                        help="also print each measure's difference, PATH's cases minus --cases', with a 95%% interval "
+                             "(Newcombe's for a share of cases, else a bootstrap of each set on its own; e.g. "
+                             "--compare benchmarks/validation-cases.csv)")
     parser.add_argument("--priors", choices=list(PRIORS), default=next(iter(PRIORS)),
                         help="the priors to score with, as `ddx assess --priors` (default: %(default)s)")
     parser.add_argument("--encoding", default="utf-8-sig", help="encoding of the case files (default: UTF-8, with or "

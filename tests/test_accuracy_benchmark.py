@@ -166,15 +166,27 @@ def test_the_benchmark_stops_when_no_case_can_be_scored(tmp_path):
 
 
 def test_the_difference_of_two_sets_is_their_figures_apart_with_an_interval_that_holds_it(accuracy):
-    """--compare: the second set's figure minus the first's, with a bootstrap of each set on its own;
-    a set compared with itself differs by nothing, and two sets far apart differ beyond chance."""
+    """--compare: the second set's figure minus the first's, with Newcombe's interval for a share
+    and a bootstrap of each set on its own for the rest; a set compared with itself differs by
+    nothing, and two sets far apart differ beyond chance."""
     good = [record(f"g{i:02}", True) for i in range(40)]
     poor = [record(f"p{i:02}", i % 4 == 0) for i in range(40)]
     same = accuracy.difference_intervals(good, good)
-    assert same["top1"] == (0.0, 0.0, 0.0)
+    assert same["top1"][0] == 0.0 and same["top1"][1] < 0 < same["top1"][2]
+    assert same["log_loss"] == (0.0, 0.0, 0.0)  # a bootstrap of identical sets: no spread
     diff, low, high = accuracy.difference_intervals(good, poor)["top1"]
     assert diff == pytest.approx(-0.75) and low <= diff <= high < 0
     assert accuracy.difference_text((low, high)).startswith("\u2212")
+
+
+def test_a_difference_of_shares_has_newcombes_interval_not_a_collapsed_one(accuracy):
+    """Two sets right in every case differ by 0 with an interval that still allows a difference
+    (the bootstrap gave +0.00 to +0.00); Newcombe's interval holds the difference."""
+    perfect = [record(f"g{i:02}", True) for i in range(20)]
+    diff, low, high = accuracy.difference_intervals(perfect, perfect)["top1"]
+    assert diff == 0 and low < -0.1 and high > 0.1
+    # Newcombe's own example (Stat Med 1998;17:873-890, method 10): 56/70 against 48/80 differ by 0.2000, 0.0524 to 0.3339
+    assert accuracy.newcombe((48, 80), (56, 70)) == pytest.approx((0.0524, 0.3339), abs=5e-5)
 
 
 def test_compare_prints_the_differences_under_the_table(tmp_path):
