@@ -374,7 +374,7 @@ def read_cases(path: Path, passthrough: list[str], kb=None, *, encoding: str = "
     kb = kb or default_knowledge()
     try:
         with path.open(encoding=encoding, newline="") as fh:
-            lines = fh.read().splitlines(keepends=True)
+            lines = list(fh)  # ends kept, split only at \n, \r and \r\n (not at a form feed in a note)
     except FileNotFoundError:
         stop(f"no cases at {path} (pass --cases PATH)")
     except UnicodeDecodeError as err:

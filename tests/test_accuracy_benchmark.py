@@ -264,6 +264,14 @@ class TestAResearchersOwnFile:
         assert "mine.csv row 1: age: 'zz'" in done.stderr and "mine.csv row 2: the row is empty" in done.stderr
         assert "   row 3 ependymoma" in done.stdout  # its row of the file, not its place among the cases kept
 
+    def test_a_note_across_lines_or_with_a_line_separator_stays_in_its_case(self, tmp_path):
+        path = _write(tmp_path, 'case_id,diagnosis,compartment,cord,evidence\r\n'
+                                'a,meningioma,intradural_extramedullary,displaced,"two\r\nlines"\r\n'
+                                'b,schwannoma,intradural_extramedullary,displaced,one\u2028line\x0cand a form feed\r\n')
+        done = _bench("--cases", path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("ddx accuracy on 2 cases (mine.csv); 95% intervals")
+
     def test_no_dont_miss_case_is_said_not_printed_as_nan(self, tmp_path):
         done = _bench("--cases", _write(tmp_path, self.CASES))
         assert "nan" not in done.stdout and "dont_miss_recall                    —" in done.stdout
