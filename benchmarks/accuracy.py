@@ -20,10 +20,12 @@ bootstrap of each set on its own for the rest).
 
 Every case is checked before any is scored: one that cannot be (a diagnosis
 that is no entity id, a compartment that is none of the three, a finding ddx
-cannot read, a column it does not know unless --passthrough names it) is
-reported on stderr with its row, column and value and left out, the heading
-says how many were, and the exit status is 1 (0 when every case was scored,
-2 when none could be or the file cannot be read).
+cannot read, a row of empty cells) is reported on stderr with its row, column
+and value and left out, the heading says how many were, and the exit status
+is 1 (0 when every case was scored). The exit status is 2, before anything
+is printed, when a file cannot be read (a quote left open, another encoding),
+names a column ddx does not know and --passthrough does not name, or holds
+no case that can be scored.
 
 The measures: compartment, top-1 and top-3 are shares of cases; don't-miss recall is the share
 of cases whose diagnosis is a don't-miss entity that carry its flag, and the flags per case count
@@ -50,10 +52,10 @@ from typing import NoReturn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from ddx.csv_input import sniff_delimiter  # noqa: E402
+from ddx.csv_input import check_encoding, sniff_delimiter  # noqa: E402
 from ddx.engine import assess  # noqa: E402
-from ddx.errors import FindingError, KnowledgeError  # noqa: E402
-from ddx.files import silence_stdout  # noqa: E402
+from ddx.errors import BatchError, FindingError, KnowledgeError  # noqa: E402
+from ddx.files import same_file, silence_stdout  # noqa: E402
 from ddx.findings import CASE_ID, normalise_column, parse_findings  # noqa: E402
 from ddx.knowledge import COMPARTMENTS, PRIORS, default_knowledge, knowledge_with_priors, load_knowledge  # noqa: E402
 from ddx.spelling import closest  # noqa: E402
@@ -98,7 +100,7 @@ def case_problems(row: dict, kb=None, passthrough=()) -> list[str]:
     the case can be scored."""
     kb = kb or default_knowledge()
     if None in row:
-        return ["more cells than the header has columns"]
+        return [f"more cells than the header has columns (past it: {', '.join(map(repr, row[None]))})"]
     problems = []
     diagnosis, compartment = truth_of(row, "diagnosis"), truth_of(row, "compartment")
     if diagnosis not in kb.entity_ids:
@@ -136,7 +138,7 @@ def meant_entity(kb, text: str) -> str | None:
 
 
 def truth_of(row: dict, column: str) -> str:
-    """The diagnosis or compartment of a case as an id: case and spaces aside, as ddx reads values."""
+    """The diagnosis or compartment of a case as an id, its case and surrounding spaces aside."""
     return (row.get(column) or "").strip().lower()
 
 
@@ -373,21 +375,32 @@ def read_cases(path: Path, passthrough: list[str], kb=None, *, encoding: str = "
     no comma) unless given."""
     kb = kb or default_knowledge()
     try:
+        check_encoding(encoding)
         with path.open(encoding=encoding, newline="") as fh:
             lines = list(fh)  # ends kept, split only at \n, \r and \r\n (not at a form feed in a note)
+    except BatchError as err:
+        stop(str(err))
     except FileNotFoundError:
         stop(f"no cases at {path} (pass --cases PATH)")
-    except UnicodeDecodeError as err:
-        stop(f"cannot read {path} as {encoding} ({err.reason}); pass its encoding with --encoding (cp1252 for Excel "
-             "on Windows, latin-1)")
-    except (OSError, LookupError) as err:
-        stop(f"cannot read {path}: {getattr(err, 'strerror', None) or err}")
-    if lines and lines[0].strip().lower().startswith("sep=") and len(lines[0].strip()) == 5:
-        delimiter, lines = delimiter or lines[0].strip()[4], lines[1:]  # Excel's line naming the separator
+    except UnicodeError as err:
+        stop(f"cannot read {path} as {encoding} ({getattr(err, 'reason', err)}); pass its encoding with --encoding "
+             "(cp1252 for Excel on Windows, latin-1, utf-16)")
+    except OSError as err:
+        stop(f"cannot read {path}: {err.strerror or err}")
+    while lines and not lines[0].strip():  # blank lines above the header
+        lines = lines[1:]
+    first = lines[0].rstrip("\r\n") if lines else ""
+    if first.lower().startswith("sep=") and len(first) == 5:
+        delimiter, lines = delimiter or first[4], lines[1:]  # Excel's line naming the separator
+    table = []
+    reader = csv.reader(lines, delimiter=delimiter or sniff_delimiter(lines[0] if lines else ""), strict=True)
     try:
-        table = list(csv.reader(lines, delimiter=delimiter or sniff_delimiter(lines[0] if lines else "")))
+        for cells in reader:
+            if cells:  # a blank line is no row
+                table.append(cells)
     except csv.Error as err:
-        stop(f"cannot read {path}: {err}")
+        stop(f"cannot read {path}: {err} at line {reader.line_num}; a quote left open swallows the lines after it: "
+             "close it, or double a quote inside a quoted cell")
     if not table:
         stop(f"{path} is empty: the first line must name the columns (case_id, diagnosis, compartment, ...)")
     header = [normalise_column(h) for h in table[0]]
@@ -395,6 +408,9 @@ def read_cases(path: Path, passthrough: list[str], kb=None, *, encoding: str = "
     if twice:
         stop(f"{path}: the header names {', '.join(twice)} twice; remove or rename one")
     left_out = {normalise_column(c) for c in passthrough}
+    missing = sorted(left_out - set(header))
+    if missing:
+        stop(f"--passthrough {missing[0]}: {path} has no such column")
     read = set(kb.features) | {CASE_ID} | set(META)
     for column in sorted(left_out & read):
         stop(f"--passthrough {column}: the benchmark reads this column "
@@ -413,7 +429,7 @@ def read_cases(path: Path, passthrough: list[str], kb=None, *, encoding: str = "
             problems.append(f"{path.name} row {n}: the row is empty")
             continue
         row = dict(zip(header, cells))
-        if len(cells) > len(header):
+        if any(c.strip() for c in cells[len(header):]):  # empty cells past the header are a spreadsheet's padding
             row[None] = cells[len(header):]
         found = case_problems({k: v for k, v in row.items() if k not in left_out}, kb)
         case = (row.get(CASE_ID) or "").strip()
@@ -458,10 +474,12 @@ def main() -> None:
                              "--compare benchmarks/validation-cases.csv)")
     parser.add_argument("--priors", choices=list(PRIORS), default=next(iter(PRIORS)),
                         help="the priors to score with, as `ddx assess --priors` (default: %(default)s)")
-    parser.add_argument("--encoding", default="utf-8-sig", help="encoding of the case files (default: UTF-8, with or "
-                                                               "without a byte-order mark; cp1252 for Excel on Windows)")
+    parser.add_argument("--encoding", default="utf-8-sig", help="encoding of --cases (default: UTF-8, with or "
+                                                               "without a byte-order mark; cp1252 for Excel on Windows); "
+                                                               "the --compare file is read as UTF-8")
     parser.add_argument("--delimiter", metavar="CHAR",
-                        help="separator of the case files (default: ',', or ';' or a tab when the header has no comma)")
+                        help="separator of --cases (default: the one an Excel 'sep=' line names, else ',', or ';' or "
+                             "a tab when the header has no comma); the --compare file's is found the same way")
     args = parser.parse_args()
     if args.flattenings and not args.leave_one_out:
         parser.error("--flattenings goes with --leave-one-out")
@@ -476,15 +494,19 @@ def main() -> None:
         parser.error("--compare scores the other cases at model.toml's settings: it goes with a plain run, not --leave-one-out")
     if args.delimiter == "tab":
         args.delimiter = "\t"
-    if args.delimiter is not None and (len(args.delimiter) != 1 or args.delimiter in '"\r\n'):
-        parser.error(f"--delimiter {args.delimiter!r}: give one character such as ',' or ';' (or 'tab')")
+    if args.delimiter is not None and (len(args.delimiter) != 1 or args.delimiter in '"\r\n_-.' or args.delimiter.isalnum()):
+        parser.error(f"--delimiter {args.delimiter!r}: give one character that is not part of the names and values, "
+                     "such as ',' or ';' (or 'tab')")
+    if args.per_case and any(same_file(str(args.per_case), str(p)) for p in (args.cases, args.compare) if p):
+        parser.error(f"--per-case {args.per_case}: it is a file of cases this run reads; choose another")
     try:
         kb = knowledge_with_priors(args.priors)
     except KnowledgeError as err:
         parser.error(str(err))
     passthrough = [c for c in args.passthrough.split(",") if c.strip()]
     rows, problems = read_cases(args.cases, passthrough, kb, encoding=args.encoding, delimiter=args.delimiter)
-    scope = f"{len(rows)} {'published ' if args.cases == DEFAULT_CASES else ''}cases ({args.cases.name})"
+    other, more = read_cases(args.compare, passthrough, kb) if args.compare else ([], [])  # read before anything is printed
+    scope = f"{len(rows)} {'published ' if args.cases == DEFAULT_CASES else ''}case{'s' if len(rows) != 1 else ''} ({args.cases.name})"
     if problems:
         scope += f", {len(problems)} left out for the problems above"
     if args.priors != next(iter(PRIORS)):
@@ -522,15 +544,15 @@ def main() -> None:
     if args.per_case:
         write_per_case(args.per_case, records)
     if args.compare:
-        other, more = read_cases(args.compare, passthrough, kb, encoding=args.encoding, delimiter=args.delimiter)
         problems += more
         differences = {r: difference_intervals(records[r], case_records(other, reading, kb))
                        for r, reading in (("published", dict), ("recognised", recognised))}
-        print(f"\ndifference, {len(other)} cases of {args.compare.name} minus these, with a two-sample 95% interval")
+        left = f", {len(more)} of its cases left out for the problems above" if more else ""
+        print(f"\ndifference, {len(other)} case{'s' if len(other) != 1 else ''} of {args.compare.name} minus these{left}, "
+              "with a two-sample 95% interval")
         print(f"{'metric':<26}{'published':>11}{'interval':>17}{'recognised':>11}{'interval':>17}")
         for m in INTERVAL_METRICS:
-            cells = "".join(f"{f'{d[m][0]:+.3f}'.replace('-', chr(0x2212)):>11}{difference_text(d[m][1:]):>17}"
-                            for d in differences.values())
+            cells = "".join(f"{signed_text(d[m][0]):>11}{difference_text(d[m][1:]):>17}" for d in differences.values())
             print(f"{m:<26}{cells}")
     if args.misses:
         for reading, r in results.items():
@@ -539,6 +561,11 @@ def main() -> None:
             for miss in r["misses"]:
                 print("  ", *miss)
     raise SystemExit(1 if problems else 0)
+
+
+def signed_text(value: float) -> str:
+    """A difference as the table prints it: signed, with a minus sign, or a dash where there is none."""
+    return "—" if math.isnan(value) else f"{value:+.3f}".replace("-", "\u2212")
 
 
 def figure_text(value: float) -> str:

@@ -222,6 +222,7 @@ class TestAResearchersOwnFile:
     def test_an_excel_export_with_a_bom_and_semicolons_is_read(self, tmp_path):
         done = _bench("--cases", _write(tmp_path, "\ufeff" + self.CASES))
         assert done.returncode == 0, done.stderr
+        assert "log loss is\n-ln P(true diagnosis)" in _bench("--help").stdout  # --help defines the measures
         assert done.stdout.startswith("ddx accuracy on 2 cases (mine.csv); 95% intervals")
         assert "top1                            1.000" in done.stdout
 
@@ -255,7 +256,7 @@ class TestAResearchersOwnFile:
         assert "mine.csv row 1 (case a): diagnosis 'nerve sheath' is not an entity id" in done.stderr
         assert "compartment 'IDEM' is not one of intramedullary, intradural_extramedullary, extradural; did you mean 'intradural_extramedullary'?" in done.stderr
         assert "row 2 (case b): diagnosis 'meningiona' is not an entity id; did you mean 'meningioma'?" in done.stderr
-        assert done.stdout.startswith("ddx accuracy on 1 cases (mine.csv), 2 left out for the problems above")
+        assert done.stdout.startswith("ddx accuracy on 1 case (mine.csv), 2 left out for the problems above")
 
     def test_a_case_without_an_id_is_named_by_its_row_of_the_file_and_an_empty_row_is_said(self, tmp_path):
         path = _write(tmp_path, "diagnosis,compartment,age,cord\nmeningioma,extradural,zz,displaced\n,,,\n"
@@ -271,6 +272,56 @@ class TestAResearchersOwnFile:
         done = _bench("--cases", path)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("ddx accuracy on 2 cases (mine.csv); 95% intervals")
+
+    def test_blank_lines_are_no_rows_and_padding_cells_no_problem(self, tmp_path):
+        path = _write(tmp_path, "\nsep=,\ncase_id,diagnosis,compartment,cord\n\na,meningioma,extradural,displaced,,\n\n")
+        done = _bench("--cases", path)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        assert done.stdout.startswith("ddx accuracy on 1 case (mine.csv); 95% intervals")
+
+    def test_a_tab_named_by_excels_sep_line_is_taken(self, tmp_path):
+        path = _write(tmp_path, "sep=\t\ncase_id\tdiagnosis\tcompartment\tcord\na\tmeningioma\textradural\tdisplaced\n")
+        assert _bench("--cases", path).returncode == 0
+
+    def test_a_quote_left_open_stops_the_run_naming_its_line(self, tmp_path):
+        path = _write(tmp_path, 'case_id,diagnosis,compartment,cord,evidence\na,meningioma,extradural,displaced,"x\n'
+                                "b,schwannoma,extradural,displaced,y\n")
+        done = _bench("--cases", path)
+        assert done.returncode == 2 and done.stdout == "" and "a quote left open swallows the lines after it" in done.stderr
+
+    def test_a_column_named_twice_is_refused(self, tmp_path):
+        done = _bench("--cases", _write(tmp_path, "case_id,diagnosis,Diagnosis,compartment\na,meningioma,meningioma,extradural\n"))
+        assert done.returncode == 2 and "the header names diagnosis twice" in done.stderr
+
+    @pytest.mark.parametrize("args, said", [
+        (["--delimiter", "c"], "is not part of the names and values"),
+        (["--encoding", "idna"], "is not a text encoding of files"),
+        (["--encoding", "utf-16"], "pass its encoding with --encoding"),
+        (["--passthrough", "nothere"], "has no such column"),
+    ])
+    def test_a_setting_that_cannot_read_the_file_is_said(self, tmp_path, args, said):
+        done = _bench("--cases", _write(tmp_path, self.CASES), *args)
+        assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
+
+    def test_per_case_may_not_overwrite_a_file_of_cases(self, tmp_path):
+        path = _write(tmp_path, self.CASES)
+        done = _bench("--cases", path, "--per-case", path)
+        assert done.returncode == 2 and "it is a file of cases this run reads" in done.stderr
+        assert path.read_text(encoding="utf-8") == self.CASES
+
+    def test_compare_reads_its_own_file_its_own_way_before_printing(self, tmp_path):
+        """--encoding and --delimiter are those of --cases; the compare file's separator is sniffed,
+        and a compare file that cannot be read stops the run before the first table."""
+        mine = _write(tmp_path, self.CASES.replace("B;", "B\u00e9;"), encoding="cp1252")
+        other = _write(tmp_path, "case_id,diagnosis,compartment,cord\na,meningioma,extradural,displaced\nb,lipoma,extradural,\n",
+                       name="other.csv")
+        done = _bench("--cases", mine, "--encoding", "cp1252", "--compare", other)
+        assert done.returncode == 1, done.stderr
+        assert "difference, 1 case of other.csv minus these, 1 of its cases left out for the problems above" in done.stdout
+        assert "dont_miss_recall                    —" in done.stdout
+        broken = _write(tmp_path, "case_id,diagnosis\n", name="broken.csv")
+        stopped = _bench("--cases", mine, "--encoding", "cp1252", "--compare", broken)
+        assert stopped.returncode == 2 and stopped.stdout == ""
 
     def test_no_dont_miss_case_is_said_not_printed_as_nan(self, tmp_path):
         done = _bench("--cases", _write(tmp_path, self.CASES))
@@ -300,5 +351,14 @@ class TestAResearchersOwnFile:
         assert done.returncode == 2 and said in done.stderr
 
     def test_the_registry_priors_can_be_scored(self, tmp_path):
-        done = _bench("--cases", _write(tmp_path, self.CASES), "--priors", "registry")
-        assert done.returncode == 0 and done.stdout.startswith("ddx accuracy on 2 cases (mine.csv), registry priors;")
+        import csv
+
+        path = _write(tmp_path, self.CASES)
+        runs = {}
+        for priors in ("case-reports", "registry"):
+            out = tmp_path / f"{priors}.csv"
+            done = _bench("--cases", path, "--priors", priors, "--per-case", out)
+            assert done.returncode == 0
+            runs[priors] = [float(r["probability"]) for r in csv.DictReader(out.open(encoding="utf-8", newline=""))]
+        assert done.stdout.startswith("ddx accuracy on 2 cases (mine.csv), registry priors;")
+        assert runs["registry"] != runs["case-reports"]  # the priors the option names are the ones scored with
