@@ -108,7 +108,7 @@ def case_problems(row: dict, kb=None, passthrough=()) -> list[str]:
         problems.append(f"diagnosis {row.get('diagnosis') or ''!r} is not an entity id"
                         + (f"; did you mean {guess!r}?" if guess else " (`ddx entities` lists them)"))
     if compartment not in COMPARTMENTS:
-        guess = COMPARTMENT_NAMES.get(compartment) or closest(compartment, COMPARTMENTS)
+        guess = COMPARTMENT_SHORTHANDS.get(compartment) or closest(compartment, COMPARTMENTS)
         problems.append(f"compartment {row.get('compartment') or ''!r} is not one of {', '.join(COMPARTMENTS)}"
                         + (f"; did you mean {guess!r}?" if guess else ""))
     try:
@@ -120,7 +120,7 @@ def case_problems(row: dict, kb=None, passthrough=()) -> list[str]:
 
 #: Short names a reader writes for a compartment: suggested, not taken (a case file is coded
 #: with the ids, as the cases' README says).
-COMPARTMENT_NAMES = {"im": "intramedullary", "idem": "intradural_extramedullary", "ide": "intradural_extramedullary",
+COMPARTMENT_SHORTHANDS = {"im": "intramedullary", "idem": "intradural_extramedullary", "ide": "intradural_extramedullary",
                      "intradural": "intradural_extramedullary", "ed": "extradural", "epidural": "extradural"}
 
 
