@@ -33,7 +33,7 @@ don't-miss flags (not the emergency); the ECE bins the top candidate's probabili
 equal-width bins and weighs each bin's |accuracy - confidence| by its cases; the log loss is
 -ln P(true diagnosis); the Brier score sums (P - truth)^2 over every candidate (0 to 2).
 
-Usage: python benchmarks/accuracy.py [--cases PATH] [--passthrough COL,...] [--misses] [--per-case PATH]
+Usage: python benchmarks/accuracy.py [--cases PATH] [--passthrough COL,...] [--misses] [--confusion] [--per-case PATH]
        [--scan-temperature 1.1,1.15,1.2,1.25,1.3 | --leave-one-out 1.1,1.15,1.2,1.25,1.3
        [--flattenings 0.1,0.2,0.3,0.4,0.5]] [--compare PATH] [--priors registry]
        [--encoding ENCODING] [--delimiter CHAR]
@@ -455,6 +455,8 @@ def main() -> None:
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES, metavar="PATH",
                         help="the cases to score, coded as ../shared/cases/README.md says (default: the published cases)")
     parser.add_argument("--misses", action="store_true", help="list the cases ranked wrongly")
+    parser.add_argument("--confusion", action="store_true",
+                        help="also print the true compartment against the one read, case counts, in each reading")
     parser.add_argument("--per-case", type=Path, metavar="PATH",
                         help="also write one CSV row per case and reading: the diagnosis, its rank and probability, "
                              "the compartment read, the top 3, whether the case is a don't-miss one and its diagnosis "
@@ -488,8 +490,9 @@ def main() -> None:
                      "(the priors as they are)")
     if args.flattenings and PRIORS[args.priors]:
         parser.error(f"--priors {args.priors} fixes the prior flattening that --flattenings chooses: give one of them")
-    if args.scan_temperature and (args.compare or args.misses or args.per_case):
-        parser.error("--scan-temperature prints its own table: --compare, --misses and --per-case go with a plain run")
+    if args.scan_temperature and (args.compare or args.misses or args.per_case or args.confusion):
+        parser.error("--scan-temperature prints its own table: --compare, --misses, --confusion and --per-case go with "
+                     "a plain run")
     if args.leave_one_out and args.compare:
         parser.error("--compare scores the other cases at model.toml's settings: it goes with a plain run, not --leave-one-out")
     if args.delimiter == "tab":
@@ -534,13 +537,22 @@ def main() -> None:
     results = {reading: summarise(r) for reading, r in records.items()}
     spread = {reading: intervals(r) for reading, r in records.items()}
     print(heading)
-    print(f"{'metric':<26}{'published':>11}{'interval':>13}{'recognised':>11}{'interval':>13}")
+    print(f"{'metric':<26}{'published':>11}{'interval':>13}{'recognised':>11}{'interval':>13}{'cases':>16}")
     for m in METRICS:
         cells = "".join(f"{figure_text(results[r][m]):>11}{interval_text(spread[r].get(m, (math.nan, math.nan))):>13}"
                         for r in records)
-        print(f"{m:<26}{cells}")
+        counted = " / ".join("{}/{}".format(*_successes(rs, m)) for rs in records.values()) if m in PROPORTIONS else ""
+        print(f"{m:<26}{cells}{counted:>16}".rstrip())
     if any(math.isnan(results[r]["dont_miss_recall"]) for r in records):
         print("(no case's diagnosis is a don't-miss entity: there is no recall to measure)")
+    if args.confusion:
+        for reading, rs in records.items():
+            print(f"\n{reading}: true compartment (rows) against the one read (columns)")
+            print(f"{'':<28}" + "".join(f"{c:>28}" for c in COMPARTMENTS))
+            for true in COMPARTMENTS:
+                counts = [sum(r["true_compartment"] == true and r["predicted_compartment"] == read for r in rs)
+                          for read in COMPARTMENTS]
+                print(f"{true:<28}" + "".join(f"{c:>28}" for c in counts))
     if args.per_case:
         write_per_case(args.per_case, records)
     if args.compare:

@@ -328,6 +328,15 @@ class TestAResearchersOwnFile:
         assert "nan" not in done.stdout and "dont_miss_recall                    —" in done.stdout
         assert "no case's diagnosis is a don't-miss entity" in done.stdout
 
+    def test_each_share_shows_its_count_and_the_compartments_their_confusion(self, tmp_path):
+        done = _bench("--cases", _write(tmp_path, self.CASES), "--confusion")
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert next(ln for ln in lines if ln.startswith("top3")).endswith("2/2 / 2/2")
+        assert next(ln for ln in lines if ln.startswith("log_loss")) == next(ln for ln in lines if ln.startswith("log_loss")).rstrip()
+        matrix = lines[lines.index("published: true compartment (rows) against the one read (columns)") + 1:][:4]
+        assert matrix[2].split() == ["intradural_extramedullary", "0", "2", "0"]
+
     def test_per_case_writes_a_row_for_each_case_and_reading(self, tmp_path):
         import csv
 
