@@ -218,8 +218,13 @@ PROPORTIONS = ("compartment", "top1", "top3", "dont_miss_recall")
 RESAMPLES = 2000
 COMPARE_RESAMPLES = 20000
 SEED = 0
-INTERVALS_TEXT = (f"95% intervals: Wilson's for a share of cases, {RESAMPLES} bootstrap resamples of the cases "
-                  "for the rest")
+
+
+def intervals_text() -> str:
+    """How the intervals of the table are made, for its heading."""
+    return f"95% intervals: Wilson's for a share of cases, {RESAMPLES} bootstrap resamples of the cases for the rest"
+
+
 #: The normal quantile of a two-sided 95% interval.
 Z95 = 1.959963984540054
 
@@ -451,6 +456,7 @@ def stop(message: str) -> NoReturn:
 
 
 def main() -> None:
+    global SEED, RESAMPLES, COMPARE_RESAMPLES  # --seed and --resamples set them for the run
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES, metavar="PATH",
                         help="the cases to score, coded as ../shared/cases/README.md says (default: the published cases)")
@@ -476,6 +482,9 @@ def main() -> None:
                              "--compare benchmarks/validation-cases.csv)")
     parser.add_argument("--priors", choices=list(PRIORS), default=next(iter(PRIORS)),
                         help="the priors to score with, as `ddx assess --priors` (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=SEED, help="seed of the bootstrap resamples (default: %(default)s)")
+    parser.add_argument("--resamples", type=int, metavar="N",
+                        help=f"bootstrap resamples (default: {RESAMPLES}, and {COMPARE_RESAMPLES} for --compare)")
     parser.add_argument("--encoding", default="utf-8-sig", help="encoding of --cases (default: UTF-8, with or "
                                                                "without a byte-order mark; cp1252 for Excel on Windows); "
                                                                "the --compare file is read as UTF-8")
@@ -495,6 +504,11 @@ def main() -> None:
                      "a plain run")
     if args.leave_one_out and args.compare:
         parser.error("--compare scores the other cases at model.toml's settings: it goes with a plain run, not --leave-one-out")
+    if args.resamples is not None and args.resamples < 100:
+        parser.error(f"--resamples {args.resamples}: give at least 100, or a 95% interval has no tails to read")
+    SEED = args.seed
+    if args.resamples:
+        RESAMPLES = COMPARE_RESAMPLES = args.resamples
     if args.delimiter == "tab":
         args.delimiter = "\t"
     if args.delimiter is not None and (len(args.delimiter) != 1 or args.delimiter in '"\r\n_-.' or args.delimiter.isalnum()):
@@ -529,11 +543,11 @@ def main() -> None:
         picked = ", ".join(f"{g} for {shown.count(g)}" for g in sorted(set(shown)))
         chosen_what = "temperature/prior flattening" if args.flattenings else "temperature"
         heading = (f"ddx accuracy on {scope}, each scored at the "
-                   f"{chosen_what} the other cases choose ({picked}); {INTERVALS_TEXT}")
+                   f"{chosen_what} the other cases choose ({picked}); {intervals_text()}")
     else:
         records = {"published": case_records(rows, dict, kb), "recognised": case_records(rows, recognised, kb)}
         heading = (f"ddx accuracy on {scope}; "
-                   f"{INTERVALS_TEXT}")
+                   f"{intervals_text()}")
     results = {reading: summarise(r) for reading, r in records.items()}
     spread = {reading: intervals(r) for reading, r in records.items()}
     print(heading)

@@ -337,6 +337,18 @@ class TestAResearchersOwnFile:
         matrix = lines[lines.index("published: true compartment (rows) against the one read (columns)") + 1:][:4]
         assert matrix[2].split() == ["intradural_extramedullary", "0", "2", "0"]
 
+    @pytest.mark.skipif(not (ROOT.parent / "shared" / "cases" / "cases.csv").exists(),
+                        reason="the published cases (../shared/cases) are not beside this checkout")
+    def test_the_seed_and_the_resamples_can_be_set(self):
+        """The published cases' flags-per-case interval moves with the seed and the resamples, and
+        the heading says how many resamples it took."""
+        default = _bench()
+        other = _bench("--seed", "7", "--resamples", "500")
+        assert "2000 bootstrap resamples" in default.stdout and "500 bootstrap resamples" in other.stdout
+        flags = lambda out: next(ln for ln in out.splitlines() if ln.startswith("dont_miss_flags_per_case"))
+        assert flags(default.stdout) != flags(other.stdout)
+        assert _bench("--resamples", "5").returncode == 2
+
     def test_per_case_writes_a_row_for_each_case_and_reading(self, tmp_path):
         import csv
 
