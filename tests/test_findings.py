@@ -274,6 +274,10 @@ class TestVertebrae:
         as C7-T1 is. (Joined by "to" the two vertebrae are a range: see above.)"""
         error = failure({"level": text})
         assert "is the junction of" in error.message and "give the region(s) the lesion lies in" in error.message
+        assert error.message.endswith("' for a lesion spanning both")
+        if text == "L5-S1":  # the range form to write instead, which reads
+            assert error.message.endswith("or 'L5 to S1' for a lesion spanning both")
+            assert ddx.parse_findings({"level": "L5 to S1"}).get("level") == ("lumbar", "sacral")
 
     @pytest.mark.parametrize(
         "text, fix",

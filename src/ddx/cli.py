@@ -888,8 +888,10 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     INPUT is a CSV whose header names the columns (`ddx template` writes it;
     `-` reads standard input). Exactly one record is written per data row,
     numbered from 1 (the line after the header; blank lines are skipped); an
-    empty cell, unknown, ?, na, n/a or skip means not assessed. The CSV written
-    is UTF-8 without a byte-order mark.
+    empty cell, unknown, ?, na, n/a or skip means not assessed, so a row of
+    empty cells (a spreadsheet's trailing ',,,') is a case with no findings,
+    ranked on the priors alone, don't-miss flags included: delete such rows.
+    The CSV written is UTF-8 without a byte-order mark.
     A row that cannot be read becomes an error record naming the row, the
     column, the value and the fix, and the batch goes on (exit 1 at the end);
     a problem with the whole file (unknown column, no header) stops it before

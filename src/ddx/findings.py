@@ -304,7 +304,8 @@ def _choices(feature: Feature, part: str, written: str) -> list[str]:
         raise _unread(feature, written) from None
     if v1 and v2 and join.group().strip() != "to" and _across_a_boundary(feature, v1, v2):
         a, b = ends[0][-1], ends[1][-1]
-        raise _fail(feature.id, written, f"is the junction of {a} and {b}: give the region(s) the lesion lies in ({a}, {b} or {a};{b})")
+        raise _fail(feature.id, written, f"is the junction of {a} and {b}: give the region(s) the lesion lies in ({a}, {b} or "
+                                         f"{a};{b}), or '{first.strip().upper()} to {last.strip().upper()}' for a lesion spanning both")
     if not (v1 or v2 or join.group().strip() == "to"):
         return [*ends[0], *ends[1]]
     order = feature.outcomes
