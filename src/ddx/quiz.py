@@ -637,12 +637,12 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     reasons = a.candidate(case.diagnosis)
     lines += ["", paint(f"What in this case points to {short_name(truth.name)}:", "bold", color)]
     if reasons.reasons_for:
-        lines += [f"  + {_reason(r)}: {times(r.ratio)}x as likely as with the alternatives" for r in reasons.reasons_for[:4]]
+        lines += [f"  + {_reason(r)}: {times(r.ratio)}x as likely with it as with the alternatives" for r in reasons.reasons_for[:4]]
     else:
         lines.append("  (none of the published findings favours it: this case is atypical for it)")
     if reasons.reasons_against:
         lines.append("  and what pulled away from it:")
-        lines += [f"  - {_reason(r)}: {times(1 / r.ratio)}x less likely" for r in reasons.reasons_against[:2]]
+        lines += [f"  - {_reason(r)}: {times(1 / r.ratio)}x less likely with it" for r in reasons.reasons_against[:2]]
     flags = [f for f in a.flags if f.kind in ("emergency", "dont_miss")]
     if flags:
         lines.append("")
