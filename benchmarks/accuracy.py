@@ -33,7 +33,8 @@ don't-miss flags (not the emergency); the ECE bins the top candidate's probabili
 equal-width bins and weighs each bin's |accuracy - confidence| by its cases; the log loss is
 -ln P(true diagnosis); the Brier score sums (P - truth)^2 over every candidate (0 to 2).
 
-Usage: python benchmarks/accuracy.py [--cases PATH] [--passthrough COL,...] [--misses] [--confusion] [--per-case PATH]
+Usage: python benchmarks/accuracy.py [--cases PATH] [--passthrough COL,...] [--misses] [--confusion]
+       [--per-case PATH] [--json PATH] [--seed N] [--resamples N]
        [--scan-temperature 1.1,1.15,1.2,1.25,1.3 | --leave-one-out 1.1,1.15,1.2,1.25,1.3
        [--flattenings 0.1,0.2,0.3,0.4,0.5]] [--compare PATH] [--priors registry]
        [--encoding ENCODING] [--delimiter CHAR]
@@ -461,6 +462,9 @@ def main() -> None:
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES, metavar="PATH",
                         help="the cases to score, coded as ../shared/cases/README.md says (default: the published cases)")
     parser.add_argument("--misses", action="store_true", help="list the cases ranked wrongly")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="also write the table as JSON: each measure's figure, 95%% interval and, for a share, "
+                             "its count, in each reading")
     parser.add_argument("--confusion", action="store_true",
                         help="also print the true compartment against the one read, case counts, in each reading")
     parser.add_argument("--per-case", type=Path, metavar="PATH",
@@ -499,9 +503,9 @@ def main() -> None:
                      "(the priors as they are)")
     if args.flattenings and PRIORS[args.priors]:
         parser.error(f"--priors {args.priors} fixes the prior flattening that --flattenings chooses: give one of them")
-    if args.scan_temperature and (args.compare or args.misses or args.per_case or args.confusion):
-        parser.error("--scan-temperature prints its own table: --compare, --misses, --confusion and --per-case go with "
-                     "a plain run")
+    if args.scan_temperature and (args.compare or args.misses or args.per_case or args.confusion or args.json):
+        parser.error("--scan-temperature prints its own table: --compare, --misses, --confusion, --per-case and --json "
+                     "go with a plain run")
     if args.leave_one_out and args.compare:
         parser.error("--compare scores the other cases at model.toml's settings: it goes with a plain run, not --leave-one-out")
     if args.resamples is not None and args.resamples < 100:
@@ -514,8 +518,9 @@ def main() -> None:
     if args.delimiter is not None and (len(args.delimiter) != 1 or args.delimiter in '"\r\n_-.' or args.delimiter.isalnum()):
         parser.error(f"--delimiter {args.delimiter!r}: give one character that is not part of the names and values, "
                      "such as ',' or ';' (or 'tab')")
-    if args.per_case and any(same_file(str(args.per_case), str(p)) for p in (args.cases, args.compare) if p):
-        parser.error(f"--per-case {args.per_case}: it is a file of cases this run reads; choose another")
+    for option, out in (("--per-case", args.per_case), ("--json", args.json)):
+        if out and any(same_file(str(out), str(p)) for p in (args.cases, args.compare) if p):
+            parser.error(f"{option} {out}: it is a file of cases this run reads; choose another")
     try:
         kb = knowledge_with_priors(args.priors)
     except KnowledgeError as err:
@@ -550,6 +555,8 @@ def main() -> None:
                    f"{intervals_text()}")
     results = {reading: summarise(r) for reading, r in records.items()}
     spread = {reading: intervals(r) for reading, r in records.items()}
+    if args.json:
+        write_json(args.json, heading, records, results, spread)
     print(heading)
     print(f"{'metric':<26}{'published':>11}{'interval':>13}{'recognised':>11}{'interval':>13}{'cases':>16}")
     for m in METRICS:
@@ -597,6 +604,27 @@ def signed_text(value: float) -> str:
 def figure_text(value: float) -> str:
     """A measure as the table prints it: three decimals, or a dash where there is nothing to measure."""
     return "—" if math.isnan(value) else f"{value:.3f}"
+
+
+def write_json(path: Path, heading: str, records: dict[str, list[dict]], results: dict, spread: dict) -> None:
+    """The table as JSON, for a script: {"heading", "readings": {reading: {measure: {"value",
+    "interval", and for a share "count": [right, of]}}}}; a figure there is nothing to measure for
+    (no don't-miss case) is null."""
+    import json
+
+    def number(x: float) -> float | None:
+        return None if math.isnan(x) else round(x, 6)
+
+    table = {reading: {m: {"value": number(results[reading][m]),
+                           "interval": [number(x) for x in spread[reading][m]] if m in spread[reading] else None,
+                           **({"count": list(_successes(records[reading], m))} if m in PROPORTIONS else {})}
+                       for m in METRICS}
+             for reading in records}
+    try:
+        path.write_text(json.dumps({"heading": heading, "readings": table}, indent=2, allow_nan=False) + "\n",
+                        encoding="utf-8")
+    except OSError as err:
+        stop(f"cannot write {path}: {err.strerror or err}")
 
 
 #: The columns of --per-case, one row per case and reading.

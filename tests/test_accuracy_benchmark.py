@@ -349,6 +349,20 @@ class TestAResearchersOwnFile:
         assert flags(default.stdout) != flags(other.stdout)
         assert _bench("--resamples", "5").returncode == 2
 
+    def test_json_writes_the_table_for_a_script(self, tmp_path):
+        import json
+
+        out = tmp_path / "table.json"
+        done = _bench("--cases", _write(tmp_path, self.CASES), "--json", out)
+        assert done.returncode == 0, done.stderr
+        table = json.loads(out.read_text(encoding="utf-8"))
+        assert table["heading"] == done.stdout.splitlines()[0]
+        top3 = table["readings"]["recognised"]["top3"]
+        assert top3["value"] == 1.0 and top3["count"] == [2, 2] and len(top3["interval"]) == 2
+        assert table["readings"]["published"]["dont_miss_recall"]["value"] is None
+        assert table["readings"]["published"]["ece"]["interval"] is None
+        assert _bench("--cases", out.parent / "mine.csv", "--json", out.parent / "mine.csv").returncode == 2
+
     def test_per_case_writes_a_row_for_each_case_and_reading(self, tmp_path):
         import csv
 
