@@ -53,7 +53,8 @@ from typing import NoReturn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from ddx.csv_input import check_encoding, sniff_delimiter  # noqa: E402
+from ddx.batch import SEP_LINE  # noqa: E402
+from ddx.csv_input import check_delimiter, check_encoding, sniff_delimiter  # noqa: E402
 from ddx.engine import assess  # noqa: E402
 from ddx.errors import BatchError, FindingError, KnowledgeError  # noqa: E402
 from ddx.files import same_file, silence_stdout  # noqa: E402
@@ -395,9 +396,9 @@ def read_cases(path: Path, passthrough: list[str], kb=None, *, encoding: str = "
         stop(f"cannot read {path}: {err.strerror or err}")
     while lines and not lines[0].strip():  # blank lines above the header
         lines = lines[1:]
-    first = lines[0].rstrip("\r\n") if lines else ""
-    if first.lower().startswith("sep=") and len(first) == 5:
-        delimiter, lines = delimiter or first[4], lines[1:]  # Excel's line naming the separator
+    sep = SEP_LINE.fullmatch(lines[0].rstrip("\r\n")) if lines else None
+    if sep:  # Excel's line naming the separator, read as ddx batch reads it
+        delimiter, lines = delimiter or sep.group(1), lines[1:]
     table = []
     reader = csv.reader(lines, delimiter=delimiter or sniff_delimiter(lines[0] if lines else ""), strict=True)
     try:
@@ -515,9 +516,10 @@ def main() -> None:
         RESAMPLES = COMPARE_RESAMPLES = args.resamples
     if args.delimiter == "tab":
         args.delimiter = "\t"
-    if args.delimiter is not None and (len(args.delimiter) != 1 or args.delimiter in '"\r\n_-.' or args.delimiter.isalnum()):
-        parser.error(f"--delimiter {args.delimiter!r}: give one character that is not part of the names and values, "
-                     "such as ',' or ';' (or 'tab')")
+    try:
+        check_delimiter(args.delimiter)
+    except BatchError as err:
+        parser.error(str(err))
     for option, out in (("--per-case", args.per_case), ("--json", args.json)):
         if out and any(same_file(str(out), str(p)) for p in (args.cases, args.compare) if p):
             parser.error(f"{option} {out}: it is a file of cases this run reads; choose another")

@@ -294,7 +294,7 @@ class TestAResearchersOwnFile:
         assert done.returncode == 2 and "the header names diagnosis twice" in done.stderr
 
     @pytest.mark.parametrize("args, said", [
-        (["--delimiter", "c"], "is not part of the names and values"),
+        (["--delimiter", "c"], "it is part of the column names and values"),
         (["--encoding", "idna"], "is not a text encoding of files"),
         (["--encoding", "utf-16"], "pass its encoding with --encoding"),
         (["--passthrough", "nothere"], "has no such column"),

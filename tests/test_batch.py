@@ -428,6 +428,18 @@ class TestLinesTooLong:
         assert lines[0] == "cord\n" and lines[2] == "displaced\n" and lines[1].__class__ is csv_input.CutLine
         assert asked and all(0 < size <= 1001 or size == csv_input.SKIP_CHUNK for size in asked)
 
+    def test_an_iterator_given_is_not_closed_with_the_reader(self):
+        """Closing the lines read leaves the caller's own iterator open (no `yield from`)."""
+        def source():
+            yield "cord\n"
+            yield "displaced\n"
+
+        given = source()
+        lines = csv_input.decoded(given, "in.csv", "utf-8")
+        assert next(lines) == "cord\n"
+        lines.close()
+        assert next(given) == "displaced\n"
+
     def test_lines_of_any_ending_come_as_they_are(self):
         text = "cord,csf\r\ndisplaced,widened\rexpanded,effaced\n"
         assert list(csv_input.decoded(io.StringIO(text, newline=""), "in.csv", "utf-8")) == [

@@ -28,7 +28,7 @@ import attrs
 from . import engine, render
 from .assessment import TOLERANCE, Flag
 from .csv_input import (
-    DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, decoded, in_quotes, read_layout, readable, sniff_delimiter, text_problem,
+    DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, check_delimiter, decoded, in_quotes, read_layout, readable, sniff_delimiter, text_problem,
     utf8_mark_read_as,
 )
 from .errors import BatchError, DdxError, FindingError
@@ -562,14 +562,7 @@ def run(
         raise BatchError(f"--next-findings {suggest}: give 0 or more")
     if not 1 <= top <= len(kb.entities):
         raise BatchError(f"--top {top}: choose between 1 and {len(kb.entities)} (the number of candidates)")
-    if delimiter is not None and len(delimiter) != 1:
-        raise BatchError(f"--delimiter {delimiter!r}: give a single character such as ',' or ';' (or 'tab')")
-    if delimiter is not None and delimiter in '"\r\n':
-        raise BatchError(f"--delimiter {delimiter!r}: a quote or a line end cannot separate cells; give a character such as ',' or ';' (or 'tab')")
-    if delimiter is not None and (delimiter.isalnum() or delimiter in "_-."):
-        # a letter, a digit, '_', '-' or '.' is part of the names and values themselves ('c' splits 'cord')
-        raise BatchError(f"--delimiter {delimiter!r}: it is part of the column names and values; give a character "
-                         "such as ',' or ';' (or 'tab')")
+    check_delimiter(delimiter)
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     records = Records(decoded(source, name, encoding), delimiter or ",")
     first = records.first_line()

@@ -127,7 +127,8 @@ def _bounded(lines: Iterable[str], name: str) -> Iterator[str]:
     (/dev/zero, a binary dump) ends the read, naming it."""
     readline = getattr(lines, "readline", None)
     if readline is None:
-        yield from iter(lines)
+        for line in lines:  # not `yield from`, which would close the caller's iterator with the generator
+            yield line
         return
     number = 0
     while True:
@@ -526,6 +527,20 @@ def read_layout(
         passthrough=tuple(i for i, k in enumerate(keys) if k in keep),
         unnamed=tuple(i for i, k in enumerate(keys) if not k),
     )
+
+
+def check_delimiter(delimiter: str | None) -> None:
+    """BatchError naming a separator given by hand that cannot separate cells: more than one
+    character, a quote or a line end, or what the names and values are made of ('c' splits 'cord')."""
+    if delimiter is None:
+        return
+    if len(delimiter) != 1:
+        raise BatchError(f"--delimiter {delimiter!r}: give a single character such as ',' or ';' (or 'tab')")
+    if delimiter in '"\r\n':
+        raise BatchError(f"--delimiter {delimiter!r}: a quote or a line end cannot separate cells; give a character such as ',' or ';' (or 'tab')")
+    if delimiter.isalnum() or delimiter in "_-.":
+        raise BatchError(f"--delimiter {delimiter!r}: it is part of the column names and values; give a character "
+                         "such as ',' or ';' (or 'tab')")
 
 
 def sniff_delimiter(first_line: str) -> str:
