@@ -33,7 +33,7 @@ def read_sources(data: dict | None, issues: Issues) -> dict[str, Source] | None:
             issues.rejected_sources.add(key)
             continue
         for field in sorted(set(s) - set(SOURCE_FIELDS)):
-            issues.add(name, line, f"[{key}]: unknown field {field!r}{guess(field, SOURCE_FIELDS)} (known: {', '.join(SOURCE_FIELDS)})")
+            issues.add(name, field_line(name, line, field, issues), f"[{key}]: unknown field {field!r}{guess(field, SOURCE_FIELDS)} (known: {', '.join(SOURCE_FIELDS)})")
         if not isinstance(s.get("citation"), str) or not s["citation"].strip():
             if "citation" in s or not set(s) - set(SOURCE_FIELDS):  # a misspelt citation is reported above
                 issues.add(name, line, f"[{key}]: needs a citation")

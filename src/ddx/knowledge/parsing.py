@@ -285,11 +285,12 @@ def check_fields(table: Any, fields: dict[str, str], name: str, line: int | None
 
 
 def field_line(name: str, table_line: int | None, key: str, issues: Issues) -> int | None:
-    """The line of ``key = ...`` in the TOML table starting at ``table_line`` (else that line)."""
+    """The line of ``key = ...`` (or a dotted ``key.part = ...``, or the key in quotes) in the TOML
+    table starting at ``table_line`` (else that line)."""
     if table_line is None:
         return None
     lines = LINE_END.split(issues.texts.get(name, ""))
-    field = re.compile(r"\s*" + re.escape(key) + r"\s*=")
+    field = re.compile(r"""\s*(["']?)""" + re.escape(key) + r"\1\s*[.=]")
     for i in range(table_line, len(lines)):  # the lines after the header, up to the next table
         if lines[i].lstrip().startswith("["):
             break
