@@ -1050,10 +1050,18 @@ class TestTemplate:
         sheet.write_text(IDEM)
         result = invoke("template", "-o", str(sheet))
         assert result.exit_code == 2
-        assert f"Error: {sheet} already exists and is not empty; pass --force to replace it, or choose another -o" in result.stderr
+        assert f"Error: {sheet} already holds rows below its header; pass --force to replace it, or choose another -o" in result.stderr
         assert sheet.read_text() == IDEM
         forced = invoke("template", "-o", str(sheet), "--force")
         assert forced.exit_code == 0
+        assert sheet.read_text() == ",".join(["case_id", *KB.features]) + "\n"
+
+    @pytest.mark.parametrize("old", ["case_id,cord\n", "case_id,cord\r\n\r\n", "a,b"])
+    def test_template_refreshes_a_file_with_only_a_header(self, tmp_path, old):
+        sheet = tmp_path / "cases.csv"
+        sheet.write_text(old)
+        result = invoke("template", "-o", str(sheet))
+        assert result.exit_code == 0, result.stderr
         assert sheet.read_text() == ",".join(["case_id", *KB.features]) + "\n"
 
     def test_template_fills_an_empty_file(self, tmp_path):

@@ -958,9 +958,9 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
         click.get_current_context().exit(summary.exit_code)
 
 
-@cli.command(epilog=exit_codes("bad option or value", "-o FILE is not empty and --force was not given", "unwritable output", "broken knowledge base"))
+@cli.command(epilog=exit_codes("bad option or value", "-o FILE holds rows below its header and --force was not given", "unwritable output", "broken knowledge base"))
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, readable=False, allow_dash=True), help="write to this file instead of standard output")
-@click.option("--force", is_flag=True, help="replace -o FILE even when it is not empty (a sheet already filled in)")
+@click.option("--force", is_flag=True, help="replace -o FILE even when it holds rows below its header (a sheet already filled in); a file with only a header is replaced without it")
 def template(output: str, force: bool) -> None:
     """Write the header row of a batch CSV: case_id, then every finding column.
 
@@ -974,10 +974,27 @@ def template(output: str, force: bool) -> None:
     import csv
 
     columns = ["case_id"] + list(knowledge().features)
-    if output != "-" and not force and os.path.isfile(output) and os.path.getsize(output) > 0:
-        raise CommandError(f"{output} already exists and is not empty; pass --force to replace it, or choose another -o")
+    if output != "-" and not force and os.path.isfile(output) and not _header_only(output):
+        raise CommandError(f"{output} already holds rows below its header; pass --force to replace it, or choose another -o")
     with written_to(output) as sink:
         csv.writer(sink, lineterminator="\n").writerow(columns)
+
+
+#: A file larger than this is not read to see whether it is a bare header: it holds cases.
+_HEADER_BYTES = 1 << 16
+
+
+def _header_only(path: str) -> bool:
+    """Whether the file holds at most a header row (an earlier template): replacing it loses
+    no case, so `ddx template -o` may refresh it without --force."""
+    if os.path.getsize(path) > _HEADER_BYTES:
+        return False
+    try:
+        with open(path, "rb") as f:
+            lines = [line for line in f.read().splitlines() if line.strip()]
+    except OSError:
+        return False  # written_to reports what is wrong with the file
+    return len(lines) <= 1
 
 
 class _ClosedOutput(io.RawIOBase):
