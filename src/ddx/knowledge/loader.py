@@ -13,6 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+import attrs
+
 from ..errors import KnowledgeError, KnowledgeIssue
 from .citations import check_cited, check_graded, read_sources, report_unknown_sources
 from .entities import read_entities
@@ -31,17 +33,7 @@ MODEL_ARGUMENT = "model= (load_knowledge's argument)"
 def _settings(data: dict, issues: Issues, given: Mapping[Any, Any] | None = None) -> Settings | None:
     """model.toml's settings, those of ``given`` (load_knowledge's model=) in their place, each a
     number in its range; a problem of a given one is said to be the argument's."""
-    limits = {
-        "prior_flattening": (0, 1),
-        "smoothing": (0, 0.5),
-        "picture_floor": (0, 0.2),
-        "clamp": (0, 0.1),
-        "temperature": (0.1, 10),
-        "dont_miss_floor": (0, 0.5),
-        "reason_min_ratio": (1, 100),
-        "conflict_ratio": (1, 1000),
-        "misplaced": (0.001, 0.5),
-    }
+    limits = {f.name: f.metadata["range"] for f in attrs.fields(Settings)}
     given = dict(given or {})
     odd = [k for k in given if not isinstance(k, str)]
     for key in odd:

@@ -266,21 +266,27 @@ class Advice:
         return set(self.pointing) <= set(pointed) and conditions_hold(self.when, self.any, self.unless, findings)
 
 
+def _setting(low: float, high: float) -> Any:
+    """A setting of model.toml that must be a number in [low, high] (the loader checks it)."""
+    return attrs.field(metadata={"range": (low, high)})
+
+
 @attrs.frozen
 class Settings:
-    """Modelling choices of the engine (model.toml)."""
+    """Modelling choices of the engine (model.toml, which says why each has its value), each
+    with the range the loader accepts."""
 
-    prior_flattening: float
-    smoothing: float
-    picture_floor: float
-    clamp: float
-    temperature: float
-    dont_miss_floor: float
-    reason_min_ratio: float
-    conflict_ratio: float
+    prior_flattening: float = _setting(0, 1)
+    smoothing: float = _setting(0, 0.5)
+    picture_floor: float = _setting(0, 0.2)
+    clamp: float = _setting(0, 0.1)
+    temperature: float = _setting(0.1, 10)
+    dont_miss_floor: float = _setting(0, 0.5)
+    reason_min_ratio: float = _setting(1, 100)
+    conflict_ratio: float = _setting(1, 1000)
     # how often a finding read only within a picture (Feature.within) is given for a lesion that
     # does not show it: a position in the cord given for a mass beside the cord
-    misplaced: float = 0.1
+    misplaced: float = _setting(0.001, 0.5)
 
 
 @attrs.frozen(repr=False)
