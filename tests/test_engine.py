@@ -539,7 +539,7 @@ class TestConflicts:
         are no sign of a compartment: beside the signs of any compartment, or a bone lesion, no value
         of theirs is named in a conflict."""
         context = [f for f in kb.features.values() if f.read_from == "history" or not f.places]
-        assert {"age", "syndrome", "level", "conus_cauda", "segments", "multiplicity"} <= {f.id for f in context}
+        assert {"age", "syndrome", "level", "conus_cauda", "segments", "multiplicity", "scalloping"} <= {f.id for f in context}
         for feature in context:
             if feature.kind == "integer":
                 values = [str(b[0]) for b in feature.bands]
@@ -552,6 +552,12 @@ class TestConflicts:
                 for signs in (IM_SIGNS, IDEM_SIGNS, ED_SIGNS, {"vertebral_body": "yes"}):
                     text = " ".join(run(kb, **signs, **{feature.id: value}).conflicts)
                     assert f"{feature.id}=" not in text, (feature.id, value, signs)
+
+    def test_scalloping_beside_an_expanded_cord_is_no_disagreement(self, kb):
+        """Smooth scalloping follows any slow-growing mass in the canal, a cord tumour's too
+        (ganglioglioma, ependymoma): it shifts the odds but does not place the lesion."""
+        a = run(kb, cord="expanded", cord_position="eccentric", segments="8", scalloping="yes")
+        assert a.compartment == "intramedullary" and a.conflicts == ()
 
     @pytest.mark.parametrize("signs, finding, compartment", [
         (IM_SIGNS, {"foraminal_extension": "yes"}, "intramedullary"),
