@@ -663,11 +663,10 @@ class TestToldCompartment:
         """The trainee is told where the lesion lies, and so is ddx: its differential holds only
         that compartment's entities (an epidural abscess is no answer for a told intradural mass),
         their probabilities scaled to sum to 1, and its line says the compartment was told."""
-        from ddx.engine import assess
-        from ddx.quiz import confined
+        from ddx.engine import assess, within_compartment
 
         case = choose(cases, case_id=case_id)
-        a = confined(kb, assess(case.findings, kb, suggest=0), case.compartment)
+        a = within_compartment(kb, assess(case.findings, kb, suggest=0), case.compartment)
         inside = [c for c in a.candidates if c.probability > 0]
         assert a.compartment == case.compartment and a.compartment_probability == 1.0
         assert {c.compartment for c in inside} == {case.compartment}
@@ -679,6 +678,28 @@ class TestToldCompartment:
         names = {kb.entity(e).name: kb.entity(e).compartment for e in kb.entity_ids}
         assert all(any(ln.startswith(f"  {i}. {n}") and names[n] == case.compartment for n in names)
                    for i, ln in enumerate(listed, 1)), listed
+
+    def test_a_told_compartment_weighs_each_reason_against_its_own_entities(self, cases, kb):
+        """Told that the mass is in the cord, ddx weighs a known primary against the other cord
+        lesions (primary cord tumours, myelitis), not against the vertebral metastases of every
+        compartment: the reasons the reveal prints are those of the differential it shows."""
+        from ddx.engine import assess, within_compartment
+
+        case = choose(cases, case_id="IM023")
+        a = assess(case.findings, kb, suggest=0)
+        told = within_compartment(kb, a, case.compartment)
+
+        def ratio(assessment):
+            return next(r.ratio for r in assessment.candidate(case.diagnosis).reasons_for if r.feature == "known_primary")
+
+        from ddx.engine import finding_vector
+
+        likelihood = dict(zip(kb.entity_ids, map(math.exp, finding_vector(kb, kb.features["known_primary"], "yes"))))
+        others = {e.id: p for e, p in zip(kb.entities, kb.prior) if e.compartment == "intramedullary" and e.id != case.diagnosis}
+        alternatives = math.fsum(p * likelihood[e] for e, p in others.items()) / math.fsum(others.values())
+        assert ratio(told) == pytest.approx(likelihood[case.diagnosis] / alternatives, rel=1e-9)
+        assert ratio(told) > 2 * ratio(a)
+        assert told.next_findings == () and told.compartment_probability == 1.0
 
     def test_a_compartment_answered_where_none_was_asked_is_passed_over(self, cases, kb):
         """A script that answers every case's compartment stays in step: on a told case its

@@ -14,7 +14,9 @@ files.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
+
+import attrs
 
 from .assessment import Assessment, Candidate, CompartmentScore, Flag, Reason, percent, reaches, standing, times
 from .findings import Findings, format_value
@@ -231,6 +233,29 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
     )
 
 
+def within_compartment(kb: Knowledge, a: Assessment, compartment: str) -> Assessment:
+    """``a`` once the lesion is known to lie in ``compartment`` (the quiz tells a trainee so when
+    a case gives no sign that places it): the prior is that compartment's alone, so the other
+    compartments' candidates fall to 0, the rest are scaled to sum to 1, each reason weighs a
+    finding against the alternatives in the compartment only, and the flags are raised again.
+    The next best findings, sought over every compartment, are left out."""
+    inside = [e.compartment == compartment for e in kb.entities]
+    total = math.fsum(p for p, i in zip(kb.prior, inside) if i)
+    by_id = {c.id: c for c in a.candidates}
+    found = math.fsum(by_id[e.id].probability for e, i in zip(kb.entities, inside) if i)
+    if total <= 0 or found <= 0:
+        return a
+    weights = [p / total if i else 0.0 for p, i in zip(kb.prior, inside)]
+    post = [by_id[e.id].probability / found if i else 0.0 for e, i in zip(kb.entities, inside)]
+    ratios = [(fid, format_value(value), _label(fid, value), likelihood_ratios(kb, vector, weights))
+              for fid, value, vector in in_context(kb, a.findings, evidence(kb, a.findings))]
+    order = sorted(range(len(post)), key=lambda i: (-post[i], i))
+    candidates = tuple(attrs.evolve(by_id[kb.entity_ids[i]], probability=post[i], **_reasons(kb, ratios, i)) for i in order)
+    scores = (CompartmentScore(compartment, 1.0), *(CompartmentScore(c, 0.0) for c in COMPARTMENTS if c != compartment))
+    return attrs.evolve(a, compartments=scores, candidates=candidates, flags=flags_for(kb, a.findings, post),
+                        next_findings=(), history_questions=())
+
+
 #: After an assessment, at most this many questions for the history are suggested
 #: beside the next best findings on the images.
 HISTORY_QUESTIONS = 1
@@ -246,14 +271,15 @@ def _label(fid: str, value: Any) -> str:
     return f"{fid.replace('_', ' ')} {format_value(value)}"
 
 
-def likelihood_ratios(kb: Knowledge, vector: tuple[float, ...]) -> list[float]:
+def likelihood_ratios(kb: Knowledge, vector: tuple[float, ...], weights: Sequence[float] | None = None) -> list[float]:
     """One finding's likelihood ratio for each entity against the prior-weighted rest.
 
     The likelihood the engine gives the finding under the entity (weighted and
     tempered; for a picture sign, given the other signs), over its
-    prior-weighted mean under all the other entities.
+    prior-weighted mean under all the other entities (``weights``: other priors
+    summing to 1, those of one compartment for a lesion known to lie there).
     """
-    weights = kb.prior
+    weights = kb.prior if weights is None else weights
     likelihood = [math.exp(v) for v in vector]
     total = math.fsum(w * x for w, x in zip(weights, likelihood))
     return [x / ((total - w * x) / (1.0 - w)) for w, x in zip(weights, likelihood)]

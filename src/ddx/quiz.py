@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import random
 import re
 from importlib import resources
@@ -19,7 +18,7 @@ from typing import Any, Callable
 
 import attrs
 
-from .assessment import Assessment, CompartmentScore, percent, times
+from .assessment import Assessment, percent, times
 from .errors import DdxError, FindingError
 from .findings import Findings, format_value, parse_findings, quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
@@ -514,7 +513,7 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     A case dealt by draw() is headed by title() from its Deal; ``label`` heads any other.
     'q' or the end of input reveals the answer with what was given so far (QuizResult.ended).
     """
-    from .engine import assess
+    from .engine import assess, within_compartment
 
     notice = cap_notice(case)
     if notice:
@@ -544,7 +543,7 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
         ended, picks = exc.reason, exc.picks
     a = assess(case.findings, kb, suggest=0)
     if told:
-        a = confined(kb, a, case.compartment)
+        a = within_compartment(kb, a, case.compartment)
     if told and not picks and ended:
         compartment = None  # nothing was answered: no score
     result = QuizResult(case, compartment, picks, score(case, compartment, picks, a, told=told), a, ended)
@@ -552,25 +551,6 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     for line in reveal(kb, result, color=color):
         say(line)
     return result
-
-
-def confined(kb: Knowledge, a: Assessment, compartment: str) -> Assessment:
-    """``a`` once the lesion is known to lie in ``compartment``, as the quiz tells a trainee whose
-    case gives no sign that places it: the other compartments' candidates fall to 0, the rest
-    are scaled to sum to 1 and the flags are raised again from them, so that ddx answers with
-    what the trainee was told."""
-    from .engine import flags_for
-
-    total = math.fsum(c.probability for c in a.candidates if c.compartment == compartment)
-    if total <= 0:
-        return a
-    inside = [attrs.evolve(c, probability=c.probability / total) for c in a.candidates if c.compartment == compartment]
-    outside = [attrs.evolve(c, probability=0.0) for c in a.candidates if c.compartment != compartment]
-    scores = (CompartmentScore(compartment, 1.0), *(CompartmentScore(c, 0.0) for c in COMPARTMENTS if c != compartment))
-    probability = {c.id: c.probability for c in (*inside, *outside)}
-    flags = flags_for(kb, a.findings, [probability[e] for e in kb.entity_ids])
-    return attrs.evolve(a, compartments=scores, candidates=(*sorted(inside, key=lambda c: -c.probability), *outside),
-                        flags=flags)
 
 
 def _mark(right: bool, color: bool) -> str:
@@ -642,7 +622,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
         lines.append("  (none of the published findings favours it: this case is atypical for it)")
     if reasons.reasons_against:
         lines.append("  and what pulled away from it:")
-        lines += [f"  - {_reason(r)}: {times(1 / r.ratio)}x less likely with it" for r in reasons.reasons_against[:2]]
+        lines += [f"  - {_reason(r)}: {times(1 / r.ratio)}x less likely with it than with the alternatives" for r in reasons.reasons_against[:2]]
     flags = [f for f in a.flags if f.kind in ("emergency", "dont_miss")]
     if flags:
         lines.append("")
