@@ -460,12 +460,12 @@ def _ask_picks(kb: Knowledge, ask: Ask, say: Say, compartment: str, *, told: boo
         return read_picks(text, kb, compartment=compartment)
 
     picks = _ask(ask, say, question, first, PICKS_HELP)
-    told: set[str] = set()
+    noted: set[str] = set()
     while True:
         for p in picks:
-            if p.note and p.note not in told:
+            if p.note and p.note not in noted:
                 say(f"  {p.note}")
-                told.add(p.note)
+                noted.add(p.note)
         bad = [n for n, p in enumerate(picks) if p.entity is None]
         if not bad:
             return tuple(p.entity for p in picks if p.entity is not None)
