@@ -288,6 +288,21 @@ class TestPriors:
         assert guided.exit_code == 0, guided.output
         assert json.loads(guided.stdout)["candidates"][0]["id"] == "schwannoma"
 
+    def test_explain_entities_and_quiz_take_the_same_priors(self):
+        """A card's ratios weigh a finding against the prior-weighted rest, and the list and the
+        quiz's reveal rank by the priors: each reads --priors as assess does."""
+        def ratio(*args):
+            card = json.loads(invoke("explain", "schwannoma", "--format", "json", *args).stdout)
+            return next(f["ratio"] for f in card["for"] if f["feature"] == "csf" and f["value"] == "widened")
+
+        assert ratio("--priors", "registry") > ratio() * 1.05
+        prior = {c["id"]: c["probability"] for c in as_json("--priors", "registry")["candidates"]}
+        listed = {e["id"]: e["model_prior"] for e in json.loads(invoke("entities", "--format", "json", "--priors", "registry").stdout)}
+        assert listed == pytest.approx(prior, abs=5e-6)
+        reveal = CliRunner().invoke(cli, ["quiz", "--case", "ID024", "--priors", "registry"], input="mpe\n").stdout
+        fitted = CliRunner().invoke(cli, ["quiz", "--case", "ID024"], input="mpe\n").stdout
+        assert "ddx:" in reveal and reveal.split("ddx:")[1] != fitted.split("ddx:")[1]
+
 
 class TestBadInput:
     def test_bad_value_exits_2_naming_the_allowed_values(self):

@@ -561,7 +561,8 @@ def _shown_folder(folder: str | None) -> str:
 @click.option("--top", type=Whole(1), default=8, show_default=True, help="findings listed each way (for and against)")
 @click.option("--sources/--no-sources", default=True, show_default=True, help="list every number under its citation (table format; json and markdown always do)")
 @color_option("the don't-miss flag")
-def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) -> None:
+@priors_option
+def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None, priors: str) -> None:
     """Show the knowledge card of one ENTITY: what ddx knows about it and why.
 
     ENTITY is an id from `ddx entities`, the entity's name or a whole alias,
@@ -588,7 +589,7 @@ def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) 
     from .cards import build_card, render_card_json, render_card_markdown, render_card_table
     from .names import UnknownEntityError, find_entity
 
-    kb_ = knowledge()
+    kb_ = knowledge(priors)
     try:
         found = find_entity(kb_, entity)
     except UnknownEntityError as exc:
@@ -606,7 +607,8 @@ def explain(entity: str, fmt: str, top: int, sources: bool, color: bool | None) 
 @cli.command(epilog=EXIT_CODES)
 @format_option("table", "json", help="output format (json for scripts)")
 @color_option("the don't-miss column")
-def entities(fmt: str, color: bool | None) -> None:
+@priors_option
+def entities(fmt: str, color: bool | None, priors: str) -> None:
     """List the candidate diagnoses: id, name, compartment, don't-miss, prior.
 
     The ids are the machine-readable names in every output; they never change
@@ -626,7 +628,7 @@ def entities(fmt: str, color: bool | None) -> None:
 
     from .cards import entity_rows, render_entities_table
 
-    kb_ = knowledge()
+    kb_ = knowledge(priors)
     if fmt == "json":
         click.echo(json.dumps(entity_rows(kb_), indent=2, ensure_ascii=False))
     else:
@@ -732,7 +734,8 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, pri
 @click.option("--case", "case_id", default=None, metavar="ID", help="pick the case with this id (shown when a case is revealed)")
 @click.option("--rounds", type=Whole(1), default=1, show_default=True, help="play this many different cases in a row, with a total score")
 @color_option("the score and the flags")
-def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None) -> None:
+@priors_option
+def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None, priors: str) -> None:
     """Commit-first practice on a real published case shipped with ddx.
 
     You see the findings the case's page described; you commit a compartment
@@ -765,7 +768,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None)
 
     from .quiz import STOPPED, QuizError, choose, draw, load_cases, run_quiz
 
-    kb_ = knowledge()
+    kb_ = knowledge(priors)
     try:
         cases = load_cases(kb_)
         if case_id is not None:
