@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from .findings import Findings
+from .knowledge.records import FLAG_LABELS, URGENT_FLAGS
 
 
 @attrs.frozen
@@ -97,6 +98,14 @@ class Flag:
     probability: float | None
     message: str
     action: str
+
+    @property
+    def label(self) -> str:
+        return FLAG_LABELS.get(self.kind, self.kind.upper())
+
+    @property
+    def urgent(self) -> bool:
+        return self.kind in URGENT_FLAGS
 
 
 @attrs.frozen

@@ -359,7 +359,7 @@ class _Assessor:
         short = len(cells) < self.width
         flags = self.standing_flags(cells + [""] * (self.width - len(cells)) if short else cells) if aligned or short else ()
         for flag in flags:
-            message += f"; the cells that could be read still raise {render.FLAG_LABELS.get(flag.kind, flag.kind)}: {flag.message}"
+            message += f"; the cells that could be read still raise {flag.label}: {flag.message}"
         return error if message == error.message else attrs.evolve(error, message=message, flags=flags)
 
     def standing_flags(self, cells: list[str]) -> tuple[Flag, ...]:

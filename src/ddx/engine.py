@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import attrs
 
-from .assessment import Assessment, Candidate, CompartmentScore, Flag, Reason, percent, reaches, standing, times
+from .assessment import FLAG_LABELS, Assessment, Candidate, CompartmentScore, Flag, Reason, percent, reaches, standing, times
 from .findings import Findings, format_value
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge, default_knowledge
 
@@ -332,8 +332,8 @@ def flags_for(kb: Knowledge, findings: Findings, post) -> tuple[Flag, ...]:
     for e in dont_miss:
         message = f"{e.name}, {standing(probability[e.id])} ({percent(probability[e.id])}): {e.stakes}"
         flags.append(Flag("dont_miss", e.id, probability[e.id], message, e.action))
-    rank = {"emergency": 0, "dont_miss": 1}
-    return tuple(sorted(flags, key=lambda f: rank.get(f.kind, 2)))
+    rank = {kind: i for i, kind in enumerate(FLAG_LABELS)}
+    return tuple(sorted(flags, key=lambda f: rank.get(f.kind, len(rank))))
 
 
 def _conflicts(kb: Knowledge, findings: Findings) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from .assessment import Assessment, NextFinding, percent, standing
 from .errors import FindingError
 from .findings import NOT_ASSESSED_HINT, Findings, format_value, parse_value
 from .knowledge import COMPARTMENT_NAMES, Feature, Knowledge
-from .render import FLAG_LABELS, paint
+from .render import paint
 
 #: Answers that end the read (the full assessment is still shown).
 STOP = frozenset({"q", "quit", "stop", "exit", "done"})
@@ -124,8 +124,8 @@ def flag_lines(a: Assessment, seen: set[tuple[str, str]], color: bool) -> list[s
         if key in seen:
             continue
         seen.add(key)
-        style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
-        label = paint("!! " + FLAG_LABELS.get(f.kind, f.kind.upper()), style, color)
+        style = "red" if f.urgent else "yellow"
+        label = paint("!! " + f.label, style, color)
         if f.entity is not None:
             p = f.probability or 0.0
             text = f"{_candidate_name(a, f.entity)}, {standing(p)} ({percent(p)})"

@@ -572,7 +572,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     """The answer, the source, the trainee's score, ddx's differential (don't-miss entities tagged
     as the guide and `ddx assess` tag them) and what in the case points to the answer."""
     from .questions import short_name
-    from .render import DONT_MISS_TAG, FLAG_LABELS
+    from .render import DONT_MISS_TAG
 
     case, a, s = result.case, result.assessment, result.score
     truth = kb.entity(case.diagnosis)
@@ -623,9 +623,9 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     if reasons.reasons_against:
         lines.append("  and what pulled away from it:")
         lines += [f"  - {_reason(r)}: {times(1 / r.ratio)}x less likely with it than with the alternatives" for r in reasons.reasons_against[:2]]
-    flags = [f for f in a.flags if f.kind in ("emergency", "dont_miss")]
+    flags = [f for f in a.flags if f.urgent]
     if flags:
         lines.append("")
         for f in flags:
-            lines.append(f"{paint('!! ' + FLAG_LABELS.get(f.kind, f.kind.upper()), 'red', color)}  {f.message}")
+            lines.append(f"{paint('!! ' + f.label, 'red', color)}  {f.message}")
     return lines

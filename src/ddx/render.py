@@ -12,7 +12,6 @@ from . import DISCLAIMER
 from .assessment import Assessment, Candidate, Flag, NextFinding, percent, times
 from .knowledge import COMPARTMENT_NAMES
 
-FLAG_LABELS = {"emergency": "EMERGENCY", "dont_miss": "DON'T MISS", "syndrome": "SYNDROME"}
 #: How a don't-miss candidate is marked in text, so the mark does not rely on colour.
 DONT_MISS_TAG = "[don't miss]"
 _ANSI = {"red": "\033[1;31m", "yellow": "\033[1;33m", "cyan": "\033[36m", "bold": "\033[1m", "dim": "\033[2m"}
@@ -282,8 +281,8 @@ def _priors_note(a: Assessment) -> str:
 def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
     lines = []
     for f in a.flags:
-        label = f"!! {FLAG_LABELS.get(f.kind, f.kind.upper())}"
-        style = "red" if f.kind in ("emergency", "dont_miss") else "yellow"
+        label = f"!! {f.label}"
+        style = "red" if f.urgent else "yellow"
         lines += _wrapped(f"{paint(label, style, color)}  {f.message}", width, hang=" " * (len(label) + 2))
         lines += _wrapped(f"-> {f.action}", width, indent="   ", hang="      ")
     return lines
@@ -392,7 +391,7 @@ def render_markdown(a: Assessment, *, top: int = 5) -> str:
         lines += [""] + [f"> {c}" for c in a.conflicts]
     if a.flags:
         lines += ["", "**Flags**", ""]
-        lines += [f"- **{FLAG_LABELS.get(f.kind, f.kind)}** {f.message} *Next:* {f.action}" for f in a.flags]
+        lines += [f"- **{f.label}** {f.message} *Next:* {f.action}" for f in a.flags]
     if a.next_findings:
         lines += ["", "**Next best findings**", ""]
         lines += [f"- `{n.feature}` {_next_line(n, code=False)}" for n in a.next_findings]

@@ -26,6 +26,10 @@ AMBIGUOUS_COMPARTMENTS = {
 FEATURE_KINDS = ("choice", "yesno", "list", "integer")
 GRADES = ("A", "B", "C")
 YES_NO = ("yes", "no")
+#: The kinds of flag (output.md), the most pressing first, with the label a person reads.
+FLAG_LABELS = {"emergency": "EMERGENCY", "dont_miss": "DON'T MISS", "syndrome": "SYNDROME"}
+#: The kinds a reader acts on now: shown in red, and the ones the quiz's reveal repeats.
+URGENT_FLAGS = frozenset({"emergency", "dont_miss"})
 
 
 @attrs.frozen

@@ -7,7 +7,7 @@ import math
 import re
 
 from .parsing import NUMBER, TABLES, TEXT, TEXTS, Issues, check_fields, field_line, guess, id_refused, valid_tables
-from .records import COMPARTMENTS, Advice, Condition, Disagreement, Rule
+from .records import COMPARTMENTS, FLAG_LABELS, Advice, Condition, Disagreement, Rule
 
 
 #: The fields of a condition of when, any or unless: a finding and one test of it.
@@ -102,8 +102,9 @@ RULE_FIELDS = {
     "entities": TEXTS, "min_probability": NUMBER,
 }
 
-#: What a rule raises: an emergency (shown first) or a syndrome to screen for.
-RULE_KINDS = ("emergency", "syndrome")
+#: What a rule raises: any kind of flag but a don't-miss, which entities.toml raises (an
+#: emergency, shown first, or a syndrome to screen for).
+RULE_KINDS = tuple(kind for kind in FLAG_LABELS if kind != "dont_miss")
 
 
 def read_rules(data: dict, features, entity_ids, issues: Issues) -> tuple[Rule, ...]:
