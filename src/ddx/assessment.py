@@ -17,6 +17,28 @@ class Reason:
     ratio: float
     text: str
 
+    @property
+    def label(self) -> str:
+        return finding_label(self.feature, self.value)
+
+
+def finding_label(feature: str, value: str) -> str:
+    """'csf cap yes': a finding and its value as the reasons name them."""
+    return f"{feature.replace('_', ' ')} {value}"
+
+
+def ratio_text(ratio: float) -> str:
+    """x7.3 for a ratio of at least 1, /6.2 for one below: the short form of a table."""
+    return f"x{times(ratio)}" if ratio >= 1 else f"/{times(1 / ratio)}"
+
+
+def reason_text(label: str, ratio: float, name: str, others: str = "the alternatives") -> str:
+    """A finding's pull on a candidate (``name``) in words: 'csf cap yes: 4.5x as likely with
+    Schwannoma as with the alternatives', or '... 2.1x less likely with ... than with ...'."""
+    if ratio >= 1:
+        return f"{label}: {times(ratio)}x as likely with {name} as with {others}"
+    return f"{label}: {times(1 / ratio)}x less likely with {name} than with {others}"
+
 
 @attrs.frozen
 class Candidate:

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from .assessment import percent, times
+from .assessment import percent, ratio_text, reason_text
 from .engine import finding_vector, within_table
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Entity, Feature, Knowledge, Number
 from .knowledge.records import GRADES, band_label, outcome_text
@@ -331,11 +331,6 @@ def pictures_text(card: Card) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _ratio_text(ratio: float) -> str:
-    """x7.3 for a ratio above 1, /6.2 for one below (as `ddx assess` writes them)."""
-    return f"x{times(ratio)}" if ratio >= 1 else f"/{times(1 / ratio)}"
-
-
 def _prob(p: float) -> str:
     return f"{p:.4g}"
 
@@ -382,10 +377,7 @@ def _provenance(n: Number) -> str:
 
 
 def _pull_text(p: Pull, name: str) -> str:
-    others = f"the other {p.among} entities" if p.among else "the alternatives"
-    if p.ratio >= 1:
-        return f"{p.label}: {times(p.ratio)}x as likely with {name} as with {others}"
-    return f"{p.label}: {times(1 / p.ratio)}x less likely with {name} than with {others}"
+    return reason_text(p.label, p.ratio, name, f"the other {p.among} entities" if p.among else "the alternatives")
 
 
 def _profile_parts(p: Profile) -> tuple[str, list[str]]:
@@ -576,7 +568,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     ):
         lines += ["", paint(title, "bold", color)]
         if items:
-            rows = [[p.label, _ratio_text(p.ratio), _number_text(p.number, p.model, p)] for p in items]
+            rows = [[p.label, ratio_text(p.ratio), _number_text(p.number, p.model, p)] for p in items]
             # the numbers' column wraps to what the indent, the two gaps, the finding and the ratio
             # leave (tabulate pads a header by two)
             used = sum(max(len(headers[k]) + 2, *(len(r[k]) for r in rows)) for k in (0, 1))
@@ -649,7 +641,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
     for title, items in (("Findings that favour it", card.favour), ("Findings that argue against it", card.against)):
         lines += ["", f"**{title}** (likelihood ratio against the prior-weighted rest of the differential)", ""]
         if items:
-            rows = [[p.label, _ratio_text(p.ratio), _md_escape(_number_text(p.number, p.model, p))] for p in items]
+            rows = [[p.label, ratio_text(p.ratio), _md_escape(_number_text(p.number, p.model, p))] for p in items]
             lines.append(tabulate(rows, headers=headers, tablefmt="github"))
         else:
             lines.append("None strong enough to list.")

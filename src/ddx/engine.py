@@ -18,7 +18,9 @@ from typing import Any, Sequence
 
 import attrs
 
-from .assessment import FLAG_LABELS, Assessment, Candidate, CompartmentScore, Flag, Reason, percent, reaches, standing, times
+from .assessment import (
+    FLAG_LABELS, Assessment, Candidate, CompartmentScore, Flag, Reason, finding_label, percent, reaches, reason_text, standing,
+)
 from .findings import Findings, format_value
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge, default_knowledge
 
@@ -268,7 +270,7 @@ def _next_findings(kb: Knowledge, findings: Findings, n: int, read_from: str):
 
 
 def _label(fid: str, value: Any) -> str:
-    return f"{fid.replace('_', ' ')} {format_value(value)}"
+    return finding_label(fid, format_value(value))
 
 
 def likelihood_ratios(kb: Knowledge, vector: tuple[float, ...], weights: Sequence[float] | None = None) -> list[float]:
@@ -294,9 +296,9 @@ def _reasons(kb: Knowledge, ratios, i: int) -> dict[str, tuple[Reason, ...]]:
     for fid, text_value, label, per_entity in ratios:
         ratio = per_entity[i]
         if ratio >= threshold:
-            pros.append(Reason(fid, text_value, ratio, f"{label}: {times(ratio)}x as likely with {name} as with the alternatives"))
+            pros.append(Reason(fid, text_value, ratio, reason_text(label, ratio, name)))
         elif ratio <= 1 / threshold:
-            cons.append(Reason(fid, text_value, ratio, f"{label}: {times(1 / ratio)}x less likely with {name} than with the alternatives"))
+            cons.append(Reason(fid, text_value, ratio, reason_text(label, ratio, name)))
     pros.sort(key=lambda r: (-r.ratio, r.feature))
     cons.sort(key=lambda r: (r.ratio, r.feature))
     return {"reasons_for": tuple(pros), "reasons_against": tuple(cons)}

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import attrs
 
-from .assessment import Assessment, percent, times
+from .assessment import Assessment, percent, reason_text
 from .errors import DdxError, FindingError
 from .findings import Findings, format_value, parse_findings, quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
@@ -557,10 +557,6 @@ def _mark(right: bool, color: bool) -> str:
     return paint("right", "cyan", color) if right else paint("wrong", "yellow", color)
 
 
-def _reason(r) -> str:
-    return f"{r.feature.replace('_', ' ')} {r.value}"
-
-
 def _picks_text(picks: tuple[str | None, ...]) -> str:
     """'a, b, c', or '#2 b, #3 c' when a pick before them was not read (the numbers scored)."""
     if None not in picks:
@@ -617,12 +613,12 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     reasons = a.candidate(case.diagnosis)
     lines += ["", paint(f"What in this case points to {short_name(truth.name)}:", "bold", color)]
     if reasons.reasons_for:
-        lines += [f"  + {_reason(r)}: {times(r.ratio)}x as likely with it as with the alternatives" for r in reasons.reasons_for[:4]]
+        lines += [f"  + {reason_text(r.label, r.ratio, 'it')}" for r in reasons.reasons_for[:4]]
     else:
         lines.append("  (none of the published findings favours it: this case is atypical for it)")
     if reasons.reasons_against:
         lines.append("  and what pulled away from it:")
-        lines += [f"  - {_reason(r)}: {times(1 / r.ratio)}x less likely with it than with the alternatives" for r in reasons.reasons_against[:2]]
+        lines += [f"  - {reason_text(r.label, r.ratio, 'it')}" for r in reasons.reasons_against[:2]]
     flags = [f for f in a.flags if f.urgent]
     if flags:
         lines.append("")

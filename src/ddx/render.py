@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from . import DISCLAIMER
-from .assessment import Assessment, Candidate, Flag, NextFinding, percent, times
+from .assessment import Assessment, Candidate, Flag, NextFinding, percent, ratio_text
 from .knowledge import COMPARTMENT_NAMES
 
 #: How a don't-miss candidate is marked in text, so the mark does not rely on colour.
@@ -167,9 +167,9 @@ def render_json(a: Assessment) -> str:
 def _why_bits(c: Candidate, n: int = 3) -> list[str]:
     """The ``n`` strongest findings for a candidate, then those against it to fill ``n``: at least
     one against when there is one, so a candidate's table line may hold ``n`` + 1."""
-    bits = [f"+ {r.feature.replace('_', ' ')} {r.value} x{times(r.ratio)}" for r in c.reasons_for[:n]]
+    bits = [f"+ {r.label} {ratio_text(r.ratio)}" for r in c.reasons_for[:n]]
     room = max(n - len(bits), 1)
-    bits += [f"- {r.feature.replace('_', ' ')} {r.value} /{times(1 / r.ratio)}" for r in c.reasons_against[:room]]
+    bits += [f"- {r.label} {ratio_text(r.ratio)}" for r in c.reasons_against[:room]]
     return bits
 
 
