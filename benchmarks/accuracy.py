@@ -53,8 +53,7 @@ from typing import NoReturn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from ddx.batch import SEP_LINE  # noqa: E402
-from ddx.csv_input import check_delimiter, check_encoding, sniff_delimiter  # noqa: E402
+from ddx.csv_input import SEP_LINE, check_delimiter, check_encoding, parse_delimiter, sniff_delimiter  # noqa: E402
 from ddx.engine import assess  # noqa: E402
 from ddx.errors import BatchError, FindingError, KnowledgeError  # noqa: E402
 from ddx.files import same_file, silence_stdout  # noqa: E402
@@ -514,8 +513,7 @@ def main() -> None:
     SEED = args.seed
     if args.resamples:
         RESAMPLES = COMPARE_RESAMPLES = args.resamples
-    if args.delimiter == "tab":
-        args.delimiter = "\t"
+    args.delimiter = parse_delimiter(args.delimiter)
     try:
         check_delimiter(args.delimiter)
     except BatchError as err:

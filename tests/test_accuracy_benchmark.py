@@ -234,6 +234,11 @@ class TestAResearchersOwnFile:
         done = _bench("--cases", path, "--delimiter", "|", "--encoding", "cp1252")
         assert done.returncode == 0, done.stderr
 
+    @pytest.mark.parametrize("tab", ["tab", "TAB", "\\t", "\t"])
+    def test_a_tab_is_named_as_ddx_batch_names_it(self, tmp_path, tab):
+        done = _bench("--cases", _write(tmp_path, self.CASES.replace(";", "\t")), "--delimiter", tab)
+        assert done.returncode == 0, done.stderr
+
     def test_unknown_columns_are_named_once_for_the_file_with_the_fix(self, tmp_path):
         path = _write(tmp_path, "case_id,diagnosis,compartment,cord,MRN,notes\na,meningioma,extradural,displaced,1,x\n")
         done = _bench("--cases", path)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 import sys
 from functools import partial, reduce
 from operator import add, itemgetter
@@ -28,8 +27,8 @@ import attrs
 from . import engine, render
 from .assessment import TOLERANCE, Flag
 from .csv_input import (
-    DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, check_delimiter, decoded, in_quotes, read_layout, readable, sniff_delimiter, text_problem,
-    utf8_mark_read_as,
+    DEFAULT_ENCODING, FIELD_LIMIT, BadRecord, Layout, Records, check_delimiter, decoded, in_quotes, read_header, read_layout, readable,
+    text_problem,
 )
 from .errors import BatchError, DdxError, FindingError
 from .findings import NOT_ASSESSED_HINT, Findings, normalise_column, parse_value, quoted
@@ -521,15 +520,6 @@ class _JsonOut:
 # -- the batch ----------------------------------------------------------------
 
 
-#: Excel's first line naming the separator ("sep=;"), which it writes and reads in place of a
-#: header: read as the separator, and skipped.
-SEP_LINE = re.compile(r"sep=([^\r\n\"])", re.IGNORECASE)
-
-
-def _empty(name: str) -> BatchError:
-    return BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")
-
-
 def run(
     source: TextIO,
     sink: TextIO,
@@ -565,53 +555,8 @@ def run(
     check_delimiter(delimiter)
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     records = Records(decoded(source, name, encoding), delimiter or ",")
-    first = records.first_line()
-    if first is None:
-        raise _empty(name)
-    mark = utf8_mark_read_as(encoding)
-    if mark and first.startswith(mark):
-        # read on, every accented letter would be garbled (é as Ã©) without a word
-        raise BatchError(
-            f"{name} starts with a UTF-8 byte-order mark, so it is UTF-8 text, not {encoding}: "
-            "leave out --encoding (the default reads UTF-8 with or without the mark)"
-        )
-    sep = SEP_LINE.fullmatch(first.lstrip("\ufeff").rstrip("\r\n"))
-    if sep and delimiter is not None and sep.group(1) != delimiter:
-        raise BatchError(
-            f"{name}: its first line ({first.strip()}) says the cells are separated by {sep.group(1)!r}, "
-            f"but --delimiter gives {delimiter!r}: leave the option out, or give --delimiter {sep.group(1)!r}"
-        )
-    if sep:
-        records.set_delimiter(sep.group(1))
-    elif delimiter is None:
-        records.set_delimiter(sniff_delimiter(first))
     rows = iter(records)
-    header = None
-    sep_line = first.strip().lstrip("\ufeff") if sep else None
-    for line, cells in rows:
-        if isinstance(cells, BadRecord):
-            raise BatchError(f"{name}: the header (line {line}) cannot be read: {cells.reason}")
-        if cells and sep:
-            sep = None  # the separator line is no header
-        elif cells:
-            header = cells
-            break
-    if header is None and sep_line is not None:
-        raise BatchError(f"{name} has no header after its first line ({sep_line}): the line after it must name the columns "
-                         "(case_id, age, sex, ...); `ddx template` writes it")
-    if header is None:
-        raise _empty(name)
-    if delimiter is not None and len(header) == 1:
-        # a separator given by hand that the header does not use: say so, rather than
-        # that the first line is not a header or names an unknown column
-        other = next((d for d in (",", ";", "\t") if d != delimiter and d in header[0]), None)
-        if other is not None:
-            def shown(d: str) -> str:
-                return "tab" if d == "\t" else repr(d)
-            raise BatchError(
-                f"{name}: the header is one cell when split at --delimiter {shown(delimiter)}, but it is separated by "
-                f"{shown(other)}: pass --delimiter {shown(other)}, or leave the option out (',', ';' and tab are found by themselves)"
-            )
+    header = read_header(records, rows, name, encoding, delimiter)
     layout = read_layout(header, kb, tuple(passthrough), name=name, csv_output=fmt == "csv", ignore=tuple(ignore), encoding=encoding)
     assessor = _Assessor(kb, layout, encoding, top, suggest)
     out = _CsvOut(sink, assessor, top) if fmt == "csv" else _JsonOut(sink, assessor, array=fmt == "json")

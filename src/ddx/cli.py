@@ -813,12 +813,6 @@ class RowsFailed(click.ClickException):
     exit_code = 1
 
 
-def _delimiter(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return "\t" if value.lower() in ("tab", "\\t", "\t") else value
-
-
 #: Off a terminal, --progress writes a line at most this often (seconds).
 PROGRESS_LINE_EVERY = 5.0
 
@@ -918,6 +912,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     """
     from . import batch as b
     from .csv_input import open_input
+    from .csv_input import parse_delimiter
     from .files import same_file, same_stream, stream_is_file
 
     kb_ = knowledge(priors)
@@ -944,7 +939,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
             inp.before_waiting(sink.flush)
             summary = b.run(
                 inp.text, sink, fmt=fmt, top=top, passthrough=passthrough, ignore=ignore, strict=strict,
-                delimiter=_delimiter(delimiter), encoding=encoding, knowledge=kb_, name=name, progress=show, suggest=suggest,
+                delimiter=parse_delimiter(delimiter), encoding=encoding, knowledge=kb_, name=name, progress=show, suggest=suggest,
             )
         done = True
     except b.StrictStop as exc:

@@ -400,7 +400,7 @@ class BadRecord:
 
 
 def csv_problem(reason: str, delimiter: str) -> str:
-    sep = "tab" if delimiter == "\t" else repr(delimiter)
+    sep = delimiter_name(delimiter)
     if "unexpected end of data" in reason:
         return "a quote opened on this line is never closed; close it, or remove the stray quote (the lines after it were read on their own)"
     if "expected after" in reason:
@@ -551,3 +551,76 @@ def sniff_delimiter(first_line: str) -> str:
         if d in first_line:
             return d
     return ","
+
+
+#: Excel's first line naming the separator ("sep=;"), which it writes and reads in place of a
+#: header: read as the separator, and skipped.
+SEP_LINE = re.compile(r"sep=([^\r\n\"])", re.IGNORECASE)
+
+
+def parse_delimiter(text: str | None) -> str | None:
+    """A --delimiter as given: 'tab' (any case) or a backslash-t is the tab character."""
+    if text is None:
+        return None
+    return "\t" if text.lower() in ("tab", "\\t") else text
+
+
+def delimiter_name(delimiter: str) -> str:
+    """'tab', or the character in quotes, as the messages name a separator."""
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _empty(name: str) -> BatchError:
+    return BatchError(f"{name} is empty: the first line must name the columns (case_id, age, sex, ...); `ddx template` writes it")
+
+
+def read_header(records: Records, rows: Iterator, name: str, encoding: str, delimiter: str | None) -> list[str]:
+    """The header's cells, read from ``rows`` (an iterator over ``records``, left at the first
+    data row), with the separator set: the one Excel's sep= line names (that line is skipped),
+    else ``delimiter``, else the one the header uses. BatchError when there is no header, the
+    file is UTF-8 read as another encoding, or the separator given does not split the header."""
+    first = records.first_line()
+    if first is None:
+        raise _empty(name)
+    mark = utf8_mark_read_as(encoding)
+    if mark and first.startswith(mark):
+        # read on, every accented letter would be garbled (é as Ã©) without a word
+        raise BatchError(
+            f"{name} starts with a UTF-8 byte-order mark, so it is UTF-8 text, not {encoding}: "
+            "leave out --encoding (the default reads UTF-8 with or without the mark)"
+        )
+    sep = SEP_LINE.fullmatch(first.lstrip("\ufeff").rstrip("\r\n"))
+    if sep and delimiter is not None and sep.group(1) != delimiter:
+        raise BatchError(
+            f"{name}: its first line ({first.strip()}) says the cells are separated by {sep.group(1)!r}, "
+            f"but --delimiter gives {delimiter!r}: leave the option out, or give --delimiter {sep.group(1)!r}"
+        )
+    if sep:
+        records.set_delimiter(sep.group(1))
+    elif delimiter is None:
+        records.set_delimiter(sniff_delimiter(first))
+    header = None
+    sep_line = first.strip().lstrip("\ufeff") if sep else None
+    for line, cells in rows:
+        if isinstance(cells, BadRecord):
+            raise BatchError(f"{name}: the header (line {line}) cannot be read: {cells.reason}")
+        if cells and sep:
+            sep = None  # the separator line is no header
+        elif cells:
+            header = cells
+            break
+    if header is None and sep_line is not None:
+        raise BatchError(f"{name} has no header after its first line ({sep_line}): the line after it must name the columns "
+                         "(case_id, age, sex, ...); `ddx template` writes it")
+    if header is None:
+        raise _empty(name)
+    if delimiter is not None and len(header) == 1:
+        # a separator given by hand that the header does not use: say so, rather than
+        # that the first line is not a header or names an unknown column
+        other = next((d for d in (",", ";", "\t") if d != delimiter and d in header[0]), None)
+        if other is not None:
+            raise BatchError(
+                f"{name}: the header is one cell when split at --delimiter {delimiter_name(delimiter)}, but it is separated by "
+                f"{delimiter_name(other)}: pass --delimiter {delimiter_name(other)}, or leave the option out (',', ';' and tab are found by themselves)"
+            )
+    return header
