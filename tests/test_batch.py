@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ddx import batch, csv_input, engine, files, packed, render
-from ddx.errors import BatchError, FindingError
+from ddx.errors import BatchError, FindingError, WriteError
 from ddx.findings import parse_findings
 
 from strategies import FEATURE_IDS, FEATURES, KB, spelled, value_of
@@ -484,18 +484,18 @@ class TestAtomicOutput:
         assert os.listdir(tmp_path) == ["out.csv"]
 
     def test_a_missing_folder_is_named(self, tmp_path):
-        with pytest.raises(BatchError, match="does not exist"):
+        with pytest.raises(WriteError, match="does not exist"):
             with files.atomic_output(str(tmp_path / "nowhere" / "out.csv")):
                 pass
 
     def test_a_file_inside_a_file_is_said_so(self, tmp_path):
         (tmp_path / "in.csv").write_text("x")
-        with pytest.raises(BatchError, match=r"in\.csv is a file, not a folder"):
+        with pytest.raises(WriteError, match=r"in\.csv is a file, not a folder"):
             with files.atomic_output(str(tmp_path / "in.csv" / "out.csv")):
                 pass
 
     def test_an_empty_name_is_said_so(self):
-        with pytest.raises(BatchError, match="the file name is empty"):
+        with pytest.raises(WriteError, match="the file name is empty"):
             with files.atomic_output(""):
                 pass
 
@@ -506,7 +506,7 @@ class TestAtomicOutput:
         target.write_text("precious")
         real = os.access
         monkeypatch.setattr(files.os, "access", lambda p, mode: False if os.fspath(p) == str(target) else real(p, mode))
-        with pytest.raises(BatchError, match=f"cannot write {re.escape(str(target))}: {os.strerror(errno.EACCES)}"):
+        with pytest.raises(WriteError, match=f"cannot write {re.escape(str(target))}: {os.strerror(errno.EACCES)}"):
             with files.atomic_output(str(target)) as fh:
                 fh.write("ours")
         assert target.read_text() == "precious" and os.listdir(tmp_path) == ["theirs.csv"]
@@ -523,13 +523,13 @@ class TestAtomicOutput:
     def test_a_looping_or_dangling_link_is_refused_by_name(self, tmp_path):
         loop = tmp_path / "loop.csv"
         loop.symlink_to("loop.csv")
-        with pytest.raises(BatchError, match="its symbolic links loop"):
+        with pytest.raises(WriteError, match="its symbolic links loop"):
             with files.atomic_output(str(loop)):
                 pass
         assert loop.is_symlink()
         dangling = tmp_path / "out.csv"
         dangling.symlink_to(tmp_path / "gone" / "out.csv")
-        with pytest.raises(BatchError, match=f"the symbolic link {dangling} points into it"):
+        with pytest.raises(WriteError, match=f"the symbolic link {dangling} points into it"):
             with files.atomic_output(str(dangling)):
                 pass
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from . import DISCLAIMER, __version__
-from .errors import BatchError, DdxError, FindingError, KnowledgeError
+from .errors import BatchError, DdxError, FindingError, KnowledgeError, WriteError
 from .terminal import dialogue, fit, isatty, shows_on_stderr, terminal_width, use_color
 
 
@@ -139,7 +139,7 @@ def written_to(output: str) -> Iterator[Any]:
     try:
         with files.stdout_text() if output == "-" else files.atomic_output(output) as sink:
             yield sink
-    except BatchError as exc:
+    except (BatchError, WriteError) as exc:
         raise CommandError(str(exc) if written_through(output) else f"{exc}; {untouched(output)}") from None
     except OSError as exc:
         if isinstance(exc, BrokenPipeError) and (output == "-" or files.own_stream(output) is not None):

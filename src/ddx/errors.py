@@ -25,6 +25,11 @@ class BatchError(DdxError):
     """The input of a batch as a whole cannot be read: nothing is assessed (exit 2)."""
 
 
+class WriteError(DdxError):
+    """The output file cannot be written where it was asked for (exit 2); what was there is
+    left as it was."""
+
+
 @attrs.frozen(str=False)
 class KnowledgeIssue:
     """One problem in a knowledge file, with its location."""

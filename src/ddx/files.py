@@ -12,7 +12,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 
-from .errors import BatchError
+from .errors import WriteError
 
 
 @contextmanager
@@ -29,7 +29,7 @@ def atomic_output(path: str):
     truncating it (``>> log`` keeps the log).
     """
     if not path:
-        raise BatchError("cannot write the output: the file name is empty")
+        raise WriteError("cannot write the output: the file name is empty")
     stream = own_stream(path)
     if stream is not None:
         with _opened(path, stream) as fh:
@@ -39,7 +39,7 @@ def atomic_output(path: str):
         info = os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise BatchError(f"cannot write {path}: its symbolic links loop") from None
+            raise WriteError(f"cannot write {path}: its symbolic links loop") from None
         info = None
     if info is not None and not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
         with _opened(path) as fh:
@@ -48,14 +48,14 @@ def atomic_output(path: str):
     target = os.path.realpath(path)
     folder = os.path.dirname(target)
     if os.path.isdir(target):
-        raise BatchError(f"cannot write {path}: it is a folder")
+        raise WriteError(f"cannot write {path}: it is a folder")
     if not os.path.isdir(folder):
         via = f" (the symbolic link {path} points into it)" if os.path.islink(path) else ""
         what = f"{folder} is a file, not a folder" if os.path.exists(folder) else f"the folder {folder} does not exist"
-        raise BatchError(f"cannot write {path}: {what}{via}")
+        raise WriteError(f"cannot write {path}: {what}{via}")
     if info is not None and not os.access(target, os.W_OK):
         # replacing needs only the folder's permission; writing over the file in place needs the file's
-        raise BatchError(f"cannot write {path}: {os.strerror(errno.EACCES)} (the file is read-only to you)")
+        raise WriteError(f"cannot write {path}: {os.strerror(errno.EACCES)} (the file is read-only to you)")
     if info is not None:
         mode = info.st_mode & 0o7777
     else:
@@ -65,7 +65,7 @@ def atomic_output(path: str):
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=folder)
     except OSError as exc:
-        raise BatchError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with open(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
@@ -110,7 +110,7 @@ def _opened(path: str, descriptor: int | None = None):
         else:
             fh = open(path, "w", encoding="utf-8", newline="")
     except OSError as exc:
-        raise BatchError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}") from None
     with fh:
         yield fh
 
