@@ -59,6 +59,7 @@ from ddx.errors import BatchError, FindingError, KnowledgeError  # noqa: E402
 from ddx.files import same_file, silence_stdout  # noqa: E402
 from ddx.findings import CASE_ID, normalise_column, parse_findings  # noqa: E402
 from ddx.knowledge import COMPARTMENTS, PRIORS, default_knowledge, knowledge_with_priors, load_knowledge  # noqa: E402
+from ddx.knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS  # noqa: E402
 from ddx.spelling import closest  # noqa: E402
 
 DEFAULT_CASES = ROOT.parent / "shared" / "cases" / "cases.csv"
@@ -109,9 +110,8 @@ def case_problems(row: dict, kb=None, passthrough=()) -> list[str]:
         problems.append(f"diagnosis {row.get('diagnosis') or ''!r} is not an entity id"
                         + (f"; did you mean {guess!r}?" if guess else " (`ddx entities` lists them)"))
     if compartment not in COMPARTMENTS:
-        guess = COMPARTMENT_SHORTHANDS.get(compartment) or closest(compartment, COMPARTMENTS)
         problems.append(f"compartment {row.get('compartment') or ''!r} is not one of {', '.join(COMPARTMENTS)}"
-                        + (f"; did you mean {guess!r}?" if guess else ""))
+                        + meant_compartment(compartment))
     try:
         parse_findings({k: v for k, v in row.items() if k not in META and k != ROW}, kb, passthrough=passthrough)
     except FindingError as err:
@@ -119,10 +119,15 @@ def case_problems(row: dict, kb=None, passthrough=()) -> list[str]:
     return problems
 
 
-#: Short names a reader writes for a compartment: suggested, not taken (a case file is coded
-#: with the ids, as the cases' README says).
-COMPARTMENT_SHORTHANDS = {"im": "intramedullary", "idem": "intradural_extramedullary", "ide": "intradural_extramedullary",
-                     "intradural": "intradural_extramedullary", "ed": "extradural", "epidural": "extradural"}
+def meant_compartment(text: str) -> str:
+    """'; did you mean ...?' for a compartment written otherwise, read as the quiz reads an answer
+    (im, idem, ed, epidural; 'intradural' may be either intradural compartment), or ''. Suggested,
+    not taken: a case file is coded with the ids, as the cases' README says."""
+    key = text.replace("-", "_").replace(" ", "_")
+    if key in AMBIGUOUS_COMPARTMENTS:
+        return "; did you mean " + " or ".join(map(repr, AMBIGUOUS_COMPARTMENTS[key])) + "?"
+    guess = COMPARTMENT_SHORTHANDS.get(key) or COMPARTMENT_SYNONYMS.get(key) or closest(key, COMPARTMENTS)
+    return f"; did you mean {guess!r}?" if guess else ""
 
 
 def meant_entity(kb, text: str) -> str | None:

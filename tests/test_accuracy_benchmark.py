@@ -263,6 +263,19 @@ class TestAResearchersOwnFile:
         assert "row 2 (case b): diagnosis 'meningiona' is not an entity id; did you mean 'meningioma'?" in done.stderr
         assert done.stdout.startswith("ddx accuracy on 1 case (mine.csv), 2 left out for the problems above")
 
+    @pytest.mark.parametrize("written, meant", [
+        ("Intradural", "did you mean 'intramedullary' or 'intradural_extramedullary'?"),
+        ("epidural", "did you mean 'extradural'?"),
+        ("subdural", "did you mean 'intradural_extramedullary'?"),
+        ("ed", "did you mean 'extradural'?"),
+    ])
+    def test_a_compartment_is_read_as_the_quiz_reads_one(self, tmp_path, written, meant):
+        """'intradural' may be either intradural compartment, so both are offered, not one."""
+        path = _write(tmp_path, f"case_id,diagnosis,compartment,cord\na,meningioma,{written},displaced\n"
+                                "c,meningioma,extradural,displaced\n")
+        done = _bench("--cases", path)
+        assert f"compartment {written!r} is not one of intramedullary, intradural_extramedullary, extradural; {meant}" in done.stderr
+
     def test_a_case_without_an_id_is_named_by_its_row_of_the_file_and_an_empty_row_is_said(self, tmp_path):
         path = _write(tmp_path, "diagnosis,compartment,age,cord\nmeningioma,extradural,zz,displaced\n,,,\n"
                                 "ependymoma,intradural_extramedullary,40,displaced\n")
