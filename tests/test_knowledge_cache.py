@@ -45,6 +45,23 @@ def test_a_base_with_other_priors_is_kept_apart(cache_home):
     assert sorted(p.name for p in cache_home.iterdir()) == sorted([cache._path().name, cache._path("registry").name])
 
 
+def test_a_variant_keeps_only_what_differs_from_the_default_base(cache_home):
+    """Beside the default base (assess reads both, to say when the other priors would put
+    another candidate first), a variant is stored as the fields that differ: loaded, it equals
+    a fresh load, and its file is a fraction of the default's."""
+    import pickle
+
+    default = cache.load(Counting(), FILES)
+    registry = Counting(lambda: load_knowledge(model={"prior_flattening": 1.0}))
+    first = cache.load(registry, FILES, variant="registry", base=default)
+    second = cache.load(registry, FILES, variant="registry", base=default)
+    assert registry.calls == 1 and second == first == load_knowledge(model={"prior_flattening": 1.0})
+    assert second.likelihoods is default.likelihoods and second.log_tables is not default.log_tables
+    key = cache._fingerprint(FILES) + b"\0registry"
+    kept = pickle.loads(cache._path("registry").read_bytes()[len(cache.MAGIC) + len(key):])
+    assert "prior" in kept and "likelihoods" not in kept and "sources" not in kept
+
+
 def test_every_module_that_builds_the_knowledge_base_is_part_of_the_fingerprint():
     """A change to any code the loaded Knowledge depends on must be a cache miss (review.py only
     reads a loaded one for kb check)."""

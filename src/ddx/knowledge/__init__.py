@@ -112,7 +112,7 @@ def knowledge_with_priors(priors: str) -> Knowledge:
         return default_knowledge()
     from . import cache
 
-    return cache.load(lambda: _load(PRIORS[priors]), FILES, variant=priors)
+    return cache.load(lambda: _load(PRIORS[priors]), FILES, variant=priors, base=default_knowledge())
 
 
 def given_knowledge(knowledge: Knowledge | str | os.PathLike[str] | None) -> Knowledge:
