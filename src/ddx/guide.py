@@ -98,7 +98,7 @@ def explain(feature: Feature) -> str:
 def summary(a: Assessment, *, top: int = 3, color: bool = False) -> str:
     """The running picture in one line: compartment and the leading candidates, don't-miss
     ones tagged "[don't miss]" (and red on a terminal)."""
-    from .questions import short_name
+    from .names import short_name
     from .render import DONT_MISS_TAG
 
     leaders = ", ".join(
@@ -137,7 +137,7 @@ def flag_lines(a: Assessment, seen: set[tuple[str, str]], color: bool) -> list[s
 
 def _candidate_name(a: Assessment, entity: str) -> str:
     """The short name of an entity among the assessment's candidates."""
-    from .questions import short_name
+    from .names import short_name
 
     return short_name(a.candidate(entity).name)
 

@@ -374,3 +374,8 @@ def _slip(typed: str, meant: str) -> bool:
     if len(typed) <= 3:
         return any(meant[:i] + meant[i + 1 :] == typed for i in range(len(meant)))
     return len(typed) >= LONG_TYPO or one_edit(typed, meant)
+
+
+def short_name(name: str) -> str:
+    """An entity name without its parenthesis ("Spinal cord astrocytoma (pilocytic, ...)")."""
+    return name.split(" (", 1)[0]

@@ -34,6 +34,7 @@ from .engine import (
 )
 from .findings import Findings
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Feature, Knowledge, per_base
+from .names import short_name
 
 #: A finding whose expected gain is below this (in bits) is not worth asking.
 MIN_GAIN = 0.05
@@ -382,11 +383,6 @@ def leading(post: Sequence[float]) -> list[int]:
     order = sorted(range(len(post)), key=lambda i: (-post[i], i))
     keep = [i for i in order[:LEADING_MAX] if post[i] >= LEADING_FRACTION * post[order[0]]]
     return keep if len(keep) >= 2 else order[:2]
-
-
-def short_name(name: str) -> str:
-    """An entity name without its parenthesis ("Spinal cord astrocytoma (pilocytic, ...)")."""
-    return name.split(" (", 1)[0]
 
 
 def why(kb: Knowledge, question: Question, post: Sequence[float], groups: Sequence[int] | None = None) -> str:

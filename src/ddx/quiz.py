@@ -567,7 +567,7 @@ def _picks_text(picks: tuple[str | None, ...]) -> str:
 def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int = 5) -> list[str]:
     """The answer, the source, the trainee's score, ddx's differential (don't-miss entities tagged
     as the guide and `ddx assess` tag them) and what in the case points to the answer."""
-    from .questions import short_name
+    from .names import short_name
     from .render import DONT_MISS_TAG
 
     case, a, s = result.case, result.assessment, result.score
