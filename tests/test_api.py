@@ -298,15 +298,21 @@ class TestPassthrough:
 
 
 def test_the_table_and_markdown_views_are_those_of_the_cli():
-    """ddx.to_table and ddx.to_markdown print what `ddx assess --format table|markdown` prints."""
+    """ddx.to_table and ddx.to_markdown print what `ddx assess --format table|markdown` prints,
+    given the note on the other priors (render.other_priors_note) that the command adds."""
     from click.testing import CliRunner
 
     from ddx.cli import cli
+    from ddx.render import other_priors_note
 
     a = ddx.assess(cord="displaced", csf="widened")
+    registry = ddx.assess(cord="displaced", csf="widened", knowledge=ddx.load_knowledge(model={"prior_flattening": 1}))
+    note = other_priors_note(a, registry, "--priors registry")
+    assert note is not None
     for fmt, view in (("table", ddx.to_table), ("markdown", ddx.to_markdown)):
         shown = CliRunner().invoke(cli, ["assess", "--no-color", "--format", fmt, "--cord", "displaced", "--csf", "widened"]).stdout
-        assert shown.strip() == view(a).strip()
+        assert shown.strip() == view(a, notes=(note,)).strip()
+        assert shown.strip() != view(a).strip()
 
 
 class TestEdgesOfHandMadeValues:

@@ -288,6 +288,22 @@ class TestPriors:
         assert guided.exit_code == 0, guided.output
         assert json.loads(guided.stdout)["candidates"][0]["id"] == "schwannoma"
 
+    def test_the_table_says_when_the_other_priors_would_lead_with_another_candidate(self):
+        """Which priors to trust is a modelling choice: a person sees when the leader rests on it,
+        in either direction; a script's JSON stays as output.md has it."""
+        fitted = flat(invoke("assess", *self.DUMBBELL).stdout)
+        registry = flat(invoke("assess", *self.DUMBBELL, "--priors", "registry").stdout)
+        first = {p: as_json(*self.DUMBBELL, *(["--priors", p] if p == "registry" else []))["candidates"][0]["name"]
+                 for p in ("case-reports", "registry")}
+        assert first["case-reports"] != first["registry"]
+        assert f"Priors matter here: with --priors registry, {first['registry']} would lead at" in fitted
+        assert f"Priors matter here: with --priors case-reports, {first['case-reports'].split(' (')[0]} would lead at" in registry
+        assert "Priors matter here" in invoke("assess", *self.DUMBBELL, "--format", "markdown").stdout
+        assert "Priors matter" not in invoke("assess", *self.DUMBBELL, "--format", "json").stdout
+        ependymoma = ["--cord", "expanded", "--csf", "effaced", "--cord-position", "central", "--hemosiderin-cap", "yes"]
+        assert "Priors matter" not in invoke("assess", *ependymoma).stdout
+        assert "Priors matter" not in invoke("assess").stdout  # no findings: the priors note says it all
+
     def test_explain_entities_and_quiz_take_the_same_priors(self):
         """A card's ratios weigh a finding against the prior-weighted rest, and the list and the
         quiz's reveal rank by the priors: each reads --priors as assess does."""

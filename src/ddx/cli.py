@@ -480,10 +480,26 @@ def assess(fmt: str, top: int, color: bool | None, priors: str, **cells: Any) ->
     result = run(findings, knowledge(priors))
     if fmt == "json":
         click.echo(render_json(result))
-    elif fmt == "markdown":
-        click.echo(render_markdown(result, top=top))
+        return
+    notes = _other_priors(findings, result, priors)
+    if fmt == "markdown":
+        click.echo(render_markdown(result, top=top, notes=notes))
     else:
-        click.echo(render_table(result, top=top, color=use_color(color), width=terminal_width()), color=use_color(color))
+        click.echo(render_table(result, top=top, color=use_color(color), width=terminal_width(), notes=notes), color=use_color(color))
+
+
+def _other_priors(findings, result, priors: str) -> tuple[str, ...]:
+    """The note that the other priors would put another candidate first, if they would: which
+    priors to trust is a modelling choice, so a person sees when the answer rests on it."""
+    from .engine import assess as run
+    from .knowledge import PRIORS
+    from .render import other_priors_note
+
+    if not findings.values:
+        return ()
+    other = next(p for p in PRIORS if p != priors.lower())
+    note = other_priors_note(result, run(findings, knowledge(other), suggest=0), f"--priors {other}")
+    return (note,) if note else ()
 
 
 @cli.group()

@@ -11,6 +11,7 @@ from typing import Any
 from . import DISCLAIMER
 from .assessment import Assessment, Candidate, Flag, NextFinding, percent, ratio_text
 from .knowledge import COMPARTMENT_NAMES
+from .names import short_name
 
 #: How a don't-miss candidate is marked in text, so the mark does not rely on colour.
 DONT_MISS_TAG = "[don't miss]"
@@ -278,6 +279,21 @@ def _priors_note(a: Assessment) -> str:
     return REGISTRY_PRIORS_NOTE if a.prior_flattening == 1 else PRIORS_NOTE
 
 
+def other_priors_note(a: Assessment, other: Assessment, option: str) -> str | None:
+    """A line for when the same findings, scored with the other priors (``option``: what the
+    command line calls them), put another candidate first: which one, and why the priors differ.
+    None when both lead with the same candidate."""
+    mine, theirs = a.candidates[0], other.candidates[0]
+    if not a.findings.values or mine.id == theirs.id:
+        return None
+    why = ("the default priors even out each compartment's entities, as published cases over-represent the rare "
+           "ones, while a routine list meets the commoner ones more often" if other.prior_flattening == 1 else
+           "those priors even out each compartment's entities, as published cases over-represent the rare ones, while "
+           "these rank them as a routine list meets them")
+    return (f"Priors matter here: with {option}, {short_name(theirs.name)} would lead at {percent(theirs.probability)} "
+            f"({short_name(mine.name)}, first here, {percent(other.probability(mine.id))}): {why}.")
+
+
 def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
     lines = []
     for f in a.flags:
@@ -330,9 +346,10 @@ def _check_row(row: int) -> int:
     return number
 
 
-def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int | None = None) -> str:
-    """The human view: compartment first, then candidates and reasons, then the flags. With
-    ``width`` (a terminal's, at least 60 columns), every line wraps to it; without, lines stay whole."""
+def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int | None = None, notes: tuple[str, ...] = ()) -> str:
+    """The human view: compartment first, then candidates and reasons, then the flags and any
+    ``notes``. With ``width`` (a terminal's, at least 60 columns), every line wraps to it;
+    without, lines stay whole."""
     _check_assessment(a)
     _check_top(top)
     if width is not None:
@@ -350,6 +367,8 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int
     flags = _flag_lines(a, color, width)
     if flags:
         parts += ["", paint("Flags", "bold", color)] + flags
+    for note in notes:
+        parts += ["", *_wrapped(note, width)]
     for title, questions in (("Next best findings", a.next_findings), ("Worth asking the history", a.history_questions)):
         if questions:
             parts += ["", paint(title, "bold", color)]
@@ -374,7 +393,7 @@ def _tagged(c: Candidate) -> str:
     return f"{c.name} {DONT_MISS_TAG}" if c.dont_miss else c.name
 
 
-def render_markdown(a: Assessment, *, top: int = 5) -> str:
+def render_markdown(a: Assessment, *, top: int = 5, notes: tuple[str, ...] = ()) -> str:
     """The answer as Markdown, for notes: the table's content, with the flags as a list."""
     from tabulate import tabulate
 
@@ -392,6 +411,8 @@ def render_markdown(a: Assessment, *, top: int = 5) -> str:
     if a.flags:
         lines += ["", "**Flags**", ""]
         lines += [f"- **{f.label}** {f.message} *Next:* {f.action}" for f in a.flags]
+    for note in notes:
+        lines += ["", note]
     if a.next_findings:
         lines += ["", "**Next best findings**", ""]
         lines += [f"- `{n.feature}` {_next_line(n, code=False)}" for n in a.next_findings]
