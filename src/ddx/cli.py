@@ -1172,8 +1172,14 @@ def _run(argv: list[str] | None) -> int:
         return 2
     except Exception as exc:  # a bug: say so plainly, no traceback unless asked
         if os.environ.get("DDX_TRACEBACK", "").strip().lower() not in ("", "0", "no", "false", "off"):
-            raise
-        _tell(lambda: click.echo(f"ddx: internal error ({type(exc).__name__}: {exc}); please report it. "
-                                 "Re-run with DDX_TRACEBACK=1 for details.", err=True))
+            import traceback
+
+            try:
+                traceback.print_exc(file=sys.stderr)  # asked for; the exit code is still a bug's
+            except OSError:
+                pass
+        else:
+            _tell(lambda: click.echo(f"ddx: internal error ({type(exc).__name__}: {exc}); please report it. "
+                                     "Re-run with DDX_TRACEBACK=1 for details.", err=True))
         return INTERNAL_ERROR
     return code if isinstance(code, int) else 0
