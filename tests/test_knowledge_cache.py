@@ -98,12 +98,23 @@ def test_a_folder_that_cannot_be_written_is_no_error(tmp_path, monkeypatch):
     assert build.calls == 2
 
 
-def test_ddx_no_cache_turns_it_off(cache_home, monkeypatch):
-    monkeypatch.setenv("DDX_NO_CACHE", "1")
+@pytest.mark.parametrize("setting", ["1", "yes", "TRUE"])
+def test_ddx_no_cache_turns_it_off(cache_home, monkeypatch, setting):
+    monkeypatch.setenv("DDX_NO_CACHE", setting)
     build = Counting()
     cache.load(build, FILES)
     cache.load(build, FILES)
     assert build.calls == 2 and not cache_home.exists()
+
+
+@pytest.mark.parametrize("setting", ["0", "no", "false", "Off", ""])
+def test_ddx_no_cache_set_to_no_leaves_it_on(cache_home, monkeypatch, setting):
+    """DDX_NO_CACHE=0 reads as DDX_TRACEBACK=0 does: off, so the cache stays on."""
+    monkeypatch.setenv("DDX_NO_CACHE", setting)
+    build = Counting()
+    cache.load(build, FILES)
+    cache.load(build, FILES)
+    assert build.calls == 1 and cache_home.exists()
 
 
 def test_a_broken_knowledge_base_is_never_stored(cache_home):

@@ -922,8 +922,8 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
     Examples:
       ddx template > cases.csv
       ddx batch cases.csv -o results.csv
-      ddx batch cases.csv --format ndjson --passthrough accession
-      ddx batch cases.csv --ignore diagnosis --ignore notes
+      ddx batch cases.csv --format ndjson --passthrough accession  # a sheet with an accession column
+      ddx batch cases.csv --ignore diagnosis --ignore notes    # and these, left unread
       ddx batch - --delimiter ';' < export.csv
     """
     from . import batch as b
@@ -1171,7 +1171,9 @@ def _run(argv: list[str] | None) -> int:
         _tell(lambda: click.echo(f"Error: {exc}", err=True))
         return 2
     except Exception as exc:  # a bug: say so plainly, no traceback unless asked
-        if os.environ.get("DDX_TRACEBACK", "").strip().lower() not in ("", "0", "no", "false", "off"):
+        from .environment import switched_on
+
+        if switched_on("DDX_TRACEBACK"):
             import traceback
 
             try:

@@ -6,7 +6,7 @@ result is pickled in the user's cache folder together with the exact bytes of
 every knowledge file and of the code that reads them; a later run takes it
 only when all of those are byte for byte the same, so what it gets is what a
 fresh load would give, issues included (an invalid knowledge base is never
-stored). DDX_NO_CACHE=1 turns the cache off; any problem with it (a
+stored). DDX_NO_CACHE=1 turns the cache off (0, no, false or off leave it on); any problem with it (a
 read-only or missing folder, a damaged file) just means a fresh load.
 """
 
@@ -22,6 +22,7 @@ from typing import Callable
 
 import attrs
 
+from ..environment import switched_on
 from .records import Knowledge
 
 MAGIC = b"ddx-knowledge-cache-1\n"
@@ -64,7 +65,7 @@ def load(build: Callable[[], Knowledge], data_files: tuple[str, ...], variant: s
     ``variant`` names a base built with other settings (its own file, its own key); with
     ``base``, the default base it differs from, only the fields that differ are kept, and the
     rest are base's own: a fraction of the unpickling, for a command that reads both."""
-    if os.environ.get("DDX_NO_CACHE"):
+    if switched_on("DDX_NO_CACHE"):
         return build()
     try:
         key = _fingerprint(data_files) + b"\0" + variant.encode()
