@@ -77,7 +77,7 @@ def test_a_published_mean_length_is_pooled_as_the_median_it_implies(tool):
     cdf = tool.length_cdf("epidural_hematoma", centre)
     assert cdf(centre) == pytest.approx(0.5)
     # the log-normal about that median has the published mean
-    sd = tool.SEGMENT_LOG_SD
+    sd = tool.read_lengths()[0]
     assert centre * tool.math.exp(sd * sd / 2) == pytest.approx(5.4)
 
 
@@ -534,3 +534,28 @@ def test_a_child_with_drop_metastases_reads_them_first():
 
     a = ddx.assess(age="6", known_primary="yes", enhancement="leptomeningeal")
     assert a.candidates[0].id == "leptomeningeal_metastases" and a.candidates[0].probability > 0.5
+
+
+def test_the_lengths_that_shape_the_segments_bands_are_data_with_their_reasons(tool):
+    """tools/lengths.toml, not the importer's code, holds the mixtures and spreads of lesion
+    length, each with why and its sources; the default spread applies to every other entity."""
+    default, mixtures, spreads = tool.read_lengths()
+    assert default == 0.8 and mixtures["demyelination"] == ((0.5, 1.5), (0.5, 5.0)) and spreads["disc_extrusion"] == 0.25
+    wide = tool.length_cdf("disc_extrusion", 1.0)
+    assert wide(1.5) > tool.length_cdf("ependymoma", 1.0)(1.5)  # a fragment rarely runs longer than its disc
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[default]\nspread = 0.8\n[mixture.x]\nparts = [[0.5, 1.0], [0.4, 5.0]]\nwhy = 'w'\nsources = ['s']\n",
+     "[mixture.x]: the weights sum to 0.9, not 1"),
+    ("[default]\nspread = 0.8\n[spread.x]\nsd = -1\nwhy = 'w'\nsources = ['s']\n", "[spread.x]: -1 is not a positive number"),
+    ("[default]\nspread = 0.8\n[spread.x]\nsd = 0.3\n", "[spread.x]: say why, and cite the sources"),
+    ("[default]\nspread = 'wide'\n", "[default]: 'wide' is not a positive number"),
+    ("[default\n", "is not valid TOML"),
+])
+def test_a_lengths_file_that_does_not_hold_together_stops_the_import(tool, tmp_path, text, words):
+    path = tmp_path / "lengths.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SystemExit) as stop:
+        tool.read_lengths(path)
+    assert str(path) in str(stop.value) and words in str(stop.value) and "nothing was written" in str(stop.value)

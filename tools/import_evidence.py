@@ -39,7 +39,9 @@ import sys
 import tomllib
 from collections import defaultdict
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src" / "ddx" / "knowledge"
@@ -56,26 +58,43 @@ ESTIMATE_WEIGHT = 10
 #: never below this fraction of their own estimate: past it, all values are
 #: scaled together.
 SQUEEZE = 0.5
-#: Spread (SD of log length) of lesion length around an entity's typical length.
-SEGMENT_LOG_SD = 0.8
-#: Entities whose single typical length hides subtypes of very different
-#: length: (weight, typical length) per subtype. Demyelination: MS plaques
-#: span 1.5 segments on average (Tartaglino 1995), while NMOSD myelitis is
-#: longitudinally extensive (>= 3 segments) in 67% (Yonezu 2014) and
-#: idiopathic / paediatric transverse myelitis averages 3.5-6.4 segments
-#: (Choi 1996, Alper 2011). Myeloma infiltrates the marrow in nodules or
-#: diffusely: of the patients whose spine MRI was abnormal, the pattern was
-#: diffuse alone in 12 of 48 (Baur, AJR 1996) and 26 of 50 (Kusumoto, Br J
-#: Haematol 1997), 38 of 98 in all, so about two in five show a lesion as long
-#: as the spine imaged (taken as 10 bodies).
-SEGMENT_MIXTURES = {"demyelination": ((0.5, 1.5), (0.5, 5.0)), "myeloma_plasmacytoma": ((0.6, 1.0), (0.4, 10.0))}
-#: Entities whose length varies much less than SEGMENT_LOG_SD says: the SD of
-#: log length. A disc extrusion sits at one disc: Lee's four migration zones
-#: end at the pedicles of the vertebrae above and below, within one body
-#: height of the disc, and migrated fragments are a minority (105 of 1,000
-#: lumbar MRIs, Gao 2023; 35-72% of extrusions), so about one in twenty
-#: spans more than one and a half body heights.
-SEGMENT_SPREAD = {"disc_extrusion": 0.25}
+#: How long each entity's lesions run where the default does not describe them (a mixture
+#: of subtypes, or a spread of its own), each with why and its sources: data, not code.
+LENGTHS = ROOT / "tools" / "lengths.toml"
+
+
+@lru_cache(maxsize=None)
+def read_lengths(path: Path = LENGTHS) -> tuple[float, dict[str, tuple[tuple[float, float], ...]], dict[str, float]]:
+    """(the default spread, the mixtures, the spreads of their own) of tools/lengths.toml. One
+    that does not hold together stops the import before anything is written, saying where."""
+    data = read_toml(path)
+
+    def bad(where: str, what: str) -> NoReturn:
+        raise SystemExit(f"{path}: [{where}]: {what}\nnothing was written")
+
+    def positive(where: str, value) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+            bad(where, f"{value!r} is not a positive number")
+        return float(value)
+
+    spread = positive("default", data.get("default", {}).get("spread"))
+    mixtures = {}
+    for entity, m in data.get("mixture", {}).items():
+        parts = m.get("parts")
+        if not isinstance(parts, list) or not parts or not all(isinstance(p, list) and len(p) == 2 for p in parts):
+            bad(f"mixture.{entity}", "parts must be a list of [weight, typical length] pairs")
+        parts = tuple((positive(f"mixture.{entity}", w), positive(f"mixture.{entity}", t)) for w, t in parts)
+        if abs(sum(w for w, _ in parts) - 1) > 1e-9:
+            bad(f"mixture.{entity}", f"the weights sum to {sum(w for w, _ in parts):g}, not 1")
+        mixtures[entity] = parts
+    spreads = {entity: positive(f"spread.{entity}", s.get("sd")) for entity, s in data.get("spread", {}).items()}
+    for kind, table in (("mixture", data.get("mixture", {})), ("spread", data.get("spread", {}))):
+        for entity, t in table.items():
+            if not str(t.get("why", "")).strip() or not t.get("sources"):
+                bad(f"{kind}.{entity}", "say why, and cite the sources it rests on (why, sources)")
+    return spread, mixtures, spreads
+
+
 #: Findings whose numbers the importer derives (bands of a distribution) rather than reads.
 DERIVED_BANDS = {"age", "segments"}
 #: What the dossier writes beside a finding it does not expect of an entity at all (a bone
@@ -542,7 +561,8 @@ def counted_centre(row: dict) -> bool:
 def median_length(entity: str, mean: float) -> float:
     """The median of an entity's log-normal length distribution whose mean is ``mean``:
     the tables centre each length on its median, while series report means."""
-    spread = SEGMENT_SPREAD.get(entity, SEGMENT_LOG_SD)
+    default, _, spreads = read_lengths()
+    spread = spreads.get(entity, default)
     return mean / math.exp(spread * spread / 2)
 
 
@@ -687,9 +707,10 @@ def normal_cdf(x: float, mean: float, sd: float) -> float:
 
 def length_cdf(entity: str, typical: float):
     """P(length < x) for an entity: log-normal about its typical (median) length, with
-    its own spread (SEGMENT_SPREAD) or a mixture of subtypes (SEGMENT_MIXTURES)."""
-    mixture = SEGMENT_MIXTURES.get(entity, ((1.0, typical),))
-    spread = SEGMENT_SPREAD.get(entity, SEGMENT_LOG_SD)
+    its own spread or a mixture of subtypes (tools/lengths.toml)."""
+    default, mixtures, spreads = read_lengths()
+    mixture = mixtures.get(entity, ((1.0, typical),))
+    spread = spreads.get(entity, default)
     return lambda x: sum(w * normal_cdf(math.log(max(x, 0.5)), math.log(t), spread) for w, t in mixture)
 
 
@@ -899,9 +920,9 @@ def main(evidence_dir: Path) -> None:
         print(f"changed: {change}", file=sys.stderr)
     for r, why in unmatched(sweeps, unmixed, shares):
         print(f"not used: {r['entity']},{r['feature']},{r['value']} ({r['citation'][:60]}): {why}", file=sys.stderr)
-    for entity in SEGMENT_MIXTURES:
+    for entity in read_lengths()[1]:
         if any(entity_of(name) == entity and centre_of == "segments" for name, centre_of in centres):
-            print(f"not used: the published lengths of {entity}, whose length is a mixture (SEGMENT_MIXTURES)", file=sys.stderr)
+            print(f"not used: the published lengths of {entity}, whose length is a mixture (tools/lengths.toml)", file=sys.stderr)
     check(OUT)
 
 
