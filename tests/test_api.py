@@ -305,12 +305,14 @@ def test_the_table_and_markdown_views_are_those_of_the_cli():
     from ddx.cli import cli
     from ddx.render import other_priors_note
 
-    a = ddx.assess(cord="displaced", csf="widened")
-    registry = ddx.assess(cord="displaced", csf="widened", knowledge=ddx.load_knowledge(model={"prior_flattening": 1}))
+    given = {"cord": "displaced", "csf": "widened", "csf_cap": "yes", "foraminal_extension": "yes"}
+    a = ddx.assess(**given)
+    registry = ddx.assess(**given, knowledge=ddx.load_knowledge(model={"prior_flattening": 1}))
     note = other_priors_note(a, registry, "--priors registry")
     assert note is not None
+    options = [x for k, v in given.items() for x in (f"--{k.replace('_', '-')}", v)]
     for fmt, view in (("table", ddx.to_table), ("markdown", ddx.to_markdown)):
-        shown = CliRunner().invoke(cli, ["assess", "--no-color", "--format", fmt, "--cord", "displaced", "--csf", "widened"]).stdout
+        shown = CliRunner().invoke(cli, ["assess", "--no-color", "--format", fmt, *options]).stdout
         assert shown.strip() == view(a, notes=(note,)).strip()
         assert shown.strip() != view(a).strip()
 

@@ -498,7 +498,8 @@ def _other_priors(findings, result, priors: str) -> tuple[str, ...]:
     if not findings.values:
         return ()
     other = next(p for p in PRIORS if p != priors.lower())
-    note = other_priors_note(result, run(findings, knowledge(other), suggest=0), f"--priors {other}")
+    kb_ = knowledge(other)
+    note = other_priors_note(result, run(findings, kb_, suggest=0), f"--priors {other}", kb_.settings.reason_min_ratio)
     return (note,) if note else ()
 
 
@@ -733,16 +734,18 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, pri
         record = to_record(result.assessment)
         record["guide"] = {"questions": transcript(result), "stopped": result.stopped}
         click.echo(json.dumps(record, indent=2, ensure_ascii=False))
-    elif fmt == "markdown":
-        click.echo(render_markdown(result.assessment, top=top))
+        return
+    notes = _other_priors(result.assessment.findings, result.assessment, priors)
+    if fmt == "markdown":
+        click.echo(render_markdown(result.assessment, top=top, notes=notes))
     else:
         say("")
         if shows_on_stderr(False):
-            click.echo(render_table(result.assessment, top=top))
-            table = render_table(result.assessment, top=top, color=colored, width=terminal_width(sys.stderr))
+            click.echo(render_table(result.assessment, top=top, notes=notes))
+            table = render_table(result.assessment, top=top, color=colored, width=terminal_width(sys.stderr), notes=notes)
             _tell(lambda: click.echo(table, err=True, color=colored))
         else:
-            click.echo(render_table(result.assessment, top=top, color=colored, width=terminal_width()), color=colored)
+            click.echo(render_table(result.assessment, top=top, color=colored, width=terminal_width(), notes=notes), color=colored)
 
 
 @cli.command(epilog=EXIT_CODES)

@@ -279,19 +279,23 @@ def _priors_note(a: Assessment) -> str:
     return REGISTRY_PRIORS_NOTE if a.prior_flattening == 1 else PRIORS_NOTE
 
 
-def other_priors_note(a: Assessment, other: Assessment, option: str) -> str | None:
+def other_priors_note(a: Assessment, other: Assessment, option: str, min_ratio: float = 1.25) -> str | None:
     """A line for when the same findings, scored with the other priors (``option``: what the
-    command line calls them), put another candidate first: which one, and why the priors differ.
-    None when both lead with the same candidate."""
+    command line calls them), put another candidate first, at least ``min_ratio`` times as likely
+    there as this one's leader (a near-tie there is no news): which, with both candidates' figures
+    in both, and the compartment when it moves too. None otherwise."""
     mine, theirs = a.candidates[0], other.candidates[0]
-    if not a.findings.values or mine.id == theirs.id:
+    if not a.findings.values or mine.id == theirs.id or theirs.probability < min_ratio * other.probability(mine.id):
         return None
-    why = ("the default priors even out each compartment's entities, as published cases over-represent the rare "
+    moved = (f", the mass would read as {COMPARTMENT_NAMES[other.compartment].lower()} ({percent(other.compartment_probability)})"
+             if other.compartment != a.compartment else "")
+    why = ("the default priors even out each compartment's entities, because published cases over-represent the rare "
            "ones, while a routine list meets the commoner ones more often" if other.prior_flattening == 1 else
-           "those priors even out each compartment's entities, as published cases over-represent the rare ones, while "
-           "these rank them as a routine list meets them")
-    return (f"Priors matter here: with {option}, {short_name(theirs.name)} would lead at {percent(theirs.probability)} "
-            f"({short_name(mine.name)}, first here, {percent(other.probability(mine.id))}): {why}.")
+           "those priors even out each compartment's entities, because published cases over-represent the rare ones, "
+           "while these rank them as a routine list meets them")
+    return (f"Priors matter here: with {option}{moved}, {short_name(theirs.name)} would lead at {percent(theirs.probability)} "
+            f"and {short_name(mine.name)} would have {percent(other.probability(mine.id))} (here "
+            f"{percent(a.probability(theirs.id))} and {percent(mine.probability)}): {why}.")
 
 
 def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
