@@ -744,3 +744,26 @@ def test_the_user_guide_counts_the_cases_whose_compartment_is_told(cases, kb):
     told, total = map(int, re.search(r"compartment \((\d+) of the (\d+):", guide).groups())
     assert (told, total) == (sum(not places(kb, c.findings) for c in cases), len(cases))
 
+
+
+def test_the_reveal_says_what_put_ddx_s_first_choice_ahead_of_the_answer(cases, kb):
+    """The reasons for the answer weigh each finding against every alternative; when ddx ranked
+    another diagnosis first, the reveal also says, head to head, what put that one ahead."""
+    out = play(["--case", "ED021"], ["ed", "lymphoma"]).stdout
+    assert "What put Vertebral / epidural metastasis ahead of Multiple myeloma / plasmacytoma:" in out
+    assert "+ known primary yes: 2.2x as likely with Vertebral / epidural metastasis as with Multiple myeloma / plasmacytoma" in out
+    first = play(["--case", "IM001"], ["im", "ependymoma"]).stdout  # ddx ranks the answer first
+    assert "Spinal cord ependymoma ranked #1" in first and "ahead of" not in first
+
+
+def test_a_contrast_multiplies_out_to_the_ratio_of_the_two_posteriors(cases, kb):
+    """The prior ratio times every finding's ratio between the two is the ratio of their
+    probabilities: nothing the engine weighs is left out of the head-to-head."""
+    from ddx.engine import assess, contrast
+
+    for case in cases[:10]:
+        a = assess(case.findings, kb, suggest=0)
+        first, second = a.candidates[0].id, case.diagnosis
+        prior, pulls = contrast(kb, case.findings, first, second)
+        assert math.prod([prior, *(r for _, r in pulls)]) == pytest.approx(a.probability(first) / a.probability(second), rel=1e-6)
+        assert [r for _, r in pulls] == sorted((r for _, r in pulls), reverse=True)

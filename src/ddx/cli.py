@@ -769,7 +769,8 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None,
     that still cannot be read, such as 'sarcoma', is asked for again on its
     own, with what it could mean, the other picks kept). Only then does ddx
     reveal the answer with its source and case id, score your read, show
-    its own differential and what in the case points to the answer. 'help'
+    its own differential, what in the case points to the answer and, when
+    ddx ranked another first, what put that one ahead of it. 'help'
     (or '?') explains the question asked; 'q' stops and shows the answer,
     scoring what was given. Without --seed or --case a case is drawn at random and
     its seed is shown, so you can replay it; --rounds plays several

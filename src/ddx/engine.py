@@ -235,6 +235,16 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
     )
 
 
+def contrast(kb: Knowledge, findings: Findings, first: str, second: str) -> tuple[float, list[tuple[str, float]]]:
+    """Why ``first`` ranks above ``second`` (or below): the ratio of their priors, and each
+    known finding's likelihood ratio between them (the engine's, weighted and tempered; a picture
+    sign given the signs before it, as the score adds them), as (label, ratio), the strongest for
+    ``first`` first. Their product is the ratio of the two posteriors."""
+    i, j = kb.entity_ids.index(first), kb.entity_ids.index(second)
+    pulls = [(_label(fid, value), math.exp(vector[i] - vector[j])) for fid, value, vector in evidence(kb, findings)]
+    return kb.prior[i] / kb.prior[j], sorted(pulls, key=lambda p: (-p[1], p[0]))
+
+
 def within_compartment(kb: Knowledge, a: Assessment, compartment: str) -> Assessment:
     """``a`` once the lesion is known to lie in ``compartment`` (the quiz tells a trainee so when
     a case gives no sign that places it): the prior is that compartment's alone, so the other

@@ -18,10 +18,11 @@ from typing import Any, Callable
 
 import attrs
 
-from .assessment import Assessment, percent, reason_text
+from .assessment import Assessment, percent, reason_text, times
 from .errors import DdxError, FindingError
 from .findings import Findings, format_value, parse_findings, quoted
 from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
+from .names import short_name
 from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS
 from .render import paint
 from .spelling import closest
@@ -564,10 +565,33 @@ def _picks_text(picks: tuple[str | None, ...]) -> str:
     return ", ".join(f"#{n} {p}" for n, p in enumerate(picks, 1) if p)
 
 
+#: The findings named for what put ddx's first choice ahead of the answer.
+AHEAD = 3
+
+
+def _ahead(kb: Knowledge, a: Assessment, answer: str, color: bool) -> list[str]:
+    """When ddx ranked another diagnosis first: what put it ahead of the answer, head to head (the
+    reasons above weigh each finding against every alternative, not against the winner)."""
+    from .engine import contrast
+
+    leader = a.candidates[0]
+    if leader.id == answer:
+        return []
+    prior, pulls = contrast(kb, a.findings, leader.id, answer)
+    mine, theirs = short_name(leader.name), short_name(kb.entity(answer).name)
+    lines = ["", paint(f"What put {mine} ahead of {theirs}:", "bold", color)]
+    favouring = [(label, r) for label, r in pulls if r >= kb.settings.reason_min_ratio][:AHEAD]
+    lines += [f"  + {label}: {times(r)}x as likely with {mine} as with {theirs}" for label, r in favouring]
+    if prior >= kb.settings.reason_min_ratio:
+        lines.append(f"  + before any finding, {mine} is {times(prior)}x as likely (the priors)")
+    if len(lines) == 2:
+        lines.append(f"  (no finding by much: many small differences, each under {times(kb.settings.reason_min_ratio)}x)")
+    return lines
+
+
 def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int = 5) -> list[str]:
     """The answer, the source, the trainee's score, ddx's differential (don't-miss entities tagged
     as the guide and `ddx assess` tag them) and what in the case points to the answer."""
-    from .names import short_name
     from .render import DONT_MISS_TAG
 
     case, a, s = result.case, result.assessment, result.score
@@ -619,6 +643,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
     if reasons.reasons_against:
         lines.append("  and what pulled away from it:")
         lines += [f"  - {reason_text(r.label, r.ratio, 'it')}" for r in reasons.reasons_against[:2]]
+    lines += _ahead(kb, a, case.diagnosis, color)
     flags = [f for f in a.flags if f.urgent]
     if flags:
         lines.append("")
