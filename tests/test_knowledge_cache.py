@@ -62,6 +62,20 @@ def test_a_variant_keeps_only_what_differs_from_the_default_base(cache_home):
     assert "prior" in kept and "likelihoods" not in kept and "sources" not in kept
 
 
+def test_the_registry_base_is_made_from_the_default_one_as_a_fresh_load_gives_it():
+    """--priors registry remakes only the tables the priors shape, from the default base (one
+    load, cached or not): the result is what a fresh load with that setting gives."""
+    from ddx.knowledge import default_knowledge, knowledge_with_priors
+    from ddx.knowledge.loader import with_prior_flattening
+
+    registry = knowledge_with_priors("registry")
+    assert registry == load_knowledge(model={"prior_flattening": 1.0})
+    assert registry.likelihoods is default_knowledge().likelihoods
+    assert with_prior_flattening(default_knowledge(), 0.3) == load_knowledge(model={"prior_flattening": 0.3})
+    with pytest.raises(KnowledgeError, match=r"prior_flattening must be a number in \[0, 1\]"):
+        with_prior_flattening(default_knowledge(), 2)
+
+
 def test_every_module_that_builds_the_knowledge_base_is_part_of_the_fingerprint():
     """A change to any code the loaded Knowledge depends on must be a cache miss (review.py only
     reads a loaded one for kb check)."""

@@ -11,7 +11,6 @@ from typing import Any
 from . import DISCLAIMER
 from .assessment import Assessment, Candidate, Flag, NextFinding, percent, ratio_text
 from .knowledge import COMPARTMENT_NAMES
-from .names import short_name
 
 #: How a don't-miss candidate is marked in text, so the mark does not rely on colour.
 DONT_MISS_TAG = "[don't miss]"
@@ -284,6 +283,8 @@ def other_priors_note(a: Assessment, other: Assessment, option: str, min_ratio: 
     command line calls them), put another candidate first, at least ``min_ratio`` times as likely
     there as this one's leader (a near-tie there is no news): which, with both candidates' figures
     in both, and the compartment when it moves too. None otherwise."""
+    from .names import short_name
+
     mine, theirs = a.candidates[0], other.candidates[0]
     if not a.findings.values or mine.id == theirs.id or theirs.probability < min_ratio * other.probability(mine.id):
         return None

@@ -104,15 +104,18 @@ PRIORS = {"case-reports": {}, "registry": {"prior_flattening": 1.0}}
 
 @lru_cache(maxsize=None)
 def knowledge_with_priors(priors: str) -> Knowledge:
-    """The packaged knowledge base with the priors named (PRIORS), cached between runs as the
-    default one is."""
+    """The packaged knowledge base with the priors named (PRIORS): the default one with the
+    tables the priors shape made again, and those tables kept between runs beside it."""
     if priors not in PRIORS:
         raise ValueError(f"priors must be one of {', '.join(PRIORS)}, not {priors!r}")
     if not PRIORS[priors]:
         return default_knowledge()
     from . import cache
+    from .loader import with_prior_flattening
 
-    return cache.load(lambda: _load(PRIORS[priors]), FILES, variant=priors, base=default_knowledge())
+    default = default_knowledge()
+    return cache.load(lambda: with_prior_flattening(default, PRIORS[priors]["prior_flattening"]), FILES,
+                      variant=priors, base=default)
 
 
 def given_knowledge(knowledge: Knowledge | str | os.PathLike[str] | None) -> Knowledge:
