@@ -767,3 +767,21 @@ def test_a_contrast_multiplies_out_to_the_ratio_of_the_two_posteriors(cases, kb)
         prior, pulls = contrast(kb, case.findings, first, second)
         assert math.prod([prior, *(r for _, r in pulls)]) == pytest.approx(a.probability(first) / a.probability(second), rel=1e-6)
         assert [r for _, r in pulls] == sorted((r for _, r in pulls), reverse=True)
+
+
+def test_a_told_compartment_with_a_single_entity_has_no_alternatives_to_weigh(kb):
+    """A knowledge base whose compartment holds one entity: told the lesion is there, ddx gives
+    it all the probability and no reason (there is nothing to weigh a finding against), not a
+    division by zero."""
+    import attrs
+
+    from ddx.engine import assess, within_compartment
+    from ddx.findings import parse_findings
+
+    alone = attrs.evolve(kb, entities=tuple(
+        attrs.evolve(e, compartment="extradural") if e.compartment == "intramedullary" and e.id != "ependymoma" else e
+        for e in kb.entities))
+    a = within_compartment(alone, assess(parse_findings({"cord": "expanded", "age": "40"}, alone), alone, suggest=0),
+                           "intramedullary")
+    assert a.candidates[0].id == "ependymoma" and a.candidates[0].probability == 1.0
+    assert a.candidates[0].reasons_for == a.candidates[0].reasons_against == ()

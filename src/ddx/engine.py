@@ -294,7 +294,9 @@ def likelihood_ratios(kb: Knowledge, vector: tuple[float, ...], weights: Sequenc
     weights = kb.prior if weights is None else weights
     likelihood = [math.exp(v) for v in vector]
     total = math.fsum(w * x for w, x in zip(weights, likelihood))
-    return [x / ((total - w * x) / (1.0 - w)) for w, x in zip(weights, likelihood)]
+    # an entity that holds all the weight (the only one of a compartment known to hold the
+    # lesion) has no alternative for a finding to favour it over: 1, no reason
+    return [x / ((total - w * x) / (1.0 - w)) if w < 1.0 else 1.0 for w, x in zip(weights, likelihood)]
 
 
 def _reasons(kb: Knowledge, ratios, i: int) -> dict[str, tuple[Reason, ...]]:
