@@ -554,7 +554,7 @@ class TestExitCodesInHelp:
             (["entities"], SIMPLE),
             (["features"], SIMPLE),
             (["explain"], "Exit codes: 0 done; 2 the command could not run (bad option or value, unknown entity, unwritable output, broken knowledge base); 70 internal error (a bug), 129 hung up, 130 interrupted, 143 terminated."),
-            (["template"], "Exit codes: 0 done; 2 the command could not run (bad option or value, -o FILE holds rows below its header and --force was not given, unwritable output, broken knowledge base); 70 internal error (a bug), 129 hung up, 130 interrupted, 143 terminated."),
+            (["template"], "Exit codes: 0 done; 2 the command could not run (bad option or value, -o FILE holds more than a header of ddx columns and --force was not given, unwritable output, broken knowledge base); 70 internal error (a bug), 129 hung up, 130 interrupted, 143 terminated."),
             (["kb", "check"], "Exit codes: 0 the knowledge base is valid; 2 it has problems (each one is listed), or the command could not run (bad option, FOLDER not found, unwritable output); 70 internal error (a bug), 129 hung up, 130 interrupted, 143 terminated."),
             (["batch"], "Exit codes: 0 every case assessed; 1 at least one row could not be read (the others were still written; with --strict, the run stopped there); 2 the command itself could not run (bad option or value, unreadable input, unknown column, unwritable output, broken knowledge base); 70 internal error (a bug), 129 hung up, 130 interrupted, 143 terminated."),
         ],

@@ -1050,19 +1050,26 @@ class TestTemplate:
         sheet.write_text(IDEM)
         result = invoke("template", "-o", str(sheet))
         assert result.exit_code == 2
-        assert f"Error: {sheet} already holds rows below its header; pass --force to replace it, or choose another -o" in result.stderr
+        assert f"Error: {sheet} already holds more than a header of ddx columns (cases, say); pass --force to replace it, or choose another -o" in result.stderr
         assert sheet.read_text() == IDEM
         forced = invoke("template", "-o", str(sheet), "--force")
         assert forced.exit_code == 0
         assert sheet.read_text() == ",".join(["case_id", *KB.features]) + "\n"
 
-    @pytest.mark.parametrize("old", ["case_id,cord\n", "case_id,cord\r\n\r\n", "a,b"])
+    @pytest.mark.parametrize("old", ["case_id,cord\n", "case_id,cord\r\n\r\n", "\ufeffCase ID;Age\n", "cord,csf\n", "\n\n"])
     def test_template_refreshes_a_file_with_only_a_header(self, tmp_path, old):
         sheet = tmp_path / "cases.csv"
         sheet.write_text(old)
         result = invoke("template", "-o", str(sheet))
         assert result.exit_code == 0, result.stderr
         assert sheet.read_text() == ",".join(["case_id", *KB.features]) + "\n"
+
+    @pytest.mark.parametrize("old", ["patient 1234 findings pending: keep\n", "a1,displaced,widened\n", "a,b"])
+    def test_template_will_not_overwrite_a_line_that_is_not_a_header_of_its_columns(self, tmp_path, old):
+        sheet = tmp_path / "cases.csv"
+        sheet.write_text(old)
+        assert invoke("template", "-o", str(sheet)).exit_code == 2
+        assert sheet.read_text() == old
 
     def test_template_fills_an_empty_file(self, tmp_path):
         sheet = tmp_path / "cases.csv"

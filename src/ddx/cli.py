@@ -976,9 +976,9 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
         click.get_current_context().exit(summary.exit_code)
 
 
-@cli.command(epilog=exit_codes("bad option or value", "-o FILE holds rows below its header and --force was not given", "unwritable output", "broken knowledge base"))
+@cli.command(epilog=exit_codes("bad option or value", "-o FILE holds more than a header of ddx columns and --force was not given", "unwritable output", "broken knowledge base"))
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False, readable=False, allow_dash=True), help="write to this file instead of standard output")
-@click.option("--force", is_flag=True, help="replace -o FILE even when it holds rows below its header (a sheet already filled in); a file with only a header is replaced without it")
+@click.option("--force", is_flag=True, help="replace -o FILE even when it holds more than a header of ddx columns (a sheet already filled in); an empty file or one with only such a header is replaced without it")
 def template(output: str, force: bool) -> None:
     """Write the header row of a batch CSV: case_id, then every finding column.
 
@@ -992,8 +992,8 @@ def template(output: str, force: bool) -> None:
     import csv
 
     columns = ["case_id"] + list(knowledge().features)
-    if output != "-" and not force and os.path.isfile(output) and not _header_only(output):
-        raise CommandError(f"{output} already holds rows below its header; pass --force to replace it, or choose another -o")
+    if output != "-" and not force and os.path.isfile(output) and not _header_only(output, columns):
+        raise CommandError(f"{output} already holds more than a header of ddx columns (cases, say); pass --force to replace it, or choose another -o")
     with written_to(output) as sink:
         csv.writer(sink, lineterminator="\n").writerow(columns)
 
@@ -1002,17 +1002,28 @@ def template(output: str, force: bool) -> None:
 _HEADER_BYTES = 1 << 16
 
 
-def _header_only(path: str) -> bool:
-    """Whether the file holds at most a header row (an earlier template): replacing it loses
-    no case, so `ddx template -o` may refresh it without --force."""
+def _header_only(path: str, columns: list[str]) -> bool:
+    """Whether the file is empty or holds only a header of ddx's ``columns`` (an earlier
+    template, or one from an older knowledge base): replacing it loses no case, so `ddx
+    template -o` may refresh it without --force. A line of anything else may be a case."""
+    import csv
+
+    from .csv_input import sniff_delimiter
+    from .findings import normalise_column
+
     if os.path.getsize(path) > _HEADER_BYTES:
         return False
     try:
-        with open(path, "rb") as f:
+        with open(path, encoding="utf-8-sig") as f:
             lines = [line for line in f.read().splitlines() if line.strip()]
-    except OSError:
+    except (OSError, UnicodeError):
         return False  # written_to reports what is wrong with the file
-    return len(lines) <= 1
+    if not lines:
+        return True
+    if len(lines) > 1:
+        return False
+    cells = [normalise_column(c) for c in next(csv.reader(lines, delimiter=sniff_delimiter(lines[0])))]
+    return cells[:1] == ["case_id"] or all(c in columns for c in cells)
 
 
 class _ClosedOutput(io.RawIOBase):
