@@ -546,10 +546,10 @@ def test_the_lengths_that_shape_the_segments_bands_are_data_with_their_reasons(t
 
 
 @pytest.mark.parametrize("text, words", [
-    ("[default]\nspread = 0.8\n[mixture.x]\nparts = [[0.5, 1.0], [0.4, 5.0]]\nwhy = 'w'\nsources = ['s']\n",
-     "[mixture.x]: the weights sum to 0.9, not 1"),
-    ("[default]\nspread = 0.8\n[spread.x]\nsd = -1\nwhy = 'w'\nsources = ['s']\n", "[spread.x]: -1 is not a positive number"),
-    ("[default]\nspread = 0.8\n[spread.x]\nsd = 0.3\n", "[spread.x]: say why, and cite the sources"),
+    ("[default]\nspread = 0.8\n[mixture.ependymoma]\nparts = [[0.5, 1.0], [0.4, 5.0]]\nwhy = 'w'\nsources = ['s']\n",
+     "[mixture.ependymoma]: the weights sum to 0.9, not 1"),
+    ("[default]\nspread = 0.8\n[spread.ependymoma]\nsd = -1\nwhy = 'w'\nsources = ['s']\n", "[spread.ependymoma]: -1 is not a positive number"),
+    ("[default]\nspread = 0.8\n[spread.ependymoma]\nsd = 0.3\n", "[spread.ependymoma]: say why, and cite the sources"),
     ("[default]\nspread = 'wide'\n", "[default]: 'wide' is not a positive number"),
     ("[default\n", "is not valid TOML"),
 ])
@@ -559,3 +559,22 @@ def test_a_lengths_file_that_does_not_hold_together_stops_the_import(tool, tmp_p
     with pytest.raises(SystemExit) as stop:
         tool.read_lengths(path)
     assert str(path) in str(stop.value) and words in str(stop.value) and "nothing was written" in str(stop.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("default = 0.8\n", "[default]: 0.8 is not a table"),
+    ("[default]\nspread = 0.8\n[spread]\ndisc_extrusion = 0.25\n", "[spread.disc_extrusion]: 0.25 is not a table"),
+    ("[default]\nspread = 0.8\n[mixtures.demyelination]\nparts = [[1.0, 2.0]]\n", "unknown field 'mixtures'; did you mean 'mixture'?"),
+    ("[default]\nspread = 0.8\n[spread.disc_extruson]\nsd = 0.25\nwhy = 'w'\nsources = ['s']\n",
+     "'disc_extruson' is not an entity of entities.toml; did you mean 'disc_extrusion'?"),
+    ("[default]\nspread = 0.8\n[spread.disc_extrusion]\nsd = 0.25\nsd_log = 1\nwhy = 'w'\nsources = ['s']\n",
+     "[spread.disc_extrusion]: unknown field 'sd_log'"),
+])
+def test_a_lengths_file_with_a_misspelt_or_misplaced_name_stops_the_import(tool, tmp_path, text, words):
+    """A name the importer would not read is an error, not a silent fall back to the default
+    spread (which would write other bands)."""
+    path = tmp_path / "lengths.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SystemExit) as stop:
+        tool.read_lengths(path)
+    assert words in str(stop.value) and "nothing was written" in str(stop.value)

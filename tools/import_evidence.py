@@ -64,22 +64,51 @@ LENGTHS = ROOT / "tools" / "lengths.toml"
 
 
 @lru_cache(maxsize=None)
-def read_lengths(path: Path = LENGTHS) -> tuple[float, dict[str, tuple[tuple[float, float], ...]], dict[str, float]]:
+def read_lengths(path: Path = LENGTHS, entities_file: Path = OUT / "entities.toml") -> tuple[float, dict[str, tuple[tuple[float, float], ...]], dict[str, float]]:
     """(the default spread, the mixtures, the spreads of their own) of tools/lengths.toml. One
-    that does not hold together stops the import before anything is written, saying where."""
+    that does not hold together (a table or a field it does not know, an entity that is not in
+    entities.toml, a number that is not positive, weights that do not sum to 1, no why or no
+    sources) stops the import before anything is written, saying where."""
     data = read_toml(path)
+    known = {e["id"] for e in read_entities(entities_file) if isinstance(e.get("id"), str)}
 
     def bad(where: str, what: str) -> NoReturn:
         raise SystemExit(f"{path}: [{where}]: {what}\nnothing was written")
+
+    def guess(name: str, names) -> str:
+        meant = difflib.get_close_matches(name, sorted(names), n=1)
+        return f"; did you mean {meant[0]!r}?" if meant else ""
+
+    def table(where: str, value, fields: set[str]) -> dict:
+        if not isinstance(value, dict):
+            bad(where, f"{value!r} is not a table")
+        for field in sorted(set(value) - fields):
+            bad(where, f"unknown field {field!r}{guess(field, fields)} (known: {', '.join(sorted(fields))})")
+        return value
 
     def positive(where: str, value) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
             bad(where, f"{value!r} is not a positive number")
         return float(value)
 
-    spread = positive("default", data.get("default", {}).get("spread"))
+    def entries(kind: str, fields: set[str]) -> dict[str, dict]:
+        found = {}
+        for entity, value in data.get(kind, {}).items():
+            where = f"{kind}.{entity}"
+            if entity not in known:
+                bad(where, f"{entity!r} is not an entity of entities.toml{guess(entity, known)}")
+            found[entity] = table(where, value, fields)
+            if not str(found[entity].get("why", "")).strip() or not found[entity].get("sources"):
+                bad(where, "say why, and cite the sources it rests on (why, sources)")
+        return found
+
+    table("the file", data, {"default", "mixture", "spread"})
+    for kind in ("mixture", "spread"):
+        if not isinstance(data.get(kind, {}), dict):
+            bad(kind, f"{data[kind]!r} is not a table of entities")
+    spread = positive("default", table("default", data.get("default"), {"spread"}).get("spread"))
     mixtures = {}
-    for entity, m in data.get("mixture", {}).items():
+    for entity, m in entries("mixture", {"parts", "why", "sources"}).items():
         parts = m.get("parts")
         if not isinstance(parts, list) or not parts or not all(isinstance(p, list) and len(p) == 2 for p in parts):
             bad(f"mixture.{entity}", "parts must be a list of [weight, typical length] pairs")
@@ -87,11 +116,7 @@ def read_lengths(path: Path = LENGTHS) -> tuple[float, dict[str, tuple[tuple[flo
         if abs(sum(w for w, _ in parts) - 1) > 1e-9:
             bad(f"mixture.{entity}", f"the weights sum to {sum(w for w, _ in parts):g}, not 1")
         mixtures[entity] = parts
-    spreads = {entity: positive(f"spread.{entity}", s.get("sd")) for entity, s in data.get("spread", {}).items()}
-    for kind, table in (("mixture", data.get("mixture", {})), ("spread", data.get("spread", {}))):
-        for entity, t in table.items():
-            if not str(t.get("why", "")).strip() or not t.get("sources"):
-                bad(f"{kind}.{entity}", "say why, and cite the sources it rests on (why, sources)")
+    spreads = {entity: positive(f"spread.{entity}", s.get("sd")) for entity, s in entries("spread", {"sd", "why", "sources"}).items()}
     return spread, mixtures, spreads
 
 
