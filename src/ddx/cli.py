@@ -11,13 +11,17 @@ import re
 import signal
 import sys
 import time
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
 from . import DISCLAIMER, __version__
 from .errors import BatchError, DdxError, FindingError, KnowledgeError, WriteError
 from .terminal import dialogue, fit, isatty, shows_on_stderr, terminal_width, use_color
+
+if TYPE_CHECKING:  # imported when a command needs them: the command line starts faster
+    from .assessment import Assessment
+    from .findings import Findings
 
 
 def exit_codes(*causes: str) -> str:
@@ -488,7 +492,7 @@ def assess(fmt: str, top: int, color: bool | None, priors: str, **cells: Any) ->
         click.echo(render_table(result, top=top, color=use_color(color), width=terminal_width(), notes=notes), color=use_color(color))
 
 
-def _other_priors(findings, result, priors: str) -> tuple[str, ...]:
+def _other_priors(findings: Findings, result: Assessment, priors: str) -> tuple[str, ...]:
     """The note that the other priors would put another candidate first, if they would: which
     priors to trust is a modelling choice, so a person sees when the answer rests on it."""
     from .engine import assess as run
@@ -497,7 +501,7 @@ def _other_priors(findings, result, priors: str) -> tuple[str, ...]:
 
     if not findings.values:
         return ()
-    other = next(p for p in PRIORS if p != priors.lower())
+    other = next(p for p in PRIORS if p != priors)
     kb_ = knowledge(other)
     note = other_priors_note(result, run(findings, kb_, suggest=0), f"--priors {other}", kb_.settings.reason_min_ratio)
     return (note,) if note else ()

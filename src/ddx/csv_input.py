@@ -592,8 +592,8 @@ def read_header(records: Records, rows: Iterator, name: str, encoding: str, deli
     sep = SEP_LINE.fullmatch(first.lstrip("\ufeff").rstrip("\r\n"))
     if sep and delimiter is not None and sep.group(1) != delimiter:
         raise BatchError(
-            f"{name}: its first line ({first.strip()}) says the cells are separated by {sep.group(1)!r}, "
-            f"but --delimiter gives {delimiter!r}: leave the option out, or give --delimiter {sep.group(1)!r}"
+            f"{name}: its first line ({first.strip()}) says the cells are separated by {delimiter_name(sep.group(1))}, "
+            f"but --delimiter gives {delimiter_name(delimiter)}: leave the option out, or give --delimiter {delimiter_name(sep.group(1))}"
         )
     if sep:
         records.set_delimiter(sep.group(1))

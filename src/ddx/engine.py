@@ -210,8 +210,7 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
     )
 
     order = sorted(range(len(entities)), key=lambda i: (-post[i], i))
-    ratios = [(fid, format_value(value), _label(fid, value), likelihood_ratios(kb, vector))
-              for fid, value, vector in in_context(kb, findings, ev)]
+    ratios = _finding_ratios(kb, findings, ev)
     candidates = tuple(
         Candidate(
             id=entities[i].id,
@@ -259,8 +258,7 @@ def within_compartment(kb: Knowledge, a: Assessment, compartment: str) -> Assess
         return a
     weights = [p / total if i else 0.0 for p, i in zip(kb.prior, inside)]
     post = [by_id[e.id].probability / found if i else 0.0 for e, i in zip(kb.entities, inside)]
-    ratios = [(fid, format_value(value), _label(fid, value), likelihood_ratios(kb, vector, weights))
-              for fid, value, vector in in_context(kb, a.findings, evidence(kb, a.findings))]
+    ratios = _finding_ratios(kb, a.findings, evidence(kb, a.findings), weights)
     order = sorted(range(len(post)), key=lambda i: (-post[i], i))
     candidates = tuple(attrs.evolve(by_id[kb.entity_ids[i]], probability=post[i], **_reasons(kb, ratios, i)) for i in order)
     scores = (CompartmentScore(compartment, 1.0), *(CompartmentScore(c, 0.0) for c in COMPARTMENTS if c != compartment))
@@ -277,6 +275,13 @@ def _next_findings(kb: Knowledge, findings: Findings, n: int, read_from: str):
     from .questions import next_findings
 
     return next_findings(kb, findings, n, read_from=read_from)
+
+
+def _finding_ratios(kb: Knowledge, findings: Findings, ev, weights: Sequence[float] | None = None) -> list:
+    """Each known finding's id, value as text, label and likelihood_ratios (against the rest
+    weighted by ``weights``, else the prior), worked out once for every candidate's reasons."""
+    return [(fid, format_value(value), _label(fid, value), likelihood_ratios(kb, vector, weights))
+            for fid, value, vector in in_context(kb, findings, ev)]
 
 
 def _label(fid: str, value: Any) -> str:
