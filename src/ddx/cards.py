@@ -534,7 +534,7 @@ def render_card_table(card: Card, kb: Knowledge, *, color: bool = False, sources
     lines = [
         _heading_line(e, color),
         f"{paint('Compartment:', 'bold', color)} {paint(COMPARTMENT_NAMES[e.compartment], 'cyan', color)}"
-        f"   prior {percent(card.prior, tenths=True)} (data {card.data_prior.probability:.1%}: {_provenance(card.data_prior)})",
+        f"   prior {percent(card.prior, tenths=True)} (data {percent(card.data_prior.probability, tenths=True)}: {_provenance(card.data_prior)})",
     ]
     if e.mimic:
         lines.append(f"{paint('Mimic:', 'bold', color)} not a tumour, but it imitates one")
@@ -621,7 +621,7 @@ def render_card_markdown(card: Card, kb: Knowledge, *, level: int = 2) -> str:
         "",
         f"- **id:** `{e.id}`",
         f"- **compartment:** {COMPARTMENT_NAMES[e.compartment]}",
-        f"- **prior:** {percent(card.prior, tenths=True)} (what the model starts from; data {card.data_prior.probability:.1%}: {_provenance(card.data_prior)})",
+        f"- **prior:** {percent(card.prior, tenths=True)} (what the model starts from; data {percent(card.data_prior.probability, tenths=True)}: {_provenance(card.data_prior)})",
         f"- **don't miss:** {'yes' if e.dont_miss else 'no'}{' (mimic: not a tumour)' if e.mimic else ''}",
     ]
     if e.associations:
@@ -706,7 +706,7 @@ def _entities_whole(group: list[dict], color: bool) -> str:
     from tabulate import tabulate
 
     table = [[r["id"], r["name"], paint("DON'T MISS", "red", color) if r["dont_miss"] else "", "mimic" if r["mimic"] else "",
-              percent(r["prior"], tenths=True), f"{r['data_prior']:.1%}"] for r in group]
+              percent(r["prior"], tenths=True), percent(r["data_prior"], tenths=True)] for r in group]
     return tabulate(table, headers=["id", "name", "don't miss", "mimic", "prior", "data"], tablefmt="simple",
                     disable_numparse=True)
 
@@ -718,7 +718,7 @@ def _entities_narrow(group: list[dict], width: int) -> str:
 
     tag = DONT_MISS_TAG.replace(" ", "\u00a0")  # a no-break space: the wrapping keeps the mark whole
     table = [[r["id"], r["name"] + (f" {tag}" if r["dont_miss"] else "") + (" [mimic]" if r["mimic"] else ""),
-              percent(r["prior"], tenths=True), f"{r['data_prior']:.1%}"] for r in group]
+              percent(r["prior"], tenths=True), percent(r["data_prior"], tenths=True)] for r in group]
     room = width - 6 - max(len(r[0]) for r in table) - len("prior  ") - len("data  ")
     return tabulate(table, headers=["id", "name", "prior", "data"], tablefmt="simple", disable_numparse=True,
                     maxcolwidths=[None, max(room, 12), None, None]).replace(tag, DONT_MISS_TAG)
@@ -740,12 +740,13 @@ def render_entities_table(kb: Knowledge, *, color: bool = False, width: int | No
     for (compartment, group), table in zip(groups, tables):
         share = sum(model_prior(kb, r["id"]) for r in group)
         parts += [f"{paint(COMPARTMENT_NAMES[compartment], 'bold', color)} ({len(group)} entities, {percent(share)} of the prior)", table, ""]
-    if width is None:
-        parts.append("prior: what the model starts from; data: priors.csv before the spread within each compartment")
-        parts.append("is flattened (model.toml prior_flattening). `ddx explain ID` shows the card of one entity.")
+    if kb.settings.prior_flattening == 1:
+        key = ("prior: what the model starts from, here priors.csv as it is (the registry priors);",
+               "data: priors.csv. `ddx explain ID` shows the card of one entity.")
     else:
-        parts += _wrap("prior: what the model starts from; data: priors.csv before the spread within each compartment "
-                       "is flattened (model.toml prior_flattening). `ddx explain ID` shows the card of one entity.", "", width=width)
+        key = ("prior: what the model starts from; data: priors.csv before the spread within each compartment",
+               "is flattened (model.toml prior_flattening). `ddx explain ID` shows the card of one entity.")
+    parts += list(key) if width is None else _wrap(" ".join(key), "", width=width)
     return "\n".join(parts)
 
 
