@@ -339,9 +339,30 @@ class TestPriors:
         prior = {c["id"]: c["probability"] for c in as_json("--priors", "registry")["candidates"]}
         listed = {e["id"]: e["model_prior"] for e in json.loads(invoke("entities", "--format", "json", "--priors", "registry").stdout)}
         assert listed == pytest.approx(prior, abs=5e-6)
+        table = invoke("entities", "--priors", "registry").stdout
+        rows = [ln.split() for ln in table.splitlines() if ln.split() and ln.split()[0] in listed]
+        assert rows and all(r[-1] == r[-2] for r in rows), "prior and data must read alike when they are one number"
+        assert "here priors.csv as it is (the registry priors)" in table and "is flattened" not in table
+        card = invoke("explain", "ependymoma", "--priors", "registry").stdout
+        assert re.search(r"prior (\d+\.\d%) \(data \1:", card), card
         reveal = CliRunner().invoke(cli, ["quiz", "--case", "ID024", "--priors", "registry"], input="mpe\n").stdout
         fitted = CliRunner().invoke(cli, ["quiz", "--case", "ID024"], input="mpe\n").stdout
         assert "ddx:" in reveal and reveal.split("ddx:")[1] != fitted.split("ddx:")[1]
+
+
+class TestReasonsColumn:
+    def test_a_candidate_no_finding_weighs_much_for_or_against_says_so(self):
+        """An empty reasons cell read as a row left out; with findings given, it says that none
+        weighs much either way (with none given, the priors note says why every cell is empty)."""
+        args = ["--age", "72", "--level", "thoracic", "--dural-sac-displaced", "yes", "--csf", "tapered", "--cord", "compressed",
+                "--t1-signal", "iso", "--enhancement", "none", "--segments", "4", "--top", "4"]
+        bare = [c for c in as_json(*args[:-2])["candidates"][:4] if not c["for"] and not c["against"]]
+        assert bare, "the example needs a candidate without reasons"
+        for fmt in ("table", "markdown"):
+            out = invoke("assess", *args, "--format", fmt).stdout
+            line = next(ln for ln in out.splitlines() if bare[0]["name"] in ln)
+            assert "(no finding weighs much either way)" in line, line
+        assert "no finding weighs much" not in invoke("assess").stdout
 
 
 class TestBadInput:

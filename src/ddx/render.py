@@ -164,17 +164,24 @@ def render_json(a: Assessment) -> str:
     return json.dumps(to_record(a), indent=2, ensure_ascii=False)
 
 
-def _why_bits(c: Candidate, n: int = 3) -> list[str]:
+#: The reasons cell of a candidate that no given finding weighs much for or against: said, so
+#: that an empty cell is not read as a row left out (its rank is then the priors' and the sum
+#: of findings each too slight to name).
+NO_REASON = "(no finding weighs much either way)"
+
+
+def _why_bits(c: Candidate, n: int = 3, given: bool = True) -> list[str]:
     """The ``n`` strongest findings for a candidate, then those against it to fill ``n``: at least
-    one against when there is one, so a candidate's table line may hold ``n`` + 1."""
+    one against when there is one, so a candidate's table line may hold ``n`` + 1; NO_REASON
+    when findings were ``given`` and none weighs much."""
     bits = [f"+ {r.label} {ratio_text(r.ratio)}" for r in c.reasons_for[:n]]
     room = max(n - len(bits), 1)
     bits += [f"- {r.label} {ratio_text(r.ratio)}" for r in c.reasons_against[:room]]
-    return bits
+    return bits or ([NO_REASON] if given else [])
 
 
-def _why(c: Candidate, n: int = 3) -> str:
-    return "; ".join(_why_bits(c, n))
+def _why(c: Candidate, n: int = 3, given: bool = True) -> str:
+    return "; ".join(_why_bits(c, n, given))
 
 
 #: The narrowest width a table for a person is wrapped to: narrower, its columns would be
@@ -211,18 +218,18 @@ def _packed(bits: list[str], width: int) -> str:
     return "\n".join(lines)
 
 
-def _candidates_table(candidates: tuple[Candidate, ...], width: int | None) -> str:
-    """The ranked candidates with their probability and strongest reasons; with ``width``, the
-    names and the reasons wrap so that no line is longer."""
+def _candidates_table(candidates: tuple[Candidate, ...], width: int | None, given: bool = True) -> str:
+    """The ranked candidates with their probability and strongest reasons (``given``: whether any
+    finding was); with ``width``, the names and the reasons wrap so that no line is longer."""
     from tabulate import tabulate
 
     if width is None:
-        rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(candidates, 1)]
+        rows = [[i, _tagged(c), percent(c.probability), _why(c, given=given)] for i, c in enumerate(candidates, 1)]
         return tabulate(rows, headers=["#", "candidate", "P", _WHY_HEADER], tablefmt="simple")
     room = width - _TABLE_FRAME
     # a name breaks after a slash rather than before it (fit_painted keeps its mark whole)
     names = [_tagged(c).replace(" / ", _GLUE + "/ ") for c in candidates]
-    bits = [_why_bits(c) for c in candidates]
+    bits = [_why_bits(c, given=given) for c in candidates]
 
     def cells(name_width: int) -> list[tuple[list[str], str]]:
         why_width = room - name_width  # a name is at least _MIN_NAME wide, wider than its header
@@ -362,7 +369,7 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int
             raise ValueError(f"width is the columns of a terminal, 1 or more (or None for whole lines), not {width!r}")
         width = max(width, MIN_TABLE_WIDTH)
 
-    parts = [*_compartment_lines(a, color, width), "", _candidates_table(a.candidates[:top], width)]
+    parts = [*_compartment_lines(a, color, width), "", _candidates_table(a.candidates[:top], width, bool(a.findings.values))]
     if a.case_id:
         parts = [f"{paint('Case:', 'bold', color)} {_printable(a.case_id)}"] + parts
     if not a.findings.values:
@@ -407,7 +414,7 @@ def render_markdown(a: Assessment, *, top: int = 5, notes: tuple[str, ...] = ())
 
     lines = [f"**Case:** {_code_span(_printable(a.case_id))}", ""] if a.case_id else []
     lines += [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} {percent(a.compartment_probability)} ({', '.join(_other_compartments(a))})", ""]
-    rows = [[i, _tagged(c), percent(c.probability), _why(c)] for i, c in enumerate(a.candidates[:top], 1)]
+    rows = [[i, _tagged(c), percent(c.probability), _why(c, given=bool(a.findings.values))] for i, c in enumerate(a.candidates[:top], 1)]
     lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))
     if not a.findings.values:
         lines += ["", _priors_note(a)]
