@@ -289,6 +289,8 @@ def test_the_temperature_is_the_one_the_proper_scoring_rules_pick():
     at = loss(chosen)
     for neighbour in (round(chosen - 0.05, 2), round(chosen + 0.05, 2)):
         assert at <= loss(neighbour), (chosen, neighbour)
+    quoted = re.search(r"and ([\d.]+) differ by ([\d.]+)\. The prior flattening", " ".join(README.split()))
+    assert quoted and f"{abs(loss(float(quoted[1])) - at):.4f}" == quoted[2], (quoted and quoted.groups(), at)
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
@@ -353,6 +355,7 @@ def test_leaving_each_case_out_of_the_temperature_moves_the_figures_as_the_readm
     rows = _rows(CASES)
     grid = [1.1, 1.15, 1.2, 1.25, 1.3]
     records, chosen = accuracy.leave_one_out(rows, grid)
+    moved = {}
     setting = load_knowledge().settings.temperature
     assert any(set(chosen) <= {setting, round(setting + step, 2)} for step in (-0.05, 0.05)), sorted(set(chosen))
     assert "`--leave-one-out 1.1,1.15,1.2,1.25,1.3`" in README
@@ -362,6 +365,15 @@ def test_leaving_each_case_out_of_the_temperature_moves_the_figures_as_the_readm
         for measure, most in (("compartment", 1), ("top1", 1), ("top3", 1), ("dont_miss_flags_per_case", 3)):
             assert round(abs(left[measure] - plain[measure]) * n) <= most, (name, measure, left[measure], plain[measure])
         assert abs(left["log_loss"] - plain["log_loss"]) < 0.02, (name, left["log_loss"], plain["log_loss"])
+        moved[name] = (round((left["dont_miss_flags_per_case"] - plain["dont_miss_flags_per_case"]) * n),
+                       round(left["log_loss"] - plain["log_loss"], 3))
+    # docs/accuracy.md quotes what the choice moves
+    words = {1: "one", 2: "two", 3: "three", 4: "four"}
+    history = " ".join((ROOT / "docs" / "accuracy.md").read_text(encoding="utf-8").split())
+    quoted = (f"don't-miss flags rise by {words[moved['published'][0]]} cases (published) and "
+              f"{words[moved['recognised'][0]]} (recognised), and the log loss rises by {moved['published'][1]} "
+              f"(published) and {moved['recognised'][1]} (recognised)")
+    assert quoted in history, quoted
 
 
 @pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
