@@ -785,3 +785,19 @@ def test_a_told_compartment_with_a_single_entity_has_no_alternatives_to_weigh(kb
                            "intramedullary")
     assert a.candidates[0].id == "ependymoma" and a.candidates[0].probability == 1.0
     assert a.candidates[0].reasons_for == a.candidates[0].reasons_against == ()
+
+
+def test_what_put_the_leader_ahead_names_the_largest_pulls_when_none_reaches_the_threshold(kb):
+    """An abscess ahead of a lymphoma on a paraspinal mass alone: the priors (1.18x) and the one
+    finding (1.19x) each fall short of the reasons' 1.25, so the reveal names them as what adds up."""
+    from ddx.engine import assess
+    from ddx.findings import parse_findings
+    from ddx.quiz import _ahead
+
+    findings = parse_findings({"paraspinal_mass": "yes"}, kb)
+    a = assess(findings, kb, suggest=0)
+    answer = next(c.id for c in a.candidates[1:] if c.id == "lymphoma")
+    lines = _ahead(kb, a, answer, color=False)
+    assert lines[1].startswith(f"What put {a.candidates[0].name.split(' (')[0]} ahead of Lymphoma")
+    assert lines[2].startswith("  (no single finding by 1.25x or more; it adds up from ")
+    assert "paraspinal mass yes 1." in lines[2] and "the priors 1." in lines[2]

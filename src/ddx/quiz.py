@@ -584,8 +584,10 @@ def _ahead(kb: Knowledge, a: Assessment, answer: str, color: bool) -> list[str]:
     lines += [f"  + {label}: {times(r)}x as likely with {mine} as with {theirs}" for label, r in favouring]
     if prior >= kb.settings.reason_min_ratio:
         lines.append(f"  + before any finding, {mine} is {times(prior)}x as likely (the priors)")
-    if len(lines) == 2:
-        lines.append(f"  (no finding by much: many small differences, each under {times(kb.settings.reason_min_ratio)}x)")
+    if len(lines) == 2:  # no single pull reaches the threshold: name the largest, which add up
+        largest = sorted([("the priors", prior), *pulls], key=lambda p: -p[1])
+        named = ", ".join(f"{label} {r:.2f}x" for label, r in largest[:AHEAD] if r > 1)
+        lines.append(f"  (no single finding by {kb.settings.reason_min_ratio:g}x or more; it adds up from {named})")
     return lines
 
 
