@@ -167,7 +167,7 @@ def render_json(a: Assessment) -> str:
 #: The reasons cell of a candidate that no given finding weighs much for or against: said, so
 #: that an empty cell is not read as a row left out (its rank is then the priors' and the sum
 #: of findings each too slight to name).
-NO_REASON = "(no finding weighs much either way)"
+NO_REASON = "(no single finding stands out either way)"
 
 
 def _why_bits(c: Candidate, n: int = 3, given: bool = True) -> list[str]:
