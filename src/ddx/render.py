@@ -285,25 +285,39 @@ def _priors_note(a: Assessment) -> str:
     return REGISTRY_PRIORS_NOTE if a.prior_flattening == 1 else PRIORS_NOTE
 
 
+def _in(a: Assessment, compartment: str) -> float:
+    return next(c.probability for c in a.compartments if c.id == compartment)
+
+
 def other_priors_note(a: Assessment, other: Assessment, option: str, min_ratio: float = 1.25) -> str | None:
     """A line for when the same findings, scored with the other priors (``option``: what the
-    command line calls them), put another candidate first, at least ``min_ratio`` times as likely
-    there as this one's leader (a near-tie there is no news): which, with both candidates' figures
-    in both, and the compartment when it moves too. None otherwise."""
+    command line calls them), put another candidate first, or the lesion in another compartment,
+    at least ``min_ratio`` times as likely there as this one's (a near-tie there is no news):
+    which, with the figures of both in both. None otherwise."""
     from .names import short_name
 
-    mine, theirs = a.candidates[0], other.candidates[0]
-    if not a.findings.values or mine.id == theirs.id or theirs.probability < min_ratio * other.probability(mine.id):
+    if not a.findings.values:
         return None
-    moved = (f", the mass would read as {COMPARTMENT_NAMES[other.compartment].lower()} ({percent(other.compartment_probability)})"
-             if other.compartment != a.compartment else "")
+    mine, theirs = a.candidates[0], other.candidates[0]
+    leader = mine.id != theirs.id and theirs.probability >= min_ratio * other.probability(mine.id)
+    here, there = a.compartment, other.compartment
+    moved = here != there and other.compartment_probability >= min_ratio * _in(other, here)
+    if not leader and not moved:
+        return None
+    parts = []
+    if moved:
+        parts.append(f"the lesion would read as {COMPARTMENT_NAMES[there].lower()} ({percent(other.compartment_probability)}; "
+                     f"here {percent(_in(a, there))}, against {COMPARTMENT_NAMES[here].lower()} "
+                     f"{percent(a.compartment_probability)})")
+    if leader:
+        parts.append(f"{short_name(theirs.name)} would lead at {percent(theirs.probability)} and {short_name(mine.name)} "
+                     f"would have {percent(other.probability(mine.id))} (here {percent(a.probability(theirs.id))} and "
+                     f"{percent(mine.probability)})")
     why = ("the default priors even out each compartment's entities, because published cases over-represent the rare "
            "ones, while a routine list meets the commoner ones more often" if other.prior_flattening == 1 else
            "those priors even out each compartment's entities, because published cases over-represent the rare ones, "
            "while these rank them as a routine list meets them")
-    return (f"Priors matter here: with {option}{moved}, {short_name(theirs.name)} would lead at {percent(theirs.probability)} "
-            f"and {short_name(mine.name)} would have {percent(other.probability(mine.id))} (here "
-            f"{percent(a.probability(theirs.id))} and {percent(mine.probability)}): {why}.")
+    return f"Priors matter here: with {option}, {', and '.join(parts)}: {why}."
 
 
 def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
