@@ -548,9 +548,12 @@ def test_the_lengths_that_shape_the_segments_bands_are_data_with_their_reasons(t
 @pytest.mark.parametrize("text, words", [
     ("[default]\nspread = 0.8\n[mixture.ependymoma]\nparts = [[0.5, 1.0], [0.4, 5.0]]\nwhy = 'w'\nsources = ['s']\n",
      "[mixture.ependymoma]: the weights sum to 0.9, not 1"),
-    ("[default]\nspread = 0.8\n[spread.ependymoma]\nsd = -1\nwhy = 'w'\nsources = ['s']\n", "[spread.ependymoma]: -1 is not a positive number"),
-    ("[default]\nspread = 0.8\n[spread.ependymoma]\nsd = 0.3\n", "[spread.ependymoma]: say why, and cite the sources"),
-    ("[default]\nspread = 'wide'\n", "[default]: 'wide' is not a positive number"),
+    ("[default]\nspread = 0.8\n[spread.ependymoma]\nsd = -1\nwhy = 'w'\nsources = ['s']\n", "[spread.ependymoma]: -1 is not a spread"),
+    ("[default]\nspread = 0.8\n[spread.ependymoma]\nsd = 25\nwhy = 'w'\nsources = ['s']\n", "[spread.ependymoma]: 25 is not a spread (a number above 0, at most 3)"),
+    ("[default]\nspread = 0.8\n[mixture.ependymoma]\nparts = [[1.0, 500]]\nwhy = 'w'\nsources = ['s']\n", "500 is not a typical length"),
+    ("[default]\nspread = 0.8\n[spread.ependymoma]\nsd = 0.3\n", "[spread.ependymoma]: say why (a text), and cite the sources"),
+    ("[default]\nspread = 0.8\n[spread.ependymoma]\nsd = 0.3\nwhy = 3\nsources = 'a'\n", "[spread.ependymoma]: say why (a text)"),
+    ("[default]\nspread = 'wide'\n", "[default]: 'wide' is not a spread"),
     ("[default\n", "is not valid TOML"),
 ])
 def test_a_lengths_file_that_does_not_hold_together_stops_the_import(tool, tmp_path, text, words):

@@ -63,6 +63,13 @@ SQUEEZE = 0.5
 LENGTHS = ROOT / "tools" / "lengths.toml"
 
 
+#: The widest spread (SD of the log length) and the longest typical length (segments) that
+#: tools/lengths.toml may give: past them a number is a slip (25 for 0.25), and the bands'
+#: arithmetic would overflow.
+MAX_SPREAD = 3.0
+MAX_LENGTH = 50.0
+
+
 @lru_cache(maxsize=None)
 def read_lengths(path: Path = LENGTHS, entities_file: Path = OUT / "entities.toml") -> tuple[float, dict[str, tuple[tuple[float, float], ...]], dict[str, float]]:
     """(the default spread, the mixtures, the spreads of their own) of tools/lengths.toml. One
@@ -86,9 +93,9 @@ def read_lengths(path: Path = LENGTHS, entities_file: Path = OUT / "entities.tom
             bad(where, f"unknown field {field!r}{guess(field, fields)} (known: {', '.join(sorted(fields))})")
         return value
 
-    def positive(where: str, value) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-            bad(where, f"{value!r} is not a positive number")
+    def positive(where: str, value, most: float, what: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= most:
+            bad(where, f"{value!r} is not {what} (a number above 0, at most {most:g})")
         return float(value)
 
     def entries(kind: str, fields: set[str]) -> dict[str, dict]:
@@ -98,25 +105,29 @@ def read_lengths(path: Path = LENGTHS, entities_file: Path = OUT / "entities.tom
             if entity not in known:
                 bad(where, f"{entity!r} is not an entity of entities.toml{guess(entity, known)}")
             found[entity] = table(where, value, fields)
-            if not str(found[entity].get("why", "")).strip() or not found[entity].get("sources"):
-                bad(where, "say why, and cite the sources it rests on (why, sources)")
+            why, sources = found[entity].get("why"), found[entity].get("sources")
+            if not isinstance(why, str) or not why.strip() or not isinstance(sources, list) or not sources \
+                    or not all(isinstance(c, str) and c.strip() for c in sources):
+                bad(where, "say why (a text), and cite the sources it rests on (sources: a list of citations)")
         return found
 
     table("the file", data, {"default", "mixture", "spread"})
     for kind in ("mixture", "spread"):
         if not isinstance(data.get(kind, {}), dict):
             bad(kind, f"{data[kind]!r} is not a table of entities")
-    spread = positive("default", table("default", data.get("default"), {"spread"}).get("spread"))
+    spread = positive("default", table("default", data.get("default"), {"spread"}).get("spread"), MAX_SPREAD, "a spread")
     mixtures = {}
     for entity, m in entries("mixture", {"parts", "why", "sources"}).items():
         parts = m.get("parts")
         if not isinstance(parts, list) or not parts or not all(isinstance(p, list) and len(p) == 2 for p in parts):
             bad(f"mixture.{entity}", "parts must be a list of [weight, typical length] pairs")
-        parts = tuple((positive(f"mixture.{entity}", w), positive(f"mixture.{entity}", t)) for w, t in parts)
+        parts = tuple((positive(f"mixture.{entity}", w, 1, "a weight"), positive(f"mixture.{entity}", t, MAX_LENGTH, "a typical length"))
+                      for w, t in parts)
         if abs(sum(w for w, _ in parts) - 1) > 1e-9:
             bad(f"mixture.{entity}", f"the weights sum to {sum(w for w, _ in parts):g}, not 1")
         mixtures[entity] = parts
-    spreads = {entity: positive(f"spread.{entity}", s.get("sd")) for entity, s in entries("spread", {"sd", "why", "sources"}).items()}
+    spreads = {entity: positive(f"spread.{entity}", s.get("sd"), MAX_SPREAD, "a spread")
+               for entity, s in entries("spread", {"sd", "why", "sources"}).items()}
     return spread, mixtures, spreads
 
 
