@@ -801,3 +801,16 @@ def test_what_put_the_leader_ahead_names_the_largest_pulls_when_none_reaches_the
     assert lines[1].startswith(f"What put {a.candidates[0].name.split(' (')[0]} ahead of Lymphoma")
     assert lines[2].startswith("  (no single finding by 1.25x or more; it adds up from ")
     assert "paraspinal mass yes 1." in lines[2] and "the priors 1." in lines[2]
+
+
+def test_a_contrast_counts_the_compartment_signs_as_one_picture(kb):
+    """A sign's ratio given the signs read before it depends on their order, so the head to head
+    names the picture they show together."""
+    from ddx.engine import contrast
+    from ddx.findings import parse_findings
+
+    findings = parse_findings({"cord": "displaced", "csf": "widened", "cord_position": "eccentric"}, kb)
+    prior, pulls = contrast(kb, findings, "hemangioblastoma", "meningioma")
+    labels = [label for label, _ in pulls]
+    assert "cord displaced + csf widened" in labels and "cord displaced" not in labels
+    assert dict(pulls)["cord position eccentric"] > 5

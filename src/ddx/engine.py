@@ -236,11 +236,21 @@ def assess(findings: Findings, knowledge: Knowledge | None = None, *, suggest: i
 
 def contrast(kb: Knowledge, findings: Findings, first: str, second: str) -> tuple[float, list[tuple[str, float]]]:
     """Why ``first`` ranks above ``second`` (or below): the ratio of their priors, and each
-    known finding's likelihood ratio between them (the engine's, weighted and tempered; a picture
-    sign given the signs before it, as the score adds them), as (label, ratio), the strongest for
-    ``first`` first. Their product is the ratio of the two posteriors."""
+    known finding's likelihood ratio between them (the engine's, weighted and tempered), as
+    (label, ratio), the strongest for ``first`` first; the compartment signs count as one, the
+    picture they show together ('cord displaced + csf widened'), since none has a ratio of its
+    own that does not depend on the order they are read in. Their product is the ratio of the
+    two posteriors."""
     i, j = kb.entity_ids.index(first), kb.entity_ids.index(second)
-    pulls = [(_label(fid, value), math.exp(vector[i] - vector[j])) for fid, value, vector in evidence(kb, findings)]
+    pulls, signs, picture = [], [], 0.0
+    for fid, value, vector in evidence(kb, findings):
+        if fid in kb.picture_signs:
+            signs.append(_label(fid, value))
+            picture += vector[i] - vector[j]
+        else:
+            pulls.append((_label(fid, value), math.exp(vector[i] - vector[j])))
+    if signs:
+        pulls.append((" + ".join(signs), math.exp(picture)))
     return kb.prior[i] / kb.prior[j], sorted(pulls, key=lambda p: (-p[1], p[0]))
 
 
