@@ -493,8 +493,9 @@ def assess(fmt: str, top: int, color: bool | None, priors: str, **cells: Any) ->
 
 
 def _other_priors(findings: Findings, result: Assessment, priors: str) -> tuple[str, ...]:
-    """The note that the other priors would put another candidate first, if they would: which
-    priors to trust is a modelling choice, so a person sees when the answer rests on it."""
+    """The note that the other priors would put another candidate first or the lesion in another
+    compartment, if they would: which priors to trust is a modelling choice, so a person sees
+    when the answer rests on it."""
     from .engine import assess as run
     from .knowledge import PRIORS
     from .render import other_priors_note
@@ -935,8 +936,7 @@ def batch(input_path: str, output: str, fmt: str, top: int, passthrough: tuple[s
       ddx batch - --delimiter ';' < export.csv
     """
     from . import batch as b
-    from .csv_input import open_input
-    from .csv_input import parse_delimiter
+    from .csv_input import open_input, parse_delimiter
     from .files import same_file, same_stream, stream_is_file
 
     kb_ = knowledge(priors)
