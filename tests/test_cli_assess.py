@@ -371,6 +371,24 @@ class TestPriors:
         assert "ddx:" in reveal and reveal.split("ddx:")[1] != fitted.split("ddx:")[1]
 
 
+class TestSyndromeFlag:
+    def test_a_syndrome_flag_says_the_probability_it_rests_on(self):
+        """A VHL screen advised for a haemangioblastoma ranked second reads as an order unless the
+        flag says how likely the tumour is: the table and the markdown give it, as the JSON does."""
+        args = ["--age", "35", "--level", "C3 to C6", "--cord", "expanded", "--csf", "effaced", "--syrinx", "yes",
+                "--hemosiderin-cap", "yes"]
+        record = as_json(*args)
+        flag = next(f for f in record["flags"] if f["kind"] == "syndrome")
+        assert record["candidates"][0]["id"] != "hemangioblastoma" and flag["probability"] is not None
+        from ddx.assessment import percent
+        for fmt in ("table", "markdown"):
+            assert f"von Hippel-Lindau disease. ({percent(flag['probability'])} here)" in flat(invoke("assess", *args, "--format", fmt).stdout)
+        rules = {r.id: r for r in ddx.load_knowledge().rules}
+        guide = " ".join((Path(__file__).resolve().parent.parent / "docs" / "user-guide.md").read_text(encoding="utf-8").split())
+        assert (f"a haemangioblastoma at {rules['von_hippel_lindau'].min_probability:.0%} or more for a von Hippel-Lindau "
+                f"screen, a nerve sheath tumour at {rules['neurofibromatosis'].min_probability:.0%}") in guide
+
+
 class TestReasonsColumn:
     def test_a_candidate_no_finding_weighs_much_for_or_against_says_so(self):
         """An empty reasons cell read as a row left out; with findings given, it says that none

@@ -18,7 +18,7 @@ from .assessment import Assessment, NextFinding, percent, standing
 from .errors import FindingError
 from .findings import NOT_ASSESSED_HINT, Findings, format_value, parse_value
 from .knowledge import COMPARTMENT_NAMES, Feature, Knowledge
-from .render import paint
+from .render import flag_text, paint
 
 #: Answers that end the read (the full assessment is still shown).
 STOP = frozenset({"q", "quit", "stop", "exit", "done"})
@@ -130,7 +130,7 @@ def flag_lines(a: Assessment, seen: set[tuple[str, str]], color: bool) -> list[s
             p = f.probability or 0.0
             text = f"{_candidate_name(a, f.entity)}, {standing(p)} ({percent(p)})"
         else:
-            text = f.message
+            text = flag_text(f)
         lines.append(f"  {label}  {text}")
     return lines
 

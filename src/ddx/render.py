@@ -320,12 +320,18 @@ def other_priors_note(a: Assessment, other: Assessment, option: str, min_ratio: 
     return f"Priors matter here: with {option}, {', and '.join(parts)}: {why}."
 
 
+def flag_text(f: Flag) -> str:
+    """A flag's message, with the probability a rule's flag rests on (a syndrome's tumour) when it
+    rests on one: a don't-miss flag's message gives its own."""
+    return f"{f.message} ({percent(f.probability)} here)" if f.entity is None and f.probability is not None else f.message
+
+
 def _flag_lines(a: Assessment, color: bool, width: int | None = None) -> list[str]:
     lines = []
     for f in a.flags:
         label = f"!! {f.label}"
         style = "red" if f.urgent else "yellow"
-        lines += _wrapped(f"{paint(label, style, color)}  {f.message}", width, hang=" " * (len(label) + 2))
+        lines += _wrapped(f"{paint(label, style, color)}  {flag_text(f)}", width, hang=" " * (len(label) + 2))
         lines += _wrapped(f"-> {f.action}", width, indent="   ", hang="      ")
     return lines
 
@@ -436,7 +442,7 @@ def render_markdown(a: Assessment, *, top: int = 5, notes: tuple[str, ...] = ())
         lines += [""] + [f"> {c}" for c in a.conflicts]
     if a.flags:
         lines += ["", "**Flags**", ""]
-        lines += [f"- **{f.label}** {f.message} *Next:* {f.action}" for f in a.flags]
+        lines += [f"- **{f.label}** {flag_text(f)} *Next:* {f.action}" for f in a.flags]
     for note in notes:
         lines += ["", note]
     if a.next_findings:
