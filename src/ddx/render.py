@@ -313,10 +313,10 @@ def other_priors_note(a: Assessment, other: Assessment, option: str, min_ratio: 
         parts.append(f"{short_name(theirs.name)} would lead at {percent(theirs.probability)} and {short_name(mine.name)} "
                      f"would have {percent(other.probability(mine.id))} (here {percent(a.probability(theirs.id))} and "
                      f"{percent(mine.probability)})")
-    why = ("the default priors even out each compartment's entities, because published cases over-represent the rare "
-           "ones, while a routine list meets the commoner ones more often" if other.prior_flattening == 1 else
-           "those priors even out each compartment's entities, because published cases over-represent the rare ones, "
-           "while these rank them as a routine list meets them")
+    why = ("the default priors are fitted to published cases, which over-represent rare entities, so they raise those "
+           "within each compartment; a routine list meets the common ones more often" if other.prior_flattening == 1 else
+           "those priors are fitted to published cases, which over-represent rare entities, so they raise those within "
+           "each compartment; these rank the entities as a routine list meets them")
     return f"Priors matter here: with {option}, {', and '.join(parts)}: {why}."
 
 
