@@ -705,3 +705,15 @@ class TestThirdTrial:
         record = ddx.Findings({"level": iter(["cervical", "thoracic"]), "cord": "expanded"})
         assert ddx.assess(record).findings == ddx.assess(record).findings
         assert ddx.assess(record).findings.get("level") == ("cervical", "thoracic")
+
+
+def test_priors_names_the_packaged_base_s_priors_as_the_command_line_does():
+    dumbbell = {"cord": "displaced", "csf": "widened", "csf_cap": "yes", "foraminal_extension": "yes"}
+    registry = ddx.assess(dumbbell, priors="Registry")
+    assert registry.candidates[0].id == "schwannoma" != ddx.assess(dumbbell).candidates[0].id
+    assert ddx.assess(dumbbell, priors="case-reports") == ddx.assess(dumbbell)
+    assert registry == ddx.assess(dumbbell, knowledge=ddx.load_knowledge(model={"prior_flattening": 1}))
+    with pytest.raises(ValueError, match="priors is one of case-reports, registry, not 'census'"):
+        ddx.assess(dumbbell, priors="census")
+    with pytest.raises(TypeError, match="either knowledge or priors, not both"):
+        ddx.assess(dumbbell, priors="registry", knowledge=ddx.load_knowledge())

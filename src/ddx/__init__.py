@@ -58,6 +58,7 @@ def assess(
     /,
     *,
     knowledge: Knowledge | str | os.PathLike[str] | None = None,
+    priors: str | None = None,
     passthrough: Iterable[str] | str | None = (),
     suggest: int = 3,
     **cells: Any,
@@ -69,7 +70,8 @@ def assess(
     or ``["cervical", "thoracic"]``); None, a blank and NaN are not assessed.
     ``knowledge`` is a base from ``load_knowledge()`` (or the folder to load it
     from, loaded and validated on every call: load it once for a loop), the
-    packaged one by default. Columns ddx does not know, named in
+    packaged one by default; ``priors`` names the packaged base's priors instead, as
+    ``ddx assess --priors`` does ("case-reports", the default, or "registry"). Columns ddx does not know, named in
     ``passthrough`` (a name or a list of names), are left unread (a CSV row's
     accession number); a finding's own column is read whether or not it is
     named there. Any other unknown column, and a value that cannot be read,
@@ -81,6 +83,15 @@ def assess(
     from .findings import Findings, canonical, normalise_column, parse_findings
     from .knowledge import given_knowledge
 
+    if priors is not None:
+        from .knowledge import PRIORS, knowledge_with_priors
+
+        if knowledge is not None:
+            raise TypeError("give either knowledge or priors, not both: priors names the packaged base's priors")
+        name = priors.lower() if isinstance(priors, str) else priors
+        if name not in PRIORS:
+            raise ValueError(f"priors is one of {', '.join(PRIORS)}, not {priors!r}")
+        knowledge = knowledge_with_priors(name)
     knowledge = given_knowledge(knowledge)
     try:
         if isinstance(suggest, bool):
