@@ -717,3 +717,14 @@ def test_priors_names_the_packaged_base_s_priors_as_the_command_line_does():
         ddx.assess(dumbbell, priors="census")
     with pytest.raises(TypeError, match="either knowledge or priors, not both"):
         ddx.assess(dumbbell, priors="registry", knowledge=ddx.load_knowledge())
+
+
+def test_every_value_of_a_row_that_cannot_be_read_is_said_at_once():
+    """As `ddx batch` says every bad cell of a row in one error, so does ddx.assess: one fix
+    serves; the error's column and value are the first's."""
+    with pytest.raises(FindingError) as info:
+        ddx.assess({"age": "sixty", "cord": "sideways", "csf": "widened", "enhancement": "bright"})
+    error = info.value
+    assert (error.column, error.value) == ("age", "sixty")
+    assert "age: 'sixty'" in str(error) and "; also cord: 'sideways'" in str(error) and "; also enhancement: 'bright'" in str(error)
+    assert "csf" not in str(error)

@@ -515,6 +515,7 @@ def parse_findings(
     values: dict[str, Any] = {}
     case_id = None
     written: dict[str, str] = {}
+    bad: list[FindingError] = []
     for column, raw in cells.items():
         key = "" if column is None else normalise_column(str(column))
         if not key:
@@ -556,7 +557,15 @@ def parse_findings(
                     message += f"; did you mean {guess!r}?"
                 message += " (see `ddx features`; name it in passthrough to leave it unread)"
             raise FindingError(column=str(column), value="", message=message)
-        value = parse_value(feature, raw)
+        try:
+            value = parse_value(feature, raw)
+        except FindingError as exc:
+            bad.append(exc)
+            continue
         if value is not None:
             values[key] = value
+    if bad:  # every value that cannot be read, in one error (the first's column and value), as batch says them
+        first = bad[0]
+        also = "".join(f"; also {e.message}" for e in bad[1:])
+        raise attrs.evolve(first, message=first.message + also) if also else first
     return Findings(values=tuple(sorted(values.items())), case_id=case_id)
