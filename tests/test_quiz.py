@@ -814,3 +814,11 @@ def test_a_contrast_counts_the_compartment_signs_as_one_picture(kb):
     labels = [label for label, _ in pulls]
     assert "cord displaced + csf widened" in labels and "cord displaced" not in labels
     assert dict(pulls)["cord position eccentric"] > 5
+
+
+def test_the_reveal_says_when_the_other_priors_would_lead_with_another_diagnosis():
+    """A trainee who put schwannoma first on a told cauda equina mass learns that the ranking
+    rests on the priors, as `ddx assess` would say."""
+    out = play(["--case", "ID031"], ["mpe"]).stdout
+    assert "  Priors matter here: with --priors registry, Schwannoma would lead at" in out
+    assert "Priors matter" not in play(["--case", "IM001"], ["im", "ependymoma"]).stdout

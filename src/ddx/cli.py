@@ -774,7 +774,8 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None,
     that still cannot be read, such as 'sarcoma', is asked for again on its
     own, with what it could mean, the other picks kept). Only then does ddx
     reveal the answer with its source and case id, score your read, show
-    its own differential, what in the case points to the answer and, when
+    its own differential, whether the other priors (--priors) would lead
+    with another diagnosis, what in the case points to the answer and, when
     ddx ranked another first, what put that one ahead of it. 'help'
     (or '?') explains the question asked; 'q' stops and shows the answer,
     scoring what was given. Without --seed or --case a case is drawn at random and
@@ -791,9 +792,11 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None,
     """
     import random
 
+    from .knowledge import PRIORS
     from .quiz import STOPPED, QuizError, choose, draw, load_cases, run_quiz
 
     kb_ = knowledge(priors)
+    other = next(p for p in PRIORS if p != priors)
     try:
         cases = load_cases(kb_)
         if case_id is not None:
@@ -816,7 +819,7 @@ def quiz(seed: int | None, case_id: str | None, rounds: int, color: bool | None,
     for n, case in enumerate(chosen, 1):
         if n > 1:
             say("\n" + "-" * 60 + "\n")
-        result = run_quiz(kb_, case, ask, say, color=colored)
+        result = run_quiz(kb_, case, ask, say, color=colored, other=(knowledge(other), f"--priors {other}"))
         if result.compartment is not None:
             points += result.score.points
             possible += result.score.possible

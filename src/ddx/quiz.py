@@ -508,11 +508,14 @@ def _placed(picks: tuple[Pick, ...]) -> tuple[str | None, ...]:
     return tuple(places)
 
 
-def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool = False, label: str = "") -> QuizResult:
+def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool = False, label: str = "",
+             other: tuple[Knowledge, str] | None = None) -> QuizResult:
     """Show the case, take the trainee's compartment and top 3, then reveal and score.
 
     A case dealt by draw() is headed by title() from its Deal; ``label`` heads any other.
     'q' or the end of input reveals the answer with what was given so far (QuizResult.ended).
+    ``other``, a base with the other priors and the option that names them, lets the reveal
+    say when those priors would lead with another diagnosis, as `ddx assess` says it.
     """
     from .engine import assess, within_compartment
 
@@ -548,8 +551,17 @@ def run_quiz(kb: Knowledge, case: QuizCase, ask: Ask, say: Say, *, color: bool =
     if told and not picks and ended:
         compartment = None  # nothing was answered: no score
     result = QuizResult(case, compartment, picks, score(case, compartment, picks, a, told=told), a, ended)
+    notes: tuple[str, ...] = ()
+    if other is not None:
+        from .render import other_priors_note
+
+        base, option = other
+        b = assess(case.findings, base, suggest=0)
+        note = other_priors_note(a, within_compartment(base, b, case.compartment) if told else b, option,
+                                 kb.settings.reason_min_ratio)
+        notes = (note,) if note else ()
     say("")
-    for line in reveal(kb, result, color=color):
+    for line in reveal(kb, result, color=color, notes=notes):
         say(line)
     return result
 
@@ -591,7 +603,7 @@ def _ahead(kb: Knowledge, a: Assessment, answer: str, color: bool) -> list[str]:
     return lines
 
 
-def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int = 5) -> list[str]:
+def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int = 5, notes: tuple[str, ...] = ()) -> list[str]:
     """The answer, the source, the trainee's score, ddx's differential (don't-miss entities tagged
     as the guide and `ddx assess` tag them) and what in the case points to the answer."""
     from .render import DONT_MISS_TAG
@@ -636,6 +648,7 @@ def reveal(kb: Knowledge, result: QuizResult, *, color: bool = False, top: int =
         star = " <- answer" if c.id == case.diagnosis else ""
         name = paint(f"{c.name} {DONT_MISS_TAG}", "red", color) if c.dont_miss else c.name
         lines.append(f"  {i}. {name} {percent(c.probability)}{star}")
+    lines += [f"  {note}" for note in notes]
     reasons = a.candidate(case.diagnosis)
     lines += ["", paint(f"What in this case points to {short_name(truth.name)}:", "bold", color)]
     if reasons.reasons_for:
