@@ -10,7 +10,7 @@ list of answers and cli.py wires it to the terminal.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import attrs
 
@@ -19,23 +19,15 @@ from .errors import FindingError
 from .findings import NOT_ASSESSED_HINT, Findings, format_value, parse_value
 from .knowledge import COMPARTMENT_NAMES, Feature, Knowledge
 from .render import flag_text, paint
+from .terminal import HELP, STOP, Ask, Say
 
-#: Answers that end the read (the full assessment is still shown).
-STOP = frozenset({"q", "quit", "stop", "exit", "done"})
 #: What a refused placeholder ('-', 'null') is told here, where a cell's "write unknown" is a keypress.
 PASS_HINT = "; if it was not assessed, press Enter or type skip"
-#: Answers that explain the question (the meaning of each value) and ask it again; '?'
-#: is help here, though a data cell of '?' means unknown (findings.UNKNOWN).
-HELP = frozenset({"h", "help", "?"})
 
 INTRO = (
     "Guided read: one question at a time, the most informative first.\n"
     "Type a value; Enter or 'skip' passes, 'help' or '?' explains, 'q' stops."
 )
-
-Ask = Callable[[str], "str | None"]
-Say = Callable[[str], None]
-
 
 @attrs.frozen
 class Step:

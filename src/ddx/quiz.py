@@ -25,16 +25,13 @@ from .knowledge import COMPARTMENT_NAMES, COMPARTMENTS, Knowledge
 from .names import short_name
 from .knowledge.records import AMBIGUOUS_COMPARTMENTS, COMPARTMENT_SHORTHANDS, COMPARTMENT_SYNONYMS
 from .render import paint
+from .terminal import HELP, STOP, Ask, Say
 from .spelling import closest
 
 META = ("case_id", "source_url", "diagnosis", "compartment", "evidence")
 
 
 TOP = 3
-
-Ask = Callable[[str], "str | None"]
-Say = Callable[[str], None]
-
 
 class QuizError(DdxError):
     """The quiz cannot start: an unknown case id or a broken case file."""
@@ -406,8 +403,6 @@ PICKS_HELP = f"""\
 def _line(ask: Ask, say: Say, question: str, help_text: str) -> str:
     """One answer line: 'help' (or '?') says ``help_text`` and asks again; raises Ended at
     end of input or on 'q'."""
-    from .guide import HELP, STOP
-
     while True:
         line = ask(question)
         if line is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from typing import Callable
 
 import click
 
@@ -97,6 +98,17 @@ def to_a_file(stream) -> bool:
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return False
     return not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode))
+
+
+#: What an interactive command asks with (a prompt in, an answer line out, None at end of
+#: input) and says with; dialogue() makes both, a test gives its own.
+Ask = Callable[[str], "str | None"]
+Say = Callable[[str], None]
+#: Answers that end a dialogue (the guide still shows the full assessment, the quiz the answer).
+STOP = frozenset({"q", "quit", "stop", "exit", "done"})
+#: Answers that explain the question asked and ask it again; '?' is help here, though a data
+#: cell of '?' means unknown (findings.UNKNOWN).
+HELP = frozenset({"h", "help", "?"})
 
 
 #: A piped answer longer than this is echoed cut short (findings.quoted): three full names,
