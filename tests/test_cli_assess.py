@@ -19,7 +19,8 @@ import click
 
 import ddx
 from ddx.cli import assess as assess_command
-from ddx.cli import cli, main
+from ddx.cli import cli
+from ddx.process import main
 from ddx.terminal import use_color
 
 from test_findings import SPEC

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import ddx.cli as cli_module
+import ddx.process as process
 from ddx.cli import cli
 from ddx.knowledge import default_knowledge
 
@@ -965,7 +966,7 @@ class TestSafeOutput:
             installed = []
             real = signal.signal
             monkeypatch.setattr(signal, "signal", lambda sig, handler: installed.append((sig, handler)) or real(sig, handler))
-            assert cli_module.main(["--version"]) == 0
+            assert process.main(["--version"]) == 0
             assert signal.SIGTERM not in [sig for sig, _ in installed] and signal.getsignal(signal.SIGTERM) is own
         finally:
             signal.signal(signal.SIGTERM, previous)

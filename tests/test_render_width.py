@@ -227,7 +227,7 @@ def test_an_error_at_a_terminal_wraps_to_its_width(monkeypatch, capsys, args):
     """click writes an error as one line (156 characters for a junction); at a terminal it wraps
     like every other line ddx shows there, continuing indented; a pipe still gets it whole."""
     from ddx import terminal as terminal_module
-    from ddx.cli import main
+    from ddx.process import main
 
     monkeypatch.setenv("COLUMNS", "64")
     monkeypatch.setattr(terminal_module, "isatty", lambda stream: stream is sys.stderr)

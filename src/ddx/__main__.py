@@ -6,7 +6,7 @@ import sys
 
 def main() -> int:
     try:
-        from ddx.cli import main as run
+        from ddx.process import main as run
     except KeyboardInterrupt:
         return 130
     return run(sys.argv[1:])

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import errno
-import io
 import itertools
 import os
 import re
-import signal
 import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -16,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import click
 
 from . import DISCLAIMER, __version__
-from .errors import BatchError, DdxError, FindingError, KnowledgeError, WriteError
-from .terminal import dialogue, fit, isatty, shows_on_stderr, terminal_width, use_color
+from .errors import BatchError, FindingError, KnowledgeError, WriteError
+from .terminal import dialogue, fit, isatty, shows_on_stderr, tell, terminal_width, use_color
 
 if TYPE_CHECKING:  # imported when a command needs them: the command line starts faster
     from .assessment import Assessment
@@ -748,7 +745,7 @@ def guide(max_questions: int | None, fmt: str, top: int, color: bool | None, pri
         if shows_on_stderr(False):
             click.echo(render_table(result.assessment, top=top, notes=notes))
             table = render_table(result.assessment, top=top, color=colored, width=terminal_width(sys.stderr), notes=notes)
-            _tell(lambda: click.echo(table, err=True, color=colored))
+            tell(lambda: click.echo(table, err=True, color=colored))
         else:
             click.echo(render_table(result.assessment, top=top, color=colored, width=terminal_width(), notes=notes), color=colored)
 
@@ -1033,44 +1030,7 @@ def _header_only(path: str, columns: list[str]) -> bool:
     return cells[:1] == ["case_id"] or all(c in columns for c in cells)
 
 
-class _ClosedOutput(io.RawIOBase):
-    """Standard output when the shell closed it (`>&-`): a write fails as it would on a bad
-    descriptor, so the command reports it (exit 2) instead of losing its output silently."""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:
-        raise OSError(errno.EBADF, "standard output is closed")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point: click's own error handling, plus Ctrl-C, SIGTERM, closed pipes, failed writes
-    and internal errors."""
-    closed = sys.stdout is None
-    if closed:
-        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
-    previous = {signum: _on_terminate(signum) for signum in _ENDING_SIGNALS}
-    try:
-        try:
-            return _run(argv)
-        except _Terminated:  # after the command returned: nothing left to clean up
-            return 128 + _TERMINATED[0]
-    finally:
-        for signum, handler in previous.items():
-            if handler is not _NOT_SET:
-                signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-        if closed:  # drop what could not be written, so that nothing is left to flush at exit
-            stream, sys.stdout = sys.stdout, None
-            try:
-                stream.close()
-            except (OSError, ValueError):
-                pass
-        if _TERMINATED:
-            _die_of(_TERMINATED[0])
-
-
-def _of_a_finding(exc: click.BadParameter) -> bool:
+def of_a_finding(exc: click.BadParameter) -> bool:
     """Whether a refused value is a finding's (its option built from features.toml), not that of
     one of the command's own options."""
     options = {f.option for f in FEATURES.values()}
@@ -1079,7 +1039,7 @@ def _of_a_finding(exc: click.BadParameter) -> bool:
     return isinstance(exc.param_hint, str) and exc.param_hint.strip("'\"") in options
 
 
-def _names_a_finding(option: str) -> bool:
+def names_a_finding(option: str) -> bool:
     """Whether an option is one features.toml would have made, read off its text alone (the
     file cannot be loaded): a finding's option is then missing, not misspelt."""
     from importlib import resources
@@ -1091,119 +1051,3 @@ def _names_a_finding(option: str) -> bool:
     ids = re.findall(r"""^\s*id\s*=\s*["']([\w-]+)["']""", text, re.MULTILINE)
     # a file that names no finding at all (emptied by mistake) has lost every finding option
     return not ids or option in {"--" + i.replace("_", "-") for i in ids}
-
-
-class _Terminated(BaseException):
-    """SIGTERM (a scheduler's time limit, `timeout`, `kill`) or SIGHUP (the terminal closed):
-    unwinds like Ctrl-C, so that a partly written -o file is removed; then ddx ends by the
-    signal (a shell shows 143 or 129)."""
-
-
-#: The signals that end a run as if it were killed, after its clean-up (where the platform has them).
-_ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
-#: The signal that ended the run, once one has arrived.
-_TERMINATED: list[int] = []
-_NOT_SET = object()
-
-
-def _terminate(signum, frame) -> None:
-    for ending in _ENDING_SIGNALS:  # a second one must not cut the clean-up short
-        signal.signal(ending, signal.SIG_IGN)
-    _TERMINATED.append(signum)
-    raise _Terminated()
-
-
-def _on_terminate(signum: int):
-    """Turn ``signum`` into _Terminated where it would otherwise kill the process (a caller that
-    ignores it, or runs ddx in-process with a handler of its own, keeps it); the previous
-    handler, or _NOT_SET where none was installed (not the main thread)."""
-    try:
-        if signal.getsignal(signum) is not signal.SIG_DFL:  # ignored, or a caller's own handler
-            return _NOT_SET
-        return signal.signal(signum, _terminate)
-    except (ValueError, OSError, AttributeError):
-        return _NOT_SET
-
-
-def _die_of(signum: int) -> None:
-    """End the process by the signal itself, as an unhandled one would, so that a parent (a shell,
-    xargs, make) sees a process killed by the signal rather than one that chose to exit."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):
-            pass
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
-
-
-def _tell(show: Callable[[], Any]) -> None:
-    """Say why the run failed on stderr, wrapped to the terminal when stderr is one (click writes
-    an error as one line); a stderr whose reader has gone is told nothing, and the exit code
-    still says it."""
-    try:
-        if terminal_width(sys.stderr) is None:
-            show()
-            return
-        said = io.StringIO()
-        with contextlib.redirect_stderr(said):
-            show()
-        click.echo(fit(said.getvalue().rstrip("\n"), True), err=True)
-    except OSError:
-        pass
-
-
-def _run(argv: list[str] | None) -> int:
-    try:
-        code = cli.main(args=argv, prog_name="ddx", standalone_mode=False)
-    except _Terminated:
-        return 128 + _TERMINATED[0]
-    except click.exceptions.Abort:
-        _tell(lambda: click.echo("Aborted.", err=True))
-        return 130
-    except click.UsageError as exc:
-        if isinstance(exc, click.NoSuchOption) and SCHEMA_ERROR is not None and _names_a_finding(exc.option_name):
-            _tell(lambda: click.echo(f"Error: {exc.option_name} cannot be read: {broken_knowledge(SCHEMA_ERROR)}", err=True))
-            return 2
-        if isinstance(BASE_ERROR, KnowledgeError) and isinstance(exc, click.BadParameter) and _of_a_finding(exc):
-            # the finding options were built from features.toml alone: a value they refuse may
-            # be right, and the broken base is the error to fix first
-            _tell(lambda: click.echo(f"Error: {broken_knowledge(BASE_ERROR)}", err=True))
-            return 2
-        _tell(exc.show)
-        return exc.exit_code
-    except click.ClickException as exc:
-        _tell(exc.show)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except (ClosedPipe, BrokenPipeError):
-        from .files import silence_stdout
-
-        silence_stdout()
-        return 0
-    except OSError as exc:  # every command turns a failed read into its own error: this is a write
-        from .files import silence_stdout
-
-        silence_stdout()
-        _tell(OutputError(exc).show)
-        return 2
-    except DdxError as exc:
-        _tell(lambda: click.echo(f"Error: {exc}", err=True))
-        return 2
-    except Exception as exc:  # a bug: say so plainly, no traceback unless asked
-        from .environment import switched_on
-
-        if switched_on("DDX_TRACEBACK"):
-            import traceback
-
-            try:
-                traceback.print_exc(file=sys.stderr)  # asked for; the exit code is still a bug's
-            except OSError:
-                pass
-        else:
-            _tell(lambda: click.echo(f"ddx: internal error ({type(exc).__name__}: {exc}); please report it. "
-                                     "Re-run with DDX_TRACEBACK=1 for details.", err=True))
-        return INTERNAL_ERROR
-    return code if isinstance(code, int) else 0

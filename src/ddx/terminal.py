@@ -3,10 +3,11 @@ dialogue of the interactive commands (the guide, the quiz). A file or a pipe get
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 import click
 
@@ -171,3 +172,19 @@ def dialogue(err: bool, colored: bool):
         return line
 
     return ask, say
+
+
+def tell(show: Callable[[], Any]) -> None:
+    """Say why the run failed on stderr, wrapped to the terminal when stderr is one (click writes
+    an error as one line); a stderr whose reader has gone is told nothing, and the exit code
+    still says it."""
+    try:
+        if terminal_width(sys.stderr) is None:
+            show()
+            return
+        said = io.StringIO()
+        with contextlib.redirect_stderr(said):
+            show()
+        click.echo(fit(said.getvalue().rstrip("\n"), True), err=True)
+    except OSError:
+        pass
