@@ -390,6 +390,21 @@ class TestSyndromeFlag:
                 f"screen, a nerve sheath tumour at {rules['neurofibromatosis'].min_probability:.0%}") in guide
 
 
+class TestSplitCompartment:
+    def test_a_leader_outside_the_leading_compartment_is_explained(self):
+        """Extradural 53% above a neurofibroma first: the compartment's share is spread over more
+        candidates, and the table says so rather than seem to contradict itself."""
+        args = ["--level", "cervical", "--foraminal-extension", "yes"]
+        record = as_json(*args)
+        assert record["candidates"][0]["compartment"] != record["compartment"]
+        for fmt in ("table", "markdown"):
+            text = flat(invoke("assess", *args, "--format", fmt).stdout)
+            assert ("The likeliest single candidate, Neurofibroma, is intradural extramedullary: the extradural "
+                    "53% is shared among more candidates.") in text
+        assert "likeliest single candidate" not in invoke("assess", *IDEM).stdout
+        assert "likeliest single candidate" not in invoke("assess").stdout
+
+
 class TestReasonsColumn:
     def test_a_candidate_no_finding_weighs_much_for_or_against_says_so(self):
         """An empty reasons cell read as a row left out; with findings given, it says that none

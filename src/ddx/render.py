@@ -285,6 +285,17 @@ def _priors_note(a: Assessment) -> str:
     return REGISTRY_PRIORS_NOTE if a.prior_flattening == 1 else PRIORS_NOTE
 
 
+def split_note(a: Assessment) -> str | None:
+    """When the likeliest single candidate lies outside the likeliest compartment (whose
+    probability is shared among more candidates), a line that says so: the first line and the
+    first row would otherwise seem to disagree."""
+    first = a.candidates[0]
+    if not a.findings.values or first.compartment == a.compartment:
+        return None
+    return (f"The likeliest single candidate, {first.name.split(' (')[0]}, is {COMPARTMENT_NAMES[first.compartment].lower()}: "
+            f"the {COMPARTMENT_NAMES[a.compartment].lower()} {percent(a.compartment_probability)} is shared among more candidates.")
+
+
 def _in(a: Assessment, compartment: str) -> float:
     return next(c.probability for c in a.compartments if c.id == compartment)
 
@@ -390,6 +401,9 @@ def render_table(a: Assessment, *, top: int = 5, color: bool = False, width: int
         width = max(width, MIN_TABLE_WIDTH)
 
     parts = [*_compartment_lines(a, color, width), "", _candidates_table(a.candidates[:top], width, bool(a.findings.values))]
+    split = split_note(a)
+    if split:
+        parts += ["", *_wrapped(split, width)]
     if a.case_id:
         parts = [f"{paint('Case:', 'bold', color)} {_printable(a.case_id)}"] + parts
     if not a.findings.values:
@@ -436,6 +450,9 @@ def render_markdown(a: Assessment, *, top: int = 5, notes: tuple[str, ...] = ())
     lines += [f"**Compartment:** {COMPARTMENT_NAMES[a.compartment]} {percent(a.compartment_probability)} ({', '.join(_other_compartments(a))})", ""]
     rows = [[i, _tagged(c), percent(c.probability), _why(c, given=bool(a.findings.values))] for i, c in enumerate(a.candidates[:top], 1)]
     lines.append(tabulate(rows, headers=["#", "Candidate", "P", "Strongest findings"], tablefmt="github"))
+    split = split_note(a)
+    if split:
+        lines += ["", split]
     if not a.findings.values:
         lines += ["", _priors_note(a)]
     if a.conflicts:
