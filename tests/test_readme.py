@@ -397,3 +397,18 @@ def test_the_dont_miss_floor_is_the_lowest_under_the_flag_target_as_quoted():
     assert f"On the published cases {chosen} raises about {flags(chosen):.2f} flags per case" in model
     assert f"a floor of {below} raises {flags(below):.2f}, just over the target of 1.5" in model
     assert f"at {flags(0.02):.2f} flags per case" in model
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="the published cases (../shared/cases) are not beside this checkout")
+def test_the_accuracy_summary_in_words_is_true():
+    """The plain summary at the head of the accuracy section: six of seven compartments (all
+    but three recognised), about half first, about three in four in the top three, most
+    dangerous cases flagged but not all, a calibration error above a tenth."""
+    accuracy = _module(ROOT / "benchmarks" / "accuracy.py", "accuracy_summary")
+    rows = _rows(CASES)
+    published, recognised = accuracy.evaluate(rows, dict), accuracy.evaluate(rows, accuracy.recognised)
+    text = " ".join(_section("## Accuracy on real published cases").split())
+    assert "names the compartment in about six of seven (all but three once the cord and CSF signs are read)" in text
+    assert abs(published["compartment"] - 6 / 7) < 0.02 and round((1 - recognised["compartment"]) * len(rows)) == 3
+    assert all(0.45 <= r["top1"] <= 0.55 and 0.7 <= r["top3"] <= 0.8 for r in (published, recognised))
+    assert all(0.5 < r["dont_miss_recall"] < 1 and r["ece"] > 0.1 for r in (published, recognised))
