@@ -67,6 +67,12 @@ class TestAssess:
         with pytest.raises(FindingError, match="did you mean 'cord'"):
             ddx.assess(crod="displaced")
 
+    @pytest.mark.parametrize("name", ["id", "ID", "Patient ID", "case_no"])
+    def test_a_sheet_s_name_for_the_case_column_is_read_as_case_id_s(self, name):
+        """Suggested, not taken: an id may be a patient's, to pass through."""
+        with pytest.raises(FindingError, match="did you mean 'case_id'"):
+            ddx.assess({name: "1", "cord": "displaced"})
+
     def test_load_knowledge_is_public(self):
         """ddx.load_knowledge loads the packaged knowledge base."""
         assert ddx.load_knowledge().entity_ids

@@ -539,6 +539,10 @@ class TestWholeFileProblems:
         assert result.stdout == ""
         assert_no_traceback(result)
 
+    def test_an_id_column_is_suggested_as_case_id(self):
+        result = batch("id,cord\nA,displaced\n")
+        assert result.exit_code == 2 and "unknown column 'id' (did you mean 'case_id'?)" in result.stderr
+
     def test_unknown_column_can_be_passed_through(self):
         result = batch("case_id,cord,mrn\nA,displaced,123\n", "--passthrough", "MRN")
         assert result.exit_code == 0

@@ -23,7 +23,7 @@ import attrs
 
 from . import render
 from .errors import BatchError
-from .findings import CASE_ID, normalise_column, quoted
+from .findings import CASE_ID, meant_column, normalise_column, quoted
 from .spelling import closest
 from .knowledge import Feature, Knowledge
 
@@ -496,7 +496,7 @@ def read_layout(
     if unknown:
         parts = []
         for i in unknown[:SHOWN_COLUMNS]:
-            guess = closest(keys[i], sorted(known))
+            guess = meant_column(keys[i], known)
             # what reads as a Latin letter or nothing at all (a Cyrillic 'о', a zero-width space) is named
             odd = sorted({c for c in header[i] if not c.isascii() and not unicodedata.name(c, "").startswith("LATIN")})
             notes = ([f"did you mean {guess!r}?"] if guess else []) + (

@@ -26,6 +26,16 @@ NO = frozenset({"no", "n", "false", "0", "0.0"})
 OTHER_YES_NO = ", ".join(w for pair in zip(*(sorted(words - {word}, key=lambda w: (w[0].isdigit(), len(w)))
                                               for words, word in ((YES, "yes"), (NO, "no")))) for w in pair)
 CASE_ID = "case_id"
+#: Names a sheet gives its case column: case_id is suggested for them, never taken (an "id"
+#: may be a patient's, to pass through).
+CASE_ID_NAMES = frozenset({"id", "case_no", "case_number", "caseno", "patient_id", "study_id", "subject_id", "record_id"})
+
+
+def meant_column(key: str, known) -> str | None:
+    """The known column a column name ``key`` (normalised) likely means, if any."""
+    if key in CASE_ID_NAMES and CASE_ID in known:
+        return CASE_ID
+    return closest(key, sorted(known))
 #: A whole number as people and spreadsheets write it: ASCII digits, an optional
 #: sign, and an optional decimal point followed only by zeros ("54", "54.0").
 #: Underscores, exponents and other scripts' digits, which int() and float()
@@ -548,7 +558,7 @@ def parse_findings(
             if key in keep:
                 continue
             message = f"{column!r} is not a known column"
-            guess = closest(key, list(kb.features) + [CASE_ID])
+            guess = meant_column(key, list(kb.features) + [CASE_ID])
             if key.startswith("\ufeff") and (key[1:] in kb.features or key[1:] == CASE_ID):
                 message += (f"; it is {key[1:]!r} after the byte-order mark a spreadsheet writes at the start of the "
                             "file: open the file with encoding='utf-8-sig'")
