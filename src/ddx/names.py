@@ -142,7 +142,7 @@ def spellings(kb: Knowledge) -> tuple[Spelling, ...]:
     full = {e.id: f" {name_key(e.name)} " for e in kb.entities}
     out = []
     for e in kb.entities:
-        base = e.name.split(" (", 1)[0]
+        base = short_name(e.name)
         keys = [name_key(e.id), name_key(e.name), name_key(base)]
         for phrase in re.split(r" / | or ", base):
             key = name_key(phrase)

@@ -588,7 +588,7 @@ def _ahead(kb: Knowledge, a: Assessment, answer: str, color: bool) -> list[str]:
     mine, theirs = short_name(leader.name), short_name(kb.entity(answer).name)
     lines = ["", paint(f"What put {mine} ahead of {theirs}:", "bold", color)]
     favouring = [(label, r) for label, r in pulls if r >= kb.settings.reason_min_ratio][:AHEAD]
-    lines += [f"  + {label}: {times(r)}x as likely with {mine} as with {theirs}" for label, r in favouring]
+    lines += [f"  + {reason_text(label, r, mine, theirs)}" for label, r in favouring]
     if prior >= kb.settings.reason_min_ratio:
         lines.append(f"  + before any finding, {mine} is {times(prior)}x as likely (the priors)")
     if len(lines) == 2:  # no single pull reaches the threshold: name the largest, which add up

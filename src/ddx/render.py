@@ -289,10 +289,12 @@ def split_note(a: Assessment) -> str | None:
     """When the likeliest single candidate lies outside the likeliest compartment (whose
     probability is shared among more candidates), a line that says so: the first line and the
     first row would otherwise seem to disagree."""
+    from .names import short_name
+
     first = a.candidates[0]
     if not a.findings.values or first.compartment == a.compartment:
         return None
-    return (f"The likeliest single candidate, {first.name.split(' (')[0]}, is {COMPARTMENT_NAMES[first.compartment].lower()}: "
+    return (f"The likeliest single candidate, {short_name(first.name)}, is {COMPARTMENT_NAMES[first.compartment].lower()}: "
             f"the {COMPARTMENT_NAMES[a.compartment].lower()} {percent(a.compartment_probability)} is shared among more candidates.")
 
 
